@@ -1,0 +1,9 @@
+//! qualtop: quality next to availability, per slice of an AI serving fleet.
+//!
+//! Data flows one way: `protocol` (wire types) → `feed` (one task per backend)
+//! → `store` (interned slices, ring buffers) → `detect` (statistics)
+//! → `app` (pure state machine) → `ui` (pure render functions).
+//! `demo` and `server` are the built-in backend that speaks the protocol.
+
+pub mod protocol;
+pub mod store;

@@ -1,0 +1,278 @@
+//! Every message of protocol 1, as it is on the wire (see README, "Protocol").
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::slice::{CowStr, SliceMap};
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+/// A message from a backend to qualtop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerMessage<'a> {
+    Hello(Hello),
+    Snapshot(Snapshot<'a>),
+    Batch(Batch<'a>),
+    Heartbeat(Heartbeat),
+    Error(ErrorMessage),
+    Annotation(AnnotationMessage),
+}
+
+impl ServerMessage<'_> {
+    /// The `seq` the message carries, for the messages that carry one.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            ServerMessage::Snapshot(s) => Some(s.seq),
+            ServerMessage::Batch(b) => Some(b.seq),
+            ServerMessage::Annotation(a) => Some(a.seq),
+            _ => None,
+        }
+    }
+
+    /// Encodes the message as one JSON text frame.
+    pub fn to_json(&self) -> String {
+        let result = match self {
+            ServerMessage::Hello(m) => serde_json::to_string(&Tagged { kind: "hello", body: m }),
+            ServerMessage::Snapshot(m) => serde_json::to_string(&Tagged { kind: "snapshot", body: m }),
+            ServerMessage::Batch(m) => serde_json::to_string(&Tagged { kind: "batch", body: m }),
+            ServerMessage::Heartbeat(m) => serde_json::to_string(&Tagged { kind: "heartbeat", body: m }),
+            ServerMessage::Error(m) => serde_json::to_string(&Tagged { kind: "error", body: m }),
+            ServerMessage::Annotation(m) => serde_json::to_string(&Tagged { kind: "annotation", body: m }),
+        };
+        // Serialising these plain structs to a String cannot fail: no maps with
+        // non-string keys, no failing Serialize impls.
+        result.unwrap_or_default()
+    }
+}
+
+/// A message from qualtop to a backend.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientMessage {
+    Subscribe(Subscribe),
+    Annotate(Annotate),
+}
+
+impl ClientMessage {
+    pub fn to_json(&self) -> String {
+        let result = match self {
+            ClientMessage::Subscribe(m) => serde_json::to_string(&Tagged { kind: "subscribe", body: m }),
+            ClientMessage::Annotate(m) => serde_json::to_string(&Tagged { kind: "annotate", body: m }),
+        };
+        result.unwrap_or_default()
+    }
+}
+
+/// Adds `"type": kind` in front of a message's own fields.
+#[derive(Serialize)]
+struct Tagged<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// First frame of every connection: what this backend serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol: u32,
+    pub server: String,
+    pub epoch: String,
+    pub dimensions: Vec<String>,
+    pub signals: Vec<SignalSpec>,
+    pub bucket_ms: Millis,
+    pub history_ms: Millis,
+    pub now: Millis,
+    #[serde(default)]
+    pub features: Vec<String>,
+}
+
+impl Hello {
+    pub fn has_feature(&self, name: &str) -> bool {
+        self.features.iter().any(|f| f == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalSpec {
+    pub name: String,
+    pub kind: SignalKind,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalKind {
+    /// `good`/`total` counts per bucket.
+    Ratio,
+    /// One value per bucket.
+    Gauge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Availability,
+    Quality,
+    Latency,
+    /// Any role this build does not know (forward compatibility).
+    #[serde(other)]
+    Other,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Availability => "availability",
+            Role::Quality => "quality",
+            Role::Latency => "latency",
+            Role::Other => "other",
+        }
+    }
+}
+
+/// Client → server: start (or restart) the stream for a window of history.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Subscribe {
+    pub window_ms: Millis,
+    /// dimension → accepted values: OR within a dimension, AND across them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub filter: BTreeMap<String, Vec<String>>,
+}
+
+impl Subscribe {
+    /// Whether a slice passes this subscription's filter.
+    pub fn matches(&self, slice: &SliceMap<'_>) -> bool {
+        self.filter.iter().all(|(dim, values)| {
+            values.is_empty() || slice.get(dim).is_some_and(|v| values.iter().any(|want| want == v))
+        })
+    }
+}
+
+/// The whole window in columnar form: one entry per bucket from `start`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot<'a> {
+    pub seq: u64,
+    pub from: Millis,
+    pub to: Millis,
+    #[serde(borrow)]
+    pub series: Vec<Series<'a>>,
+    #[serde(default)]
+    pub annotations: Vec<Annotation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series<'a> {
+    #[serde(borrow)]
+    pub slice: SliceMap<'a>,
+    #[serde(borrow)]
+    pub signal: CowStr<'a>,
+    pub start: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good: Option<Vec<Option<i64>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<Vec<Option<i64>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<Option<f64>>>,
+}
+
+/// Live points; a point for a (slice, signal, bucket) already held replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch<'a> {
+    pub seq: u64,
+    #[serde(borrow)]
+    pub points: Vec<Point<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point<'a> {
+    #[serde(borrow)]
+    pub slice: SliceMap<'a>,
+    #[serde(borrow)]
+    pub signal: CowStr<'a>,
+    pub ts: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+}
+
+impl Point<'_> {
+    pub fn into_owned(self) -> Point<'static> {
+        Point {
+            slice: self.slice.into_owned(),
+            signal: self.signal.into_owned(),
+            ts: self.ts,
+            good: self.good,
+            total: self.total,
+            value: self.value,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The last seq sent on this connection.
+    pub seq: u64,
+    pub now: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorMessage {
+    pub code: String,
+    pub message: String,
+    /// The annotation a rejected `annotate` named, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// Client → server: create or update an annotation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Annotate {
+    pub annotation: Annotation,
+}
+
+/// Server → every subscribed client, the sender included (the acknowledgement).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnnotationMessage {
+    pub seq: u64,
+    pub annotation: Annotation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnnotationState {
+    Suspected,
+    Confirmed,
+    Mitigated,
+    Resolved,
+}
+
+/// A note on a scope and time range that every screen in the war room sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Annotation {
+    /// Chosen by the client (a UUID); the same id again is an update.
+    pub id: String,
+    /// A partial slice: any subset of the dimensions; `{}` is the whole fleet.
+    pub scope: BTreeMap<String, String>,
+    #[serde(default)]
+    pub signal: Option<String>,
+    pub from: Millis,
+    #[serde(default)]
+    pub to: Option<Millis>,
+    pub state: AnnotationState,
+    pub text: String,
+    pub author: String,
+    /// Set by the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<Millis>,
+}

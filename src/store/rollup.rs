@@ -1,0 +1,111 @@
+//! Rollups: sums of good and total over groups of slices, bucket by bucket.
+//! Ratios are never averaged; counts are summed, then divided.
+
+use super::column::{Column, MISSING, Ratio};
+use super::{SignalId, SliceId, Store};
+
+/// A run of consecutive buckets, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketRange {
+    pub first: i64,
+    pub len: usize,
+}
+
+impl BucketRange {
+    /// The `len` buckets ending with `last`.
+    pub fn ending_at(last: i64, len: usize) -> Self {
+        BucketRange {
+            first: last - len as i64 + 1,
+            len,
+        }
+    }
+    pub fn last(&self) -> i64 {
+        self.first + self.len as i64 - 1
+    }
+    pub fn iter(&self) -> impl Iterator<Item = i64> + use<> {
+        self.first..self.first + self.len as i64
+    }
+}
+
+/// Per group, per bucket of a range: summed counts (ratios) or the worst
+/// value (gauges: the highest, as for a p99 latency), `None` where no member
+/// had data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupRollup {
+    Ratio(Vec<Vec<Option<Ratio>>>),
+    Gauge(Vec<Vec<Option<f64>>>),
+}
+
+impl Store {
+    /// Rolls up `signal` over the given members, each `(slice, group)`,
+    /// into `groups` series over `range`. Buckets outside the ring are `None`.
+    pub fn rollup_groups(&self, signal: SignalId, members: &[(SliceId, u32)], groups: usize, range: BucketRange) -> GroupRollup {
+        let cap = self.capacity;
+        // Which positions of a block the range covers, and where each lands.
+        let mut spans: Vec<(usize, usize, usize)> = Vec::new(); // (block pos, out index, len)
+        if let Some(head) = self.head {
+            let lo = range.first.max(head - cap as i64 + 1);
+            let hi = range.last().min(head);
+            let mut b = lo;
+            while b <= hi {
+                let pos = b.rem_euclid(cap as i64) as usize;
+                let run = ((cap - pos) as i64).min(hi - b + 1) as usize;
+                spans.push((pos, (b - range.first) as usize, run));
+                b += run as i64;
+            }
+        }
+        match &self.signals[signal.index()].column {
+            Column::Ratio { good, total } => {
+                let mut sums = vec![vec![Ratio::default(); range.len]; groups];
+                let mut seen = vec![vec![false; range.len]; groups];
+                for &(slice, g) in members {
+                    let base = slice.index() * cap;
+                    let (sum, seen) = (&mut sums[g as usize], &mut seen[g as usize]);
+                    for &(pos, out, len) in &spans {
+                        let good = &good[base + pos..base + pos + len];
+                        let total = &total[base + pos..base + pos + len];
+                        for k in 0..len {
+                            let t = total[k];
+                            if t != MISSING {
+                                sum[out + k].good += good[k] as u64;
+                                sum[out + k].total += t as u64;
+                                seen[out + k] = true;
+                            }
+                        }
+                    }
+                }
+                GroupRollup::Ratio(
+                    sums.into_iter()
+                        .zip(seen)
+                        .map(|(s, seen)| s.into_iter().zip(seen).map(|(r, ok)| ok.then_some(r)).collect())
+                        .collect(),
+                )
+            }
+            Column::Gauge { values } => {
+                let mut out = vec![vec![None::<f64>; range.len]; groups];
+                for &(slice, g) in members {
+                    let base = slice.index() * cap;
+                    let row = &mut out[g as usize];
+                    for &(pos, o, len) in &spans {
+                        for (k, &v) in values[base + pos..base + pos + len].iter().enumerate() {
+                            if !v.is_nan() {
+                                let cell = &mut row[o + k];
+                                *cell = Some(cell.map_or(v, |c: f64| c.max(v)));
+                            }
+                        }
+                    }
+                }
+                GroupRollup::Gauge(out)
+            }
+        }
+    }
+
+    /// Rolls up a ratio signal over some slices into one series.
+    pub fn rollup_ratio(&self, signal: SignalId, slices: &[SliceId], range: BucketRange) -> Vec<Option<Ratio>> {
+        let members: Vec<(SliceId, u32)> = slices.iter().map(|&s| (s, 0)).collect();
+        match self.rollup_groups(signal, &members, 1, range) {
+            GroupRollup::Ratio(mut v) => v.pop().unwrap_or_default(),
+            GroupRollup::Gauge(_) => vec![None; range.len],
+        }
+    }
+}
