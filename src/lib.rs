@@ -5,5 +5,12 @@
 //! → `app` (pure state machine) → `ui` (pure render functions).
 //! `demo` and `server` are the built-in backend that speaks the protocol.
 
+pub mod app;
+pub mod cli;
+pub mod demo;
+pub mod detect;
+pub mod feed;
 pub mod protocol;
+pub mod server;
 pub mod store;
+pub mod ui;

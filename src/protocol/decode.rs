@@ -28,7 +28,8 @@ struct Envelope<'a> {
 
 fn envelope(text: &str) -> Result<Envelope<'_>, DecodeError> {
     // Ignore every other field cheaply: only "type" (and "protocol") are read.
-    let env: Envelope = serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+    let env: Envelope =
+        serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
     Ok(env)
 }
 

@@ -34,12 +34,30 @@ impl ServerMessage<'_> {
     /// Encodes the message as one JSON text frame.
     pub fn to_json(&self) -> String {
         let result = match self {
-            ServerMessage::Hello(m) => serde_json::to_string(&Tagged { kind: "hello", body: m }),
-            ServerMessage::Snapshot(m) => serde_json::to_string(&Tagged { kind: "snapshot", body: m }),
-            ServerMessage::Batch(m) => serde_json::to_string(&Tagged { kind: "batch", body: m }),
-            ServerMessage::Heartbeat(m) => serde_json::to_string(&Tagged { kind: "heartbeat", body: m }),
-            ServerMessage::Error(m) => serde_json::to_string(&Tagged { kind: "error", body: m }),
-            ServerMessage::Annotation(m) => serde_json::to_string(&Tagged { kind: "annotation", body: m }),
+            ServerMessage::Hello(m) => serde_json::to_string(&Tagged {
+                kind: "hello",
+                body: m,
+            }),
+            ServerMessage::Snapshot(m) => serde_json::to_string(&Tagged {
+                kind: "snapshot",
+                body: m,
+            }),
+            ServerMessage::Batch(m) => serde_json::to_string(&Tagged {
+                kind: "batch",
+                body: m,
+            }),
+            ServerMessage::Heartbeat(m) => serde_json::to_string(&Tagged {
+                kind: "heartbeat",
+                body: m,
+            }),
+            ServerMessage::Error(m) => serde_json::to_string(&Tagged {
+                kind: "error",
+                body: m,
+            }),
+            ServerMessage::Annotation(m) => serde_json::to_string(&Tagged {
+                kind: "annotation",
+                body: m,
+            }),
         };
         // Serialising these plain structs to a String cannot fail: no maps with
         // non-string keys, no failing Serialize impls.
@@ -57,8 +75,14 @@ pub enum ClientMessage {
 impl ClientMessage {
     pub fn to_json(&self) -> String {
         let result = match self {
-            ClientMessage::Subscribe(m) => serde_json::to_string(&Tagged { kind: "subscribe", body: m }),
-            ClientMessage::Annotate(m) => serde_json::to_string(&Tagged { kind: "annotate", body: m }),
+            ClientMessage::Subscribe(m) => serde_json::to_string(&Tagged {
+                kind: "subscribe",
+                body: m,
+            }),
+            ClientMessage::Annotate(m) => serde_json::to_string(&Tagged {
+                kind: "annotate",
+                body: m,
+            }),
         };
         result.unwrap_or_default()
     }
@@ -147,7 +171,10 @@ impl Subscribe {
     /// Whether a slice passes this subscription's filter.
     pub fn matches(&self, slice: &SliceMap<'_>) -> bool {
         self.filter.iter().all(|(dim, values)| {
-            values.is_empty() || slice.get(dim).is_some_and(|v| values.iter().any(|want| want == v))
+            values.is_empty()
+                || slice
+                    .get(dim)
+                    .is_some_and(|v| values.iter().any(|want| want == v))
         })
     }
 }

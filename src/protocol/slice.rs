@@ -138,7 +138,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for SliceMap<'a> {
                 let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(4).min(16));
                 while let Some((k, v)) = map.next_entry::<CowStr<'de>, CowStr<'de>>()? {
                     if pairs.iter().any(|(seen, _): &(CowStr, CowStr)| seen == &k) {
-                        return Err(de::Error::custom(format!("dimension {:?} given twice", k.as_str())));
+                        return Err(de::Error::custom(format!(
+                            "dimension {:?} given twice",
+                            k.as_str()
+                        )));
                     }
                     pairs.push((k, v));
                 }

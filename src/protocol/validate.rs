@@ -104,5 +104,6 @@ pub fn validate_counts(
 /// Whether `ts` is acceptable given the server's clock: not older than the
 /// window the store keeps and not in the future beyond a little clock skew.
 pub fn timestamp_in_window(ts: Millis, now: Millis, window_ms: Millis, bucket_ms: Millis) -> bool {
-    ts >= now.saturating_sub(window_ms).saturating_sub(bucket_ms) && ts <= now.saturating_add(2 * bucket_ms)
+    ts >= now.saturating_sub(window_ms).saturating_sub(bucket_ms)
+        && ts <= now.saturating_add(2 * bucket_ms)
 }

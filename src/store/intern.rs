@@ -104,7 +104,11 @@ impl SliceInterner {
     /// Finds or creates the slice for a wire slice. `declared` lists the
     /// dimension indices the sending backend declared: each must be present,
     /// and no other may be.
-    pub fn intern(&mut self, slice: &SliceMap<'_>, declared: &[usize]) -> Result<SliceId, PointError> {
+    pub fn intern(
+        &mut self,
+        slice: &SliceMap<'_>,
+        declared: &[usize],
+    ) -> Result<SliceId, PointError> {
         let n = self.dims.len();
         let mut key = [EMPTY_VALUE; MAX_DIMENSIONS];
         let mut seen = 0u32;
@@ -188,9 +192,15 @@ mod tests {
         let mut i = SliceInterner::new();
         i.add_dimension("model").unwrap();
         i.add_dimension("hw").unwrap();
-        let a = i.intern(&sm(&[("model", "m1"), ("hw", "tpu")]), &[0, 1]).unwrap();
-        let b = i.intern(&sm(&[("hw", "tpu"), ("model", "m1")]), &[0, 1]).unwrap();
-        let c = i.intern(&sm(&[("hw", "gpu"), ("model", "m1")]), &[0, 1]).unwrap();
+        let a = i
+            .intern(&sm(&[("model", "m1"), ("hw", "tpu")]), &[0, 1])
+            .unwrap();
+        let b = i
+            .intern(&sm(&[("hw", "tpu"), ("model", "m1")]), &[0, 1])
+            .unwrap();
+        let c = i
+            .intern(&sm(&[("hw", "gpu"), ("model", "m1")]), &[0, 1])
+            .unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(i.len(), 2);
@@ -206,9 +216,16 @@ mod tests {
             i.intern(&sm(&[("model", "m1"), ("colour", "red")]), &[0, 1]),
             Err(PointError::UnknownDimension)
         );
-        assert_eq!(i.intern(&sm(&[("model", "m1")]), &[0, 1]), Err(PointError::IncompleteSlice));
+        assert_eq!(
+            i.intern(&sm(&[("model", "m1")]), &[0, 1]),
+            Err(PointError::IncompleteSlice)
+        );
         assert!(i.is_empty());
-        assert_eq!(i.lookup_value(0, "m1"), None, "a refused slice leaves no value behind");
+        assert_eq!(
+            i.lookup_value(0, "m1"),
+            None,
+            "a refused slice leaves no value behind"
+        );
     }
 
     #[test]
@@ -220,7 +237,9 @@ mod tests {
         assert_eq!(i.value(a, 1), "");
         // The first backend's slices still resolve to the same id.
         assert_eq!(i.intern(&sm(&[("model", "m1")]), &[0]).unwrap(), a);
-        let b = i.intern(&sm(&[("model", "m1"), ("region", "eu")]), &[0, 1]).unwrap();
+        let b = i
+            .intern(&sm(&[("model", "m1"), ("region", "eu")]), &[0, 1])
+            .unwrap();
         assert_ne!(a, b);
         assert_eq!(i.pairs(a).count(), 1);
     }

@@ -14,7 +14,8 @@ pub use intern::{MAX_DIMENSIONS, SliceId, SliceInterner};
 pub use rollup::{BucketRange, GroupRollup};
 
 use crate::protocol::{
-    BucketValue, Hello, Millis, Point, PointError, Series, SignalKind, SignalSpec, SliceMap, validate_counts,
+    BucketValue, Hello, Millis, Point, PointError, Series, SignalKind, SignalSpec, SliceMap,
+    validate_counts,
 };
 
 /// Fewest and most buckets a ring may hold, whatever a backend declares.
@@ -162,7 +163,11 @@ impl Store {
             signals.insert(spec.name.clone(), (id, spec.kind));
         }
         self.set_now(hello.now);
-        Ok(SourceBinding { source, dims, signals })
+        Ok(SourceBinding {
+            source,
+            dims,
+            signals,
+        })
     }
 
     /// Moves the clock on; the head follows so that silence shows as gaps.
@@ -205,7 +210,11 @@ impl Store {
         }
     }
 
-    fn intern(&mut self, binding: &SourceBinding, slice: &SliceMap<'_>) -> Result<SliceId, PointError> {
+    fn intern(
+        &mut self,
+        binding: &SourceBinding,
+        slice: &SliceMap<'_>,
+    ) -> Result<SliceId, PointError> {
         let before = self.interner.len();
         let id = self.interner.intern(slice, &binding.dims)?;
         if self.interner.len() > before {
@@ -232,7 +241,13 @@ impl Store {
         self.head.map_or(i64::MIN, |h| h - self.capacity as i64)
     }
 
-    fn write(&mut self, sig: SignalId, slice: SliceId, bucket: i64, value: BucketValue) -> Result<(), PointError> {
+    fn write(
+        &mut self,
+        sig: SignalId,
+        slice: SliceId,
+        bucket: i64,
+        value: BucketValue,
+    ) -> Result<(), PointError> {
         self.position(bucket)?;
         self.advance_to(bucket);
         let pos = bucket.rem_euclid(self.capacity as i64) as usize;
@@ -249,8 +264,14 @@ impl Store {
     }
 
     /// Applies one live point; a point for a bucket already held replaces it.
-    pub fn apply_point(&mut self, binding: &SourceBinding, p: &Point<'_>) -> Result<(), PointError> {
-        let (sig, kind) = binding.signal(p.signal.as_str()).ok_or(PointError::UnknownSignal)?;
+    pub fn apply_point(
+        &mut self,
+        binding: &SourceBinding,
+        p: &Point<'_>,
+    ) -> Result<(), PointError> {
+        let (sig, kind) = binding
+            .signal(p.signal.as_str())
+            .ok_or(PointError::UnknownSignal)?;
         let value = validate_counts(kind, p.good, p.total, p.value)?;
         let bucket = self.bucket_of(p.ts);
         self.position(bucket)?;
@@ -262,7 +283,9 @@ impl Store {
     /// by one (counted in `drops`); a bad slice or signal drops the series.
     pub fn apply_series(&mut self, binding: &SourceBinding, s: &Series<'_>, drops: &mut Drops) {
         let result = (|| {
-            let (sig, kind) = binding.signal(s.signal.as_str()).ok_or(PointError::UnknownSignal)?;
+            let (sig, kind) = binding
+                .signal(s.signal.as_str())
+                .ok_or(PointError::UnknownSignal)?;
             let len = match kind {
                 SignalKind::Ratio => {
                     let (g, t) = (s.good.as_ref(), s.total.as_ref());
@@ -313,7 +336,9 @@ impl Store {
     pub fn ratio(&self, sig: SignalId, slice: SliceId, bucket: i64) -> Option<Ratio> {
         let i = self.index_of(slice, bucket)?;
         match &self.signals[sig.index()].column {
-            Column::Ratio { good, total } if total[i] != MISSING => Some(Ratio::new(good[i] as u64, total[i] as u64)),
+            Column::Ratio { good, total } if total[i] != MISSING => {
+                Some(Ratio::new(good[i] as u64, total[i] as u64))
+            }
             _ => None,
         }
     }
@@ -329,7 +354,10 @@ impl Store {
 
     fn index_of(&self, slice: SliceId, bucket: i64) -> Option<usize> {
         let head = self.head?;
-        if bucket > head || bucket <= head - self.capacity as i64 || slice.index() >= self.interner.len() {
+        if bucket > head
+            || bucket <= head - self.capacity as i64
+            || slice.index() >= self.interner.len()
+        {
             return None;
         }
         Some(slice.index() * self.capacity + bucket.rem_euclid(self.capacity as i64) as usize)

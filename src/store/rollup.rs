@@ -39,7 +39,13 @@ pub enum GroupRollup {
 impl Store {
     /// Rolls up `signal` over the given members, each `(slice, group)`,
     /// into `groups` series over `range`. Buckets outside the ring are `None`.
-    pub fn rollup_groups(&self, signal: SignalId, members: &[(SliceId, u32)], groups: usize, range: BucketRange) -> GroupRollup {
+    pub fn rollup_groups(
+        &self,
+        signal: SignalId,
+        members: &[(SliceId, u32)],
+        groups: usize,
+        range: BucketRange,
+    ) -> GroupRollup {
         let cap = self.capacity;
         // Which positions of a block the range covers, and where each lands.
         let mut spans: Vec<(usize, usize, usize)> = Vec::new(); // (block pos, out index, len)
@@ -77,7 +83,12 @@ impl Store {
                 GroupRollup::Ratio(
                     sums.into_iter()
                         .zip(seen)
-                        .map(|(s, seen)| s.into_iter().zip(seen).map(|(r, ok)| ok.then_some(r)).collect())
+                        .map(|(s, seen)| {
+                            s.into_iter()
+                                .zip(seen)
+                                .map(|(r, ok)| ok.then_some(r))
+                                .collect()
+                        })
                         .collect(),
                 )
             }
@@ -101,7 +112,12 @@ impl Store {
     }
 
     /// Rolls up a ratio signal over some slices into one series.
-    pub fn rollup_ratio(&self, signal: SignalId, slices: &[SliceId], range: BucketRange) -> Vec<Option<Ratio>> {
+    pub fn rollup_ratio(
+        &self,
+        signal: SignalId,
+        slices: &[SliceId],
+        range: BucketRange,
+    ) -> Vec<Option<Ratio>> {
         let members: Vec<(SliceId, u32)> = slices.iter().map(|&s| (s, 0)).collect();
         match self.rollup_groups(signal, &members, 1, range) {
             GroupRollup::Ratio(mut v) => v.pop().unwrap_or_default(),

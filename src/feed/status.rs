@@ -1,0 +1,58 @@
+//! What the feed knows about each backend, as plain data for the screens.
+
+use crate::protocol::{Hello, Millis};
+use crate::store::Drops;
+
+/// The state of one backend connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnState {
+    /// Dialling or waiting for hello/snapshot.
+    Connecting,
+    /// Snapshot taken, messages arriving.
+    Live,
+    /// Connected, but nothing heard for two heartbeat intervals.
+    Stale,
+    /// Lost; the next attempt is at `retry_at` (wall-clock ms).
+    Disconnected { reason: String, retry_at: Millis },
+    /// Will not be retried without a change (wrong protocol, 401, bad hello).
+    Failed { reason: String },
+}
+
+impl ConnState {
+    pub fn is_live(&self) -> bool {
+        matches!(self, ConnState::Live)
+    }
+}
+
+/// One backend as the screens see it.
+#[derive(Debug, Clone)]
+pub struct SourceStatus {
+    /// What the user gave: a URL, or "demo".
+    pub label: String,
+    pub state: ConnState,
+    pub hello: Option<Hello>,
+    /// Wall-clock time of the last message received.
+    pub last_message_at: Option<Millis>,
+    /// Data time of the newest point received.
+    pub newest_data: Option<Millis>,
+    pub drops: Drops,
+    /// Times the client resynchronised (gap in seq, new epoch, reconnect).
+    pub resyncs: u64,
+    /// Last error message sent by the server, if any.
+    pub last_error: Option<String>,
+}
+
+impl SourceStatus {
+    pub fn new(label: impl Into<String>) -> Self {
+        SourceStatus {
+            label: label.into(),
+            state: ConnState::Connecting,
+            hello: None,
+            last_message_at: None,
+            newest_data: None,
+            drops: Drops::default(),
+            resyncs: 0,
+            last_error: None,
+        }
+    }
+}
