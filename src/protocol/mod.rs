@@ -14,9 +14,11 @@ pub use validate::{BucketValue, MAX_COUNT, PointError, timestamp_in_window, vali
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Largest WebSocket frame or message qualtop accepts (see README, "Limits").
-pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
-/// Largest single frame; fragmented messages are bounded by [`MAX_MESSAGE_BYTES`].
-pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
+/// Largest WebSocket message qualtop accepts (see README, "Limits"): room for
+/// a snapshot of ~1,000 slices × 4 signals × 6 h of minute buckets (~17 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+/// Largest single frame. Servers send a snapshot as one unfragmented frame,
+/// so this cannot be smaller than the largest message.
+pub const MAX_FRAME_BYTES: usize = MAX_MESSAGE_BYTES;
 /// Longest annotation text the server accepts, in bytes.
 pub const MAX_ANNOTATION_TEXT: usize = 4096;
