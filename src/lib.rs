@@ -13,4 +13,5 @@ pub mod feed;
 pub mod protocol;
 pub mod server;
 pub mod store;
+pub mod theme;
 pub mod ui;
