@@ -44,10 +44,10 @@ pub fn parse_color(s: &str) -> Result<Color, String> {
     if t.is_empty() {
         return Err("empty colour".into());
     }
-    if let Some(hex) = t.strip_prefix('#') {
-        if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(format!("{s:?} is not a #rrggbb colour"));
-        }
+    if let Some(hex) = t.strip_prefix('#')
+        && (hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err(format!("{s:?} is not a #rrggbb colour"));
     }
     if t.chars().all(|c| c.is_ascii_digit()) {
         return t
