@@ -24,7 +24,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             ));
         }
     };
-    if !secs.is_finite() || secs < 0.0 || secs > 366.0 * 86400.0 {
+    if !secs.is_finite() || !(0.0..=366.0 * 86400.0).contains(&secs) {
         return Err(format!("{s:?} is out of range"));
     }
     Ok(Duration::from_secs_f64(secs))
@@ -33,11 +33,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// The shortest exact way to write a duration: `15m`, `6h`, `90s`.
 pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
-    if s > 0 && s % 86400 == 0 {
+    if s > 0 && s.is_multiple_of(86400) {
         format!("{}d", s / 86400)
-    } else if s > 0 && s % 3600 == 0 {
+    } else if s > 0 && s.is_multiple_of(3600) {
         format!("{}h", s / 3600)
-    } else if s > 0 && s % 60 == 0 {
+    } else if s > 0 && s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else if d.subsec_millis() > 0 {
         format!("{}ms", d.as_millis())
