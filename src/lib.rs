@@ -5,6 +5,7 @@
 //! → `app` (pure state machine) → `ui` (pure render functions).
 //! `demo` and `server` are the built-in backend that speaks the protocol.
 
+pub mod annotations;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -1,0 +1,54 @@
+//! Annotations the whole war room sees: validation, the server's durable
+//! store, and the client's outbox of annotations not yet acknowledged.
+
+mod outbox;
+mod rate;
+mod sqlite;
+mod validate;
+
+pub use outbox::Outbox;
+pub use rate::RateLimit;
+pub use sqlite::SqliteAnnotations;
+pub use validate::{AnnotationInvalid, validate_annotation};
+
+use crate::protocol::{Annotation, Millis};
+
+/// What storing an annotation did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    /// New id, rev 1.
+    Created(Annotation),
+    /// Known id with a change: rev bumped.
+    Updated(Annotation),
+    /// Known id, identical content (a resend): nothing changed.
+    Unchanged(Annotation),
+}
+
+impl Stored {
+    pub fn annotation(&self) -> &Annotation {
+        match self {
+            Stored::Created(a) | Stored::Updated(a) | Stored::Unchanged(a) => a,
+        }
+    }
+}
+
+/// Where a server keeps annotations. SQLite today; a networked database can
+/// implement the same trait.
+pub trait AnnotationStore: Send + Sync {
+    /// Creates or updates by id; an identical resend changes nothing.
+    fn upsert(&self, a: &Annotation, now: Millis) -> anyhow::Result<Stored>;
+    /// Annotations whose time range overlaps `[from, to]`, oldest first.
+    fn overlapping(&self, from: Millis, to: Millis) -> anyhow::Result<Vec<Annotation>>;
+}
+
+/// Whether two annotations say the same thing (ignoring server-set fields).
+pub fn same_content(a: &Annotation, b: &Annotation) -> bool {
+    a.id == b.id
+        && a.scope == b.scope
+        && a.signal == b.signal
+        && a.from == b.from
+        && a.to == b.to
+        && a.state == b.state
+        && a.text == b.text
+        && a.author == b.author
+}

@@ -1,0 +1,69 @@
+//! A token bucket: how fast one connection may create annotations.
+
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    burst: f64,
+    per_second: f64,
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl RateLimit {
+    /// Allows `burst` at once, then `per_minute` a minute.
+    pub fn new(burst: u32, per_minute: u32) -> Self {
+        RateLimit {
+            burst: burst as f64,
+            per_second: per_minute as f64 / 60.0,
+            tokens: burst as f64,
+            last: None,
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub fn allow(&mut self, now: Instant) -> bool {
+        if let Some(last) = self.last {
+            let dt = now.saturating_duration_since(last).as_secs_f64();
+            self.tokens = (self.tokens + dt * self.per_second).min(self.burst);
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// How long until the next token.
+    pub fn retry_after(&self) -> Duration {
+        let missing = (1.0 - self.tokens).max(0.0);
+        Duration::from_secs_f64(missing / self.per_second.max(1e-9))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_refill_at_the_set_rate() {
+        let t0 = Instant::now();
+        let mut r = RateLimit::new(3, 60);
+        assert!(r.allow(t0) && r.allow(t0) && r.allow(t0));
+        assert!(!r.allow(t0), "burst spent");
+        assert!(!r.allow(t0 + Duration::from_millis(500)));
+        assert!(
+            r.allow(t0 + Duration::from_millis(1100)),
+            "one a second refills"
+        );
+        assert!(!r.allow(t0 + Duration::from_millis(1200)));
+        assert!(r.allow(t0 + Duration::from_secs(100)));
+        assert!(r.allow(t0 + Duration::from_secs(100)) && r.allow(t0 + Duration::from_secs(100)));
+        assert!(
+            !r.allow(t0 + Duration::from_secs(100)),
+            "refill caps at the burst"
+        );
+    }
+}
