@@ -104,7 +104,8 @@ mod tests {
     #[test]
     fn each_rule_rejects_with_the_id_named() {
         let dims = ["model".to_string()];
-        let cases: Vec<(Box<dyn Fn(&mut Annotation)>, &str)> = vec![
+        type Breaker = Box<dyn Fn(&mut Annotation)>;
+        let cases: Vec<(Breaker, &str)> = vec![
             (Box::new(|a| a.id = "../etc/passwd".into()), "id must be"),
             (Box::new(|a| a.id = String::new()), "id must be"),
             (
