@@ -16,4 +16,5 @@ pub mod protocol;
 pub mod server;
 pub mod store;
 pub mod theme;
+pub mod tls;
 pub mod ui;

@@ -1,11 +1,13 @@
 //! Annotations the whole war room sees: validation, the server's durable
 //! store, and the client's outbox of annotations not yet acknowledged.
 
+mod grafana;
 mod outbox;
 mod rate;
 mod sqlite;
 mod validate;
 
+pub use grafana::{GrafanaClient, GrafanaConfig, grafana_body};
 pub use outbox::Outbox;
 pub use rate::RateLimit;
 pub use sqlite::SqliteAnnotations;
