@@ -13,6 +13,7 @@ pub mod demo;
 pub mod detect;
 pub mod feed;
 pub mod protocol;
+pub mod relay;
 pub mod server;
 pub mod store;
 pub mod theme;

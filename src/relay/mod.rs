@@ -1,0 +1,3 @@
+//! `qualtop serve`: a relay that brings real fleets into protocol 1.
+
+pub mod prometheus;
