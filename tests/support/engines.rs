@@ -70,10 +70,10 @@ impl VictoriaMetrics {
     fn wait_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if let Ok(body) = http_get(&format!("{}/health", self.url)) {
-                if body.trim() == "OK" {
-                    return;
-                }
+            if let Ok(body) = http_get(&format!("{}/health", self.url))
+                && body.trim() == "OK"
+            {
+                return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
