@@ -1,8 +1,26 @@
 //! One task per backend: connect, authenticate, subscribe, apply what
 //! arrives to the shared [`Fleet`], reconnect. Knows nothing of rendering.
+//!
+//! A source whose backend cannot be used as configured (HTTP 401/403, a
+//! protocol this build does not speak, a bad hello) becomes
+//! [`ConnState::Failed`] and is retried only every
+//! [`FeedOptions::failed_retry`] (default one minute; `None`: never), so a bad
+//! token does not hammer the backend's auth. Anything else (network, server
+//! restart, silence, an oversize frame) is [`ConnState::Disconnected`] and is
+//! redialled with exponential backoff and full jitter.
 
+mod backoff;
+mod config;
+mod connect;
 mod fleet;
+mod session;
 mod status;
+mod task;
 
-pub use fleet::{Fleet, SharedFleet};
+pub use backoff::full_jitter;
+pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
+pub use connect::install_crypto_provider;
+pub use fleet::{Fleet, SharedFleet, merge_annotation};
+pub use session::PLAUSIBLE_TIME;
 pub use status::{ConnState, SourceStatus};
+pub use task::{FeedHandle, spawn_feed, spawn_feeds, wait_until_settled};
