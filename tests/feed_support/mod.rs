@@ -241,6 +241,11 @@ impl Conn {
             .expect("server send");
     }
 
+    /// Sends without insisting: the client may hang up halfway (oversize).
+    pub async fn try_send_text(&mut self, text: String) -> bool {
+        self.ws.send(Message::text(text)).await.is_ok()
+    }
+
     pub async fn send_raw(&mut self, msg: Message) {
         self.ws.send(msg).await.expect("server send");
     }
