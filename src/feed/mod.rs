@@ -21,6 +21,5 @@ pub use backoff::full_jitter;
 pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
 pub use fleet::{Fleet, SharedFleet, merge_annotation};
-pub use session::PLAUSIBLE_TIME;
 pub use status::{ConnState, SourceStatus};
 pub use task::{FeedHandle, spawn_feed, spawn_feeds, wait_until_settled};

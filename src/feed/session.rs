@@ -5,8 +5,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::protocol::{
-    AnnotationMessage, Batch, DecodeError, Heartbeat, Hello, Millis, ServerMessage, Snapshot,
-    Subscribe, decode_server,
+    AnnotationMessage, Batch, DecodeError, Heartbeat, Hello, Millis, PLAUSIBLE_TIME,
+    ServerMessage, Snapshot, Subscribe, decode_server,
 };
 use crate::store::SourceBinding;
 
@@ -14,10 +14,6 @@ use super::config::FeedOptions;
 use super::connect::Ending;
 use super::fleet::{Fleet, SharedFleet, merge_annotation};
 use super::status::{ConnState, SourceStatus};
-
-/// Earliest and latest clock a backend may report: 1970 to the year 9999.
-/// Beyond that, bucket arithmetic could overflow; no real clock is there.
-pub const PLAUSIBLE_TIME: std::ops::RangeInclusive<Millis> = 0..=253_402_300_799_999;
 
 /// Wall-clock milliseconds, for `last_message_at` and `retry_at`.
 pub fn wall_ms() -> Millis {
