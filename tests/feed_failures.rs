@@ -22,18 +22,25 @@ async fn malformed_frames_are_counted_and_the_connection_survives() {
     bounded(async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         conn.handshake("e1", &snapshot(1, 0, vec![])).await;
         conn.send_text("this is not json").await;
-        conn.send_text(r#"{"type":"batch","seq":2,"points":"nope"}"#).await;
+        conn.send_text(r#"{"type":"batch","seq":2,"points":"nope"}"#)
+            .await;
         conn.send_text(r#"{"seq":2,"points":[]}"#).await;
         conn.send_raw(Message::binary(vec![1u8, 2, 3])).await;
         conn.send_text(r#"{"type":"gossip","seq":99}"#).await; // unknown type: ignored, not a drop
         conn.send(&batch(2, vec![point("a", "tpu", 0, 1, 2)])).await;
         assert!(
-            eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 0) == Some(Ratio::new(1, 2)))
-                .await,
+            eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 0)
+                == Some(Ratio::new(1, 2)))
+            .await,
             "the good batch after the bad frames still applies"
         );
         fleet.read(|f| {
@@ -54,21 +61,29 @@ async fn bad_points_are_dropped_by_reason_and_good_ones_in_the_batch_apply() {
     bounded(async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         conn.handshake("e1", &snapshot(1, 0, vec![])).await;
         let mut unknown_dim = point("a", "tpu", 0, 1, 1);
-        unknown_dim.slice.0.push(("colour".to_string().into(), "red".to_string().into()));
+        unknown_dim
+            .slice
+            .0
+            .push(("colour".to_string().into(), "red".to_string().into()));
         let mut unknown_signal = point("a", "tpu", 0, 1, 1);
         unknown_signal.signal = "vibes".to_string().into();
         let points = vec![
-            point("a", "tpu", 0, 11, 10),          // good > total
-            point("a", "tpu", 0, -1, 10),          // negative
-            point("a", "tpu", 100_000, 1, 1),      // far future
-            point("a", "tpu", -10_000, 1, 1),      // far past
+            point("a", "tpu", 0, 11, 10),     // good > total
+            point("a", "tpu", 0, -1, 10),     // negative
+            point("a", "tpu", 100_000, 1, 1), // far future
+            point("a", "tpu", -10_000, 1, 1), // far past
             unknown_dim,
             unknown_signal,
-            point("a", "tpu", 0, 6, 10),           // fine
+            point("a", "tpu", 0, 6, 10), // fine
         ];
         conn.send(&batch(2, points)).await;
         assert!(eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 0).is_some()).await);
@@ -81,8 +96,16 @@ async fn bad_points_are_dropped_by_reason_and_good_ones_in_the_batch_apply() {
             assert_eq!(d.count(PointError::UnknownDimension), 1);
             assert_eq!(d.count(PointError::UnknownSignal), 1);
             assert_eq!(d.frames, 0);
-            assert_eq!(f.sources[0].newest_data, Some(T0), "dropped points do not count");
-            assert_eq!(f.store.head(), Some(f.store.bucket_of(T0)), "no far-future head");
+            assert_eq!(
+                f.sources[0].newest_data,
+                Some(T0),
+                "dropped points do not count"
+            );
+            assert_eq!(
+                f.store.head(),
+                Some(f.store.bucket_of(T0)),
+                "no far-future head"
+            );
         });
         feed.abort();
     })
@@ -94,7 +117,12 @@ async fn oversize_frame_is_counted_and_the_client_reconnects() {
     bounded(async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         conn.handshake("e1", &snapshot(1, 0, vec![])).await;
         let huge = format!(
@@ -110,9 +138,11 @@ async fn oversize_frame_is_counted_and_the_client_reconnects() {
         );
         let mut second = server.accept().await;
         second.handshake("e1", &snapshot(1, 0, vec![])).await;
-        assert!(eventually(&fleet, |f| f.sources[0].connections == 2
-            && f.sources[0].state == ConnState::Live)
-        .await);
+        assert!(
+            eventually(&fleet, |f| f.sources[0].connections == 2
+                && f.sources[0].state == ConnState::Live)
+            .await
+        );
         fleet.read(|f| assert_eq!(f.sources[0].drops.frames, 1));
         feed.abort();
     })
@@ -124,13 +154,21 @@ async fn hello_with_another_protocol_fails_with_a_reason() {
     bounded(async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         conn.send_text(r#"{"type":"hello","protocol":2,"server":"future","shape":"new"}"#)
             .await;
         assert!(eventually(&fleet, |f| failed_reason(f).is_some()).await);
         let reason = fleet.read(failed_reason).unwrap_or_default();
-        assert!(reason.contains("protocol 2"), "reason names the version: {reason}");
+        assert!(
+            reason.contains("protocol 2"),
+            "reason names the version: {reason}"
+        );
         assert!(conn.closed_by_client().await);
         assert!(wait_until_settled(&fleet, WAIT).await);
         feed.abort();
@@ -143,7 +181,12 @@ async fn first_message_other_than_hello_is_a_protocol_error() {
     bounded(async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         conn.send(&snapshot(1, 0, vec![])).await;
         assert!(eventually(&fleet, |f| failed_reason(f).is_some()).await);
@@ -159,7 +202,12 @@ async fn hello_the_store_cannot_bind_fails_with_a_reason() {
     bounded(async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         let mut bad = hello("e1");
         bad.bucket_ms = 0;
@@ -253,13 +301,21 @@ async fn implausible_clocks_are_dropped_without_moving_the_store() {
     bounded(async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         let mut far = ratio_series("a", "tpu", 0, &[Some((1, 1)), Some((1, 1))]);
         far.start = i64::MAX;
         conn.handshake("e1", &snapshot(1, 0, vec![far])).await;
-        conn.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: i64::MAX }))
-            .await;
+        conn.send(&ServerMessage::Heartbeat(Heartbeat {
+            seq: 1,
+            now: i64::MAX,
+        }))
+        .await;
         conn.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: -5 }))
             .await;
         conn.send(&batch(2, vec![point("a", "tpu", 0, 1, 1)])).await;

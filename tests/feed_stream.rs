@@ -28,18 +28,34 @@ async fn snapshot_then_batches_land_in_the_store() {
         let snap = snapshot(
             1,
             0,
-            vec![ratio_series("a", "tpu", -2, &[Some((9, 10)), None, Some((7, 10))])],
+            vec![ratio_series(
+                "a",
+                "tpu",
+                -2,
+                &[Some((9, 10)), None, Some((7, 10))],
+            )],
         );
         let sub = conn.handshake("e1", &snap).await;
-        assert_eq!(sub.window_ms, 30 * BUCKET, "options ask for less than history");
+        assert_eq!(
+            sub.window_ms,
+            30 * BUCKET,
+            "options ask for less than history"
+        );
 
         assert!(wait_until_settled(&fleet, WAIT).await);
         assert_eq!(quality_at(&fleet, "a", "tpu", -2), Some(Ratio::new(9, 10)));
-        assert_eq!(quality_at(&fleet, "a", "tpu", -1), None, "a null stays a gap");
+        assert_eq!(
+            quality_at(&fleet, "a", "tpu", -1),
+            None,
+            "a null stays a gap"
+        );
         assert_eq!(quality_at(&fleet, "a", "tpu", 0), Some(Ratio::new(7, 10)));
 
-        conn.send(&batch(2, vec![point("a", "tpu", 0, 8, 10), point("b", "gpu", 0, 5, 5)]))
-            .await;
+        conn.send(&batch(
+            2,
+            vec![point("a", "tpu", 0, 8, 10), point("b", "gpu", 0, 5, 5)],
+        ))
+        .await;
         conn.send(&batch(3, vec![point("a", "tpu", 1, 3, 4)])).await;
         conn.send(&ServerMessage::Heartbeat(Heartbeat {
             seq: 3,
@@ -75,7 +91,12 @@ async fn skipped_seq_triggers_resubscribe_and_state_is_replaced() {
     bounded(async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         let snap = snapshot(1, 0, vec![ratio_series("a", "tpu", -1, &[Some((1, 2))])]);
         conn.handshake("e1", &snap).await;
@@ -95,13 +116,22 @@ async fn skipped_seq_triggers_resubscribe_and_state_is_replaced() {
 
         assert!(eventually(&fleet, |f| f.sources[0].snapshots == 2).await);
         assert!(
-            eventually(&fleet, |_| quality_at(&fleet, "c", "gpu", 0) == Some(Ratio::new(2, 3)))
-                .await,
+            eventually(&fleet, |_| quality_at(&fleet, "c", "gpu", 0)
+                == Some(Ratio::new(2, 3)))
+            .await,
             "batches after the new snapshot apply"
         );
-        assert_eq!(quality_at(&fleet, "a", "tpu", -1), None, "old snapshot gone");
+        assert_eq!(
+            quality_at(&fleet, "a", "tpu", -1),
+            None,
+            "old snapshot gone"
+        );
         assert_eq!(quality_at(&fleet, "a", "tpu", 0), None, "old batch gone");
-        assert_eq!(quality_at(&fleet, "b", "tpu", 0), None, "batch after gap never applied");
+        assert_eq!(
+            quality_at(&fleet, "b", "tpu", 0),
+            None,
+            "batch after gap never applied"
+        );
         fleet.read(|f| assert_eq!(f.sources[0].resyncs, 1));
         feed.abort();
     })
@@ -113,7 +143,12 @@ async fn heartbeat_ahead_of_our_seq_triggers_resubscribe() {
     bounded(async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         conn.handshake("e1", &snapshot(1, 0, vec![])).await;
         conn.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: T0 }))
@@ -137,13 +172,23 @@ async fn restarted_server_with_new_epoch_is_resynced_without_phantom_data() {
         let server = Server::bind().await;
         let port = server.port;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         let old = snapshot(
             1,
             0,
             vec![
-                ratio_series("a", "tpu", -3, &[Some((1, 1)), Some((2, 2)), Some((3, 3)), None]),
+                ratio_series(
+                    "a",
+                    "tpu",
+                    -3,
+                    &[Some((1, 1)), Some((2, 2)), Some((3, 3)), None],
+                ),
                 ratio_series("b", "gpu", -1, &[Some((5, 6)), None]),
             ],
         );
@@ -167,25 +212,43 @@ async fn restarted_server_with_new_epoch_is_resynced_without_phantom_data() {
         let new = snapshot(
             1,
             1,
-            vec![ratio_series("a", "tpu", -1, &[Some((7, 8)), Some((1, 2)), None])],
+            vec![ratio_series(
+                "a",
+                "tpu",
+                -1,
+                &[Some((7, 8)), Some((1, 2)), None],
+            )],
         );
         conn.handshake("epoch-2", &new).await;
         assert!(eventually(&fleet, |f| f.sources[0].snapshots == 2 && live(f)).await);
         conn.send(&batch(2, vec![point("a", "tpu", 1, 5, 5)])).await;
         assert!(
-            eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 1) == Some(Ratio::new(5, 5)))
-                .await
+            eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 1)
+                == Some(Ratio::new(5, 5)))
+            .await
         );
 
-        assert_eq!(quality_at(&fleet, "a", "tpu", -3), None, "phantom from epoch 1");
-        assert_eq!(quality_at(&fleet, "a", "tpu", -2), None, "phantom from epoch 1");
+        assert_eq!(
+            quality_at(&fleet, "a", "tpu", -3),
+            None,
+            "phantom from epoch 1"
+        );
+        assert_eq!(
+            quality_at(&fleet, "a", "tpu", -2),
+            None,
+            "phantom from epoch 1"
+        );
         assert_eq!(quality_at(&fleet, "a", "tpu", -1), Some(Ratio::new(7, 8)));
         assert_eq!(
             quality_at(&fleet, "a", "tpu", 0),
             Some(Ratio::new(1, 2)),
             "the new epoch's value, not the old batch's 4/4"
         );
-        assert_eq!(quality_at(&fleet, "b", "gpu", -1), None, "slice only in epoch 1");
+        assert_eq!(
+            quality_at(&fleet, "b", "gpu", -1),
+            None,
+            "slice only in epoch 1"
+        );
         fleet.read(|f| {
             let s = &f.sources[0];
             assert_eq!(s.connections, 2);
@@ -217,7 +280,10 @@ async fn silence_shows_stale_and_the_next_message_recovers_live() {
         );
         conn.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: T0 }))
             .await;
-        assert!(eventually(&fleet, live).await, "a heartbeat ends the stale spell");
+        assert!(
+            eventually(&fleet, live).await,
+            "a heartbeat ends the stale spell"
+        );
         feed.abort();
     })
     .await;
@@ -236,7 +302,10 @@ async fn long_silence_drops_the_connection_and_redials() {
         let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), opts);
         let mut conn = server.accept().await;
         conn.handshake("e1", &snapshot(1, 0, vec![])).await;
-        assert!(conn.closed_by_client().await, "client gives up on a silent server");
+        assert!(
+            conn.closed_by_client().await,
+            "client gives up on a silent server"
+        );
         let mut second = server.accept().await;
         second.handshake("e1", &snapshot(1, 0, vec![])).await;
         assert!(eventually(&fleet, |f| f.sources[0].connections == 2 && live(f)).await);
@@ -264,7 +333,12 @@ async fn annotation_messages_count_seq_and_keep_the_newest_rev() {
     bounded(async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         conn.handshake("e1", &snapshot(1, 0, vec![])).await;
         for (seq, rev, text) in [(2, 2, "second"), (3, 1, "stale update")] {
@@ -287,12 +361,17 @@ async fn annotation_messages_count_seq_and_keep_the_newest_rev() {
 }
 
 #[tokio::test]
-async fn client_messages_from_the_handle_reach_the_server() {
+async fn client_messages_from_the_handle_reach_the_server_and_a_new_filter_is_kept() {
     use qualtop::protocol::{ClientMessage, Subscribe};
     bounded(async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         conn.handshake("e1", &snapshot(1, 0, vec![])).await;
         let narrower = Subscribe {
@@ -304,13 +383,24 @@ async fn client_messages_from_the_handle_reach_the_server() {
         assert_eq!(conn.expect_subscribe().await, narrower);
         // The answer to a new subscribe is a snapshot; batches before it are ignored.
         conn.send(&batch(2, vec![point("a", "tpu", 0, 1, 1)])).await;
-        conn.send(&snapshot(3, 0, vec![ratio_series("a", "tpu", 0, &[Some((2, 2))])]))
-            .await;
+        conn.send(&snapshot(
+            3,
+            0,
+            vec![ratio_series("a", "tpu", 0, &[Some((2, 2))])],
+        ))
+        .await;
         assert!(
-            eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 0) == Some(Ratio::new(2, 2)))
-                .await
+            eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 0)
+                == Some(Ratio::new(2, 2)))
+            .await
         );
         fleet.read(|f| assert_eq!(f.sources[0].snapshots, 2));
+
+        // The new subscription outlives the connection.
+        drop(conn);
+        let mut again = server.accept().await;
+        again.send(&ServerMessage::Hello(hello("e1"))).await;
+        assert_eq!(again.expect_subscribe().await, narrower);
         feed.abort();
     })
     .await;

@@ -74,7 +74,10 @@ fn hello_roundtrips_with_its_type_tag() {
 #[test]
 fn subscribe_with_filter_roundtrips() {
     let filter: BTreeMap<String, Vec<String>> = [
-        ("model".to_string(), vec!["m1".to_string(), "m2".to_string()]),
+        (
+            "model".to_string(),
+            vec!["m1".to_string(), "m2".to_string()],
+        ),
         ("hw".to_string(), vec!["tpu-v5".to_string()]),
     ]
     .into();
@@ -150,8 +153,15 @@ fn batch_roundtrips_and_borrows_plain_strings() {
         panic!("not a batch");
     };
     assert_eq!(b.seq, 42);
-    assert!(matches!(b.points[0].signal.0, std::borrow::Cow::Borrowed(_)));
-    assert_eq!(b.points[1].slice.get("model"), Some("m\"2"), "escapes decoded");
+    assert!(matches!(
+        b.points[0].signal.0,
+        std::borrow::Cow::Borrowed(_)
+    ));
+    assert_eq!(
+        b.points[1].slice.get("model"),
+        Some("m\"2"),
+        "escapes decoded"
+    );
     roundtrip_server(ServerMessage::Batch(b));
 }
 
@@ -185,7 +195,11 @@ fn heartbeat_error_annotation_and_annotate_roundtrip() {
 #[test]
 fn seq_is_read_from_the_messages_that_carry_one() {
     let hb = ServerMessage::Heartbeat(Heartbeat { seq: 5, now: 0 });
-    assert_eq!(hb.seq(), None, "a heartbeat repeats a seq, it does not take one");
+    assert_eq!(
+        hb.seq(),
+        None,
+        "a heartbeat repeats a seq, it does not take one"
+    );
     let b = ServerMessage::Batch(Batch {
         seq: 6,
         points: vec![],
@@ -204,7 +218,10 @@ fn unknown_fields_are_ignored() {
     let json = r#"{"type":"heartbeat","seq":2,"now":1000,"load":{"cpu":0.5},"tags":[1,2]}"#;
     assert_eq!(
         decode_server(json),
-        Ok(Some(ServerMessage::Heartbeat(Heartbeat { seq: 2, now: 1000 })))
+        Ok(Some(ServerMessage::Heartbeat(Heartbeat {
+            seq: 2,
+            now: 1000
+        })))
     );
     let mut h: serde_json::Value =
         serde_json::from_str(&ServerMessage::Hello(hello()).to_json()).unwrap();
@@ -240,11 +257,20 @@ fn hello_of_another_protocol_is_unsupported_whatever_its_shape() {
 
 #[test]
 fn not_json_and_missing_type_are_errors() {
-    assert!(matches!(decode_server("hello?"), Err(DecodeError::NotJson(_))));
-    assert!(matches!(decode_server("[1,2]"), Err(DecodeError::NotJson(_))));
+    assert!(matches!(
+        decode_server("hello?"),
+        Err(DecodeError::NotJson(_))
+    ));
+    assert!(matches!(
+        decode_server("[1,2]"),
+        Err(DecodeError::NotJson(_))
+    ));
     assert!(matches!(decode_server(""), Err(DecodeError::NotJson(_))));
     assert_eq!(decode_server(r#"{"seq":1}"#), Err(DecodeError::MissingType));
-    assert_eq!(decode_client(r#"{"window_ms":1}"#), Err(DecodeError::MissingType));
+    assert_eq!(
+        decode_client(r#"{"window_ms":1}"#),
+        Err(DecodeError::MissingType)
+    );
 }
 
 #[test]
@@ -262,4 +288,22 @@ fn wrong_field_types_are_malformed() {
             "{json}"
         );
     }
+}
+
+#[test]
+fn type_field_anywhere_in_the_object_is_found() {
+    let want = Some(ServerMessage::Batch(Batch {
+        seq: 3,
+        points: vec![],
+    }));
+    for json in [
+        r#"{"type":"batch","seq":3,"points":[]}"#,
+        r#"{"seq":3,"points":[],"type":"batch"}"#,
+        r#" {"type":"batch","seq":3,"points":[]}"#,
+        r#"{"type":"b\u0061tch","seq":3,"points":[]}"#,
+        r#"{ "type" : "batch" , "seq":3,"points":[]}"#,
+    ] {
+        assert_eq!(decode_server(json), Ok(want.clone()), "{json}");
+    }
+    assert_eq!(decode_server(r#"{"type":"batchy","seq":3}"#), Ok(None));
 }

@@ -3,7 +3,7 @@
 
 mod store_support;
 
-use qualtop::protocol::{PointError, Point};
+use qualtop::protocol::{Point, PointError};
 use qualtop::store::{Drops, Ratio};
 use store_support::*;
 
@@ -11,13 +11,20 @@ fn refused(p: Point<'static>, reason: PointError) {
     let (mut store, b) = store();
     let head = store.head();
     assert_eq!(store.apply_point(&b, &p), Err(reason), "{p:?}");
-    assert_eq!(store.slices().len(), 0, "refused point interned its slice: {p:?}");
+    assert_eq!(
+        store.slices().len(),
+        0,
+        "refused point interned its slice: {p:?}"
+    );
     assert_eq!(store.head(), head);
 }
 
 #[test]
 fn good_above_total_is_refused() {
-    refused(ratio_point("m1", "tpu", 100, 11, 10), PointError::GoodExceedsTotal);
+    refused(
+        ratio_point("m1", "tpu", 100, 11, 10),
+        PointError::GoodExceedsTotal,
+    );
 }
 
 #[test]
@@ -28,8 +35,14 @@ fn negative_counts_are_refused() {
 
 #[test]
 fn counts_beyond_u32_are_refused() {
-    refused(ratio_point("m1", "tpu", 100, 1, u32::MAX as i64), PointError::TooLarge);
-    refused(ratio_point("m1", "tpu", 100, 1, i64::MAX), PointError::TooLarge);
+    refused(
+        ratio_point("m1", "tpu", 100, 1, u32::MAX as i64),
+        PointError::TooLarge,
+    );
+    refused(
+        ratio_point("m1", "tpu", 100, 1, i64::MAX),
+        PointError::TooLarge,
+    );
 }
 
 #[test]
@@ -56,7 +69,9 @@ fn gauge_point_without_a_finite_value_is_refused() {
 #[test]
 fn unknown_or_missing_dimension_is_refused() {
     let mut p = ratio_point("m1", "tpu", 100, 1, 1);
-    p.slice.0.push(("region".to_string().into(), "eu".to_string().into()));
+    p.slice
+        .0
+        .push(("region".to_string().into(), "eu".to_string().into()));
     refused(p, PointError::UnknownDimension);
     let mut p = ratio_point("m1", "tpu", 100, 1, 1);
     p.slice.0.pop();
@@ -72,9 +87,18 @@ fn unknown_signal_is_refused() {
 
 #[test]
 fn points_outside_the_window_are_refused() {
-    refused(ratio_point("m1", "tpu", 100 + 2, 1, 1), PointError::OutOfWindow);
-    refused(ratio_point("m1", "tpu", 100 + 10_000, 1, 1), PointError::OutOfWindow);
-    refused(ratio_point("m1", "tpu", 100 - CAPACITY, 1, 1), PointError::OutOfWindow);
+    refused(
+        ratio_point("m1", "tpu", 100 + 2, 1, 1),
+        PointError::OutOfWindow,
+    );
+    refused(
+        ratio_point("m1", "tpu", 100 + 10_000, 1, 1),
+        PointError::OutOfWindow,
+    );
+    refused(
+        ratio_point("m1", "tpu", 100 - CAPACITY, 1, 1),
+        PointError::OutOfWindow,
+    );
 }
 
 #[test]
@@ -112,7 +136,9 @@ fn series_with_unusable_shape_is_dropped_whole() {
         (
             {
                 let mut s = ratio_series("m1", "tpu", 99, vec![Some(1)], vec![Some(1)]);
-                s.slice.0.push(("region".to_string().into(), "eu".to_string().into()));
+                s.slice
+                    .0
+                    .push(("region".to_string().into(), "eu".to_string().into()));
                 s
             },
             PointError::UnknownDimension,

@@ -10,8 +10,12 @@ use store_support::*;
 #[test]
 fn late_point_for_a_held_bucket_replaces_it() {
     let (mut store, b) = store();
-    store.apply_point(&b, &ratio_point("m1", "tpu", 99, 1, 2)).unwrap();
-    store.apply_point(&b, &ratio_point("m1", "tpu", 99, 3, 4)).unwrap();
+    store
+        .apply_point(&b, &ratio_point("m1", "tpu", 99, 1, 2))
+        .unwrap();
+    store
+        .apply_point(&b, &ratio_point("m1", "tpu", 99, 3, 4))
+        .unwrap();
     let q = store.signal_by_name("quality").unwrap();
     let id = id_of(&store, "m1", "tpu");
     assert_eq!(store.ratio(q, id, 99), Some(Ratio::new(3, 4)));
@@ -24,15 +28,25 @@ fn ring_wraps_around_and_keeps_the_last_capacity_buckets() {
     let q = store.signal_by_name("quality").unwrap();
     for k in 100..100 + 3 * CAPACITY {
         store.set_now(k * BUCKET);
-        store.apply_point(&b, &ratio_point("m1", "tpu", k, k % 7, 10)).unwrap();
+        store
+            .apply_point(&b, &ratio_point("m1", "tpu", k, k % 7, 10))
+            .unwrap();
     }
     let id = id_of(&store, "m1", "tpu");
     let head = 99 + 3 * CAPACITY;
     assert_eq!(store.head(), Some(head));
     for k in head - CAPACITY + 1..=head {
-        assert_eq!(store.ratio(q, id, k), Some(Ratio::new((k % 7) as u64, 10)), "bucket {k}");
+        assert_eq!(
+            store.ratio(q, id, k),
+            Some(Ratio::new((k % 7) as u64, 10)),
+            "bucket {k}"
+        );
     }
-    assert_eq!(store.ratio(q, id, head - CAPACITY), None, "fell out of the ring");
+    assert_eq!(
+        store.ratio(q, id, head - CAPACITY),
+        None,
+        "fell out of the ring"
+    );
     assert_eq!(store.ratio(q, id, head + 1), None, "not yet");
 }
 
@@ -41,8 +55,12 @@ fn advancing_the_head_clears_the_positions_it_reuses() {
     let (mut store, b) = store();
     let q = store.signal_by_name("quality").unwrap();
     let p99 = store.signal_by_name("p99").unwrap();
-    store.apply_point(&b, &ratio_point("m1", "tpu", 95, 5, 5)).unwrap();
-    store.apply_point(&b, &gauge_point("m1", "tpu", 95, 80.0)).unwrap();
+    store
+        .apply_point(&b, &ratio_point("m1", "tpu", 95, 5, 5))
+        .unwrap();
+    store
+        .apply_point(&b, &gauge_point("m1", "tpu", 95, 80.0))
+        .unwrap();
     let id = id_of(&store, "m1", "tpu");
     // Silence: the clock moves on with no data. Bucket 95 + 16 = 111 reuses
     // 95's position, and must read as a gap, not as 95's counts.
@@ -57,7 +75,9 @@ fn a_jump_longer_than_the_ring_clears_everything() {
     let (mut store, b) = store();
     let q = store.signal_by_name("quality").unwrap();
     for k in 90..=100 {
-        store.apply_point(&b, &ratio_point("m1", "tpu", k, 1, 1)).unwrap();
+        store
+            .apply_point(&b, &ratio_point("m1", "tpu", k, 1, 1))
+            .unwrap();
     }
     let id = id_of(&store, "m1", "tpu");
     store.set_now(1_000 * BUCKET);
@@ -78,10 +98,18 @@ fn too_old_and_far_future_points_are_refused() {
         (1_000_000_000, false),
     ] {
         let got = store.apply_point(&b, &ratio_point("m1", "tpu", bucket, 1, 1));
-        let want = if ok { Ok(()) } else { Err(PointError::OutOfWindow) };
+        let want = if ok {
+            Ok(())
+        } else {
+            Err(PointError::OutOfWindow)
+        };
         assert_eq!(got, want, "bucket {bucket}");
     }
-    assert_eq!(store.head(), Some(101), "refused points never move the head");
+    assert_eq!(
+        store.head(),
+        Some(101),
+        "refused points never move the head"
+    );
 }
 
 #[test]
@@ -120,7 +148,11 @@ fn snapshot_series_fills_buckets_and_keeps_nulls_as_gaps() {
     assert_eq!(drops, Drops::default());
     assert_eq!(store.ratio(q, id, 97), Some(Ratio::new(1, 2)));
     assert_eq!(store.ratio(q, id, 98), None);
-    assert_eq!(store.ratio(q, id, 99), Some(Ratio::new(0, 0)), "zero traffic is not a gap");
+    assert_eq!(
+        store.ratio(q, id, 99),
+        Some(Ratio::new(0, 0)),
+        "zero traffic is not a gap"
+    );
     assert_eq!(Ratio::new(0, 0).rate(), None);
     assert_eq!(store.ratio(q, id, 100), Some(Ratio::new(4, 4)));
 }
@@ -147,7 +179,9 @@ fn reset_source_empties_its_signals_only() {
     other.signals[0].name = "availability".into();
     other.signals.truncate(1);
     let b2 = store.bind_source(1, &other).unwrap();
-    store.apply_point(&b, &ratio_point("m1", "tpu", 100, 1, 1)).unwrap();
+    store
+        .apply_point(&b, &ratio_point("m1", "tpu", 100, 1, 1))
+        .unwrap();
     let mut avail = ratio_point("m1", "tpu", 100, 2, 2);
     avail.signal = "availability".to_string().into();
     store.apply_point(&b2, &avail).unwrap();
@@ -163,7 +197,9 @@ fn reset_source_empties_its_signals_only() {
 fn memory_is_eight_bytes_per_ratio_bucket() {
     let (mut store, b) = store();
     for m in ["a", "b", "c"] {
-        store.apply_point(&b, &ratio_point(m, "tpu", 100, 1, 1)).unwrap();
+        store
+            .apply_point(&b, &ratio_point(m, "tpu", 100, 1, 1))
+            .unwrap();
     }
     let (heap, per_bucket) = store.memory();
     assert_eq!(per_bucket, 8);
@@ -179,12 +215,17 @@ fn implausible_clocks_are_refused_or_ignored() {
         assert!(fresh.bind_source(0, &hello_with(1, now)).is_err(), "{now}");
     }
     let (mut store, b) = store();
-    store.apply_point(&b, &ratio_point("m1", "tpu", 100, 1, 1)).unwrap();
+    store
+        .apply_point(&b, &ratio_point("m1", "tpu", 100, 1, 1))
+        .unwrap();
     for now in [i64::MAX, i64::MIN, 253_402_300_800_000] {
         store.set_now(now);
         assert_eq!(store.now(), NOW, "{now}");
         assert_eq!(store.head(), Some(100));
     }
     let q = store.signal_by_name("quality").unwrap();
-    assert_eq!(store.ratio(q, id_of(&store, "m1", "tpu"), 100), Some(Ratio::new(1, 1)));
+    assert_eq!(
+        store.ratio(q, id_of(&store, "m1", "tpu"), 100),
+        Some(Ratio::new(1, 1))
+    );
 }

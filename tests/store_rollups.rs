@@ -78,10 +78,7 @@ fn buckets_without_any_member_data_stay_gaps() {
     let q = store.signal_by_name("quality").unwrap();
     let all = ids(&store);
     // 93..=101: 93..=96 never written, 101 is ahead of the head.
-    let range = BucketRange {
-        first: 93,
-        len: 9,
-    };
+    let range = BucketRange { first: 93, len: 9 };
     let rolled = store.rollup_ratio(q, &all, range);
     assert_eq!(&rolled[..4], &[None, None, None, None]);
     assert!(rolled[4..8].iter().all(Option::is_some));
@@ -94,8 +91,12 @@ fn buckets_without_any_member_data_stay_gaps() {
 #[test]
 fn a_member_missing_a_bucket_does_not_hide_the_others() {
     let (mut store, b) = store();
-    store.apply_point(&b, &ratio_point("a", "tpu", 99, 1, 2)).unwrap();
-    store.apply_point(&b, &ratio_point("b", "tpu", 100, 3, 4)).unwrap();
+    store
+        .apply_point(&b, &ratio_point("a", "tpu", 99, 1, 2))
+        .unwrap();
+    store
+        .apply_point(&b, &ratio_point("b", "tpu", 100, 3, 4))
+        .unwrap();
     let q = store.signal_by_name("quality").unwrap();
     let members = [id_of(&store, "a", "tpu"), id_of(&store, "b", "tpu")];
     let rolled = store.rollup_ratio(q, &members, BucketRange::ending_at(100, 2));
@@ -135,7 +136,9 @@ fn rollup_across_the_ring_seam_reads_the_right_buckets() {
     // Move to bucket 130 so that the window 115..=130 wraps the ring's end.
     for k in 101..=130 {
         store.set_now(k * BUCKET);
-        store.apply_point(&b, &ratio_point("a", "tpu", k, k % 5, 5)).unwrap();
+        store
+            .apply_point(&b, &ratio_point("a", "tpu", k, k % 5, 5))
+            .unwrap();
     }
     let id = id_of(&store, "a", "tpu");
     let range = BucketRange::ending_at(130, CAPACITY as usize);

@@ -140,9 +140,11 @@ mod tests {
     fn bad_url_and_bad_token_fail_without_retry() {
         let bad_url = SourceConfig::new("m", "http://[::1");
         assert!(matches!(upgrade_request(&bad_url), Err(Ending::Failed(_))));
-        let bad_token =
-            SourceConfig::new("m", "ws://127.0.0.1:1/").with_token(Some("a\nb".into()));
-        assert!(matches!(upgrade_request(&bad_token), Err(Ending::Failed(_))));
+        let bad_token = SourceConfig::new("m", "ws://127.0.0.1:1/").with_token(Some("a\nb".into()));
+        assert!(matches!(
+            upgrade_request(&bad_token),
+            Err(Ending::Failed(_))
+        ));
     }
 
     #[test]

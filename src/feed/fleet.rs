@@ -127,7 +127,10 @@ mod tests {
         assert!(merge_annotation(&mut list, note("a", Some(2), "two")));
         assert!(merge_annotation(&mut list, note("b", Some(1), "other")));
         assert!(!merge_annotation(&mut list, note("a", Some(1), "one")));
-        assert!(!merge_annotation(&mut list, note("a", Some(2), "two again")));
+        assert!(!merge_annotation(
+            &mut list,
+            note("a", Some(2), "two again")
+        ));
         assert_eq!(list[0].text, "two");
         assert!(merge_annotation(&mut list, note("a", Some(3), "three")));
         assert_eq!(list.len(), 2);

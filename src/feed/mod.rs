@@ -22,4 +22,4 @@ pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
 pub use fleet::{Fleet, SharedFleet, merge_annotation};
 pub use status::{ConnState, SourceStatus};
-pub use task::{FeedHandle, spawn_feed, spawn_feeds, wait_until_settled};
+pub use task::{FeedHandle, SendError, spawn_feed, spawn_feeds, wait_until_settled};

@@ -5,8 +5,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::protocol::{
-    AnnotationMessage, Batch, DecodeError, Heartbeat, Hello, Millis, PLAUSIBLE_TIME,
-    ServerMessage, Snapshot, Subscribe, decode_server,
+    AnnotationMessage, Batch, DecodeError, Heartbeat, Hello, Millis, PLAUSIBLE_TIME, ServerMessage,
+    Snapshot, Subscribe, decode_server,
 };
 use crate::store::SourceBinding;
 
@@ -85,12 +85,14 @@ fn status_mut(f: &mut Fleet, index: usize) -> Option<&mut SourceStatus> {
 }
 
 impl Session {
-    /// Binds the backend's hello into the store and prepares the subscription.
+    /// Binds the backend's hello into the store and prepares the subscription:
+    /// `wanted` (the last one the user asked for) or else the options'.
     pub fn start(
         fleet: &SharedFleet,
         index: usize,
         hello: Hello,
         opts: &FeedOptions,
+        wanted: Option<&Subscribe>,
     ) -> Result<Session, Ending> {
         let now = wall_ms();
         let bound = fleet.write(|f| {
@@ -116,15 +118,16 @@ impl Session {
         let binding =
             bound.map_err(|e| Ending::Failed(format!("backend's hello cannot be used: {e}")))?;
         let history = hello.history_ms;
-        let window_ms = opts.window_ms.map_or(history, |w| w.min(history)).max(0);
+        let (window, filter) = match wanted {
+            Some(w) => (Some(w.window_ms), w.filter.clone()),
+            None => (opts.window_ms, opts.filter.clone()),
+        };
+        let window_ms = window.map_or(history, |w| w.min(history)).max(0);
         Ok(Session {
             index,
             binding,
             bucket_ms: hello.bucket_ms,
-            subscribe: Subscribe {
-                window_ms,
-                filter: opts.filter.clone(),
-            },
+            subscribe: Subscribe { window_ms, filter },
             last_seq: None,
             awaiting_snapshot: true,
             snapshots: 0,
@@ -331,9 +334,7 @@ impl Session {
         msg: AnnotationMessage,
         now: Millis,
     ) -> Step {
-        let step = if self.awaiting_snapshot {
-            Step::Continue
-        } else if self.next_seq(msg.seq) {
+        let step = if self.awaiting_snapshot || self.next_seq(msg.seq) {
             Step::Continue
         } else {
             self.gap(fleet, msg.seq, now)

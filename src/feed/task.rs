@@ -15,10 +15,19 @@ use super::connect::{Ending, WsStream, describe, is_oversize, open};
 use super::fleet::SharedFleet;
 use super::session::{Session, Step, count_dropped_frame, decode_hello, wall_ms};
 use super::status::{ConnState, SourceStatus};
-use crate::protocol::ClientMessage;
+use crate::protocol::{ClientMessage, Subscribe};
 
 /// Client messages waiting for a connection; more are refused, not buffered.
 const OUTGOING_QUEUE: usize = 64;
+
+/// Why a client message could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("{OUTGOING_QUEUE} messages already wait for the backend")]
+    QueueFull,
+    #[error("the feed task has stopped")]
+    Stopped,
+}
 
 /// A running feed task. Dropping the handle leaves the task running; call
 /// [`FeedHandle::abort`] to stop it.
@@ -36,13 +45,12 @@ impl FeedHandle {
     }
 
     /// Queues a message (`annotate`, or `subscribe` with a new filter) for the
-    /// backend; it leaves as soon as a connection is up. Fails when the queue
-    /// is full or the task has ended.
-    pub fn send(
-        &self,
-        msg: ClientMessage,
-    ) -> Result<(), mpsc::error::TrySendError<ClientMessage>> {
-        self.outgoing.try_send(msg)
+    /// backend; it leaves as soon as a connection is up.
+    pub fn send(&self, msg: ClientMessage) -> Result<(), SendError> {
+        self.outgoing.try_send(msg).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SendError::QueueFull,
+            mpsc::error::TrySendError::Closed(_) => SendError::Stopped,
+        })
     }
 
     /// A sender for another task to use.
@@ -136,6 +144,8 @@ async fn run(
     mut outgoing: mpsc::Receiver<ClientMessage>,
 ) {
     let mut backoff = Backoff::new(opts.backoff_min, opts.backoff_max, index as u64);
+    // The last subscription the user asked for outlives the connection.
+    let mut wanted: Option<Subscribe> = None;
     loop {
         // A failed source keeps showing why until a retry gets a good hello.
         fleet.write(|f| {
@@ -145,7 +155,8 @@ async fn run(
                 s.state = ConnState::Connecting;
             }
         });
-        let (ending, healthy) = connect_and_serve(&fleet, index, &cfg, &opts, &mut outgoing).await;
+        let (ending, healthy) =
+            connect_and_serve(&fleet, index, &cfg, &opts, &mut outgoing, &mut wanted).await;
         if healthy {
             backoff.reset();
         }
@@ -196,9 +207,7 @@ async fn first_frame(
     loop {
         let frame = tokio::time::timeout_at(deadline, ws.next())
             .await
-            .map_err(|_| {
-                Ending::Lost(format!("no hello within {} ms", silence.as_millis()))
-            })?;
+            .map_err(|_| Ending::Lost(format!("no hello within {} ms", silence.as_millis())))?;
         match frame {
             None => return Err(Ending::Lost("connection closed before hello".into())),
             Some(Err(e)) => {
@@ -214,7 +223,9 @@ async fn first_frame(
                 ));
             }
             Some(Ok(Message::Close(_))) => {
-                return Err(Ending::Lost("backend closed the connection before hello".into()));
+                return Err(Ending::Lost(
+                    "backend closed the connection before hello".into(),
+                ));
             }
             Some(Ok(_)) => {} // ping/pong: tungstenite answers pings itself
         }
@@ -229,13 +240,23 @@ async fn connect_and_serve(
     cfg: &SourceConfig,
     opts: &FeedOptions,
     outgoing: &mut mpsc::Receiver<ClientMessage>,
+    wanted: &mut Option<Subscribe>,
 ) -> (Ending, bool) {
     let mut ws = match open(cfg, opts.connect_timeout).await {
         Ok(ws) => ws,
         Err(e) => return (e, false),
     };
     let mut live_since: Option<Instant> = None;
-    let ending = serve(&mut ws, fleet, index, opts, outgoing, &mut live_since).await;
+    let ending = serve(
+        &mut ws,
+        fleet,
+        index,
+        opts,
+        outgoing,
+        wanted,
+        &mut live_since,
+    )
+    .await;
     if matches!(ending, Ending::Failed(_)) {
         close(&mut ws).await;
     }
@@ -249,6 +270,7 @@ async fn serve(
     index: usize,
     opts: &FeedOptions,
     outgoing: &mut mpsc::Receiver<ClientMessage>,
+    wanted: &mut Option<Subscribe>,
     live_since: &mut Option<Instant>,
 ) -> Ending {
     let hello = match first_frame(ws, fleet, index, opts.dead_after).await {
@@ -264,7 +286,7 @@ async fn serve(
         epoch = %hello.epoch,
         "connected"
     );
-    let mut session = match Session::start(fleet, index, hello, opts) {
+    let mut session = match Session::start(fleet, index, hello, opts, wanted.as_ref()) {
         Ok(s) => s,
         Err(e) => return e,
     };
@@ -327,6 +349,7 @@ async fn serve(
                 Some(msg) => {
                     if let ClientMessage::Subscribe(s) = &msg {
                         session.resubscribe_with(s.clone());
+                        *wanted = Some(s.clone());
                     }
                     if let Err(e) = send(ws, &msg).await {
                         return e;

@@ -14,8 +14,8 @@ pub use intern::{MAX_DIMENSIONS, SliceId, SliceInterner};
 pub use rollup::{BucketRange, GroupRollup};
 
 use crate::protocol::{
-    BucketValue, Hello, Millis, PLAUSIBLE_TIME, Point, PointError, Series, SignalKind,
-    SignalSpec, SliceMap, validate_counts,
+    BucketValue, Hello, Millis, PLAUSIBLE_TIME, Point, PointError, Series, SignalKind, SignalSpec,
+    SliceMap, validate_counts,
 };
 
 /// Fewest and most buckets a ring may hold, whatever a backend declares.

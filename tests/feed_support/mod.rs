@@ -165,7 +165,9 @@ pub struct Server {
 
 impl Server {
     pub async fn bind() -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let port = listener.local_addr().expect("local addr").port();
         Server { listener, port }
     }
@@ -197,6 +199,8 @@ impl Server {
         let seen = Arc::new(Mutex::new(None::<String>));
         let seen_in_callback = Arc::clone(&seen);
         let want = token.map(|t| format!("Bearer {t}"));
+        // The signature is tungstenite's `Callback`; its error type is not ours to shrink.
+        #[allow(clippy::result_large_err)]
         let check = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
             let auth = req
                 .headers()
