@@ -8,6 +8,15 @@
 //! token does not hammer the backend's auth. Anything else (network, server
 //! restart, silence, an oversize frame) is [`ConnState::Disconnected`] and is
 //! redialled with exponential backoff and full jitter.
+//!
+//! Bad input never stops a connection: a frame that is not JSON, malformed
+//! or binary is counted in `SourceStatus::drops.frames`, a bad point in its
+//! reason's counter. The exception is a frame over `MAX_FRAME_BYTES`:
+//! tungstenite refuses it from its header (nothing is allocated) but cannot
+//! find the next frame after it, so it is counted and the source redials.
+//!
+//! Frames are decoded outside the fleet lock; each message is then applied
+//! under one write (a 1,000 × 4 × 360 snapshot holds it about 30 ms).
 
 mod backoff;
 mod config;
