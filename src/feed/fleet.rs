@@ -17,6 +17,48 @@ pub struct Fleet {
     pub annotations: Vec<Annotation>,
 }
 
+impl Fleet {
+    /// An empty fleet with one status per source, in index order.
+    pub fn with_sources<I, S>(labels: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Fleet {
+            sources: labels.into_iter().map(SourceStatus::new).collect(),
+            ..Fleet::default()
+        }
+    }
+
+    /// Keeps `a` unless an annotation with its id and a newer rev is held.
+    pub fn merge_annotation(&mut self, a: Annotation) -> bool {
+        merge_annotation(&mut self.annotations, a)
+    }
+}
+
+/// Adds or replaces an annotation by id; an update with an older rev than
+/// the one held is ignored (messages of two backends may cross). Returns
+/// whether the list changed.
+pub fn merge_annotation(list: &mut Vec<Annotation>, a: Annotation) -> bool {
+    match list.iter_mut().find(|held| held.id == a.id) {
+        Some(held) => {
+            let newer = match (held.rev, a.rev) {
+                (Some(old), Some(new)) => new > old,
+                (Some(_), None) => false,
+                (None, _) => true,
+            };
+            if newer {
+                *held = a;
+            }
+            newer
+        }
+        None => {
+            list.push(a);
+            true
+        }
+    }
+}
+
 /// The fleet behind a lock, plus a change counter the UI loop waits on.
 #[derive(Debug, Clone)]
 pub struct SharedFleet {
@@ -53,5 +95,52 @@ impl SharedFleet {
     /// A receiver that wakes whenever the fleet changed.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::protocol::AnnotationState;
+
+    fn note(id: &str, rev: Option<u64>, text: &str) -> Annotation {
+        Annotation {
+            id: id.into(),
+            scope: BTreeMap::new(),
+            signal: None,
+            from: 0,
+            to: None,
+            state: AnnotationState::Suspected,
+            text: text.into(),
+            author: "oncall".into(),
+            rev,
+            created: None,
+            updated: None,
+        }
+    }
+
+    #[test]
+    fn annotation_with_newer_rev_replaces_and_older_is_ignored() {
+        let mut list = Vec::new();
+        assert!(merge_annotation(&mut list, note("a", Some(2), "two")));
+        assert!(merge_annotation(&mut list, note("b", Some(1), "other")));
+        assert!(!merge_annotation(&mut list, note("a", Some(1), "one")));
+        assert!(!merge_annotation(
+            &mut list,
+            note("a", Some(2), "two again")
+        ));
+        assert_eq!(list[0].text, "two");
+        assert!(merge_annotation(&mut list, note("a", Some(3), "three")));
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].text, "three");
+    }
+
+    #[test]
+    fn fleet_with_sources_has_one_status_per_label() {
+        let f = Fleet::with_sources(["metrics", "evals"]);
+        assert_eq!(f.sources.len(), 2);
+        assert_eq!(f.sources[1].label, "evals");
     }
 }

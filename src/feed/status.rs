@@ -15,12 +15,27 @@ pub enum ConnState {
     /// Lost; the next attempt is at `retry_at` (wall-clock ms).
     Disconnected { reason: String, retry_at: Millis },
     /// Will not be retried without a change (wrong protocol, 401, bad hello).
+    /// The feed tries again only every `FeedOptions::failed_retry`, and the
+    /// state stays `Failed` until a retry gets a good hello.
     Failed { reason: String },
 }
 
 impl ConnState {
     pub fn is_live(&self) -> bool {
         matches!(self, ConnState::Live)
+    }
+    pub fn is_failed(&self) -> bool {
+        matches!(self, ConnState::Failed { .. })
+    }
+    /// A short word for tables and logs.
+    pub fn word(&self) -> &'static str {
+        match self {
+            ConnState::Connecting => "connecting",
+            ConnState::Live => "live",
+            ConnState::Stale => "stale",
+            ConnState::Disconnected { .. } => "disconnected",
+            ConnState::Failed { .. } => "failed",
+        }
     }
 }
 
@@ -40,6 +55,10 @@ pub struct SourceStatus {
     pub resyncs: u64,
     /// Last error message sent by the server, if any.
     pub last_error: Option<String>,
+    /// Snapshots applied since the feed started (0: no data from it yet).
+    pub snapshots: u64,
+    /// Connections that got as far as a good hello.
+    pub connections: u64,
 }
 
 impl SourceStatus {
@@ -53,6 +72,18 @@ impl SourceStatus {
             drops: Drops::default(),
             resyncs: 0,
             last_error: None,
+            snapshots: 0,
+            connections: 0,
+        }
+    }
+
+    /// Whether a one-shot command has waited long enough for this source:
+    /// it has data, or it will not get any soon.
+    pub fn is_settled(&self) -> bool {
+        match self.state {
+            ConnState::Live | ConnState::Failed { .. } | ConnState::Disconnected { .. } => true,
+            ConnState::Stale => self.snapshots > 0,
+            ConnState::Connecting => false,
         }
     }
 }

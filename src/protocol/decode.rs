@@ -40,9 +40,26 @@ fn body<'a, T: Deserialize<'a>>(kind: &str, text: &'a str) -> Result<T, DecodeEr
     })
 }
 
+/// The type of a frame that begins `{"type":"<kind>",` exactly, as every
+/// protocol 1 encoder here writes it: saves the envelope pass over a large
+/// batch or snapshot. Anything else takes the general path.
+fn leading_kind(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix(r#"{"type":""#)?;
+    let end = rest.find('"')?;
+    let (kind, after) = rest.split_at(end);
+    (after.starts_with(r#"","#) && !kind.contains('\\')).then_some(kind)
+}
+
 /// Decodes a frame sent by a backend. `Ok(None)` is a message of a type this
 /// build does not know, which protocol 1 says to ignore.
 pub fn decode_server(text: &str) -> Result<Option<ServerMessage<'_>>, DecodeError> {
+    match leading_kind(text) {
+        Some("batch") => return body("batch", text).map(|b| Some(ServerMessage::Batch(b))),
+        Some("snapshot") => {
+            return body("snapshot", text).map(|s| Some(ServerMessage::Snapshot(s)));
+        }
+        _ => {}
+    }
     let env = envelope(text)?;
     let kind = env.kind.ok_or(DecodeError::MissingType)?;
     let msg = match kind.as_ref() {

@@ -9,7 +9,9 @@ mod validate;
 pub use decode::{DecodeError, decode_client, decode_server};
 pub use message::*;
 pub use slice::{CowStr, SliceMap};
-pub use validate::{BucketValue, MAX_COUNT, PointError, timestamp_in_window, validate_counts};
+pub use validate::{
+    BucketValue, MAX_COUNT, PLAUSIBLE_TIME, PointError, timestamp_in_window, validate_counts,
+};
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;

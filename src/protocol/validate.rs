@@ -107,3 +107,7 @@ pub fn timestamp_in_window(ts: Millis, now: Millis, window_ms: Millis, bucket_ms
     ts >= now.saturating_sub(window_ms).saturating_sub(bucket_ms)
         && ts <= now.saturating_add(2 * bucket_ms)
 }
+
+/// Clocks a backend may report: 1970 to the end of the year 9999. Beyond
+/// that no real clock is, and bucket arithmetic could overflow.
+pub const PLAUSIBLE_TIME: std::ops::RangeInclusive<Millis> = 0..=253_402_300_799_999;

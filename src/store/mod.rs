@@ -14,8 +14,8 @@ pub use intern::{MAX_DIMENSIONS, SliceId, SliceInterner};
 pub use rollup::{BucketRange, GroupRollup};
 
 use crate::protocol::{
-    BucketValue, Hello, Millis, Point, PointError, Series, SignalKind, SignalSpec, SliceMap,
-    validate_counts,
+    BucketValue, Hello, Millis, PLAUSIBLE_TIME, Point, PointError, Series, SignalKind, SignalSpec,
+    SliceMap, validate_counts,
 };
 
 /// Fewest and most buckets a ring may hold, whatever a backend declares.
@@ -114,6 +114,9 @@ impl Store {
         if hello.bucket_ms <= 0 || hello.history_ms <= 0 {
             return Err("bucket_ms and history_ms must be positive".into());
         }
+        if !PLAUSIBLE_TIME.contains(&hello.now) {
+            return Err(format!("clock {} ms is not a plausible time", hello.now));
+        }
         if self.bucket_ms == 0 {
             self.bucket_ms = hello.bucket_ms;
             let want = (hello.history_ms / hello.bucket_ms) as usize;
@@ -172,7 +175,8 @@ impl Store {
 
     /// Moves the clock on; the head follows so that silence shows as gaps.
     pub fn set_now(&mut self, now: Millis) {
-        if self.bucket_ms == 0 {
+        // A clock beyond any real one would wipe the rings: ignore it.
+        if self.bucket_ms == 0 || !PLAUSIBLE_TIME.contains(&now) {
             return;
         }
         self.now = self.now.max(now);
@@ -192,7 +196,7 @@ impl Store {
         match self.head {
             None => self.head = Some(bucket),
             Some(h) if bucket > h => {
-                if bucket - h >= cap {
+                if bucket.saturating_sub(h) >= cap {
                     for s in &mut self.signals {
                         s.column.clear_all();
                     }
@@ -228,8 +232,8 @@ impl Store {
     /// Where bucket `b` lives in each ring, or why it may not be stored.
     fn position(&self, bucket: i64) -> Result<usize, PointError> {
         let head = self.head.ok_or(PointError::OutOfWindow)?;
-        let newest_allowed = self.bucket_of(self.now) + 1;
-        if bucket > newest_allowed || bucket <= head - self.capacity as i64 {
+        let newest_allowed = self.bucket_of(self.now).saturating_add(1);
+        if bucket > newest_allowed || bucket <= head.saturating_sub(self.capacity as i64) {
             return Err(PointError::OutOfWindow);
         }
         Ok(bucket.rem_euclid(self.capacity as i64) as usize)
@@ -238,7 +242,8 @@ impl Store {
     /// Buckets at or before this have fallen out of the ring: a snapshot longer
     /// than the ring is expected to reach back there, so they are skipped quietly.
     fn oldest_allowed(&self) -> i64 {
-        self.head.map_or(i64::MIN, |h| h - self.capacity as i64)
+        self.head
+            .map_or(i64::MIN, |h| h.saturating_sub(self.capacity as i64))
     }
 
     fn write(
@@ -315,7 +320,11 @@ impl Store {
                         v => validate_counts(kind, None, None, v),
                     },
                 };
-                let bucket = first + i as i64;
+                // A start near i64::MAX (a broken backend) must not overflow.
+                let Some(bucket) = first.checked_add(i as i64) else {
+                    drops.add(PointError::OutOfWindow);
+                    continue;
+                };
                 match value {
                     Ok(v) => match self.write(sig, slice, bucket, v) {
                         Ok(()) => {}
@@ -355,7 +364,7 @@ impl Store {
     fn index_of(&self, slice: SliceId, bucket: i64) -> Option<usize> {
         let head = self.head?;
         if bucket > head
-            || bucket <= head - self.capacity as i64
+            || bucket <= head.saturating_sub(self.capacity as i64)
             || slice.index() >= self.interner.len()
         {
             return None;

@@ -50,7 +50,7 @@ impl Store {
         // Which positions of a block the range covers, and where each lands.
         let mut spans: Vec<(usize, usize, usize)> = Vec::new(); // (block pos, out index, len)
         if let Some(head) = self.head {
-            let lo = range.first.max(head - cap as i64 + 1);
+            let lo = range.first.max(head.saturating_sub(cap as i64 - 1));
             let hi = range.last().min(head);
             let mut b = lo;
             while b <= hi {

@@ -1,0 +1,393 @@
+//! One connection after the handshake: checks the hello, then applies each
+//! frame to the fleet. Frames are decoded before the lock is taken, and each
+//! message is applied under one short write.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::protocol::{
+    AnnotationMessage, Batch, DecodeError, Heartbeat, Hello, Millis, PLAUSIBLE_TIME, ServerMessage,
+    Snapshot, Subscribe, decode_server,
+};
+use crate::store::SourceBinding;
+
+use super::config::FeedOptions;
+use super::connect::Ending;
+use super::fleet::{Fleet, SharedFleet, merge_annotation};
+use super::status::{ConnState, SourceStatus};
+
+/// Wall-clock milliseconds, for `last_message_at` and `retry_at`.
+pub fn wall_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// What the connection must do after a frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Continue,
+    /// Our state is stale: send `subscribe` again and wait for a snapshot.
+    Resubscribe,
+}
+
+/// The per-connection protocol state: the store binding and the seq count.
+#[derive(Debug)]
+pub struct Session {
+    index: usize,
+    binding: SourceBinding,
+    bucket_ms: Millis,
+    subscribe: Subscribe,
+    last_seq: Option<u64>,
+    awaiting_snapshot: bool,
+    snapshots: u64,
+}
+
+fn kind_of(msg: &ServerMessage<'_>) -> &'static str {
+    match msg {
+        ServerMessage::Hello(_) => "hello",
+        ServerMessage::Snapshot(_) => "snapshot",
+        ServerMessage::Batch(_) => "batch",
+        ServerMessage::Heartbeat(_) => "heartbeat",
+        ServerMessage::Error(_) => "error",
+        ServerMessage::Annotation(_) => "annotation",
+    }
+}
+
+/// Decodes the first frame of a connection, which must be a `hello`.
+pub fn decode_hello(text: &str) -> Result<Hello, Ending> {
+    let hello = match decode_server(text) {
+        Ok(Some(ServerMessage::Hello(h))) => h,
+        Ok(Some(other)) => {
+            return Err(Ending::Failed(format!(
+                "backend sent {} before hello: not a protocol 1 backend",
+                kind_of(&other)
+            )));
+        }
+        Ok(None) => {
+            return Err(Ending::Failed(
+                "backend's first message is of an unknown type, not hello".into(),
+            ));
+        }
+        Err(e @ DecodeError::UnsupportedProtocol(_)) => return Err(Ending::Failed(e.to_string())),
+        Err(e) => return Err(Ending::Failed(format!("bad hello: {e}"))),
+    };
+    if !PLAUSIBLE_TIME.contains(&hello.now) {
+        return Err(Ending::Failed(format!(
+            "bad hello: clock {} ms is not a plausible time",
+            hello.now
+        )));
+    }
+    Ok(hello)
+}
+
+fn status_mut(f: &mut Fleet, index: usize) -> Option<&mut SourceStatus> {
+    f.sources.get_mut(index)
+}
+
+impl Session {
+    /// Binds the backend's hello into the store and prepares the subscription:
+    /// `wanted` (the last one the user asked for) or else the options'.
+    pub fn start(
+        fleet: &SharedFleet,
+        index: usize,
+        hello: Hello,
+        opts: &FeedOptions,
+        wanted: Option<&Subscribe>,
+    ) -> Result<Session, Ending> {
+        let now = wall_ms();
+        let bound = fleet.write(|f| {
+            let binding = f.store.bind_source(index, &hello);
+            if let Some(s) = status_mut(f, index) {
+                s.last_message_at = Some(now);
+                match &binding {
+                    Ok(_) => {
+                        s.connections += 1;
+                        if s.connections > 1 {
+                            // A new connection (and maybe a new epoch): the
+                            // next snapshot replaces everything we hold.
+                            s.resyncs += 1;
+                        }
+                        s.state = ConnState::Connecting;
+                        s.hello = Some(hello.clone());
+                    }
+                    Err(_) => s.hello = Some(hello.clone()),
+                }
+            }
+            binding
+        });
+        let binding =
+            bound.map_err(|e| Ending::Failed(format!("backend's hello cannot be used: {e}")))?;
+        let history = hello.history_ms;
+        let (window, filter) = match wanted {
+            Some(w) => (Some(w.window_ms), w.filter.clone()),
+            None => (opts.window_ms, opts.filter.clone()),
+        };
+        let window_ms = window.map_or(history, |w| w.min(history)).max(0);
+        Ok(Session {
+            index,
+            binding,
+            bucket_ms: hello.bucket_ms,
+            subscribe: Subscribe { window_ms, filter },
+            last_seq: None,
+            awaiting_snapshot: true,
+            snapshots: 0,
+        })
+    }
+
+    /// The `subscribe` to send now (first, or again after a gap).
+    pub fn subscription(&self) -> &Subscribe {
+        &self.subscribe
+    }
+
+    /// Replaces the subscription (a new filter from the user); the caller
+    /// sends it, and the state is replaced by the snapshot that follows.
+    pub fn resubscribe_with(&mut self, subscribe: Subscribe) {
+        self.subscribe = subscribe;
+        self.awaiting_snapshot = true;
+    }
+
+    /// Snapshots applied on this connection.
+    pub fn snapshots(&self) -> u64 {
+        self.snapshots
+    }
+
+    fn state(&self) -> ConnState {
+        if self.snapshots > 0 {
+            ConnState::Live
+        } else {
+            ConnState::Connecting
+        }
+    }
+
+    /// Marks a message received (it also ends a stale spell).
+    fn touch(&self, s: &mut SourceStatus, now: Millis) {
+        s.last_message_at = Some(now);
+        s.state = self.state();
+    }
+
+    /// Handles one text frame.
+    pub fn on_text(&mut self, fleet: &SharedFleet, text: &str) -> Step {
+        let now = wall_ms();
+        match decode_server(text) {
+            Ok(Some(msg)) => self.on_message(fleet, msg, now),
+            Ok(None) => {
+                // Protocol 1: unknown message types are ignored.
+                fleet.write(|f| status_mut(f, self.index).map(|s| self.touch(s, now)));
+                Step::Continue
+            }
+            Err(e) => {
+                self.drop_frame(fleet, &e.to_string(), now);
+                Step::Continue
+            }
+        }
+    }
+
+    /// Counts a frame that could not be used, and carries on.
+    pub fn drop_frame(&self, fleet: &SharedFleet, why: &str, now: Millis) {
+        count_dropped_frame(fleet, self.index, why, now, Some(self.state()));
+    }
+
+    fn on_message(&mut self, fleet: &SharedFleet, msg: ServerMessage<'_>, now: Millis) -> Step {
+        match msg {
+            ServerMessage::Snapshot(s) => {
+                self.apply_snapshot(fleet, s, now);
+                Step::Continue
+            }
+            ServerMessage::Batch(b) => self.apply_batch(fleet, b, now),
+            ServerMessage::Heartbeat(h) => self.apply_heartbeat(fleet, h, now),
+            ServerMessage::Annotation(a) => self.apply_annotation(fleet, a, now),
+            ServerMessage::Error(e) => {
+                tracing::warn!(source = self.index, code = %e.code, "backend error: {}", e.message);
+                fleet.write(|f| {
+                    if let Some(s) = status_mut(f, self.index) {
+                        self.touch(s, now);
+                        s.last_error = Some(format!("{}: {}", e.code, e.message));
+                    }
+                });
+                Step::Continue
+            }
+            ServerMessage::Hello(_) => {
+                self.drop_frame(fleet, "a second hello on one connection", now);
+                Step::Continue
+            }
+        }
+    }
+
+    /// Whether `seq` follows the last one; a gap asks for a resubscribe.
+    fn next_seq(&mut self, seq: u64) -> bool {
+        let in_order = self.last_seq.and_then(|l| l.checked_add(1)) == Some(seq);
+        if in_order {
+            self.last_seq = Some(seq);
+        }
+        in_order
+    }
+
+    fn gap(&mut self, fleet: &SharedFleet, seen: u64, now: Millis) -> Step {
+        tracing::info!(
+            source = self.index,
+            expected = ?self.last_seq.map(|l| l.saturating_add(1)),
+            seen,
+            "seq gap: resubscribing"
+        );
+        self.awaiting_snapshot = true;
+        fleet.write(|f| {
+            if let Some(s) = status_mut(f, self.index) {
+                self.touch(s, now);
+                s.resyncs += 1;
+            }
+        });
+        Step::Resubscribe
+    }
+
+    fn apply_snapshot(&mut self, fleet: &SharedFleet, snap: Snapshot<'_>, now: Millis) {
+        if !PLAUSIBLE_TIME.contains(&snap.to) {
+            self.drop_frame(fleet, "snapshot \"to\" is not a plausible time", now);
+            return;
+        }
+        let bucket_ms = self.bucket_ms.max(1);
+        fleet.write(|f| {
+            let Fleet {
+                store,
+                sources,
+                annotations,
+            } = f;
+            let Some(status) = sources.get_mut(self.index) else {
+                return;
+            };
+            // The clock first, so the newest buckets are inside the window.
+            store.set_now(snap.to);
+            store.reset_source(&self.binding);
+            for series in &snap.series {
+                store.apply_series(&self.binding, series, &mut status.drops);
+            }
+            let newest_allowed = store.bucket_of(store.now()) + 1;
+            status.newest_data = snap
+                .series
+                .iter()
+                .filter_map(|s| last_filled_bucket(s, bucket_ms))
+                .filter(|&b| b <= newest_allowed)
+                .max()
+                .map(|b| b.saturating_mul(bucket_ms));
+            for a in snap.annotations {
+                merge_annotation(annotations, a);
+            }
+            status.snapshots += 1;
+            status.last_message_at = Some(now);
+            status.state = ConnState::Live;
+        });
+        self.snapshots += 1;
+        self.last_seq = Some(snap.seq);
+        self.awaiting_snapshot = false;
+        tracing::debug!(source = self.index, seq = snap.seq, "snapshot applied");
+    }
+
+    fn apply_batch(&mut self, fleet: &SharedFleet, batch: Batch<'_>, now: Millis) -> Step {
+        if self.awaiting_snapshot {
+            // Data of a stream we have given up on: the snapshot replaces it.
+            fleet.write(|f| status_mut(f, self.index).map(|s| self.touch(s, now)));
+            return Step::Continue;
+        }
+        if !self.next_seq(batch.seq) {
+            return self.gap(fleet, batch.seq, now);
+        }
+        fleet.write(|f| {
+            let Some(status) = f.sources.get_mut(self.index) else {
+                return;
+            };
+            let mut newest = status.newest_data;
+            for p in &batch.points {
+                match f.store.apply_point(&self.binding, p) {
+                    Ok(()) => newest = newest.max(Some(p.ts)),
+                    Err(e) => status.drops.add(e),
+                }
+            }
+            status.newest_data = newest;
+            self.touch(status, now);
+        });
+        Step::Continue
+    }
+
+    fn apply_heartbeat(&mut self, fleet: &SharedFleet, hb: Heartbeat, now: Millis) -> Step {
+        let plausible = PLAUSIBLE_TIME.contains(&hb.now);
+        fleet.write(|f| {
+            if plausible {
+                f.store.set_now(hb.now);
+            }
+            if let Some(s) = status_mut(f, self.index) {
+                self.touch(s, now);
+                if !plausible {
+                    s.drops.frames += 1;
+                }
+            }
+        });
+        // A heartbeat ahead of us means messages were lost on the way.
+        let missed = !self.awaiting_snapshot && self.last_seq.is_some_and(|l| hb.seq > l);
+        if missed {
+            return self.gap(fleet, hb.seq, now);
+        }
+        Step::Continue
+    }
+
+    fn apply_annotation(
+        &mut self,
+        fleet: &SharedFleet,
+        msg: AnnotationMessage,
+        now: Millis,
+    ) -> Step {
+        let step = if self.awaiting_snapshot || self.next_seq(msg.seq) {
+            Step::Continue
+        } else {
+            self.gap(fleet, msg.seq, now)
+        };
+        // Annotations carry their own rev, so applying one out of order is safe.
+        fleet.write(|f| {
+            merge_annotation(&mut f.annotations, msg.annotation);
+            if let Some(s) = status_mut(f, self.index) {
+                self.touch(s, now);
+            }
+        });
+        step
+    }
+}
+
+/// Counts a frame dropped whole (not JSON, malformed, binary, oversize) and
+/// notes that the backend was heard from; `state` replaces a stale state.
+pub fn count_dropped_frame(
+    fleet: &SharedFleet,
+    index: usize,
+    why: &str,
+    now: Millis,
+    state: Option<ConnState>,
+) {
+    let dropped = fleet.write(|f| {
+        status_mut(f, index).map_or(0, |s| {
+            s.last_message_at = Some(now);
+            if let Some(state) = state {
+                s.state = state;
+            }
+            s.drops.frames += 1;
+            s.drops.frames
+        })
+    });
+    // Powers of two only: a backend gone mad must not flood the log.
+    if dropped.is_power_of_two() {
+        tracing::warn!(source = index, dropped, "dropped a frame: {why}");
+    } else {
+        tracing::debug!(source = index, dropped, "dropped a frame: {why}");
+    }
+}
+
+/// The bucket of the newest non-empty entry of a snapshot series.
+fn last_filled_bucket(s: &crate::protocol::Series<'_>, bucket_ms: Millis) -> Option<i64> {
+    let last = match (&s.good, &s.total, &s.values) {
+        (_, _, Some(values)) => values.iter().rposition(Option::is_some),
+        (Some(good), Some(total), None) => good
+            .iter()
+            .zip(total)
+            .rposition(|(g, t)| g.is_some() || t.is_some()),
+        _ => None,
+    }?;
+    s.start
+        .div_euclid(bucket_ms)
+        .checked_add(i64::try_from(last).ok()?)
+}
