@@ -1,7 +1,6 @@
 //! Dialling one backend: the upgrade request (with its bearer token), the
 //! frame limits, TLS, and which failures are worth retrying.
 
-use std::sync::Once;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -26,15 +25,7 @@ pub enum Ending {
     Failed(String),
 }
 
-/// rustls panics at the first handshake if it cannot tell which crypto
-/// provider to use, so one is chosen explicitly, once per process.
-pub fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // An Err means another part of the process installed one already: fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
+pub use crate::tls::install_crypto_provider;
 
 /// Frame and message limits of protocol 1: a bigger frame closes the
 /// connection instead of growing a buffer without bound.
