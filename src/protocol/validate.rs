@@ -25,10 +25,12 @@ pub enum PointError {
     OutOfWindow,
     #[error("series longer than the window")]
     SeriesTooLong,
+    #[error("more slices than qualtop holds")]
+    TooManySlices,
 }
 
 impl PointError {
-    pub const ALL: [PointError; 10] = [
+    pub const ALL: [PointError; 11] = [
         PointError::GoodExceedsTotal,
         PointError::Negative,
         PointError::MissingCounts,
@@ -39,6 +41,7 @@ impl PointError {
         PointError::UnknownSignal,
         PointError::OutOfWindow,
         PointError::SeriesTooLong,
+        PointError::TooManySlices,
     ];
 
     /// A short word for counters and logs.
@@ -54,6 +57,7 @@ impl PointError {
             PointError::UnknownSignal => "unknown-signal",
             PointError::OutOfWindow => "out-of-window",
             PointError::SeriesTooLong => "too-long",
+            PointError::TooManySlices => "too-many-slices",
         }
     }
 }

@@ -8,6 +8,10 @@ use crate::protocol::{PointError, SliceMap};
 /// Most dimensions a fleet may declare; a hello with more is refused.
 pub const MAX_DIMENSIONS: usize = 16;
 
+/// Most slices the store holds, so a broken or hostile backend cannot grow
+/// memory without bound (50,000 slices × 6 signals × 6 h ≈ 860 MB).
+pub const MAX_SLICES: usize = 50_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SliceId(pub u32);
 
@@ -128,14 +132,19 @@ impl SliceInterner {
         if declared.iter().any(|&d| seen & (1 << d) == 0) {
             return Err(PointError::IncompleteSlice);
         }
-        if key[..n].contains(&u32::MAX) {
+        let has_new_value = key[..n].contains(&u32::MAX);
+        if !has_new_value && let Some(&id) = self.keys.get(&key[..n]) {
+            return Ok(id);
+        }
+        if self.slices.len() >= MAX_SLICES {
+            return Err(PointError::TooManySlices);
+        }
+        if has_new_value {
             for (k, v) in slice.iter() {
                 if let Some(d) = self.dimension_index(k) {
                     key[d] = self.values[d].intern(v);
                 }
             }
-        } else if let Some(&id) = self.keys.get(&key[..n]) {
-            return Ok(id);
         }
         let boxed: Box<[u32]> = key[..n].into();
         let id = SliceId(self.slices.len() as u32);
@@ -242,5 +251,24 @@ mod tests {
             .unwrap();
         assert_ne!(a, b);
         assert_eq!(i.pairs(a).count(), 1);
+    }
+
+    #[test]
+    fn slices_beyond_the_limit_are_refused_but_known_ones_still_resolve() {
+        let mut i = SliceInterner::new();
+        i.add_dimension("id").unwrap();
+        for n in 0..MAX_SLICES {
+            i.intern(&sm(&[("id", &n.to_string())]), &[0]).unwrap();
+        }
+        assert_eq!(
+            i.intern(&sm(&[("id", "one-too-many")]), &[0]),
+            Err(PointError::TooManySlices)
+        );
+        assert_eq!(
+            i.lookup_value(0, "one-too-many"),
+            None,
+            "no value interned for a refused slice"
+        );
+        assert_eq!(i.intern(&sm(&[("id", "7")]), &[0]), Ok(SliceId(7)));
     }
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 pub use column::{Column, MISSING, Ratio};
 pub use drops::Drops;
-pub use intern::{MAX_DIMENSIONS, SliceId, SliceInterner};
+pub use intern::{MAX_DIMENSIONS, MAX_SLICES, SliceId, SliceInterner};
 pub use rollup::{BucketRange, GroupRollup};
 
 use crate::protocol::{
