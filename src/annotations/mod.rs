@@ -5,12 +5,14 @@ mod grafana;
 mod outbox;
 mod rate;
 mod sqlite;
+mod sync;
 mod validate;
 
 pub use grafana::{GrafanaClient, GrafanaConfig, grafana_body};
 pub use outbox::Outbox;
 pub use rate::RateLimit;
 pub use sqlite::SqliteAnnotations;
+pub use sync::{AnnotationSync, annotations_mode, spawn_sync};
 pub use validate::{AnnotationInvalid, validate_annotation};
 
 use crate::protocol::{Annotation, Millis};

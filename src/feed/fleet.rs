@@ -15,7 +15,27 @@ pub struct Fleet {
     pub sources: Vec<SourceStatus>,
     /// Annotations known to the client, by id (newest rev kept).
     pub annotations: Vec<Annotation>,
+    /// Annotations written to the outbox and not yet acknowledged.
+    pub pending_annotations: Vec<Annotation>,
+    /// Annotations a backend rejected: (id, the backend's reason), newest last.
+    pub annotation_errors: Vec<(String, String)>,
+    pub annotations_mode: AnnotationsMode,
 }
+
+/// Where annotations go, as the screen should say it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AnnotationsMode {
+    /// No backend has said hello yet.
+    #[default]
+    Unknown,
+    /// Shared through this source (it lists the `annotations` feature).
+    Shared { source: usize },
+    /// No backend stores annotations: they stay on this machine.
+    LocalOnly,
+}
+
+/// Most rejected-annotation errors kept for display.
+pub const MAX_ANNOTATION_ERRORS: usize = 20;
 
 impl Fleet {
     /// An empty fleet with one status per source, in index order.

@@ -29,6 +29,6 @@ mod task;
 pub use backoff::full_jitter;
 pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
-pub use fleet::{Fleet, SharedFleet, merge_annotation};
+pub use fleet::{AnnotationsMode, Fleet, MAX_ANNOTATION_ERRORS, SharedFleet, merge_annotation};
 pub use status::{ConnState, SourceStatus};
 pub use task::{FeedHandle, SendError, spawn_feed, spawn_feeds, wait_until_settled};

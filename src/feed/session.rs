@@ -199,6 +199,17 @@ impl Session {
             ServerMessage::Error(e) => {
                 tracing::warn!(source = self.index, code = %e.code, "backend error: {}", e.message);
                 fleet.write(|f| {
+                    if let Some(id) = &e.id {
+                        // A rejected annotation: keep the reason by id for the screen.
+                        f.annotation_errors.retain(|(held, _)| held != id);
+                        f.annotation_errors
+                            .push((id.clone(), format!("{}: {}", e.code, e.message)));
+                        let excess = f
+                            .annotation_errors
+                            .len()
+                            .saturating_sub(super::fleet::MAX_ANNOTATION_ERRORS);
+                        f.annotation_errors.drain(..excess);
+                    }
                     if let Some(s) = status_mut(f, self.index) {
                         self.touch(s, now);
                         s.last_error = Some(format!("{}: {}", e.code, e.message));
@@ -250,6 +261,7 @@ impl Session {
                 store,
                 sources,
                 annotations,
+                ..
             } = f;
             let Some(status) = sources.get_mut(self.index) else {
                 return;
