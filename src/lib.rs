@@ -13,4 +13,6 @@ pub mod feed;
 pub mod protocol;
 pub mod server;
 pub mod store;
+pub mod tui;
 pub mod ui;
+pub mod view;
