@@ -52,13 +52,15 @@ impl Col {
     fn fixed_width(self) -> u16 {
         match self {
             Col::Name => NAME_MIN,
-            Col::AvailabilitySpark | Col::QualitySpark => SPARK_MIN,
+            Col::AvailabilitySpark => SPARK_MIN,
+            // Quality is what on-call came for: its trend keeps some room.
+            Col::QualitySpark => 2 * SPARK_MIN,
             Col::Availability | Col::Quality => 7,
             Col::QualityRange => 11,
             Col::Change => 8,
             Col::Status => 12,
             Col::Requests | Col::Evals => 6,
-            Col::Latency => 8,
+            Col::Latency => 11,
         }
     }
 
@@ -110,6 +112,10 @@ impl ColumnPlan {
         ColumnPlan { columns: widths }
     }
 
+    pub fn has(&self, col: Col) -> bool {
+        self.width_of(col).is_some()
+    }
+
     pub fn width_of(&self, col: Col) -> Option<u16> {
         self.columns.iter().find(|(c, _)| *c == col).map(|(_, w)| *w)
     }
@@ -153,8 +159,8 @@ mod tests {
 
     #[test]
     fn narrow_widths_drop_columns_until_the_table_fits() {
-        // Name, availability, quality sparkline and quality never go: 33 columns.
-        for width in 33..120 {
+        // Name, availability, quality sparkline and quality never go: 39 columns.
+        for width in 39..120 {
             let plan = ColumnPlan::fit(width, 40, 120, true);
             assert!(plan.total_width() <= width, "{width}: {plan:?}");
             assert!(plan.width_of(Col::Quality).is_some());

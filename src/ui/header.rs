@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::format;
-use super::sanitize::truncate;
 use super::theme::Look;
 use crate::feed::ConnState;
 use crate::protocol::Millis;
@@ -83,10 +82,10 @@ fn source_line<'a>(s: &'a SourceLine, wall_now: Millis, look: &Look) -> Line<'a>
     let figures = if state.is_live() { t.text } else { t.dim };
     let mut spans = vec![
         Span::styled(format!("{mark} "), style),
-        Span::styled(truncate(&s.label, LABEL_MAX), figures),
+        Span::styled(look.cut(&s.label, LABEL_MAX), figures),
     ];
     if let Some(server) = &s.server {
-        spans.push(Span::styled(format!(" ({})", truncate(server, 24)), t.dim));
+        spans.push(Span::styled(format!(" ({})", look.cut(server, 24)), t.dim));
     }
     spans.push(Span::styled(format!("  {word}"), style));
     match s.data_age_ms {

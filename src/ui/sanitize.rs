@@ -12,7 +12,9 @@ const BEL: char = '\u{07}';
 const C1_CSI: char = '\u{9b}';
 const C1_STRING_OPENERS: [char; 5] = ['\u{90}', '\u{98}', '\u{9d}', '\u{9e}', '\u{9f}'];
 const C1_ST: char = '\u{9c}';
-const ELLIPSIS: char = '…';
+const ELLIPSIS: &str = "…";
+/// The ellipsis when drawing ASCII only.
+pub const ASCII_ELLIPSIS: &str = "~";
 
 /// Strips control characters, escape sequences and bidi controls; a tab or
 /// newline becomes one space so words stay apart. Borrows when already clean.
@@ -56,6 +58,11 @@ pub fn clean(s: &str, max_width: usize) -> String {
 /// Cuts a clean string to `max_width` display columns, with an ellipsis
 /// (counted in the width) when it had to cut.
 pub fn truncate(s: &str, max_width: usize) -> String {
+    truncate_with(s, max_width, ELLIPSIS)
+}
+
+/// [`truncate`] with a chosen one-column ellipsis (see [`ASCII_ELLIPSIS`]).
+pub fn truncate_with(s: &str, max_width: usize, ellipsis: &str) -> String {
     if s.width() <= max_width {
         return s.to_owned();
     }
@@ -72,7 +79,7 @@ pub fn truncate(s: &str, max_width: usize) -> String {
         used += w;
         out.push(c);
     }
-    out.push(ELLIPSIS);
+    out.push_str(ellipsis);
     out
 }
 

@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::columns::{Col, ColumnPlan, GAP};
 use super::format;
-use super::sanitize::{self, truncate};
+use super::sanitize;
 use super::sparkline::spark;
 use super::theme::Look;
 use crate::app::Level;
@@ -66,7 +66,7 @@ pub fn render_table(
     let head = Row::new(
         plan.columns
             .iter()
-            .map(|&(col, w)| head_cell(col, w, table, &freshness, look)),
+            .map(|&(col, w)| head_cell(col, w, table, &plan, &freshness, look)),
     )
     .style(t.column_header);
     let body_height = usize::from(area.height.saturating_sub(1));
@@ -81,7 +81,7 @@ pub fn render_table(
             Row::new(
                 plan.columns
                     .iter()
-                    .map(|&(col, w)| body_cell(col, w, row, &plan, &freshness, look)),
+                    .map(|&(col, w)| body_cell(col, w, row, table, &plan, &freshness, look)),
             )
             .style(style)
         })
@@ -109,7 +109,14 @@ pub fn render_table(
     }
 }
 
-fn head_cell(col: Col, w: u16, table: &OverviewTable, fresh: &Freshness, look: &Look) -> Cell<'static> {
+fn head_cell(
+    col: Col,
+    w: u16,
+    table: &OverviewTable,
+    plan: &ColumnPlan,
+    fresh: &Freshness,
+    look: &Look,
+) -> Cell<'static> {
     let stale = |ok: bool, text: &str| {
         if ok { text.to_owned() } else { format!("{text} STALE") }
     };
@@ -128,8 +135,10 @@ fn head_cell(col: Col, w: u16, table: &OverviewTable, fresh: &Freshness, look: &
     };
     // Without the sparkline column the STALE mark moves to the figure.
     let text = match col {
-        Col::Availability if !fresh.availability => "STALE".to_owned(),
-        Col::Quality if !fresh.quality => "STALE".to_owned(),
+        Col::Availability if !fresh.availability && !plan.has(Col::AvailabilitySpark) => {
+            "STALE".to_owned()
+        }
+        Col::Quality if !fresh.quality && !plan.has(Col::QualitySpark) => "STALE".to_owned(),
         _ => text,
     };
     let style = match col {
@@ -137,13 +146,14 @@ fn head_cell(col: Col, w: u16, table: &OverviewTable, fresh: &Freshness, look: &
         Col::QualitySpark | Col::Quality if !fresh.quality => look.theme.stale,
         _ => Style::new(),
     };
-    aligned(col, truncate(&text, usize::from(w)), style)
+    aligned(col, look.cut(&text, usize::from(w)), style)
 }
 
 fn body_cell(
     col: Col,
     w: u16,
     row: &OverviewRow,
+    table: &OverviewTable,
     plan: &ColumnPlan,
     fresh: &Freshness,
     look: &Look,
@@ -151,7 +161,7 @@ fn body_cell(
     let t = &look.theme;
     let w_us = usize::from(w);
     let (text, style) = match col {
-        Col::Name => (truncate(&row.name, w_us), Style::new()),
+        Col::Name => (look.cut(&row.name, w_us), Style::new()),
         Col::AvailabilitySpark => (
             spark_text(&row.availability, w_us, look.ascii),
             if fresh.availability { t.availability_spark } else { t.stale },
@@ -188,7 +198,7 @@ fn body_cell(
         }
         Col::Status => match &row.status {
             Some(s) => (
-                truncate(&s.text, w_us),
+                look.cut(&s.text, w_us),
                 match s.severity {
                     Severity::Ok => t.dim,
                     Severity::Watch => t.warn,
@@ -199,7 +209,10 @@ fn body_cell(
         },
         Col::Requests => (format::count(row.requests()), Style::new()),
         Col::Evals => (format::count(row.evals()), Style::new()),
-        Col::Latency => (format::gauge(row.latency.current(), None), Style::new()),
+        Col::Latency => (
+            format::gauge(row.latency.current(), table.latency_unit.as_deref()),
+            Style::new(),
+        ),
     };
     aligned(col, text, style)
 }

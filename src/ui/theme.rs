@@ -53,3 +53,11 @@ pub struct Look {
     /// ASCII only: no block characters, no box drawing.
     pub ascii: bool,
 }
+
+impl Look {
+    /// Cuts a clean string to `width` columns with the look's ellipsis.
+    pub fn cut(&self, s: &str, width: usize) -> String {
+        let ellipsis = if self.ascii { super::sanitize::ASCII_ELLIPSIS } else { "…" };
+        super::sanitize::truncate_with(s, width, ellipsis)
+    }
+}

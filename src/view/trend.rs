@@ -63,25 +63,26 @@ impl RatioTrend {
         }
     }
 
-    /// Rates for `cells` sparkline cells, newest in the last cell. Several
-    /// buckets per cell are merged by summing counts; a cell none of whose
-    /// buckets had data is `None` (drawn as a gap, never as zero).
+    /// Rates for at most `cells` sparkline cells, newest in the last one.
+    /// Several buckets per cell are merged by summing counts; a cell none of
+    /// whose buckets had data is `None` (drawn as a gap, never as zero).
     pub fn cells(&self, cells: usize) -> Vec<Option<f64>> {
-        if cells == 0 {
+        let n = self.buckets.len();
+        if cells == 0 || n == 0 {
             return Vec::new();
         }
-        let per_cell = self.buckets.len().div_ceil(cells).max(1);
-        let mut out: Vec<Option<f64>> = self
-            .buckets
-            .rchunks(per_cell)
-            .take(cells)
-            .map(|chunk| {
+        if n <= cells {
+            return self.buckets.iter().map(|b| b.and_then(Ratio::rate)).collect();
+        }
+        // Cell i covers buckets [i*n/cells, (i+1)*n/cells): every cell is
+        // used, each holds one or two buckets more or less than its neighbour.
+        (0..cells)
+            .map(|i| {
+                let chunk = &self.buckets[i * n / cells..(i + 1) * n / cells];
                 let seen = chunk.iter().any(Option::is_some);
                 seen.then(|| sum(chunk).rate()).flatten()
             })
-            .collect();
-        out.reverse();
-        out
+            .collect()
     }
 }
 
@@ -170,6 +171,7 @@ mod tests {
         let t = RatioTrend::new(vec![r(1, 2), None, None, r(1, 1)]);
         assert_eq!(t.cells(4), vec![Some(0.5), None, None, Some(1.0)]);
         assert_eq!(t.cells(2), vec![Some(0.5), Some(1.0)]);
+        assert_eq!(t.cells(3), vec![Some(0.5), None, Some(1.0)]);
         // More cells than buckets: one bucket per cell, no padding invented.
         assert_eq!(t.cells(10).len(), 4);
     }
