@@ -15,7 +15,7 @@ use crossterm::event::EventStream;
 use super::args::{Cli, SourceArgs};
 use crate::app::{App, KeyMap};
 use crate::feed::{ConnState, Fleet, SharedFleet, SourceStatus};
-use crate::tui::{EventLoop, Exit, TerminalGuard};
+use crate::tui::{EventLoop, Exit, TerminalGuard, wall_clock_ms};
 use crate::ui::Look;
 
 /// What [`connect`] started. Dropping it stops the feeds and the demo server.
@@ -88,6 +88,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 ..Look::default()
             },
             stats: Default::default(),
+            wall_clock: wall_clock_ms,
         };
         let exit = event_loop.run(EventStream::new()).await;
         let stats = event_loop.stats;

@@ -56,6 +56,8 @@ pub struct EventLoop<'a, S: Screen> {
     pub fleet: SharedFleet,
     pub look: Look,
     pub stats: LoopStats,
+    /// Wall-clock source ([`wall_clock_ms`]; tests pass a fake one).
+    pub wall_clock: fn() -> Millis,
 }
 
 impl<S: Screen> EventLoop<'_, S> {
@@ -79,7 +81,7 @@ impl<S: Screen> EventLoop<'_, S> {
         let mut clock = interval(CLOCK_TICK);
         clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
 
-        self.app.update(Event::Clock(wall_clock_ms()));
+        self.app.update(Event::Clock((self.wall_clock)()));
         let mut vm = ViewModel::default();
         let mut data_dirty = true;
         let mut redraw = true;
@@ -108,7 +110,7 @@ impl<S: Screen> EventLoop<'_, S> {
                     fleet_open = changed.is_ok();
                     data_dirty = true;
                 }
-                _ = clock.tick() => effects = self.app.update(Event::Clock(wall_clock_ms())),
+                _ = clock.tick() => effects = self.app.update(Event::Clock((self.wall_clock)())),
                 _ = sleep_until(due.unwrap_or(last_frame)), if due.is_some() => {
                     if data_dirty {
                         vm = self.recompute();

@@ -57,6 +57,9 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // ratatui's Terminal shows a hidden cursor when it drops, which would
+        // come after leaving the alternate screen; show it now instead.
+        let _ = self.terminal.show_cursor();
         let _ = self.terminal.backend_mut().flush();
         restore();
     }
