@@ -14,7 +14,10 @@ fn snapshot_of_an_unreachable_backend_exits_2_with_a_reason() {
     let out = qualtop(&["snapshot", "--metrics", "ws://127.0.0.1:1"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot connect") && err.contains("ws://127.0.0.1:1"), "{err}");
+    assert!(
+        err.contains("cannot connect") && err.contains("ws://127.0.0.1:1"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -36,7 +39,12 @@ fn the_tui_refuses_to_start_without_a_terminal() {
 #[ignore = "needs cli::tui::connect wired to the demo backend and the feed (lead, after merge)"]
 fn snapshot_of_the_demo_prints_the_table_as_text_and_json() {
     let out = qualtop(&["snapshot", "--ascii"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("whole fleet") && text.is_ascii(), "{text}");
     let out = qualtop(&["snapshot", "--format", "json"]);

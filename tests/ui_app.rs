@@ -1,6 +1,8 @@
 //! The app state machine without a terminal: events in, state and effects out.
 
-use qualtop::app::{Action, App, Effect, Event, Key, KeyMap, KeyPress, MouseInput, Popup, Viewport};
+use qualtop::app::{
+    Action, App, Effect, Event, Key, KeyMap, KeyPress, MouseInput, Popup, Viewport,
+};
 use qualtop::view::QualityPick;
 
 fn suites() -> Vec<String> {
@@ -11,7 +13,10 @@ fn suites() -> Vec<String> {
 fn app_with(rows: usize, height: u16) -> App {
     let mut app = App::new(KeyMap::default());
     app.update(Event::Viewport(Viewport { top: 5, height }));
-    app.update(Event::ViewChanged { rows, suites: suites() });
+    app.update(Event::ViewChanged {
+        rows,
+        suites: suites(),
+    });
     app
 }
 
@@ -22,10 +27,17 @@ fn press(app: &mut App, key: KeyPress) -> Vec<Effect> {
 #[test]
 fn down_and_up_move_the_selection_within_the_rows() {
     let mut app = app_with(3, 10);
-    assert_eq!(press(&mut app, KeyPress::plain(Key::Down)), vec![Effect::Redraw]);
+    assert_eq!(
+        press(&mut app, KeyPress::plain(Key::Down)),
+        vec![Effect::Redraw]
+    );
     press(&mut app, KeyPress::char('j'));
     assert_eq!(app.level().selected, 2);
-    assert_eq!(press(&mut app, KeyPress::char('j')), vec![], "no redraw at the last row");
+    assert_eq!(
+        press(&mut app, KeyPress::char('j')),
+        vec![],
+        "no redraw at the last row"
+    );
     assert_eq!(app.level().selected, 2);
     press(&mut app, KeyPress::char('k'));
     press(&mut app, KeyPress::plain(Key::Up));
@@ -60,7 +72,10 @@ fn home_and_end_jump_to_the_first_and_last_rows() {
 fn fewer_rows_after_new_data_pull_the_selection_back_in() {
     let mut app = app_with(50, 10);
     press(&mut app, KeyPress::plain(Key::End));
-    app.update(Event::ViewChanged { rows: 5, suites: suites() });
+    app.update(Event::ViewChanged {
+        rows: 5,
+        suites: suites(),
+    });
     assert_eq!((app.level().selected, app.level().scroll), (4, 0));
 }
 
@@ -101,16 +116,27 @@ fn help_opens_with_question_mark_and_closes_with_esc_or_question_mark() {
     press(&mut app, KeyPress::char('?'));
     assert_eq!(app.popup(), None);
     press(&mut app, KeyPress::char('?'));
-    assert_eq!(press(&mut app, KeyPress::char('q')), vec![Effect::Quit], "q quits from the help too");
+    assert_eq!(
+        press(&mut app, KeyPress::char('q')),
+        vec![Effect::Quit],
+        "q quits from the help too"
+    );
 }
 
 #[test]
 fn the_suite_key_cycles_combined_then_each_suite_and_asks_for_a_recompute() {
     let mut app = app_with(3, 10);
     assert_eq!(app.quality, QualityPick::Combined);
-    assert_eq!(press(&mut app, KeyPress::char('s')), vec![Effect::Recompute]);
+    assert_eq!(
+        press(&mut app, KeyPress::char('s')),
+        vec![Effect::Recompute]
+    );
     assert_eq!(app.quality, QualityPick::Suite("golden-qa".into()));
-    assert_eq!(app.query().quality, app.quality, "the query carries the pick");
+    assert_eq!(
+        app.query().quality,
+        app.quality,
+        "the query carries the pick"
+    );
     press(&mut app, KeyPress::char('s'));
     assert_eq!(app.quality, QualityPick::Suite("code-syntax".into()));
     press(&mut app, KeyPress::char('s'));
@@ -121,7 +147,10 @@ fn the_suite_key_cycles_combined_then_each_suite_and_asks_for_a_recompute() {
 fn a_picked_suite_that_disappears_falls_back_to_combined() {
     let mut app = app_with(3, 10);
     press(&mut app, KeyPress::char('s'));
-    let effects = app.update(Event::ViewChanged { rows: 3, suites: vec!["other".into()] });
+    let effects = app.update(Event::ViewChanged {
+        rows: 3,
+        suites: vec!["other".into()],
+    });
     assert!(effects.contains(&Effect::Recompute));
     assert_eq!(app.quality, QualityPick::Combined);
 }
@@ -132,7 +161,10 @@ fn a_click_selects_the_row_under_the_pointer_and_only_inside_the_body() {
     app.update(Event::Mouse(MouseInput::Click { column: 3, row: 8 }));
     assert_eq!(app.level().selected, 3);
     for row in [4, 15, 200] {
-        assert_eq!(app.update(Event::Mouse(MouseInput::Click { column: 3, row })), vec![]);
+        assert_eq!(
+            app.update(Event::Mouse(MouseInput::Click { column: 3, row })),
+            vec![]
+        );
     }
     assert_eq!(app.level().selected, 3);
     // Past the last row of a short table.
@@ -168,7 +200,10 @@ fn rebinding_an_action_moves_its_key_and_frees_the_old_one() {
     assert_eq!(keymap.action_for(KeyPress::char('q')), None);
     assert_eq!(keymap.action_for(KeyPress::char('x')), Some(Action::Down));
     assert!(keymap.keys_for(Action::Quit).is_empty());
-    assert_eq!(Action::from_name("cycle_quality"), Some(Action::CycleQuality));
+    assert_eq!(
+        Action::from_name("cycle_quality"),
+        Some(Action::CycleQuality)
+    );
 }
 
 #[test]

@@ -33,7 +33,10 @@ fn paused_wall_clock() -> qualtop::protocol::Millis {
 }
 
 fn key(c: char) -> io::Result<TermEvent> {
-    Ok(TermEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
+    Ok(TermEvent::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::NONE,
+    )))
 }
 
 /// Runs the loop while `drive` plays the user and the feed; returns what it did.
@@ -85,8 +88,14 @@ async fn a_burst_of_data_changes_is_drawn_at_the_capped_frame_rate() {
     .await;
     let cap = qualtop::tui::MAX_FPS + 3;
     assert!(stats.frames <= cap, "{stats:?}");
-    assert!(stats.recomputes <= cap, "recomputed per change, not per frame: {stats:?}");
-    assert!(stats.recomputes >= 5, "data changes are shown while they arrive: {stats:?}");
+    assert!(
+        stats.recomputes <= cap,
+        "recomputed per change, not per frame: {stats:?}"
+    );
+    assert!(
+        stats.recomputes >= 5,
+        "data changes are shown while they arrive: {stats:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -57,7 +57,13 @@ fn mask_clock(text: &str) -> String {
         let start = i.saturating_sub(8);
         let clock = &rest[start..i];
         let is_clock = clock.len() == 8
-            && clock.bytes().enumerate().all(|(k, b)| if k == 2 || k == 5 { b == b':' } else { b.is_ascii_digit() });
+            && clock.bytes().enumerate().all(|(k, b)| {
+                if k == 2 || k == 5 {
+                    b == b':'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
         if is_clock {
             out.push_str(&rest[..start]);
             out.push_str("[clock]");
@@ -86,7 +92,10 @@ fn demo_like_overview_at_80x24() {
 #[test]
 fn demo_like_overview_at_160x48() {
     let text = screen(&demo_like_fleet(), 160, 48);
-    assert!(text.contains("latency_p99"), "wide screens show the latency column");
+    assert!(
+        text.contains("latency_p99"),
+        "wide screens show the latency column"
+    );
     assert_screen!("demo_like_160x48", text);
 }
 
@@ -99,7 +108,10 @@ fn the_quality_drop_is_visible_as_a_negative_change_in_its_row() {
         .find_map(|w| w.strip_suffix("pp"))
         .and_then(|v| v.parse().ok())
         .unwrap();
-    assert!((-4.5..-3.5).contains(&change), "m-large row shows about -4 points: {line}");
+    assert!(
+        (-4.5..-3.5).contains(&change),
+        "m-large row shows about -4 points: {line}"
+    );
 }
 
 fn with_state(mut fleet: Fleet, index: usize, state: ConnState) -> Fleet {
@@ -119,8 +131,14 @@ fn a_disconnected_source_says_when_it_retries_and_its_column_is_marked_stale() {
     );
     for (w, h) in [(80, 24), (160, 48)] {
         let text = screen(&fleet, w, h);
-        assert!(text.contains("reconnecting in 3s: connection refused"), "{text}");
-        assert!(text.contains("STALE"), "quality column marked stale at {w}x{h}");
+        assert!(
+            text.contains("reconnecting in 3s: connection refused"),
+            "{text}"
+        );
+        assert!(
+            text.contains("STALE"),
+            "quality column marked stale at {w}x{h}"
+        );
         assert_screen!(format!("disconnected_{w}x{h}"), text);
     }
 }
@@ -133,11 +151,16 @@ fn stale_data_is_dimmed_and_marked_stale() {
     let text = text_of(&buffer);
     assert!(text.contains("availability STALE"), "{text}");
     // The availability figure of the fleet row is drawn dimmed.
-    let y = 1 + 2 + 1; // title, two sources, column titles
-    let row: String = (0..160).map(|x| buffer[(x, y)].symbol().to_owned()).collect();
-    let at = row.find('%').unwrap() - 1;
-    let cell = &buffer[(at as u16, y as u16)];
-    assert!(cell.modifier.contains(ratatui::style::Modifier::DIM), "{row}");
+    let y: u16 = 1 + 2 + 1; // title, two sources, column titles
+    let percent_at = (0..160u16)
+        .find(|&x| buffer[(x, y)].symbol() == "%")
+        .expect("the fleet row shows its availability");
+    let row: String = (0..160u16).map(|x| buffer[(x, y)].symbol()).collect();
+    let cell = &buffer[(percent_at - 1, y)];
+    assert!(
+        cell.modifier.contains(ratatui::style::Modifier::DIM),
+        "{row}"
+    );
     for (w, h) in [(80, 24), (160, 48)] {
         assert_screen!(format!("stale_{w}x{h}"), screen(&fleet, w, h));
     }
@@ -160,7 +183,9 @@ fn an_empty_fleet_says_so() {
         assert_screen!(format!("empty_{w}x{h}"), text);
     }
     let mut connecting = Fleet::default();
-    connecting.sources.push(SourceStatus::new("ws://metrics.example/metrics"));
+    connecting
+        .sources
+        .push(SourceStatus::new("ws://metrics.example/metrics"));
     let text = screen(&connecting, 80, 24);
     assert!(text.contains("connecting") && text.contains("waiting for the backends"));
 }
@@ -181,7 +206,10 @@ fn missing_buckets_are_drawn_as_gaps() {
             .split(' ')
             .filter(|s| s.chars().any(|c| ('▁'..='█').contains(&c)))
             .collect();
-        assert!(bars.len() >= 2, "sparkline split by a gap at {w}x{h}: {line}");
+        assert!(
+            bars.len() >= 2,
+            "sparkline split by a gap at {w}x{h}: {line}"
+        );
         assert_screen!(format!("gaps_{w}x{h}"), text);
     }
 }
@@ -226,9 +254,19 @@ fn hostile_strings_reach_the_buffer_without_control_or_escape_characters() {
 fn help_overlay_lists_every_action_from_the_key_map() {
     let mut app = App::new(KeyMap::default());
     app.update(Event::Key(KeyPress::char('?')));
-    let text = text_of(&draw(&demo_like_fleet(), &mut app, 80, 24, &Look::default()));
+    let text = text_of(&draw(
+        &demo_like_fleet(),
+        &mut app,
+        80,
+        24,
+        &Look::default(),
+    ));
     for (action, _) in app.keymap.entries() {
-        assert!(text.contains(action.describe()), "{} missing from help", action.name());
+        assert!(
+            text.contains(action.describe()),
+            "{} missing from help",
+            action.name()
+        );
     }
     assert_screen!("help_80x24", text);
 }
@@ -265,7 +303,10 @@ fn any_terminal_size_lays_out_without_panicking_or_overflowing() {
             let mut app = App::new(KeyMap::default());
             app.update(Event::Key(KeyPress::char('?')));
             draw(&fleet, &mut app, w, h, &Look::default());
-            let parts = ui::layout(Rect::new(0, 0, w, h), &compute_overview(&fleet, &app.query()));
+            let parts = ui::layout(
+                Rect::new(0, 0, w, h),
+                &compute_overview(&fleet, &app.query()),
+            );
             assert!(parts.header.height + parts.table.height + parts.footer.height <= h);
         }
     }
@@ -275,7 +316,10 @@ fn any_terminal_size_lays_out_without_panicking_or_overflowing() {
 fn selection_is_highlighted_and_follows_scrolling() {
     let mut b = FleetBuilder::new();
     for i in 0..40 {
-        b.add(&SliceScript::new(&format!("model-{i:02}"), "api", "eu", "gpu"), i);
+        b.add(
+            &SliceScript::new(&format!("model-{i:02}"), "api", "eu", "gpu"),
+            i,
+        );
     }
     let fleet = b.build();
     let mut app = App::new(KeyMap::default());

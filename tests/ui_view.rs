@@ -11,7 +11,13 @@ fn one_row_per_value_of_the_first_dimension_under_a_whole_fleet_row() {
     let vm = compute_overview(&demo_like_fleet(), &ViewQuery::default());
     let keys: Vec<&RowKey> = vm.table.rows.iter().map(|r| &r.key).collect();
     assert_eq!(keys[0], &RowKey::All);
-    let names: Vec<&str> = vm.table.rows.iter().skip(1).map(|r| r.name.as_str()).collect();
+    let names: Vec<&str> = vm
+        .table
+        .rows
+        .iter()
+        .skip(1)
+        .map(|r| r.name.as_str())
+        .collect();
     assert_eq!(names, ["m-code", "m-large", "m-medium", "m-small"]);
     assert_eq!(vm.table.split.as_deref(), Some("model"));
 }
@@ -53,7 +59,10 @@ fn picking_one_suite_sums_only_that_suite() {
     };
     let one = compute_overview(&fleet, &query);
     assert_eq!(one.table.quality_label, "golden-qa");
-    assert_eq!(one.table.rows[0].evals() * 4, combined.table.rows[0].evals());
+    assert_eq!(
+        one.table.rows[0].evals() * 4,
+        combined.table.rows[0].evals()
+    );
     // golden-qa is the best suite in the fixture (others are 1-3 points lower).
     assert!(one.table.rows[0].quality.current() > combined.table.rows[0].quality.current());
     assert_eq!(one.suites, SUITES);

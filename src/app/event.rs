@@ -25,7 +25,10 @@ pub enum MouseInput {
     WheelUp,
     WheelDown,
     /// Left click at a screen cell.
-    Click { column: u16, row: u16 },
+    Click {
+        column: u16,
+        row: u16,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +38,10 @@ pub enum Event {
     /// The table body moved or changed size (resize, first draw).
     Viewport(Viewport),
     /// A new view model was computed: how many rows it has, which suites exist.
-    ViewChanged { rows: usize, suites: Vec<String> },
+    ViewChanged {
+        rows: usize,
+        suites: Vec<String>,
+    },
     /// Wall-clock time, for the header clock and the ages.
     Clock(Millis),
 }

@@ -122,12 +122,12 @@ impl App {
             Event::ViewChanged { rows, suites } => {
                 self.rows = rows;
                 let mut effects = vec![Effect::Redraw];
-                if let QualityPick::Suite(name) = &self.quality {
-                    if !suites.contains(name) {
-                        // The suite went away with its backend: fall back.
-                        self.quality = QualityPick::Combined;
-                        effects.push(Effect::Recompute);
-                    }
+                if let QualityPick::Suite(name) = &self.quality
+                    && !suites.contains(name)
+                {
+                    // The suite went away with its backend: fall back.
+                    self.quality = QualityPick::Combined;
+                    effects.push(Effect::Recompute);
                 }
                 self.suites = suites;
                 let page = self.page();
@@ -137,7 +137,11 @@ impl App {
             Event::Clock(now) => {
                 let changed = now / 1000 != self.wall_clock / 1000;
                 self.wall_clock = now;
-                if changed { vec![Effect::Redraw] } else { Vec::new() }
+                if changed {
+                    vec![Effect::Redraw]
+                } else {
+                    Vec::new()
+                }
             }
         }
     }

@@ -50,7 +50,10 @@ pub fn run(cli: &Cli, format: OutputFormat) -> anyhow::Result<ExitCode> {
         let mut changes = fleet.subscribe();
         let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
         while !fleet.read(all_settled) {
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .is_err()
+            {
                 break;
             }
         }
@@ -157,17 +160,27 @@ fn text(vm: &ViewModel, o: &SnapshotOptions) -> String {
         out.push('\n');
     }
     let fresh = |sources: &[usize]| {
-        sources
-            .iter()
-            .all(|&i| vm.header.sources.get(i).is_some_and(|s| s.is_fresh(o.wall_now)))
+        sources.iter().all(|&i| {
+            vm.header
+                .sources
+                .get(i)
+                .is_some_and(|s| s.is_fresh(o.wall_now))
+        })
     };
     let stale_mark = |ok: bool| if ok { "" } else { " STALE" };
     let cells = table.range.map_or(0, |r| r.len).min(SPARK_WIDTH);
     let mut grid: Vec<[String; 11]> = vec![[
         table.split.clone().unwrap_or_else(|| "slice".to_owned()),
-        format!("availability{}", stale_mark(fresh(&table.availability_sources))),
+        format!(
+            "availability{}",
+            stale_mark(fresh(&table.availability_sources))
+        ),
         "avail".to_owned(),
-        format!("{}{}", table.quality_label, stale_mark(fresh(&table.quality_sources))),
+        format!(
+            "{}{}",
+            table.quality_label,
+            stale_mark(fresh(&table.quality_sources))
+        ),
         "qual".to_owned(),
         "range %".to_owned(),
         "vs base".to_owned(),
@@ -187,7 +200,9 @@ fn text(vm: &ViewModel, o: &SnapshotOptions) -> String {
             format::percent(row.quality.current()),
             q_range,
             format::points(row.quality.change_pp()),
-            row.status.as_ref().map_or_else(|| format::MISSING.to_owned(), |s| s.text.clone()),
+            row.status
+                .as_ref()
+                .map_or_else(|| format::MISSING.to_owned(), |s| s.text.clone()),
             format::count(row.requests()),
             format::count(row.evals()),
             format::gauge(row.latency.current(), table.latency_unit.as_deref()),
@@ -197,7 +212,9 @@ fn text(vm: &ViewModel, o: &SnapshotOptions) -> String {
         out.push_str("no data\n");
         return out;
     }
-    let numeric = [false, false, true, false, true, true, true, false, true, true, true];
+    let numeric = [
+        false, false, true, false, true, true, true, false, true, true, true,
+    ];
     let widths: Vec<usize> = (0..11)
         .map(|c| grid.iter().map(|r| width(&r[c])).max().unwrap_or(0))
         .collect();

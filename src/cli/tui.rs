@@ -44,7 +44,10 @@ pub fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Result<Conn
     //   "demo", on ws://ADDR/metrics and ws://ADDR/evals.
     // Until then each source is listed as failed, honestly: no data path ships.
     let (labels, reason): (Vec<String>, &str) = if urls.is_empty() {
-        (vec!["demo".to_owned()], "the demo backend is not wired into this build yet")
+        (
+            vec!["demo".to_owned()],
+            "the demo backend is not wired into this build yet",
+        )
     } else {
         (
             urls.iter().map(|u| u.to_string()).collect(),
@@ -66,7 +69,9 @@ pub fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Result<Conn
 /// Runs the TUI until the user quits or a signal arrives.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     if !std::io::stdout().is_terminal() {
-        anyhow::bail!("standard output is not a terminal; `qualtop snapshot` prints the overview as text");
+        anyhow::bail!(
+            "standard output is not a terminal; `qualtop snapshot` prints the overview as text"
+        );
     }
     let log = init_logging(cli.log.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -93,7 +98,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         let exit = event_loop.run(EventStream::new()).await;
         let stats = event_loop.stats;
         drop(guard);
-        tracing::info!(?exit, frames = stats.frames, recomputes = stats.recomputes, "TUI ended");
+        tracing::info!(
+            ?exit,
+            frames = stats.frames,
+            recomputes = stats.recomputes,
+            "TUI ended"
+        );
         exit
     });
     runtime.shutdown_timeout(Duration::from_millis(500));

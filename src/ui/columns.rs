@@ -100,10 +100,19 @@ impl ColumnPlan {
         let mut widths: Vec<(Col, u16)> = cols.iter().map(|c| (*c, c.fixed_width())).collect();
         // The name first gets what it needs, then the sparklines share the
         // rest (quality, the point of the tool, gets the larger part).
-        grow(&mut widths, Col::Name, longest_name.clamp(NAME_MIN, NAME_MAX), &mut spare);
+        grow(
+            &mut widths,
+            Col::Name,
+            longest_name.clamp(NAME_MIN, NAME_MAX),
+            &mut spare,
+        );
         let window = window.max(SPARK_MIN);
         let has_avail_spark = cols.contains(&Col::AvailabilitySpark);
-        let quality_share = if has_avail_spark { spare * 3 / 5 } else { spare };
+        let quality_share = if has_avail_spark {
+            spare * 3 / 5
+        } else {
+            spare
+        };
         let mut quality_spare = quality_share;
         grow(&mut widths, Col::QualitySpark, window, &mut quality_spare);
         spare = spare - quality_share + quality_spare;
@@ -117,7 +126,10 @@ impl ColumnPlan {
     }
 
     pub fn width_of(&self, col: Col) -> Option<u16> {
-        self.columns.iter().find(|(c, _)| *c == col).map(|(_, w)| *w)
+        self.columns
+            .iter()
+            .find(|(c, _)| *c == col)
+            .map(|(_, w)| *w)
     }
 
     pub fn total_width(&self) -> u16 {
@@ -143,8 +155,17 @@ mod tests {
     fn eighty_columns_keep_the_quality_figures_and_fit_exactly() {
         let plan = ColumnPlan::fit(80, 20, 120, true);
         assert!(plan.total_width() <= 80);
-        for col in [Col::Name, Col::QualitySpark, Col::Quality, Col::Change, Col::Availability] {
-            assert!(plan.width_of(col).is_some(), "{col:?} dropped at 80 columns");
+        for col in [
+            Col::Name,
+            Col::QualitySpark,
+            Col::Quality,
+            Col::Change,
+            Col::Availability,
+        ] {
+            assert!(
+                plan.width_of(col).is_some(),
+                "{col:?} dropped at 80 columns"
+            );
         }
         assert_eq!(plan.width_of(Col::Latency), None);
     }

@@ -32,6 +32,9 @@ pub fn render_footer(f: &mut Frame, area: Rect, app: &App, rows: usize, look: &L
     f.render_widget(Paragraph::new(Line::from(spans)), area);
     if rows > 0 {
         let pos = format!("{}/{}", app.level().selected + 1, rows);
-        f.render_widget(Paragraph::new(Line::styled(pos, t.dim).right_aligned()), area);
+        f.render_widget(
+            Paragraph::new(Line::styled(pos, t.dim).right_aligned()),
+            area,
+        );
     }
 }

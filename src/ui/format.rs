@@ -44,7 +44,13 @@ pub fn gauge(value: Option<f64>, unit: Option<&str>) -> String {
     match value {
         None => MISSING.to_owned(),
         Some(v) => {
-            let digits = if v.abs() >= 100.0 { 0 } else if v.abs() >= 10.0 { 1 } else { 2 };
+            let digits = if v.abs() >= 100.0 {
+                0
+            } else if v.abs() >= 10.0 {
+                1
+            } else {
+                2
+            };
             format!("{v:.digits$}{}", unit.unwrap_or(""))
         }
     }

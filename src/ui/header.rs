@@ -32,12 +32,18 @@ pub fn render_header(
         title.push(Span::styled(format!("  by {split}"), t.text));
     }
     if let Some(w) = header.window_ms {
-        title.push(Span::styled(format!("  window {}", format::duration(w)), t.text));
+        title.push(Span::styled(
+            format!("  window {}", format::duration(w)),
+            t.text,
+        ));
     }
     let clock = format::utc_clock(wall_now);
     let title_area = Rect { height: 1, ..area };
     f.render_widget(Paragraph::new(Line::from(title)), title_area);
-    f.render_widget(Paragraph::new(Line::from(Span::styled(clock, t.text)).right_aligned()), title_area);
+    f.render_widget(
+        Paragraph::new(Line::from(Span::styled(clock, t.text)).right_aligned()),
+        title_area,
+    );
 
     let lines: Vec<Line> = if header.sources.is_empty() {
         vec![Line::styled("no sources", t.dim)]
@@ -89,7 +95,10 @@ fn source_line<'a>(s: &'a SourceLine, wall_now: Millis, look: &Look) -> Line<'a>
     }
     spans.push(Span::styled(format!("  {word}"), style));
     match s.data_age_ms {
-        Some(age) => spans.push(Span::styled(format!("  data {} old", format::duration(age)), figures)),
+        Some(age) => spans.push(Span::styled(
+            format!("  data {} old", format::duration(age)),
+            figures,
+        )),
         None => spans.push(Span::styled("  no data yet", t.dim)),
     }
     if let Some(at) = s.last_message_at {

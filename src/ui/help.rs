@@ -46,7 +46,11 @@ pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, look: &Look) {
     };
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_set(if look.ascii { ASCII_BORDER } else { border::ROUNDED })
+        .border_set(if look.ascii {
+            ASCII_BORDER
+        } else {
+            border::ROUNDED
+        })
         .title(" keys (Esc or ? to close) ")
         .style(t.popup);
     f.render_widget(Clear, popup);

@@ -3,8 +3,8 @@
 //! or `TestBackend` in tests). Each part of the screen is one plain function.
 
 mod columns;
-pub mod format;
 mod footer;
+pub mod format;
 mod header;
 mod help;
 pub mod sanitize;
@@ -46,12 +46,19 @@ impl ScreenLayout {
 pub fn layout(area: Rect, vm: &ViewModel) -> ScreenLayout {
     let sources = (vm.header.sources.len() as u16).clamp(1, MAX_SOURCE_LINES);
     // On a very short terminal the table matters more than every source.
-    let sources = if area.height < 12 { sources.min(1) } else { sources };
+    let sources = if area.height < 12 {
+        sources.min(1)
+    } else {
+        sources
+    };
     let header_h = (1 + sources).min(area.height);
     let footer_h = u16::from(area.height > header_h + 1);
     let table_h = area.height - header_h - footer_h;
     ScreenLayout {
-        header: Rect { height: header_h, ..area },
+        header: Rect {
+            height: header_h,
+            ..area
+        },
         table: Rect {
             y: area.y + header_h,
             height: table_h,

@@ -33,7 +33,10 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
                 Some(']' | 'P' | 'X' | '^' | '_') => skip_string(&mut chars),
                 // nF sequences: intermediates (0x20..0x2F), then one final byte.
                 Some(c) if ('\u{20}'..='\u{2f}').contains(&c) => {
-                    while chars.next_if(|c| ('\u{20}'..='\u{2f}').contains(c)).is_some() {}
+                    while chars
+                        .next_if(|c| ('\u{20}'..='\u{2f}').contains(c))
+                        .is_some()
+                    {}
                     chars.next();
                 }
                 // Any other ESC x is a two-character sequence; x goes too.
@@ -145,7 +148,10 @@ mod tests {
     #[test]
     fn osc_title_change_is_removed_up_to_its_terminator() {
         assert_eq!(sanitize("x\x1b]0;pwned\x07y"), "xy");
-        assert_eq!(sanitize("x\x1b]8;;http://e\x1b\\link\x1b]8;;\x1b\\y"), "xlinky");
+        assert_eq!(
+            sanitize("x\x1b]8;;http://e\x1b\\link\x1b]8;;\x1b\\y"),
+            "xlinky"
+        );
         assert_eq!(sanitize("x\u{9d}0;t\u{9c}y"), "xy");
     }
 

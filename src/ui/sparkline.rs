@@ -22,7 +22,9 @@ pub fn spark(cells: &[Option<f64>], range: (f64, f64), width: usize, ascii: bool
             return;
         }
         if hi > lo {
-            if let Ok(s) = StringSpark::<sparklines::BuildAlgorithmicIndexer>::new_with_min_max(ticks, lo, hi) {
+            if let Ok(s) =
+                StringSpark::<sparklines::BuildAlgorithmicIndexer>::new_with_min_max(ticks, lo, hi)
+            {
                 out.push_str(&s.spark(run));
             }
         } else {

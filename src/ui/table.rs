@@ -36,7 +36,9 @@ pub fn plan_for(table: &OverviewTable, width: u16) -> ColumnPlan {
         .max()
         .unwrap_or(0)
         .min(u16::MAX as usize) as u16;
-    let window = table.range.map_or(0, |r| r.len.min(u16::MAX as usize) as u16);
+    let window = table
+        .range
+        .map_or(0, |r| r.len.min(u16::MAX as usize) as u16);
     ColumnPlan::fit(width, longest, window, table.latency_label.is_some())
 }
 
@@ -70,7 +72,12 @@ pub fn render_table(
     )
     .style(t.column_header);
     let body_height = usize::from(area.height.saturating_sub(1));
-    let visible = table.rows.iter().enumerate().skip(level.scroll).take(body_height);
+    let visible = table
+        .rows
+        .iter()
+        .enumerate()
+        .skip(level.scroll)
+        .take(body_height);
     let rows: Vec<Row> = visible
         .map(|(i, row)| {
             let style = match (i == level.selected, &row.key) {
@@ -87,7 +94,11 @@ pub fn render_table(
         })
         .collect();
     let empty = rows.is_empty();
-    let widths: Vec<Constraint> = plan.columns.iter().map(|(_, w)| Constraint::Length(*w)).collect();
+    let widths: Vec<Constraint> = plan
+        .columns
+        .iter()
+        .map(|(_, w)| Constraint::Length(*w))
+        .collect();
     f.render_widget(
         Table::new(rows, widths).header(head).column_spacing(GAP),
         area,
@@ -105,7 +116,10 @@ pub fn render_table(
             height: 1,
             ..area
         };
-        f.render_widget(Paragraph::new(Line::styled(message, t.dim).centered()), body);
+        f.render_widget(
+            Paragraph::new(Line::styled(message, t.dim).centered()),
+            body,
+        );
     }
 }
 
@@ -118,7 +132,11 @@ fn head_cell(
     look: &Look,
 ) -> Cell<'static> {
     let stale = |ok: bool, text: &str| {
-        if ok { text.to_owned() } else { format!("{text} STALE") }
+        if ok {
+            text.to_owned()
+        } else {
+            format!("{text} STALE")
+        }
     };
     let text = match col {
         Col::Name => table.split.clone().unwrap_or_else(|| "slice".to_owned()),
@@ -164,26 +182,40 @@ fn body_cell(
         Col::Name => (look.cut(&row.name, w_us), Style::new()),
         Col::AvailabilitySpark => (
             spark_text(&row.availability, w_us, look.ascii),
-            if fresh.availability { t.availability_spark } else { t.stale },
+            if fresh.availability {
+                t.availability_spark
+            } else {
+                t.stale
+            },
         ),
         Col::Availability => (
             format::percent(row.availability.current()),
-            if fresh.availability { Style::new() } else { t.stale },
+            if fresh.availability {
+                Style::new()
+            } else {
+                t.stale
+            },
         ),
         Col::QualitySpark => (
             spark_text(&row.quality, w_us, look.ascii),
-            if fresh.quality { t.quality_spark } else { t.stale },
+            if fresh.quality {
+                t.quality_spark
+            } else {
+                t.stale
+            },
         ),
         Col::Quality => (
             format::percent(row.quality.current()),
             if fresh.quality { Style::new() } else { t.stale },
         ),
         Col::QualityRange => {
-            let cells = plan.width_of(Col::QualitySpark).map_or(row.quality.buckets.len(), usize::from);
-            let text = spark_range(&row.quality.cells(cells), MIN_SPARK_SPAN)
-                .map_or_else(|| format::MISSING.to_owned(), |(lo, hi)| {
-                    format!("{:.1}-{:.1}", lo * 100.0, hi * 100.0)
-                });
+            let cells = plan
+                .width_of(Col::QualitySpark)
+                .map_or(row.quality.buckets.len(), usize::from);
+            let text = spark_range(&row.quality.cells(cells), MIN_SPARK_SPAN).map_or_else(
+                || format::MISSING.to_owned(),
+                |(lo, hi)| format!("{:.1}-{:.1}", lo * 100.0, hi * 100.0),
+            );
             (text, t.dim)
         }
         Col::Change => {

@@ -57,7 +57,11 @@ pub struct Look {
 impl Look {
     /// Cuts a clean string to `width` columns with the look's ellipsis.
     pub fn cut(&self, s: &str, width: usize) -> String {
-        let ellipsis = if self.ascii { super::sanitize::ASCII_ELLIPSIS } else { "…" };
+        let ellipsis = if self.ascii {
+            super::sanitize::ASCII_ELLIPSIS
+        } else {
+            "…"
+        };
         super::sanitize::truncate_with(s, width, ellipsis)
     }
 }

@@ -9,8 +9,7 @@ mod trend;
 
 pub use header::{HeaderModel, STALE_AFTER_MS, SourceLine};
 pub use overview::{
-    OverviewRow, OverviewTable, RowKey, RowStatus, Severity, ViewModel, compute_overview,
-    window_of,
+    OverviewRow, OverviewTable, RowKey, RowStatus, Severity, ViewModel, compute_overview, window_of,
 };
 pub use query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, SortKey, TimeCursor, ViewQuery};
 pub use trend::{GaugeTrend, MIN_SPARK_SPAN, RatioTrend, spark_range};

@@ -159,10 +159,7 @@ pub fn window_of(store: &Store, query: &ViewQuery) -> Option<BucketRange> {
 pub fn compute_overview(fleet: &Fleet, query: &ViewQuery) -> ViewModel {
     let store = &fleet.store;
     let range = window_of(store, query);
-    let header = HeaderModel::from_fleet(
-        fleet,
-        range.map(|r| r.len as i64 * store.bucket_ms()),
-    );
+    let header = HeaderModel::from_fleet(fleet, range.map(|r| r.len as i64 * store.bucket_ms()));
     let cols = column_signals(store, &query.quality);
     let quality_label = match &query.quality {
         QualityPick::Combined => "quality".to_owned(),
@@ -228,7 +225,10 @@ fn rows(
             OverviewRow::empty(RowKey::Value(v.to_string()), name, range.len)
         })
         .collect();
-    for (signals, pick) in [(&cols.availability, Column::Availability), (&cols.quality, Column::Quality)] {
+    for (signals, pick) in [
+        (&cols.availability, Column::Availability),
+        (&cols.quality, Column::Quality),
+    ] {
         for &sig in signals {
             if let GroupRollup::Ratio(series) = store.rollup_groups(sig, &members, groups, range) {
                 for (row, s) in by_value.iter_mut().zip(series) {
@@ -241,11 +241,11 @@ fn rows(
             }
         }
     }
-    if let Some(sig) = cols.latency {
-        if let GroupRollup::Gauge(series) = store.rollup_groups(sig, &members, groups, range) {
-            for (row, s) in by_value.iter_mut().zip(series) {
-                row.latency = GaugeTrend { buckets: s };
-            }
+    if let Some(sig) = cols.latency
+        && let GroupRollup::Gauge(series) = store.rollup_groups(sig, &members, groups, range)
+    {
+        for (row, s) in by_value.iter_mut().zip(series) {
+            row.latency = GaugeTrend { buckets: s };
         }
     }
     let filter = query
@@ -253,10 +253,7 @@ fn rows(
         .as_deref()
         .filter(|f| !f.is_empty())
         .map(str::to_lowercase);
-    let mut rows: Vec<OverviewRow> = by_value
-        .into_iter()
-        .filter(OverviewRow::has_data)
-        .collect();
+    let mut rows: Vec<OverviewRow> = by_value.into_iter().filter(OverviewRow::has_data).collect();
     let mut all = OverviewRow::empty(RowKey::All, all_name(query), range.len);
     for r in &rows {
         all.availability.add(&r.availability);

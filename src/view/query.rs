@@ -35,7 +35,9 @@ pub enum SortKey {
 pub enum TimeCursor {
     #[default]
     Live,
-    Frozen { last_bucket: i64 },
+    Frozen {
+        last_bucket: i64,
+    },
 }
 
 /// Buckets shown when the query does not say: two hours of one-minute

@@ -72,7 +72,11 @@ impl RatioTrend {
             return Vec::new();
         }
         if n <= cells {
-            return self.buckets.iter().map(|b| b.and_then(Ratio::rate)).collect();
+            return self
+                .buckets
+                .iter()
+                .map(|b| b.and_then(Ratio::rate))
+                .collect();
         }
         // Cell i covers buckets [i*n/cells, (i+1)*n/cells): every cell is
         // used, each holds one or two buckets more or less than its neighbour.
@@ -124,7 +128,12 @@ impl GaugeTrend {
     pub fn current(&self) -> Option<f64> {
         let n = self.buckets.len();
         let recent = (n / RECENT_DIVISOR).max(1).min(n);
-        self.buckets[n - recent..].iter().rev().flatten().next().copied()
+        self.buckets[n - recent..]
+            .iter()
+            .rev()
+            .flatten()
+            .next()
+            .copied()
     }
 
     /// Keeps the worse (higher) value bucket by bucket.

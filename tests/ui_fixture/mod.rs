@@ -15,7 +15,12 @@ pub const DATA_NOW: Millis = 1_756_728_000_000;
 pub const WALL_NOW: Millis = DATA_NOW + 5_000;
 
 pub const DIMENSIONS: [&str; 4] = ["model", "platform", "region", "hardware"];
-pub const SUITES: [&str; 4] = ["golden-qa", "code-syntax", "language-consistency", "user-feedback"];
+pub const SUITES: [&str; 4] = [
+    "golden-qa",
+    "code-syntax",
+    "language-consistency",
+    "user-feedback",
+];
 
 fn spec(name: &str, kind: SignalKind, role: Role, unit: Option<&str>) -> SignalSpec {
     SignalSpec {
@@ -64,7 +69,12 @@ pub fn evals_hello() -> Hello {
 pub type Slice = [String; 4];
 
 pub fn slice_map(s: &Slice) -> SliceMap<'static> {
-    SliceMap::from_pairs(DIMENSIONS.iter().zip(s.iter()).map(|(d, v)| (d.to_string(), v.clone())))
+    SliceMap::from_pairs(
+        DIMENSIONS
+            .iter()
+            .zip(s.iter())
+            .map(|(d, v)| (d.to_string(), v.clone())),
+    )
 }
 
 /// Deterministic noise in 0..1 from a few integers (no RNG state to share).
@@ -119,7 +129,10 @@ impl FleetBuilder {
             .into_iter()
             .enumerate()
         {
-            fleet.store.bind_source(i, &hello).expect("fixture hello binds");
+            fleet
+                .store
+                .bind_source(i, &hello)
+                .expect("fixture hello binds");
             let mut status = SourceStatus::new(label);
             status.state = ConnState::Live;
             status.hello = Some(hello);
@@ -134,8 +147,16 @@ impl FleetBuilder {
     }
 
     pub fn add(&mut self, script: &SliceScript, seed: u64) -> &mut Self {
-        let metrics = self.fleet.store.bind_source(0, &metrics_hello()).expect("binds");
-        let evals = self.fleet.store.bind_source(1, &evals_hello()).expect("binds");
+        let metrics = self
+            .fleet
+            .store
+            .bind_source(0, &metrics_hello())
+            .expect("binds");
+        let evals = self
+            .fleet
+            .store
+            .bind_source(1, &evals_hello())
+            .expect("binds");
         let n = self.buckets;
         let start = DATA_NOW - (n as i64 - 1) * BUCKET_MS;
         let present = |i: usize| !script.missing.contains(&i);
@@ -149,7 +170,9 @@ impl FleetBuilder {
             (Some(good), Some(total))
         };
         let mut drops = Drops::default();
-        let avail: Vec<_> = (0..n).map(|i| counts(script.availability, script.requests_per_bucket, i, 1)).collect();
+        let avail: Vec<_> = (0..n)
+            .map(|i| counts(script.availability, script.requests_per_bucket, i, 1))
+            .collect();
         let series = Series {
             slice: slice_map(&script.slice),
             signal: CowStr::from("availability".to_owned()),
@@ -167,19 +190,23 @@ impl FleetBuilder {
             total: None,
             values: Some(
                 (0..n)
-                    .map(|i| present(i).then(|| script.latency_ms + 40.0 * noise(seed, i as u64, 2)))
+                    .map(|i| {
+                        present(i).then(|| script.latency_ms + 40.0 * noise(seed, i as u64, 2))
+                    })
                     .collect(),
             ),
         };
-        self.fleet.store.apply_series(&metrics, &latency, &mut drops);
+        self.fleet
+            .store
+            .apply_series(&metrics, &latency, &mut drops);
         for (k, suite) in SUITES.iter().enumerate() {
             let q: Vec<_> = (0..n)
                 .map(|i| {
                     let mut rate = script.quality - 0.01 * k as f64;
-                    if let Some((from, pp)) = script.quality_drop {
-                        if i >= from {
-                            rate -= pp / 100.0;
-                        }
+                    if let Some((from, pp)) = script.quality_drop
+                        && i >= from
+                    {
+                        rate -= pp / 100.0;
                     }
                     counts(rate, script.evals_per_bucket, i, 10 + k as u64)
                 })
@@ -194,7 +221,12 @@ impl FleetBuilder {
             };
             self.fleet.store.apply_series(&evals, &series, &mut drops);
         }
-        assert_eq!(drops.total(), 0, "fixture data is valid: {}", drops.summary());
+        assert_eq!(
+            drops.total(),
+            0,
+            "fixture data is valid: {}",
+            drops.summary()
+        );
         self
     }
 
@@ -236,7 +268,12 @@ pub fn large_fleet(models: usize, regions: usize, hardware: usize) -> Fleet {
         for r in 0..regions {
             for h in 0..hardware {
                 seed += 1;
-                let s = SliceScript::new(&format!("model-{m:03}"), "api", &format!("region-{r:02}"), &format!("hw-{h}"));
+                let s = SliceScript::new(
+                    &format!("model-{m:03}"),
+                    "api",
+                    &format!("region-{r:02}"),
+                    &format!("hw-{h}"),
+                );
                 b.add(&s, seed);
             }
         }
