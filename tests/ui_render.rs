@@ -330,3 +330,14 @@ fn selection_is_highlighted_and_follows_scrolling() {
     assert!(!text.contains("whole fleet"));
     assert!(text.contains("41/41"));
 }
+
+#[test]
+fn demo_like_overview_uses_a_wide_screen() {
+    let text = screen(&demo_like_fleet(), 250, 70);
+    let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(
+        widest > 200,
+        "the table spreads over a 250-column screen: {widest}"
+    );
+    assert_screen!("demo_like_250x70", text);
+}
