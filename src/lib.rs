@@ -18,4 +18,6 @@ pub mod server;
 pub mod store;
 pub mod theme;
 pub mod tls;
+pub mod tui;
 pub mod ui;
+pub mod view;

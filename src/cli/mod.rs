@@ -3,8 +3,10 @@
 //! or cannot connect.
 
 mod args;
+pub mod snapshot;
+pub mod tui;
 
-pub use args::{Cli, Command, SourceArgs};
+pub use args::{Cli, Command, OutputFormat, SourceArgs};
 
 use std::process::ExitCode;
 
@@ -35,8 +37,20 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None | Some(Command::Demo) => anyhow::bail!("the TUI is not built yet"),
+        None => tui::run(&cli),
+        Some(Command::Demo) => {
+            // `demo` ignores any URLs: the built-in backend, whatever the config says.
+            let cli = Cli {
+                sources: SourceArgs {
+                    metrics: None,
+                    evals: None,
+                    ..cli.sources.clone()
+                },
+                ..cli
+            };
+            tui::run(&cli)
+        }
         Some(Command::DemoServer { .. }) => anyhow::bail!("demo-server is not built yet"),
-        Some(Command::Snapshot { .. }) => anyhow::bail!("snapshot is not built yet"),
+        Some(Command::Snapshot { format }) => snapshot::run(&cli, format),
     }
 }

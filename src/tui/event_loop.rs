@@ -1,0 +1,157 @@
+//! The one loop: waits on terminal input, fleet changes, the clock and
+//! signals; draws only when something changed, at most [`MAX_FPS`] times a
+//! second; recomputes the view model only when data or the query changed.
+
+use std::io;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use crossterm::event::Event as TermEvent;
+use futures_util::{Stream, StreamExt};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+
+use super::input::translate;
+use super::screen::Screen;
+use super::terminal;
+use crate::app::{App, Effect, Event, Viewport};
+use crate::feed::SharedFleet;
+use crate::protocol::Millis;
+use crate::ui::{self, Look};
+use crate::view::{ViewModel, compute_overview};
+
+pub const MAX_FPS: u64 = 15;
+const FRAME: Duration = Duration::from_millis(1000 / MAX_FPS);
+/// Ages and the clock in the header move once a second.
+const CLOCK_TICK: Duration = Duration::from_secs(1);
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The user quit (q, Ctrl-C).
+    Quit,
+    /// A signal asked us to stop; its number, for the exit status.
+    Signal(i32),
+    /// The terminal's input stream ended.
+    InputClosed,
+}
+
+/// Wall-clock now in milliseconds since the epoch.
+pub fn wall_clock_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// Counts what the loop did, for tests and the log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    pub frames: u64,
+    pub recomputes: u64,
+}
+
+pub struct EventLoop<'a, S: Screen> {
+    pub screen: &'a mut S,
+    pub app: &'a mut App,
+    pub fleet: SharedFleet,
+    pub look: Look,
+    pub stats: LoopStats,
+    /// Wall-clock source ([`wall_clock_ms`]; tests pass a fake one).
+    pub wall_clock: fn() -> Millis,
+}
+
+impl<S: Screen> EventLoop<'_, S> {
+    fn recompute(&mut self) -> ViewModel {
+        let query = self.app.query();
+        let vm = self.fleet.read(|fleet| compute_overview(fleet, &query));
+        self.stats.recomputes += 1;
+        vm
+    }
+
+    /// Runs until quit, a signal, or closed input.
+    pub async fn run<I>(&mut self, mut inputs: I) -> anyhow::Result<Exit>
+    where
+        I: Stream<Item = io::Result<TermEvent>> + Unpin,
+    {
+        let mut sigterm = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let mut sighup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+        let mut sigint = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+        let mut changes = self.fleet.subscribe();
+        let mut fleet_open = true;
+        let mut clock = interval(CLOCK_TICK);
+        clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
+
+        self.app.update(Event::Clock((self.wall_clock)()));
+        let mut vm = ViewModel::default();
+        let mut data_dirty = true;
+        let mut redraw = true;
+        let mut viewport = Viewport::default();
+        let mut last_frame = Instant::now() - FRAME;
+
+        loop {
+            if terminal::panicked() {
+                anyhow::bail!("a task panicked; the log has the report");
+            }
+            let due = (redraw || data_dirty).then_some(last_frame + FRAME);
+            let mut effects = Vec::new();
+            tokio::select! {
+                input = inputs.next() => match input {
+                    Some(Ok(TermEvent::Resize(_, _))) => redraw = true,
+                    Some(Ok(ev)) => {
+                        if let Some(e) = translate(&ev) {
+                            effects = self.app.update(e);
+                        }
+                    }
+                    Some(Err(e)) => return Err(e).context("reading the terminal"),
+                    None => return Ok(Exit::InputClosed),
+                },
+                changed = changes.changed(), if fleet_open => {
+                    // A closed channel means no writer is left: data is final.
+                    fleet_open = changed.is_ok();
+                    data_dirty = true;
+                }
+                _ = clock.tick() => effects = self.app.update(Event::Clock((self.wall_clock)())),
+                _ = sleep_until(due.unwrap_or(last_frame)), if due.is_some() => {
+                    if data_dirty {
+                        vm = self.recompute();
+                        data_dirty = false;
+                        effects.extend(self.app.update(Event::ViewChanged {
+                            rows: vm.table.rows.len(),
+                            suites: vm.suites.clone(),
+                        }));
+                    }
+                    let area = self.screen.area().context("reading the terminal size")?;
+                    let v = ui::layout(area, &vm).viewport();
+                    if v != viewport {
+                        viewport = v;
+                        self.app.update(Event::Viewport(v));
+                    }
+                    self.screen.draw(self.app, &vm, &self.look).context("drawing")?;
+                    self.stats.frames += 1;
+                    last_frame = Instant::now();
+                    redraw = false;
+                    // Effects of this recompute are drawn in this frame already,
+                    // except a recompute the app asked for again.
+                    effects.retain(|e| *e != Effect::Redraw);
+                }
+                _ = sigterm.recv() => return Ok(Exit::Signal(libc_signal::SIGTERM)),
+                _ = sighup.recv() => return Ok(Exit::Signal(libc_signal::SIGHUP)),
+                _ = sigint.recv() => return Ok(Exit::Signal(libc_signal::SIGINT)),
+            }
+            for effect in effects {
+                match effect {
+                    Effect::Redraw => redraw = true,
+                    Effect::Recompute => data_dirty = true,
+                    Effect::Quit => return Ok(Exit::Quit),
+                }
+            }
+        }
+    }
+}
+
+/// Signal numbers for exit statuses (128 + n), as on Linux and the BSDs.
+mod libc_signal {
+    pub const SIGHUP: i32 = 1;
+    pub const SIGINT: i32 = 2;
+    pub const SIGTERM: i32 = 15;
+}

@@ -1,0 +1,12 @@
+//! The terminal side of the TUI: taking and always giving back the
+//! terminal, translating its events, and the one event loop.
+
+mod event_loop;
+mod input;
+mod screen;
+mod terminal;
+
+pub use event_loop::{EventLoop, Exit, LoopStats, MAX_FPS, wall_clock_ms};
+pub use input::translate;
+pub use screen::Screen;
+pub use terminal::{TerminalGuard, Tty, panicked, restore};

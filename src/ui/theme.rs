@@ -1,0 +1,67 @@
+//! Roles → styles. One place to change colours; a later change loads these
+//! from theme files. Meaning never rests on colour alone: every coloured
+//! state also has a word or a sign.
+
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Theme {
+    pub title: Style,
+    pub text: Style,
+    pub dim: Style,
+    /// Data that is not live: dimmed, and marked STALE in words.
+    pub stale: Style,
+    pub live: Style,
+    pub warn: Style,
+    pub error: Style,
+    pub column_header: Style,
+    pub selected: Style,
+    pub aggregate_row: Style,
+    pub availability_spark: Style,
+    pub quality_spark: Style,
+    pub worse: Style,
+    pub better: Style,
+    pub popup: Style,
+}
+
+impl Default for Theme {
+    fn default() -> Self {
+        Theme {
+            title: Style::new().add_modifier(Modifier::BOLD),
+            text: Style::new(),
+            dim: Style::new().add_modifier(Modifier::DIM),
+            stale: Style::new().fg(Color::Yellow).add_modifier(Modifier::DIM),
+            live: Style::new().fg(Color::Green),
+            warn: Style::new().fg(Color::Yellow),
+            error: Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            column_header: Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            selected: Style::new().add_modifier(Modifier::REVERSED),
+            aggregate_row: Style::new().add_modifier(Modifier::BOLD),
+            availability_spark: Style::new().fg(Color::Cyan),
+            quality_spark: Style::new().fg(Color::Magenta),
+            worse: Style::new().fg(Color::Red),
+            better: Style::new().fg(Color::Green),
+            popup: Style::new(),
+        }
+    }
+}
+
+/// How to draw: colours and character set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Look {
+    pub theme: Theme,
+    /// ASCII only: no block characters, no box drawing.
+    pub ascii: bool,
+}
+
+impl Look {
+    /// Cuts a clean string to `width` columns with the look's ellipsis.
+    pub fn cut(&self, s: &str, width: usize) -> String {
+        let ellipsis = if self.ascii {
+            super::sanitize::ASCII_ELLIPSIS
+        } else {
+            "…"
+        };
+        super::sanitize::truncate_with(s, width, ellipsis)
+    }
+}

@@ -1,0 +1,15 @@
+//! The pure step between the store and the screen: turns `&Fleet` and a
+//! [`ViewQuery`] into plain rows and header lines, once per data change (not
+//! per frame). The TUI and `qualtop snapshot` draw the same model.
+
+mod header;
+mod overview;
+mod query;
+mod trend;
+
+pub use header::{HeaderModel, STALE_AFTER_MS, SourceLine};
+pub use overview::{
+    OverviewRow, OverviewTable, RowKey, RowStatus, Severity, ViewModel, compute_overview, window_of,
+};
+pub use query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, SortKey, TimeCursor, ViewQuery};
+pub use trend::{GaugeTrend, MIN_SPARK_SPAN, RatioTrend, spark_range};

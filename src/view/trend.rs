@@ -1,0 +1,204 @@
+//! One rolled-up ratio series over the window, with the figures the table
+//! shows: current rate, baseline rate, change, volume, and a downsampled
+//! form for a sparkline of any width.
+
+use crate::store::Ratio;
+
+/// The part of the window the "current" figure covers: its last sixth, so a
+/// drop shows within minutes but one noisy bucket does not swing it.
+const RECENT_DIVISOR: usize = 6;
+
+/// Smallest range a sparkline is scaled to, as a rate: one percentage point,
+/// so a flat series does not blow sampling noise up to full height.
+pub const MIN_SPARK_SPAN: f64 = 0.01;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RatioTrend {
+    /// Summed counts per bucket, oldest first; `None` where no member had data.
+    pub buckets: Vec<Option<Ratio>>,
+}
+
+impl RatioTrend {
+    pub fn new(buckets: Vec<Option<Ratio>>) -> Self {
+        RatioTrend { buckets }
+    }
+
+    /// Rate over the recent part of the window.
+    pub fn current(&self) -> Option<f64> {
+        let n = self.buckets.len();
+        let recent = (n / RECENT_DIVISOR).max(1).min(n);
+        sum(&self.buckets[n - recent..]).rate()
+    }
+
+    /// Rate over the first half of the window: the row's own baseline until
+    /// detection brings a better one.
+    pub fn baseline(&self) -> Option<f64> {
+        let half = self.buckets.len() / 2;
+        sum(&self.buckets[..half]).rate()
+    }
+
+    /// Current minus baseline, in percentage points.
+    pub fn change_pp(&self) -> Option<f64> {
+        Some((self.current()? - self.baseline()?) * 100.0)
+    }
+
+    /// Total count over the window (requests, or evaluations).
+    pub fn volume(&self) -> u64 {
+        sum(&self.buckets).total
+    }
+
+    pub fn has_data(&self) -> bool {
+        self.buckets.iter().any(|b| b.is_some_and(|r| r.total > 0))
+    }
+
+    /// Adds another series bucket by bucket (same window).
+    pub fn add(&mut self, other: &RatioTrend) {
+        if self.buckets.len() < other.buckets.len() {
+            self.buckets.resize(other.buckets.len(), None);
+        }
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            if let Some(t) = theirs {
+                mine.get_or_insert_with(Ratio::default).add(*t);
+            }
+        }
+    }
+
+    /// Rates for at most `cells` sparkline cells, newest in the last one.
+    /// Several buckets per cell are merged by summing counts; a cell none of
+    /// whose buckets had data is `None` (drawn as a gap, never as zero).
+    pub fn cells(&self, cells: usize) -> Vec<Option<f64>> {
+        let n = self.buckets.len();
+        if cells == 0 || n == 0 {
+            return Vec::new();
+        }
+        if n <= cells {
+            return self
+                .buckets
+                .iter()
+                .map(|b| b.and_then(Ratio::rate))
+                .collect();
+        }
+        // Cell i covers buckets [i*n/cells, (i+1)*n/cells): every cell is
+        // used, each holds one or two buckets more or less than its neighbour.
+        (0..cells)
+            .map(|i| {
+                let chunk = &self.buckets[i * n / cells..(i + 1) * n / cells];
+                let seen = chunk.iter().any(Option::is_some);
+                seen.then(|| sum(chunk).rate()).flatten()
+            })
+            .collect()
+    }
+}
+
+/// The range a sparkline of these cells is drawn over: their own minimum
+/// and maximum, widened around the middle to at least `min_span`, kept in 0..=1.
+pub fn spark_range(cells: &[Option<f64>], min_span: f64) -> Option<(f64, f64)> {
+    let mut values = cells.iter().flatten().copied();
+    let first = values.next()?;
+    let (mut lo, mut hi) = values.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if hi - lo < min_span {
+        let mid = (hi + lo) / 2.0;
+        lo = mid - min_span / 2.0;
+        hi = mid + min_span / 2.0;
+        if hi > 1.0 {
+            (lo, hi) = (1.0 - min_span, 1.0);
+        } else if lo < 0.0 {
+            (lo, hi) = (0.0, min_span);
+        }
+    }
+    Some((lo, hi))
+}
+
+fn sum(buckets: &[Option<Ratio>]) -> Ratio {
+    let mut r = Ratio::default();
+    for b in buckets.iter().flatten() {
+        r.add(*b);
+    }
+    r
+}
+
+/// A rolled-up gauge (worst value over members per bucket), e.g. p99 latency.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GaugeTrend {
+    pub buckets: Vec<Option<f64>>,
+}
+
+impl GaugeTrend {
+    /// The newest value within the recent part of the window.
+    pub fn current(&self) -> Option<f64> {
+        let n = self.buckets.len();
+        let recent = (n / RECENT_DIVISOR).max(1).min(n);
+        self.buckets[n - recent..]
+            .iter()
+            .rev()
+            .flatten()
+            .next()
+            .copied()
+    }
+
+    /// Keeps the worse (higher) value bucket by bucket.
+    pub fn max_with(&mut self, other: &GaugeTrend) {
+        if self.buckets.len() < other.buckets.len() {
+            self.buckets.resize(other.buckets.len(), None);
+        }
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            if let Some(t) = theirs {
+                *mine = Some(mine.map_or(*t, |m| m.max(*t)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(good: u64, total: u64) -> Option<Ratio> {
+        Some(Ratio::new(good, total))
+    }
+
+    #[test]
+    fn change_compares_recent_part_with_first_half() {
+        let mut b = vec![r(99, 100); 12];
+        b[10] = r(90, 100);
+        b[11] = r(90, 100);
+        let t = RatioTrend::new(b);
+        assert_eq!(t.baseline(), Some(0.99));
+        assert_eq!(t.current(), Some(0.90));
+        let change = t.change_pp().unwrap();
+        assert!((change + 9.0).abs() < 1e-9, "{change}");
+    }
+
+    #[test]
+    fn rates_are_summed_counts_not_averaged_rates() {
+        let t = RatioTrend::new(vec![r(1, 1), r(0, 99)]);
+        assert_eq!(t.cells(1), vec![Some(0.01)]);
+    }
+
+    #[test]
+    fn cells_keep_gaps_and_align_newest_to_the_right() {
+        let t = RatioTrend::new(vec![r(1, 2), None, None, r(1, 1)]);
+        assert_eq!(t.cells(4), vec![Some(0.5), None, None, Some(1.0)]);
+        assert_eq!(t.cells(2), vec![Some(0.5), Some(1.0)]);
+        assert_eq!(t.cells(3), vec![Some(0.5), None, Some(1.0)]);
+        // More cells than buckets: one bucket per cell, no padding invented.
+        assert_eq!(t.cells(10).len(), 4);
+    }
+
+    #[test]
+    fn empty_series_has_no_figures() {
+        let t = RatioTrend::new(vec![None; 8]);
+        assert_eq!(t.current(), None);
+        assert_eq!(t.change_pp(), None);
+        assert!(!t.has_data());
+        assert_eq!(spark_range(&t.cells(8), MIN_SPARK_SPAN), None);
+    }
+
+    #[test]
+    fn spark_range_is_widened_to_the_minimum_span_within_zero_to_one() {
+        let (lo, hi) = spark_range(&[Some(0.999), Some(1.0)], 0.01).unwrap();
+        assert!((hi - 1.0).abs() < 1e-12 && (lo - 0.99).abs() < 1e-12);
+        let (lo, hi) = spark_range(&[Some(0.95), Some(0.98)], 0.01).unwrap();
+        assert_eq!((lo, hi), (0.95, 0.98));
+    }
+}

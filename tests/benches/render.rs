@@ -1,0 +1,118 @@
+//! How long the overview takes with 10,000 slices in the store: the rollup
+//! behind it, the view model (once per data change), and one frame at
+//! 200x50 (once per draw). Medians over repeated runs.
+//!
+//! Run: `cargo bench --bench render`. Goals: frame <= 2 ms, rollup <= 5 ms.
+
+#[path = "../ui_fixture/mod.rs"]
+mod ui_fixture;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use qualtop::app::{App, Event, KeyMap};
+use qualtop::store::{BucketRange, SliceId};
+use qualtop::ui::{self, Look};
+use qualtop::view::{ViewQuery, compute_overview, window_of};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+
+const RUNS: usize = 200;
+
+fn median(mut f: impl FnMut()) -> Duration {
+    for _ in 0..5 {
+        f();
+    }
+    let mut times: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn report(what: &str, d: Duration, goal_ms: Option<f64>) {
+    let ms = d.as_secs_f64() * 1000.0;
+    match goal_ms {
+        Some(goal) => println!(
+            "{what:<52} {ms:>8.3} ms  (goal <= {goal} ms: {})",
+            if ms <= goal { "met" } else { "MISSED" }
+        ),
+        None => println!("{what:<52} {ms:>8.3} ms"),
+    }
+}
+
+fn main() {
+    let built = Instant::now();
+    let fleet = ui_fixture::large_fleet(100, 25, 4);
+    let store = &fleet.store;
+    println!(
+        "fleet: {} slices, {} signals, {} buckets per ring (built in {:.1} s)",
+        store.slices().len(),
+        store.signals().len(),
+        store.capacity(),
+        built.elapsed().as_secs_f64()
+    );
+    let query = ViewQuery::default();
+    let range: BucketRange = window_of(store, &query).expect("the fixture has a clock");
+    println!("window: {} buckets", range.len);
+
+    // One rollup: a ratio signal over every slice, grouped by model.
+    let availability = store
+        .signal_by_name("availability")
+        .expect("fixture signal");
+    let members: Vec<(SliceId, u32)> = store
+        .slices()
+        .ids()
+        .map(|id| (id, store.slices().value_id(id, 0)))
+        .collect();
+    let groups = store.slices().values_of(0).len();
+    let rollup = median(|| {
+        black_box(store.rollup_groups(availability, black_box(&members), groups, range));
+    });
+    report(
+        "rollup_groups, 1 ratio signal, 10,000 slices",
+        rollup,
+        Some(5.0),
+    );
+
+    // The view model: every column's rollups (1 availability + 4 suites + 1 gauge).
+    let vm_time = median(|| {
+        black_box(compute_overview(black_box(&fleet), &query));
+    });
+    report("view model (6 signals, 101 rows)", vm_time, None);
+
+    // One frame at 200x50 from a cached view model.
+    let vm = compute_overview(&fleet, &query);
+    let mut app = App::new(KeyMap::default());
+    app.update(Event::Clock(ui_fixture::WALL_NOW));
+    app.update(Event::ViewChanged {
+        rows: vm.table.rows.len(),
+        suites: vm.suites.clone(),
+    });
+    app.update(Event::Viewport(
+        ui::layout(Rect::new(0, 0, 200, 50), &vm).viewport(),
+    ));
+    let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("test terminal");
+    let look = Look::default();
+    let frame = median(|| {
+        terminal
+            .draw(|f| ui::render(f, &app, &vm, &look))
+            .expect("draw on a test backend");
+    });
+    report("one overview frame, 200x50 (TestBackend)", frame, Some(2.0));
+
+    // The same 10,000 slices grouped by another dimension (25 regions).
+    let per_slice = ViewQuery {
+        split: Some("region".to_owned()),
+        ..ViewQuery::default()
+    };
+    let vm_regions = median(|| {
+        black_box(compute_overview(black_box(&fleet), &per_slice));
+    });
+    report("view model split by region (26 rows)", vm_regions, None);
+}

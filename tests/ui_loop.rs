@@ -1,0 +1,106 @@
+//! The event loop on a `TestBackend`, with tokio's clock paused: it draws
+//! when something changed, caps the frame rate, and does not draw while idle
+//! except for the once-a-second clock.
+
+mod ui_fixture;
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use futures_util::stream::{self, Stream};
+use qualtop::app::{App, KeyMap};
+use qualtop::feed::SharedFleet;
+use qualtop::tui::{EventLoop, Exit, LoopStats};
+use qualtop::ui::Look;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+type Input = std::pin::Pin<Box<dyn Stream<Item = io::Result<TermEvent>> + Send>>;
+
+fn input() -> (mpsc::UnboundedSender<io::Result<TermEvent>>, Input) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let s = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) });
+    (tx, Box::pin(s))
+}
+
+/// Wall-clock time that moves with tokio's paused clock.
+fn paused_wall_clock() -> qualtop::protocol::Millis {
+    // Per thread: each test runs its own current-thread runtime and clock.
+    thread_local!(static START: tokio::time::Instant = tokio::time::Instant::now());
+    ui_fixture::WALL_NOW + START.with(|s| s.elapsed().as_millis() as i64)
+}
+
+fn key(c: char) -> io::Result<TermEvent> {
+    Ok(TermEvent::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::NONE,
+    )))
+}
+
+/// Runs the loop while `drive` plays the user and the feed; returns what it did.
+async fn run_with<F, Fut>(fleet: SharedFleet, drive: F) -> (Exit, LoopStats)
+where
+    F: FnOnce(mpsc::UnboundedSender<io::Result<TermEvent>>, SharedFleet) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let mut app = App::new(KeyMap::default());
+    let (tx, inputs) = input();
+    let mut event_loop = EventLoop {
+        screen: &mut terminal,
+        app: &mut app,
+        fleet: fleet.clone(),
+        look: Look::default(),
+        stats: LoopStats::default(),
+        wall_clock: paused_wall_clock,
+    };
+    let (exit, ()) = tokio::join!(event_loop.run(inputs), drive(tx, fleet));
+    (exit.unwrap(), event_loop.stats)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_screen_is_drawn_once_a_second_for_the_clock_only() {
+    let fleet = SharedFleet::new(ui_fixture::demo_like_fleet());
+    let (exit, stats) = run_with(fleet, |tx, _| async move {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        tx.send(key('q')).unwrap();
+    })
+    .await;
+    assert_eq!(exit, Exit::Quit);
+    // First frame, then at most one per clock tick: not 15 fps.
+    assert!((9..=12).contains(&stats.frames), "{stats:?}");
+    assert_eq!(stats.recomputes, 1, "no data changed, no recompute");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_burst_of_data_changes_is_drawn_at_the_capped_frame_rate() {
+    let fleet = SharedFleet::new(ui_fixture::demo_like_fleet());
+    let (_, stats) = run_with(fleet, |tx, fleet| async move {
+        // 1,000 writes over one second: far faster than frames.
+        for _ in 0..1_000 {
+            fleet.write(|_| ());
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tx.send(key('q')).unwrap();
+    })
+    .await;
+    let cap = qualtop::tui::MAX_FPS + 3;
+    assert!(stats.frames <= cap, "{stats:?}");
+    assert!(
+        stats.recomputes <= cap,
+        "recomputed per change, not per frame: {stats:?}"
+    );
+    assert!(
+        stats.recomputes >= 5,
+        "data changes are shown while they arrive: {stats:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn closed_input_ends_the_loop() {
+    let fleet = SharedFleet::new(Default::default());
+    let (exit, _) = run_with(fleet, |tx, _| async move { drop(tx) }).await;
+    assert_eq!(exit, Exit::InputClosed);
+}
