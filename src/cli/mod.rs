@@ -3,6 +3,7 @@
 //! or cannot connect.
 
 mod args;
+mod demo_server;
 
 pub use args::{Cli, Command, SourceArgs};
 
@@ -36,7 +37,18 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None | Some(Command::Demo) => anyhow::bail!("the TUI is not built yet"),
-        Some(Command::DemoServer { .. }) => anyhow::bail!("demo-server is not built yet"),
+        Some(Command::DemoServer {
+            listen,
+            speed,
+            seed,
+            scenario,
+        }) => demo_server::run(
+            listen,
+            speed,
+            seed,
+            scenario.as_deref(),
+            &cli.sources.token_env,
+        ),
         Some(Command::Snapshot { .. }) => anyhow::bail!("snapshot is not built yet"),
     }
 }
