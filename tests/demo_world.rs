@@ -47,7 +47,11 @@ fn baseline(w: &World, l: LeafId, s: SignalId) -> f64 {
 fn fleet_has_50_to_200_leaves_in_plausible_combinations_only() {
     let w = world(1);
     let leaves = w.leaves();
-    assert!((50..=200).contains(&leaves.len()), "{} leaves", leaves.len());
+    assert!(
+        (50..=200).contains(&leaves.len()),
+        "{} leaves",
+        leaves.len()
+    );
     let mut seen = HashSet::new();
     for l in leaves {
         assert!(seen.insert((&l.model, &l.platform, &l.region, &l.hardware)));
@@ -58,7 +62,12 @@ fn fleet_has_50_to_200_leaves_in_plausible_combinations_only() {
             other => panic!("unexpected hardware {other}"),
         }
     }
-    for (dim, at_least) in [("model", 4), ("platform", 3), ("region", 3), ("hardware", 3)] {
+    for (dim, at_least) in [
+        ("model", 4),
+        ("platform", 3),
+        ("region", 3),
+        ("hardware", 3),
+    ] {
         let values: HashSet<_> = leaves.iter().filter_map(|l| l.value(dim)).collect();
         assert!(values.len() >= at_least, "{dim}: {values:?}");
     }
@@ -129,7 +138,10 @@ fn tpu_misconfiguration_shows_in_language_consistency_while_active_and_not_after
     let during = pooled_rate(&w, hit, lang, 70, 205);
     let after = pooled_rate(&w, hit, lang, 230, 500);
     assert!(base - during > 0.02, "drop {:.4} too small", base - during);
-    assert!((base - after).abs() < 0.005, "after the fix: {after:.4} vs {base:.4}");
+    assert!(
+        (base - after).abs() < 0.005,
+        "after the fix: {after:.4} vs {base:.4}"
+    );
     // The same model on GPU is untouched.
     let gpu = leaf(&w, "atlas-l", "api", "us-east", "gpu");
     let gpu_during = pooled_rate(&w, gpu, lang, 70, 205);
@@ -201,12 +213,21 @@ fn routing_bug_is_faint_in_the_history_and_jumps_after_the_load_balancer_change(
             .sum::<f64>()
             / api_leaves.len() as f64
     };
-    assert!(pooled(400, 600) > 0.02, "observed drop {:.4}", pooled(400, 600));
-    assert!(pooled(900, 1200).abs() < 0.006, "after the fix {:.4}", pooled(900, 1200));
+    assert!(
+        pooled(400, 600) > 0.02,
+        "observed drop {:.4}",
+        pooled(400, 600)
+    );
+    assert!(
+        pooled(900, 1200).abs() < 0.006,
+        "after the fix {:.4}",
+        pooled(900, 1200)
+    );
     // The TPU cloud barely sees it.
     let cloud = leaf(&w, "atlas-m", "nimbus", "us-east", "gpu");
     let ts = ANCHOR + 500 * MINUTE;
-    let cloud_drop = w.baseline_rate(cloud, qa, ts).unwrap() - w.expected_rate(cloud, qa, ts).unwrap();
+    let cloud_drop =
+        w.baseline_rate(cloud, qa, ts).unwrap() - w.expected_rate(cloud, qa, ts).unwrap();
     assert!(cloud_drop < 0.0001, "{cloud_drop}");
 }
 
@@ -214,15 +235,27 @@ fn routing_bug_is_faint_in_the_history_and_jumps_after_the_load_balancer_change(
 fn slices_outside_every_scope_stay_at_baseline() {
     let w = world(2025);
     let l = leaf(&w, "atlas-xl", "stratus", "us-east", "gpu");
-    for name in ["golden-qa", "code-syntax", "language-consistency", "user-feedback"] {
+    for name in [
+        "golden-qa",
+        "code-syntax",
+        "language-consistency",
+        "user-feedback",
+    ] {
         let s = signal(&w, name);
         for minute in (-360..1500).step_by(17) {
             let ts = ANCHOR + minute * MINUTE;
-            assert_eq!(w.expected_rate(l, s, ts), w.baseline_rate(l, s, ts), "{name} at {minute}");
+            assert_eq!(
+                w.expected_rate(l, s, ts),
+                w.baseline_rate(l, s, ts),
+                "{name} at {minute}"
+            );
         }
         let observed = pooled_rate(&w, l, s, 0, 800);
         let tolerance = if name == "user-feedback" { 0.01 } else { 0.005 };
-        assert!((observed - baseline(&w, l, s)).abs() < tolerance, "{name}: {observed:.4}");
+        assert!(
+            (observed - baseline(&w, l, s)).abs() < tolerance,
+            "{name}: {observed:.4}"
+        );
     }
 }
 
@@ -232,7 +265,10 @@ fn eval_counts_vary_more_than_a_binomial_on_a_healthy_slice() {
     let qa = signal(&w, "golden-qa");
     let l = leaf(&w, "atlas-xl", "api", "eu-west", "gpu");
     let buckets: Vec<(u64, u64)> = (1000..1720).map(|m| counts(&w, l, qa, m)).collect();
-    assert!(buckets.iter().all(|(_, t)| (100..1000).contains(t)), "eval volume not in the hundreds");
+    assert!(
+        buckets.iter().all(|(_, t)| (100..1000).contains(t)),
+        "eval volume not in the hundreds"
+    );
     let fractions: Vec<f64> = buckets.iter().map(|(g, t)| *g as f64 / *t as f64).collect();
     let n = fractions.len() as f64;
     let mean = fractions.iter().sum::<f64>() / n;
@@ -251,7 +287,10 @@ fn truth_lists_each_injected_regression_with_its_scope_and_timeline() {
     let w = world(2025);
     let truth = w.truth();
     let causes: HashSet<&str> = truth.iter().map(|r| r.cause.as_str()).collect();
-    assert_eq!(causes, HashSet::from(["routing", "tpu-misconfiguration", "compiler"]));
+    assert_eq!(
+        causes,
+        HashSet::from(["routing", "tpu-misconfiguration", "compiler"])
+    );
     let onset_minutes = |cause: &str| -> Vec<Millis> {
         truth
             .iter()
@@ -260,8 +299,16 @@ fn truth_lists_each_injected_regression_with_its_scope_and_timeline() {
             .collect()
     };
     // A newcomer at speed 1 sees the TPU bugs begin within a few real minutes.
-    assert!(onset_minutes("tpu-misconfiguration").iter().all(|m| (1..=300).contains(m)));
-    assert!(onset_minutes("compiler").iter().all(|m| (1..=300).contains(m)));
+    assert!(
+        onset_minutes("tpu-misconfiguration")
+            .iter()
+            .all(|m| (1..=300).contains(m))
+    );
+    assert!(
+        onset_minutes("compiler")
+            .iter()
+            .all(|m| (1..=300).contains(m))
+    );
     // Routing is already there in the history.
     assert!(onset_minutes("routing").iter().all(|m| *m < 0));
     for r in &truth {
@@ -269,10 +316,23 @@ fn truth_lists_each_injected_regression_with_its_scope_and_timeline() {
         assert!(!r.signals.is_empty(), "{}", r.name);
         assert!(!r.leaves.is_empty(), "{}", r.name);
         for l in &r.leaves {
-            assert!(w.leaf(*l).unwrap().in_scope(&r.scope), "{} touches {l:?}", r.name);
+            assert!(
+                w.leaf(*l).unwrap().in_scope(&r.scope),
+                "{} touches {l:?}",
+                r.name
+            );
         }
     }
-    let tpu_large = truth.iter().find(|r| r.name == "tpu-misconfiguration-large").unwrap();
-    let tpu_medium = truth.iter().find(|r| r.name == "tpu-misconfiguration-medium").unwrap();
-    assert!(tpu_large.end_ms < tpu_medium.end_ms, "the larger models are fixed first");
+    let tpu_large = truth
+        .iter()
+        .find(|r| r.name == "tpu-misconfiguration-large")
+        .unwrap();
+    let tpu_medium = truth
+        .iter()
+        .find(|r| r.name == "tpu-misconfiguration-medium")
+        .unwrap();
+    assert!(
+        tpu_large.end_ms < tpu_medium.end_ms,
+        "the larger models are fixed first"
+    );
 }

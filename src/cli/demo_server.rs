@@ -68,7 +68,9 @@ async fn stop_signal() -> anyhow::Result<()> {
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")
     }
 }
 

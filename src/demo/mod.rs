@@ -70,20 +70,29 @@ impl DemoBackend {
     /// starts the clock. Must be called inside a Tokio runtime.
     pub async fn build(opts: DemoOptions) -> anyhow::Result<DemoBackend> {
         if !(opts.speed.is_finite() && opts.speed > 0.0 && opts.speed <= MAX_SPEED) {
-            anyhow::bail!("--speed must be above 0 and at most {MAX_SPEED}, not {}", opts.speed);
+            anyhow::bail!(
+                "--speed must be above 0 and at most {MAX_SPEED}, not {}",
+                opts.speed
+            );
         }
         let scenario = match opts.scenario {
             Some(s) => s,
             None => Scenario::builtin()?,
         };
         let wall = wall_clock_ms();
-        let world = Arc::new(World::new(scenario, opts.seed, opts.anchor_ms.unwrap_or(wall)));
+        let world = Arc::new(World::new(
+            scenario,
+            opts.seed,
+            opts.anchor_ms.unwrap_or(wall),
+        ));
         let history = |endpoint| {
             let world = Arc::clone(&world);
             tokio::task::spawn_blocking(move || history_hub(&world, endpoint, opts.backlog))
         };
         let (metrics_hub, evals_hub) = (history(Endpoint::Metrics), history(Endpoint::Evals));
-        let metrics_hub = metrics_hub.await.context("generating the metrics history")?;
+        let metrics_hub = metrics_hub
+            .await
+            .context("generating the metrics history")?;
         let evals_hub = evals_hub.await.context("generating the evals history")?;
         // The clock starts once the history exists, so data time begins at the anchor.
         let clock = DemoClock::start(world.anchor_ms(), world.bucket_ms(), opts.speed);
@@ -91,7 +100,11 @@ impl DemoBackend {
             "{:016x}",
             noise::key(
                 opts.seed,
-                &[world.anchor_ms() as u64, wall as u64, std::process::id().into()]
+                &[
+                    world.anchor_ms() as u64,
+                    wall as u64,
+                    std::process::id().into()
+                ]
             )
         );
         let metrics = DemoSource::spawn(&world, Endpoint::Metrics, metrics_hub, clock, &epoch);

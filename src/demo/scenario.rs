@@ -247,13 +247,22 @@ impl Scenario {
         {
             return Err("clock.history_minutes must cover at least one bucket".into());
         }
-        positive("traffic.requests_per_minute", self.traffic.requests_per_minute)?;
+        positive(
+            "traffic.requests_per_minute",
+            self.traffic.requests_per_minute,
+        )?;
         unit("traffic.diurnal_amplitude", self.traffic.diurnal_amplitude)?;
         finite("traffic.peak_minute", self.traffic.peak_minute)?;
         non_negative("traffic.jitter", self.traffic.jitter)?;
         unit("availability.error_rate", self.availability.error_rate)?;
-        unit("availability.blip_probability", self.availability.blip_probability)?;
-        unit("availability.blip_error_rate", self.availability.blip_error_rate)?;
+        unit(
+            "availability.blip_probability",
+            self.availability.blip_probability,
+        )?;
+        unit(
+            "availability.blip_error_rate",
+            self.availability.blip_error_rate,
+        )?;
         unit("availability.floor", self.availability.floor)?;
         non_negative("latency.load_sensitivity", self.latency.load_sensitivity)?;
         non_negative("latency.jitter", self.latency.jitter)?;
@@ -261,7 +270,10 @@ impl Scenario {
         unit("feedback.rated_fraction", self.feedback.rated_fraction)?;
         positive("feedback.dispersion", self.feedback.dispersion)?;
         for s in &self.suites {
-            positive(&format!("suite {:?}.cases_per_minute", s.name), s.cases_per_minute)?;
+            positive(
+                &format!("suite {:?}.cases_per_minute", s.name),
+                s.cases_per_minute,
+            )?;
             positive(&format!("suite {:?}.dispersion", s.name), s.dispersion)?;
         }
         let signals = self.quality_signals();
@@ -309,10 +321,16 @@ impl Scenario {
             }
         }
         for r in &self.regions {
-            positive(&format!("region {:?}.traffic_share", r.name), r.traffic_share)?;
+            positive(
+                &format!("region {:?}.traffic_share", r.name),
+                r.traffic_share,
+            )?;
         }
         for h in &self.hardware {
-            positive(&format!("hardware {:?}.latency_factor", h.name), h.latency_factor)?;
+            positive(
+                &format!("hardware {:?}.latency_factor", h.name),
+                h.latency_factor,
+            )?;
         }
         for (i, scope) in self.excludes.iter().enumerate() {
             self.check_scope(&format!("exclude[{i}]"), scope)?;

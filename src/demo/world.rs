@@ -176,7 +176,11 @@ impl World {
                 let n = self.traffic(l, offset);
                 let a = &s.availability;
                 let blip = noise::uniform(&mut rng) < a.blip_probability;
-                let error_rate = if blip { a.blip_error_rate } else { a.error_rate };
+                let error_rate = if blip {
+                    a.blip_error_rate
+                } else {
+                    a.error_rate
+                };
                 // Ordinary errors never take a slice below the floor: the green dashboard.
                 let cap = ((1.0 - a.floor) * n as f64).floor() as u64;
                 let mut errors = noise::binomial(&mut rng, n, error_rate).min(cap);
@@ -195,7 +199,10 @@ impl World {
                 let suite = s.suites.get(i)?;
                 let load = self.load(minute);
                 // Evals sample production prompts, so their volume follows traffic, damped.
-                let n = noise::count(&mut rng, suite.cases_per_minute * (1.0 + 0.5 * (load - 1.0)));
+                let n = noise::count(
+                    &mut rng,
+                    suite.cases_per_minute * (1.0 + 0.5 * (load - 1.0)),
+                );
                 let p = self.slice_rate(leaf.0, signal.0) * survival;
                 ratio(noise::beta_binomial(&mut rng, n, p, suite.dispersion), n)
             }
@@ -273,10 +280,7 @@ impl World {
                         .iter()
                         .map(|k| (self.minute_ms(k.at), k.level))
                         .collect(),
-                    leaves: self
-                        .leaf_ids()
-                        .filter(|id| r.touches(id.0))
-                        .collect(),
+                    leaves: self.leaf_ids().filter(|id| r.touches(id.0)).collect(),
                 }
             })
             .collect()

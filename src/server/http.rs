@@ -101,7 +101,8 @@ fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
     let Some((scheme, given)) = value.split_once(' ') else {
         return false;
     };
-    scheme.eq_ignore_ascii_case("bearer") && constant_time_eq(given.trim().as_bytes(), token.as_bytes())
+    scheme.eq_ignore_ascii_case("bearer")
+        && constant_time_eq(given.trim().as_bytes(), token.as_bytes())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

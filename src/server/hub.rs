@@ -45,7 +45,12 @@ struct Row {
 impl Hub {
     /// `backlog` is how many updates a connection may fall behind before it is
     /// disconnected: memory stays bounded whatever a client does.
-    pub fn new(signals: &[SignalSpec], bucket_ms: Millis, history_ms: Millis, backlog: usize) -> Hub {
+    pub fn new(
+        signals: &[SignalSpec],
+        bucket_ms: Millis,
+        history_ms: Millis,
+        backlog: usize,
+    ) -> Hub {
         let bucket_ms = bucket_ms.max(1);
         let capacity = (history_ms / bucket_ms).clamp(1, 1 << 20) as usize;
         let (updates, _) = broadcast::channel(backlog.max(1));
@@ -215,13 +220,18 @@ impl HubState {
         let mut series = Vec::new();
         for row in self.rows.iter().filter(|r| sub.matches(&r.slice)) {
             for (s, (name, kind)) in self.signals.iter().enumerate() {
-                let cells: Vec<Option<BucketValue>> = (first..=head)
-                    .map(|b| row.cells[self.cell(s, b)])
-                    .collect();
+                let cells: Vec<Option<BucketValue>> =
+                    (first..=head).map(|b| row.cells[self.cell(s, b)]).collect();
                 if cells.iter().all(Option::is_none) {
                     continue;
                 }
-                series.push(to_series(&row.slice, name, *kind, first * self.bucket_ms, &cells));
+                series.push(to_series(
+                    &row.slice,
+                    name,
+                    *kind,
+                    first * self.bucket_ms,
+                    &cells,
+                ));
             }
         }
         Window {

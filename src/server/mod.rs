@@ -73,7 +73,9 @@ pub struct Endpoint {
 
 impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Endpoint").field("path", &self.path).finish()
+        f.debug_struct("Endpoint")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -102,7 +104,10 @@ impl RunningServer {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }
@@ -138,7 +143,11 @@ pub async fn bind(
 ) -> anyhow::Result<RunningServer> {
     for (i, e) in endpoints.iter().enumerate() {
         if !e.path.starts_with('/') || e.path == http::HEALTH_PATH {
-            anyhow::bail!("endpoint path {:?} must start with / and not be {}", e.path, http::HEALTH_PATH);
+            anyhow::bail!(
+                "endpoint path {:?} must start with / and not be {}",
+                e.path,
+                http::HEALTH_PATH
+            );
         }
         if endpoints[..i].iter().any(|o| o.path == e.path) {
             anyhow::bail!("endpoint path {:?} given twice", e.path);
