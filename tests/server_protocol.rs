@@ -470,3 +470,31 @@ async fn healthz_answers_ok_without_a_token() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with("ok\n"), "{response}");
 }
+
+#[tokio::test]
+async fn request_over_the_size_limit_ends_the_connection() {
+    let server = start(None).await;
+    let mut ws = connect(&server, "/metrics").await;
+    recv(&mut ws).await;
+    let padding = "x".repeat(server::MAX_REQUEST_BYTES + 1);
+    // Sending may fail half-way once the server hangs up; what matters is the end.
+    let _ = ws
+        .send(Message::text(format!(
+            r#"{{"type":"subscribe","window_ms":60000,"pad":"{padding}"}}"#
+        )))
+        .await;
+    let ended = tokio::time::timeout(WAIT, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                    assert_ne!(v["type"], "snapshot", "oversized subscribe was served");
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "connection still open");
+}

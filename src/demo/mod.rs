@@ -5,6 +5,7 @@
 //! `scenario` (TOML) → `fleet` (leaf slices) + `regression` → `world` (pure
 //! bucket values, ground truth) → `source` (compressed clock, fan-out hub).
 
+mod check;
 mod fleet;
 mod noise;
 mod regression;

@@ -24,6 +24,8 @@ enum End {
     TooSlow(u64),
     SourceEnded,
     SendFailed(String),
+    /// Includes frames over the size limit.
+    ReadFailed(String),
 }
 
 impl std::fmt::Display for End {
@@ -34,6 +36,7 @@ impl std::fmt::Display for End {
             End::TooSlow(missed) => write!(f, "too slow: {missed} updates behind"),
             End::SourceEnded => f.write_str("source ended"),
             End::SendFailed(e) => write!(f, "send failed: {e}"),
+            End::ReadFailed(e) => write!(f, "read failed: {e}"),
         }
     }
 }
@@ -96,10 +99,7 @@ impl Connection {
                     // Pings are answered by the WebSocket layer.
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
                     Some(Ok(Message::Close(_))) | None => Err(End::ClientLeft),
-                    Some(Err(e)) => {
-                        tracing::debug!(error = %e, "websocket read failed");
-                        Err(End::ClientLeft)
-                    }
+                    Some(Err(e)) => Err(End::ReadFailed(e.to_string())),
                 },
                 update = next_update(&mut self.subscription) => self.on_update(update).await,
                 _ = heartbeat.tick() => {

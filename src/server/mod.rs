@@ -120,13 +120,6 @@ impl RunningServer {
             task.abort();
         }
     }
-
-    /// Waits until the server stops (it runs until shut down).
-    pub async fn wait(mut self) {
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
 }
 
 impl Drop for RunningServer {
