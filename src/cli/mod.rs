@@ -3,6 +3,7 @@
 //! or cannot connect.
 
 mod args;
+mod demo_server;
 pub mod snapshot;
 pub mod tui;
 
@@ -50,7 +51,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             tui::run(&cli)
         }
-        Some(Command::DemoServer { .. }) => anyhow::bail!("demo-server is not built yet"),
+        Some(Command::DemoServer {
+            listen,
+            speed,
+            seed,
+            scenario,
+        }) => demo_server::run(
+            listen,
+            speed,
+            seed,
+            scenario.as_deref(),
+            &cli.sources.token_env,
+        ),
         Some(Command::Snapshot { format }) => snapshot::run(&cli, format),
     }
 }

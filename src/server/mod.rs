@@ -1,1 +1,177 @@
-//! placeholder: filled by its own change.
+//! The protocol 1 server: WebSocket endpoints that each serve one
+//! [`FleetSource`], plus `GET /healthz`. The demo world is one source; a relay
+//! over another monitoring system would be another.
+//!
+//! ```text
+//! source ──publish──▶ Hub (window + broadcast) ──▶ one task per connection ──▶ client
+//! ```
+
+mod connection;
+mod http;
+mod hub;
+mod source;
+
+pub use hub::Hub;
+pub use source::{FleetSource, Subscription, Update, UpdatePoint, Window};
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Largest request a client may send: subscribes and annotations are small.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// How the server treats its clients.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// If set, upgrades without `Authorization: Bearer <token>` get HTTP 401.
+    pub token: Option<String>,
+    /// Time between heartbeats (protocol 1 asks for at most 5 s).
+    pub heartbeat_interval: Duration,
+    /// A client that takes longer than this to accept one frame is dropped.
+    pub send_timeout: Duration,
+    /// Largest frame or message accepted from a client.
+    pub max_request_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            token: None,
+            heartbeat_interval: Duration::from_secs(2),
+            send_timeout: Duration::from_secs(10),
+            max_request_bytes: MAX_REQUEST_BYTES,
+        }
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    // By hand, so that the token never reaches a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("send_timeout", &self.send_timeout)
+            .field("max_request_bytes", &self.max_request_bytes)
+            .finish()
+    }
+}
+
+/// A WebSocket path and the source it serves.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// e.g. `/metrics`.
+    pub path: String,
+    pub source: Arc<dyn FleetSource>,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// A server running in the background. Dropping it stops it too.
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The address it listens on (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `ws://ADDR{path}`, e.g. `server.url("/metrics")`.
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{}", self.local_addr, path)
+    }
+
+    /// Closes every connection (close code 1001) and stops listening; waits up
+    /// to five seconds before giving up on stragglers.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+
+    /// Stops at once without waiting.
+    pub fn abort(&self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+/// Listens on `addr` and serves each endpoint in the background.
+pub async fn bind(
+    addr: SocketAddr,
+    cfg: ServerConfig,
+    endpoints: Vec<Endpoint>,
+) -> anyhow::Result<RunningServer> {
+    for (i, e) in endpoints.iter().enumerate() {
+        if !e.path.starts_with('/') || e.path == http::HEALTH_PATH {
+            anyhow::bail!(
+                "endpoint path {:?} must start with / and not be {}",
+                e.path,
+                http::HEALTH_PATH
+            );
+        }
+        if endpoints[..i].iter().any(|o| o.path == e.path) {
+            anyhow::bail!("endpoint path {:?} given twice", e.path);
+        }
+    }
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local_addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let (stop, stop_rx) = watch::channel(false);
+    let app = http::router(Arc::new(cfg), endpoints, stop_rx.clone());
+    let mut shutdown = stop_rx;
+    let task = tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stopping| *stopping).await;
+        })
+        .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    tracing::info!(%local_addr, "protocol server listening");
+    Ok(RunningServer {
+        local_addr,
+        stop,
+        task: Some(task),
+    })
+}

@@ -1,0 +1,199 @@
+//! The demo world as a protocol source: history generated once into a hub,
+//! then one bucket per tick of the compressed clock, fanned out to every client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::protocol::{Hello, Millis, PROTOCOL_VERSION, SignalSpec, SliceMap, Subscribe};
+use crate::server::{FleetSource, Hub, Subscription, UpdatePoint};
+
+use super::fleet::LeafId;
+use super::signals::{Endpoint, SignalId};
+use super::world::World;
+
+/// Data time that runs `speed` buckets per real second from the anchor.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoClock {
+    anchor_ms: Millis,
+    bucket_ms: Millis,
+    speed: f64,
+    started: Instant,
+}
+
+impl DemoClock {
+    pub fn start(anchor_ms: Millis, bucket_ms: Millis, speed: f64) -> DemoClock {
+        DemoClock {
+            anchor_ms,
+            bucket_ms,
+            speed,
+            started: Instant::now(),
+        }
+    }
+
+    /// Data time now.
+    pub fn now(&self) -> Millis {
+        let buckets = self.started.elapsed().as_secs_f64() * self.speed;
+        self.anchor_ms + (buckets * self.bucket_ms as f64) as Millis
+    }
+
+    /// The real instant at which bucket `offset` (from the anchor) is complete.
+    fn due(&self, offset: i64) -> Instant {
+        self.started + Duration::from_secs_f64((offset + 1) as f64 / self.speed)
+    }
+}
+
+/// One endpoint of the demo backend.
+#[derive(Debug)]
+pub struct DemoSource {
+    hello: Hello,
+    clock: DemoClock,
+    hub: Arc<Hub>,
+    ticker: JoinHandle<()>,
+}
+
+impl Drop for DemoSource {
+    fn drop(&mut self) {
+        self.ticker.abort();
+    }
+}
+
+/// What a bucket generator needs: the endpoint's leaves and signals, by the
+/// hub's shared names.
+struct Plan {
+    world: Arc<World>,
+    slices: Vec<(LeafId, Arc<SliceMap<'static>>)>,
+    signals: Vec<(SignalId, Arc<str>)>,
+}
+
+impl Plan {
+    fn bucket(&self, offset: i64) -> Vec<UpdatePoint> {
+        let ts = self.world.bucket_ts(offset);
+        let mut points = Vec::with_capacity(self.slices.len() * self.signals.len());
+        for (leaf, slice) in &self.slices {
+            for (signal, name) in &self.signals {
+                if let Some(value) = self.world.sample(*leaf, *signal, ts) {
+                    points.push(UpdatePoint {
+                        slice: Arc::clone(slice),
+                        signal: Arc::clone(name),
+                        ts,
+                        value,
+                    });
+                }
+            }
+        }
+        points
+    }
+}
+
+/// A hub for one endpoint, filled with the world's history (blocking work:
+/// every bucket of the history is generated here, once for all clients).
+pub fn history_hub(world: &Arc<World>, endpoint: Endpoint, backlog: usize) -> Arc<Hub> {
+    let hub = Arc::new(Hub::new(
+        &signal_specs(world, endpoint),
+        world.bucket_ms(),
+        world.history_ms(),
+        backlog,
+    ));
+    let plan = plan(world, endpoint, &hub);
+    for offset in -world.history_buckets()..0 {
+        hub.publish(plan.bucket(offset));
+    }
+    hub
+}
+
+fn signal_specs(world: &World, endpoint: Endpoint) -> Vec<SignalSpec> {
+    world
+        .signals_of(endpoint)
+        .iter()
+        .filter_map(|id| world.signals().get(id.0).map(|s| s.spec.clone()))
+        .collect()
+}
+
+fn plan(world: &Arc<World>, endpoint: Endpoint, hub: &Hub) -> Plan {
+    let slices = world
+        .leaf_ids()
+        .filter_map(|id| world.leaf(id).map(|l| (id, hub.intern(l.slice()))))
+        .collect();
+    let signals = world
+        .signals_of(endpoint)
+        .into_iter()
+        .filter_map(|id| {
+            let name = &world.signals().get(id.0)?.spec.name;
+            hub.signal(name).map(|n| (id, n))
+        })
+        .collect();
+    Plan {
+        world: Arc::clone(world),
+        slices,
+        signals,
+    }
+}
+
+/// Updates a client may fall behind before it is disconnected.
+pub const DEFAULT_BACKLOG: usize = 256;
+
+impl DemoSource {
+    /// Serves `hub` (filled by [`history_hub`]) and ticks new buckets into it
+    /// on `clock`. Must be called inside a Tokio runtime.
+    pub fn spawn(
+        world: &Arc<World>,
+        endpoint: Endpoint,
+        hub: Arc<Hub>,
+        clock: DemoClock,
+        epoch: &str,
+    ) -> DemoSource {
+        let plan = plan(world, endpoint, &hub);
+        let hello = Hello {
+            protocol: PROTOCOL_VERSION,
+            server: endpoint.server_name(),
+            epoch: epoch.to_owned(),
+            dimensions: world.dimensions(),
+            signals: signal_specs(world, endpoint),
+            bucket_ms: world.bucket_ms(),
+            history_ms: world.history_ms(),
+            now: clock.now(),
+            // Annotations are a later change; advertise them once they are stored.
+            features: Vec::new(),
+        };
+        let ticker = tokio::spawn(tick(plan, Arc::clone(&hub), clock));
+        DemoSource {
+            hello,
+            clock,
+            hub,
+            ticker,
+        }
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+}
+
+/// Publishes bucket 0, 1, 2, ... each when the clock has passed its end. A
+/// late wake-up catches up one bucket at a time rather than skipping.
+async fn tick(plan: Plan, hub: Arc<Hub>, clock: DemoClock) {
+    for offset in 0.. {
+        tokio::time::sleep_until(clock.due(offset)).await;
+        hub.publish(plan.bucket(offset));
+    }
+}
+
+impl FleetSource for DemoSource {
+    fn hello(&self) -> Hello {
+        Hello {
+            now: self.clock.now(),
+            ..self.hello.clone()
+        }
+    }
+
+    fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    fn subscribe(&self, sub: &Subscribe) -> Subscription {
+        self.hub.subscribe(sub, self.clock.now())
+    }
+}

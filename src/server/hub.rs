@@ -1,0 +1,394 @@
+//! One endpoint's fan-out: the source publishes each new bucket once; the hub
+//! keeps the recent window for snapshots and hands every connection the same
+//! shared update. A source built on it only has to say what is new.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::broadcast;
+
+use crate::protocol::{BucketValue, Millis, Series, SignalKind, SignalSpec, SliceMap, Subscribe};
+
+use super::source::{Subscription, Update, UpdatePoint, Window};
+
+/// The recent window of every (slice, signal), plus the broadcast of updates.
+#[derive(Debug)]
+pub struct Hub {
+    state: Mutex<HubState>,
+    updates: broadcast::Sender<Arc<Update>>,
+}
+
+#[derive(Debug)]
+struct HubState {
+    signals: Vec<(Arc<str>, SignalKind)>,
+    bucket_ms: Millis,
+    /// Buckets held per (slice, signal).
+    capacity: usize,
+    /// Newest bucket index held (`ts / bucket_ms`).
+    head: Option<i64>,
+    rows: Vec<Row>,
+    /// Canonical text of a slice → row.
+    by_content: HashMap<String, usize>,
+    /// Address of a row's shared slice → row: the fast path for publishers
+    /// that reuse the `Arc` from [`Hub::intern`]. The row keeps the `Arc`
+    /// alive, so an address cannot be reused while it is in this map.
+    by_address: HashMap<usize, usize>,
+}
+
+#[derive(Debug)]
+struct Row {
+    slice: Arc<SliceMap<'static>>,
+    /// `signals × capacity` cells, ring-indexed by bucket.
+    cells: Vec<Option<BucketValue>>,
+}
+
+impl Hub {
+    /// `backlog` is how many updates a connection may fall behind before it is
+    /// disconnected: memory stays bounded whatever a client does.
+    pub fn new(
+        signals: &[SignalSpec],
+        bucket_ms: Millis,
+        history_ms: Millis,
+        backlog: usize,
+    ) -> Hub {
+        let bucket_ms = bucket_ms.max(1);
+        let capacity = (history_ms / bucket_ms).clamp(1, 1 << 20) as usize;
+        let (updates, _) = broadcast::channel(backlog.max(1));
+        Hub {
+            state: Mutex::new(HubState {
+                signals: signals
+                    .iter()
+                    .map(|s| (Arc::from(s.name.as_str()), s.kind))
+                    .collect(),
+                bucket_ms,
+                capacity,
+                head: None,
+                rows: Vec::new(),
+                by_content: HashMap::new(),
+                by_address: HashMap::new(),
+            }),
+            updates,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HubState> {
+        // A panic elsewhere while holding the lock leaves plain data behind;
+        // serving it beats taking the endpoint down.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The hub's shared copy of a slice; publishing with it skips a lookup.
+    pub fn intern(&self, slice: SliceMap<'static>) -> Arc<SliceMap<'static>> {
+        let mut st = self.lock();
+        let row = st.row_of(&Arc::new(slice));
+        Arc::clone(&st.rows[row].slice)
+    }
+
+    /// The hub's shared name of a signal it serves.
+    pub fn signal(&self, name: &str) -> Option<Arc<str>> {
+        self.lock()
+            .signals
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(n, _)| Arc::clone(n))
+    }
+
+    /// Newest bucket start held, if any.
+    pub fn head(&self) -> Option<Millis> {
+        let st = self.lock();
+        st.head.map(|h| h * st.bucket_ms)
+    }
+
+    /// Connections currently receiving updates.
+    pub fn receivers(&self) -> usize {
+        self.updates.receiver_count()
+    }
+
+    /// Stores points and sends them to every subscriber as one update. Points
+    /// for unknown signals, of the wrong kind, or older than the window are
+    /// dropped. A point for a bucket already held replaces it.
+    pub fn publish(&self, points: Vec<UpdatePoint>) {
+        let mut st = self.lock();
+        let mut kept = Vec::with_capacity(points.len());
+        for mut p in points {
+            let Some(signal) = st.signals.iter().position(|(n, _)| *n == p.signal) else {
+                tracing::debug!(signal = %p.signal, "hub: point for an unknown signal dropped");
+                continue;
+            };
+            let kind_ok = matches!(
+                (st.signals[signal].1, p.value),
+                (SignalKind::Ratio, BucketValue::Ratio { .. })
+                    | (SignalKind::Gauge, BucketValue::Gauge(_))
+            );
+            if !kind_ok {
+                tracing::debug!(signal = %p.signal, "hub: point of the wrong kind dropped");
+                continue;
+            }
+            let bucket = p.ts.div_euclid(st.bucket_ms);
+            if !st.advance_to(bucket) {
+                continue;
+            }
+            let row = st.row_of(&p.slice);
+            let cell = st.cell(signal, bucket);
+            st.rows[row].cells[cell] = Some(p.value);
+            p.slice = Arc::clone(&st.rows[row].slice);
+            p.signal = Arc::clone(&st.signals[signal].0);
+            p.ts = bucket * st.bucket_ms;
+            kept.push(p);
+        }
+        if !kept.is_empty() {
+            // Sent under the lock, so a subscriber's snapshot and its updates
+            // meet exactly. No receivers is not an error.
+            let _ = self.updates.send(Arc::new(Update { points: kept }));
+        }
+    }
+
+    /// The window `sub` asks for, ending at `now`, and every update after it.
+    pub fn subscribe(&self, sub: &Subscribe, now: Millis) -> Subscription {
+        let st = self.lock();
+        let updates = self.updates.subscribe();
+        Subscription {
+            window: st.window(sub, now),
+            updates,
+        }
+    }
+}
+
+impl HubState {
+    fn row_of(&mut self, slice: &Arc<SliceMap<'static>>) -> usize {
+        let address = Arc::as_ptr(slice) as usize;
+        if let Some(row) = self.by_address.get(&address) {
+            return *row;
+        }
+        let key = canonical(slice);
+        if let Some(row) = self.by_content.get(&key) {
+            return *row;
+        }
+        let row = self.rows.len();
+        self.rows.push(Row {
+            slice: Arc::clone(slice),
+            cells: vec![None; self.signals.len() * self.capacity],
+        });
+        self.by_content.insert(key, row);
+        self.by_address.insert(address, row);
+        row
+    }
+
+    /// Where bucket `bucket` of a signal lives in a row's cells.
+    fn cell(&self, signal: usize, bucket: i64) -> usize {
+        signal * self.capacity + bucket.rem_euclid(self.capacity as i64) as usize
+    }
+
+    /// Moves the head to `bucket` if it is newer, clearing the buckets it
+    /// passes over. False if `bucket` has already fallen out of the window.
+    fn advance_to(&mut self, bucket: i64) -> bool {
+        let cap = self.capacity as i64;
+        match self.head {
+            Some(head) if bucket <= head => bucket > head - cap,
+            Some(head) => {
+                if bucket - head >= cap {
+                    self.rows.iter_mut().for_each(|r| r.cells.fill(None));
+                } else {
+                    for b in head + 1..=bucket {
+                        for s in 0..self.signals.len() {
+                            let i = self.cell(s, b);
+                            self.rows.iter_mut().for_each(|r| r.cells[i] = None);
+                        }
+                    }
+                }
+                self.head = Some(bucket);
+                true
+            }
+            None => {
+                self.head = Some(bucket);
+                true
+            }
+        }
+    }
+
+    fn window(&self, sub: &Subscribe, now: Millis) -> Window {
+        let cap = self.capacity as i64;
+        let span = sub.window_ms.clamp(0, cap * self.bucket_ms);
+        let Some(head) = self.head else {
+            return Window {
+                from: now - span,
+                to: now,
+                series: Vec::new(),
+            };
+        };
+        let first = (now - span).div_euclid(self.bucket_ms).max(head - cap + 1);
+        let mut series = Vec::new();
+        for row in self.rows.iter().filter(|r| sub.matches(&r.slice)) {
+            for (s, (name, kind)) in self.signals.iter().enumerate() {
+                let cells: Vec<Option<BucketValue>> =
+                    (first..=head).map(|b| row.cells[self.cell(s, b)]).collect();
+                if cells.iter().all(Option::is_none) {
+                    continue;
+                }
+                series.push(to_series(
+                    &row.slice,
+                    name,
+                    *kind,
+                    first * self.bucket_ms,
+                    &cells,
+                ));
+            }
+        }
+        Window {
+            from: first * self.bucket_ms,
+            to: now,
+            series,
+        }
+    }
+}
+
+fn to_series(
+    slice: &SliceMap<'static>,
+    signal: &str,
+    kind: SignalKind,
+    start: Millis,
+    cells: &[Option<BucketValue>],
+) -> Series<'static> {
+    let mut s = Series {
+        slice: slice.clone(),
+        signal: signal.to_owned().into(),
+        start,
+        good: None,
+        total: None,
+        values: None,
+    };
+    match kind {
+        SignalKind::Ratio => {
+            let (good, total) = cells
+                .iter()
+                .map(|c| match c {
+                    Some(BucketValue::Ratio { good, total }) => {
+                        (Some(i64::from(*good)), Some(i64::from(*total)))
+                    }
+                    _ => (None, None),
+                })
+                .unzip();
+            s.good = Some(good);
+            s.total = Some(total);
+        }
+        SignalKind::Gauge => {
+            s.values = Some(
+                cells
+                    .iter()
+                    .map(|c| match c {
+                        Some(BucketValue::Gauge(v)) => Some(*v),
+                        _ => None,
+                    })
+                    .collect(),
+            );
+        }
+    }
+    s
+}
+
+/// A slice as text, independent of the order its dimensions came in.
+fn canonical(slice: &SliceMap<'_>) -> String {
+    let mut pairs: Vec<(&str, &str)> = slice.iter().collect();
+    pairs.sort_unstable();
+    let mut key = String::new();
+    for (k, v) in pairs {
+        key.push_str(k);
+        key.push('\u{1f}');
+        key.push_str(v);
+        key.push('\u{1e}');
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Role;
+
+    fn spec(name: &str, kind: SignalKind) -> SignalSpec {
+        SignalSpec {
+            name: name.into(),
+            kind,
+            role: Role::Quality,
+            unit: None,
+        }
+    }
+
+    fn point(hub: &Hub, model: &str, ts: Millis, good: u32) -> UpdatePoint {
+        UpdatePoint {
+            slice: hub.intern(SliceMap::from_pairs([("model", model)])),
+            signal: hub.signal("qa").unwrap(),
+            ts,
+            value: BucketValue::Ratio { good, total: 10 },
+        }
+    }
+
+    fn hub() -> Hub {
+        Hub::new(&[spec("qa", SignalKind::Ratio)], 1000, 5000, 8)
+    }
+
+    #[test]
+    fn snapshot_holds_the_last_window_and_drops_older_buckets() {
+        let hub = hub();
+        for b in 0..8 {
+            hub.publish(vec![point(&hub, "a", b * 1000, b as u32)]);
+        }
+        let sub = Subscribe {
+            window_ms: 60_000,
+            ..Default::default()
+        };
+        let w = hub.subscribe(&sub, 8000).window;
+        assert_eq!(w.series.len(), 1);
+        assert_eq!(w.series[0].start, 3000);
+        let good = w.series[0].good.as_ref().unwrap();
+        assert_eq!(good, &vec![Some(3), Some(4), Some(5), Some(6), Some(7)]);
+    }
+
+    #[test]
+    fn filter_is_applied_to_the_snapshot() {
+        let hub = hub();
+        hub.publish(vec![point(&hub, "a", 0, 1), point(&hub, "b", 0, 2)]);
+        let sub = Subscribe {
+            window_ms: 5000,
+            filter: [("model".to_owned(), vec!["b".to_owned()])].into(),
+        };
+        let w = hub.subscribe(&sub, 1000).window;
+        assert_eq!(w.series.len(), 1);
+        assert_eq!(w.series[0].slice.get("model"), Some("b"));
+    }
+
+    #[test]
+    fn updates_after_subscribing_reach_the_receiver_and_earlier_ones_do_not() {
+        let hub = hub();
+        hub.publish(vec![point(&hub, "a", 0, 1)]);
+        let mut sub = hub.subscribe(&Subscribe::default(), 1000);
+        hub.publish(vec![point(&hub, "a", 1000, 2)]);
+        let u = sub.updates.try_recv().unwrap();
+        assert_eq!(u.points[0].ts, 1000);
+        assert!(sub.updates.try_recv().is_err());
+    }
+
+    #[test]
+    fn gap_in_published_buckets_shows_as_missing_not_stale() {
+        let hub = hub();
+        for b in [0, 1, 2, 3, 4] {
+            hub.publish(vec![point(&hub, "a", b * 1000, 9)]);
+        }
+        hub.publish(vec![point(&hub, "a", 7000, 1)]);
+        let sub = Subscribe {
+            window_ms: 5000,
+            ..Default::default()
+        };
+        let w = hub.subscribe(&sub, 8000).window;
+        let good = w.series[0].good.as_ref().unwrap();
+        assert_eq!(good, &vec![Some(9), Some(9), None, None, Some(1)]);
+    }
+
+    #[test]
+    fn equal_slices_in_another_dimension_order_share_a_row() {
+        let hub = hub();
+        let a = hub.intern(SliceMap::from_pairs([("x", "1"), ("y", "2")]));
+        let b = hub.intern(SliceMap::from_pairs([("y", "2"), ("x", "1")]));
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+}

@@ -1,0 +1,51 @@
+//! What the protocol server needs from whatever produces the data: the demo
+//! world is one source, a relay over another monitoring system would be another.
+
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use crate::protocol::{BucketValue, Hello, Millis, Series, SliceMap, Subscribe};
+
+/// A producer of one endpoint's data.
+pub trait FleetSource: Send + Sync + 'static {
+    /// The facts of the first frame; `now` is the source's clock at the call.
+    fn hello(&self) -> Hello;
+    /// The source's clock (data time), for heartbeats.
+    fn now(&self) -> Millis;
+    /// The window a subscription asks for, filtered, plus a receiver of every
+    /// update after that window: nothing missed, nothing twice.
+    fn subscribe(&self, sub: &Subscribe) -> Subscription;
+}
+
+/// A snapshot and the live updates that follow it.
+#[derive(Debug)]
+pub struct Subscription {
+    pub window: Window,
+    pub updates: broadcast::Receiver<Arc<Update>>,
+}
+
+/// The body of a snapshot, before the connection gives it a `seq`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Window {
+    pub from: Millis,
+    pub to: Millis,
+    pub series: Vec<Series<'static>>,
+}
+
+/// New points, produced once and shared by every connection (each applies its
+/// own filter).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Update {
+    pub points: Vec<UpdatePoint>,
+}
+
+/// One bucket of one (slice, signal). Slice and signal name are shared, not copied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdatePoint {
+    pub slice: Arc<SliceMap<'static>>,
+    pub signal: Arc<str>,
+    /// Start of the bucket.
+    pub ts: Millis,
+    pub value: BucketValue,
+}
