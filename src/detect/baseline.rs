@@ -25,6 +25,18 @@ pub struct Baseline {
     pub dispersion: f64,
     /// Median trials per bucket, to size the threshold.
     pub typical_total: f64,
+    /// Trials the pooled rate is made of (its standard error follows).
+    pub pooled_total: f64,
+}
+
+impl Baseline {
+    /// Standard error of `rate`, overdispersion included.
+    pub fn standard_error(&self) -> f64 {
+        if self.pooled_total <= 0.0 {
+            return f64::INFINITY;
+        }
+        (self.dispersion * self.rate * (1.0 - self.rate) / self.pooled_total).sqrt()
+    }
 }
 
 /// The last `capacity` healthy buckets, as compact counts.
@@ -129,6 +141,7 @@ pub fn estimate(buckets: impl Iterator<Item = (u32, u32)> + Clone) -> Option<Bas
         rate,
         dispersion,
         typical_total,
+        pooled_total: total as f64,
     })
 }
 

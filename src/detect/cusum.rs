@@ -77,7 +77,11 @@ impl Model {
     fn new(cfg: &DetectorConfig, baseline: Baseline) -> Self {
         let n = baseline.typical_total.max(1.0);
         // Keep p₀ off 0 and 1 so the log ratios stay finite.
-        let p0 = baseline.rate.clamp(0.5 / n, 1.0 - 0.5 / n);
+        // The baseline is itself an estimate: testing against a level lowered
+        // by its standard error keeps an unlucky estimate from drifting the
+        // statistic upward on healthy data.
+        let guard = cfg.baseline_guard * baseline.standard_error().min(cfg.min_shift / 2.0);
+        let p0 = (baseline.rate - guard).clamp(0.5 / n, 1.0 - 0.5 / n);
         let p1 = shifted_down(p0, cfg.min_shift);
         let phi = baseline.dispersion;
         let per_good = (p1 / p0).ln() / phi;
@@ -123,7 +127,7 @@ pub struct RatioDetector {
     reference: ReferenceWindow,
     /// Buckets of the current run: admitted to the reference only if the run
     /// ends without an alarm, so a regression never becomes the baseline.
-    pending: VecDeque<(u32, u32)>,
+    pending: VecDeque<(Millis, u32, u32)>,
     admitted_since_refresh: usize,
     model: Option<Model>,
     stat: f64,
@@ -183,11 +187,14 @@ impl RatioDetector {
             if self.pending.len() >= self.cfg.max_pending_buckets {
                 self.pending.pop_front();
             }
-            self.pending.push_back(compact(r));
+            let (good, total) = compact(r);
+            self.pending.push_back((ts, good, total));
         }
         self.stat = next;
         if self.stat >= model.threshold && self.alarm.is_none() {
-            let onset = self.run.map_or(ts, |r| r.start);
+            let onset = self
+                .refined_onset(&model)
+                .unwrap_or_else(|| self.run.map_or(ts, |r| r.start));
             self.alarm = Some(Regression {
                 onset,
                 detected_at: ts,
@@ -218,8 +225,8 @@ impl RatioDetector {
             self.last_ended = Some(alarm);
             self.pending.clear();
         } else {
-            while let Some(b) = self.pending.pop_front() {
-                self.admit_compact(b);
+            while let Some((_, good, total)) = self.pending.pop_front() {
+                self.admit_compact((good, total));
             }
         }
     }
@@ -248,6 +255,29 @@ impl RatioDetector {
                 Model::new(&self.cfg, b)
             });
         }
+    }
+
+    /// The change point by maximum likelihood over the run's buckets, with
+    /// the post-change rate estimated rather than assumed: the CUSUM's last
+    /// reset is tuned to the smallest shift, so before a large drop it often
+    /// resets a few buckets early; the profile likelihood pins the drop.
+    fn refined_onset(&self, model: &Model) -> Option<Millis> {
+        let p0 = model.baseline.rate;
+        let (mut good, mut total) = (0u64, 0u64);
+        let mut best: Option<(f64, Millis)> = None;
+        for &(ts, g, t) in self.pending.iter().rev() {
+            good += u64::from(g);
+            total += u64::from(t);
+            let p = good as f64 / total as f64;
+            if p >= p0 || total == 0 {
+                continue;
+            }
+            let ll = total as f64 * bernoulli_kl(p, p0);
+            if best.is_none_or(|(b, _)| ll >= b) {
+                best = Some((ll, ts));
+            }
+        }
+        best.map(|(_, ts)| ts)
     }
 
     pub fn status(&self) -> Status {

@@ -18,11 +18,12 @@ mod monitor;
 mod monitor_scope;
 mod scope;
 mod scope_table;
+pub mod synthetic;
 
 pub use baseline::{Baseline, ReferenceWindow, estimate as estimate_baseline};
 pub use burn::{BurnAlert, BurnRateConfig, BurnRateTracker, BurnRule, BurnStatus, DEFAULT_SLO};
 pub use config::{
-    DEFAULT_FALSE_ALARM_DAYS, DEFAULT_MIN_SHIFT, DetectorConfig, bernoulli_kl, shifted_down,
+    DEFAULT_FALSE_ALARM_DAYS, DEFAULT_MIN_SHIFT, DetectorConfig, ThresholdRule, bernoulli_kl, shifted_down,
     siegmund_threshold,
 };
 pub use cusum::{RatioDetector, Regression, Status, Verdict, analyze};
