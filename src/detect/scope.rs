@@ -198,17 +198,32 @@ fn score(leaves: &[&Leaf], cfg: &ScopeConfig) -> Scored {
         .unwrap_or(0.0);
     let cutoff = -low;
     let abnormal: Vec<bool> = deviation.iter().map(|&d| d > cutoff).collect();
+    // RiskLoc weighs leaves by |deviation| capped at 1, which suits drops of
+    // 20–100 %; quality drops are a few percent. Weights are measured in
+    // units of the typical abnormal deviation instead, so a typical abnormal
+    // leaf weighs 1 whatever the size of the drop.
+    let mut abnormal_devs: Vec<f64> = deviation
+        .iter()
+        .zip(&abnormal)
+        .filter(|&(_, &ab)| ab)
+        .map(|(d, _)| d.abs())
+        .collect();
+    let unit = if abnormal_devs.is_empty() {
+        1.0
+    } else {
+        super::baseline::median(&mut abnormal_devs).max(1e-12)
+    };
     let weight: Vec<f64> = leaves
         .iter()
         .zip(&deviation)
         .zip(&abnormal)
         .map(|((l, &d), &ab)| {
             if ab {
-                d.abs().min(1.0)
+                (d.abs() / unit).min(1.0)
             } else if l.expected == 0.0 && l.actual == 0.0 {
                 0.0
             } else {
-                (cutoff - d).abs().min(1.0)
+                ((cutoff - d).abs() / unit).min(1.0)
             }
         })
         .collect();
