@@ -3,6 +3,8 @@
 //! or cannot connect.
 
 mod args;
+pub mod check_report;
+pub mod scope;
 
 pub use args::{Cli, Command, SourceArgs};
 

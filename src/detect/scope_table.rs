@@ -96,6 +96,16 @@ impl ScopeTable {
             .collect()
     }
 
+    /// The same leaves with expected and actual swapped: a rise becomes a
+    /// deficit, for searching the other direction.
+    pub fn swapped(&self) -> ScopeTable {
+        let mut t = self.clone();
+        for l in &mut t.leaves {
+            std::mem::swap(&mut l.expected, &mut l.actual);
+        }
+        t
+    }
+
     /// Total expected and actual over all leaves.
     pub fn totals(&self) -> (f64, f64) {
         self.leaves
