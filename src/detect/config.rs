@@ -65,13 +65,13 @@ impl Default for DetectorConfig {
             arl0_buckets: DEFAULT_FALSE_ALARM_DAYS * 24.0 * 60.0,
             min_shift: DEFAULT_MIN_SHIFT,
             reference_buckets: 240,
-            min_reference_buckets: 30,
+            min_reference_buckets: 60,
             refresh_every: 10,
             watch_fraction: 0.5,
             alarm_cap: 1.5,
             max_pending_buckets: 240,
             estimate_dispersion: true,
-            baseline_guard: 0.0,
+            baseline_guard: 1.0,
             threshold_rule: ThresholdRule::Lorden,
         }
     }
