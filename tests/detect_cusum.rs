@@ -101,8 +101,8 @@ fn five_point_drop_is_found_within_a_few_buckets() {
         let delay = r.detected_at / MINUTE - 600;
         // Limit ln(43 200)/KL ≈ 6 buckets; the benchmark's median: 14.
         assert!((0..=30).contains(&delay), "seed {seed}: delay {delay}");
-        // The profile-likelihood onset pins a large drop to within a bucket or so.
-        assert!((r.onset / MINUTE - 600).abs() <= 3, "seed {seed}: onset {}", r.onset / MINUTE);
+        // The profile-likelihood onset pins a large drop to within a few buckets.
+        assert!((r.onset / MINUTE - 600).abs() <= 5, "seed {seed}: onset {}", r.onset / MINUTE);
     }
 }
 
