@@ -81,13 +81,20 @@ fn one_point_drop_is_found_within_the_information_limit_with_onset_near_the_chan
         // (The benchmark's median over 40 runs: 133.)
         assert!((1..=400).contains(&delay), "seed {seed}: delay {delay}");
         onset_errors.push((onset - change as i64).abs());
-        assert!((r.delta_pp + 1.0).abs() < 0.8, "seed {seed}: delta {}", r.delta_pp);
+        assert!(
+            (r.delta_pp + 1.0).abs() < 0.8,
+            "seed {seed}: delta {}",
+            r.delta_pp
+        );
         assert!(r.active);
     }
     // A one-point drift is faint: the statistic may already be wandering
     // above zero when it starts, so the onset is looser than for big drops.
     onset_errors.sort_unstable();
-    assert!(onset_errors[onset_errors.len() / 2] <= 15, "{onset_errors:?}");
+    assert!(
+        onset_errors[onset_errors.len() / 2] <= 15,
+        "{onset_errors:?}"
+    );
     assert!(onset_errors.iter().all(|&e| e <= 50), "{onset_errors:?}");
 }
 
@@ -102,7 +109,11 @@ fn five_point_drop_is_found_within_a_few_buckets() {
         // Limit ln(43 200)/KL ≈ 6 buckets; the benchmark's median: 14.
         assert!((0..=30).contains(&delay), "seed {seed}: delay {delay}");
         // The profile-likelihood onset pins a large drop to within a few buckets.
-        assert!((r.onset / MINUTE - 600).abs() <= 5, "seed {seed}: onset {}", r.onset / MINUTE);
+        assert!(
+            (r.onset / MINUTE - 600).abs() <= 5,
+            "seed {seed}: onset {}",
+            r.onset / MINUTE
+        );
     }
 }
 
@@ -174,7 +185,10 @@ fn evidence_shows_as_watch_before_it_is_significant() {
             _ => {}
         }
     }
-    let (w, a) = (first_watch.expect("a watch"), first_alarm.expect("an alarm"));
+    let (w, a) = (
+        first_watch.expect("a watch"),
+        first_alarm.expect("an alarm"),
+    );
     assert!(w >= 300 * MINUTE && w < a);
 }
 
@@ -184,6 +198,9 @@ fn nothing_is_tested_before_enough_history() {
     let mut d = RatioDetector::new(cfg);
     // A terrible rate from the start: there is no baseline to fall from.
     for i in 0..cfg.min_reference_buckets as i64 - 1 {
-        assert_eq!(d.push(i * MINUTE, Some(Ratio::new(10, 300))), Status::Learning);
+        assert_eq!(
+            d.push(i * MINUTE, Some(Ratio::new(10, 300))),
+            Status::Learning
+        );
     }
 }

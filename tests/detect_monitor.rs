@@ -42,7 +42,12 @@ fn hello() -> Hello {
 /// Quality 90 % everywhere except m2 on tpu, which drops 5 points from
 /// minute 300; availability 99.95 % except a 3 % error burst fleet-wide in
 /// minutes 400..460.
-fn feed_minute(store: &mut Store, binding: &qualtop::store::SourceBinding, rng: &mut ChaCha8Rng, minute: i64) {
+fn feed_minute(
+    store: &mut Store,
+    binding: &qualtop::store::SourceBinding,
+    rng: &mut ChaCha8Rng,
+    minute: i64,
+) {
     store.set_now(minute * MINUTE);
     for m in MODELS {
         for h in HARDWARE {
@@ -93,11 +98,17 @@ fn a_broken_combination_is_one_scoped_regression_with_its_onset() {
     let regs = monitor.scoped_regressions(&store, quality(&store), &ScopeConfig::default());
     assert_eq!(regs.len(), 1, "{regs:#?}");
     let r = &regs[0];
-    let want: std::collections::BTreeMap<String, String> =
-        [("hardware", "tpu"), ("model", "m2")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let want: std::collections::BTreeMap<String, String> = [("hardware", "tpu"), ("model", "m2")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     assert_eq!(r.scope, want);
     assert!(r.active);
-    assert!((r.onset / MINUTE - BROKEN_FROM).abs() <= 5, "onset {}", r.onset / MINUTE);
+    assert!(
+        (r.onset / MINUTE - BROKEN_FROM).abs() <= 5,
+        "onset {}",
+        r.onset / MINUTE
+    );
     assert!(r.detected_at > r.onset);
     assert!((r.delta_pp + 5.0).abs() < 1.5, "delta {}", r.delta_pp);
     // The leaf alarm (and any group alarm it caused) is folded in.
@@ -112,7 +123,13 @@ fn healthy_slices_stay_ok() {
         .into_iter()
         .filter(|f| f.signal == quality(&store) && f.status.is_regression())
         .filter_map(|f| match f.key {
-            TrackKey::Slice(s) => Some(store.slices().pairs(s).map(|(_, v)| v.to_owned()).collect::<Vec<_>>()),
+            TrackKey::Slice(s) => Some(
+                store
+                    .slices()
+                    .pairs(s)
+                    .map(|(_, v)| v.to_owned())
+                    .collect::<Vec<_>>(),
+            ),
             _ => None,
         })
         .collect();
@@ -132,10 +149,15 @@ fn an_error_burst_pages_on_availability_burn() {
     let avail = store.signal_by_name("availability").unwrap();
     let fleet = monitor.finding_for(TrackKey::Fleet, avail).unwrap();
     assert_eq!(fleet.role, Role::Availability);
-    let alert = fleet.burn.and_then(|b| b.alert).expect("the burst burns the budget");
+    let alert = fleet
+        .burn
+        .and_then(|b| b.alert)
+        .expect("the burst burns the budget");
     assert!(alert.since >= 400 * MINUTE);
     // Quality signals carry no burn-rate state.
-    let q = monitor.finding_for(TrackKey::Fleet, quality(&store)).unwrap();
+    let q = monitor
+        .finding_for(TrackKey::Fleet, quality(&store))
+        .unwrap();
     assert!(q.burn.is_none());
 }
 
@@ -154,7 +176,10 @@ fn check_report_lists_the_scoped_regression_as_json() {
         .collect();
     assert_eq!(quality.len(), 1, "{v:#}");
     let r = quality[0];
-    assert_eq!(r["slice"], serde_json::json!({"model": "m2", "hardware": "tpu"}));
+    assert_eq!(
+        r["slice"],
+        serde_json::json!({"model": "m2", "hardware": "tpu"})
+    );
     assert_eq!(r["role"], "quality");
     assert_eq!(r["active"], true);
     assert!(r["delta_pp"].as_f64().unwrap() < -3.0);
@@ -163,13 +188,18 @@ fn check_report_lists_the_scoped_regression_as_json() {
         assert!(v.get(key).is_some() || r.get(key).is_some(), "{key}");
     }
     let text = report.to_text();
-    assert!(text.contains("ACTIVE") && text.contains("hardware=tpu ∧ model=m2"), "{text}");
+    assert!(
+        text.contains("ACTIVE") && text.contains("hardware=tpu ∧ model=m2"),
+        "{text}"
+    );
 }
 
 #[test]
 fn before_any_history_everything_is_learning() {
     let (store, monitor) = run(10, true);
     assert!(monitor.alerts().is_empty());
-    let f = monitor.finding_for(TrackKey::Fleet, quality(&store)).unwrap();
+    let f = monitor
+        .finding_for(TrackKey::Fleet, quality(&store))
+        .unwrap();
     assert_eq!(f.status, Status::Learning);
 }

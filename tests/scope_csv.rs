@@ -122,8 +122,11 @@ fn direction_up_finds_a_rise() {
 
 #[test]
 fn custom_column_names_are_honoured() {
-    let csv = ratio_csv(|_, m| if m == "m2" { 0.85 } else { 0.9 })
-        .replacen("ts,model,hardware,good,total", "time,model,hardware,pass,n", 1);
+    let csv = ratio_csv(|_, m| if m == "m2" { 0.85 } else { 0.9 }).replacen(
+        "ts,model,hardware,good,total",
+        "time,model,hardware,pass,n",
+        1,
+    );
     let a = ScopeArgs {
         ts_col: "time".into(),
         good_col: "pass".into(),
@@ -135,7 +138,10 @@ fn custom_column_names_are_honoured() {
 }
 
 fn error_of(csv: &str) -> String {
-    format!("{:#}", run_scope(&args(OutputFormat::Text), csv).unwrap_err())
+    format!(
+        "{:#}",
+        run_scope(&args(OutputFormat::Text), csv).unwrap_err()
+    )
 }
 
 #[test]
@@ -178,6 +184,9 @@ fn an_at_that_no_row_has_is_refused() {
         at: Some("42".into()),
         ..args(OutputFormat::Text)
     };
-    let e = format!("{:#}", run_scope(&a, "ts,m,good,total\n0,a,1,2\n").unwrap_err());
+    let e = format!(
+        "{:#}",
+        run_scope(&a, "ts,m,good,total\n0,a,1,2\n").unwrap_err()
+    );
     assert!(e.contains("42"), "{e}");
 }

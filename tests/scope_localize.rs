@@ -55,10 +55,16 @@ fn a_drop_in_one_model_is_scoped_to_that_model() {
 
 #[test]
 fn a_drop_in_one_combination_is_scoped_to_both_dimensions() {
-    let t = fleet(2, |h, p, _| if h == "tpu" && p == "api" { 0.85 } else { 1.0 });
+    let t = fleet(
+        2,
+        |h, p, _| if h == "tpu" && p == "api" { 0.85 } else { 1.0 },
+    );
     let causes = found(&t);
     assert_eq!(causes.len(), 1, "{causes:?}");
-    assert_eq!(causes[0].0, scope(&[("hardware", "tpu"), ("platform", "api")]));
+    assert_eq!(
+        causes[0].0,
+        scope(&[("hardware", "tpu"), ("platform", "api")])
+    );
     assert!(causes[0].1 > 0.85, "{causes:?}");
 }
 
@@ -76,7 +82,10 @@ fn two_separate_causes_are_both_found_biggest_first() {
     let causes = found(&t);
     assert_eq!(causes.len(), 2, "{causes:?}");
     assert_eq!(causes[0].0, scope(&[("model", "m4")]));
-    assert_eq!(causes[1].0, scope(&[("hardware", "gpu"), ("platform", "web")]));
+    assert_eq!(
+        causes[1].0,
+        scope(&[("hardware", "gpu"), ("platform", "web")])
+    );
     assert!(causes[0].1 + causes[1].1 > 0.85, "{causes:?}");
 }
 
@@ -98,7 +107,10 @@ fn a_drop_everywhere_is_reported_as_general() {
 
 #[test]
 fn leaf_alarms_group_under_the_cause_that_holds_them() {
-    let t = fleet(5, |h, p, _| if h == "tpu" && p == "api" { 0.85 } else { 1.0 });
+    let t = fleet(
+        5,
+        |h, p, _| if h == "tpu" && p == "api" { 0.85 } else { 1.0 },
+    );
     let causes = t.localize(&ScopeConfig::default());
     let inside = t
         .leaves()

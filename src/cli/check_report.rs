@@ -54,9 +54,9 @@ impl CheckReport {
         let to = monitor
             .next_bucket()
             .map_or(store.now(), |b| store.bucket_start(b - 1));
-        let from = store.head().map_or(to, |h| {
-            store.bucket_start(h - store.capacity() as i64 + 1)
-        });
+        let from = store
+            .head()
+            .map_or(to, |h| store.bucket_start(h - store.capacity() as i64 + 1));
         let mut regressions = Vec::new();
         for (i, signal) in store.signals().iter().enumerate() {
             let id = crate::store::SignalId(i as u16);

@@ -261,7 +261,10 @@ fn ratio_table(
             .context("the file has no data rows")?
             .to_owned(),
     };
-    if !rows.iter().any(|r| compare_ts(&r.0, &at) == Ordering::Equal) {
+    if !rows
+        .iter()
+        .any(|r| compare_ts(&r.0, &at) == Ordering::Equal)
+    {
         bail!("no row has {} = {at}", args.ts_col);
     }
     // Per leaf: baseline buckets (rows of one leaf and ts summed) and the

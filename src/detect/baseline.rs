@@ -109,7 +109,10 @@ pub fn estimate(buckets: impl Iterator<Item = (u32, u32)> + Clone) -> Option<Bas
     let typical_total = median(&mut totals);
     // Residuals are standardised with a rate kept off 0 and 1, so a perfect
     // history still yields a finite spread.
-    let p = median_rate.clamp(0.5 / typical_total.max(1.0), 1.0 - 0.5 / typical_total.max(1.0));
+    let p = median_rate.clamp(
+        0.5 / typical_total.max(1.0),
+        1.0 - 0.5 / typical_total.max(1.0),
+    );
     let mut z: Vec<f64> = buckets
         .clone()
         .filter(|&(_, t)| t > 0)

@@ -23,8 +23,8 @@ pub mod synthetic;
 pub use baseline::{Baseline, ReferenceWindow, estimate as estimate_baseline};
 pub use burn::{BurnAlert, BurnRateConfig, BurnRateTracker, BurnRule, BurnStatus, DEFAULT_SLO};
 pub use config::{
-    DEFAULT_FALSE_ALARM_DAYS, DEFAULT_MIN_SHIFT, DetectorConfig, ThresholdRule, bernoulli_kl, shifted_down,
-    siegmund_threshold,
+    DEFAULT_FALSE_ALARM_DAYS, DEFAULT_MIN_SHIFT, DetectorConfig, ThresholdRule, bernoulli_kl,
+    shifted_down, siegmund_threshold,
 };
 pub use cusum::{RatioDetector, Regression, Status, Verdict, analyze};
 pub use monitor::{Finding, Monitor, MonitorConfig, TrackKey};

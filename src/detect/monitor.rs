@@ -255,7 +255,9 @@ impl Monitor {
     pub fn findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
         for tracks in &self.signals {
-            self.visit(tracks, |key, track| out.push(self.finding(tracks, key, track)));
+            self.visit(tracks, |key, track| {
+                out.push(self.finding(tracks, key, track))
+            });
         }
         out
     }
@@ -299,16 +301,16 @@ impl Monitor {
     pub(crate) fn track<'a>(&self, tracks: &'a SignalTracks, key: TrackKey) -> Option<&'a Track> {
         match key {
             TrackKey::Fleet => self.cfg.track_fleet.then_some(&tracks.fleet),
-            TrackKey::Group { dim, value } => tracks
-                .groups
-                .get(dim)?
-                .get(value as usize)?
-                .as_ref(),
+            TrackKey::Group { dim, value } => tracks.groups.get(dim)?.get(value as usize)?.as_ref(),
             TrackKey::Slice(id) => tracks.slices.get(id.index()),
         }
     }
 
-    pub(crate) fn visit<'a>(&self, tracks: &'a SignalTracks, mut f: impl FnMut(TrackKey, &'a Track)) {
+    pub(crate) fn visit<'a>(
+        &self,
+        tracks: &'a SignalTracks,
+        mut f: impl FnMut(TrackKey, &'a Track),
+    ) {
         if self.cfg.track_fleet {
             f(TrackKey::Fleet, &tracks.fleet);
         }

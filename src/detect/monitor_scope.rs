@@ -136,7 +136,9 @@ impl Monitor {
         let mut folded: Vec<Vec<usize>> = vec![Vec::new(); causes.len()];
         let mut alone = Vec::new();
         for (k, &(key, _)) in regressing.iter().enumerate() {
-            let members: Vec<usize> = (0..window.leaves.len()).filter(|&i| in_key(key, i)).collect();
+            let members: Vec<usize> = (0..window.leaves.len())
+                .filter(|&i| in_key(key, i))
+                .collect();
             let own: f64 = members.iter().map(|&i| deficit(i)).sum();
             let best = causes
                 .iter()

@@ -109,9 +109,7 @@ struct Scored {
 pub fn localize(leaves: &[Leaf], dims: usize, cfg: &ScopeConfig) -> Vec<Cause> {
     let leaves: Vec<&Leaf> = leaves
         .iter()
-        .filter(|l| {
-            l.expected.is_finite() && l.actual.is_finite() && l.values.len() >= dims
-        })
+        .filter(|l| l.expected.is_finite() && l.actual.is_finite() && l.values.len() >= dims)
         .collect();
     if leaves.is_empty() {
         return Vec::new();
@@ -268,6 +266,8 @@ struct Element {
 }
 
 type Key = [u32; MAX_CAUSE_DIMS];
+/// (dimension, value id) pairs of a cause.
+type Scope = Vec<(usize, u32)>;
 
 /// The best cause in the lowest layer that has one.
 fn search(
@@ -277,10 +277,10 @@ fn search(
     remaining: &[bool],
     min_deficit: f64,
     cfg: &ScopeConfig,
-) -> Option<(Vec<(usize, u32)>, Vec<usize>)> {
+) -> Option<(Scope, Vec<usize>)> {
     let live: Vec<usize> = (0..leaves.len()).filter(|&i| remaining[i]).collect();
     for layer in 0..=cfg.max_dims.min(dims).min(MAX_CAUSE_DIMS) {
-        let mut best: Option<(f64, Vec<(usize, u32)>, Vec<usize>)> = None;
+        let mut best: Option<(f64, Scope, Vec<usize>)> = None;
         for cuboid in combinations(dims, layer) {
             let mut elements: HashMap<Key, Element> = HashMap::new();
             for &i in &live {
@@ -307,7 +307,11 @@ fn search(
                 if z_score(e.deficit, variance) < cfg.min_z {
                     continue;
                 }
-                let scope = cuboid.iter().enumerate().map(|(k, &d)| (d, key[k])).collect();
+                let scope = cuboid
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &d)| (d, key[k]))
+                    .collect();
                 best = Some((e.deficit, scope, e.members));
                 break; // sorted by deficit: the first that passes is this cuboid's best
             }

@@ -84,7 +84,10 @@ pub fn ratio_series(spec: &SeriesSpec, len: usize, seed: u64) -> Vec<(Millis, Op
             };
             let jitter = rng.random_range(0.8..1.2);
             let n = ((spec.total as f64 * jitter).round() as u64).max(1);
-            (spec.ts(i), Some(draw_bucket(&mut rng, rate, n, spec.dispersion)))
+            (
+                spec.ts(i),
+                Some(draw_bucket(&mut rng, rate, n, spec.dispersion)),
+            )
         })
         .collect()
 }
@@ -129,7 +132,11 @@ impl Default for ScopeCaseSpec {
 }
 
 fn uniform(rng: &mut impl Rng, (lo, hi): (f64, f64)) -> f64 {
-    if hi > lo { rng.random_range(lo..hi) } else { lo }
+    if hi > lo {
+        rng.random_range(lo..hi)
+    } else {
+        lo
+    }
 }
 
 /// One case: every leaf of the full cross product, real values from a
@@ -149,7 +156,9 @@ pub fn riskloc_case(spec: &ScopeCaseSpec, seed: u64) -> ScopeCase {
 
     // Causes: distinct dimension sets, no value shared on a shared dimension.
     let n_causes = rng.random_range(spec.causes.0..=spec.causes.1.max(spec.causes.0));
-    let mut causes: Vec<(Vec<(usize, usize)>, f64, f64)> = Vec::new();
+    // (scope as (dimension, value index), severity, deviation)
+    type Injected = (Vec<(usize, usize)>, f64, f64);
+    let mut causes: Vec<Injected> = Vec::new();
     let mut attempts = 0;
     while causes.len() < n_causes && attempts < 1000 {
         attempts += 1;

@@ -37,7 +37,9 @@ fn static_alarms(series: &[(i64, Option<Ratio>)], baseline: f64) -> Vec<usize> {
     let mut run = 0;
     let mut out = Vec::new();
     for (i, (_, r)) in series.iter().enumerate() {
-        let low = r.and_then(|r| r.rate()).is_some_and(|p| p < baseline - 0.05);
+        let low = r
+            .and_then(|r| r.rate())
+            .is_some_and(|p| p < baseline - 0.05);
         run = if low { run + 1 } else { 0 };
         if run == 5 {
             out.push(i);
@@ -49,12 +51,21 @@ fn static_alarms(series: &[(i64, Option<Ratio>)], baseline: f64) -> Vec<usize> {
 fn delays() {
     let cfg = DetectorConfig::default();
     let (p0, n, phi, change, len, runs) = (0.9, 300u64, 2.0, 1000, 4000, 40);
-    println!("delay to detect a drop (p0 {p0}, {n} trials/bucket, φ {phi}, ARL₀ {} buckets, {runs} runs)", cfg.arl0_buckets);
-    println!("{:>6} {:>12} {:>14} {:>14} {:>10} {:>16}", "drop", "limit", "cusum median", "missed/early", "siegmund", "static median");
+    println!(
+        "delay to detect a drop (p0 {p0}, {n} trials/bucket, φ {phi}, ARL₀ {} buckets, {runs} runs)",
+        cfg.arl0_buckets
+    );
+    println!(
+        "{:>6} {:>12} {:>14} {:>14} {:>10} {:>16}",
+        "drop", "limit", "cusum median", "missed/early", "siegmund", "static median"
+    );
     for shift in [0.01, 0.02, 0.03, 0.05, 0.08] {
         let kl = n as f64 * bernoulli_kl(p0 - shift, p0) / phi;
         let limit = cfg.arl0_buckets.ln() / kl;
-        let siegmund = DetectorConfig { threshold_rule: ThresholdRule::Siegmund, ..cfg };
+        let siegmund = DetectorConfig {
+            threshold_rule: ThresholdRule::Siegmund,
+            ..cfg
+        };
         let (mut c, mut s, mut st) = (Vec::new(), Vec::new(), Vec::new());
         let mut missed = 0;
         for seed in 0..runs {
@@ -69,16 +80,36 @@ fn delays() {
                 st.push((i - change) as f64);
             }
         }
-        let fmt = |v: &Vec<f64>| if v.is_empty() { "never".to_owned() } else { format!("{:.0} ({}/{runs})", median(v.clone()), v.len()) };
-        println!("{:>5.0}pt {:>12.0} {:>14} {:>14} {:>10} {:>16}", shift * 100.0, limit, fmt(&c), missed, fmt(&s), fmt(&st));
+        let fmt = |v: &Vec<f64>| {
+            if v.is_empty() {
+                "never".to_owned()
+            } else {
+                format!("{:.0} ({}/{runs})", median(v.clone()), v.len())
+            }
+        };
+        println!(
+            "{:>5.0}pt {:>12.0} {:>14} {:>14} {:>10} {:>16}",
+            shift * 100.0,
+            limit,
+            fmt(&c),
+            missed,
+            fmt(&s),
+            fmt(&st)
+        );
     }
 }
 
 fn false_alarms() {
     let cfg = DetectorConfig::default();
     let (days, slices) = (3, 100);
-    println!("\nfalse alarms per slice-day on healthy data ({slices} slices × {days} days, p0 0.9, 300 trials/bucket; target {:.3})", 1.0 / 30.0);
-    println!("{:>5} {:>12} {:>14} {:>12}", "φ", "cusum", "naive binomial", "static");
+    println!(
+        "\nfalse alarms per slice-day on healthy data ({slices} slices × {days} days, p0 0.9, 300 trials/bucket; target {:.3})",
+        1.0 / 30.0
+    );
+    println!(
+        "{:>5} {:>12} {:>14} {:>12}",
+        "φ", "cusum", "naive binomial", "static"
+    );
     for phi in [1.0, 2.0, 3.0, 5.0] {
         let (mut cusum, mut naive, mut stat) = (0usize, 0usize, 0usize);
         for s in 0..slices {
@@ -94,11 +125,19 @@ fn false_alarms() {
                 alarms
             };
             cusum += count(cfg);
-            naive += count(DetectorConfig { estimate_dispersion: false, ..cfg });
+            naive += count(DetectorConfig {
+                estimate_dispersion: false,
+                ..cfg
+            });
             stat += static_alarms(&series, 0.9).len();
         }
         let per = |x: usize| x as f64 / (slices as usize * days) as f64;
-        println!("{phi:>5} {:>12.4} {:>14.4} {:>12.4}", per(cusum), per(naive), per(stat));
+        println!(
+            "{phi:>5} {:>12.4} {:>14.4} {:>12.4}",
+            per(cusum),
+            per(naive),
+            per(stat)
+        );
     }
 }
 
@@ -109,7 +148,12 @@ fn monitor_cost() {
         server: "bench".into(),
         epoch: "e".into(),
         dimensions: vec!["model".into(), "hardware".into(), "region".into()],
-        signals: vec![SignalSpec { name: "quality".into(), kind: SignalKind::Ratio, role: Role::Quality, unit: None }],
+        signals: vec![SignalSpec {
+            name: "quality".into(),
+            kind: SignalKind::Ratio,
+            role: Role::Quality,
+            unit: None,
+        }],
         bucket_ms: 60_000,
         history_ms: 600 * 60_000,
         now: 0,
@@ -122,7 +166,11 @@ fn monitor_cost() {
     for minute in 0..120i64 {
         store.set_now(minute * 60_000);
         for i in 0..slices {
-            let (m, h, r) = (format!("m{}", i % 50), format!("h{}", (i / 50) % 10), format!("r{}", i / 500));
+            let (m, h, r) = (
+                format!("m{}", i % 50),
+                format!("h{}", (i / 50) % 10),
+                format!("r{}", i / 500),
+            );
             let p = Point {
                 slice: SliceMap::from_pairs([("model", m), ("hardware", h), ("region", r)]),
                 signal: CowStr::from("quality"),
@@ -137,7 +185,11 @@ fn monitor_cost() {
         monitor.update(&store);
         times.push(start.elapsed().as_secs_f64() * 1000.0);
     }
-    println!("\nmonitor update, {slices} slices × 1 ratio signal (+ groups and fleet): median {:.2} ms per bucket, max {:.2} ms", median(times.clone()), times.iter().cloned().fold(0.0, f64::max));
+    println!(
+        "\nmonitor update, {slices} slices × 1 ratio signal (+ groups and fleet): median {:.2} ms per bucket, max {:.2} ms",
+        median(times.clone()),
+        times.iter().cloned().fold(0.0, f64::max)
+    );
 }
 
 fn main() {

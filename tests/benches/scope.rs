@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use qualtop::detect::synthetic::{ScopeCaseSpec, precision_recall, riskloc_case};
 use qualtop::detect::ScopeConfig;
+use qualtop::detect::synthetic::{ScopeCaseSpec, precision_recall, riskloc_case};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
