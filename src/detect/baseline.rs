@@ -10,6 +10,8 @@ const MAD_TO_SD: f64 = 1.4826;
 /// Buckets further than this many robust SDs from the median are left out
 /// of the pooled rate (they are outliers, not the healthy level).
 const TRIM_SDS: f64 = 3.0;
+/// Buckets within this many robust SDs count towards the Pearson φ.
+const PEARSON_TRIM: f64 = 5.0;
 /// Never assume less spread than binomial, nor absurdly more.
 const MIN_DISPERSION: f64 = 1.0;
 const MAX_DISPERSION: f64 = 1e4;
@@ -127,7 +129,7 @@ pub fn estimate(buckets: impl Iterator<Item = (u32, u32)> + Clone) -> Option<Bas
     let dispersion = (robust_sd * robust_sd).clamp(MIN_DISPERSION, MAX_DISPERSION);
     let sd = dispersion.sqrt();
     let (mut good, mut total) = (0u64, 0u64);
-    for (g, t) in buckets.filter(|&(_, t)| t > 0) {
+    for (g, t) in buckets.clone().filter(|&(_, t)| t > 0) {
         let n = t as f64;
         let zi = (g as f64 - n * p) / (n * p * (1.0 - p)).sqrt();
         if (zi - z_median).abs() <= TRIM_SDS * sd {
@@ -140,6 +142,31 @@ pub fn estimate(buckets: impl Iterator<Item = (u32, u32)> + Clone) -> Option<Bas
     } else {
         median_rate
     };
+    // The MAD sees the core of the spread only; the quasi-binomial Pearson
+    // estimate (mean squared residual) also sees the tails that beta-binomial
+    // case mix gives, which is what drives false alarms. Outliers beyond
+    // PEARSON_TRIM robust SDs stay out of it.
+    let q = rate.clamp(
+        0.5 / typical_total.max(1.0),
+        1.0 - 0.5 / typical_total.max(1.0),
+    );
+    let (mut sum_sq, mut kept) = (0.0, 0usize);
+    for (g, t) in buckets.filter(|&(_, t)| t > 0) {
+        let n = t as f64;
+        let zi = (g as f64 - n * q) / (n * q * (1.0 - q)).sqrt();
+        if (zi - z_median).abs() <= PEARSON_TRIM * sd {
+            sum_sq += zi * zi;
+            kept += 1;
+        }
+    }
+    let pearson = if kept > 1 {
+        sum_sq / (kept - 1) as f64
+    } else {
+        dispersion
+    };
+    let dispersion = dispersion
+        .max(pearson)
+        .clamp(MIN_DISPERSION, MAX_DISPERSION);
     Some(Baseline {
         rate,
         dispersion,
