@@ -3,7 +3,9 @@
 //! or cannot connect.
 
 mod args;
+pub mod check_report;
 mod demo_server;
+pub mod scope;
 pub mod snapshot;
 pub mod tui;
 

@@ -1,1 +1,33 @@
-//! placeholder: filled by its own change.
+//! Statistics on the store's counts: sequential tests for quiet, sustained
+//! drops of a ratio (quality suites, user feedback, availability), error
+//! budget burn against an SLO, and the scope of a regression (which
+//! dimension values explain the missing good). Knows nothing of network or
+//! terminal; every type here is plain data.
+//!
+//! - [`RatioDetector`]: one (key, signal); `push(ts, Option<Ratio>)`, O(1).
+//! - [`analyze`]: replays a whole series.
+//! - [`BurnRateTracker`]: multi-window multi-burn-rate SLO alerting.
+//! - [`Monitor`]: all of it over a [`Store`](crate::store::Store).
+//! - [`localize`] / [`ScopeTable`]: where a deficit lives.
+
+mod baseline;
+mod burn;
+mod config;
+mod cusum;
+mod monitor;
+mod monitor_scope;
+mod scope;
+mod scope_table;
+pub mod synthetic;
+
+pub use baseline::{Baseline, ReferenceWindow, estimate as estimate_baseline};
+pub use burn::{BurnAlert, BurnRateConfig, BurnRateTracker, BurnRule, BurnStatus, DEFAULT_SLO};
+pub use config::{
+    DEFAULT_FALSE_ALARM_DAYS, DEFAULT_MIN_SHIFT, DetectorConfig, ThresholdRule, bernoulli_kl,
+    shifted_down, siegmund_threshold,
+};
+pub use cusum::{RatioDetector, Regression, Status, Verdict, analyze};
+pub use monitor::{Finding, Monitor, MonitorConfig, TrackKey};
+pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
+pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
+pub use scope_table::{ScopeTable, describe};

@@ -1,0 +1,355 @@
+//! A sequential test for a sustained drop of a ratio: a Bernoulli CUSUM whose
+//! log-likelihood-ratio increments are divided by the overdispersion φ
+//! (quasi-likelihood), against a robust baseline frozen while the statistic
+//! is elevated. One `RatioDetector` per (key, signal); O(1) per bucket,
+//! plus the baseline refresh amortised over `refresh_every` buckets.
+
+use std::collections::VecDeque;
+
+use super::baseline::{Baseline, ReferenceWindow, compact};
+use super::config::{DetectorConfig, bernoulli_kl, shifted_down};
+use crate::protocol::Millis;
+use crate::store::Ratio;
+
+/// A sustained drop, found by the CUSUM. Times are data time (bucket
+/// timestamps), so replaying history gives the same answer as watching live.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Regression {
+    /// When the drift began: the first bucket after the statistic's last
+    /// reset to zero before the alarm.
+    pub onset: Millis,
+    /// The bucket at which the statistic crossed the threshold.
+    pub detected_at: Millis,
+    /// The bucket at which the statistic fell back to zero, if it did.
+    pub ended_at: Option<Millis>,
+    /// Healthy rate it is measured against.
+    pub baseline: f64,
+    /// Pooled rate since onset.
+    pub current: f64,
+    /// (current − baseline) in percentage points.
+    pub delta_pp: f64,
+    pub active: bool,
+}
+
+/// What a detector says after a bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Status {
+    /// Not enough history for a baseline yet.
+    Learning,
+    Ok,
+    /// Statistic above `watch_fraction` of the threshold: evidence is
+    /// building but not yet significant.
+    Watch {
+        since: Millis,
+        /// Statistic over threshold, in [watch_fraction, 1).
+        progress: f64,
+        baseline: f64,
+        current: f64,
+    },
+    Regression(Regression),
+}
+
+impl Status {
+    pub fn is_regression(&self) -> bool {
+        matches!(self, Status::Regression(_))
+    }
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Learning => "learning",
+            Status::Ok => "ok",
+            Status::Watch { .. } => "watch",
+            Status::Regression(_) => "regression",
+        }
+    }
+}
+
+/// The baseline and the CUSUM coefficients derived from it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Model {
+    baseline: Baseline,
+    /// LLR added per good trial, and per bad trial (already divided by φ).
+    per_good: f64,
+    per_bad: f64,
+    threshold: f64,
+}
+
+impl Model {
+    fn new(cfg: &DetectorConfig, baseline: Baseline) -> Self {
+        let n = baseline.typical_total.max(1.0);
+        // Keep p₀ off 0 and 1 so the log ratios stay finite.
+        // The baseline is itself an estimate: testing against a level lowered
+        // by its standard error keeps an unlucky estimate from drifting the
+        // statistic upward on healthy data.
+        let guard = cfg.baseline_guard * baseline.standard_error().min(cfg.min_shift / 2.0);
+        let p0 = (baseline.rate - guard).clamp(0.5 / n, 1.0 - 0.5 / n);
+        let p1 = shifted_down(p0, cfg.min_shift);
+        let phi = baseline.dispersion;
+        let per_good = (p1 / p0).ln() / phi;
+        let per_bad = ((1.0 - p1) / (1.0 - p0)).ln() / phi;
+        let kl = n * bernoulli_kl(p1, p0) / phi;
+        Model {
+            baseline,
+            per_good,
+            per_bad,
+            threshold: cfg.threshold(kl),
+        }
+    }
+
+    fn llr(&self, r: Ratio) -> f64 {
+        let good = r.good.min(r.total) as f64;
+        let bad = (r.total - r.good.min(r.total)) as f64;
+        good * self.per_good + bad * self.per_bad
+    }
+}
+
+/// The buckets since the statistic last left zero.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: Millis,
+    good: u64,
+    total: u64,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        if self.total == 0 {
+            f64::NAN
+        } else {
+            self.good as f64 / self.total as f64
+        }
+    }
+}
+
+/// Incremental detector for one (key, signal).
+#[derive(Debug, Clone)]
+pub struct RatioDetector {
+    cfg: DetectorConfig,
+    reference: ReferenceWindow,
+    /// Buckets of the current run: admitted to the reference only if the run
+    /// ends without an alarm, so a regression never becomes the baseline.
+    pending: VecDeque<(Millis, u32, u32)>,
+    admitted_since_refresh: usize,
+    model: Option<Model>,
+    stat: f64,
+    run: Option<Run>,
+    alarm: Option<Regression>,
+    last_ended: Option<Regression>,
+    last_ts: Option<Millis>,
+}
+
+impl RatioDetector {
+    pub fn new(cfg: DetectorConfig) -> Self {
+        RatioDetector {
+            cfg,
+            reference: ReferenceWindow::new(cfg.reference_buckets),
+            pending: VecDeque::new(),
+            admitted_since_refresh: 0,
+            model: None,
+            stat: 0.0,
+            run: None,
+            alarm: None,
+            last_ended: None,
+            last_ts: None,
+        }
+    }
+
+    pub fn config(&self) -> &DetectorConfig {
+        &self.cfg
+    }
+
+    /// Consumes one bucket, in time order. `None` (or a bucket with no
+    /// trials) is a gap: it neither resets nor adds evidence. A bucket at or
+    /// before the last one seen is ignored.
+    pub fn push(&mut self, ts: Millis, bucket: Option<Ratio>) -> Status {
+        if self.last_ts.is_some_and(|last| ts <= last) {
+            return self.status();
+        }
+        self.last_ts = Some(ts);
+        let Some(r) = bucket.filter(|r| r.total > 0) else {
+            return self.status();
+        };
+        let Some(model) = self.model else {
+            self.admit(r);
+            return self.status();
+        };
+        let next = (self.stat + model.llr(r)).max(0.0);
+        if next == 0.0 {
+            self.end_run(ts);
+            self.admit(r);
+        } else {
+            let run = self.run.get_or_insert(Run {
+                start: ts,
+                good: 0,
+                total: 0,
+            });
+            run.good += r.good.min(r.total);
+            run.total += r.total;
+            if self.pending.len() >= self.cfg.max_pending_buckets {
+                self.pending.pop_front();
+            }
+            let (good, total) = compact(r);
+            self.pending.push_back((ts, good, total));
+        }
+        self.stat = next;
+        if self.stat >= model.threshold && self.alarm.is_none() {
+            let onset = self
+                .refined_onset(&model)
+                .unwrap_or_else(|| self.run.map_or(ts, |r| r.start));
+            self.alarm = Some(Regression {
+                onset,
+                detected_at: ts,
+                ended_at: None,
+                baseline: model.baseline.rate,
+                current: f64::NAN,
+                delta_pp: f64::NAN,
+                active: true,
+            });
+        }
+        if let (Some(alarm), Some(run)) = (self.alarm.as_mut(), self.run) {
+            self.stat = self.stat.min(self.cfg.alarm_cap * model.threshold);
+            alarm.current = run.rate();
+            alarm.delta_pp = (alarm.current - alarm.baseline) * 100.0;
+        }
+        self.status()
+    }
+
+    /// Statistic back at zero: the run ends. After an alarm its buckets are
+    /// the regression itself and are dropped; otherwise they were noise and
+    /// join the reference.
+    fn end_run(&mut self, ts: Millis) {
+        self.stat = 0.0;
+        self.run = None;
+        if let Some(mut alarm) = self.alarm.take() {
+            alarm.active = false;
+            alarm.ended_at = Some(ts);
+            self.last_ended = Some(alarm);
+            self.pending.clear();
+        } else {
+            while let Some((_, good, total)) = self.pending.pop_front() {
+                self.admit_compact((good, total));
+            }
+        }
+    }
+
+    fn admit(&mut self, r: Ratio) {
+        self.admit_compact(compact(r));
+    }
+
+    fn admit_compact(&mut self, (good, total): (u32, u32)) {
+        self.reference
+            .push(Ratio::new(u64::from(good), u64::from(total)));
+        self.admitted_since_refresh += 1;
+        let enough = self.reference.len() >= self.cfg.min_reference_buckets.max(1);
+        let due = self.model.is_none() || self.admitted_since_refresh >= self.cfg.refresh_every;
+        if enough && due && self.stat == 0.0 {
+            self.admitted_since_refresh = 0;
+            self.model = self.reference.estimate().map(|b| {
+                let b = if self.cfg.estimate_dispersion {
+                    b
+                } else {
+                    Baseline {
+                        dispersion: 1.0,
+                        ..b
+                    }
+                };
+                Model::new(&self.cfg, b)
+            });
+        }
+    }
+
+    /// The change point by maximum likelihood over the run's buckets, with
+    /// the post-change rate estimated rather than assumed: the CUSUM's last
+    /// reset is tuned to the smallest shift, so before a large drop it often
+    /// resets a few buckets early; the profile likelihood pins the drop.
+    fn refined_onset(&self, model: &Model) -> Option<Millis> {
+        let p0 = model.baseline.rate;
+        let (mut good, mut total) = (0u64, 0u64);
+        let mut best: Option<(f64, Millis)> = None;
+        for &(ts, g, t) in self.pending.iter().rev() {
+            good += u64::from(g);
+            total += u64::from(t);
+            let p = good as f64 / total as f64;
+            if p >= p0 || total == 0 {
+                continue;
+            }
+            let ll = total as f64 * bernoulli_kl(p, p0);
+            if best.is_none_or(|(b, _)| ll >= b) {
+                best = Some((ll, ts));
+            }
+        }
+        best.map(|(_, ts)| ts)
+    }
+
+    pub fn status(&self) -> Status {
+        let Some(model) = self.model else {
+            return Status::Learning;
+        };
+        if let Some(alarm) = self.alarm {
+            return Status::Regression(alarm);
+        }
+        let progress = self.stat / model.threshold;
+        match self.run {
+            Some(run) if progress >= self.cfg.watch_fraction => Status::Watch {
+                since: run.start,
+                progress,
+                baseline: model.baseline.rate,
+                current: run.rate(),
+            },
+            _ => Status::Ok,
+        }
+    }
+
+    /// The baseline in force (frozen while the statistic is elevated).
+    pub fn baseline(&self) -> Option<Baseline> {
+        self.model.map(|m| m.baseline)
+    }
+    /// Current CUSUM statistic, on the log-likelihood-ratio scale.
+    pub fn statistic(&self) -> f64 {
+        self.stat
+    }
+    pub fn threshold(&self) -> Option<f64> {
+        self.model.map(|m| m.threshold)
+    }
+    /// The regression in progress, if any.
+    pub fn active(&self) -> Option<Regression> {
+        self.alarm
+    }
+    /// The most recent regression that ended.
+    pub fn last_ended(&self) -> Option<Regression> {
+        self.last_ended
+    }
+    /// Timestamp of the last bucket consumed (gaps included).
+    pub fn last_ts(&self) -> Option<Millis> {
+        self.last_ts
+    }
+}
+
+/// Everything a replay of one series found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Every regression, oldest first; the last may still be active.
+    pub regressions: Vec<Regression>,
+    /// Status after the last bucket.
+    pub status: Status,
+    /// Baseline in force at the end.
+    pub baseline: Option<Baseline>,
+}
+
+/// Replays a whole series through a fresh detector.
+pub fn analyze(cfg: DetectorConfig, series: &[(Millis, Option<Ratio>)]) -> Verdict {
+    let mut d = RatioDetector::new(cfg);
+    let mut regressions = Vec::new();
+    for &(ts, bucket) in series {
+        let before = d.active();
+        d.push(ts, bucket);
+        if before.is_some() && d.active().is_none() {
+            regressions.extend(d.last_ended());
+        }
+    }
+    regressions.extend(d.active());
+    Verdict {
+        regressions,
+        status: d.status(),
+        baseline: d.baseline(),
+    }
+}

@@ -1,0 +1,334 @@
+//! Detectors over a whole store: every leaf slice, every single-dimension
+//! group (hardware=tpu) and the fleet, for every ratio signal. Call
+//! [`Monitor::update`] once per new bucket; each complete bucket is consumed
+//! once, in data time, so a replay of history gives what watching live gave.
+
+use std::collections::BTreeMap;
+
+use super::burn::{BurnRateConfig, BurnRateTracker, BurnStatus};
+use super::config::DetectorConfig;
+use super::cusum::{RatioDetector, Regression, Status};
+use crate::protocol::{Millis, Role, SignalKind};
+use crate::store::{Ratio, SignalId, SliceId, Store};
+
+/// What a detector watches: the fleet, one dimension value, or one slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TrackKey {
+    Fleet,
+    /// All slices with value id `value` of dimension `dim`.
+    Group {
+        dim: usize,
+        value: u32,
+    },
+    Slice(SliceId),
+}
+
+impl TrackKey {
+    /// The key as dimension → value (`{}` for the fleet).
+    pub fn to_map(self, store: &Store) -> BTreeMap<String, String> {
+        let slices = store.slices();
+        match self {
+            TrackKey::Fleet => BTreeMap::new(),
+            TrackKey::Group { dim, value } => {
+                let name = slices.dimensions().get(dim).cloned().unwrap_or_default();
+                let v = slices
+                    .values_of(dim)
+                    .get(value as usize)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                BTreeMap::from([(name, v)])
+            }
+            TrackKey::Slice(id) if id.index() < slices.len() => slices
+                .pairs(id)
+                .map(|(d, v)| (d.to_owned(), v.to_owned()))
+                .collect(),
+            TrackKey::Slice(_) => BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorConfig {
+    pub detector: DetectorConfig,
+    /// Burn-rate rules for signals whose role is availability.
+    pub burn: BurnRateConfig,
+    /// A bucket is consumed once the head is this many buckets past it
+    /// (the head bucket is still filling).
+    pub settle_buckets: i64,
+    pub track_groups: bool,
+    pub track_fleet: bool,
+}
+
+impl MonitorConfig {
+    pub fn for_bucket_ms(bucket_ms: Millis) -> Self {
+        MonitorConfig {
+            detector: DetectorConfig::for_bucket_ms(bucket_ms),
+            burn: BurnRateConfig::sre_workbook(super::burn::DEFAULT_SLO, bucket_ms),
+            settle_buckets: 1,
+            track_groups: true,
+            track_fleet: true,
+        }
+    }
+}
+
+/// The state of one key and signal, as the UI shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub key: TrackKey,
+    pub signal: SignalId,
+    pub role: Role,
+    pub status: Status,
+    /// Error-budget burn (availability signals only).
+    pub burn: Option<BurnStatus>,
+}
+
+impl Finding {
+    /// Anything but OK/learning: a watch, a regression, or a burn alert.
+    pub fn needs_attention(&self) -> bool {
+        matches!(self.status, Status::Watch { .. } | Status::Regression(_))
+            || self.burn.is_some_and(|b| b.alert.is_some())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Track {
+    pub(crate) detector: RatioDetector,
+    burn: Option<BurnRateTracker>,
+}
+
+impl Track {
+    fn new(cfg: &MonitorConfig, role: Role) -> Self {
+        Track {
+            detector: RatioDetector::new(cfg.detector),
+            burn: (role == Role::Availability).then(|| BurnRateTracker::new(cfg.burn.clone())),
+        }
+    }
+    fn push(&mut self, ts: Millis, r: Option<Ratio>) {
+        self.detector.push(ts, r);
+        if let Some(b) = self.burn.as_mut() {
+            b.push(ts, r);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SignalTracks {
+    pub(crate) signal: SignalId,
+    pub(crate) role: Role,
+    pub(crate) fleet: Track,
+    /// Per dimension, per value id (id 0, the empty value, stays `None`).
+    pub(crate) groups: Vec<Vec<Option<Track>>>,
+    pub(crate) slices: Vec<Track>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Monitor {
+    cfg: MonitorConfig,
+    pub(crate) signals: Vec<SignalTracks>,
+    next_bucket: Option<i64>,
+    /// Scratch sums per dimension and value, reused every bucket.
+    group_sums: Vec<Vec<Option<Ratio>>>,
+}
+
+impl Monitor {
+    pub fn new(cfg: MonitorConfig) -> Self {
+        Monitor {
+            cfg,
+            signals: Vec::new(),
+            next_bucket: None,
+            group_sums: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &MonitorConfig {
+        &self.cfg
+    }
+
+    /// The next bucket index to be consumed.
+    pub fn next_bucket(&self) -> Option<i64> {
+        self.next_bucket
+    }
+
+    /// Consumes every complete bucket not consumed yet (on the first call,
+    /// the whole ring: a replay). Returns how many buckets were consumed.
+    pub fn update(&mut self, store: &Store) -> usize {
+        let Some(head) = store.head() else {
+            return 0;
+        };
+        let last = head - self.cfg.settle_buckets.max(0);
+        let oldest = head - store.capacity() as i64 + 1;
+        let mut b = self.next_bucket.unwrap_or(oldest).max(oldest);
+        self.add_signals(store);
+        let mut consumed = 0;
+        while b <= last {
+            self.consume(store, b);
+            b += 1;
+            consumed += 1;
+        }
+        self.next_bucket = Some(self.next_bucket.map_or(b, |n| n.max(b)));
+        consumed
+    }
+
+    fn add_signals(&mut self, store: &Store) {
+        for (i, s) in store.signals().iter().enumerate() {
+            let id = SignalId(i as u16);
+            if s.spec.kind != SignalKind::Ratio || self.signals.iter().any(|t| t.signal == id) {
+                continue;
+            }
+            self.signals.push(SignalTracks {
+                signal: id,
+                role: s.spec.role,
+                fleet: Track::new(&self.cfg, s.spec.role),
+                groups: Vec::new(),
+                slices: Vec::new(),
+            });
+        }
+    }
+
+    fn consume(&mut self, store: &Store, bucket: i64) {
+        let ts = store.bucket_start(bucket);
+        let interner = store.slices();
+        let dims = interner.dimensions().len();
+        let cfg = &self.cfg;
+        for tracks in &mut self.signals {
+            let role = tracks.role;
+            while tracks.slices.len() < interner.len() {
+                tracks.slices.push(Track::new(cfg, role));
+            }
+            self.group_sums.resize(dims, Vec::new());
+            for (d, sums) in self.group_sums.iter_mut().enumerate() {
+                sums.clear();
+                sums.resize(interner.values_of(d).len(), None);
+            }
+            let mut fleet: Option<Ratio> = None;
+            for (i, track) in tracks.slices.iter_mut().enumerate() {
+                let slice = SliceId(i as u32);
+                let r = store.ratio(tracks.signal, slice, bucket);
+                track.push(ts, r);
+                let Some(r) = r else { continue };
+                fleet.get_or_insert_default().add(r);
+                if cfg.track_groups {
+                    for (d, sums) in self.group_sums.iter_mut().enumerate() {
+                        let v = interner.value_id(slice, d) as usize;
+                        if let Some(cell) = sums.get_mut(v) {
+                            cell.get_or_insert_default().add(r);
+                        }
+                    }
+                }
+            }
+            if cfg.track_fleet {
+                tracks.fleet.push(ts, fleet);
+            }
+            if cfg.track_groups {
+                tracks.groups.resize_with(dims, Vec::new);
+                for (d, sums) in self.group_sums.iter().enumerate() {
+                    let row = &mut tracks.groups[d];
+                    row.resize_with(sums.len(), || None);
+                    // Value id 0 is "not declared by this slice's backend".
+                    for (v, sum) in sums.iter().enumerate().skip(1) {
+                        match (&mut row[v], sum) {
+                            (Some(t), r) => t.push(ts, *r),
+                            (slot @ None, Some(r)) => {
+                                let mut t = Track::new(cfg, role);
+                                t.push(ts, Some(*r));
+                                *slot = Some(t);
+                            }
+                            (None, None) => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn finding(&self, tracks: &SignalTracks, key: TrackKey, track: &Track) -> Finding {
+        Finding {
+            key,
+            signal: tracks.signal,
+            role: tracks.role,
+            status: track.detector.status(),
+            burn: track.burn.as_ref().map(|b| b.status()),
+        }
+    }
+
+    /// Every key and signal: fleet first, then groups, then slices.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for tracks in &self.signals {
+            self.visit(tracks, |key, track| {
+                out.push(self.finding(tracks, key, track))
+            });
+        }
+        out
+    }
+
+    /// Only what needs attention (watch, regression, burn alert).
+    pub fn alerts(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for tracks in &self.signals {
+            self.visit(tracks, |key, track| {
+                let f = self.finding(tracks, key, track);
+                if f.needs_attention() {
+                    out.push(f);
+                }
+            });
+        }
+        out
+    }
+
+    /// The state of one key and signal, if tracked.
+    pub fn finding_for(&self, key: TrackKey, signal: SignalId) -> Option<Finding> {
+        let tracks = self.signals.iter().find(|t| t.signal == signal)?;
+        let track = self.track(tracks, key)?;
+        Some(self.finding(tracks, key, track))
+    }
+
+    /// Regressions, active or ended, of one key and signal (latest first).
+    pub fn regressions_for(&self, key: TrackKey, signal: SignalId) -> Vec<Regression> {
+        let Some(tracks) = self.signals.iter().find(|t| t.signal == signal) else {
+            return Vec::new();
+        };
+        let Some(t) = self.track(tracks, key) else {
+            return Vec::new();
+        };
+        t.detector
+            .active()
+            .into_iter()
+            .chain(t.detector.last_ended())
+            .collect()
+    }
+
+    pub(crate) fn track<'a>(&self, tracks: &'a SignalTracks, key: TrackKey) -> Option<&'a Track> {
+        match key {
+            TrackKey::Fleet => self.cfg.track_fleet.then_some(&tracks.fleet),
+            TrackKey::Group { dim, value } => tracks.groups.get(dim)?.get(value as usize)?.as_ref(),
+            TrackKey::Slice(id) => tracks.slices.get(id.index()),
+        }
+    }
+
+    pub(crate) fn visit<'a>(
+        &self,
+        tracks: &'a SignalTracks,
+        mut f: impl FnMut(TrackKey, &'a Track),
+    ) {
+        if self.cfg.track_fleet {
+            f(TrackKey::Fleet, &tracks.fleet);
+        }
+        for (dim, row) in tracks.groups.iter().enumerate() {
+            for (value, t) in row.iter().enumerate() {
+                if let Some(t) = t {
+                    f(
+                        TrackKey::Group {
+                            dim,
+                            value: value as u32,
+                        },
+                        t,
+                    );
+                }
+            }
+        }
+        for (i, t) in tracks.slices.iter().enumerate() {
+            f(TrackKey::Slice(SliceId(i as u32)), t);
+        }
+    }
+}

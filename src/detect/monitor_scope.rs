@@ -1,0 +1,257 @@
+//! From many alarms to few regressions: localise the deficit of a signal
+//! among leaf slices since the earliest onset, then fold every regressing
+//! key (fleet, group, slice) into the cause that holds most of its deficit.
+//! A regression confined to one combination comes out as one regression
+//! with that scope, not a dozen leaf alarms.
+
+use std::collections::BTreeMap;
+
+use super::cusum::Status;
+use super::monitor::{Monitor, TrackKey};
+use super::scope::{Cause, Leaf, ScopeConfig, localize};
+use crate::protocol::{Millis, Role};
+use crate::store::{Ratio, SignalId, SliceId, Store};
+
+/// A key must hold at least this share of its deficit in one cause to be
+/// folded into it.
+const FOLD_SHARE: f64 = 0.5;
+
+/// A cause with names, for display.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedCause {
+    pub scope: BTreeMap<String, String>,
+    pub explains: f64,
+    pub cause: Cause,
+}
+
+/// One regression as on-call should read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopedRegression {
+    pub signal: SignalId,
+    pub role: Role,
+    /// Where it is: a found cause, or the key itself when no cause holds it.
+    pub scope: BTreeMap<String, String>,
+    /// The regressing keys folded into it.
+    pub keys: Vec<TrackKey>,
+    /// Causes inside this regression, best first, with their share of its
+    /// deficit.
+    pub causes: Vec<NamedCause>,
+    pub onset: Millis,
+    pub detected_at: Millis,
+    pub baseline: f64,
+    pub current: f64,
+    pub delta_pp: f64,
+    pub active: bool,
+}
+
+/// Leaf data over a window, as the scope search needs it.
+pub struct LeafWindow {
+    pub slices: Vec<SliceId>,
+    pub leaves: Vec<Leaf>,
+    pub totals: Vec<u64>,
+}
+
+impl Monitor {
+    /// Per leaf slice: good and total of `signal` from `from` to the last
+    /// consumed bucket, against the leaf's own baseline (the fleet's when the
+    /// leaf has none yet).
+    pub fn leaf_window(&self, store: &Store, signal: SignalId, from: Millis) -> LeafWindow {
+        let mut out = LeafWindow {
+            slices: Vec::new(),
+            leaves: Vec::new(),
+            totals: Vec::new(),
+        };
+        let Some(tracks) = self.signals.iter().find(|t| t.signal == signal) else {
+            return out;
+        };
+        let Some(next) = self.next_bucket() else {
+            return out;
+        };
+        let first = store.bucket_of(from);
+        let interner = store.slices();
+        let dims = interner.dimensions().len();
+        let fleet = tracks.fleet.detector.baseline();
+        for (i, track) in tracks.slices.iter().enumerate() {
+            let slice = SliceId(i as u32);
+            let Some(base) = track.detector.baseline().or(fleet) else {
+                continue;
+            };
+            let mut sum = Ratio::default();
+            for b in first..next {
+                if let Some(r) = store.ratio(signal, slice, b) {
+                    sum.add(r);
+                }
+            }
+            if sum.total == 0 {
+                continue;
+            }
+            let n = sum.total as f64;
+            let p = base.rate;
+            out.slices.push(slice);
+            out.totals.push(sum.total);
+            out.leaves.push(Leaf {
+                values: (0..dims).map(|d| interner.value_id(slice, d)).collect(),
+                expected: n * p,
+                actual: sum.good as f64,
+                variance: Some(base.dispersion * n * p * (1.0 - p)),
+            });
+        }
+        out
+    }
+
+    /// Every active regression of `signal`, folded by scope.
+    pub fn scoped_regressions(
+        &self,
+        store: &Store,
+        signal: SignalId,
+        cfg: &ScopeConfig,
+    ) -> Vec<ScopedRegression> {
+        let Some(tracks) = self.signals.iter().find(|t| t.signal == signal) else {
+            return Vec::new();
+        };
+        let mut regressing = Vec::new();
+        self.visit(tracks, |key, t| {
+            if let Status::Regression(r) = t.detector.status() {
+                regressing.push((key, r));
+            }
+        });
+        let Some(from) = regressing.iter().map(|(_, r)| r.onset).min() else {
+            return Vec::new();
+        };
+        let window = self.leaf_window(store, signal, from);
+        let dims = store.slices().dimensions().len();
+        let causes = localize(&window.leaves, dims, cfg);
+        let in_key = |key: TrackKey, i: usize| match key {
+            TrackKey::Fleet => true,
+            TrackKey::Group { dim, value } => window.leaves[i].values.get(dim) == Some(&value),
+            TrackKey::Slice(s) => window.slices[i] == s,
+        };
+        let deficit = |i: usize| window.leaves[i].expected - window.leaves[i].actual;
+        let named = |c: &Cause, share: f64| NamedCause {
+            scope: cause_map(store, c),
+            explains: share,
+            cause: c.clone(),
+        };
+        // Each key goes to the cause holding most of its deficit, if enough.
+        let mut folded: Vec<Vec<usize>> = vec![Vec::new(); causes.len()];
+        let mut alone = Vec::new();
+        for (k, &(key, _)) in regressing.iter().enumerate() {
+            let members: Vec<usize> = (0..window.leaves.len())
+                .filter(|&i| in_key(key, i))
+                .collect();
+            let own: f64 = members.iter().map(|&i| deficit(i)).sum();
+            let best = causes
+                .iter()
+                .enumerate()
+                .map(|(c, cause)| {
+                    let inside: f64 = members
+                        .iter()
+                        .filter(|&&i| cause.contains(&window.leaves[i].values))
+                        .map(|&i| deficit(i))
+                        .sum();
+                    (c, if own > 0.0 { inside / own } else { 0.0 })
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            match best {
+                Some((c, share)) if share >= FOLD_SHARE => folded[c].push(k),
+                _ => alone.push((k, members, own)),
+            }
+        }
+        let mut out = Vec::new();
+        for (c, ks) in folded.iter().enumerate() {
+            if ks.is_empty() {
+                continue;
+            }
+            let cause = &causes[c];
+            let total: u64 = (0..window.leaves.len())
+                .filter(|&i| cause.contains(&window.leaves[i].values))
+                .map(|i| window.totals[i])
+                .sum();
+            out.push(entry(
+                tracks.signal,
+                tracks.role,
+                cause_map(store, cause),
+                ks.iter().map(|&k| regressing[k]).collect(),
+                vec![named(cause, 1.0)],
+                (cause.expected, cause.actual, total),
+            ));
+        }
+        for (k, members, own) in alone {
+            let (key, r) = regressing[k];
+            let inner: Vec<NamedCause> = causes
+                .iter()
+                .filter_map(|cause| {
+                    let inside: f64 = members
+                        .iter()
+                        .filter(|&&i| cause.contains(&window.leaves[i].values))
+                        .map(|&i| deficit(i))
+                        .sum();
+                    (own > 0.0 && inside > 0.0).then(|| named(cause, inside / own))
+                })
+                .collect();
+            let mut e = entry(
+                tracks.signal,
+                tracks.role,
+                key.to_map(store),
+                vec![(key, r)],
+                inner,
+                (f64::NAN, f64::NAN, 0),
+            );
+            e.baseline = r.baseline;
+            e.current = r.current;
+            e.delta_pp = r.delta_pp;
+            out.push(e);
+        }
+        out.sort_by_key(|e| e.onset);
+        out
+    }
+}
+
+fn entry(
+    signal: SignalId,
+    role: Role,
+    scope: BTreeMap<String, String>,
+    keys: Vec<(TrackKey, super::cusum::Regression)>,
+    causes: Vec<NamedCause>,
+    (expected, actual, total): (f64, f64, u64),
+) -> ScopedRegression {
+    let onset = keys.iter().map(|(_, r)| r.onset).min().unwrap_or_default();
+    let detected_at = keys
+        .iter()
+        .map(|(_, r)| r.detected_at)
+        .min()
+        .unwrap_or_default();
+    let (baseline, current) = if total > 0 {
+        (expected / total as f64, actual / total as f64)
+    } else {
+        (f64::NAN, f64::NAN)
+    };
+    ScopedRegression {
+        signal,
+        role,
+        scope,
+        active: keys.iter().any(|(_, r)| r.active),
+        keys: keys.into_iter().map(|(k, _)| k).collect(),
+        causes,
+        onset,
+        detected_at,
+        baseline,
+        current,
+        delta_pp: (current - baseline) * 100.0,
+    }
+}
+
+/// A cause's scope named through the store's interner.
+pub fn cause_map(store: &Store, cause: &Cause) -> BTreeMap<String, String> {
+    let slices = store.slices();
+    cause
+        .scope
+        .iter()
+        .filter_map(|&(d, v)| {
+            Some((
+                slices.dimensions().get(d)?.clone(),
+                slices.values_of(d).get(v as usize)?.to_string(),
+            ))
+        })
+        .collect()
+}
