@@ -36,7 +36,6 @@ fn the_tui_refuses_to_start_without_a_terminal() {
 }
 
 #[test]
-#[ignore = "needs cli::tui::connect wired to the demo backend and the feed (lead, after merge)"]
 fn snapshot_of_the_demo_prints_the_table_as_text_and_json() {
     let out = qualtop(&["snapshot", "--ascii"]);
     assert_eq!(

@@ -186,7 +186,6 @@ fn mouse_capture_is_on_by_default_and_off_after_exit() {
 /// Needs the wiring in `cli::tui::connect` (demo backend + feed), which the
 /// lead completes after merging the feed and demo branches.
 #[test]
-#[ignore = "needs cli::tui::connect wired to the demo backend and the feed (lead, after merge)"]
 fn shows_the_demo_fleet_with_sparklines() {
     let mut s = start("demo", &[]);
     s.wait_for("whole fleet");

@@ -46,7 +46,7 @@ pub fn run(cli: &Cli, format: OutputFormat) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     let output = runtime.block_on(async {
         let fleet = SharedFleet::new(Fleet::default());
-        let _connections = connect(&fleet, &cli.sources)?;
+        let _connections = connect(&fleet, &cli.sources).await?;
         let mut changes = fleet.subscribe();
         let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
         while !fleet.read(all_settled) {

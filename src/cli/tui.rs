@@ -14,56 +14,73 @@ use crossterm::event::EventStream;
 
 use super::args::{Cli, SourceArgs};
 use crate::app::{App, KeyMap};
-use crate::feed::{ConnState, Fleet, SharedFleet, SourceStatus};
+use std::net::SocketAddr;
+
+use crate::demo::{self, DemoOptions, Endpoint};
+use crate::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feeds};
+use crate::server::{RunningServer, ServerConfig};
 use crate::tui::{EventLoop, Exit, TerminalGuard, wall_clock_ms};
 use crate::ui::Look;
 
 /// What [`connect`] started. Dropping it stops the feeds and the demo server.
 #[derive(Default)]
 pub struct Connections {
-    // wiring: hold the FeedHandles and the demo server's handle here.
+    pub feeds: Vec<FeedHandle>,
+    /// The in-process demo backend, when no URL was given.
+    pub demo: Option<RunningServer>,
 }
 
-/// The one place where the TUI and `qualtop snapshot` get their data: one
-/// feed per URL given, or the built-in demo backend when none is given.
-/// Registers a [`SourceStatus`] per source in `fleet` either way, so the
-/// header always lists what was asked for.
-pub fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Result<Connections> {
-    let urls: Vec<&str> = [sources.metrics.as_deref(), sources.evals.as_deref()]
+impl Drop for Connections {
+    fn drop(&mut self) {
+        for f in &self.feeds {
+            f.abort();
+        }
+    }
+}
+
+/// The one place where the TUI and the one-shot commands get their data: one
+/// feed per URL given, or the built-in demo backend (in this process, on
+/// 127.0.0.1 with an ephemeral port, over real WebSockets) when none is
+/// given. Registers a `SourceStatus` per source in `fleet` either way, so
+/// the header always lists what was asked for. Must run inside the runtime.
+pub async fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Result<Connections> {
+    let token = std::env::var(&sources.token_env)
+        .ok()
+        .filter(|t| !t.is_empty());
+    let mut urls: Vec<String> = [sources.metrics.as_deref(), sources.evals.as_deref()]
         .into_iter()
         .flatten()
+        .map(str::to_owned)
         .collect();
-    let _token = std::env::var(&sources.token_env).ok();
-    // wiring: replace the placeholders below (the lead, after merging feed and demo).
-    //   With URLs: for (index, url) in urls.iter().enumerate() {
-    //       handles.push(spawn_feed(fleet.clone(), index,
-    //           SourceConfig { label: url.to_string(), url: url.to_string(), token: token.clone() },
-    //           FeedOptions::default()));
-    //   }
-    //   Without: start the demo server on 127.0.0.1:0 and spawn two feeds, labelled
-    //   "demo", on ws://ADDR/metrics and ws://ADDR/evals.
-    // Until then each source is listed as failed, honestly: no data path ships.
-    let (labels, reason): (Vec<String>, &str) = if urls.is_empty() {
-        (
-            vec!["demo".to_owned()],
-            "the demo backend is not wired into this build yet",
+    // The same URL for both roles is one backend: one connection.
+    urls.dedup();
+    let mut connections = Connections::default();
+    let configs: Vec<SourceConfig> = if urls.is_empty() {
+        let demo = demo::start(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            ServerConfig::default(),
+            DemoOptions::default(),
         )
+        .await
+        .context("starting the built-in demo backend")?;
+        let configs = [Endpoint::Metrics, Endpoint::Evals]
+            .into_iter()
+            .map(|e| SourceConfig::new(format!("demo{}", e.path()), demo.url(e.path())))
+            .collect();
+        connections.demo = Some(demo);
+        configs
     } else {
-        (
-            urls.iter().map(|u| u.to_string()).collect(),
-            "the feed is not wired into this build yet",
-        )
-    };
-    fleet.write(|f| {
-        for label in labels {
-            let mut status = SourceStatus::new(label);
-            status.state = ConnState::Failed {
-                reason: reason.to_owned(),
-            };
-            f.sources.push(status);
+        for url in &urls {
+            if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+                anyhow::bail!("{url:?} is not a ws:// or wss:// URL");
+            }
         }
-    });
-    Ok(Connections::default())
+        urls.iter()
+            .map(|u| SourceConfig::new(u.clone(), u.clone()).with_token(token.clone()))
+            .collect()
+    };
+    connections.feeds = spawn_feeds(fleet, configs, &FeedOptions::default());
+    Ok(connections)
 }
 
 /// Runs the TUI until the user quits or a signal arrives.
@@ -81,7 +98,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     let exit = runtime.block_on(async {
         let fleet = SharedFleet::new(Fleet::default());
-        let _connections = connect(&fleet, &cli.sources)?;
+        let _connections = connect(&fleet, &cli.sources).await?;
         let mut guard = TerminalGuard::enter(!cli.no_mouse).context("taking over the terminal")?;
         let mut app = App::new(KeyMap::default());
         let mut event_loop = EventLoop {
