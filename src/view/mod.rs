@@ -2,11 +2,16 @@
 //! [`ViewQuery`] into plain rows and header lines, once per data change (not
 //! per frame). The TUI and `qualtop snapshot` draw the same model.
 
+mod findings;
 mod header;
 mod overview;
 mod query;
 mod trend;
 
+pub use findings::{
+    MarkerKind, ScopeEntry, TimeMarker, active_regressions, detail_markers, row_status,
+    scope_entries,
+};
 pub use header::{HeaderModel, STALE_AFTER_MS, SourceLine};
 pub use overview::{
     OverviewRow, OverviewTable, RowKey, RowStatus, Severity, ViewModel, compute_overview, window_of,
