@@ -44,7 +44,9 @@ fn start(name: &str, args: &[&str]) -> Session {
     cmd.arg("--log");
     cmd.arg(&log);
     cmd.env("TERM", "xterm-256color");
+    cmd.env("LANG", "C.UTF-8");
     cmd.env("XDG_STATE_HOME", &dir);
+    cmd.env("XDG_CONFIG_HOME", &dir);
     let child = pty.slave.spawn_command(cmd).expect("the binary starts");
     drop(pty.slave);
     let mut reader = pty.master.try_clone_reader().unwrap();

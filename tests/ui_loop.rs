@@ -53,6 +53,7 @@ where
         app: &mut app,
         fleet: fleet.clone(),
         look: Look::default(),
+        pacing: Default::default(),
         stats: LoopStats::default(),
         wall_clock: paused_wall_clock,
     };

@@ -7,6 +7,7 @@
 
 mod event;
 mod keymap;
+mod keyparse;
 mod keys;
 mod level;
 

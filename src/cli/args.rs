@@ -24,6 +24,19 @@ pub struct Cli {
     /// Log to this file instead of the XDG state directory.
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Config file (default: $QUALTOP_CONFIG, else ~/.config/qualtop/config.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Theme: dark, light, high-contrast, colorblind, mono, a name in
+    /// ~/.config/qualtop/themes/, or a path to a theme file.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    /// Most frames drawn per second (default 10; lower it on slow links).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub fps: Option<u32>,
+    /// How often the clock and ages refresh when nothing else changes (e.g. 1s, 5s).
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub tick: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -71,6 +84,15 @@ pub enum Command {
         /// Scenario file (TOML); the built-in one has the same format.
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
+    },
+    /// Print the commented default config file, or check one.
+    Config {
+        /// Print the commented default config file.
+        #[arg(long)]
+        print_default: bool,
+        /// Validate a config file (default: the one qualtop would read).
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+        check: Option<PathBuf>,
     },
     /// Take one snapshot, print the overview table and exit.
     Snapshot {

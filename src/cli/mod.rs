@@ -6,6 +6,7 @@ mod args;
 pub mod check_report;
 mod demo_server;
 pub mod scope;
+pub mod settings;
 pub mod snapshot;
 pub mod tui;
 
@@ -40,19 +41,8 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None => tui::run(&cli),
-        Some(Command::Demo) => {
-            // `demo` ignores any URLs: the built-in backend, whatever the config says.
-            let cli = Cli {
-                sources: SourceArgs {
-                    metrics: None,
-                    evals: None,
-                    ..cli.sources.clone()
-                },
-                ..cli
-            };
-            tui::run(&cli)
-        }
+        // `demo` ignores URLs and the config's sources: settings::resolve sees to it.
+        None | Some(Command::Demo) => tui::run(&cli),
         Some(Command::DemoServer {
             listen,
             speed,
@@ -66,5 +56,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &cli.sources.token_env,
         ),
         Some(Command::Snapshot { format }) => snapshot::run(&cli, format),
+        Some(Command::Config {
+            print_default,
+            ref check,
+        }) => settings::config_command(&cli, print_default, check.as_deref()),
     }
 }

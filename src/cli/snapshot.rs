@@ -44,9 +44,11 @@ pub fn run(cli: &Cli, format: OutputFormat) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let env = |k: &str| std::env::var(k).ok();
+    let settings = super::settings::resolve(cli, &env)?;
     let output = runtime.block_on(async {
         let fleet = SharedFleet::new(Fleet::default());
-        let _connections = connect(&fleet, &cli.sources).await?;
+        let _connections = connect(&fleet, &settings.sources).await?;
         let mut changes = fleet.subscribe();
         let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
         while !fleet.read(all_settled) {
@@ -70,7 +72,7 @@ pub fn run(cli: &Cli, format: OutputFormat) -> anyhow::Result<ExitCode> {
         } else {
             let options = SnapshotOptions {
                 format,
-                ascii: cli.ascii,
+                ascii: settings.look.ascii,
                 wall_now: wall_clock_ms(),
             };
             anyhow::Ok(Ok(fleet.read(|f| render_snapshot(f, &options))))
@@ -90,11 +92,10 @@ pub fn run(cli: &Cli, format: OutputFormat) -> anyhow::Result<ExitCode> {
 }
 
 /// Every source either delivered its snapshot or will not be retried.
+/// Every source has its snapshot or has given up for now: a one-shot
+/// command does not wait out the reconnect backoff of a dead backend.
 fn all_settled(fleet: &Fleet) -> bool {
-    fleet
-        .sources
-        .iter()
-        .all(|s| matches!(s.state, ConnState::Live | ConnState::Failed { .. }))
+    fleet.sources.iter().all(|s| s.is_settled())
 }
 
 fn state_reason(state: &ConnState) -> String {

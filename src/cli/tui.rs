@@ -13,14 +13,13 @@ use anyhow::Context;
 use crossterm::event::EventStream;
 
 use super::args::{Cli, SourceArgs};
-use crate::app::{App, KeyMap};
+use crate::app::App;
 use std::net::SocketAddr;
 
 use crate::demo::{self, DemoOptions, Endpoint};
 use crate::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feeds};
 use crate::server::{RunningServer, ServerConfig};
 use crate::tui::{EventLoop, Exit, TerminalGuard, wall_clock_ms};
-use crate::ui::Look;
 
 /// What [`connect`] started. Dropping it stops the feeds and the demo server.
 #[derive(Default)]
@@ -90,7 +89,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             "standard output is not a terminal; `qualtop snapshot` prints the overview as text"
         );
     }
-    let log = init_logging(cli.log.as_deref())?;
+    let env = |k: &str| std::env::var(k).ok();
+    let settings = super::settings::resolve(cli, &env)?;
+    let log = init_logging(settings.log.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -98,17 +99,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     let exit = runtime.block_on(async {
         let fleet = SharedFleet::new(Fleet::default());
-        let _connections = connect(&fleet, &cli.sources).await?;
-        let mut guard = TerminalGuard::enter(!cli.no_mouse).context("taking over the terminal")?;
-        let mut app = App::new(KeyMap::default());
+        let _connections = connect(&fleet, &settings.sources).await?;
+        let mut guard = TerminalGuard::enter(settings.mouse).context("taking over the terminal")?;
+        let mut app = App::new(settings.keymap.clone());
         let mut event_loop = EventLoop {
             screen: &mut guard.terminal,
             app: &mut app,
             fleet,
-            look: Look {
-                ascii: cli.ascii,
-                ..Look::default()
-            },
+            look: settings.look.clone(),
+            pacing: settings.pacing,
             stats: Default::default(),
             wall_clock: wall_clock_ms,
         };

@@ -114,6 +114,13 @@ impl Theme {
     /// This theme fitted to what the terminal can show. At `Mono` depth (or
     /// for a mono theme) every colour is dropped and only attributes remain.
     pub fn for_depth(&self, depth: ColorDepth) -> Theme {
+        // No colour (NO_COLOR, a dumb terminal) means the mono theme: its
+        // bold/reverse/underline carry what colours carried here.
+        if depth == ColorDepth::Mono && !self.mono {
+            return Theme::builtin("mono")
+                .unwrap_or_else(|| self.clone())
+                .for_depth(ColorDepth::Mono);
+        }
         let depth = if self.mono { ColorDepth::Mono } else { depth };
         let mut t = self.clone();
         for s in &mut t.styles {

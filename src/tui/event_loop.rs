@@ -20,10 +20,32 @@ use crate::protocol::Millis;
 use crate::ui::{self, Look};
 use crate::view::{ViewModel, compute_overview};
 
-pub const MAX_FPS: u64 = 15;
-const FRAME: Duration = Duration::from_millis(1000 / MAX_FPS);
-/// Ages and the clock in the header move once a second.
-const CLOCK_TICK: Duration = Duration::from_secs(1);
+/// Most frames a second by default (`--fps`, `display.fps`).
+pub const MAX_FPS: u64 = 10;
+
+/// How often the loop may draw, and how often the clock moves on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacing {
+    /// Shortest time between two frames (1 / fps).
+    pub frame: Duration,
+    /// Ages and the clock in the header move this often when nothing else does.
+    pub tick: Duration,
+}
+
+impl Pacing {
+    pub fn new(fps: u32, tick: Duration) -> Self {
+        Pacing {
+            frame: Duration::from_millis(1000 / u64::from(fps.clamp(1, 60))),
+            tick: tick.max(Duration::from_millis(100)),
+        }
+    }
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing::new(MAX_FPS as u32, Duration::from_secs(1))
+    }
+}
 
 /// Why the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +77,7 @@ pub struct EventLoop<'a, S: Screen> {
     pub app: &'a mut App,
     pub fleet: SharedFleet,
     pub look: Look,
+    pub pacing: Pacing,
     pub stats: LoopStats,
     /// Wall-clock source ([`wall_clock_ms`]; tests pass a fake one).
     pub wall_clock: fn() -> Millis,
@@ -78,7 +101,7 @@ impl<S: Screen> EventLoop<'_, S> {
         let mut sigint = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
         let mut changes = self.fleet.subscribe();
         let mut fleet_open = true;
-        let mut clock = interval(CLOCK_TICK);
+        let mut clock = interval(self.pacing.tick);
         clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
 
         self.app.update(Event::Clock((self.wall_clock)()));
@@ -86,13 +109,13 @@ impl<S: Screen> EventLoop<'_, S> {
         let mut data_dirty = true;
         let mut redraw = true;
         let mut viewport = Viewport::default();
-        let mut last_frame = Instant::now() - FRAME;
+        let mut last_frame = Instant::now() - self.pacing.frame;
 
         loop {
             if terminal::panicked() {
                 anyhow::bail!("a task panicked; the log has the report");
             }
-            let due = (redraw || data_dirty).then_some(last_frame + FRAME);
+            let due = (redraw || data_dirty).then_some(last_frame + self.pacing.frame);
             let mut effects = Vec::new();
             tokio::select! {
                 input = inputs.next() => match input {

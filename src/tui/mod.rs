@@ -4,9 +4,10 @@
 mod event_loop;
 mod input;
 mod screen;
+mod sgr_filter;
 mod terminal;
 
-pub use event_loop::{EventLoop, Exit, LoopStats, MAX_FPS, wall_clock_ms};
+pub use event_loop::{EventLoop, Exit, LoopStats, MAX_FPS, Pacing, wall_clock_ms};
 pub use input::translate;
 pub use screen::Screen;
 pub use terminal::{TerminalGuard, Tty, panicked, restore};

@@ -15,7 +15,9 @@ use crossterm::{execute, queue};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Tty = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+use super::sgr_filter::NoBareReset;
+
+pub type Tty = Terminal<CrosstermBackend<NoBareReset<BufWriter<Stdout>>>>;
 
 /// Whether the terminal is in our hands (raw, alternate screen) right now.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -43,7 +45,9 @@ impl TerminalGuard {
             if mouse {
                 execute!(out, EnableMouseCapture)?;
             }
-            Terminal::new(CrosstermBackend::new(BufWriter::new(io::stdout())))
+            Terminal::new(CrosstermBackend::new(NoBareReset::new(BufWriter::new(
+                io::stdout(),
+            ))))
         })();
         match setup {
             Ok(terminal) => Ok(TerminalGuard { terminal }),

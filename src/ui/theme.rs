@@ -65,3 +65,38 @@ impl Look {
         super::sanitize::truncate_with(s, width, ellipsis)
     }
 }
+
+impl Theme {
+    /// The screen's styles from a theme file's semantic roles (already
+    /// fitted to the terminal's colour depth by the caller).
+    pub fn from_roles(t: &crate::theme::Theme) -> Theme {
+        use crate::theme::Role;
+        let fg_only = |r: Role| {
+            let s = t.style(r);
+            Style {
+                bg: None,
+                sub_modifier: Modifier::empty(),
+                add_modifier: s.add_modifier - Modifier::REVERSED,
+                ..s
+            }
+        };
+        Theme {
+            title: t.style(Role::Title),
+            text: t.style(Role::Text),
+            dim: t.style(Role::Muted),
+            stale: t.style(Role::Stale),
+            live: t.style(Role::Ok),
+            warn: t.style(Role::Watch),
+            error: t.style(Role::Regression),
+            column_header: t.style(Role::Header),
+            selected: t.style(Role::Selection),
+            aggregate_row: t.style(Role::Header),
+            availability_spark: t.style(Role::Availability),
+            quality_spark: t.style(Role::Quality),
+            // Changes in the table are many small cells: colour them, don't invert them.
+            worse: fg_only(Role::Regression),
+            better: fg_only(Role::Ok),
+            popup: t.style(Role::Text),
+        }
+    }
+}
