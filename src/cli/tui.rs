@@ -13,6 +13,7 @@ use anyhow::Context;
 use crossterm::event::EventStream;
 
 use super::args::{Cli, SourceArgs};
+use crate::annotations::{self, AnnotationSync};
 use crate::app::{App, KeyMap};
 use std::net::SocketAddr;
 
@@ -28,6 +29,9 @@ pub struct Connections {
     pub feeds: Vec<FeedHandle>,
     /// The in-process demo backend, when no URL was given.
     pub demo: Option<RunningServer>,
+    /// Submits annotations (outbox first, then the backend); see
+    /// [`crate::annotations::AnnotationSync`].
+    pub annotations: Option<AnnotationSync>,
 }
 
 impl Drop for Connections {
@@ -56,9 +60,17 @@ pub async fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Resul
     urls.dedup();
     let mut connections = Connections::default();
     let configs: Vec<SourceConfig> = if urls.is_empty() {
+        // The same store as `qualtop demo-server`'s default: notes written
+        // in a practice session survive it, as they would in a war room.
+        let annotations = demo::annotation_hub(None)
+            .inspect_err(|e| tracing::warn!("the demo runs without shared annotations: {e:#}"))
+            .ok();
         let demo = demo::start(
             SocketAddr::from(([127, 0, 0, 1], 0)),
-            ServerConfig::default(),
+            ServerConfig {
+                annotations,
+                ..ServerConfig::default()
+            },
             DemoOptions::default(),
         )
         .await
@@ -80,6 +92,11 @@ pub async fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Resul
             .collect()
     };
     connections.feeds = spawn_feeds(fleet, configs, &FeedOptions::default());
+    connections.annotations = Some(annotations::start_client_sync(
+        fleet,
+        &urls,
+        &connections.feeds,
+    ));
     Ok(connections)
 }
 
