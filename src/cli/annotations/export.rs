@@ -166,12 +166,35 @@ pub fn render(t: &Timeline, format: TimelineFormat) -> String {
     match format {
         TimelineFormat::Json => {
             // Plain structs with string keys: serialising cannot fail.
-            let mut s = serde_json::to_string_pretty(t).unwrap_or_default();
+            let mut s = escape_for_terminals(&serde_json::to_string_pretty(t).unwrap_or_default());
             s.push('\n');
             s
         }
         TimelineFormat::Markdown => markdown(t),
     }
+}
+
+/// serde_json escapes C0 controls (ESC included) but writes C1 controls
+/// and bidi overrides as they are; `\uXXXX` says the same to a JSON reader
+/// and nothing to a terminal. Outside strings JSON is ASCII, so this only
+/// touches string contents.
+fn escape_for_terminals(json: &str) -> String {
+    let risky = |c: char| {
+        matches!(c, '\u{80}'..='\u{9f}' | '\u{61c}' | '\u{200e}' | '\u{200f}'
+            | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !json.chars().any(risky) {
+        return json.to_owned();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if risky(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn describe_scope(scope: &BTreeMap<String, String>) -> String {
