@@ -197,6 +197,12 @@ fn escape_for_terminals(json: &str) -> String {
     out
 }
 
+/// A rate as a percentage, or words where there is no data (a postmortem
+/// is read without the TUI's legend).
+fn figure(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "no data".to_owned(), |r| percent(Some(r)))
+}
+
 fn describe_scope(scope: &BTreeMap<String, String>) -> String {
     if scope.is_empty() {
         return "whole fleet".to_owned();
@@ -248,11 +254,15 @@ fn markdown(t: &Timeline) -> String {
             out.push('\n');
         }
         for q in &e.quality {
+            let signal = sanitize(&q.signal);
+            if q.slices == 0 {
+                out.push_str(&format!("- {signal}: no slice matches this scope\n"));
+                continue;
+            }
             out.push_str(&format!(
-                "- {}: {} at start, {} now ({} slice{})\n",
-                sanitize(&q.signal),
-                percent(q.at_start),
-                percent(q.now),
+                "- {signal}: {} at start, {} now ({} slice{})\n",
+                figure(q.at_start),
+                figure(q.now),
                 q.slices,
                 if q.slices == 1 { "" } else { "s" }
             ));
