@@ -5,33 +5,11 @@
 mod annotations_support;
 
 use annotations_support::*;
-use qualtop::annotations::{AnnotationSync, Outbox, spawn_sync};
-use qualtop::feed::{AnnotationsMode, FeedHandle, SharedFleet, SourceConfig, spawn_feeds};
+use qualtop::annotations::Outbox;
+use qualtop::feed::{AnnotationsMode, FeedHandle, SharedFleet};
 use qualtop::protocol::AnnotationState;
 use qualtop::server::RunningServer;
 use serde_json::json;
-
-/// A qualtop client on some endpoints of `server`, with its outbox in `outbox`.
-fn client(
-    urls: &[String],
-    outbox: &std::path::Path,
-) -> (SharedFleet, Vec<FeedHandle>, AnnotationSync) {
-    let labels: Vec<&str> = urls.iter().map(String::as_str).collect();
-    let fleet = fleet(&labels);
-    let configs = urls
-        .iter()
-        .map(|u| SourceConfig::new(u.clone(), u.clone()))
-        .collect();
-    let feeds = spawn_feeds(&fleet, configs, &feed_options());
-    let senders = feeds.iter().map(|f| (f.index(), f.sender())).collect();
-    let sync = spawn_sync(
-        fleet.clone(),
-        Some(Outbox::open(outbox).unwrap()),
-        None,
-        senders,
-    );
-    (fleet, feeds, sync)
-}
 
 fn stop(feeds: &[FeedHandle]) {
     feeds.iter().for_each(FeedHandle::abort);

@@ -13,14 +13,13 @@ use crate::protocol::Annotation;
 
 /// Annotations waiting for Grafana; beyond this the oldest is given up.
 const QUEUE_LIMIT: usize = 256;
-const RETRY_MIN: Duration = Duration::from_secs(30);
-const RETRY_MAX: Duration = Duration::from_secs(600);
 
 /// Starts the push task; send it annotations to post. Must run inside the runtime.
 pub fn spawn_grafana_push(cfg: GrafanaConfig) -> anyhow::Result<mpsc::Sender<Annotation>> {
+    let retry = cfg.retry_later.max(Duration::from_millis(10));
     let client = GrafanaClient::new(cfg)?;
     let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(run(client, rx));
+    tokio::spawn(run(client, rx, retry));
     Ok(tx)
 }
 
@@ -59,9 +58,9 @@ fn enqueue(queue: &mut VecDeque<Annotation>, a: Annotation) {
     }
 }
 
-async fn run(mut client: GrafanaClient, mut rx: mpsc::Receiver<Annotation>) {
+async fn run(mut client: GrafanaClient, mut rx: mpsc::Receiver<Annotation>, retry: Duration) {
     let mut queue = VecDeque::new();
-    let mut delay = RETRY_MIN;
+    let mut delay = retry;
     let mut retry_at: Option<Instant> = None;
     let mut open = true;
     loop {
@@ -71,7 +70,7 @@ async fn run(mut client: GrafanaClient, mut rx: mpsc::Receiver<Annotation>) {
                     Ok(grafana_id) => {
                         tracing::debug!(id = %a.id, grafana_id, "annotation pushed to Grafana");
                         queue.pop_front();
-                        delay = RETRY_MIN;
+                        delay = retry;
                     }
                     Err(e) => {
                         tracing::warn!(
@@ -80,7 +79,7 @@ async fn run(mut client: GrafanaClient, mut rx: mpsc::Receiver<Annotation>) {
                             "Grafana push failed: {e:#}"
                         );
                         retry_at = Some(Instant::now() + delay);
-                        delay = (delay * 2).min(RETRY_MAX);
+                        delay = (delay * 2).min(retry * 20);
                         break;
                     }
                 }

@@ -11,9 +11,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use qualtop::annotations::{AnnotationStore, SqliteAnnotations};
+use qualtop::annotations::{
+    AnnotationStore, AnnotationSync, Outbox, SqliteAnnotations, spawn_sync,
+};
 use qualtop::demo::{self, DemoOptions};
-use qualtop::feed::{FeedOptions, Fleet, SharedFleet};
+use qualtop::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feeds};
 use qualtop::protocol::{Annotation, AnnotationState, Millis, decode_server};
 use qualtop::server::{AnnotationHub, AnnotationRate, RunningServer, ServerConfig};
 use serde_json::{Value, json};
@@ -241,4 +243,26 @@ impl Raw {
 /// Each seq is the one before plus one.
 pub fn consecutive(seqs: &[u64]) -> bool {
     seqs.windows(2).all(|w| w[1] == w[0] + 1)
+}
+
+/// A qualtop client on some endpoints of `server`, with its outbox in `outbox`.
+pub fn client(
+    urls: &[String],
+    outbox: &std::path::Path,
+) -> (SharedFleet, Vec<FeedHandle>, AnnotationSync) {
+    let labels: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let fleet = fleet(&labels);
+    let configs = urls
+        .iter()
+        .map(|u| SourceConfig::new(u.clone(), u.clone()))
+        .collect();
+    let feeds = spawn_feeds(&fleet, configs, &feed_options());
+    let senders = feeds.iter().map(|f| (f.index(), f.sender())).collect();
+    let sync = spawn_sync(
+        fleet.clone(),
+        Some(Outbox::open(outbox).unwrap()),
+        None,
+        senders,
+    );
+    (fleet, feeds, sync)
 }
