@@ -26,6 +26,14 @@ pub fn new_annotation_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// Who is writing, as an annotation's `author`: `$USER`, else "unknown".
+pub fn local_author() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty() && u.len() <= 64)
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 /// What storing an annotation did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stored {

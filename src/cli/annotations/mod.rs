@@ -20,7 +20,8 @@ use anyhow::Context;
 use super::args::{AnnotationsCommand, Cli, StateArg, TimelineFormat};
 use super::tui::{Connections, connect, init_logging};
 use crate::annotations::{
-    AnnotationStore, AnnotationSync, ClientPlaces, Outbox, SqliteAnnotations, new_annotation_id,
+    AnnotationStore, AnnotationSync, ClientPlaces, Outbox, SqliteAnnotations, local_author,
+    new_annotation_id,
 };
 use crate::feed::{AnnotationsMode, Fleet, SharedFleet, wait_until_settled};
 use crate::protocol::{Annotation, AnnotationState, Millis};
@@ -72,7 +73,7 @@ pub fn run(cli: &Cli, command: &AnnotationsCommand) -> anyhow::Result<ExitCode> 
                         .context("--to")?,
                     state: state_of(*state),
                     text: text.clone(),
-                    author: author.clone().unwrap_or_else(default_author),
+                    author: author.clone().unwrap_or_else(local_author),
                     rev: None,
                     created: None,
                     updated: None,
@@ -93,13 +94,6 @@ fn state_of(s: StateArg) -> AnnotationState {
         StateArg::Mitigated => AnnotationState::Mitigated,
         StateArg::Resolved => AnnotationState::Resolved,
     }
-}
-
-fn default_author() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// `--scope model=m4 --scope hardware=tpu` → `{"hardware":"tpu","model":"m4"}`.
