@@ -20,6 +20,9 @@ pub struct GrafanaConfig {
     pub timeout: Duration,
     /// Attempts per push, for connection errors and 5xx answers.
     pub attempts: u32,
+    /// After a push failed all its attempts, the background task tries it
+    /// again this much later (doubling, up to 20 times this).
+    pub retry_later: Duration,
 }
 
 impl GrafanaConfig {
@@ -29,6 +32,7 @@ impl GrafanaConfig {
             token,
             timeout: Duration::from_secs(5),
             attempts: 3,
+            retry_later: Duration::from_secs(30),
         }
     }
 }

@@ -2,20 +2,37 @@
 //! store, and the client's outbox of annotations not yet acknowledged.
 
 mod grafana;
+mod grafana_push;
 mod outbox;
+mod places;
 mod rate;
 mod sqlite;
 mod sync;
 mod validate;
 
 pub use grafana::{GrafanaClient, GrafanaConfig, grafana_body};
+pub use grafana_push::{spawn_grafana_push, start_grafana_push};
 pub use outbox::Outbox;
+pub use places::{ClientPlaces, backends_key};
 pub use rate::RateLimit;
 pub use sqlite::SqliteAnnotations;
-pub use sync::{AnnotationSync, annotations_mode, spawn_sync};
+pub use sync::{AnnotationSync, annotations_mode, spawn_sync, start_client_sync};
 pub use validate::{AnnotationInvalid, validate_annotation};
 
 use crate::protocol::{Annotation, Millis};
+
+/// A fresh annotation id (a UUID v4), as the client chooses it.
+pub fn new_annotation_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Who is writing, as an annotation's `author`: `$USER`, else "unknown".
+pub fn local_author() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty() && u.len() <= 64)
+        .unwrap_or_else(|| "unknown".to_owned())
+}
 
 /// What storing an annotation did.
 #[derive(Debug, Clone, PartialEq)]

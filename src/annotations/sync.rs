@@ -3,26 +3,62 @@
 //! annotations, is re-sent after every (re)connect until its echo arrives,
 //! and only then leaves the outbox. Where no backend shares annotations they
 //! are kept in a local store, and the screen says so.
+//!
+//! What the screen reads (all in [`Fleet`]): `pending_annotations` (in the
+//! outbox, not yet acknowledged), `annotation_errors` (refusals by id),
+//! `annotations_mode` (shared, local only, or not known yet) and
+//! `annotations` (everything acknowledged, newest rev of each).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::{AnnotationStore, Outbox, same_content};
-use crate::feed::{AnnotationsMode, Fleet, SharedFleet, merge_annotation};
+use crate::feed::{AnnotationsMode, ConnState, Fleet, SharedFleet, merge_annotation};
 use crate::protocol::{Annotate, Annotation, ClientMessage, Millis};
 
-/// Submits annotations (new or edited) to the sync task.
+/// Refusals worth sending again after a pause: the server may take it then.
+const RETRYABLE: [&str; 2] = ["rate_limited:", "storage_failed:"];
+/// Pause before sending a refused-but-retryable annotation again.
+const RETRY_AFTER: Duration = Duration::from_secs(10);
+
+enum Command {
+    Submit(Annotation),
+    Discard(String),
+    Forward(mpsc::Sender<Annotation>),
+}
+
+/// The handle the UI (and `qualtop annotations add`) uses to submit
+/// annotations. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AnnotationSync {
-    submit: mpsc::Sender<Annotation>,
+    commands: mpsc::Sender<Command>,
 }
 
 impl AnnotationSync {
-    /// Queues an annotation; it is in the outbox before it is sent.
+    /// Queues a new or edited annotation (an edit is the same `id` with new
+    /// content). The sync task writes it to the outbox, then sends it; it
+    /// shows in `Fleet::pending_annotations` until the echo arrives. False
+    /// if the task has stopped or is 64 commands behind.
     pub fn submit(&self, a: Annotation) -> bool {
-        self.submit.try_send(a).is_ok()
+        self.commands.try_send(Command::Submit(a)).is_ok()
+    }
+
+    /// Gives up on a pending annotation (say, one the backend refused for
+    /// good): it leaves the outbox and is not sent again.
+    pub fn discard(&self, id: &str) -> bool {
+        self.commands
+            .try_send(Command::Discard(id.to_owned()))
+            .is_ok()
+    }
+
+    /// Also hands each annotation of this client, once acknowledged (or
+    /// stored locally), to `to`: the Grafana push.
+    pub fn forward_acknowledged(&self, to: mpsc::Sender<Annotation>) -> bool {
+        self.commands.try_send(Command::Forward(to)).is_ok()
     }
 }
 
@@ -55,6 +91,10 @@ struct Sync {
     /// Snapshots seen per source: a new one means a new connection or resync.
     snapshots_seen: HashMap<usize, u64>,
     local_loaded: bool,
+    /// Where acknowledged annotations of this client also go (Grafana).
+    forward: Vec<mpsc::Sender<Annotation>>,
+    /// When refused-but-retryable annotations are sent again.
+    retry_at: Option<Instant>,
 }
 
 /// Starts the sync task. `senders` are the feed handles' senders by source
@@ -65,7 +105,7 @@ pub fn spawn_sync(
     local: Option<Arc<dyn AnnotationStore>>,
     senders: Vec<(usize, mpsc::Sender<ClientMessage>)>,
 ) -> AnnotationSync {
-    let (tx, mut rx) = mpsc::channel::<Annotation>(64);
+    let (tx, mut rx) = mpsc::channel::<Command>(64);
     let mut changes = fleet.subscribe();
     let pending = outbox.as_ref().map_or_else(Vec::new, |o| {
         let (items, problems) = o.pending();
@@ -82,16 +122,25 @@ pub fn spawn_sync(
         pending,
         snapshots_seen: HashMap::new(),
         local_loaded: false,
+        forward: Vec::new(),
+        retry_at: None,
     };
     tokio::spawn(async move {
         sync.publish_pending();
         sync.reconcile();
         loop {
+            let retry_at = sync.retry_at;
             tokio::select! {
-                a = rx.recv() => match a {
-                    Some(a) => sync.submit(a),
+                command = rx.recv() => match command {
+                    Some(Command::Submit(a)) => sync.submit(a),
+                    Some(Command::Discard(id)) => sync.discard(&id),
+                    Some(Command::Forward(to)) => sync.forward.push(to),
                     None => break,
                 },
+                _ = sleep_until(retry_at), if retry_at.is_some() => {
+                    sync.retry_at = None;
+                    sync.retry_refused();
+                }
                 changed = changes.changed() => {
                     if changed.is_err() {
                         break;
@@ -101,7 +150,53 @@ pub fn spawn_sync(
             }
         }
     });
-    AnnotationSync { submit: tx }
+    AnnotationSync { commands: tx }
+}
+
+/// The sync task of a client connected to `urls` (none: the built-in demo),
+/// with its outbox and local store in the XDG directories
+/// ([`super::ClientPlaces`]). A directory that cannot be opened is logged,
+/// and the sync runs without it rather than not at all.
+pub fn start_client_sync(
+    fleet: &SharedFleet,
+    urls: &[String],
+    feeds: &[crate::feed::FeedHandle],
+) -> AnnotationSync {
+    let places = super::ClientPlaces::for_backends(urls)
+        .inspect_err(|e| tracing::warn!("annotations: {e:#}"))
+        .ok();
+    let outbox = places.as_ref().and_then(|p| {
+        Outbox::open(&p.outbox)
+            .inspect_err(|e| tracing::warn!("annotations are not kept in an outbox: {e:#}"))
+            .ok()
+    });
+    let local = places.as_ref().and_then(|p| {
+        super::SqliteAnnotations::open_in(&p.local)
+            .inspect_err(|e| tracing::warn!("no local annotation store: {e:#}"))
+            .ok()
+            .map(|s| Arc::new(s) as Arc<dyn AnnotationStore>)
+    });
+    let senders = feeds.iter().map(|f| (f.index(), f.sender())).collect();
+    spawn_sync(fleet.clone(), outbox, local, senders)
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether the source can take a message now; otherwise the next snapshot
+/// (a new connection) triggers the send, so nothing waits in a dead queue.
+fn connected(f: &Fleet, source: usize) -> bool {
+    f.sources
+        .get(source)
+        .is_some_and(|s| matches!(s.state, ConnState::Live | ConnState::Stale))
+}
+
+fn retryable(reason: &str) -> bool {
+    RETRYABLE.iter().any(|code| reason.starts_with(code))
 }
 
 fn now_ms() -> Millis {
@@ -112,21 +207,29 @@ fn now_ms() -> Millis {
 
 impl Sync {
     fn submit(&mut self, a: Annotation) {
+        // A new attempt: an earlier refusal of this id no longer applies.
+        let id = a.id.clone();
+        self.fleet
+            .write(|f| f.annotation_errors.retain(|(held, _)| *held != id));
         if let Some(o) = &self.outbox
             && let Err(e) = o.put(&a)
         {
             // Not durable, but still worth sending: say so instead of dropping it.
             tracing::error!("outbox: cannot save annotation {}: {e:#}", a.id);
             let msg = format!("not saved locally: {e}");
-            let id = a.id.clone();
             self.fleet.write(|f| f.annotation_errors.push((id, msg)));
         }
         self.pending.retain(|p| p.id != a.id);
         self.pending.push(a.clone());
         self.publish_pending();
-        let mode = self.fleet.read(annotations_mode);
+        let (mode, up) = self.fleet.read(|f| {
+            let mode = annotations_mode(f);
+            let up = matches!(mode, AnnotationsMode::Shared { source } if connected(f, source));
+            (mode, up)
+        });
         match mode {
-            AnnotationsMode::Shared { source } => self.send(source, &a),
+            AnnotationsMode::Shared { source } if up => self.send(source, &a),
+            AnnotationsMode::Shared { .. } => {}
             AnnotationsMode::LocalOnly => self.keep_locally(),
             AnnotationsMode::Unknown => {}
         }
@@ -146,6 +249,58 @@ impl Sync {
         }
     }
 
+    fn discard(&mut self, id: &str) {
+        if let Some(o) = &self.outbox
+            && let Err(e) = o.remove(id)
+        {
+            tracing::warn!("outbox: cannot remove discarded {id}: {e:#}");
+        }
+        self.pending.retain(|p| p.id != id);
+        self.fleet
+            .write(|f| f.annotation_errors.retain(|(held, _)| held != id));
+        self.publish_pending();
+    }
+
+    /// Sends again what the server refused for now (rate limit, storage).
+    fn retry_refused(&mut self) {
+        let (mode, up, refused) = self.fleet.read(|f| {
+            let mode = annotations_mode(f);
+            let up = matches!(mode, AnnotationsMode::Shared { source } if connected(f, source));
+            let refused: Vec<String> = f
+                .annotation_errors
+                .iter()
+                .filter(|(id, why)| retryable(why) && self.pending.iter().any(|p| p.id == *id))
+                .map(|(id, _)| id.clone())
+                .collect();
+            (mode, up, refused)
+        });
+        let AnnotationsMode::Shared { source } = mode else {
+            return;
+        };
+        if !up || refused.is_empty() {
+            return;
+        }
+        self.fleet
+            .write(|f| f.annotation_errors.retain(|(id, _)| !refused.contains(id)));
+        for a in self.pending.iter().filter(|p| refused.contains(&p.id)) {
+            self.send(source, a);
+        }
+    }
+
+    fn forward(&mut self, acknowledged: &[Annotation]) {
+        if acknowledged.is_empty() {
+            return;
+        }
+        self.forward.retain(|to| !to.is_closed());
+        for to in &self.forward {
+            for a in acknowledged {
+                if to.try_send(a.clone()).is_err() {
+                    tracing::warn!("annotation {} not forwarded: the push queue is full", a.id);
+                }
+            }
+        }
+    }
+
     /// Writes the pending list where the screen reads it, if it changed.
     fn publish_pending(&self) {
         let pending = self.pending.clone();
@@ -156,40 +311,53 @@ impl Sync {
     }
 
     fn reconcile(&mut self) {
-        let (mode, held_mode, snapshots, acked) = self.fleet.read(|f| {
+        let (mode, held_mode, snapshots, acked, refused) = self.fleet.read(|f| {
             let snapshots: Vec<(usize, u64)> = f
                 .sources
                 .iter()
                 .enumerate()
                 .map(|(i, s)| (i, s.snapshots))
                 .collect();
-            let acked: Vec<String> = self
+            let acked: Vec<Annotation> = self
                 .pending
                 .iter()
-                .filter(|p| f.annotations.iter().any(|a| same_content(a, p)))
-                .map(|p| p.id.clone())
+                .filter_map(|p| f.annotations.iter().find(|a| same_content(a, p)))
+                .cloned()
                 .collect();
+            let refused = f
+                .annotation_errors
+                .iter()
+                .any(|(id, why)| retryable(why) && self.pending.iter().any(|p| p.id == *id));
             (
                 annotations_mode(f),
                 f.annotations_mode.clone(),
                 snapshots,
                 acked,
+                refused,
             )
         });
+        if refused && self.retry_at.is_none() {
+            self.retry_at = Some(Instant::now() + RETRY_AFTER);
+        }
         if mode != held_mode {
             let m = mode.clone();
             self.fleet.write(|f| f.annotations_mode = m);
         }
-        for id in &acked {
+        for a in &acked {
             if let Some(o) = &self.outbox
-                && let Err(e) = o.remove(id)
+                && let Err(e) = o.remove(&a.id)
             {
-                tracing::warn!("outbox: cannot remove acknowledged {id}: {e:#}");
+                tracing::warn!("outbox: cannot remove acknowledged {}: {e:#}", a.id);
             }
         }
         if !acked.is_empty() {
-            self.pending.retain(|p| !acked.contains(&p.id));
+            self.pending.retain(|p| !acked.iter().any(|a| a.id == p.id));
+            self.fleet.write(|f| {
+                f.annotation_errors
+                    .retain(|(id, _)| !acked.iter().any(|a| a.id == *id));
+            });
             self.publish_pending();
+            self.forward(&acked);
         }
         match mode {
             AnnotationsMode::Shared { source } => {
@@ -224,10 +392,12 @@ impl Sync {
             self.local_loaded = true;
         }
         let mut done = Vec::new();
+        let mut mine = Vec::new();
         for a in &self.pending {
             match local.upsert(a, now_ms()) {
                 Ok(s) => {
                     stored.push(s.annotation().clone());
+                    mine.push(s.annotation().clone());
                     done.push(a.id.clone());
                 }
                 Err(e) => tracing::warn!("local annotations: cannot store {}: {e:#}", a.id),
@@ -247,5 +417,91 @@ impl Sync {
             });
         }
         self.publish_pending();
+        self.forward(&mine);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{AnnotationState, Hello, PROTOCOL_VERSION};
+
+    fn shared_fleet() -> SharedFleet {
+        let mut f = Fleet::with_sources(["backend"]);
+        f.sources[0].hello = Some(Hello {
+            protocol: PROTOCOL_VERSION,
+            server: "test".into(),
+            epoch: "e".into(),
+            dimensions: vec!["model".into()],
+            signals: Vec::new(),
+            bucket_ms: 60_000,
+            history_ms: 3_600_000,
+            now: 1_756_771_200_000,
+            features: vec!["annotations".into()],
+        });
+        f.sources[0].state = ConnState::Live;
+        f.sources[0].snapshots = 1;
+        SharedFleet::new(f)
+    }
+
+    fn note(id: &str) -> Annotation {
+        Annotation {
+            id: id.into(),
+            scope: Default::default(),
+            signal: None,
+            from: 1_756_771_200_000,
+            to: None,
+            state: AnnotationState::Suspected,
+            text: "t".into(),
+            author: "a".into(),
+            rev: None,
+            created: None,
+            updated: None,
+        }
+    }
+
+    async fn sent_id(rx: &mut mpsc::Receiver<ClientMessage>) -> Option<String> {
+        match tokio::time::timeout(Duration::from_secs(60), rx.recv()).await {
+            Ok(Some(ClientMessage::Annotate(a))) => Some(a.annotation.id),
+            _ => None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limited_annotations_are_sent_again_later_and_invalid_ones_are_not() {
+        let fleet = shared_fleet();
+        let (tx, mut rx) = mpsc::channel(16);
+        let sync = spawn_sync(fleet.clone(), None, None, vec![(0, tx)]);
+        // Sent once when the sync sees the live source, none pending yet.
+        assert!(sync.submit(note("n1")));
+        assert_eq!(sent_id(&mut rx).await.as_deref(), Some("n1"));
+
+        let refused_at = Instant::now();
+        fleet.write(|f| {
+            f.annotation_errors
+                .push(("n1".into(), "rate_limited: retry in 2 s".into()))
+        });
+        assert_eq!(sent_id(&mut rx).await.as_deref(), Some("n1"));
+        assert!(refused_at.elapsed() >= RETRY_AFTER, "not before the pause");
+        assert!(
+            fleet.read(|f| f.annotation_errors.is_empty()),
+            "the retried refusal no longer shows"
+        );
+
+        fleet.write(|f| {
+            f.annotation_errors
+                .push(("n1".into(), "invalid_annotation: bad".into()))
+        });
+        assert_eq!(
+            sent_id(&mut rx).await,
+            None,
+            "a refusal for good is not retried"
+        );
+        assert_eq!(fleet.read(|f| f.pending_annotations.len()), 1);
+        assert!(sync.discard("n1"));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        fleet.read(|f| {
+            assert!(f.pending_annotations.is_empty() && f.annotation_errors.is_empty());
+        });
     }
 }

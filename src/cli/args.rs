@@ -84,6 +84,16 @@ pub enum Command {
         /// Scenario file (TOML); the built-in one has the same format.
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
+        /// Where annotations are kept across restarts (SQLite)
+        /// [default: $XDG_DATA_HOME/qualtop/demo].
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Annotations: add one from a script, send what waits in the outbox,
+    /// or print the postmortem timeline.
+    Annotations {
+        #[command(subcommand)]
+        command: AnnotationsCommand,
     },
     /// Print the commented default config file, or check one.
     Config {
@@ -98,5 +108,65 @@ pub enum Command {
     Snapshot {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateArg {
+    Suspected,
+    Confirmed,
+    Mitigated,
+    Resolved,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnnotationsCommand {
+    /// Print the timeline of annotations, with the quality of each scope
+    /// at the annotation's time and now.
+    Export {
+        #[arg(long, value_enum, default_value_t = TimelineFormat::Markdown)]
+        format: TimelineFormat,
+        /// Only annotations still open or ending after TIME: RFC 3339
+        /// (2025-08-31T14:00:00Z) or a duration back from now (6h, 2d).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+    },
+    /// Create an annotation: written to the outbox, sent, and kept there
+    /// until the backend acknowledges it.
+    Add {
+        /// A dimension of the scope, as DIM=VALUE; repeat for more. None: the whole fleet.
+        #[arg(long = "scope", value_name = "DIM=VALUE")]
+        scope: Vec<String>,
+        /// The signal it is about (e.g. golden-qa).
+        #[arg(long)]
+        signal: Option<String>,
+        /// Start: RFC 3339 or a duration back from now [default: now].
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// End: RFC 3339 or a duration back from now [default: open].
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = StateArg::Suspected)]
+        state: StateArg,
+        #[arg(long)]
+        text: String,
+        /// Who writes it [default: $USER].
+        #[arg(long)]
+        author: Option<String>,
+        /// How long to wait for the acknowledgement, in seconds.
+        #[arg(long, default_value_t = 10)]
+        wait: u64,
+    },
+    /// Send the annotations waiting in the outbox and wait for their acknowledgement.
+    Flush {
+        /// How long to wait, in seconds.
+        #[arg(long, default_value_t = 10)]
+        wait: u64,
     },
 }

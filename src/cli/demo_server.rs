@@ -16,10 +16,16 @@ pub fn run(
     speed: f64,
     seed: u64,
     scenario: Option<&Path>,
+    data_dir: Option<&Path>,
     token_env: &str,
 ) -> anyhow::Result<ExitCode> {
     init_logging();
     let scenario = scenario.map(Scenario::load).transpose()?;
+    let data_dir = match data_dir {
+        Some(d) => d.to_owned(),
+        None => demo::default_data_dir()?,
+    };
+    let annotations = demo::annotation_hub(Some(&data_dir))?;
     let token = std::env::var(token_env).ok().filter(|t| !t.is_empty());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -28,6 +34,7 @@ pub fn run(
     runtime.block_on(async {
         let cfg = ServerConfig {
             token: token.clone(),
+            annotations: Some(annotations),
             ..ServerConfig::default()
         };
         let opts = DemoOptions {
@@ -44,9 +51,10 @@ pub fn run(
         };
         // The one line a person starting the server needs; the rest goes to the log.
         eprintln!(
-            "qualtop demo-server: serving {} and {}{auth}; Ctrl-C stops",
+            "qualtop demo-server: serving {} and {}{auth}, annotations kept in {}; Ctrl-C stops",
             server.url(Endpoint::Metrics.path()),
             server.url(Endpoint::Evals.path()),
+            data_dir.display(),
         );
         stop_signal().await?;
         tracing::info!("shutting down");

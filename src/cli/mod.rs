@@ -2,6 +2,7 @@
 //! Exit codes: 0 ok, 1 a check found an active regression, 2 bad arguments
 //! or cannot connect.
 
+pub mod annotations;
 mod args;
 pub mod check_report;
 mod demo_server;
@@ -10,7 +11,9 @@ pub mod settings;
 pub mod snapshot;
 pub mod tui;
 
-pub use args::{Cli, Command, OutputFormat, SourceArgs};
+pub use args::{
+    AnnotationsCommand, Cli, Command, OutputFormat, SourceArgs, StateArg, TimelineFormat,
+};
 
 use std::process::ExitCode;
 
@@ -48,13 +51,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             speed,
             seed,
             scenario,
+            data_dir,
         }) => demo_server::run(
             listen,
             speed,
             seed,
             scenario.as_deref(),
+            data_dir.as_deref(),
             &cli.sources.token_env,
         ),
+        Some(Command::Annotations { ref command }) => annotations::run(&cli, command),
         Some(Command::Snapshot { format }) => snapshot::run(&cli, format),
         Some(Command::Config {
             print_default,

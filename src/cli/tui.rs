@@ -13,6 +13,7 @@ use anyhow::Context;
 use crossterm::event::EventStream;
 
 use super::args::{Cli, SourceArgs};
+use crate::annotations::{self, AnnotationSync};
 use crate::app::App;
 use std::net::SocketAddr;
 
@@ -27,6 +28,9 @@ pub struct Connections {
     pub feeds: Vec<FeedHandle>,
     /// The in-process demo backend, when no URL was given.
     pub demo: Option<RunningServer>,
+    /// Submits annotations (outbox first, then the backend); see
+    /// [`crate::annotations::AnnotationSync`].
+    pub annotations: Option<AnnotationSync>,
 }
 
 impl Drop for Connections {
@@ -55,9 +59,17 @@ pub async fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Resul
     urls.dedup();
     let mut connections = Connections::default();
     let configs: Vec<SourceConfig> = if urls.is_empty() {
+        // The same store as `qualtop demo-server`'s default: notes written
+        // in a practice session survive it, as they would in a war room.
+        let annotations = demo::annotation_hub(None)
+            .inspect_err(|e| tracing::warn!("the demo runs without shared annotations: {e:#}"))
+            .ok();
         let demo = demo::start(
             SocketAddr::from(([127, 0, 0, 1], 0)),
-            ServerConfig::default(),
+            ServerConfig {
+                annotations,
+                ..ServerConfig::default()
+            },
             DemoOptions::default(),
         )
         .await
@@ -79,6 +91,11 @@ pub async fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Resul
             .collect()
     };
     connections.feeds = spawn_feeds(fleet, configs, &FeedOptions::default());
+    connections.annotations = Some(annotations::start_client_sync(
+        fleet,
+        &urls,
+        &connections.feeds,
+    ));
     Ok(connections)
 }
 
@@ -99,7 +116,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     let exit = runtime.block_on(async {
         let fleet = SharedFleet::new(Fleet::default());
-        let _connections = connect(&fleet, &settings.sources).await?;
+        let connections = connect(&fleet, &settings.sources).await?;
+        if let (Some(url), Some(sync)) = (&settings.config.grafana_url, &connections.annotations) {
+            annotations::start_grafana_push(
+                sync,
+                url,
+                settings.config.grafana_token_env.as_deref(),
+            )
+            .context("[grafana] in the config")?;
+        }
         let mut guard = TerminalGuard::enter(settings.mouse).context("taking over the terminal")?;
         let mut app = App::new(settings.keymap.clone());
         let mut event_loop = EventLoop {

@@ -21,13 +21,14 @@ pub use source::{DEFAULT_BACKLOG, DemoClock, DemoSource, history_hub};
 pub use world::{InjectedRegression, World};
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
 use crate::protocol::Millis;
-use crate::server::{self, RunningServer, ServerConfig};
+use crate::server::{self, AnnotationHub, RunningServer, ServerConfig};
 
 /// Fastest clock accepted, in buckets per real second.
 pub const MAX_SPEED: f64 = 1000.0;
@@ -149,6 +150,27 @@ pub async fn start(
 ) -> anyhow::Result<RunningServer> {
     let backend = DemoBackend::build(opts).await?;
     server::bind(addr, cfg, backend.endpoints()).await
+}
+
+/// The demo's annotation hub: SQLite in `data_dir`, or in
+/// [`default_data_dir`] when `None`.
+pub fn annotation_hub(data_dir: Option<&std::path::Path>) -> anyhow::Result<Arc<AnnotationHub>> {
+    let dir = match data_dir {
+        Some(d) => d.to_owned(),
+        None => default_data_dir()?,
+    };
+    AnnotationHub::sqlite_in(&dir)
+}
+
+/// Where the demo backend keeps its annotations unless told otherwise:
+/// `$XDG_DATA_HOME/qualtop/demo` (`~/.local/share/qualtop/demo`).
+pub fn default_data_dir() -> anyhow::Result<PathBuf> {
+    Ok(dirs::data_dir()
+        .context(
+            "no data directory for the demo's annotations (set XDG_DATA_HOME or pass --data-dir)",
+        )?
+        .join("qualtop")
+        .join("demo"))
 }
 
 fn wall_clock_ms() -> Millis {

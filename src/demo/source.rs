@@ -155,8 +155,11 @@ impl DemoSource {
             bucket_ms: world.bucket_ms(),
             history_ms: world.history_ms(),
             now: clock.now(),
-            // Annotations are a later change; advertise them once they are stored.
-            features: Vec::new(),
+            // The demo backend is a war room's shared board. The server keeps
+            // this only when it was given an annotation store (see
+            // `server::hello_features`), so the hello never promises what
+            // the server cannot do.
+            features: vec![crate::server::ANNOTATIONS_FEATURE.to_owned()],
         };
         let ticker = tokio::spawn(tick(plan, Arc::clone(&hub), clock));
         DemoSource {

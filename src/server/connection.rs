@@ -1,5 +1,6 @@
-//! One client connection: hello, then requests in and snapshots, batches and
-//! heartbeats out, until either side leaves or the client falls behind.
+//! One client connection: hello, then requests in and snapshots, batches,
+//! annotations and heartbeats out, until either side leaves or the client
+//! falls behind. Snapshots, batches and annotations share one `seq`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,12 +9,14 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
+use crate::annotations::{RateLimit, Stored};
 use crate::protocol::{
-    Annotate, Batch, ClientMessage, CowStr, ErrorMessage, Heartbeat, Point, ServerMessage,
-    SliceMap, Snapshot, Subscribe, decode_client,
+    Annotate, Annotation, AnnotationMessage, Batch, ClientMessage, CowStr, DecodeError,
+    ErrorMessage, Heartbeat, Point, ServerMessage, SliceMap, Snapshot, Subscribe, decode_client,
 };
 
 use super::ServerConfig;
+use super::annotations::{AnnotationHub, hello_features, id_of_broken_annotate};
 use super::source::{FleetSource, Update, UpdatePoint};
 
 /// Why a connection ended, for the log.
@@ -48,6 +51,18 @@ struct Connection {
     /// Last seq sent; the first snapshot is 1.
     seq: u64,
     subscription: Option<(Subscribe, broadcast::Receiver<Arc<Update>>)>,
+    /// Present when the server stores annotations.
+    annotations: Option<Annotations>,
+}
+
+/// This connection's side of the annotation hub.
+struct Annotations {
+    hub: Arc<AnnotationHub>,
+    /// Every annotation stored from any connection, from this one's start on.
+    relayed: broadcast::Receiver<Arc<Annotation>>,
+    limit: RateLimit,
+    /// The endpoint's dimensions, which a scope may name.
+    dimensions: Vec<String>,
 }
 
 /// Serves one upgraded WebSocket until it ends.
@@ -60,12 +75,19 @@ pub(super) async fn serve(
     path: String,
 ) {
     tracing::info!(%peer, %path, "client connected");
+    let annotations = cfg.annotations.as_ref().map(|hub| Annotations {
+        hub: Arc::clone(hub),
+        relayed: hub.subscribe(),
+        limit: hub.rate().limiter(),
+        dimensions: source.hello().dimensions,
+    });
     let mut conn = Connection {
         socket,
         source,
         cfg,
         seq: 0,
         subscription: None,
+        annotations,
     };
     let end = conn.run(stop).await;
     tracing::info!(%peer, %path, reason = %end, "client disconnected");
@@ -73,7 +95,9 @@ pub(super) async fn serve(
 
 impl Connection {
     async fn run(&mut self, mut stop: watch::Receiver<bool>) -> End {
-        let hello = ServerMessage::Hello(self.source.hello());
+        let mut hello = self.source.hello();
+        hello.features = hello_features(hello.features, self.annotations.is_some());
+        let hello = ServerMessage::Hello(hello);
         if let Err(e) = self.send(hello.to_json()).await {
             return e;
         }
@@ -102,6 +126,7 @@ impl Connection {
                     Some(Err(e)) => Err(End::ReadFailed(e.to_string())),
                 },
                 update = next_update(&mut self.subscription) => self.on_update(update).await,
+                relayed = next_relayed(&mut self.annotations) => self.on_relayed(relayed).await,
                 _ = heartbeat.tick() => {
                     let beat = ServerMessage::Heartbeat(Heartbeat { seq: self.seq, now: self.source.now() });
                     self.send(beat.to_json()).await
@@ -119,6 +144,18 @@ impl Connection {
             Ok(Some(ClientMessage::Annotate(a))) => self.on_annotate(a).await,
             // Unknown message types are ignored (protocol 1, forward compatibility).
             Ok(None) => Ok(()),
+            Err(e @ DecodeError::Malformed { .. }) if self.annotations.is_some() => {
+                // An annotate that does not decode (say, an unknown state) is
+                // refused by its id, so the sender's screen can say which.
+                match id_of_broken_annotate(text) {
+                    Some(id) => {
+                        let message = format!("annotation {id:?}: {e}");
+                        self.send_error("invalid_annotation", &message, Some(id))
+                            .await
+                    }
+                    None => self.send_error("bad_request", &e.to_string(), None).await,
+                }
+            }
             Err(e) => self.send_error("bad_request", &e.to_string(), None).await,
         }
     }
@@ -130,28 +167,100 @@ impl Connection {
                 .await;
         }
         let granted = self.source.subscribe(&sub);
+        // Read after the relay receiver exists (it is made with the
+        // connection): an annotation stored meanwhile comes in the snapshot,
+        // or after it, or both (a repeat the client ignores by rev); never lost.
+        let annotations = match &self.annotations {
+            Some(a) => match a
+                .hub
+                .overlapping(granted.window.from, granted.window.to)
+                .await
+            {
+                Ok(list) => list,
+                Err(e) => {
+                    tracing::error!("annotations left out of a snapshot: {e:#}");
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
         self.seq += 1;
         let snapshot = ServerMessage::Snapshot(Snapshot {
             seq: self.seq,
             from: granted.window.from,
             to: granted.window.to,
             series: granted.window.series,
-            annotations: Vec::new(),
+            annotations,
         });
         tracing::debug!(filter = ?sub.filter, window_ms = sub.window_ms, "snapshot sent");
         self.subscription = Some((sub, granted.updates));
         self.send(snapshot.to_json()).await
     }
 
-    /// The place for annotations (a later change): until they are stored and
-    /// relayed, say so instead of dropping the request silently.
+    /// Stores an annotation. The echo to every subscriber (this one
+    /// included) is the acknowledgement; a sender that has not subscribed,
+    /// or resent an unchanged annotation, gets its echo directly.
     async fn on_annotate(&mut self, a: Annotate) -> Result<(), End> {
-        self.send_error(
-            "unsupported",
-            "annotations are not supported by this server yet",
-            Some(a.annotation.id),
-        )
-        .await
+        let data_now = self.source.now();
+        let Some(ann) = self.annotations.as_mut() else {
+            return self
+                .send_error(
+                    "unsupported",
+                    "this server does not store annotations",
+                    Some(a.annotation.id.chars().take(64).collect()),
+                )
+                .await;
+        };
+        let id = a.annotation.id.chars().take(64).collect::<String>();
+        let hub = Arc::clone(&ann.hub);
+        let stored = hub
+            .accept(a.annotation, &ann.dimensions, &mut ann.limit, data_now)
+            .await;
+        match stored {
+            Err(refusal) => {
+                self.send_error(refusal.code, &refusal.message, Some(id))
+                    .await
+            }
+            Ok(Stored::Unchanged(a)) => self.send_annotation(a).await,
+            Ok(Stored::Created(a) | Stored::Updated(a)) if self.subscription.is_none() => {
+                self.send_annotation(a).await
+            }
+            // The relay brings it back to this connection too.
+            Ok(Stored::Created(_) | Stored::Updated(_)) => Ok(()),
+        }
+    }
+
+    /// An annotation stored by any connection: subscribers see it.
+    async fn on_relayed(
+        &mut self,
+        relayed: Result<Arc<Annotation>, broadcast::error::RecvError>,
+    ) -> Result<(), End> {
+        match relayed {
+            Ok(a) if self.subscription.is_some() => self.send_annotation((*a).clone()).await,
+            Ok(_) => Ok(()),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                let message = format!(
+                    "client fell {missed} annotations behind; disconnecting (reconnect to resync)"
+                );
+                self.send_error("too_slow", &message, None).await?;
+                self.close(close_code::POLICY, "too slow").await;
+                Err(End::TooSlow(missed))
+            }
+            // The hub outlives every connection; should it not, stop listening.
+            Err(broadcast::error::RecvError::Closed) => {
+                self.annotations = None;
+                Ok(())
+            }
+        }
+    }
+
+    async fn send_annotation(&mut self, annotation: Annotation) -> Result<(), End> {
+        self.seq += 1;
+        let message = ServerMessage::Annotation(AnnotationMessage {
+            seq: self.seq,
+            annotation,
+        });
+        self.send(message.to_json()).await
     }
 
     async fn on_update(
@@ -239,6 +348,16 @@ async fn next_update(
 ) -> Result<Arc<Update>, broadcast::error::RecvError> {
     match subscription {
         Some((_, rx)) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next relayed annotation; never ready when the server has none.
+async fn next_relayed(
+    annotations: &mut Option<Annotations>,
+) -> Result<Arc<Annotation>, broadcast::error::RecvError> {
+    match annotations {
+        Some(a) => a.relayed.recv().await,
         None => std::future::pending().await,
     }
 }

@@ -4,13 +4,21 @@
 //!
 //! ```text
 //! source ──publish──▶ Hub (window + broadcast) ──▶ one task per connection ──▶ client
+//! annotate ──▶ AnnotationHub (validate, rate, store, relay) ──▶ every connection ──▶ client
 //! ```
+//!
+//! Annotations are on when [`ServerConfig::annotations`] holds a hub; the
+//! hello then lists the `annotations` feature, whatever the source says.
 
+mod annotations;
 mod connection;
 mod http;
 mod hub;
 mod source;
 
+pub use annotations::{
+    ANNOTATIONS_FEATURE, AnnotationHub, AnnotationRate, Refusal, hello_features,
+};
 pub use hub::Hub;
 pub use source::{FleetSource, Subscription, Update, UpdatePoint, Window};
 
@@ -38,6 +46,9 @@ pub struct ServerConfig {
     pub send_timeout: Duration,
     /// Largest frame or message accepted from a client.
     pub max_request_bytes: usize,
+    /// Where annotations are stored and relayed; `None`: `annotate` is
+    /// answered `unsupported`. Share one hub between every server of a room.
+    pub annotations: Option<Arc<AnnotationHub>>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +58,7 @@ impl Default for ServerConfig {
             heartbeat_interval: Duration::from_secs(2),
             send_timeout: Duration::from_secs(10),
             max_request_bytes: MAX_REQUEST_BYTES,
+            annotations: None,
         }
     }
 }
@@ -59,6 +71,7 @@ impl fmt::Debug for ServerConfig {
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("send_timeout", &self.send_timeout)
             .field("max_request_bytes", &self.max_request_bytes)
+            .field("annotations", &self.annotations)
             .finish()
     }
 }

@@ -1,0 +1,272 @@
+//! The postmortem timeline of `qualtop annotations export`: every
+//! annotation in time order with the quality of its scope at its start and
+//! now. Pure: annotations and store in, text out.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::when::rfc3339;
+use crate::cli::TimelineFormat;
+use crate::protocol::{Annotation, AnnotationState, Millis, Role, SignalKind};
+use crate::store::{BucketRange, SignalId, SliceId, Store};
+use crate::ui::format::percent;
+use crate::ui::sanitize::sanitize;
+
+/// Buckets each figure sums over: the annotation's start ± 2, or the last 5.
+pub const FIGURE_BUCKETS: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timeline {
+    /// The backends' clock when the timeline was taken.
+    pub now: Millis,
+    /// Annotations ending before this were left out.
+    pub since: Option<Millis>,
+    pub entries: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub id: String,
+    pub from: Millis,
+    pub to: Option<Millis>,
+    /// `{}` is the whole fleet.
+    pub scope: BTreeMap<String, String>,
+    pub signal: Option<String>,
+    pub state: &'static str,
+    pub author: String,
+    /// As written (JSON escapes control characters; markdown strips them).
+    pub text: String,
+    pub rev: Option<u64>,
+    pub updated: Option<Millis>,
+    /// One per quality signal (or the annotation's own signal).
+    pub quality: Vec<QualityFigure>,
+}
+
+/// A quality signal rolled up over every slice in the scope: counts summed,
+/// then divided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QualityFigure {
+    pub signal: String,
+    /// Over the buckets around the annotation's start; `None`: no data held.
+    pub at_start: Option<f64>,
+    /// Over the newest buckets held.
+    pub now: Option<f64>,
+    /// Slices the scope matches.
+    pub slices: usize,
+}
+
+pub fn state_word(s: AnnotationState) -> &'static str {
+    match s {
+        AnnotationState::Suspected => "suspected",
+        AnnotationState::Confirmed => "confirmed",
+        AnnotationState::Mitigated => "mitigated",
+        AnnotationState::Resolved => "resolved",
+    }
+}
+
+/// The timeline of `annotations` overlapping `[since, ∞)`, oldest first.
+pub fn build_timeline(
+    annotations: &[Annotation],
+    store: &Store,
+    since: Option<Millis>,
+) -> Timeline {
+    let mut chosen: Vec<&Annotation> = annotations
+        .iter()
+        .filter(|a| since.is_none_or(|s| a.to.is_none_or(|to| to >= s)))
+        .collect();
+    chosen.sort_by(|a, b| (a.from, a.created, &a.id).cmp(&(b.from, b.created, &b.id)));
+    let entries = chosen
+        .into_iter()
+        .map(|a| TimelineEntry {
+            id: a.id.clone(),
+            from: a.from,
+            to: a.to,
+            scope: a.scope.clone(),
+            signal: a.signal.clone(),
+            state: state_word(a.state),
+            author: a.author.clone(),
+            text: a.text.clone(),
+            rev: a.rev,
+            updated: a.updated,
+            quality: quality_figures(store, a),
+        })
+        .collect();
+    Timeline {
+        now: store.now(),
+        since,
+        entries,
+    }
+}
+
+/// Slices whose every scope dimension has the scope's value.
+fn slices_in_scope(store: &Store, scope: &BTreeMap<String, String>) -> Vec<SliceId> {
+    let interner = store.slices();
+    let wanted: Option<Vec<(usize, &str)>> = scope
+        .iter()
+        .map(|(d, v)| interner.dimension_index(d).map(|i| (i, v.as_str())))
+        .collect();
+    // A dimension the backends do not have matches nothing.
+    let Some(wanted) = wanted else {
+        return Vec::new();
+    };
+    interner
+        .ids()
+        .filter(|&s| wanted.iter().all(|&(d, v)| interner.value(s, d) == v))
+        .collect()
+}
+
+/// The annotation's signal if it is a ratio; else every quality ratio.
+fn figure_signals(store: &Store, a: &Annotation) -> Vec<SignalId> {
+    let ratio = |id: &SignalId| store.signal(*id).spec.kind == SignalKind::Ratio;
+    if let Some(id) = a.signal.as_deref().and_then(|s| store.signal_by_name(s)) {
+        return [id].into_iter().filter(ratio).collect();
+    }
+    (0..store.signals().len())
+        .map(|i| SignalId(i as u16))
+        .filter(|id| ratio(id) && store.signal(*id).spec.role == Role::Quality)
+        .collect()
+}
+
+fn quality_figures(store: &Store, a: &Annotation) -> Vec<QualityFigure> {
+    let slices = slices_in_scope(store, &a.scope);
+    let start = BucketRange::ending_at(store.bucket_of(a.from) + 2, FIGURE_BUCKETS);
+    let latest = store
+        .head()
+        .map(|h| BucketRange::ending_at(h, FIGURE_BUCKETS));
+    figure_signals(store, a)
+        .into_iter()
+        .map(|signal| QualityFigure {
+            signal: store.signal(signal).spec.name.clone(),
+            at_start: rate(store, signal, &slices, Some(start)),
+            now: rate(store, signal, &slices, latest),
+            slices: slices.len(),
+        })
+        .collect()
+}
+
+fn rate(
+    store: &Store,
+    signal: SignalId,
+    slices: &[SliceId],
+    range: Option<BucketRange>,
+) -> Option<f64> {
+    if slices.is_empty() {
+        return None;
+    }
+    let (good, total) = store
+        .rollup_ratio(signal, slices, range?)
+        .into_iter()
+        .flatten()
+        .fold((0u64, 0u64), |(g, t), r| (g + r.good, t + r.total));
+    (total > 0).then(|| good as f64 / total as f64)
+}
+
+pub fn render(t: &Timeline, format: TimelineFormat) -> String {
+    match format {
+        TimelineFormat::Json => {
+            // Plain structs with string keys: serialising cannot fail.
+            let mut s = escape_for_terminals(&serde_json::to_string_pretty(t).unwrap_or_default());
+            s.push('\n');
+            s
+        }
+        TimelineFormat::Markdown => markdown(t),
+    }
+}
+
+/// serde_json escapes C0 controls (ESC included) but writes C1 controls
+/// and bidi overrides as they are; `\uXXXX` says the same to a JSON reader
+/// and nothing to a terminal. Outside strings JSON is ASCII, so this only
+/// touches string contents.
+fn escape_for_terminals(json: &str) -> String {
+    let risky = |c: char| {
+        matches!(c, '\u{80}'..='\u{9f}' | '\u{61c}' | '\u{200e}' | '\u{200f}'
+            | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !json.chars().any(risky) {
+        return json.to_owned();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if risky(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A rate as a percentage, or words where there is no data (a postmortem
+/// is read without the TUI's legend).
+fn figure(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "no data".to_owned(), |r| percent(Some(r)))
+}
+
+fn describe_scope(scope: &BTreeMap<String, String>) -> String {
+    if scope.is_empty() {
+        return "whole fleet".to_owned();
+    }
+    scope
+        .iter()
+        .map(|(d, v)| format!("{}={}", sanitize(d), sanitize(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Markdown for a postmortem document. Every string that came from a
+/// backend or a colleague is sanitised: no escape sequence reaches the
+/// terminal or the document.
+fn markdown(t: &Timeline) -> String {
+    let mut out = String::from("# Annotation timeline\n\n");
+    out.push_str(&format!(
+        "{} annotation{}{}; backend time now {}. Quality: counts summed over every slice in the scope, over the {FIGURE_BUCKETS} buckets around the start and the newest {FIGURE_BUCKETS}.\n",
+        t.entries.len(),
+        if t.entries.len() == 1 { "" } else { "s" },
+        t.since
+            .map(|s| format!(" since {}", rfc3339(s)))
+            .unwrap_or_default(),
+        rfc3339(t.now),
+    ));
+    for e in &t.entries {
+        let until = e.to.map_or_else(|| "open".to_owned(), rfc3339);
+        let signal = e
+            .signal
+            .as_deref()
+            .map(|s| format!(" · {}", sanitize(s)))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "\n## {} → {} · {} · {}{}\n\n",
+            rfc3339(e.from),
+            until,
+            e.state,
+            describe_scope(&e.scope),
+            signal
+        ));
+        let rev = e.rev.map(|r| format!(", rev {r}")).unwrap_or_default();
+        out.push_str(&format!(
+            "**{}**{}: {}\n",
+            sanitize(&e.author),
+            rev,
+            sanitize(&e.text)
+        ));
+        if !e.quality.is_empty() {
+            out.push('\n');
+        }
+        for q in &e.quality {
+            let signal = sanitize(&q.signal);
+            if q.slices == 0 {
+                out.push_str(&format!("- {signal}: no slice matches this scope\n"));
+                continue;
+            }
+            out.push_str(&format!(
+                "- {signal}: {} at start, {} now ({} slice{})\n",
+                figure(q.at_start),
+                figure(q.now),
+                q.slices,
+                if q.slices == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    out
+}
