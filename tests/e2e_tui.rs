@@ -47,6 +47,7 @@ fn start(name: &str, args: &[&str]) -> Session {
     cmd.env("LANG", "C.UTF-8");
     cmd.env("XDG_STATE_HOME", &dir);
     cmd.env("XDG_CONFIG_HOME", &dir);
+    cmd.env("XDG_DATA_HOME", &dir);
     let child = pty.slave.spawn_command(cmd).expect("the binary starts");
     drop(pty.slave);
     let mut reader = pty.master.try_clone_reader().unwrap();
