@@ -6,6 +6,7 @@ mod args;
 pub mod check_report;
 mod demo_server;
 pub mod scope;
+mod serve;
 pub mod snapshot;
 pub mod tui;
 
@@ -66,5 +67,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &cli.sources.token_env,
         ),
         Some(Command::Snapshot { format }) => snapshot::run(&cli, format),
+        Some(Command::Serve { config }) => serve::run(&config),
     }
 }

@@ -14,7 +14,9 @@ use crate::protocol::{
 };
 
 use super::ServerConfig;
+use super::auth::Principal;
 use super::source::{FleetSource, Update, UpdatePoint};
+use crate::annotations::RateLimit;
 
 /// Why a connection ended, for the log.
 #[derive(Debug)]
@@ -23,6 +25,7 @@ enum End {
     ServerStopping,
     TooSlow(u64),
     SourceEnded,
+    TooManySubscribes,
     SendFailed(String),
     /// Includes frames over the size limit.
     ReadFailed(String),
@@ -35,6 +38,7 @@ impl std::fmt::Display for End {
             End::ServerStopping => f.write_str("server shutting down"),
             End::TooSlow(missed) => write!(f, "too slow: {missed} updates behind"),
             End::SourceEnded => f.write_str("source ended"),
+            End::TooManySubscribes => f.write_str("too many subscribes"),
             End::SendFailed(e) => write!(f, "send failed: {e}"),
             End::ReadFailed(e) => write!(f, "read failed: {e}"),
         }
@@ -48,6 +52,9 @@ struct Connection {
     /// Last seq sent; the first snapshot is 1.
     seq: u64,
     subscription: Option<(Subscribe, broadcast::Receiver<Arc<Update>>)>,
+    /// Who the client is: what it may do, and the name it annotates under.
+    principal: Principal,
+    subscribes: RateLimit,
 }
 
 /// Serves one upgraded WebSocket until it ends.
@@ -58,16 +65,23 @@ pub(super) async fn serve(
     stop: watch::Receiver<bool>,
     peer: SocketAddr,
     path: String,
+    principal: Principal,
 ) {
-    tracing::info!(%peer, %path, "client connected");
+    tracing::info!(%peer, %path, who = ?principal.name, "client connected");
+    let stats = Arc::clone(&cfg.stats);
+    stats.connected();
+    let per_minute = cfg.max_subscribes_per_minute.max(1);
     let mut conn = Connection {
         socket,
         source,
         cfg,
         seq: 0,
         subscription: None,
+        principal,
+        subscribes: RateLimit::new(per_minute, per_minute),
     };
     let end = conn.run(stop).await;
+    stats.disconnected();
     tracing::info!(%peer, %path, reason = %end, "client disconnected");
 }
 
@@ -129,6 +143,16 @@ impl Connection {
                 .send_error("bad_request", "subscribe: window_ms must be positive", None)
                 .await;
         }
+        if !self.subscribes.allow(Instant::now().into_std()) {
+            let message = format!(
+                "more than {} subscribes a minute; disconnecting",
+                self.cfg.max_subscribes_per_minute
+            );
+            self.send_error("too_many_subscribes", &message, None).await?;
+            self.close(close_code::POLICY, "too many subscribes").await;
+            return Err(End::TooManySubscribes);
+        }
+        self.cfg.stats.subscribed();
         let granted = self.source.subscribe(&sub);
         self.seq += 1;
         let snapshot = ServerMessage::Snapshot(Snapshot {
@@ -140,12 +164,24 @@ impl Connection {
         });
         tracing::debug!(filter = ?sub.filter, window_ms = sub.window_ms, "snapshot sent");
         self.subscription = Some((sub, granted.updates));
-        self.send(snapshot.to_json()).await
+        self.send(snapshot.to_json()).await?;
+        // The source's standing state (e.g. an upstream that is down) follows
+        // every snapshot, so a client that connects mid-outage sees it too.
+        for notice in granted.notices {
+            self.send_error(&notice.code, &notice.message, notice.id).await?;
+        }
+        Ok(())
     }
 
     /// The place for annotations (a later change): until they are stored and
     /// relayed, say so instead of dropping the request silently.
-    async fn on_annotate(&mut self, a: Annotate) -> Result<(), End> {
+    async fn on_annotate(&mut self, mut a: Annotate) -> Result<(), End> {
+        // Role check and author stamp come first, whatever stores the annotation.
+        if let Err(message) = self.principal.stamp(&mut a.annotation) {
+            return self
+                .send_error("forbidden", &message, Some(a.annotation.id))
+                .await;
+        }
         self.send_error(
             "unsupported",
             "annotations are not supported by this server yet",
@@ -164,6 +200,7 @@ impl Connection {
                 let message = format!(
                     "client fell {missed} updates behind; disconnecting (reconnect to resync)"
                 );
+                self.cfg.stats.dropped_slow(missed);
                 self.send_error("too_slow", &message, None).await?;
                 self.close(close_code::POLICY, "too slow").await;
                 return Err(End::TooSlow(missed));
@@ -176,22 +213,27 @@ impl Connection {
         let Some((sub, _)) = &self.subscription else {
             return Ok(());
         };
+        let notices = update.notices.clone();
         let points: Vec<Point<'_>> = update
             .points
             .iter()
             .filter(|p| sub.matches(&p.slice))
             .map(borrowed_point)
             .collect();
-        if points.is_empty() {
-            return Ok(());
+        if !points.is_empty() {
+            let batch = ServerMessage::Batch(Batch {
+                seq: self.seq + 1,
+                points,
+            })
+            .to_json();
+            self.seq += 1;
+            self.send(batch).await?;
         }
-        let batch = ServerMessage::Batch(Batch {
-            seq: self.seq + 1,
-            points,
-        })
-        .to_json();
-        self.seq += 1;
-        self.send(batch).await
+        for notice in notices {
+            self.send_error(&notice.code, &notice.message, notice.id)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn send_error(
@@ -211,15 +253,22 @@ impl Connection {
 
     /// Sends one text frame; a client that does not take it in time is dropped.
     async fn send(&mut self, text: String) -> Result<(), End> {
+        let bytes = text.len();
         match tokio::time::timeout(self.cfg.send_timeout, self.socket.send(Message::text(text)))
             .await
         {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                self.cfg.stats.sent(bytes);
+                Ok(())
+            }
             Ok(Err(e)) => Err(End::SendFailed(e.to_string())),
-            Err(_) => Err(End::SendFailed(format!(
-                "send took longer than {:?}",
-                self.cfg.send_timeout
-            ))),
+            Err(_) => {
+                self.cfg.stats.dropped_slow(0);
+                Err(End::SendFailed(format!(
+                    "send took longer than {:?}",
+                    self.cfg.send_timeout
+                )))
+            }
         }
     }
 
