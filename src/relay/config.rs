@@ -133,6 +133,7 @@ struct RawLimits {
     client_queue: Option<usize>,
     max_frame_bytes: Option<usize>,
     max_subscribes_per_minute: Option<u32>,
+    send_timeout: Option<Spanned<String>>,
 }
 
 /// Where one signal's data comes from.
@@ -216,6 +217,8 @@ pub struct RelayConfig {
     /// Largest WebSocket frame a client may send (subscribe, annotate).
     pub max_frame_bytes: usize,
     pub max_subscribes_per_minute: u32,
+    /// A client that does not take one frame within this is disconnected.
+    pub send_timeout: Duration,
 }
 
 /// Default wait after a bucket closes before it is queried: one common
@@ -435,6 +438,11 @@ impl RelayConfig {
                 hash,
             });
         }
+        let send_timeout = match &raw.limits.send_timeout {
+            Some(t) => parse_duration(t.get_ref())
+                .map_err(|m| err(t.span().start, format!("limits.send_timeout: {m}")))?,
+            None => Duration::from_secs(10),
+        };
         if tokens.is_empty() && !listen.ip().is_loopback() {
             return Err(err(
                 0,
@@ -464,6 +472,7 @@ impl RelayConfig {
                 .max_frame_bytes
                 .unwrap_or(crate::server::MAX_REQUEST_BYTES),
             max_subscribes_per_minute: raw.limits.max_subscribes_per_minute.unwrap_or(30),
+            send_timeout,
         })
     }
 

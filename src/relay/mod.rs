@@ -213,6 +213,7 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         authorize: Some(auth.clone()),
         max_request_bytes: cfg.max_frame_bytes,
         max_subscribes_per_minute: cfg.max_subscribes_per_minute,
+        send_timeout: cfg.send_timeout,
         // ANNOTATIONS — the one place the relay hands its AnnotationStore to
         // the server. When `ServerConfig::annotations` exists (annotations
         // branch), set it here from the relay's data directory, the same way
