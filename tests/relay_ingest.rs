@@ -13,9 +13,7 @@ use futures_util::SinkExt;
 use qualtop::relay::{self, RunningRelay, config::Endpoint, wall_ms};
 use qualtop::store::Ratio;
 use serde_json::{Value, json};
-use support::relay::{
-    client, config, eventually, next_json, next_of, post, ratio_at, ws_connect,
-};
+use support::relay::{client, config, eventually, next_json, next_of, post, ratio_at, ws_connect};
 use tokio_tungstenite::tungstenite::Message;
 
 const MIN: i64 = 60_000;
@@ -74,7 +72,9 @@ fn line(model: &str, ts: i64, good: i64, total: i64) -> String {
 }
 
 async fn subscribed(relay: &RunningRelay, token: &str) -> support::relay::Ws {
-    let mut ws = ws_connect(&relay.url(Endpoint::Evals), Some(token)).await.unwrap();
+    let mut ws = ws_connect(&relay.url(Endpoint::Evals), Some(token))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut ws, WAIT).await.unwrap()["type"], "hello");
     ws.send(Message::text(r#"{"type":"subscribe","window_ms":3600000}"#))
         .await
@@ -120,12 +120,24 @@ async fn pushed_points_reach_subscribers_and_each_bad_line_is_named() {
     assert_eq!(batch["seq"], 2);
     let points = batch["points"].as_array().unwrap();
     assert_eq!(points.len(), 2, "{batch}");
-    assert!(points.iter().any(|p| p["good"] == 90 && p["total"] == 100 && p["ts"] == ts));
-    assert!(points.iter().any(|p| p["value"] == 4.5 && p["slice"]["model"] == "m2"));
+    assert!(
+        points
+            .iter()
+            .any(|p| p["good"] == 90 && p["total"] == 100 && p["ts"] == ts)
+    );
+    assert!(
+        points
+            .iter()
+            .any(|p| p["value"] == 4.5 && p["slice"]["model"] == "m2")
+    );
     // And qualtop's own client holds them.
     assert!(
-        eventually(WAIT, || ratio_at(&fleet, "golden-qa", &[("model", "m1"), ("hardware", "tpu")], ts)
-            == Some(Ratio::new(90, 100)))
+        eventually(WAIT, || ratio_at(
+            &fleet,
+            "golden-qa",
+            &[("model", "m1"), ("hardware", "tpu")],
+            ts
+        ) == Some(Ratio::new(90, 100)))
         .await
     );
 
@@ -148,7 +160,11 @@ async fn tokens_and_roles_are_enforced_on_every_door() {
     let evals = relay.url(Endpoint::Evals);
     assert_eq!(ws_connect(&evals, None).await.err(), Some(401));
     assert_eq!(ws_connect(&evals, Some("guess")).await.err(), Some(401));
-    assert_eq!(ws_connect(&evals, Some(EVALS)).await.err(), Some(403), "ingest cannot read");
+    assert_eq!(
+        ws_connect(&evals, Some(EVALS)).await.err(),
+        Some(403),
+        "ingest cannot read"
+    );
     assert!(ws_connect(&evals, Some(VIEWER)).await.is_ok());
 
     let page = relay.http_url("/metrics.prom");
@@ -166,8 +182,14 @@ async fn tokens_and_roles_are_enforced_on_every_door() {
     assert_eq!(get(None).await.0, 401);
     let (status, text) = get(Some(VIEWER)).await;
     assert_eq!(status, 200);
-    assert!(text.contains("qualtop_relay_upgrades_refused_total 3\n"), "{text}");
-    assert!(text.contains("qualtop_relay_ingest_refused_total 3\n"), "{text}");
+    assert!(
+        text.contains("qualtop_relay_upgrades_refused_total 3\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("qualtop_relay_ingest_refused_total 3\n"),
+        "{text}"
+    );
     let health = reqwest::get(relay.http_url("/healthz")).await.unwrap();
     assert_eq!(health.status().as_u16(), 200, "health needs no token");
 }
@@ -200,7 +222,10 @@ async fn a_token_may_hold_only_its_share_of_connections() {
     let a = ws_connect(&url, Some(VIEWER)).await.unwrap();
     let _b = ws_connect(&url, Some(VIEWER)).await.unwrap();
     assert_eq!(ws_connect(&url, Some(VIEWER)).await.err(), Some(429));
-    assert!(ws_connect(&url, Some(ONCALL)).await.is_ok(), "another token has its own share");
+    assert!(
+        ws_connect(&url, Some(ONCALL)).await.is_ok(),
+        "another token has its own share"
+    );
     drop(a);
     assert!(
         eventually(WAIT, || relay.server_stats().counts().connections_open <= 2).await,
@@ -220,7 +245,10 @@ async fn a_reader_may_not_annotate_and_the_server_says_so_by_id() {
     let error = next_of(&mut ws, "error", WAIT).await.unwrap();
     assert_eq!(error["code"], "forbidden", "{error}");
     assert_eq!(error["id"], "a-1");
-    assert!(error["message"].as_str().unwrap().contains("viewer"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("viewer"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,5 +301,8 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_keep_receiving() {
     })
     .await
     .expect("the slow client's stream did not end");
-    assert!(drained < pushes + 3, "{drained} frames: it was not cut off early");
+    assert!(
+        drained < pushes + 3,
+        "{drained} frames: it was not cut off early"
+    );
 }

@@ -97,8 +97,14 @@ total = '{TOTAL}'
     let direct = PromClient::new(PromConfig::new(prom.url.clone())).unwrap();
     // From the first bucket wholly after Prometheus' first scrape.
     let (from, to) = (first_live - 2, first_live + 1);
-    let good = direct.query_range(GOOD, (from + 1) * B, (to + 1) * B, B).await.unwrap();
-    let total = direct.query_range(TOTAL, (from + 1) * B, (to + 1) * B, B).await.unwrap();
+    let good = direct
+        .query_range(GOOD, (from + 1) * B, (to + 1) * B, B)
+        .await
+        .unwrap();
+    let total = direct
+        .query_range(TOTAL, (from + 1) * B, (to + 1) * B, B)
+        .await
+        .unwrap();
     let mut compared = 0;
     for (model, good_rate, bad_rate) in RATES {
         let samples = |series: &[qualtop::relay::prometheus::PromSeries]| {

@@ -20,8 +20,9 @@ const WAIT: Duration = Duration::from_secs(10);
 #[tokio::test]
 async fn wss_and_https_serve_the_protocol_and_pushes_under_a_self_signed_certificate() {
     qualtop::tls::install_crypto_provider();
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
     let dir = std::env::temp_dir().join(format!("qualtop-relay-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -53,7 +54,9 @@ endpoint = "evals"
     assert!(url.starts_with("wss://127.0.0.1:"), "{url}");
 
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from(cert.cert.der().to_vec())).unwrap();
+    roots
+        .add(CertificateDer::from(cert.cert.der().to_vec()))
+        .unwrap();
     let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -80,7 +83,8 @@ endpoint = "evals"
         .build()
         .unwrap();
     let ts = wall_ms() / 60_000 * 60_000;
-    let line = json!({"slice": {"model": "m1"}, "signal": "golden-qa", "ts": ts, "good": 3, "total": 4});
+    let line =
+        json!({"slice": {"model": "m1"}, "signal": "golden-qa", "ts": ts, "good": 3, "total": 4});
     let resp = https
         .post(relay.http_url("/v1/points"))
         .body(line.to_string())
@@ -92,8 +96,14 @@ endpoint = "evals"
     assert_eq!(batch["points"][0]["good"], 3);
 
     // A client that does not trust the certificate is turned away.
-    let untrusting = reqwest::Client::new().get(relay.http_url("/healthz")).send().await;
-    assert!(untrusting.is_err(), "a self-signed certificate must not pass default trust");
+    let untrusting = reqwest::Client::new()
+        .get(relay.http_url("/healthz"))
+        .send()
+        .await;
+    assert!(
+        untrusting.is_err(),
+        "a self-signed certificate must not pass default trust"
+    );
     relay.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -117,10 +117,18 @@ fn check_held(fleet: &qualtop::feed::SharedFleet, from: i64, to: i64) -> usize {
         for (s, (model, hw)) in SLICES.iter().enumerate() {
             let pairs = [("model", *model), ("hardware", *hw)];
             if let Some(r) = ratio_at(fleet, "availability", &pairs, b * B) {
-                assert_eq!(r, expected_ratio(s, b), "availability of {model}/{hw} in bucket {b}");
+                assert_eq!(
+                    r,
+                    expected_ratio(s, b),
+                    "availability of {model}/{hw} in bucket {b}"
+                );
                 held += 1;
                 let g = gauge_at(fleet, "latency_p99", &pairs, b * B);
-                assert_eq!(g, Some(expected_latency(s, b)), "latency of {model}/{hw} in bucket {b}");
+                assert_eq!(
+                    g,
+                    Some(expected_latency(s, b)),
+                    "latency of {model}/{hw} in bucket {b}"
+                );
             }
         }
     }
@@ -145,13 +153,22 @@ async fn relayed_series_equal_the_imported_counters_and_an_outage_is_visible_the
     let start_b = wall_ms() / B;
     assert!(
         eventually(Duration::from_secs(15), || {
-            ratio_at(&fleet, "availability", &[("model", "m2"), ("hardware", "gpu")], (start_b + 2) * B).is_some()
+            ratio_at(
+                &fleet,
+                "availability",
+                &[("model", "m2"), ("hardware", "gpu")],
+                (start_b + 2) * B,
+            )
+            .is_some()
         })
         .await,
         "live buckets did not arrive"
     );
     let backfilled = check_held(&fleet, start_b - 55, start_b - 2);
-    assert!(backfilled >= 50 * SLICES.len(), "only {backfilled} backfilled buckets");
+    assert!(
+        backfilled >= 50 * SLICES.len(),
+        "only {backfilled} backfilled buckets"
+    );
     assert!(check_held(&fleet, start_b - 1, start_b + 2) >= 2 * SLICES.len());
     assert_eq!(last_error(&fleet), None);
 
@@ -166,14 +183,25 @@ async fn relayed_series_equal_the_imported_counters_and_an_outage_is_visible_the
         last_error(&fleet)
     );
     let message = last_error(&fleet).unwrap();
-    assert!(message.contains("availability") || message.contains("latency_p99"), "{message}");
-    assert!(is_live(&fleet), "the client's connection to the relay should survive the outage");
+    assert!(
+        message.contains("availability") || message.contains("latency_p99"),
+        "{message}"
+    );
+    assert!(
+        is_live(&fleet),
+        "the client's connection to the relay should survive the outage"
+    );
     // A bucket that would have been queried by now, had the engine been up.
     let hole = down_at + 2;
     let due = (hole + 1) * B + DELAY_MS + 500;
     tokio::time::sleep(Duration::from_millis((due - wall_ms()).max(0) as u64)).await;
     assert_eq!(
-        ratio_at(&fleet, "availability", &[("model", "m1"), ("hardware", "tpu")], hole * B),
+        ratio_at(
+            &fleet,
+            "availability",
+            &[("model", "m1"), ("hardware", "tpu")],
+            hole * B
+        ),
         None,
         "a bucket during the outage must be missing, not zero"
     );

@@ -127,8 +127,14 @@ mod tests {
         let p = a.admit(Some("s3cret"), "/metrics").unwrap();
         assert_eq!(p.name.as_deref(), Some("oncall"));
         assert!(p.may_annotate);
-        assert_eq!(a.admit(Some("push"), "/metrics").unwrap_err(), Denied::Forbidden);
-        assert_eq!(a.admit(Some("nope"), "/metrics").unwrap_err(), Denied::Unauthorized);
+        assert_eq!(
+            a.admit(Some("push"), "/metrics").unwrap_err(),
+            Denied::Forbidden
+        );
+        assert_eq!(
+            a.admit(Some("nope"), "/metrics").unwrap_err(),
+            Denied::Unauthorized
+        );
         assert_eq!(a.admit(None, "/metrics").unwrap_err(), Denied::Unauthorized);
         let mut h = HeaderMap::new();
         h.insert("authorization", "Bearer push".parse().unwrap());

@@ -114,7 +114,10 @@ pub fn ratio_buckets(
     skipped.no_total += good.keys().filter(|k| !total.contains_key(k)).count() as u64;
     let mut out = Vec::with_capacity(total.len());
     for ((slice, bucket), t) in total {
-        let g = good.get(&(slice.clone(), bucket)).copied().unwrap_or(Some(0.0));
+        let g = good
+            .get(&(slice.clone(), bucket))
+            .copied()
+            .unwrap_or(Some(0.0));
         let (Some(g), Some(t)) = (g, t) else {
             continue;
         };
@@ -213,8 +216,20 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (1, BucketValue::Ratio { good: 90, total: 100 }),
-                (2, BucketValue::Ratio { good: 90, total: 100 }),
+                (
+                    1,
+                    BucketValue::Ratio {
+                        good: 90,
+                        total: 100
+                    }
+                ),
+                (
+                    2,
+                    BucketValue::Ratio {
+                        good: 90,
+                        total: 100
+                    }
+                ),
             ]
         );
         assert_eq!(out[0].slice[0], ("model".into(), "m1".into()));
@@ -228,7 +243,13 @@ mod tests {
         let total = [series(&a, &[(B, 100.0)]), series(&b, &[(B, 100.0)])];
         let (out, _) = ratio_buckets(&good, &total, &dims(), B);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].value, BucketValue::Ratio { good: 90, total: 200 });
+        assert_eq!(
+            out[0].value,
+            BucketValue::Ratio {
+                good: 90,
+                total: 200
+            }
+        );
     }
 
     #[test]
@@ -259,7 +280,13 @@ mod tests {
         // Bucket 1 (101 of 100) is rounding, clamped; bucket 2's NaN good
         // leaves the bucket out, not zero good.
         assert_eq!(buckets, vec![1]);
-        assert_eq!(out[0].value, BucketValue::Ratio { good: 100, total: 100 });
+        assert_eq!(
+            out[0].value,
+            BucketValue::Ratio {
+                good: 100,
+                total: 100
+            }
+        );
         assert_eq!(skipped.good_above_total, 1);
         assert_eq!(skipped.not_finite, 1);
         assert_eq!(skipped.negative, 1);

@@ -155,7 +155,10 @@ async fn metrics_page(State(s): State<Arc<HttpState>>, headers: HeaderMap) -> Re
         .collect();
     let page = s.stats.render(&s.server_stats.counts(), &endpoints);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         page,
     )
         .into_response()

@@ -20,9 +20,9 @@ pub mod ingest;
 pub mod prometheus;
 pub mod source;
 pub mod stats;
-pub mod upstream;
 #[cfg(test)]
 mod tests;
+pub mod upstream;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,6 +32,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use tokio::task::JoinHandle;
 
+use crate::annotations::{AnnotationStore, SqliteAnnotations};
 use crate::protocol::{Millis, SignalSpec};
 use crate::server::{self, Extras, Hub, RunningServer, ServerConfig, ServerStats};
 
@@ -58,7 +59,6 @@ pub fn wall_ms() -> Millis {
 }
 
 /// A relay serving in the background; dropping it stops it.
-#[derive(Debug)]
 pub struct RunningRelay {
     /// `None` only once shut down.
     server: Option<RunningServer>,
@@ -68,6 +68,18 @@ pub struct RunningRelay {
     hubs: Vec<(Endpoint, Arc<Hub>)>,
     stats: Arc<RelayStats>,
     server_stats: Arc<ServerStats>,
+    /// Kept open for the server (see `start`).
+    #[allow(dead_code)]
+    annotations: Option<Arc<dyn AnnotationStore>>,
+}
+
+impl std::fmt::Debug for RunningRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningRelay")
+            .field("addr", &self.addr)
+            .field("tls", &self.tls)
+            .finish()
+    }
 }
 
 impl Drop for RunningRelay {
@@ -97,7 +109,10 @@ impl RunningRelay {
 
     /// The hub that serves an endpoint.
     pub fn hub(&self, endpoint: Endpoint) -> Option<&Arc<Hub>> {
-        self.hubs.iter().find(|(e, _)| *e == endpoint).map(|(_, h)| h)
+        self.hubs
+            .iter()
+            .find(|(e, _)| *e == endpoint)
+            .map(|(_, h)| h)
     }
 
     pub fn stats(&self) -> &Arc<RelayStats> {
@@ -117,6 +132,16 @@ impl RunningRelay {
             server.shutdown().await;
         }
     }
+}
+
+/// The annotation store in `data_dir`, if the config names one.
+fn open_annotations(cfg: &RelayConfig) -> anyhow::Result<Option<Arc<dyn AnnotationStore>>> {
+    let Some(dir) = &cfg.data_dir else {
+        return Ok(None);
+    };
+    let store = SqliteAnnotations::open_in(dir)
+        .with_context(|| format!("opening the annotation store in {}", dir.display()))?;
+    Ok(Some(Arc::new(store)))
 }
 
 /// Backfills the PromQL signals' history, then serves `/metrics`, `/evals`,
@@ -209,17 +234,18 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         cfg.tokens.clone(),
         cfg.max_connections_per_token,
     ));
+    // ANNOTATIONS — the one place the relay hands its store to the server.
+    // Opened here (SQLite, WAL, in `data_dir`) so that a bad directory fails
+    // at start. When `ServerConfig::annotations` exists (annotations
+    // branch), pass it below the same way the demo backend does:
+    //   annotations: annotations.clone().map(|s| AnnotationHub::new(s, AnnotationRate::default())),
+    // and list the `annotations` feature in RelaySource's hello.
+    let annotations = open_annotations(&cfg)?;
     let server_cfg = ServerConfig {
         authorize: Some(auth.clone()),
         max_request_bytes: cfg.max_frame_bytes,
         max_subscribes_per_minute: cfg.max_subscribes_per_minute,
         send_timeout: cfg.send_timeout,
-        // ANNOTATIONS — the one place the relay hands its AnnotationStore to
-        // the server. When `ServerConfig::annotations` exists (annotations
-        // branch), set it here from the relay's data directory, the same way
-        // the demo backend does:
-        //   annotations: Some(AnnotationHub::sqlite_in(&data_dir(&cfg))?),
-        // and list the `annotations` feature in RelaySource's hello.
         ..ServerConfig::default()
     };
     let server_stats = Arc::clone(&server_cfg.stats);
@@ -258,6 +284,7 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         .context("starting the relay's server")?;
     let poller = poller.map(|p| tokio::spawn(p.run()));
     Ok(RunningRelay {
+        annotations,
         addr: server.local_addr(),
         tls: cfg.tls.is_some(),
         server: Some(server),

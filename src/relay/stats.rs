@@ -116,7 +116,10 @@ impl RelayStats {
                 .iter()
                 .filter_map(|e| {
                     let h = e.head?;
-                    Some((label("endpoint", &e.path), format!("{:.3}", h as f64 / 1000.0)))
+                    Some((
+                        label("endpoint", &e.path),
+                        format!("{:.3}", h as f64 / 1000.0),
+                    ))
                 })
                 .collect::<Vec<_>>(),
         );
@@ -178,10 +181,7 @@ impl RelayStats {
             {
                 cumulative += u.latency.get(i).copied().unwrap_or(0);
                 hist.push((
-                    format!(
-                        "_bucket{{signal=\"{}\",le=\"{bound}\"}}",
-                        escape(signal)
-                    ),
+                    format!("_bucket{{signal=\"{}\",le=\"{bound}\"}}", escape(signal)),
                     cumulative.to_string(),
                 ));
             }
@@ -295,7 +295,10 @@ mod tests {
                 head: Some(60_000),
             }],
         );
-        assert!(page.contains("qualtop_relay_clients_connected 3\n"), "{page}");
+        assert!(
+            page.contains("qualtop_relay_clients_connected 3\n"),
+            "{page}"
+        );
         assert!(page.contains("qualtop_relay_clients_subscribed{endpoint=\"/evals\"} 2\n"));
         assert!(page.contains(
             "qualtop_relay_upstream_query_duration_seconds_bucket{signal=\"avail\\\"x\",le=\"0.005\"} 1\n"
@@ -308,7 +311,11 @@ mod tests {
         assert!(page.contains("qualtop_relay_ingest_points_total{result=\"rejected\"} 2\n"));
         for line in page.lines().filter(|l| !l.starts_with('#')) {
             assert!(line.starts_with("qualtop_relay_"), "{line}");
-            assert!(line.rsplit_once(' ').is_some_and(|(_, v)| v.parse::<f64>().is_ok()), "{line}");
+            assert!(
+                line.rsplit_once(' ')
+                    .is_some_and(|(_, v)| v.parse::<f64>().is_ok()),
+                "{line}"
+            );
         }
     }
 }

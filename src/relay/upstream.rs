@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::protocol::{BucketValue, ErrorMessage, Millis, SliceMap};
 use crate::server::{Hub, UpdatePoint};
 
-use super::convert::{Bucketed, SliceLabels, Skipped, gauge_buckets, ratio_buckets};
+use super::convert::{Bucketed, Skipped, SliceLabels, gauge_buckets, ratio_buckets};
 use super::prometheus::{PromClient, PromSeries};
 use super::stats::RelayStats;
 use super::wall_ms;
@@ -134,7 +134,9 @@ impl Poller {
             }
             let fetched = self.fetch(&t.signal, from, newest).await;
             let (stats, bucket_ms) = (Arc::clone(&self.stats), self.bucket_ms);
-            let Some(t) = self.tracked.get_mut(i) else { break };
+            let Some(t) = self.tracked.get_mut(i) else {
+                break;
+            };
             match fetched {
                 Ok((buckets, skipped)) => {
                     let published = t.publish(buckets, newest, bucket_ms);
@@ -223,7 +225,10 @@ impl Poller {
         end: Millis,
     ) -> anyhow::Result<Vec<PromSeries>> {
         let began = Instant::now();
-        let answer = self.client.query_range(expr, start, end, self.bucket_ms).await;
+        let answer = self
+            .client
+            .query_range(expr, start, end, self.bucket_ms)
+            .await;
         self.stats.query(signal, began.elapsed(), answer.is_ok());
         answer
     }
@@ -270,7 +275,8 @@ impl Tracked {
         if !points.is_empty() {
             hub.publish(points);
         }
-        self.recent.retain(|(_, bucket), _| *bucket > newest - REFRESH_BUCKETS);
+        self.recent
+            .retain(|(_, bucket), _| *bucket > newest - REFRESH_BUCKETS);
         published
     }
 }

@@ -148,7 +148,8 @@ impl Connection {
                 "more than {} subscribes a minute; disconnecting",
                 self.cfg.max_subscribes_per_minute
             );
-            self.send_error("too_many_subscribes", &message, None).await?;
+            self.send_error("too_many_subscribes", &message, None)
+                .await?;
             self.close(close_code::POLICY, "too many subscribes").await;
             return Err(End::TooManySubscribes);
         }
@@ -168,7 +169,8 @@ impl Connection {
         // The source's standing state (e.g. an upstream that is down) follows
         // every snapshot, so a client that connects mid-outage sees it too.
         for notice in granted.notices {
-            self.send_error(&notice.code, &notice.message, notice.id).await?;
+            self.send_error(&notice.code, &notice.message, notice.id)
+                .await?;
         }
         Ok(())
     }

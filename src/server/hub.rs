@@ -173,7 +173,11 @@ impl Hub {
 
     /// The notices standing now, oldest first.
     pub fn standing(&self) -> Vec<ErrorMessage> {
-        self.lock().standing.iter().map(|(_, n)| n.clone()).collect()
+        self.lock()
+            .standing
+            .iter()
+            .map(|(_, n)| n.clone())
+            .collect()
     }
 
     /// Broadcasts while the caller holds the lock, so notices and points
@@ -437,7 +441,10 @@ mod tests {
             id: None,
         };
         hub.raise("up", notice("upstream"));
-        assert_eq!(early.updates.try_recv().unwrap().notices, vec![notice("upstream")]);
+        assert_eq!(
+            early.updates.try_recv().unwrap().notices,
+            vec![notice("upstream")]
+        );
         let late = hub.subscribe(&Subscribe::default(), 0);
         assert_eq!(late.notices, vec![notice("upstream")]);
         hub.lift("up", Some(notice("upstream_recovered")));

@@ -26,9 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use axum::serve::ListenerExt;
 use tokio::task::JoinHandle;
 
 /// Largest request a client may send: subscribes and annotations are small.

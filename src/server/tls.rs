@@ -59,7 +59,10 @@ impl Drop for TlsListener {
 }
 
 impl TlsListener {
-    pub(super) fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
+    pub(super) fn new(
+        listener: TcpListener,
+        config: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<Self> {
         let local = listener.local_addr()?;
         let (tx, ready) = mpsc::channel(READY_QUEUE);
         let acceptor = tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), tx));

@@ -155,7 +155,10 @@ pub fn prometheus(test: &str, target: &str) -> Option<Prometheus> {
     .expect("prometheus config");
     let child = Command::new(bin)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -168,7 +171,11 @@ pub fn prometheus(test: &str, target: &str) -> Option<Prometheus> {
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while http_get(&format!("{}/-/ready", p.url)).is_err() {
-        assert!(Instant::now() < deadline, "prometheus did not become ready at {}", p.url);
+        assert!(
+            Instant::now() < deadline,
+            "prometheus did not become ready at {}",
+            p.url
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     Some(p)

@@ -69,22 +69,36 @@ pub async fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> boo
 
 /// The ratio the client holds for `signal` on the slice with these pairs
 /// (in the relay's dimension order) for the bucket starting at `ts`.
-pub fn ratio_at(fleet: &SharedFleet, signal: &str, pairs: &[(&str, &str)], ts: Millis) -> Option<Ratio> {
+pub fn ratio_at(
+    fleet: &SharedFleet,
+    signal: &str,
+    pairs: &[(&str, &str)],
+    ts: Millis,
+) -> Option<Ratio> {
     fleet.read(|f| {
         let store = &f.store;
         let sig = store.signal_by_name(signal)?;
         let slices = store.slices();
-        let id = slices.ids().find(|&id| slices.pairs(id).eq(pairs.iter().copied()))?;
+        let id = slices
+            .ids()
+            .find(|&id| slices.pairs(id).eq(pairs.iter().copied()))?;
         store.ratio(sig, id, store.bucket_of(ts))
     })
 }
 
-pub fn gauge_at(fleet: &SharedFleet, signal: &str, pairs: &[(&str, &str)], ts: Millis) -> Option<f64> {
+pub fn gauge_at(
+    fleet: &SharedFleet,
+    signal: &str,
+    pairs: &[(&str, &str)],
+    ts: Millis,
+) -> Option<f64> {
     fleet.read(|f| {
         let store = &f.store;
         let sig = store.signal_by_name(signal)?;
         let slices = store.slices();
-        let id = slices.ids().find(|&id| slices.pairs(id).eq(pairs.iter().copied()))?;
+        let id = slices
+            .ids()
+            .find(|&id| slices.pairs(id).eq(pairs.iter().copied()))?;
         store.gauge(sig, id, store.bucket_of(ts))
     })
 }
@@ -104,9 +118,12 @@ pub async fn ws_connect(url: &str, token: Option<&str>) -> Result<Ws, u16> {
         req.headers_mut()
             .insert("authorization", format!("Bearer {t}").parse().unwrap());
     }
-    match tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(req))
-        .await
-        .expect("upgrade timed out")
+    match tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(req),
+    )
+    .await
+    .expect("upgrade timed out")
     {
         Ok((ws, _)) => Ok(ws),
         Err(WsError::Http(resp)) => Err(resp.status().as_u16()),
@@ -121,7 +138,10 @@ pub async fn next_json(ws: &mut Ws, within: Duration) -> Option<serde_json::Valu
         match frame {
             Message::Text(text) => {
                 assert!(
-                    matches!(decode_server(text.as_str()), Ok(Some(ServerMessage::Hello(_))) | Ok(Some(_))),
+                    matches!(
+                        decode_server(text.as_str()),
+                        Ok(Some(ServerMessage::Hello(_))) | Ok(Some(_))
+                    ),
                     "undecodable frame: {text}"
                 );
                 return serde_json::from_str(text.as_str()).ok();
