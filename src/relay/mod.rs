@@ -224,7 +224,15 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
             // The history window before the first client: a snapshot is then
             // whole from the start. A failing upstream is retried by `run`.
             tracing::info!(url = %prom.url, "backfilling the history window");
-            poller.round(wall_ms()).await;
+            // Bounded, so a black-holed upstream does not keep the relay from
+            // serving pushes and showing the outage; `run` carries on.
+            let limit = prom.timeout * 2;
+            if tokio::time::timeout(limit, poller.round(wall_ms()))
+                .await
+                .is_err()
+            {
+                tracing::warn!(?limit, "backfill unfinished; serving meanwhile");
+            }
             Some(poller)
         }
         _ => None,
