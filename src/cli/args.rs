@@ -104,6 +104,13 @@ pub enum Command {
         #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
         check: Option<PathBuf>,
     },
+    /// Run the relay: a real fleet (Prometheus API, pushes from eval jobs)
+    /// served over protocol 1 to every screen.
+    Serve {
+        /// The relay's config (TOML): listen address, signals, tokens.
+        #[arg(long, value_name = "FILE", default_value = "relay.toml")]
+        config: PathBuf,
+    },
     /// Take one snapshot, print the overview table and exit.
     Snapshot {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]

@@ -7,6 +7,7 @@ mod args;
 pub mod check_report;
 mod demo_server;
 pub mod scope;
+mod serve;
 pub mod settings;
 pub mod snapshot;
 pub mod tui;
@@ -66,5 +67,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_default,
             ref check,
         }) => settings::config_command(&cli, print_default, check.as_deref()),
+        Some(Command::Serve { config }) => serve::run(&config),
     }
 }

@@ -86,6 +86,12 @@ struct RawProm {
     basic_password_env: Option<String>,
     #[serde(default)]
     timeout: Option<Spanned<String>>,
+    /// Wait after a bucket closes before querying it, so late scrapes land.
+    #[serde(default)]
+    delay: Option<Spanned<String>>,
+    /// Attempts per query (1 = no retry).
+    #[serde(default)]
+    attempts: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,6 +131,9 @@ struct RawLimits {
     max_points_per_request: Option<usize>,
     max_connections_per_token: Option<usize>,
     client_queue: Option<usize>,
+    max_frame_bytes: Option<usize>,
+    max_subscribes_per_minute: Option<u32>,
+    send_timeout: Option<Spanned<String>>,
 }
 
 /// Where one signal's data comes from.
@@ -162,6 +171,31 @@ pub struct PromSettings {
     pub bearer: Option<String>,
     pub basic: Option<(String, String)>,
     pub timeout: Duration,
+    pub delay: Duration,
+    pub attempts: u32,
+}
+
+impl PromSettings {
+    /// The client's settings (secrets included: never log the result).
+    pub fn client_config(&self) -> crate::relay::prometheus::PromConfig {
+        use crate::relay::prometheus::{PromAuth, PromConfig};
+        let auth = match (&self.bearer, &self.basic) {
+            (Some(t), _) => PromAuth::Bearer(t.clone()),
+            (None, Some((user, password))) => PromAuth::Basic {
+                user: user.clone(),
+                password: password.clone(),
+            },
+            (None, None) => PromAuth::None,
+        };
+        PromConfig {
+            url: self.url.clone(),
+            path_prefix: self.path_prefix.clone(),
+            tenant: self.tenant.clone(),
+            auth,
+            timeout: self.timeout,
+            attempts: self.attempts,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -180,7 +214,16 @@ pub struct RelayConfig {
     pub max_points_per_request: usize,
     pub max_connections_per_token: usize,
     pub client_queue: usize,
+    /// Largest WebSocket frame a client may send (subscribe, annotate).
+    pub max_frame_bytes: usize,
+    pub max_subscribes_per_minute: u32,
+    /// A client that does not take one frame within this is disconnected.
+    pub send_timeout: Duration,
 }
+
+/// Default wait after a bucket closes before it is queried: one common
+/// scrape interval, so the last scrape of the bucket has landed.
+pub const DEFAULT_DELAY: Duration = Duration::from_secs(15);
 
 pub fn sha256(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
@@ -284,6 +327,11 @@ impl RelayConfig {
                         .map_err(|m| err(t.span().start, format!("prometheus.timeout: {m}")))?,
                     None => Duration::from_secs(10),
                 };
+                let delay = match &p.delay {
+                    Some(t) => parse_duration(t.get_ref())
+                        .map_err(|m| err(t.span().start, format!("prometheus.delay: {m}")))?,
+                    None => DEFAULT_DELAY,
+                };
                 if !p.url.get_ref().starts_with("http://")
                     && !p.url.get_ref().starts_with("https://")
                 {
@@ -302,6 +350,8 @@ impl RelayConfig {
                     bearer: secret(&p.bearer_env, "bearer_env")?,
                     basic,
                     timeout,
+                    delay,
+                    attempts: p.attempts.unwrap_or(3).clamp(1, 10),
                 })
             }
         };
@@ -388,6 +438,11 @@ impl RelayConfig {
                 hash,
             });
         }
+        let send_timeout = match &raw.limits.send_timeout {
+            Some(t) => parse_duration(t.get_ref())
+                .map_err(|m| err(t.span().start, format!("limits.send_timeout: {m}")))?,
+            None => Duration::from_secs(10),
+        };
         if tokens.is_empty() && !listen.ip().is_loopback() {
             return Err(err(
                 0,
@@ -411,7 +466,13 @@ impl RelayConfig {
             max_body_bytes: raw.limits.max_body_bytes.unwrap_or(8 << 20),
             max_points_per_request: raw.limits.max_points_per_request.unwrap_or(50_000),
             max_connections_per_token: raw.limits.max_connections_per_token.unwrap_or(64),
-            client_queue: raw.limits.client_queue.unwrap_or(256),
+            client_queue: raw.limits.client_queue.unwrap_or(256).max(1),
+            max_frame_bytes: raw
+                .limits
+                .max_frame_bytes
+                .unwrap_or(crate::server::MAX_REQUEST_BYTES),
+            max_subscribes_per_minute: raw.limits.max_subscribes_per_minute.unwrap_or(30),
+            send_timeout,
         })
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::protocol::{Millis, Point, SignalKind, timestamp_in_window, validate_counts};
 
-/// Most lines one request may carry.
+/// Most lines one request may carry unless the config says otherwise.
 pub const MAX_POINTS_PER_REQUEST: usize = 50_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,6 +33,8 @@ pub struct IngestRules<'a> {
     pub now: Millis,
     pub window_ms: Millis,
     pub bucket_ms: Millis,
+    /// Most non-blank lines one request may carry.
+    pub max_points: usize,
 }
 
 /// Parses and validates a JSON-lines body. Blank lines are skipped; at most
@@ -48,9 +50,10 @@ pub fn parse_points(
         if line.is_empty() {
             continue;
         }
-        if points.len() + report.rejected >= MAX_POINTS_PER_REQUEST {
+        if points.len() + report.rejected >= rules.max_points {
             return Err(format!(
-                "more than {MAX_POINTS_PER_REQUEST} points in one request; split it"
+                "more than {} points in one request; split it",
+                rules.max_points
             ));
         }
         match check_line(line, rules) {
@@ -113,6 +116,7 @@ mod tests {
             now,
             window_ms: 3_600_000,
             bucket_ms: 60_000,
+            max_points: MAX_POINTS_PER_REQUEST,
         };
         let ok = format!(
             r#"{{"slice":{{"model":"m1","hardware":"tpu"}},"signal":"golden-qa","ts":{now},"good":9,"total":10}}"#
@@ -146,5 +150,13 @@ mod tests {
         assert!(report.errors[4].error.contains("lacks dimension"));
         assert!(report.errors[5].error.contains("outside"));
         assert!(report.errors[6].error.contains("negative"));
+
+        let few = IngestRules {
+            max_points: 3,
+            ..rules
+        };
+        let e = parse_points(&[ok.as_str(); 4].join("\n"), &few).unwrap_err();
+        assert!(e.contains("more than 3 points"), "{e}");
+        assert!(parse_points(&[ok.as_str(); 3].join("\n"), &few).is_ok());
     }
 }

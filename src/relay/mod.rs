@@ -1,7 +1,313 @@
 //! `qualtop serve`: a relay that brings real fleets into protocol 1.
+//!
+//! ```text
+//! Prometheus API ──(one poller: range queries per bucket)──┐
+//!                                                          ├─▶ Hub per endpoint ─▶ protocol server ─▶ clients
+//! eval jobs ──POST /v1/points (JSON lines, token: ingest)──┘        (/metrics, /evals, same code as the demo)
+//! ```
+//!
+//! The relay is just another [`FleetSource`](crate::server::FleetSource) on
+//! a [`Hub`]: the upstream is queried once per bucket whatever the number of
+//! clients, filters are applied server-side, and a slow client is cut off.
+//! Tokens (roles read / annotate / ingest) decide who may connect, push, or
+//! annotate; annotations are signed with the token's name.
 
+pub mod auth;
 pub mod config;
+pub mod convert;
+pub mod http;
 pub mod ingest;
 pub mod prometheus;
+pub mod source;
+pub mod stats;
 #[cfg(test)]
 mod tests;
+pub mod upstream;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use tokio::task::JoinHandle;
+
+use crate::annotations::{AnnotationStore, SqliteAnnotations};
+use crate::protocol::{Millis, SignalSpec};
+use crate::server::{
+    self, AnnotationHub, AnnotationRate, Extras, Hub, RunningServer, ServerConfig, ServerStats,
+};
+
+use self::auth::RelayAuth;
+use self::config::{Endpoint, RelayConfig, SignalSource};
+use self::prometheus::PromClient;
+use self::source::RelaySource;
+use self::stats::RelayStats;
+use self::upstream::{Poller, PromQuery, PromSignal};
+
+/// The WebSocket path of an endpoint.
+pub fn endpoint_path(e: Endpoint) -> &'static str {
+    match e {
+        Endpoint::Metrics => "/metrics",
+        Endpoint::Evals => "/evals",
+    }
+}
+
+/// Wall-clock time: the relay's data clock.
+pub fn wall_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// A relay serving in the background; dropping it stops it.
+pub struct RunningRelay {
+    /// `None` only once shut down.
+    server: Option<RunningServer>,
+    addr: SocketAddr,
+    tls: bool,
+    poller: Option<JoinHandle<()>>,
+    hubs: Vec<(Endpoint, Arc<Hub>)>,
+    stats: Arc<RelayStats>,
+    server_stats: Arc<ServerStats>,
+    /// Kept open for the server (see `start`).
+    #[allow(dead_code)]
+    annotations: Option<Arc<dyn AnnotationStore>>,
+}
+
+impl std::fmt::Debug for RunningRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningRelay")
+            .field("addr", &self.addr)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+impl Drop for RunningRelay {
+    fn drop(&mut self) {
+        if let Some(p) = &self.poller {
+            p.abort();
+        }
+    }
+}
+
+impl RunningRelay {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `ws(s)://ADDR/metrics` or `/evals`.
+    pub fn url(&self, endpoint: Endpoint) -> String {
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.addr, endpoint_path(endpoint))
+    }
+
+    /// `http(s)://ADDR{path}`, e.g. `relay.http_url("/v1/points")`.
+    pub fn http_url(&self, path: &str) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
+    }
+
+    /// The hub that serves an endpoint.
+    pub fn hub(&self, endpoint: Endpoint) -> Option<&Arc<Hub>> {
+        self.hubs
+            .iter()
+            .find(|(e, _)| *e == endpoint)
+            .map(|(_, h)| h)
+    }
+
+    pub fn stats(&self) -> &Arc<RelayStats> {
+        &self.stats
+    }
+
+    pub fn server_stats(&self) -> &Arc<ServerStats> {
+        &self.server_stats
+    }
+
+    /// Stops polling, closes every connection and stops listening.
+    pub async fn shutdown(mut self) {
+        if let Some(p) = self.poller.take() {
+            p.abort();
+        }
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// The annotation store in `data_dir`, if the config names one.
+fn open_annotations(cfg: &RelayConfig) -> anyhow::Result<Option<Arc<dyn AnnotationStore>>> {
+    // Without `data_dir`, the XDG data directory: annotations are never
+    // silently unsupported on a relay.
+    let Some(dir) = cfg
+        .data_dir
+        .clone()
+        .or_else(|| dirs::data_dir().map(|d| d.join("qualtop").join("relay")))
+    else {
+        return Ok(None);
+    };
+    let dir = &dir;
+    let store = SqliteAnnotations::open_in(dir)
+        .with_context(|| format!("opening the annotation store in {}", dir.display()))?;
+    Ok(Some(Arc::new(store)))
+}
+
+/// Backfills the PromQL signals' history, then serves `/metrics`, `/evals`,
+/// `/healthz`, `POST /v1/points` and `/metrics.prom` on `cfg.listen`. Must
+/// be called inside a Tokio runtime.
+pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
+    crate::tls::install_crypto_provider();
+    let started = wall_ms();
+    let epoch = format!("{started:x}-{:x}", std::process::id());
+    let stats = Arc::new(RelayStats::default());
+
+    let mut sources = Vec::new();
+    for endpoint in [Endpoint::Metrics, Endpoint::Evals] {
+        let specs: Vec<SignalSpec> = cfg
+            .signals
+            .iter()
+            .filter(|s| s.endpoint == endpoint)
+            .map(|s| SignalSpec {
+                name: s.name.clone(),
+                kind: s.kind,
+                role: s.role,
+                unit: s.unit.clone(),
+            })
+            .collect();
+        let source = RelaySource::new(
+            &epoch,
+            cfg.dimensions.clone(),
+            specs,
+            cfg.bucket_ms,
+            cfg.history_ms,
+            cfg.client_queue,
+        );
+        sources.push((endpoint, Arc::new(source)));
+    }
+    let hub_of = |e: Endpoint| {
+        sources
+            .iter()
+            .find(|(x, _)| *x == e)
+            .map(|(_, s)| Arc::clone(s.hub()))
+    };
+
+    let mut prom_signals = Vec::new();
+    let mut push = HashMap::new();
+    for s in &cfg.signals {
+        let Some(hub) = hub_of(s.endpoint) else {
+            continue;
+        };
+        let query = match &s.source {
+            SignalSource::Push => {
+                push.insert(s.name.clone(), (s.kind, hub));
+                continue;
+            }
+            SignalSource::Ratio { good, total } => PromQuery::Ratio {
+                good: good.clone(),
+                total: total.clone(),
+            },
+            SignalSource::Gauge { value } => PromQuery::Gauge {
+                value: value.clone(),
+            },
+        };
+        prom_signals.push(PromSignal {
+            name: s.name.clone(),
+            query,
+            hub,
+        });
+    }
+
+    let poller = match (&cfg.prometheus, prom_signals.is_empty()) {
+        (Some(prom), false) => {
+            let client = PromClient::new(prom.client_config())?;
+            let mut poller = Poller::new(
+                client,
+                prom_signals,
+                cfg.dimensions.clone(),
+                cfg.bucket_ms,
+                cfg.history_ms,
+                prom.delay,
+                Arc::clone(&stats),
+            );
+            // The history window before the first client: a snapshot is then
+            // whole from the start. A failing upstream is retried by `run`.
+            tracing::info!(url = %prom.url, "backfilling the history window");
+            // Bounded, so a black-holed upstream does not keep the relay from
+            // serving pushes and showing the outage; `run` carries on.
+            let limit = prom.timeout * 2;
+            if tokio::time::timeout(limit, poller.round(wall_ms()))
+                .await
+                .is_err()
+            {
+                tracing::warn!(?limit, "backfill unfinished; serving meanwhile");
+            }
+            Some(poller)
+        }
+        _ => None,
+    };
+
+    let auth = Arc::new(RelayAuth::new(
+        cfg.tokens.clone(),
+        cfg.max_connections_per_token,
+    ));
+    // The one place the relay hands its annotation store to the server, as
+    // the demo does; the server then lists `annotations` in every hello.
+    // Opened here (SQLite, WAL) so that a bad directory fails at start.
+    let annotations = open_annotations(&cfg)?;
+    let server_cfg = ServerConfig {
+        annotations: annotations
+            .clone()
+            .map(|s| AnnotationHub::new(s, AnnotationRate::default())),
+        authorize: Some(auth.clone()),
+        max_request_bytes: cfg.max_frame_bytes,
+        max_subscribes_per_minute: cfg.max_subscribes_per_minute,
+        send_timeout: cfg.send_timeout,
+        ..ServerConfig::default()
+    };
+    let server_stats = Arc::clone(&server_cfg.stats);
+    let endpoints: Vec<server::Endpoint> = sources
+        .iter()
+        .map(|(e, s)| server::Endpoint {
+            path: endpoint_path(*e).to_owned(),
+            source: Arc::clone(s) as Arc<dyn server::FleetSource>,
+        })
+        .collect();
+    let hubs: Vec<(Endpoint, Arc<Hub>)> = sources
+        .iter()
+        .map(|(e, s)| (*e, Arc::clone(s.hub())))
+        .collect();
+    let routes = http::routes(http::HttpState {
+        auth,
+        push,
+        dimensions: cfg.dimensions.clone(),
+        bucket_ms: cfg.bucket_ms,
+        history_ms: cfg.history_ms,
+        max_body_bytes: cfg.max_body_bytes,
+        max_points: cfg.max_points_per_request,
+        stats: Arc::clone(&stats),
+        server_stats: Arc::clone(&server_stats),
+        endpoints: hubs
+            .iter()
+            .map(|(e, h)| (endpoint_path(*e).to_owned(), Arc::clone(h)))
+            .collect(),
+    });
+    let tls = match &cfg.tls {
+        Some((cert, key)) => Some(server::tls_server_config(cert, key)?),
+        None => None,
+    };
+    let server = server::bind_with(cfg.listen, server_cfg, endpoints, Extras { routes, tls })
+        .await
+        .context("starting the relay's server")?;
+    let poller = poller.map(|p| tokio::spawn(p.run()));
+    Ok(RunningRelay {
+        annotations,
+        addr: server.local_addr(),
+        tls: cfg.tls.is_some(),
+        server: Some(server),
+        poller,
+        hubs,
+        stats,
+        server_stats,
+    })
+}

@@ -17,6 +17,7 @@ use crate::protocol::{
 
 use super::ServerConfig;
 use super::annotations::{AnnotationHub, hello_features, id_of_broken_annotate};
+use super::auth::Principal;
 use super::source::{FleetSource, Update, UpdatePoint};
 
 /// Why a connection ended, for the log.
@@ -26,6 +27,7 @@ enum End {
     ServerStopping,
     TooSlow(u64),
     SourceEnded,
+    TooManySubscribes,
     SendFailed(String),
     /// Includes frames over the size limit.
     ReadFailed(String),
@@ -38,6 +40,7 @@ impl std::fmt::Display for End {
             End::ServerStopping => f.write_str("server shutting down"),
             End::TooSlow(missed) => write!(f, "too slow: {missed} updates behind"),
             End::SourceEnded => f.write_str("source ended"),
+            End::TooManySubscribes => f.write_str("too many subscribes"),
             End::SendFailed(e) => write!(f, "send failed: {e}"),
             End::ReadFailed(e) => write!(f, "read failed: {e}"),
         }
@@ -51,6 +54,9 @@ struct Connection {
     /// Last seq sent; the first snapshot is 1.
     seq: u64,
     subscription: Option<(Subscribe, broadcast::Receiver<Arc<Update>>)>,
+    /// Who the client is: what it may do, and the name it annotates under.
+    principal: Principal,
+    subscribes: RateLimit,
     /// Present when the server stores annotations.
     annotations: Option<Annotations>,
 }
@@ -73,8 +79,12 @@ pub(super) async fn serve(
     stop: watch::Receiver<bool>,
     peer: SocketAddr,
     path: String,
+    principal: Principal,
 ) {
-    tracing::info!(%peer, %path, "client connected");
+    tracing::info!(%peer, %path, who = ?principal.name, "client connected");
+    let stats = Arc::clone(&cfg.stats);
+    stats.connected();
+    let per_minute = cfg.max_subscribes_per_minute.max(1);
     let annotations = cfg.annotations.as_ref().map(|hub| Annotations {
         hub: Arc::clone(hub),
         relayed: hub.subscribe(),
@@ -88,8 +98,11 @@ pub(super) async fn serve(
         seq: 0,
         subscription: None,
         annotations,
+        principal,
+        subscribes: RateLimit::new(per_minute, per_minute),
     };
     let end = conn.run(stop).await;
+    stats.disconnected();
     tracing::info!(%peer, %path, reason = %end, "client disconnected");
 }
 
@@ -166,6 +179,17 @@ impl Connection {
                 .send_error("bad_request", "subscribe: window_ms must be positive", None)
                 .await;
         }
+        if !self.subscribes.allow(Instant::now().into_std()) {
+            let message = format!(
+                "more than {} subscribes a minute; disconnecting",
+                self.cfg.max_subscribes_per_minute
+            );
+            self.send_error("too_many_subscribes", &message, None)
+                .await?;
+            self.close(close_code::POLICY, "too many subscribes").await;
+            return Err(End::TooManySubscribes);
+        }
+        self.cfg.stats.subscribed();
         let granted = self.source.subscribe(&sub);
         // Read after the relay receiver exists (it is made with the
         // connection): an annotation stored meanwhile comes in the snapshot,
@@ -194,13 +218,30 @@ impl Connection {
         });
         tracing::debug!(filter = ?sub.filter, window_ms = sub.window_ms, "snapshot sent");
         self.subscription = Some((sub, granted.updates));
-        self.send(snapshot.to_json()).await
+        self.send(snapshot.to_json()).await?;
+        // The source's standing state (e.g. an upstream that is down) follows
+        // every snapshot, so a client that connects mid-outage sees it too.
+        for notice in granted.notices {
+            self.send_error(&notice.code, &notice.message, notice.id)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Stores an annotation. The echo to every subscriber (this one
     /// included) is the acknowledgement; a sender that has not subscribed,
     /// or resent an unchanged annotation, gets its echo directly.
-    async fn on_annotate(&mut self, a: Annotate) -> Result<(), End> {
+    async fn on_annotate(&mut self, mut a: Annotate) -> Result<(), End> {
+        // Role check and author stamp come first, whatever stores the annotation.
+        if let Err(message) = self.principal.stamp(&mut a.annotation) {
+            return self
+                .send_error(
+                    "forbidden",
+                    &message,
+                    Some(a.annotation.id.chars().take(64).collect()),
+                )
+                .await;
+        }
         let data_now = self.source.now();
         let Some(ann) = self.annotations.as_mut() else {
             return self
@@ -273,6 +314,7 @@ impl Connection {
                 let message = format!(
                     "client fell {missed} updates behind; disconnecting (reconnect to resync)"
                 );
+                self.cfg.stats.dropped_slow(missed);
                 self.send_error("too_slow", &message, None).await?;
                 self.close(close_code::POLICY, "too slow").await;
                 return Err(End::TooSlow(missed));
@@ -285,22 +327,27 @@ impl Connection {
         let Some((sub, _)) = &self.subscription else {
             return Ok(());
         };
+        let notices = update.notices.clone();
         let points: Vec<Point<'_>> = update
             .points
             .iter()
             .filter(|p| sub.matches(&p.slice))
             .map(borrowed_point)
             .collect();
-        if points.is_empty() {
-            return Ok(());
+        if !points.is_empty() {
+            let batch = ServerMessage::Batch(Batch {
+                seq: self.seq + 1,
+                points,
+            })
+            .to_json();
+            self.seq += 1;
+            self.send(batch).await?;
         }
-        let batch = ServerMessage::Batch(Batch {
-            seq: self.seq + 1,
-            points,
-        })
-        .to_json();
-        self.seq += 1;
-        self.send(batch).await
+        for notice in notices {
+            self.send_error(&notice.code, &notice.message, notice.id)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn send_error(
@@ -320,15 +367,22 @@ impl Connection {
 
     /// Sends one text frame; a client that does not take it in time is dropped.
     async fn send(&mut self, text: String) -> Result<(), End> {
+        let bytes = text.len();
         match tokio::time::timeout(self.cfg.send_timeout, self.socket.send(Message::text(text)))
             .await
         {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                self.cfg.stats.sent(bytes);
+                Ok(())
+            }
             Ok(Err(e)) => Err(End::SendFailed(e.to_string())),
-            Err(_) => Err(End::SendFailed(format!(
-                "send took longer than {:?}",
-                self.cfg.send_timeout
-            ))),
+            Err(_) => {
+                self.cfg.stats.dropped_slow(0);
+                Err(End::SendFailed(format!(
+                    "send took longer than {:?}",
+                    self.cfg.send_timeout
+                )))
+            }
         }
     }
 

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::watch;
 
+use super::auth::{Principal, bearer_token};
 use super::source::FleetSource;
 use super::{Endpoint, ServerConfig, connection};
 
@@ -57,18 +58,32 @@ async fn upgrade_to_protocol(
     headers: HeaderMap,
     peer: SocketAddr,
 ) -> Response {
-    if let Some(token) = &route.cfg.token
-        && !bearer_matches(&headers, token)
-    {
-        // Never log the header itself: it may hold a near-miss of the token.
-        tracing::warn!(%peer, path = %route.path, "upgrade refused: missing or wrong bearer token");
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "missing or wrong bearer token\n",
-        )
-            .into_response();
-    }
+    let principal = if let Some(authorize) = &route.cfg.authorize {
+        match authorize.admit(bearer_token(&headers), &route.path) {
+            Ok(p) => p,
+            Err(denied) => {
+                route.cfg.stats.refused();
+                // Never log the header itself: it may hold a near-miss of a token.
+                tracing::warn!(%peer, path = %route.path, status = %denied.status(), "upgrade refused");
+                return denied.response();
+            }
+        }
+    } else {
+        if let Some(token) = &route.cfg.token
+            && !bearer_matches(&headers, token)
+        {
+            route.cfg.stats.refused();
+            // Never log the header itself: it may hold a near-miss of the token.
+            tracing::warn!(%peer, path = %route.path, "upgrade refused: missing or wrong bearer token");
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "missing or wrong bearer token\n",
+            )
+                .into_response();
+        }
+        Principal::anyone()
+    };
     let upgrade = match upgrade {
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
@@ -85,6 +100,7 @@ async fn upgrade_to_protocol(
                 route.stop,
                 peer,
                 route.path,
+                principal,
             )
         })
 }

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::broadcast;
 
-use crate::protocol::{BucketValue, Millis, Series, SignalKind, SignalSpec, SliceMap, Subscribe};
+use crate::protocol::{
+    BucketValue, ErrorMessage, Millis, Series, SignalKind, SignalSpec, SliceMap, Subscribe,
+};
 
 use super::source::{Subscription, Update, UpdatePoint, Window};
 
@@ -33,6 +35,8 @@ struct HubState {
     /// that reuse the `Arc` from [`Hub::intern`]. The row keeps the `Arc`
     /// alive, so an address cannot be reused while it is in this map.
     by_address: HashMap<usize, usize>,
+    /// Notices every new subscriber gets after its snapshot, by key.
+    standing: Vec<(String, ErrorMessage)>,
 }
 
 #[derive(Debug)]
@@ -66,6 +70,7 @@ impl Hub {
                 rows: Vec::new(),
                 by_content: HashMap::new(),
                 by_address: HashMap::new(),
+                standing: Vec::new(),
             }),
             updates,
         }
@@ -139,8 +144,49 @@ impl Hub {
         if !kept.is_empty() {
             // Sent under the lock, so a subscriber's snapshot and its updates
             // meet exactly. No receivers is not an error.
-            let _ = self.updates.send(Arc::new(Update { points: kept }));
+            let _ = self.updates.send(Arc::new(Update {
+                points: kept,
+                notices: Vec::new(),
+            }));
         }
+    }
+
+    /// Sends `notice` to every subscriber now, and to every later one after
+    /// its snapshot, until [`Hub::lift`] with the same key. Raising a key
+    /// again replaces its notice.
+    pub fn raise(&self, key: &str, notice: ErrorMessage) {
+        let mut st = self.lock();
+        st.standing.retain(|(k, _)| k != key);
+        st.standing.push((key.to_owned(), notice.clone()));
+        self.notify_locked(notice);
+    }
+
+    /// Ends a standing notice; `farewell`, if given, is sent once to every
+    /// subscriber (e.g. "upstream recovered").
+    pub fn lift(&self, key: &str, farewell: Option<ErrorMessage>) {
+        let mut st = self.lock();
+        st.standing.retain(|(k, _)| k != key);
+        if let Some(notice) = farewell {
+            self.notify_locked(notice);
+        }
+    }
+
+    /// The notices standing now, oldest first.
+    pub fn standing(&self) -> Vec<ErrorMessage> {
+        self.lock()
+            .standing
+            .iter()
+            .map(|(_, n)| n.clone())
+            .collect()
+    }
+
+    /// Broadcasts while the caller holds the lock, so notices and points
+    /// keep their order and meet snapshots exactly.
+    fn notify_locked(&self, notice: ErrorMessage) {
+        let _ = self.updates.send(Arc::new(Update {
+            points: Vec::new(),
+            notices: vec![notice],
+        }));
     }
 
     /// The window `sub` asks for, ending at `now`, and every update after it.
@@ -150,6 +196,7 @@ impl Hub {
         Subscription {
             window: st.window(sub, now),
             updates,
+            notices: st.standing.iter().map(|(_, n)| n.clone()).collect(),
         }
     }
 }
@@ -382,6 +429,30 @@ mod tests {
         let w = hub.subscribe(&sub, 8000).window;
         let good = w.series[0].good.as_ref().unwrap();
         assert_eq!(good, &vec![Some(9), Some(9), None, None, Some(1)]);
+    }
+
+    #[test]
+    fn a_standing_notice_reaches_current_and_later_subscribers_until_lifted() {
+        let hub = hub();
+        let mut early = hub.subscribe(&Subscribe::default(), 0);
+        let notice = |code: &str| ErrorMessage {
+            code: code.into(),
+            message: "m".into(),
+            id: None,
+        };
+        hub.raise("up", notice("upstream"));
+        assert_eq!(
+            early.updates.try_recv().unwrap().notices,
+            vec![notice("upstream")]
+        );
+        let late = hub.subscribe(&Subscribe::default(), 0);
+        assert_eq!(late.notices, vec![notice("upstream")]);
+        hub.lift("up", Some(notice("upstream_recovered")));
+        assert_eq!(
+            early.updates.try_recv().unwrap().notices,
+            vec![notice("upstream_recovered")]
+        );
+        assert!(hub.subscribe(&Subscribe::default(), 0).notices.is_empty());
     }
 
     #[test]

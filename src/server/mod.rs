@@ -11,16 +11,22 @@
 //! hello then lists the `annotations` feature, whatever the source says.
 
 mod annotations;
+mod auth;
 mod connection;
 mod http;
 mod hub;
 mod source;
+mod stats;
+mod tls;
 
 pub use annotations::{
     ANNOTATIONS_FEATURE, AnnotationHub, AnnotationRate, Refusal, hello_features,
 };
+pub use auth::{Authorize, Denied, Principal, bearer_token};
 pub use hub::Hub;
 pub use source::{FleetSource, Subscription, Update, UpdatePoint, Window};
+pub use stats::{ServerCounts, ServerStats};
+pub use tls::server_config as tls_server_config;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -28,6 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -49,6 +56,13 @@ pub struct ServerConfig {
     /// Where annotations are stored and relayed; `None`: `annotate` is
     /// answered `unsupported`. Share one hub between every server of a room.
     pub annotations: Option<Arc<AnnotationHub>>,
+    /// Decides on each upgrade when set (and `token` is then not used).
+    pub authorize: Option<Arc<dyn Authorize>>,
+    /// Counters of connections and frames, shared by every connection.
+    pub stats: Arc<ServerStats>,
+    /// A connection that subscribes more often than this is closed: each
+    /// subscribe costs a snapshot.
+    pub max_subscribes_per_minute: u32,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +73,9 @@ impl Default for ServerConfig {
             send_timeout: Duration::from_secs(10),
             max_request_bytes: MAX_REQUEST_BYTES,
             annotations: None,
+            authorize: None,
+            stats: Arc::default(),
+            max_subscribes_per_minute: 60,
         }
     }
 }
@@ -72,6 +89,8 @@ impl fmt::Debug for ServerConfig {
             .field("send_timeout", &self.send_timeout)
             .field("max_request_bytes", &self.max_request_bytes)
             .field("annotations", &self.annotations)
+            .field("authorize", &self.authorize.as_ref().map(|_| "<hook>"))
+            .field("max_subscribes_per_minute", &self.max_subscribes_per_minute)
             .finish()
     }
 }
@@ -96,6 +115,7 @@ impl fmt::Debug for Endpoint {
 #[derive(Debug)]
 pub struct RunningServer {
     local_addr: SocketAddr,
+    tls: bool,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -106,9 +126,16 @@ impl RunningServer {
         self.local_addr
     }
 
-    /// `ws://ADDR{path}`, e.g. `server.url("/metrics")`.
+    /// `ws://ADDR{path}` (`wss://` with TLS), e.g. `server.url("/metrics")`.
     pub fn url(&self, path: &str) -> String {
-        format!("ws://{}{}", self.local_addr, path)
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.local_addr, path)
+    }
+
+    /// `http://ADDR{path}` (`https://` with TLS), for the plain HTTP routes.
+    pub fn http_url(&self, path: &str) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.local_addr, path)
     }
 
     /// Closes every connection (close code 1001) and stops listening; waits up
@@ -141,11 +168,31 @@ impl Drop for RunningServer {
     }
 }
 
+/// What a server may carry besides its WebSocket endpoints.
+#[derive(Default)]
+pub struct Extras {
+    /// Plain HTTP routes merged in (paths must not clash with the endpoints
+    /// or `/healthz`).
+    pub routes: axum::Router,
+    /// Serve `wss://` and `https://` with this config (see [`tls_server_config`]).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
 /// Listens on `addr` and serves each endpoint in the background.
 pub async fn bind(
     addr: SocketAddr,
     cfg: ServerConfig,
     endpoints: Vec<Endpoint>,
+) -> anyhow::Result<RunningServer> {
+    bind_with(addr, cfg, endpoints, Extras::default()).await
+}
+
+/// [`bind`], plus extra HTTP routes and TLS.
+pub async fn bind_with(
+    addr: SocketAddr,
+    cfg: ServerConfig,
+    endpoints: Vec<Endpoint>,
+    extras: Extras,
 ) -> anyhow::Result<RunningServer> {
     for (i, e) in endpoints.iter().enumerate() {
         if !e.path.starts_with('/') || e.path == http::HEALTH_PATH {
@@ -166,25 +213,41 @@ pub async fn bind(
         .local_addr()
         .context("cannot read the listening address")?;
     let (stop, stop_rx) = watch::channel(false);
-    let app = http::router(Arc::new(cfg), endpoints, stop_rx.clone());
-    let mut shutdown = stop_rx;
-    let task = tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stopping| *stopping).await;
-        })
-        .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "server stopped with an error");
+    let app = http::router(Arc::new(cfg), endpoints, stop_rx.clone()).merge(extras.routes);
+    let tls = extras.tls.is_some();
+    let task = match extras.tls {
+        None => tokio::spawn(serve(listener, app, stop_rx)),
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, config)
+                .context("cannot start the TLS listener")?
+                // tap_io gives a custom listener axum's ConnectInfo<SocketAddr>.
+                .tap_io(|_| {});
+            tokio::spawn(serve(listener, app, stop_rx))
         }
-    });
-    tracing::info!(%local_addr, "protocol server listening");
+    };
+    tracing::info!(%local_addr, tls, "protocol server listening");
     Ok(RunningServer {
         local_addr,
+        tls,
         stop,
         task: Some(task),
     })
+}
+
+async fn serve<L>(listener: L, app: axum::Router, mut shutdown: watch::Receiver<bool>)
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    for<'a> SocketAddr: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = shutdown.wait_for(|stopping| *stopping).await;
+    })
+    .await;
+    if let Err(e) = served {
+        tracing::error!(error = %e, "server stopped with an error");
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use crate::protocol::{BucketValue, Hello, Millis, Series, SliceMap, Subscribe};
+use crate::protocol::{BucketValue, ErrorMessage, Hello, Millis, Series, SliceMap, Subscribe};
 
 /// A producer of one endpoint's data.
 pub trait FleetSource: Send + Sync + 'static {
@@ -23,6 +23,9 @@ pub trait FleetSource: Send + Sync + 'static {
 pub struct Subscription {
     pub window: Window,
     pub updates: broadcast::Receiver<Arc<Update>>,
+    /// The source's standing notices (e.g. "upstream down"), sent as `error`
+    /// frames right after the snapshot.
+    pub notices: Vec<ErrorMessage>,
 }
 
 /// The body of a snapshot, before the connection gives it a `seq`.
@@ -38,6 +41,9 @@ pub struct Window {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Update {
     pub points: Vec<UpdatePoint>,
+    /// Sent to every subscriber as `error` frames after the points (the
+    /// source's state changed: an upstream went down or came back).
+    pub notices: Vec<ErrorMessage>,
 }
 
 /// One bucket of one (slice, signal). Slice and signal name are shared, not copied.

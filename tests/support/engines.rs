@@ -1,6 +1,8 @@
 //! Real Prometheus-compatible engines for tests: VictoriaMetrics from the
-//! Debian package `victoria-metrics`, started on a loopback port in a
-//! temporary directory and killed when dropped.
+//! Debian package `victoria-metrics` and Prometheus from `prometheus`, each
+//! started on a loopback port in a temporary directory and killed when
+//! dropped. VictoriaMetrics can be stopped and restarted on the same port
+//! and data (outage tests).
 //!
 //! Where the binary is missing the tests that need it say so and pass,
 //! unless QUALTOP_REQUIRE_ENGINES=1 (set by .ci/run), which makes them fail.
@@ -11,9 +13,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct VictoriaMetrics {
-    child: Child,
+    child: Option<Child>,
     pub url: String,
     dir: PathBuf,
+    bin: PathBuf,
+    port: u16,
 }
 
 fn free_port() -> u16 {
@@ -31,38 +35,35 @@ fn binary(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The binary, or `None` (after saying why) where it is not installed and
+/// not required.
+fn engine(test: &str, name: &str, package: &str) -> Option<PathBuf> {
+    if let Some(bin) = binary(name) {
+        return Some(bin);
+    }
+    if std::env::var("QUALTOP_REQUIRE_ENGINES").as_deref() == Ok("1") {
+        panic!(
+            "{test}: QUALTOP_REQUIRE_ENGINES=1 but {name} is not installed (apt-get install {package})"
+        );
+    }
+    eprintln!("SKIPPED {test}: {name} is not installed (apt-get install {package} to run it)");
+    None
+}
+
 /// The engine, or `None` (after saying why) where it is not installed and
 /// not required.
 pub fn victoria_metrics(test: &str) -> Option<VictoriaMetrics> {
-    let Some(bin) = binary("victoria-metrics") else {
-        if std::env::var("QUALTOP_REQUIRE_ENGINES").as_deref() == Ok("1") {
-            panic!(
-                "{test}: QUALTOP_REQUIRE_ENGINES=1 but victoria-metrics is not installed (apt-get install victoria-metrics)"
-            );
-        }
-        eprintln!(
-            "SKIPPED {test}: victoria-metrics is not installed (apt-get install victoria-metrics to run it)"
-        );
-        return None;
-    };
+    let bin = engine(test, "victoria-metrics", "victoria-metrics")?;
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("qualtop-vm-{}-{port}", std::process::id()));
-    let child = Command::new(bin)
-        .arg(format!("-storageDataPath={}", dir.display()))
-        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-        .arg("-search.disableCache")
-        .arg("-search.latencyOffset=0s")
-        .arg("-retentionPeriod=100y")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting victoria-metrics");
-    let vm = VictoriaMetrics {
-        child,
+    let mut vm = VictoriaMetrics {
+        child: None,
         url: format!("http://127.0.0.1:{port}"),
         dir,
+        bin,
+        port,
     };
-    vm.wait_healthy();
+    vm.restart();
     Some(vm)
 }
 
@@ -87,16 +88,103 @@ impl VictoriaMetrics {
         http_get(&format!("{}/internal/force_flush", self.url)).expect("force_flush");
     }
 
-    /// Stops the engine (for outage tests); `restart` brings it back on the same port and data.
+    /// Stops the engine (for outage tests); `restart` brings it back on the
+    /// same port and data. SIGTERM first, so it writes its buffers to disk
+    /// (a killed engine loses its newest parts), SIGKILL if it lingers.
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                // SAFETY: sending a signal to our own child process.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the engine (again) on the same port and data directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = Command::new(&self.bin)
+            .arg(format!("-storageDataPath={}", self.dir.display()))
+            .arg(format!("-httpListenAddr=127.0.0.1:{}", self.port))
+            .arg("-search.disableCache")
+            .arg("-search.latencyOffset=0s")
+            .arg("-retentionPeriod=100y")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting victoria-metrics");
+        self.child = Some(child);
+        self.wait_healthy();
     }
 }
 
 impl Drop for VictoriaMetrics {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Prometheus scraping one target every second.
+pub struct Prometheus {
+    child: Child,
+    pub url: String,
+    dir: PathBuf,
+}
+
+/// Prometheus scraping `target` (`host:port`, path `/metrics`) every
+/// second, or `None` (after saying why) where it is not installed and not required.
+pub fn prometheus(test: &str, target: &str) -> Option<Prometheus> {
+    let bin = engine(test, "prometheus", "prometheus")?;
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("qualtop-prom-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("prometheus temp dir");
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .expect("prometheus config");
+    let child = Command::new(bin)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting prometheus");
+    let p = Prometheus {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http_get(&format!("{}/-/ready", p.url)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "prometheus did not become ready at {}",
+            p.url
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(p)
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

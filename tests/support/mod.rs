@@ -3,3 +3,4 @@
 
 pub mod engines;
 pub mod pty;
+pub mod relay;
