@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::server_process::{init_logging, stop_signal};
+
 use crate::demo::{self, DemoOptions, Endpoint, Scenario};
 use crate::server::ServerConfig;
 
@@ -61,34 +63,4 @@ pub fn run(
         server.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Ctrl-C, or SIGTERM where there is one (a service manager stopping us).
-async fn stop_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C"),
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot wait for Ctrl-C")
-    }
-}
-
-/// Logs to stderr (this command has no screen to protect); RUST_LOG overrides.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Already set (e.g. by a caller) is fine.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

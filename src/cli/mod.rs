@@ -8,6 +8,7 @@ pub mod check_report;
 mod demo_server;
 pub mod scope;
 mod serve;
+mod server_process;
 pub mod settings;
 pub mod snapshot;
 pub mod tui;

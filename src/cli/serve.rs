@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::server_process::{init_logging, stop_signal};
+
 use crate::relay::{self, config::Endpoint, config::RelayConfig};
 
 pub fn run(config: &Path) -> anyhow::Result<ExitCode> {
@@ -34,33 +36,4 @@ pub fn run(config: &Path) -> anyhow::Result<ExitCode> {
         relay.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Ctrl-C, or SIGTERM where there is one (a service manager stopping us).
-async fn stop_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C"),
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot wait for Ctrl-C")
-    }
-}
-
-/// Logs to stderr (a server has no screen to protect); RUST_LOG overrides.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
