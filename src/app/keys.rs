@@ -22,12 +22,14 @@ pub enum Key {
     F(u8),
 }
 
-/// A key with its modifiers. Shift is folded into `Char` (`'Q'`, `'?'`).
+/// A key with its modifiers. Shift is folded into `Char` (`'Q'`, `'?'`);
+/// `shift` is for the other keys (Shift-Left moves the time cursor further).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KeyPress {
     pub key: Key,
     pub ctrl: bool,
     pub alt: bool,
+    pub shift: bool,
 }
 
 impl KeyPress {
@@ -36,6 +38,7 @@ impl KeyPress {
             key,
             ctrl: false,
             alt: false,
+            shift: false,
         }
     }
     pub const fn char(c: char) -> Self {
@@ -43,10 +46,71 @@ impl KeyPress {
     }
     pub const fn ctrl(c: char) -> Self {
         KeyPress {
-            key: Key::Char(c),
             ctrl: true,
-            alt: false,
+            ..Self::char(c)
         }
+    }
+    pub const fn shift(key: Key) -> Self {
+        KeyPress {
+            shift: true,
+            ..Self::plain(key)
+        }
+    }
+
+    /// Parses a key as the config file writes it: a single character, or a
+    /// name (`Up`, `PageDown`, `Enter`, `Space`, `F5`, ...), with `C-`, `A-`
+    /// and `S-` prefixes for Ctrl, Alt and Shift (`C-c`, `S-Left`).
+    pub fn parse(spec: &str) -> Result<KeyPress, String> {
+        let mut rest = spec;
+        let (mut ctrl, mut alt, mut shift) = (false, false, false);
+        // A prefix must leave a key after it: "C-" alone is no key.
+        while rest.chars().count() > 2 {
+            match rest.get(..2) {
+                Some("C-") => ctrl = true,
+                Some("A-") => alt = true,
+                Some("S-") => shift = true,
+                _ => break,
+            }
+            rest = &rest[2..];
+        }
+        let mut chars = rest.chars();
+        let key = match (chars.next(), chars.next()) {
+            (Some(c), None) => Key::Char(c),
+            _ => match rest {
+                "Up" => Key::Up,
+                "Down" => Key::Down,
+                "Left" => Key::Left,
+                "Right" => Key::Right,
+                "PageUp" => Key::PageUp,
+                "PageDown" => Key::PageDown,
+                "Home" => Key::Home,
+                "End" => Key::End,
+                "Enter" => Key::Enter,
+                "Esc" => Key::Esc,
+                "Tab" => Key::Tab,
+                "BackTab" => Key::BackTab,
+                "Backspace" => Key::Backspace,
+                "Space" => Key::Char(' '),
+                f if f.starts_with('F') => match f[1..].parse::<u8>() {
+                    Ok(n @ 1..=12) => Key::F(n),
+                    _ => return Err(format!("{spec:?} is not a key")),
+                },
+                _ => return Err(format!("{spec:?} is not a key")),
+            },
+        };
+        let key = match key {
+            // Shift is part of the character itself: S-g is G.
+            Key::Char(c) if shift => Key::Char(c.to_uppercase().next().unwrap_or(c)),
+            Key::Tab if shift => Key::BackTab,
+            other => other,
+        };
+        let shift = shift && !matches!(key, Key::Char(_) | Key::BackTab);
+        Ok(KeyPress {
+            key,
+            ctrl,
+            alt,
+            shift,
+        })
     }
 }
 
@@ -69,6 +133,9 @@ impl KeyPress {
             if self.alt {
                 s.push_str("Alt-");
             }
+            if self.shift {
+                s.push_str("Shift-");
+            }
             s.push_str(word);
             s
         } else {
@@ -84,6 +151,9 @@ impl fmt::Display for KeyPress {
         }
         if self.alt {
             f.write_str("Alt-")?;
+        }
+        if self.shift {
+            f.write_str("Shift-")?;
         }
         match self.key {
             Key::Char(' ') => f.write_str("Space"),
@@ -103,5 +173,30 @@ impl fmt::Display for KeyPress {
             Key::Backspace => f.write_str("Backspace"),
             Key::F(n) => write!(f, "F{n}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_key_specs_parse_with_modifiers() {
+        assert_eq!(KeyPress::parse("j"), Ok(KeyPress::char('j')));
+        assert_eq!(KeyPress::parse("C-c"), Ok(KeyPress::ctrl('c')));
+        assert_eq!(KeyPress::parse("S-Left"), Ok(KeyPress::shift(Key::Left)));
+        assert_eq!(KeyPress::parse("S-g"), Ok(KeyPress::char('G')));
+        assert_eq!(KeyPress::parse("Space"), Ok(KeyPress::char(' ')));
+        assert_eq!(KeyPress::parse("F5"), Ok(KeyPress::plain(Key::F(5))));
+        assert_eq!(KeyPress::parse("-"), Ok(KeyPress::char('-')));
+        assert!(KeyPress::parse("Banana").is_err());
+        assert!(KeyPress::parse("F13").is_err());
+        assert!(KeyPress::parse("").is_err());
+    }
+
+    #[test]
+    fn labels_name_the_shift_of_non_character_keys() {
+        assert_eq!(KeyPress::shift(Key::Left).to_string(), "Shift-←");
+        assert_eq!(KeyPress::shift(Key::Left).label(true), "Shift-Left");
     }
 }
