@@ -3,7 +3,7 @@
 
 mod ui_fixture;
 
-use qualtop::view::{QualityPick, RowKey, SortKey, ViewQuery, compute_overview};
+use qualtop::view::{Filter, QualityPick, RowKey, SortKey, ViewQuery, compute_overview};
 use ui_fixture::*;
 
 #[test]
@@ -81,25 +81,26 @@ fn buckets_where_no_member_had_data_stay_missing() {
 }
 
 #[test]
-fn sort_by_quality_change_puts_the_biggest_drop_first_under_the_fleet_row() {
-    let query = ViewQuery {
-        sort: SortKey::QualityChange,
-        ..ViewQuery::default()
-    };
+fn the_default_status_sort_puts_the_biggest_drop_first_under_the_fleet_row() {
+    // No detection yet: every status is empty, so the worst change leads.
+    let query = ViewQuery::default();
+    assert_eq!(query.sort, SortKey::Status);
     let vm = compute_overview(&demo_like_fleet(), &query);
     assert_eq!(vm.table.rows[0].key, RowKey::All);
     assert_eq!(vm.table.rows[1].name, "m-large");
 }
 
 #[test]
-fn a_filter_keeps_matching_rows_and_the_aggregate_of_all() {
+fn a_word_filter_keeps_matching_leaves_and_the_aggregate_is_theirs_alone() {
     let query = ViewQuery {
-        filter: Some("LARGE".to_owned()),
+        filter: Filter::parse("LARGE"),
         ..ViewQuery::default()
     };
     let vm = compute_overview(&demo_like_fleet(), &query);
     let names: Vec<&str> = vm.table.rows.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["whole fleet", "m-large"]);
+    // Filtering happens before the rollup: the aggregate is m-large only.
+    assert_eq!(vm.table.rows[0].requests(), vm.table.rows[1].requests());
 }
 
 #[test]

@@ -16,9 +16,12 @@ use super::theme::Look;
 use crate::store::BucketRange;
 use crate::view::{ChartKind, ChartSeries, MarkerKind, SeriesValues, TimeMarker};
 
-/// Smallest y range drawn, in the chart's units: one point for rates (so
-/// noise is not blown up to full height), a tenth of the value for gauges.
+/// Smallest y range drawn, in the chart's units: one point for quality (so
+/// noise is not blown up to full height), a tenth of a point for
+/// availability (whose objective lives in the last decimals), a tenth of
+/// the value for gauges.
 const MIN_RATE_SPAN: f64 = 1.0;
+const MIN_AVAILABILITY_SPAN: f64 = 0.1;
 const MIN_GAUGE_SPAN_SHARE: f64 = 0.1;
 
 /// The time axis the charts share.
@@ -134,7 +137,8 @@ fn y_bounds(values: &[Option<f64>], baseline: Option<f64>, kind: ChartKind) -> [
     }
     let min_span = match kind {
         ChartKind::Latency => (hi.abs() * MIN_GAUGE_SPAN_SHARE).max(1e-9),
-        _ => MIN_RATE_SPAN,
+        ChartKind::Availability => MIN_AVAILABILITY_SPAN,
+        ChartKind::Quality => MIN_RATE_SPAN,
     };
     let pad = ((hi - lo) * 0.1).max((min_span - (hi - lo)).max(0.0) / 2.0);
     let (mut lo, mut hi) = (lo - pad, hi + pad);
@@ -151,8 +155,8 @@ fn y_bounds(values: &[Option<f64>], baseline: Option<f64>, kind: ChartKind) -> [
 fn y_label(v: f64, kind: ChartKind) -> String {
     match kind {
         ChartKind::Latency if v.abs() >= 100.0 => format!("{v:.0}"),
-        ChartKind::Latency => format!("{v:.1}"),
-        _ => format!("{v:.1}"),
+        ChartKind::Latency | ChartKind::Quality => format!("{v:.1}"),
+        ChartKind::Availability => format!("{v:.2}"),
     }
 }
 
@@ -225,7 +229,7 @@ pub fn render_chart(
             Dataset::default()
                 .data(b)
                 .graph_type(GraphType::Line)
-                .marker(Marker::Dot)
+                .marker(marker)
                 .style(t.dim),
         );
     }
@@ -317,6 +321,6 @@ mod tests {
         let [lo, hi] = y_bounds(&[Some(90.0), Some(90.1)], Some(91.0), ChartKind::Quality);
         assert!(lo < 90.0 && hi > 91.0, "{lo} {hi}");
         let [lo, hi] = y_bounds(&[Some(99.99), Some(100.0)], None, ChartKind::Availability);
-        assert!(hi <= 100.0 && hi - lo >= MIN_RATE_SPAN - 1e-9, "{lo} {hi}");
+        assert!(hi <= 100.0 && hi - lo >= MIN_AVAILABILITY_SPAN - 1e-9, "{lo} {hi}");
     }
 }

@@ -83,12 +83,12 @@ fn right_side(app: &App, vm: &ViewModel, room: usize, look: &Look) -> Line<'stat
     let since = app
         .time()
         .frozen_at
-        .map(|at| format!(" since {}", format::utc_clock(at).trim_end_matches(" UTC")))
+        .map(|at| format!(" {}", format::utc_clock(at).trim_end_matches(" UTC")))
         .unwrap_or_default();
     let axis = vm.time;
     let behind = axis.head.map_or(0, |h| (h - last_bucket).max(0)) * axis.bucket_ms;
     let shown = format!(
-        " at {}{}",
+        " cursor {}{}",
         format::utc_minute(last_bucket * axis.bucket_ms),
         if behind > 0 {
             format!(" (-{})", format::duration(behind))

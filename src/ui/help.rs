@@ -40,14 +40,19 @@ pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, look: &Look) {
             (keys, action.describe())
         })
         .collect();
-    let commands = format!(
-        ":{}",
-        COMMANDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" :")
-    );
-    // Inside the border; one line for the commands' title, then them (wrapped).
+    // Inside the border; one line for the commands' title, then them, packed.
     let inner_h = usize::from(area.height.saturating_sub(2));
     let inner_w = area.width.saturating_sub(2);
-    let command_lines = 1 + width(&commands).div_ceil(usize::from(inner_w.max(1)));
+    let mut commands: Vec<String> = vec![String::new()];
+    for (name, _) in COMMANDS {
+        let last = commands.len() - 1;
+        if !commands[last].is_empty() && width(&commands[last]) + name.len() + 2 > usize::from(inner_w) {
+            commands.push(String::new());
+        }
+        let last = commands.len() - 1;
+        commands[last].push_str(&format!(" :{name}"));
+    }
+    let command_lines = 1 + commands.len();
     let room = inner_h.saturating_sub(command_lines + 1).max(1);
     let columns = if entries.len() <= room || inner_w < 2 * 30 { 1 } else { 2 };
     let per_column = entries.len().div_ceil(columns);
@@ -70,7 +75,7 @@ pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, look: &Look) {
         .collect();
     lines.push(Line::raw(""));
     lines.push(Line::styled(" commands (: then Tab completes)", t.title));
-    lines.push(Line::styled(format!(" {commands}"), t.text));
+    lines.extend(commands.into_iter().map(|c| Line::styled(c, t.text)));
     let width_needed = col_w * columns as u16 + 2;
     let popup_w = width_needed.min(area.width);
     let popup_h = (lines.len() as u16 + 2).min(area.height);
@@ -90,10 +95,5 @@ pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, look: &Look) {
         .title(" keys (Esc or ? to close) ")
         .style(t.popup);
     f.render_widget(Clear, popup);
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(ratatui::widgets::Wrap { trim: false }),
-        popup,
-    );
+    f.render_widget(Paragraph::new(lines).block(block), popup);
 }
