@@ -280,3 +280,28 @@ pub fn large_fleet(models: usize, regions: usize, hardware: usize) -> Fleet {
     }
     b.build()
 }
+
+/// Does what the event loop does after a query change: computes the view
+/// model for the app's query, tells the app what it shows and where the
+/// table body is on a `width` x `height` screen. Returns the model.
+pub fn sync(
+    fleet: &Fleet,
+    app: &mut qualtop::app::App,
+    width: u16,
+    height: u16,
+) -> qualtop::view::ViewModel {
+    use qualtop::app::{Event, ViewFacts};
+    let vm = qualtop::view::compute_overview(fleet, &app.query());
+    app.update(Event::Clock(WALL_NOW));
+    app.update(Event::ViewChanged(ViewFacts::of(&vm)));
+    let area = ratatui::layout::Rect::new(0, 0, width, height);
+    app.update(Event::Viewport(
+        qualtop::ui::layout(area, app, &vm).viewport(),
+    ));
+    vm
+}
+
+/// Row names of a view model's table, aggregate first.
+pub fn row_names(vm: &qualtop::view::ViewModel) -> Vec<String> {
+    vm.table.rows.iter().map(|r| r.name.clone()).collect()
+}
