@@ -4,9 +4,7 @@
 
 mod ui_fixture;
 
-use qualtop::app::{
-    App, DetailState, Effect, Event, Key, KeyMap, KeyPress, PivotOption, Popup,
-};
+use qualtop::app::{App, DetailState, Effect, Event, Key, KeyMap, KeyPress, PivotOption, Popup};
 use qualtop::feed::Fleet;
 use qualtop::view::{DrillStep, RowKey, SortKey, Split, TimeCursor, ViewModel};
 use ui_fixture::*;
@@ -131,7 +129,11 @@ fn the_pivot_menu_lets_the_fleet_split_by_hardware_then_model() {
     assert_eq!(app.popup(), None);
     assert_eq!(app.level().split, Split::By("hardware".into()));
     let vm = sync(&fleet, &mut app, W, H);
-    assert_eq!(row_names(&vm)[1..], ["tpu-v5", "gpu-h100"], "TPU stands out");
+    assert_eq!(
+        row_names(&vm)[1..],
+        ["tpu-v5", "gpu-h100"],
+        "TPU stands out"
+    );
     select_row(&mut app, &vm, "tpu-v5");
     enter(&mut app);
     let vm = sync(&fleet, &mut app, W, H);
@@ -140,7 +142,10 @@ fn the_pivot_menu_lets_the_fleet_split_by_hardware_then_model() {
     let large = &vm.table.rows[1];
     assert_eq!(large.name, "m-large");
     let change = large.quality.change_pp().unwrap();
-    assert!((-9.0..-7.0).contains(&change), "all of its 8 points: {change}");
+    assert!(
+        (-9.0..-7.0).contains(&change),
+        "all of its 8 points: {change}"
+    );
     // The menu now offers only what the path has not fixed.
     assert!(
         !app.pivot_options()
@@ -178,7 +183,11 @@ fn the_flat_view_lists_every_leaf_and_enter_on_a_leaf_opens_its_detail() {
     press(&mut app, KeyPress::plain(Key::Esc));
     assert!(app.detail().is_none());
     press(&mut app, KeyPress::char('G'));
-    assert_eq!(app.level().split, Split::Next, "G again leaves the flat view");
+    assert_eq!(
+        app.level().split,
+        Split::Next,
+        "G again leaves the flat view"
+    );
 }
 
 #[test]
@@ -188,7 +197,11 @@ fn a_filter_persists_while_drilling_and_group_rows_sum_only_matching_leaves() {
     press(&mut app, KeyPress::char('/'));
     chars(&mut app, "hardware=tpu-v5");
     let vm = sync(&fleet, &mut app, W, H);
-    assert_eq!(app.filter().text(), "hardware=tpu-v5", "applied as it is typed");
+    assert_eq!(
+        app.filter().text(),
+        "hardware=tpu-v5",
+        "applied as it is typed"
+    );
     enter(&mut app);
     assert!(app.input().is_none());
     // Two regions on TPU per model; m-small sends three times the traffic.
@@ -243,12 +256,20 @@ fn s_cycles_the_sort_keys_and_capital_s_reverses() {
     assert_eq!(app.sort, SortKey::Status);
     let mut seen = Vec::new();
     for _ in 0..4 {
-        assert_eq!(press(&mut app, KeyPress::char('s')), vec![Effect::Recompute]);
+        assert_eq!(
+            press(&mut app, KeyPress::char('s')),
+            vec![Effect::Recompute]
+        );
         seen.push(app.sort);
     }
     assert_eq!(
         seen,
-        [SortKey::Availability, SortKey::Volume, SortKey::Name, SortKey::Status]
+        [
+            SortKey::Availability,
+            SortKey::Volume,
+            SortKey::Name,
+            SortKey::Status
+        ]
     );
     press(&mut app, KeyPress::char('s'));
     press(&mut app, KeyPress::char('s'));
@@ -258,7 +279,11 @@ fn s_cycles_the_sort_keys_and_capital_s_reverses() {
     press(&mut app, KeyPress::char('S'));
     let vm = sync(&fleet, &mut app, W, H);
     assert!(app.query().sort_reversed);
-    assert_eq!(row_names(&vm)[0], "whole fleet", "the aggregate stays on top");
+    assert_eq!(
+        row_names(&vm)[0],
+        "whole fleet",
+        "the aggregate stays on top"
+    );
     assert_eq!(row_names(&vm).last().map(String::as_str), Some("m-small"));
 }
 
@@ -270,9 +295,17 @@ fn freeze_holds_the_newest_bucket_and_the_arrows_move_the_cursor_within_the_hist
     assert_eq!(press(&mut app, KeyPress::char('f')), vec![Effect::Redraw]);
     assert_eq!(app.time().cursor, TimeCursor::Frozen { last_bucket: head });
     assert_eq!(app.time().frozen_at, Some(WALL_NOW));
-    assert_eq!(press(&mut app, KeyPress::plain(Key::Left)), vec![Effect::Recompute]);
+    assert_eq!(
+        press(&mut app, KeyPress::plain(Key::Left)),
+        vec![Effect::Recompute]
+    );
     press(&mut app, KeyPress::shift(Key::Left));
-    assert_eq!(app.query().time, TimeCursor::Frozen { last_bucket: head - 11 });
+    assert_eq!(
+        app.query().time,
+        TimeCursor::Frozen {
+            last_bucket: head - 11
+        }
+    );
     let vm = sync(&fleet, &mut app, W, H);
     assert_eq!(vm.table.range.map(|r| r.last()), Some(head - 11));
     for _ in 0..5 {
@@ -283,12 +316,25 @@ fn freeze_holds_the_newest_bucket_and_the_arrows_move_the_cursor_within_the_hist
         press(&mut app, KeyPress::shift(Key::Left));
     }
     let oldest = head - HISTORY_BUCKETS + 1;
-    assert_eq!(app.time().cursor, TimeCursor::Frozen { last_bucket: oldest });
-    assert_eq!(press(&mut app, KeyPress::char('0')), vec![Effect::Recompute]);
+    assert_eq!(
+        app.time().cursor,
+        TimeCursor::Frozen {
+            last_bucket: oldest
+        }
+    );
+    assert_eq!(
+        press(&mut app, KeyPress::char('0')),
+        vec![Effect::Recompute]
+    );
     assert_eq!(app.time().cursor, TimeCursor::Live);
     // Left from live freezes and steps back at once.
     press(&mut app, KeyPress::char('h'));
-    assert_eq!(app.time().cursor, TimeCursor::Frozen { last_bucket: head - 1 });
+    assert_eq!(
+        app.time().cursor,
+        TimeCursor::Frozen {
+            last_bucket: head - 1
+        }
+    );
     press(&mut app, KeyPress::char(' '));
     assert!(!app.is_frozen(), "Space unfreezes");
 }
@@ -321,8 +367,15 @@ fn time_travel_across_a_gap_shows_the_gap_and_data_again_after_it() {
     assert!(row.quality.current().is_some());
     let inside = at(&mut app, 95);
     let row = &inside.table.rows[1];
-    assert!(row.quality.buckets.last().unwrap().is_none(), "the cursor's bucket is missing");
-    assert_eq!(row.quality.current(), None, "no figure made up inside the gap");
+    assert!(
+        row.quality.buckets.last().unwrap().is_none(),
+        "the cursor's bucket is missing"
+    );
+    assert_eq!(
+        row.quality.current(),
+        None,
+        "no figure made up inside the gap"
+    );
     assert_eq!(row.availability.current(), None);
     for _ in 0..20 {
         press(&mut app, KeyPress::plain(Key::Right));
@@ -330,7 +383,10 @@ fn time_travel_across_a_gap_shows_the_gap_and_data_again_after_it() {
     let after = sync(&fleet, &mut app, W, H);
     assert!(after.table.rows[1].quality.current().is_some());
     let window = &after.table.rows[1].quality.buckets;
-    assert!(window.iter().any(Option::is_none), "the gap is still in the window");
+    assert!(
+        window.iter().any(Option::is_none),
+        "the gap is still in the window"
+    );
 }
 
 #[test]
@@ -338,10 +394,20 @@ fn zoom_steps_through_the_windows_up_to_the_history_held() {
     let fleet = demo_like_fleet(); // two hours of history
     let (mut app, vm) = started(&fleet);
     assert_eq!(vm.header.window_ms, Some(60 * BUCKET_MS));
-    assert_eq!(press(&mut app, KeyPress::char('[')), vec![Effect::Recompute]);
+    assert_eq!(
+        press(&mut app, KeyPress::char('[')),
+        vec![Effect::Recompute]
+    );
     let vm = sync(&fleet, &mut app, W, H);
-    assert_eq!(vm.table.range.map(|r| r.len), Some(HISTORY_BUCKETS as usize));
-    assert_eq!(press(&mut app, KeyPress::char('[')), vec![], "no 24 h of data");
+    assert_eq!(
+        vm.table.range.map(|r| r.len),
+        Some(HISTORY_BUCKETS as usize)
+    );
+    assert_eq!(
+        press(&mut app, KeyPress::char('[')),
+        vec![],
+        "no 24 h of data"
+    );
     press(&mut app, KeyPress::char(']'));
     press(&mut app, KeyPress::char(']'));
     let vm = sync(&fleet, &mut app, W, H);
@@ -389,7 +455,10 @@ fn tab_completes_command_names_and_dimension_values() {
     press(&mut app, KeyPress::plain(Key::Tab));
     assert_eq!(app.input().unwrap().text, "filter model=m-small");
     press(&mut app, KeyPress::plain(Key::Esc));
-    assert!(app.filter().is_empty(), "Esc on the command line runs nothing");
+    assert!(
+        app.filter().is_empty(),
+        "Esc on the command line runs nothing"
+    );
     // The filter line completes too.
     press(&mut app, KeyPress::char('/'));
     chars(&mut app, "hard");

@@ -8,9 +8,7 @@ mod ui_fixture;
 
 use qualtop::feed::Fleet;
 use qualtop::store::{BucketRange, Ratio};
-use qualtop::view::{
-    DrillStep, Filter, OverviewRow, RowKey, Split, ViewQuery, compute_overview,
-};
+use qualtop::view::{DrillStep, Filter, OverviewRow, RowKey, Split, ViewQuery, compute_overview};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use ui_fixture::*;
@@ -40,7 +38,8 @@ fn generated_fleet(rng: &mut ChaCha8Rng) -> (Fleet, Vec<Slice>) {
                     s.evals_per_bucket = rng.random_range(5..500);
                     s.quality = rng.random_range(0.7..0.99);
                     if rng.random_bool(0.2) {
-                        s.quality_drop = Some((rng.random_range(0..120), rng.random_range(1.0..9.0)));
+                        s.quality_drop =
+                            Some((rng.random_range(0..120), rng.random_range(1.0..9.0)));
                     }
                     s.missing = (0..rng.random_range(0..8))
                         .map(|_| rng.random_range(0..HISTORY_BUCKETS as usize))
@@ -62,7 +61,10 @@ fn counts(buckets: &[Option<Ratio>]) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn sum_children(rows: &[OverviewRow], pick: fn(&OverviewRow) -> &[Option<Ratio>]) -> Vec<(u64, u64)> {
+fn sum_children(
+    rows: &[OverviewRow],
+    pick: fn(&OverviewRow) -> &[Option<Ratio>],
+) -> Vec<(u64, u64)> {
     let mut out = vec![(0, 0); pick(&rows[0]).len()];
     for row in &rows[1..] {
         for (o, (g, t)) in out.iter_mut().zip(counts(pick(row))) {
@@ -81,7 +83,12 @@ fn quality(r: &OverviewRow) -> &[Option<Ratio>] {
 }
 
 /// Requests under `path` through `filter`, straight from the store.
-fn brute_force_requests(fleet: &Fleet, path: &[DrillStep], filter: &Filter, range: BucketRange) -> u64 {
+fn brute_force_requests(
+    fleet: &Fleet,
+    path: &[DrillStep],
+    filter: &Filter,
+    range: BucketRange,
+) -> u64 {
     let store = &fleet.store;
     let slices = store.slices();
     let sig = store.signal_by_name("availability").unwrap();
@@ -162,19 +169,33 @@ fn aggregates_are_the_sum_of_their_children_at_every_level_split_and_filter() {
                     continue;
                 }
                 assert_eq!(rows[0].key, RowKey::All);
-                assert_eq!(rows[0].requests(), expected, "{path:?} {split:?} {filter:?}");
+                assert_eq!(
+                    rows[0].requests(),
+                    expected,
+                    "{path:?} {split:?} {filter:?}"
+                );
                 if rows.len() == 1 {
                     continue; // nothing left to split
                 }
                 let what = format!("{path:?} {split:?} {filter:?}");
-                assert_eq!(counts(availability(&rows[0])), sum_children(rows, availability), "{what}");
-                assert_eq!(counts(quality(&rows[0])), sum_children(rows, quality), "{what}");
+                assert_eq!(
+                    counts(availability(&rows[0])),
+                    sum_children(rows, availability),
+                    "{what}"
+                );
+                assert_eq!(
+                    counts(quality(&rows[0])),
+                    sum_children(rows, quality),
+                    "{what}"
+                );
                 // Each child equals the aggregate of the level it drills into.
                 for row in rows.iter().skip(1).take(3) {
                     let mut child_path = path.clone();
                     match (&row.key, split, vm.table.split_raw.as_deref()) {
                         (RowKey::Value(v), _, Some(dim)) => child_path.push(DrillStep::new(dim, v)),
-                        (RowKey::Leaf(steps), Split::Leaves, _) => child_path.extend(steps.iter().cloned()),
+                        (RowKey::Leaf(steps), Split::Leaves, _) => {
+                            child_path.extend(steps.iter().cloned())
+                        }
                         other => panic!("unexpected row {other:?}"),
                     }
                     let child = compute_overview(
@@ -185,7 +206,11 @@ fn aggregates_are_the_sum_of_their_children_at_every_level_split_and_filter() {
                         },
                     );
                     let top = &child.table.rows[0];
-                    assert_eq!(counts(availability(top)), counts(availability(row)), "{what}");
+                    assert_eq!(
+                        counts(availability(top)),
+                        counts(availability(row)),
+                        "{what}"
+                    );
                     assert_eq!(counts(quality(top)), counts(quality(row)), "{what}");
                     checked_rows += 1;
                 }

@@ -145,7 +145,9 @@ fn detail_of(fleet: &Fleet, path: Vec<DrillStep>) -> DetailModel {
         window_ms: Some(60 * BUCKET_MS),
         ..ViewQuery::default()
     };
-    compute_overview(fleet, &query).detail.expect("detail asked for")
+    compute_overview(fleet, &query)
+        .detail
+        .expect("detail asked for")
 }
 
 #[test]
@@ -155,7 +157,14 @@ fn the_detail_charts_each_suite_availability_and_latency_with_a_baseline() {
     let titles: Vec<&str> = d.charts.iter().map(|c| c.title.as_str()).collect();
     assert_eq!(
         titles,
-        [SUITES[0], SUITES[1], SUITES[2], SUITES[3], "availability", "latency_p99"]
+        [
+            SUITES[0],
+            SUITES[1],
+            SUITES[2],
+            SUITES[3],
+            "availability",
+            "latency_p99"
+        ]
     );
     assert_eq!(d.charts[5].kind, ChartKind::Latency);
     assert_eq!(d.charts[5].unit.as_deref(), Some("ms"));
@@ -248,7 +257,10 @@ fn the_window_follows_the_query_and_the_time_cursor_ends_it() {
         ..ViewQuery::default()
     };
     let range = window_of(&fleet.store, &huge).unwrap();
-    assert_eq!(range.len, HISTORY_BUCKETS as usize, "cut to what the store holds");
+    assert_eq!(
+        range.len, HISTORY_BUCKETS as usize,
+        "cut to what the store holds"
+    );
 }
 
 #[test]

@@ -242,7 +242,10 @@ mod tests {
                 parse("group hardware", v),
                 Ok(Command::Group("hardware".into()))
             );
-            assert_eq!(parse("gr Hardware", v), Ok(Command::Group("hardware".into())));
+            assert_eq!(
+                parse("gr Hardware", v),
+                Ok(Command::Group("hardware".into()))
+            );
             assert_eq!(
                 parse("filter model=m3", v),
                 Ok(Command::Filter("model=m3".into()))

@@ -28,7 +28,9 @@ pub enum Edit {
     Submit,
     Cancel,
     /// Tab or Shift-Tab: the owner computes candidates and calls [`InputLine::cycle`].
-    Complete { backwards: bool },
+    Complete {
+        backwards: bool,
+    },
 }
 
 impl InputLine {
@@ -95,7 +97,11 @@ impl InputLine {
         let (candidates, index) = match self.completion.take() {
             Some((c, i)) if !c.is_empty() => {
                 let n = c.len();
-                let next = if backwards { (i + n - 1) % n } else { (i + 1) % n };
+                let next = if backwards {
+                    (i + n - 1) % n
+                } else {
+                    (i + 1) % n
+                };
                 (c, next)
             }
             _ => {
@@ -143,7 +149,10 @@ mod tests {
         let fresh = |_: &str| vec!["group ".to_owned(), "go ".to_owned()];
         assert!(line.cycle(fresh, false));
         assert_eq!(line.text, "group ");
-        line.cycle(|_| unreachable!("cycling keeps the first candidates"), false);
+        line.cycle(
+            |_| unreachable!("cycling keeps the first candidates"),
+            false,
+        );
         assert_eq!(line.text, "go ");
         line.cycle(|_| unreachable!(), false);
         assert_eq!(line.text, "group ");

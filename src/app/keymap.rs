@@ -251,7 +251,10 @@ impl KeyMap {
 
     /// Applies a config file's `[keys]` table (action name → key specs).
     /// On a bad entry, returns (action name, message) and changes nothing.
-    pub fn apply_config(&mut self, keys: &BTreeMap<String, Vec<String>>) -> Result<(), (String, String)> {
+    pub fn apply_config(
+        &mut self,
+        keys: &BTreeMap<String, Vec<String>>,
+    ) -> Result<(), (String, String)> {
         let mut parsed = Vec::with_capacity(keys.len());
         for (name, specs) in keys {
             let action = Action::from_name(name)

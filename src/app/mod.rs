@@ -34,7 +34,9 @@ const WHEEL_ROWS: isize = 3;
 pub enum Popup {
     Help,
     /// Which dimension splits the level: [`App::pivot_options`], one selected.
-    Pivot { selected: usize },
+    Pivot {
+        selected: usize,
+    },
 }
 
 /// An entry of the pivot menu.
@@ -207,9 +209,11 @@ impl App {
             Event::Viewport(v) => {
                 self.viewport = v;
                 let page = self.page();
-                let level = on_screen(&mut self.levels);
-                level.follow_selection(self.facts.rows.len(), page);
-                level.remember(&self.facts.rows);
+                if self.details.is_empty() {
+                    let level = on_screen(&mut self.levels);
+                    level.follow_selection(self.facts.rows.len(), page);
+                    level.remember(&self.facts.rows);
+                }
                 vec![Effect::Redraw]
             }
             Event::ViewChanged(facts) => self.view_changed(facts),
@@ -236,10 +240,11 @@ impl App {
         }
         self.facts = facts;
         let page = self.page();
-        let level = on_screen(&mut self.levels);
-        level.rows_changed(&self.facts.rows, page);
-        if let Some(d) = self.details.last_mut() {
-            d.selected = d.selected.min(self.facts.targets.len().saturating_sub(1));
+        match self.details.last_mut() {
+            // The table's rows are not computed behind a detail view: the
+            // level keeps its selection for the way back.
+            Some(d) => d.selected = d.selected.min(self.facts.targets.len().saturating_sub(1)),
+            None => on_screen(&mut self.levels).rows_changed(&self.facts.rows, page),
         }
         effects
     }

@@ -272,7 +272,11 @@ impl App {
         match (kind, changed) {
             // The filter applies as it is typed.
             (InputKind::Filter, true) => {
-                let text = self.input.as_ref().map(|l| l.text.clone()).unwrap_or_default();
+                let text = self
+                    .input
+                    .as_ref()
+                    .map(|l| l.text.clone())
+                    .unwrap_or_default();
                 self.set_filter(&text)
             }
             (_, true) => vec![Effect::Redraw],

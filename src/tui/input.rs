@@ -46,7 +46,8 @@ fn key(k: &KeyEvent) -> Option<KeyPress> {
         other => other,
     };
     // Shift is part of a character already ('G'); for the other keys it is a modifier.
-    let shift = k.modifiers.contains(KeyModifiers::SHIFT) && !matches!(key, Key::Char(_) | Key::BackTab);
+    let shift =
+        k.modifiers.contains(KeyModifiers::SHIFT) && !matches!(key, Key::Char(_) | Key::BackTab);
     Some(KeyPress {
         key,
         ctrl,

@@ -178,7 +178,13 @@ pub fn render_chart(
         } else {
             border::PLAIN
         })
-        .title(Line::styled(look.cut(&title(series, note), usize::from(area.width.saturating_sub(2))), t.title));
+        .title(Line::styled(
+            look.cut(
+                &title(series, note),
+                usize::from(area.width.saturating_sub(2)),
+            ),
+            t.title,
+        ));
     let inner = block.inner(area);
     f.render_widget(block, area);
     if inner.width < 12 || inner.height < 3 {
@@ -186,7 +192,11 @@ pub fn render_chart(
     }
     // Labels first: their width decides the plot's width, hence its resolution.
     let probe = points(series, time.range.len);
-    let [lo, hi] = y_bounds(&probe, series.baseline.map(|b| scale(b, series.kind)), series.kind);
+    let [lo, hi] = y_bounds(
+        &probe,
+        series.baseline.map(|b| scale(b, series.kind)),
+        series.kind,
+    );
     let y_labels = [lo, (lo + hi) / 2.0, hi].map(|v| y_label(v, series.kind));
     let x_labels = [
         format::utc_minute(time.range.first * time.bucket_ms).replace(" UTC", ""),
@@ -211,11 +221,25 @@ pub fn render_chart(
         ChartKind::Availability => t.availability_spark,
         ChartKind::Latency => t.text,
     };
-    let marker = if look.ascii { Marker::Dot } else { Marker::Braille };
+    let marker = if look.ascii {
+        Marker::Dot
+    } else {
+        Marker::Braille
+    };
     let runs = segments(&values);
-    let baseline = series
+    // Dotted, one dot every other column, so it never passes for data.
+    let dot_step = (cells as f64 * 2.0 / f64::from(graph.width.max(1))).max(1.0);
+    let baseline: Vec<(f64, f64)> = series
         .baseline
-        .map(|b| [(0.0, scale(b, series.kind)), (x_max, scale(b, series.kind))]);
+        .map(|b| {
+            let y = scale(b, series.kind);
+            (0..)
+                .map(|k| k as f64 * dot_step)
+                .take_while(|x| *x <= x_max)
+                .map(|x| (x, y))
+                .collect()
+        })
+        .unwrap_or_default();
     let verticals: Vec<([(f64, f64); 2], Style)> = markers
         .iter()
         .map(|m| {
@@ -224,11 +248,11 @@ pub fn render_chart(
         })
         .collect();
     let mut datasets: Vec<Dataset> = Vec::new();
-    if let Some(b) = &baseline {
+    if !baseline.is_empty() {
         datasets.push(
             Dataset::default()
-                .data(b)
-                .graph_type(GraphType::Line)
+                .data(&baseline)
+                .graph_type(GraphType::Scatter)
                 .marker(marker)
                 .style(t.dim),
         );
@@ -286,13 +310,35 @@ pub fn render_chart(
     }
     // Glyphs on the top row of the plot, above each marker's line.
     let buf = f.buffer_mut();
+    if look.ascii {
+        asciify(buf, inner);
+    }
     for m in markers {
         let x = time.x_of(m.ts, cells).clamp(0.0, x_max);
-        let col = graph.x + ((x / x_max.max(1.0)) * f64::from(graph.width.saturating_sub(1))).round() as u16;
+        let col = graph.x
+            + ((x / x_max.max(1.0)) * f64::from(graph.width.saturating_sub(1))).round() as u16;
         if col < graph.x + graph.width {
             buf[(col, graph.y)]
                 .set_symbol(marker_glyph(m.kind, look.ascii))
                 .set_style(marker_style(m.kind, look));
+        }
+    }
+}
+
+/// ratatui draws axes with box lines and points with dots or braille: in
+/// ASCII mode they become `|`, `-`, `+` and `*`.
+fn asciify(buf: &mut ratatui::buffer::Buffer, area: Rect) {
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &mut buf[(x, y)];
+            let replacement = match cell.symbol() {
+                s if s.is_ascii() => continue,
+                "│" => "|",
+                "─" => "-",
+                "└" | "┌" | "┐" | "┘" | "┼" | "├" | "┤" | "┬" | "┴" => "+",
+                _ => "*",
+            };
+            cell.set_symbol(replacement);
         }
     }
 }
@@ -321,6 +367,9 @@ mod tests {
         let [lo, hi] = y_bounds(&[Some(90.0), Some(90.1)], Some(91.0), ChartKind::Quality);
         assert!(lo < 90.0 && hi > 91.0, "{lo} {hi}");
         let [lo, hi] = y_bounds(&[Some(99.99), Some(100.0)], None, ChartKind::Availability);
-        assert!(hi <= 100.0 && hi - lo >= MIN_AVAILABILITY_SPAN - 1e-9, "{lo} {hi}");
+        assert!(
+            hi <= 100.0 && hi - lo >= MIN_AVAILABILITY_SPAN - 1e-9,
+            "{lo} {hi}"
+        );
     }
 }

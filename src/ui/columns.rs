@@ -189,7 +189,10 @@ mod tests {
         let plan = ColumnPlan::fit(80, 20, 60, true);
         assert!(plan.has(Col::Status), "{plan:?}");
         assert!(!plan.has(Col::QualityRange) && !plan.has(Col::AvailabilitySpark));
-        assert!(plan.width_of(Col::Status).unwrap() >= 10, "room for REGRESSION");
+        assert!(
+            plan.width_of(Col::Status).unwrap() >= 10,
+            "room for REGRESSION"
+        );
     }
 
     #[test]

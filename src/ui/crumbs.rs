@@ -62,16 +62,29 @@ pub fn render_crumbs(f: &mut Frame, area: Rect, app: &App, vm: &ViewModel, look:
         if i > skip || skip > 0 {
             spans.push(Span::styled(sep, t.dim));
         }
-        let style = if i + 1 == crumbs.len() { t.title } else { t.text };
+        let style = if i + 1 == crumbs.len() {
+            t.title
+        } else {
+            t.text
+        };
         spans.push(Span::styled(c.clone(), style));
     }
     spans.push(Span::styled(tail, t.dim));
-    f.render_widget(Paragraph::new(Line::from(spans)), Rect { height: 1, ..area });
+    f.render_widget(
+        Paragraph::new(Line::from(spans)),
+        Rect { height: 1, ..area },
+    );
 
     if area.height > 1 && !app.filter().is_empty() {
         let mut spans = vec![
             Span::styled("filter ", t.title),
-            Span::styled(look.cut(&sanitize(app.filter().text()), usize::from(area.width).saturating_sub(7)), t.warn),
+            Span::styled(
+                look.cut(
+                    &sanitize(app.filter().text()),
+                    usize::from(area.width).saturating_sub(7),
+                ),
+                t.warn,
+            ),
         ];
         if !vm.table.filter_unknown.is_empty() {
             spans.push(Span::styled(

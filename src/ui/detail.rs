@@ -37,14 +37,20 @@ pub fn render_detail(
     }
     // Bottom up: the scope panel and markers, then the breakdown, then charts.
     let panel_h = panel_height(model, area).min(area.height.saturating_sub(CHART_MIN_H));
-    let block_cols = (area.width / BLOCK_MIN_W)
-        .clamp(1, model.breakdown.len().max(1) as u16);
+    let block_cols = (area.width / BLOCK_MIN_W).clamp(1, model.breakdown.len().max(1) as u16);
     let block_rows = (model.breakdown.len() as u16).div_ceil(block_cols);
-    let longest = model.breakdown.iter().map(|b| b.rows.len()).max().unwrap_or(0) as u16;
+    let longest = model
+        .breakdown
+        .iter()
+        .map(|b| b.rows.len())
+        .max()
+        .unwrap_or(0) as u16;
     let wanted = block_rows * (1 + longest);
     let cap = (area.height * BREAKDOWN_MAX_SHARE / 100)
         .min(area.height.saturating_sub(panel_h + CHART_MIN_H));
-    let breakdown_h = wanted.min(cap.max(block_rows * 2)).min(area.height - panel_h);
+    let breakdown_h = wanted
+        .min(cap.max(block_rows * 2))
+        .min(area.height - panel_h);
     let charts_h = area.height - panel_h - breakdown_h;
     let charts = Rect {
         height: charts_h,
@@ -94,7 +100,11 @@ fn render_charts(f: &mut Frame, area: Rect, state: &DetailState, model: &DetailM
         let y = area.y + r * area.height / rows;
         let h = (r + 1) * area.height / rows - r * area.height / rows;
         let note = if paged {
-            let key = if per_page == 1 { "Tab: next" } else { "Tab: more" };
+            let key = if per_page == 1 {
+                "Tab: next"
+            } else {
+                "Tab: more"
+            };
             format!("  {}/{n} {key}", index + 1)
         } else {
             String::new()
@@ -134,7 +144,13 @@ fn render_breakdown(
             .selected
             .checked_sub(first_target)
             .filter(|&s| s < b.rows.len());
-        render_block(f, Rect::new(x, y, w.saturating_sub(1), h), b, selected, look);
+        render_block(
+            f,
+            Rect::new(x, y, w.saturating_sub(1), h),
+            b,
+            selected,
+            look,
+        );
         first_target += b.rows.len();
     }
 }
@@ -146,7 +162,10 @@ fn render_block(f: &mut Frame, area: Rect, b: &Breakdown, selected: Option<usize
     }
     let t = &look.theme;
     let w = usize::from(area.width);
-    let mut lines = vec![Line::styled(look.cut(&format!("by {}", b.dimension), w), t.column_header)];
+    let mut lines = vec![Line::styled(
+        look.cut(&format!("by {}", b.dimension), w),
+        t.column_header,
+    )];
     let room = usize::from(area.height) - 1;
     let more = b.rows.len() > room;
     let shown = if more { room.saturating_sub(1) } else { room };
@@ -169,7 +188,11 @@ fn render_block(f: &mut Frame, area: Rect, b: &Breakdown, selected: Option<usize
             Some(Severity::Watch) => t.warn,
             _ => t.dim,
         };
-        let base = if Some(i) == selected { t.selected } else { Style::new() };
+        let base = if Some(i) == selected {
+            t.selected
+        } else {
+            Style::new()
+        };
         lines.push(Line::from(vec![
             Span::styled(format!("{name}{} ", " ".repeat(pad)), base),
             Span::styled(format!("{change:>8} "), base.patch(change_style)),
@@ -212,7 +235,11 @@ fn render_panel(f: &mut Frame, area: Rect, state: &DetailState, model: &DetailMo
     } else {
         lines.push(Line::styled("scope (Enter jumps there)", t.title));
         for (i, e) in model.scope.iter().enumerate() {
-            let style = if state.selected == i { t.selected } else { t.text };
+            let style = if state.selected == i {
+                t.selected
+            } else {
+                t.text
+            };
             lines.push(Line::styled(look.cut(&format!("  {}", e.text), w), style));
         }
     }

@@ -46,9 +46,11 @@ pub fn render_footer(f: &mut Frame, area: Rect, app: &App, vm: &ViewModel, look:
         return;
     }
     let position = match app.detail() {
-        None if !vm.table.rows.is_empty() => {
-            Some(format!("{}/{}", app.level().selected + 1, vm.table.rows.len()))
-        }
+        None if !vm.table.rows.is_empty() => Some(format!(
+            "{}/{}",
+            app.level().selected + 1,
+            vm.table.rows.len()
+        )),
         _ => None,
     };
     let room = usize::from(area.width).saturating_sub(position.as_ref().map_or(0, |p| p.len() + 2));

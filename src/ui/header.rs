@@ -98,7 +98,11 @@ fn right_side(app: &App, vm: &ViewModel, room: usize, look: &Look) -> Line<'stat
     );
     let frozen = Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD);
     let candidates = [
-        vec![format!(" FROZEN{since} "), shown.clone(), format!("  {clock}")],
+        vec![
+            format!(" FROZEN{since} "),
+            shown.clone(),
+            format!("  {clock}"),
+        ],
         vec![format!(" FROZEN{since} "), shown.clone()],
         vec![" FROZEN ".to_owned(), shown],
         vec![" FROZEN ".to_owned()],

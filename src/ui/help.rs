@@ -46,7 +46,9 @@ pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, look: &Look) {
     let mut commands: Vec<String> = vec![String::new()];
     for (name, _) in COMMANDS {
         let last = commands.len() - 1;
-        if !commands[last].is_empty() && width(&commands[last]) + name.len() + 2 > usize::from(inner_w) {
+        if !commands[last].is_empty()
+            && width(&commands[last]) + name.len() + 2 > usize::from(inner_w)
+        {
             commands.push(String::new());
         }
         let last = commands.len() - 1;
@@ -54,7 +56,11 @@ pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, look: &Look) {
     }
     let command_lines = 1 + commands.len();
     let room = inner_h.saturating_sub(command_lines + 1).max(1);
-    let columns = if entries.len() <= room || inner_w < 2 * 30 { 1 } else { 2 };
+    let columns = if entries.len() <= room || inner_w < 2 * 30 {
+        1
+    } else {
+        2
+    };
     let per_column = entries.len().div_ceil(columns);
     let col_w = (inner_w / columns as u16).min(COLUMN_MAX);
     let mut lines: Vec<Line> = (0..per_column)

@@ -48,7 +48,12 @@ pub fn render_pivot(
         })
         .collect();
     let title = " group by (Enter) ";
-    let content_w = lines.iter().map(Line::width).max().unwrap_or(0).max(width(title));
+    let content_w = lines
+        .iter()
+        .map(Line::width)
+        .max()
+        .unwrap_or(0)
+        .max(width(title));
     let popup_w = (content_w as u16 + 2).min(area.width);
     let popup_h = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {

@@ -85,14 +85,7 @@ pub fn render(f: &mut Frame, app: &App, vm: &ViewModel, look: &Look) {
     crumbs::render_crumbs(f, parts.crumbs, app, vm, look);
     match (app.detail(), &vm.detail) {
         (Some(state), Some(model)) => detail::render_detail(f, parts.body, state, model, look),
-        _ => table::render_table(
-            f,
-            parts.body,
-            &vm.table,
-            &vm.header,
-            app,
-            look,
-        ),
+        _ => table::render_table(f, parts.body, &vm.table, &vm.header, app, look),
     }
     footer::render_footer(f, parts.footer, app, vm, look);
     match app.popup() {

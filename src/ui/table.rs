@@ -14,8 +14,8 @@ use super::sparkline::spark;
 use super::theme::Look;
 use crate::app::App;
 use crate::view::{
-    HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend, RowKey, Severity,
-    SortKey, spark_range,
+    HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend, RowKey, Severity, SortKey,
+    spark_range,
 };
 
 /// A change at least this large (in points) is coloured; the sign says it too.
@@ -260,10 +260,13 @@ fn body_cell(
         }
         Col::Status => match &row.status {
             Some(s) => {
-                let text = if s.text.is_empty() {
-                    s.severity.word().to_owned()
+                // The word always; detection's few words only if they fit whole.
+                let word = s.severity.word();
+                let full = format!("{word} {}", s.text);
+                let text = if s.text.is_empty() || sanitize::width(&full) > w_us {
+                    word.to_owned()
                 } else {
-                    format!("{} {}", s.severity.word(), s.text)
+                    full
                 };
                 (
                     look.cut(&text, w_us),

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::findings::{MarkerKind, ScopeEntry, TimeMarker, detail_markers, row_status, scope_entries};
+use super::findings::{
+    MarkerKind, ScopeEntry, TimeMarker, detail_markers, row_status, scope_entries,
+};
 use super::overview::{OverviewRow, RowKey, RowStatus};
 use super::query::{DrillStep, SortKey, ViewQuery};
 use super::rollup::{ColumnSignals, rolled_rows};
@@ -128,7 +130,13 @@ pub fn compute_detail(
         charts.push(ratio_chart(store, sig, &ids, range, ChartKind::Quality));
     }
     for &sig in &cols.availability {
-        charts.push(ratio_chart(store, sig, &ids, range, ChartKind::Availability));
+        charts.push(ratio_chart(
+            store,
+            sig,
+            &ids,
+            range,
+            ChartKind::Availability,
+        ));
     }
     if let Some(sig) = cols.latency {
         charts.push(gauge_chart(store, sig, &ids, range));
@@ -143,12 +151,17 @@ pub fn compute_detail(
         .filter(|m| (start..end).contains(&m.ts))
         .collect();
     markers.sort_by_key(|m| m.ts);
+    // The breakdown shows quality and volume: latency would be rolled up for nothing.
+    let breakdown_cols = ColumnSignals {
+        latency: None,
+        ..cols.clone()
+    };
     let breakdown = unfixed_dimensions(slices, path)
         .into_iter()
         .map(|d| {
             let name = &slices.dimensions()[d];
             let grouping = Grouping::by_dimension(slices, &ids, d);
-            let mut rows = rolled_rows(store, cols, grouping, range);
+            let mut rows = rolled_rows(store, &breakdown_cols, grouping, range);
             for row in &mut rows {
                 row.status = row_status(fleet, path, name, &row.key, &query.quality, query.time);
             }
@@ -274,7 +287,10 @@ mod tests {
             &path(&[("model", "m3"), ("hardware", "tpu")])
         ));
         // A fleet-wide note shows everywhere.
-        assert!(annotation_applies(&scope(&[]), &path(&[("hardware", "tpu")])));
+        assert!(annotation_applies(
+            &scope(&[]),
+            &path(&[("hardware", "tpu")])
+        ));
     }
 
     #[test]

@@ -13,14 +13,14 @@ mod select;
 mod sort;
 mod trend;
 
-pub use findings::{
-    MarkerKind, ScopeEntry, TimeMarker, active_regressions, detail_markers, row_status,
-    scope_entries,
-};
 pub use detail::{
     Breakdown, BreakdownRow, ChartKind, ChartSeries, DetailModel, SeriesValues, annotation_applies,
 };
 pub use filter::{Filter, FilterTerm};
+pub use findings::{
+    MarkerKind, ScopeEntry, TimeMarker, active_regressions, detail_markers, row_status,
+    scope_entries,
+};
 pub use header::{HeaderModel, STALE_AFTER_MS, SourceLine};
 pub use overview::{
     DimensionValues, OverviewRow, OverviewTable, RowKey, RowStatus, Severity, TimeAxis, ViewModel,

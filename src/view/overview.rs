@@ -6,7 +6,7 @@ use super::detail::{DetailModel, compute_detail};
 use super::findings::row_status;
 use super::header::HeaderModel;
 use super::query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, TimeCursor, ViewQuery};
-use super::rollup::{ColumnSignals, column_signals, rolled_rows};
+use super::rollup::{ColumnSignals, column_signals, leaf_rows, rolled_rows};
 use super::select::{Grouping, ResolvedSplit, resolve_split, slices_under, unfixed_dimensions};
 use super::sort::sort_rows;
 use super::trend::{GaugeTrend, RatioTrend};
@@ -204,7 +204,8 @@ pub fn compute_overview(fleet: &Fleet, query: &ViewQuery) -> ViewModel {
             .collect(),
         rows: Vec::new(),
     };
-    if let Some(range) = range {
+    // Behind a detail view the table is not drawn: its rows wait for the return.
+    if let (Some(range), None) = (range, &query.detail) {
         table.rows = level_rows(fleet, query, &cols, split, range);
     }
     let detail = match (&query.detail, range) {
@@ -277,7 +278,11 @@ fn level_rows(
             names: vec![all_name(&query.path)],
         },
     };
-    let mut rows = rolled_rows(store, cols, grouping, range);
+    let mut rows = if split == ResolvedSplit::Leaves {
+        leaf_rows(store, cols, grouping, range)
+    } else {
+        rolled_rows(store, cols, grouping, range)
+    };
     let mut all = OverviewRow::empty(RowKey::All, all_name(&query.path), range.len);
     if split == ResolvedSplit::Nothing {
         if let Some(direct) = rows.pop() {
@@ -303,8 +308,9 @@ fn level_rows(
         &query.quality,
         query.time,
     );
+    let mut path_buf = query.path.clone();
     for row in &mut rows {
-        row.status = status_of(fleet, query, split_name, &row.key);
+        row.status = status_of(fleet, query, split_name, &row.key, &mut path_buf);
     }
     sort_rows(&mut rows, query.sort, query.sort_reversed);
     let mut out = Vec::with_capacity(rows.len() + 1);
@@ -316,16 +322,23 @@ fn level_rows(
 }
 
 /// A leaf row's status is asked as the row of its last dimension under the
-/// other values, so detection sees only `Value` keys for leaves.
-fn status_of(fleet: &Fleet, query: &ViewQuery, split: &str, key: &RowKey) -> Option<RowStatus> {
+/// other values, so detection sees only `Value` keys for leaves. `path_buf`
+/// starts as the query's path and is reused, one allocation for all leaves.
+fn status_of(
+    fleet: &Fleet,
+    query: &ViewQuery,
+    split: &str,
+    key: &RowKey,
+    path_buf: &mut Vec<DrillStep>,
+) -> Option<RowStatus> {
     match key {
         RowKey::Leaf(steps) => {
             let (last, rest) = steps.split_last()?;
-            let mut path = query.path.clone();
-            path.extend_from_slice(rest);
+            path_buf.truncate(query.path.len());
+            path_buf.extend_from_slice(rest);
             row_status(
                 fleet,
-                &path,
+                path_buf,
                 &last.dimension,
                 &RowKey::Value(last.value.clone()),
                 &query.quality,

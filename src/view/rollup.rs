@@ -7,7 +7,7 @@ use super::query::QualityPick;
 use super::select::Grouping;
 use super::trend::{GaugeTrend, RatioTrend};
 use crate::protocol::{Role, SignalKind};
-use crate::store::{BucketRange, GroupRollup, SignalId, Store};
+use crate::store::{BucketRange, GroupRollup, Ratio, SignalId, SliceId, Store};
 
 /// The signals feeding each column.
 #[derive(Debug, Clone, Default)]
@@ -91,5 +91,51 @@ pub fn rolled_rows(
         }
     }
     rows.retain(OverviewRow::has_data);
+    rows
+}
+
+/// [`rolled_rows`] for a grouping of one slice per group (the flat view):
+/// each row read straight from its slice's rings. Rolling up 10,000 groups
+/// of one would allocate a series per group per signal for nothing.
+pub fn leaf_rows(
+    store: &Store,
+    cols: &ColumnSignals,
+    grouping: Grouping,
+    range: BucketRange,
+) -> Vec<OverviewRow> {
+    let summed = |signals: &[SignalId], slice: SliceId| -> Vec<Option<Ratio>> {
+        let mut out = vec![None; range.len];
+        for &sig in signals {
+            for (cell, b) in out.iter_mut().zip(range.iter()) {
+                if let Some(r) = store.ratio(sig, slice, b) {
+                    cell.get_or_insert_with(Ratio::default).add(r);
+                }
+            }
+        }
+        out
+    };
+    let mut rows = Vec::with_capacity(grouping.members.len());
+    for ((&(slice, _), key), name) in grouping
+        .members
+        .iter()
+        .zip(grouping.keys)
+        .zip(grouping.names)
+    {
+        let latency = match cols.latency {
+            Some(sig) => range.iter().map(|b| store.gauge(sig, slice, b)).collect(),
+            None => vec![None; range.len],
+        };
+        let row = OverviewRow {
+            key,
+            name,
+            availability: RatioTrend::new(summed(&cols.availability, slice)),
+            quality: RatioTrend::new(summed(&cols.quality, slice)),
+            latency: GaugeTrend { buckets: latency },
+            status: None,
+        };
+        if row.has_data() {
+            rows.push(row);
+        }
+    }
     rows
 }

@@ -3,30 +3,56 @@
 use std::cmp::Ordering;
 
 use super::overview::{OverviewRow, RowKey, Severity};
-use super::query::SortKey;
+use super::query::{DrillStep, SortKey};
+
+/// The figures a sort compares, computed once per row rather than once
+/// per comparison (10,000 leaves make ~140,000 comparisons).
+struct SortFacts {
+    rank: u8,
+    change: Option<f64>,
+    availability: Option<f64>,
+    requests: u64,
+    evals: u64,
+}
+
+impl SortFacts {
+    fn of(row: &OverviewRow) -> Self {
+        SortFacts {
+            rank: severity_rank(row),
+            change: row.quality.change_pp(),
+            availability: row.availability.current(),
+            requests: row.requests(),
+            evals: row.evals(),
+        }
+    }
+}
 
 /// Sorts rows (the aggregate row is not among them); `reversed` turns the
 /// whole order around, ties included.
-pub fn sort_rows(rows: &mut [OverviewRow], key: SortKey, reversed: bool) {
-    rows.sort_by(|a, b| {
+pub fn sort_rows(rows: &mut Vec<OverviewRow>, key: SortKey, reversed: bool) {
+    let facts: Vec<SortFacts> = rows.iter().map(SortFacts::of).collect();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (&facts[i], &facts[j]);
         let primary = match key {
-            SortKey::Status => severity_rank(a)
-                .cmp(&severity_rank(b))
-                .then_with(|| lowest_first(a.quality.change_pp(), b.quality.change_pp())),
-            SortKey::Availability => {
-                lowest_first(a.availability.current(), b.availability.current())
-            }
+            SortKey::Status => a
+                .rank
+                .cmp(&b.rank)
+                .then_with(|| lowest_first(a.change, b.change)),
+            SortKey::Availability => lowest_first(a.availability, b.availability),
             SortKey::Volume => b
-                .requests()
-                .cmp(&a.requests())
-                .then_with(|| b.evals().cmp(&a.evals())),
+                .requests
+                .cmp(&a.requests)
+                .then_with(|| b.evals.cmp(&a.evals)),
             SortKey::Name => Ordering::Equal,
         };
-        primary.then_with(|| by_name(a, b))
+        primary.then_with(|| by_name(&rows[i], &rows[j]))
     });
     if reversed {
-        rows.reverse();
+        order.reverse();
     }
+    let mut taken: Vec<Option<OverviewRow>> = rows.drain(..).map(Some).collect();
+    rows.extend(order.into_iter().filter_map(|i| taken[i].take()));
 }
 
 /// 0 for regressed, 1 for watched, 2 for everything else.
@@ -54,17 +80,14 @@ fn by_name(a: &OverviewRow, b: &OverviewRow) -> Ordering {
         (RowKey::Value(x), RowKey::Value(y)) => {
             (x.is_empty(), x.as_str()).cmp(&(y.is_empty(), y.as_str()))
         }
-        (RowKey::Leaf(x), RowKey::Leaf(y)) => {
-            let values = |steps: &[super::query::DrillStep]| {
-                steps
-                    .iter()
-                    .map(|s| (s.value.is_empty(), s.value.clone()))
-                    .collect::<Vec<_>>()
-            };
-            values(x).cmp(&values(y))
-        }
+        (RowKey::Leaf(x), RowKey::Leaf(y)) => leaf_order(x).cmp(leaf_order(y)),
         _ => a.name.cmp(&b.name),
     }
+}
+
+/// A leaf's values in order, the empty value after any other.
+fn leaf_order(steps: &[DrillStep]) -> impl Iterator<Item = (bool, &str)> {
+    steps.iter().map(|s| (s.value.is_empty(), s.value.as_str()))
 }
 
 #[cfg(test)]
