@@ -1,51 +1,18 @@
-//! Drilling, pivoting, filtering, sorting and time travel: the app state
+//! Drilling, pivoting, filtering, sorting and the detail view: the app state
 //! machine driven by keys over real view models of a hand-built fleet, the
 //! way the event loop drives it (recompute, then tell the app what it shows).
 
 mod ui_fixture;
 
-use qualtop::app::{App, DetailState, Effect, Event, Key, KeyMap, KeyPress, PivotOption, Popup};
-use qualtop::feed::Fleet;
-use qualtop::view::{DrillStep, RowKey, SortKey, Split, TimeCursor, ViewModel};
+use qualtop::app::{DetailState, Effect, Key, KeyPress, PivotOption, Popup};
+use qualtop::view::{DrillStep, RowKey, SortKey, Split, ViewModel};
 use ui_fixture::*;
 
 const W: u16 = 160;
 const H: u16 = 48;
 
-fn press(app: &mut App, key: KeyPress) -> Vec<Effect> {
-    app.update(Event::Key(key))
-}
-
-fn chars(app: &mut App, text: &str) {
-    for c in text.chars() {
-        press(app, KeyPress::char(c));
-    }
-}
-
-fn enter(app: &mut App) -> Vec<Effect> {
-    press(app, KeyPress::plain(Key::Enter))
-}
-
 fn step(d: &str, v: &str) -> DrillStep {
     DrillStep::new(d, v)
-}
-
-/// A fresh app that has seen its first view model.
-fn started(fleet: &Fleet) -> (App, ViewModel) {
-    let mut app = App::new(KeyMap::default());
-    let vm = sync(fleet, &mut app, W, H);
-    (app, vm)
-}
-
-fn select_row(app: &mut App, vm: &ViewModel, name: &str) {
-    let i = row_names(vm)
-        .iter()
-        .position(|n| n == name)
-        .unwrap_or_else(|| panic!("{name} not in {:?}", row_names(vm)));
-    press(app, KeyPress::plain(Key::Home));
-    for _ in 0..i {
-        press(app, KeyPress::plain(Key::Down));
-    }
 }
 
 fn requests_of(vm: &ViewModel, name: &str) -> u64 {
@@ -63,7 +30,7 @@ const SLICE_HOUR: u64 = 2_000 * 60;
 #[test]
 fn enter_drills_into_the_selected_group_split_by_the_next_dimension() {
     let fleet = demo_like_fleet();
-    let (mut app, vm) = started(&fleet);
+    let (mut app, vm) = started(&fleet, W, H);
     assert_eq!(row_names(&vm)[1], "m-large", "the biggest drop leads");
     select_row(&mut app, &vm, "m-large");
     assert_eq!(enter(&mut app), vec![Effect::Recompute]);
@@ -84,7 +51,7 @@ fn back_up_restores_the_selection_and_scroll_even_after_rows_moved() {
         b.add(&s, i);
     }
     let fleet = b.build();
-    let (mut app, _) = started(&fleet);
+    let (mut app, _) = started(&fleet, W, H);
     press(&mut app, KeyPress::char(':'));
     chars(&mut app, "sort name");
     enter(&mut app);
@@ -115,7 +82,7 @@ fn back_up_restores_the_selection_and_scroll_even_after_rows_moved() {
 #[test]
 fn the_pivot_menu_lets_the_fleet_split_by_hardware_then_model() {
     let fleet = demo_like_fleet();
-    let (mut app, _) = started(&fleet);
+    let (mut app, _) = started(&fleet, W, H);
     press(&mut app, KeyPress::char('g'));
     assert_eq!(app.popup(), Some(Popup::Pivot { selected: 0 }));
     let options = app.pivot_options();
@@ -156,7 +123,7 @@ fn the_pivot_menu_lets_the_fleet_split_by_hardware_then_model() {
 #[test]
 fn the_flat_view_lists_every_leaf_and_enter_on_a_leaf_opens_its_detail() {
     let fleet = demo_like_fleet();
-    let (mut app, vm) = started(&fleet);
+    let (mut app, vm) = started(&fleet, W, H);
     select_row(&mut app, &vm, "m-large");
     enter(&mut app);
     sync(&fleet, &mut app, W, H);
@@ -193,7 +160,7 @@ fn the_flat_view_lists_every_leaf_and_enter_on_a_leaf_opens_its_detail() {
 #[test]
 fn a_filter_persists_while_drilling_and_group_rows_sum_only_matching_leaves() {
     let fleet = demo_like_fleet();
-    let (mut app, _) = started(&fleet);
+    let (mut app, _) = started(&fleet, W, H);
     press(&mut app, KeyPress::char('/'));
     chars(&mut app, "hardware=tpu-v5");
     let vm = sync(&fleet, &mut app, W, H);
@@ -224,7 +191,7 @@ fn a_filter_persists_while_drilling_and_group_rows_sum_only_matching_leaves() {
 #[test]
 fn esc_clears_the_filter_before_going_up_and_backspace_keeps_it() {
     let fleet = demo_like_fleet();
-    let (mut app, vm) = started(&fleet);
+    let (mut app, vm) = started(&fleet, W, H);
     select_row(&mut app, &vm, "m-large");
     enter(&mut app);
     sync(&fleet, &mut app, W, H);
@@ -252,7 +219,7 @@ fn esc_clears_the_filter_before_going_up_and_backspace_keeps_it() {
 #[test]
 fn s_cycles_the_sort_keys_and_capital_s_reverses() {
     let fleet = demo_like_fleet();
-    let (mut app, _) = started(&fleet);
+    let (mut app, _) = started(&fleet, W, H);
     assert_eq!(app.sort, SortKey::Status);
     let mut seen = Vec::new();
     for _ in 0..4 {
@@ -288,188 +255,9 @@ fn s_cycles_the_sort_keys_and_capital_s_reverses() {
 }
 
 #[test]
-fn freeze_holds_the_newest_bucket_and_the_arrows_move_the_cursor_within_the_history() {
-    let fleet = demo_like_fleet();
-    let (mut app, vm) = started(&fleet);
-    let head = vm.time.head.expect("the fixture has data");
-    assert_eq!(press(&mut app, KeyPress::char('f')), vec![Effect::Redraw]);
-    assert_eq!(app.time().cursor, TimeCursor::Frozen { last_bucket: head });
-    assert_eq!(app.time().frozen_at, Some(WALL_NOW));
-    assert_eq!(
-        press(&mut app, KeyPress::plain(Key::Left)),
-        vec![Effect::Recompute]
-    );
-    press(&mut app, KeyPress::shift(Key::Left));
-    assert_eq!(
-        app.query().time,
-        TimeCursor::Frozen {
-            last_bucket: head - 11
-        }
-    );
-    let vm = sync(&fleet, &mut app, W, H);
-    assert_eq!(vm.table.range.map(|r| r.last()), Some(head - 11));
-    for _ in 0..5 {
-        press(&mut app, KeyPress::char('L'));
-    }
-    assert_eq!(app.time().cursor, TimeCursor::Frozen { last_bucket: head });
-    for _ in 0..30 {
-        press(&mut app, KeyPress::shift(Key::Left));
-    }
-    let oldest = head - HISTORY_BUCKETS + 1;
-    assert_eq!(
-        app.time().cursor,
-        TimeCursor::Frozen {
-            last_bucket: oldest
-        }
-    );
-    assert_eq!(
-        press(&mut app, KeyPress::char('0')),
-        vec![Effect::Recompute]
-    );
-    assert_eq!(app.time().cursor, TimeCursor::Live);
-    // Left from live freezes and steps back at once.
-    press(&mut app, KeyPress::char('h'));
-    assert_eq!(
-        app.time().cursor,
-        TimeCursor::Frozen {
-            last_bucket: head - 1
-        }
-    );
-    press(&mut app, KeyPress::char(' '));
-    assert!(!app.is_frozen(), "Space unfreezes");
-}
-
-#[test]
-fn time_travel_across_a_gap_shows_the_gap_and_data_again_after_it() {
-    let mut b = FleetBuilder::new();
-    let mut s = SliceScript::new("m-gappy", "api", "eu-west", "gpu-h100");
-    s.missing = (80..100).collect();
-    b.add(&s, 1);
-    let fleet = b.build();
-    let (mut app, vm) = started(&fleet);
-    let head = vm.time.head.unwrap();
-    let bucket = |index: i64| head - (HISTORY_BUCKETS - 1) + index;
-    let at = |app: &mut App, index: i64| {
-        let TimeCursor::Frozen { last_bucket } = app.time().cursor else {
-            panic!("frozen")
-        };
-        let delta = bucket(index) - last_bucket;
-        let key = if delta < 0 { Key::Left } else { Key::Right };
-        for _ in 0..delta.abs() {
-            press(app, KeyPress::plain(key));
-        }
-        sync(&fleet, app, W, H)
-    };
-    press(&mut app, KeyPress::char('f'));
-    let before = at(&mut app, 79);
-    let row = &before.table.rows[1];
-    assert!(row.quality.buckets.last().unwrap().is_some());
-    assert!(row.quality.current().is_some());
-    let inside = at(&mut app, 95);
-    let row = &inside.table.rows[1];
-    assert!(
-        row.quality.buckets.last().unwrap().is_none(),
-        "the cursor's bucket is missing"
-    );
-    assert_eq!(
-        row.quality.current(),
-        None,
-        "no figure made up inside the gap"
-    );
-    assert_eq!(row.availability.current(), None);
-    for _ in 0..20 {
-        press(&mut app, KeyPress::plain(Key::Right));
-    }
-    let after = sync(&fleet, &mut app, W, H);
-    assert!(after.table.rows[1].quality.current().is_some());
-    let window = &after.table.rows[1].quality.buckets;
-    assert!(
-        window.iter().any(Option::is_none),
-        "the gap is still in the window"
-    );
-}
-
-#[test]
-fn zoom_steps_through_the_windows_up_to_the_history_held() {
-    let fleet = demo_like_fleet(); // two hours of history
-    let (mut app, vm) = started(&fleet);
-    assert_eq!(vm.header.window_ms, Some(60 * BUCKET_MS));
-    assert_eq!(
-        press(&mut app, KeyPress::char('[')),
-        vec![Effect::Recompute]
-    );
-    let vm = sync(&fleet, &mut app, W, H);
-    assert_eq!(
-        vm.table.range.map(|r| r.len),
-        Some(HISTORY_BUCKETS as usize)
-    );
-    assert_eq!(
-        press(&mut app, KeyPress::char('[')),
-        vec![],
-        "no 24 h of data"
-    );
-    press(&mut app, KeyPress::char(']'));
-    press(&mut app, KeyPress::char(']'));
-    let vm = sync(&fleet, &mut app, W, H);
-    assert_eq!(vm.table.range.map(|r| r.len), Some(15));
-}
-
-#[test]
-fn the_command_line_runs_actions_by_name() {
-    let fleet = demo_like_fleet();
-    let (mut app, _) = started(&fleet);
-    let run = |app: &mut App, line: &str| {
-        press(app, KeyPress::char(':'));
-        chars(app, line);
-        enter(app)
-    };
-    run(&mut app, "group hardware");
-    assert_eq!(app.level().split, Split::By("hardware".into()));
-    run(&mut app, "filter model=m-large");
-    assert_eq!(app.filter().text(), "model=m-large");
-    run(&mut app, "window 15m");
-    assert_eq!(app.query().window_ms, Some(15 * BUCKET_MS));
-    let effects = run(&mut app, "theme high-contrast");
-    assert!(effects.contains(&Effect::ThemeChanged), "{effects:?}");
-    assert_eq!(app.theme(), Some("high-contrast"));
-    run(&mut app, "frobnicate");
-    assert!(app.message().unwrap().contains("unknown command"));
-    press(&mut app, KeyPress::char('j'));
-    assert_eq!(app.message(), None, "a message lasts until the next key");
-    assert_eq!(run(&mut app, "quit"), vec![Effect::Quit]);
-}
-
-#[test]
-fn tab_completes_command_names_and_dimension_values() {
-    let fleet = demo_like_fleet();
-    let (mut app, _) = started(&fleet);
-    press(&mut app, KeyPress::char(':'));
-    chars(&mut app, "gr");
-    press(&mut app, KeyPress::plain(Key::Tab));
-    assert_eq!(app.input().unwrap().text, "group ");
-    chars(&mut app, "h");
-    press(&mut app, KeyPress::plain(Key::Tab));
-    assert_eq!(app.input().unwrap().text, "group hardware");
-    press(&mut app, KeyPress::ctrl('u'));
-    chars(&mut app, "filter model=m-s");
-    press(&mut app, KeyPress::plain(Key::Tab));
-    assert_eq!(app.input().unwrap().text, "filter model=m-small");
-    press(&mut app, KeyPress::plain(Key::Esc));
-    assert!(
-        app.filter().is_empty(),
-        "Esc on the command line runs nothing"
-    );
-    // The filter line completes too.
-    press(&mut app, KeyPress::char('/'));
-    chars(&mut app, "hard");
-    press(&mut app, KeyPress::plain(Key::Tab));
-    assert_eq!(app.input().unwrap().text, "hardware=");
-}
-
-#[test]
 fn the_detail_breakdown_opens_a_childs_detail_and_esc_comes_back() {
     let fleet = demo_like_fleet();
-    let (mut app, vm) = started(&fleet);
+    let (mut app, vm) = started(&fleet, W, H);
     select_row(&mut app, &vm, "m-large");
     press(&mut app, KeyPress::char('d'));
     let vm = sync(&fleet, &mut app, W, H);
@@ -514,7 +302,7 @@ fn the_detail_breakdown_opens_a_childs_detail_and_esc_comes_back() {
 #[test]
 fn a_scope_jump_builds_one_level_per_step_with_each_steps_row_selected() {
     let fleet = demo_like_fleet();
-    let (mut app, _) = started(&fleet);
+    let (mut app, _) = started(&fleet, W, H);
     let path = vec![step("hardware", "tpu-v5"), step("model", "m-large")];
     assert_eq!(app.jump_to(path.clone()), vec![Effect::Recompute]);
     let vm = sync(&fleet, &mut app, W, H);

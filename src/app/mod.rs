@@ -307,9 +307,14 @@ impl App {
             Action::ZoomOut => recompute_if(self.time.zoom_out(&axis)),
             Action::ZoomIn => recompute_if(self.time.zoom_in()),
             Action::Freeze if self.time.is_frozen() => recompute_if(self.time.go_live()),
-            // The screen already shows the newest bucket: nothing to compute.
-            Action::Freeze if self.time.freeze(&axis, now) => vec![Effect::Redraw],
-            Action::Freeze => Vec::new(),
+            Action::Freeze => {
+                // The screen already shows the newest bucket: nothing to compute.
+                if self.time.freeze(&axis, now) {
+                    vec![Effect::Redraw]
+                } else {
+                    Vec::new()
+                }
+            }
             Action::Live => recompute_if(self.time.go_live()),
             Action::TimeBack => recompute_if(self.time.step(-1, &axis, now)),
             Action::TimeForward => recompute_if(self.time.step(1, &axis, now)),
