@@ -127,7 +127,7 @@ fn a_frozen_screen_says_so_with_the_freeze_time_and_the_cursor() {
 }
 
 #[test]
-fn status_words_keep_their_column_at_80_columns() {
+fn status_words_keep_their_column_at_80_columns_and_the_header_counts_regressions() {
     let fleet = demo_like_fleet();
     let mut app = App::new(KeyMap::default());
     let mut vm = sync(&fleet, &mut app, 80, 24);
@@ -139,7 +139,12 @@ fn status_words_keep_their_column_at_80_columns() {
         severity: Severity::Watch,
         text: String::new(),
     });
+    vm.header.active_regressions = 2;
     let text = text_of(&draw_vm(&app, &vm, 80, 24, &Look::default()));
+    assert!(
+        text.lines().next().unwrap().contains("2 regressions"),
+        "{text}"
+    );
     let line = |name: &str| {
         text.lines()
             .find(|l| l.starts_with(name))
@@ -349,4 +354,47 @@ fn every_drill_screen_lays_out_at_any_size_without_panicking() {
             }
         }
     }
+}
+
+#[test]
+fn scope_entries_and_detection_markers_are_drawn_and_enter_jumps_to_a_scope() {
+    use qualtop::app::ViewFacts;
+    use qualtop::view::{DrillStep, MarkerKind, ScopeEntry, TimeMarker};
+    let fleet = demo_like_fleet();
+    let mut app = App::new(KeyMap::default());
+    sync(&fleet, &mut app, 160, 48);
+    app.update(Event::Key(KeyPress::char('d')));
+    let mut vm = sync(&fleet, &mut app, 160, 48);
+    let detail = vm.detail.as_mut().expect("detail open");
+    let target = vec![
+        DrillStep::new("model", "m-large"),
+        DrillStep::new("hardware", "tpu-v5"),
+    ];
+    detail.scope.push(ScopeEntry {
+        path: target.clone(),
+        explains: 0.93,
+        text: "model=m-large ∧ hardware=tpu-v5  93%  golden-qa".into(),
+    });
+    detail.markers.push(TimeMarker {
+        ts: DATA_NOW - 25 * BUCKET_MS,
+        kind: MarkerKind::Detected,
+        label: "detected -8.0pp golden-qa".into(),
+    });
+    app.update(Event::ViewChanged(ViewFacts::of(&vm)));
+    let text = text_of(&draw_vm(&app, &vm, 160, 48, &Look::default()));
+    assert!(text.contains("scope (Enter jumps there)"), "{text}");
+    assert!(text.contains("hardware=tpu-v5  93%"), "{text}");
+    assert!(
+        text.contains("! 11:35 UTC  detected -8.0pp golden-qa"),
+        "{text}"
+    );
+    // The first target is the scope entry: Enter sets the drill path to it.
+    app.update(Event::Key(ENTER));
+    assert_eq!(app.detail(), None);
+    assert_eq!(app.level().path, target);
+    assert_eq!(
+        app.levels().len(),
+        3,
+        "one level per step, so Esc climbs back"
+    );
 }

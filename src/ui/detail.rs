@@ -20,8 +20,10 @@ const CHART_MIN_H: u16 = 7;
 /// A chart column wants at least this many columns.
 const CHART_MIN_W: u16 = 56;
 const MAX_CHART_COLUMNS: u16 = 3;
-/// A breakdown block wants at least this many columns.
+/// A breakdown block wants at least this many columns, and needs no more
+/// than the most (wider, the figures drift away from their names).
 const BLOCK_MIN_W: u16 = 36;
+const BLOCK_MAX_W: u16 = 52;
 /// Share of the body the breakdown may take at most, in percent.
 const BREAKDOWN_MAX_SHARE: u16 = 40;
 
@@ -136,8 +138,9 @@ fn render_breakdown(
     let mut first_target = model.scope.len();
     for (i, b) in model.breakdown.iter().enumerate() {
         let (r, c) = (i as u16 / cols, i as u16 % cols);
-        let x = area.x + c * area.width / cols;
-        let w = (c + 1) * area.width / cols - c * area.width / cols;
+        let block_w = (area.width / cols).min(BLOCK_MAX_W);
+        let x = area.x + c * block_w;
+        let w = block_w;
         let y = area.y + r * area.height / rows;
         let h = (r + 1) * area.height / rows - r * area.height / rows;
         let selected = state
