@@ -1,8 +1,6 @@
 //! The one table of key bindings: action → keys. The help overlay and the
 //! footer are drawn from it, and a config file can rebind by action name.
 
-use std::collections::BTreeMap;
-
 use super::keys::{Key, KeyPress};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -247,29 +245,6 @@ impl KeyMap {
             Some((_, bound)) => *bound = keys,
             None => self.bindings.push((action, keys)),
         }
-    }
-
-    /// Applies a config file's `[keys]` table (action name → key specs).
-    /// On a bad entry, returns (action name, message) and changes nothing.
-    pub fn apply_config(
-        &mut self,
-        keys: &BTreeMap<String, Vec<String>>,
-    ) -> Result<(), (String, String)> {
-        let mut parsed = Vec::with_capacity(keys.len());
-        for (name, specs) in keys {
-            let action = Action::from_name(name)
-                .ok_or_else(|| (name.clone(), format!("{name:?} is not an action")))?;
-            let presses = specs
-                .iter()
-                .map(|s| KeyPress::parse(s))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|m| (name.clone(), m))?;
-            parsed.push((action, presses));
-        }
-        for (action, presses) in parsed {
-            self.rebind(action, presses);
-        }
-        Ok(())
     }
 
     /// (action, keys) in help order.

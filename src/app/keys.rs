@@ -56,62 +56,6 @@ impl KeyPress {
             ..Self::plain(key)
         }
     }
-
-    /// Parses a key as the config file writes it: a single character, or a
-    /// name (`Up`, `PageDown`, `Enter`, `Space`, `F5`, ...), with `C-`, `A-`
-    /// and `S-` prefixes for Ctrl, Alt and Shift (`C-c`, `S-Left`).
-    pub fn parse(spec: &str) -> Result<KeyPress, String> {
-        let mut rest = spec;
-        let (mut ctrl, mut alt, mut shift) = (false, false, false);
-        // A prefix must leave a key after it: "C-" alone is no key.
-        while rest.chars().count() > 2 {
-            match rest.get(..2) {
-                Some("C-") => ctrl = true,
-                Some("A-") => alt = true,
-                Some("S-") => shift = true,
-                _ => break,
-            }
-            rest = &rest[2..];
-        }
-        let mut chars = rest.chars();
-        let key = match (chars.next(), chars.next()) {
-            (Some(c), None) => Key::Char(c),
-            _ => match rest {
-                "Up" => Key::Up,
-                "Down" => Key::Down,
-                "Left" => Key::Left,
-                "Right" => Key::Right,
-                "PageUp" => Key::PageUp,
-                "PageDown" => Key::PageDown,
-                "Home" => Key::Home,
-                "End" => Key::End,
-                "Enter" => Key::Enter,
-                "Esc" => Key::Esc,
-                "Tab" => Key::Tab,
-                "BackTab" => Key::BackTab,
-                "Backspace" => Key::Backspace,
-                "Space" => Key::Char(' '),
-                f if f.starts_with('F') => match f[1..].parse::<u8>() {
-                    Ok(n @ 1..=12) => Key::F(n),
-                    _ => return Err(format!("{spec:?} is not a key")),
-                },
-                _ => return Err(format!("{spec:?} is not a key")),
-            },
-        };
-        let key = match key {
-            // Shift is part of the character itself: S-g is G.
-            Key::Char(c) if shift => Key::Char(c.to_uppercase().next().unwrap_or(c)),
-            Key::Tab if shift => Key::BackTab,
-            other => other,
-        };
-        let shift = shift && !matches!(key, Key::Char(_) | Key::BackTab);
-        Ok(KeyPress {
-            key,
-            ctrl,
-            alt,
-            shift,
-        })
-    }
 }
 
 impl KeyPress {
@@ -179,20 +123,6 @@ impl fmt::Display for KeyPress {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn config_key_specs_parse_with_modifiers() {
-        assert_eq!(KeyPress::parse("j"), Ok(KeyPress::char('j')));
-        assert_eq!(KeyPress::parse("C-c"), Ok(KeyPress::ctrl('c')));
-        assert_eq!(KeyPress::parse("S-Left"), Ok(KeyPress::shift(Key::Left)));
-        assert_eq!(KeyPress::parse("S-g"), Ok(KeyPress::char('G')));
-        assert_eq!(KeyPress::parse("Space"), Ok(KeyPress::char(' ')));
-        assert_eq!(KeyPress::parse("F5"), Ok(KeyPress::plain(Key::F(5))));
-        assert_eq!(KeyPress::parse("-"), Ok(KeyPress::char('-')));
-        assert!(KeyPress::parse("Banana").is_err());
-        assert!(KeyPress::parse("F13").is_err());
-        assert!(KeyPress::parse("").is_err());
-    }
 
     #[test]
     fn labels_name_the_shift_of_non_character_keys() {
