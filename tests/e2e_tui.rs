@@ -90,6 +90,13 @@ impl Session {
         }
     }
 
+    /// Types keys, then gives the loop a moment to take them in.
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+        self.writer.flush().unwrap();
+        thread::sleep(Duration::from_millis(150));
+    }
+
     fn wait_exit(&mut self) -> portable_pty::ExitStatus {
         let start = Instant::now();
         loop {
@@ -204,6 +211,25 @@ fn shows_the_demo_fleet_with_sparklines() {
     // stream skips unchanged blank cells, so look for words, not phrases.)
     s.wait_for("atlas-xl");
     s.writer.write_all(b"q").unwrap();
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+}
+
+#[test]
+fn drills_into_the_demo_by_command_filter_and_detail_then_freezes() {
+    let mut s = start("drill", &[]);
+    s.wait_for("atlas-xl");
+    s.send(b":group hardware\r");
+    s.send(b"/hardware=tpu\r");
+    // Row 0 is the aggregate; the filter leaves tpu alone under it.
+    s.send(b"j\r");
+    s.wait_for("hardware=tpu");
+    s.send(b"d");
+    s.wait_for("golden-qa");
+    s.wait_for("detail:");
+    s.send(b"f");
+    s.wait_for("FROZEN");
+    s.send(b"q");
     assert!(s.wait_exit().success());
     s.assert_restored();
 }

@@ -1,7 +1,7 @@
 //! The app state machine without a terminal: events in, state and effects out.
 
 use qualtop::app::{
-    Action, App, Effect, Event, Key, KeyMap, KeyPress, MouseInput, Popup, Viewport,
+    Action, App, Effect, Event, Key, KeyMap, KeyPress, MouseInput, Popup, ViewFacts, Viewport,
 };
 use qualtop::view::QualityPick;
 
@@ -13,11 +13,15 @@ fn suites() -> Vec<String> {
 fn app_with(rows: usize, height: u16) -> App {
     let mut app = App::new(KeyMap::default());
     app.update(Event::Viewport(Viewport { top: 5, height }));
-    app.update(Event::ViewChanged {
-        rows,
-        suites: suites(),
-    });
+    app.update(Event::ViewChanged(facts(rows, suites())));
     app
+}
+
+fn facts(rows: usize, suites: Vec<String>) -> ViewFacts {
+    ViewFacts {
+        suites,
+        ..ViewFacts::with_rows(rows)
+    }
 }
 
 fn press(app: &mut App, key: KeyPress) -> Vec<Effect> {
@@ -62,20 +66,15 @@ fn home_and_end_jump_to_the_first_and_last_rows() {
     let mut app = app_with(50, 10);
     press(&mut app, KeyPress::plain(Key::End));
     assert_eq!((app.level().selected, app.level().scroll), (49, 40));
-    press(&mut app, KeyPress::char('g'));
+    press(&mut app, KeyPress::plain(Key::Home));
     assert_eq!((app.level().selected, app.level().scroll), (0, 0));
-    press(&mut app, KeyPress::char('G'));
-    assert_eq!(app.level().selected, 49);
 }
 
 #[test]
 fn fewer_rows_after_new_data_pull_the_selection_back_in() {
     let mut app = app_with(50, 10);
     press(&mut app, KeyPress::plain(Key::End));
-    app.update(Event::ViewChanged {
-        rows: 5,
-        suites: suites(),
-    });
+    app.update(Event::ViewChanged(facts(5, suites())));
     assert_eq!((app.level().selected, app.level().scroll), (4, 0));
 }
 
@@ -128,7 +127,7 @@ fn the_suite_key_cycles_combined_then_each_suite_and_asks_for_a_recompute() {
     let mut app = app_with(3, 10);
     assert_eq!(app.quality, QualityPick::Combined);
     assert_eq!(
-        press(&mut app, KeyPress::char('s')),
+        press(&mut app, KeyPress::char('c')),
         vec![Effect::Recompute]
     );
     assert_eq!(app.quality, QualityPick::Suite("golden-qa".into()));
@@ -137,20 +136,17 @@ fn the_suite_key_cycles_combined_then_each_suite_and_asks_for_a_recompute() {
         app.quality,
         "the query carries the pick"
     );
-    press(&mut app, KeyPress::char('s'));
+    press(&mut app, KeyPress::char('c'));
     assert_eq!(app.quality, QualityPick::Suite("code-syntax".into()));
-    press(&mut app, KeyPress::char('s'));
+    press(&mut app, KeyPress::char('c'));
     assert_eq!(app.quality, QualityPick::Combined);
 }
 
 #[test]
 fn a_picked_suite_that_disappears_falls_back_to_combined() {
     let mut app = app_with(3, 10);
-    press(&mut app, KeyPress::char('s'));
-    let effects = app.update(Event::ViewChanged {
-        rows: 3,
-        suites: vec!["other".into()],
-    });
+    press(&mut app, KeyPress::char('c'));
+    let effects = app.update(Event::ViewChanged(facts(3, vec!["other".into()])));
     assert!(effects.contains(&Effect::Recompute));
     assert_eq!(app.quality, QualityPick::Combined);
 }
@@ -224,6 +220,6 @@ fn the_overview_query_starts_at_the_whole_fleet_split_by_the_first_dimension() {
     let app = App::new(KeyMap::default());
     let q = app.query();
     assert!(q.path.is_empty());
-    assert_eq!(q.split, None);
+    assert_eq!(q.split, qualtop::view::Split::Next);
     assert_eq!(app.levels().len(), 1);
 }

@@ -105,3 +105,23 @@ async fn closed_input_ends_the_loop() {
     let (exit, _) = run_with(fleet, |tx, _| async move { drop(tx) }).await;
     assert_eq!(exit, Exit::InputClosed);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_frozen_screen_does_not_recompute_on_new_data_until_it_goes_live() {
+    let fleet = SharedFleet::new(ui_fixture::demo_like_fleet());
+    let (_, stats) = run_with(fleet, |tx, fleet| async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tx.send(key('f')).unwrap();
+        for _ in 0..200 {
+            fleet.write(|_| ());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tx.send(key('0')).unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tx.send(key('q')).unwrap();
+    })
+    .await;
+    // The first view, then one after going live: none for the 200 writes.
+    assert_eq!(stats.recomputes, 2, "{stats:?}");
+    assert!(stats.frames >= 3, "the header still refreshes: {stats:?}");
+}

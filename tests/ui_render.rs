@@ -4,10 +4,10 @@
 
 mod ui_fixture;
 
-use qualtop::app::{App, Event, KeyMap, KeyPress};
+use qualtop::app::{App, Event, KeyMap, KeyPress, ViewFacts};
 use qualtop::feed::{ConnState, Fleet, SourceStatus};
 use qualtop::ui::{self, Look};
-use qualtop::view::compute_overview;
+use qualtop::view::{SortKey, compute_overview};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -18,12 +18,9 @@ use ui_fixture::*;
 fn draw(fleet: &Fleet, app: &mut App, width: u16, height: u16, look: &Look) -> Buffer {
     let vm = compute_overview(fleet, &app.query());
     app.update(Event::Clock(WALL_NOW));
-    app.update(Event::ViewChanged {
-        rows: vm.table.rows.len(),
-        suites: vm.suites.clone(),
-    });
+    app.update(Event::ViewChanged(ViewFacts::of(&vm)));
     app.update(Event::Viewport(
-        ui::layout(Rect::new(0, 0, width, height), &vm).viewport(),
+        ui::layout(Rect::new(0, 0, width, height), app, &vm).viewport(),
     ));
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| ui::render(f, app, &vm, look)).unwrap();
@@ -151,7 +148,7 @@ fn stale_data_is_dimmed_and_marked_stale() {
     let text = text_of(&buffer);
     assert!(text.contains("availability STALE"), "{text}");
     // The availability figure of the fleet row is drawn dimmed.
-    let y: u16 = 1 + 2 + 1; // title, two sources, column titles
+    let y: u16 = 1 + 2 + 1 + 1; // title, two sources, breadcrumbs, column titles
     let percent_at = (0..160u16)
         .find(|&x| buffer[(x, y)].symbol() == "%")
         .expect("the fleet row shows its availability");
@@ -194,9 +191,9 @@ fn an_empty_fleet_says_so() {
 fn missing_buckets_are_drawn_as_gaps() {
     let mut b = FleetBuilder::new();
     let mut s = SliceScript::new("m-gappy", "api", "eu-west", "gpu-h100");
-    // A long hole in the middle of the window: wide enough to survive merging
-    // buckets into sparkline cells.
-    s.missing = (40..80).collect();
+    // A long hole in the middle of the one-hour window (the last 60 of 120
+    // buckets): wide enough to survive merging buckets into sparkline cells.
+    s.missing = (80..100).collect();
     b.add(&s, 1);
     let fleet = b.build();
     for (w, h) in [(80, 24), (160, 48)] {
@@ -276,7 +273,7 @@ fn cycling_the_quality_suite_names_it_in_the_column_header() {
     let fleet = demo_like_fleet();
     let mut app = App::new(KeyMap::default());
     draw(&fleet, &mut app, 160, 48, &Look::default());
-    app.update(Event::Key(KeyPress::char('s')));
+    app.update(Event::Key(KeyPress::char('c')));
     let text = text_of(&draw(&fleet, &mut app, 160, 48, &Look::default()));
     assert!(text.contains("golden-qa"), "{text}");
 }
@@ -305,9 +302,13 @@ fn any_terminal_size_lays_out_without_panicking_or_overflowing() {
             draw(&fleet, &mut app, w, h, &Look::default());
             let parts = ui::layout(
                 Rect::new(0, 0, w, h),
+                &app,
                 &compute_overview(&fleet, &app.query()),
             );
-            assert!(parts.header.height + parts.table.height + parts.footer.height <= h);
+            assert!(
+                parts.header.height + parts.crumbs.height + parts.body.height + parts.footer.height
+                    <= h
+            );
         }
     }
 }
@@ -323,6 +324,7 @@ fn selection_is_highlighted_and_follows_scrolling() {
     }
     let fleet = b.build();
     let mut app = App::new(KeyMap::default());
+    app.sort = SortKey::Name;
     draw(&fleet, &mut app, 80, 24, &Look::default());
     app.update(Event::Key(KeyPress::plain(qualtop::app::Key::End)));
     let text = text_of(&draw(&fleet, &mut app, 80, 24, &Look::default()));

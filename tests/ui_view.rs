@@ -3,12 +3,21 @@
 
 mod ui_fixture;
 
-use qualtop::view::{QualityPick, RowKey, SortKey, ViewQuery, compute_overview};
+use qualtop::feed::Fleet;
+use qualtop::protocol::{Annotation, AnnotationState};
+use qualtop::view::{
+    ChartKind, DetailModel, DrillStep, Filter, MarkerKind, QualityPick, RowKey, SeriesValues,
+    SortKey, TimeCursor, ViewQuery, compute_overview, window_of,
+};
 use ui_fixture::*;
 
 #[test]
 fn one_row_per_value_of_the_first_dimension_under_a_whole_fleet_row() {
-    let vm = compute_overview(&demo_like_fleet(), &ViewQuery::default());
+    let query = ViewQuery {
+        sort: SortKey::Name,
+        ..ViewQuery::default()
+    };
+    let vm = compute_overview(&demo_like_fleet(), &query);
     let keys: Vec<&RowKey> = vm.table.rows.iter().map(|r| &r.key).collect();
     assert_eq!(keys[0], &RowKey::All);
     let names: Vec<&str> = vm
@@ -81,25 +90,26 @@ fn buckets_where_no_member_had_data_stay_missing() {
 }
 
 #[test]
-fn sort_by_quality_change_puts_the_biggest_drop_first_under_the_fleet_row() {
-    let query = ViewQuery {
-        sort: SortKey::QualityChange,
-        ..ViewQuery::default()
-    };
+fn the_default_status_sort_puts_the_biggest_drop_first_under_the_fleet_row() {
+    // No detection yet: every status is empty, so the worst change leads.
+    let query = ViewQuery::default();
+    assert_eq!(query.sort, SortKey::Status);
     let vm = compute_overview(&demo_like_fleet(), &query);
     assert_eq!(vm.table.rows[0].key, RowKey::All);
     assert_eq!(vm.table.rows[1].name, "m-large");
 }
 
 #[test]
-fn a_filter_keeps_matching_rows_and_the_aggregate_of_all() {
+fn a_word_filter_keeps_matching_leaves_and_the_aggregate_is_theirs_alone() {
     let query = ViewQuery {
-        filter: Some("LARGE".to_owned()),
+        filter: Filter::parse("LARGE"),
         ..ViewQuery::default()
     };
     let vm = compute_overview(&demo_like_fleet(), &query);
     let names: Vec<&str> = vm.table.rows.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["whole fleet", "m-large"]);
+    // Filtering happens before the rollup: the aggregate is m-large only.
+    assert_eq!(vm.table.rows[0].requests(), vm.table.rows[1].requests());
 }
 
 #[test]
@@ -108,4 +118,168 @@ fn an_empty_fleet_has_no_rows_and_no_window() {
     assert!(vm.table.rows.is_empty());
     assert_eq!(vm.table.range, None);
     assert!(vm.header.sources.is_empty());
+}
+
+fn note(id: &str, scope: &[(&str, &str)], minutes_ago: i64, text: &str) -> Annotation {
+    Annotation {
+        id: id.into(),
+        scope: scope
+            .iter()
+            .map(|(d, v)| (d.to_string(), v.to_string()))
+            .collect(),
+        signal: None,
+        from: DATA_NOW - minutes_ago * BUCKET_MS,
+        to: None,
+        state: AnnotationState::Suspected,
+        text: text.into(),
+        author: "oncall".into(),
+        rev: Some(1),
+        created: None,
+        updated: None,
+    }
+}
+
+fn detail_of(fleet: &Fleet, path: Vec<DrillStep>) -> DetailModel {
+    let query = ViewQuery {
+        detail: Some(path),
+        window_ms: Some(60 * BUCKET_MS),
+        ..ViewQuery::default()
+    };
+    compute_overview(fleet, &query)
+        .detail
+        .expect("detail asked for")
+}
+
+#[test]
+fn the_detail_charts_each_suite_availability_and_latency_with_a_baseline() {
+    let fleet = demo_like_fleet();
+    let d = detail_of(&fleet, vec![DrillStep::new("model", "m-large")]);
+    let titles: Vec<&str> = d.charts.iter().map(|c| c.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            SUITES[0],
+            SUITES[1],
+            SUITES[2],
+            SUITES[3],
+            "availability",
+            "latency_p99"
+        ]
+    );
+    assert_eq!(d.charts[5].kind, ChartKind::Latency);
+    assert_eq!(d.charts[5].unit.as_deref(), Some("ms"));
+    assert_eq!(d.leaves, 4);
+    let SeriesValues::Ratio(golden) = &d.charts[0].values else {
+        panic!("golden-qa is a ratio")
+    };
+    assert_eq!(golden.buckets.len(), 60);
+    // The window is buckets 60..120 and the drop starts at 90: the baseline
+    // (the window's first half) is from before it.
+    let baseline = d.charts[0].baseline.unwrap();
+    assert!(baseline > golden.current().unwrap() + 0.03, "{baseline}");
+}
+
+#[test]
+fn the_detail_breakdown_shows_each_unfixed_dimension_worst_child_first() {
+    let fleet = demo_like_fleet();
+    let d = detail_of(&fleet, vec![DrillStep::new("model", "m-large")]);
+    let dims: Vec<&str> = d.breakdown.iter().map(|b| b.dimension.as_str()).collect();
+    assert_eq!(dims, ["platform", "region", "hardware"]);
+    let hardware = &d.breakdown[2];
+    assert_eq!(hardware.rows[0].name, "tpu-v5");
+    assert!(hardware.rows[0].change_pp.unwrap() < -7.0);
+    assert!(hardware.rows[1].change_pp.unwrap().abs() < 0.5);
+}
+
+#[test]
+fn detail_series_keep_missing_buckets_missing() {
+    let mut b = FleetBuilder::new();
+    let mut s = SliceScript::new("m-gappy", "api", "eu-west", "gpu-h100");
+    s.missing = (80..100).collect();
+    b.add(&s, 1);
+    let d = detail_of(&b.build(), vec![]);
+    for chart in &d.charts {
+        let missing = match &chart.values {
+            SeriesValues::Ratio(t) => t.buckets.iter().filter(|b| b.is_none()).count(),
+            SeriesValues::Gauge(g) => g.buckets.iter().filter(|b| b.is_none()).count(),
+        };
+        assert_eq!(missing, 20, "{}", chart.title);
+    }
+}
+
+#[test]
+fn annotation_markers_show_where_their_scope_contains_or_lies_inside_the_group() {
+    let mut fleet = demo_like_fleet();
+    fleet.annotations = vec![
+        note("a", &[("model", "m-large")], 30, "tpu \x1b[31mrollout"),
+        note("b", &[("model", "m-small")], 20, "other model"),
+        note("c", &[], 10, "fleet-wide deploy"),
+        note("d", &[("model", "m-large")], 500, "before the window"),
+    ];
+    fleet.pending_annotations = vec![note("e", &[("hardware", "tpu-v5")], 5, "not yet acked")];
+    let labels = |path: Vec<DrillStep>| -> Vec<String> {
+        detail_of(&fleet, path)
+            .markers
+            .iter()
+            .map(|m| {
+                assert_eq!(m.kind, MarkerKind::Annotation);
+                m.label.clone()
+            })
+            .collect()
+    };
+    let large = labels(vec![DrillStep::new("model", "m-large")]);
+    assert_eq!(
+        large,
+        ["suspected: tpu rollout", "suspected: fleet-wide deploy"],
+        "oldest first, sanitised, other models and old ones left out"
+    );
+    let fleet_wide = labels(vec![]);
+    assert_eq!(fleet_wide.len(), 4, "{fleet_wide:?}");
+    let tpu_large = labels(vec![
+        DrillStep::new("model", "m-large"),
+        DrillStep::new("hardware", "tpu-v5"),
+    ]);
+    assert_eq!(tpu_large.len(), 3, "{tpu_large:?}");
+}
+
+#[test]
+fn the_window_follows_the_query_and_the_time_cursor_ends_it() {
+    let fleet = demo_like_fleet();
+    let query = ViewQuery {
+        window_ms: Some(15 * BUCKET_MS),
+        time: TimeCursor::Frozen { last_bucket: 1000 },
+        ..ViewQuery::default()
+    };
+    let range = window_of(&fleet.store, &query).unwrap();
+    assert_eq!((range.len, range.last()), (15, 1000));
+    let huge = ViewQuery {
+        window_ms: Some(24 * 60 * BUCKET_MS),
+        ..ViewQuery::default()
+    };
+    let range = window_of(&fleet.store, &huge).unwrap();
+    assert_eq!(
+        range.len, HISTORY_BUCKETS as usize,
+        "cut to what the store holds"
+    );
+}
+
+#[test]
+fn a_filter_naming_an_unknown_dimension_matches_nothing_and_says_so() {
+    let query = ViewQuery {
+        filter: Filter::parse("colour=red"),
+        ..ViewQuery::default()
+    };
+    let vm = compute_overview(&demo_like_fleet(), &query);
+    assert!(vm.table.rows.is_empty());
+    assert_eq!(vm.table.filter_unknown, ["colour"]);
+}
+
+#[test]
+fn a_path_through_a_value_the_store_lacks_has_no_rows() {
+    let query = ViewQuery {
+        path: vec![DrillStep::new("model", "m-gone")],
+        ..ViewQuery::default()
+    };
+    let vm = compute_overview(&demo_like_fleet(), &query);
+    assert!(vm.table.rows.is_empty());
 }

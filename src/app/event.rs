@@ -2,6 +2,7 @@
 
 use super::keys::KeyPress;
 use crate::protocol::Millis;
+use crate::view::{DimensionValues, DrillStep, RowKey, TimeAxis, ViewModel};
 
 /// Where the table's rows are on screen, so clicks and page keys know it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,13 +38,61 @@ pub enum Event {
     Mouse(MouseInput),
     /// The table body moved or changed size (resize, first draw).
     Viewport(Viewport),
-    /// A new view model was computed: how many rows it has, which suites exist.
-    ViewChanged {
-        rows: usize,
-        suites: Vec<String>,
-    },
+    /// A new view model was computed: what the state machine needs of it.
+    ViewChanged(ViewFacts),
     /// Wall-clock time, for the header clock and the ages.
     Clock(Millis),
+}
+
+/// What the state machine learns from a view model: the rows (to drill
+/// into the selected one), the dimensions and values (pivot menu,
+/// completion), the time axis (cursor and window bounds), the detail view's
+/// jump targets.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ViewFacts {
+    pub rows: Vec<RowKey>,
+    /// The raw dimension splitting the table, if one does.
+    pub split: Option<String>,
+    pub suites: Vec<String>,
+    pub dimensions: Vec<DimensionValues>,
+    pub time: TimeAxis,
+    /// Where Enter goes from the detail view: the first `scope_targets`
+    /// are scope entries (a jump), the rest breakdown rows (a deeper detail).
+    pub targets: Vec<Vec<DrillStep>>,
+    pub scope_targets: usize,
+    /// Charts in the detail view (Tab cycles through them).
+    pub charts: usize,
+}
+
+impl ViewFacts {
+    pub fn of(vm: &ViewModel) -> Self {
+        ViewFacts {
+            rows: vm.table.rows.iter().map(|r| r.key.clone()).collect(),
+            split: vm.table.split_raw.clone(),
+            suites: vm.suites.clone(),
+            dimensions: vm.dimensions.clone(),
+            time: vm.time,
+            targets: vm.detail.as_ref().map(|d| d.targets()).unwrap_or_default(),
+            scope_targets: vm.detail.as_ref().map_or(0, |d| d.scope.len()),
+            charts: vm.detail.as_ref().map_or(0, |d| d.charts.len()),
+        }
+    }
+
+    /// Facts with `rows` plain value rows under the aggregate, for tests.
+    pub fn with_rows(rows: usize) -> Self {
+        ViewFacts {
+            rows: (0..rows)
+                .map(|i| {
+                    if i == 0 {
+                        RowKey::All
+                    } else {
+                        RowKey::Value(format!("row-{i}"))
+                    }
+                })
+                .collect(),
+            ..ViewFacts::default()
+        }
+    }
 }
 
 /// What the loop must do after an update.
@@ -53,5 +102,7 @@ pub enum Effect {
     Redraw,
     /// The query changed: compute the view model again, then draw.
     Recompute,
+    /// `:theme NAME` asked for another theme: [`super::App::theme`] names it.
+    ThemeChanged,
     Quit,
 }

@@ -5,47 +5,110 @@ use super::keys::{Key, KeyPress};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
-    Quit,
-    Help,
-    /// Closes the top popup (later: also goes up one drill level).
-    Back,
     Up,
     Down,
     PageUp,
     PageDown,
     Top,
     Bottom,
+    /// Enter: drill into the row (or open the detail of a leaf); in the
+    /// detail view, go to the selected entry.
+    Drill,
+    /// Esc: close the popup, leave the detail view, clear the filter, or go
+    /// up one level, whichever comes first.
+    Back,
+    /// Backspace: up one level (the filter stays).
+    Parent,
+    /// The menu of dimensions that can split the current level.
+    Pivot,
+    /// Every leaf under the current level, flat.
+    Flat,
+    Filter,
+    Command,
+    Sort,
+    SortReverse,
     CycleQuality,
+    Detail,
+    NextChart,
+    PrevChart,
+    ZoomOut,
+    ZoomIn,
+    Freeze,
+    Live,
+    TimeBack,
+    TimeForward,
+    TimeBackFar,
+    TimeForwardFar,
+    Help,
+    Quit,
 }
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 29] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
         Action::PageDown,
         Action::Top,
         Action::Bottom,
-        Action::CycleQuality,
-        Action::Help,
+        Action::Drill,
         Action::Back,
+        Action::Parent,
+        Action::Pivot,
+        Action::Flat,
+        Action::Filter,
+        Action::Command,
+        Action::Sort,
+        Action::SortReverse,
+        Action::CycleQuality,
+        Action::Detail,
+        Action::NextChart,
+        Action::PrevChart,
+        Action::ZoomOut,
+        Action::ZoomIn,
+        Action::Freeze,
+        Action::Live,
+        Action::TimeBack,
+        Action::TimeForward,
+        Action::TimeBackFar,
+        Action::TimeForwardFar,
+        Action::Help,
         Action::Quit,
     ];
 
     /// The name a config file uses to rebind it.
     pub fn name(self) -> &'static str {
         match self {
-            Action::Quit => "quit",
-            Action::Help => "help",
-            Action::Back => "back",
             Action::Up => "up",
             Action::Down => "down",
             Action::PageUp => "page_up",
             Action::PageDown => "page_down",
             Action::Top => "top",
             Action::Bottom => "bottom",
+            Action::Drill => "drill",
+            Action::Back => "back",
+            Action::Parent => "parent",
+            Action::Pivot => "pivot",
+            Action::Flat => "flat",
+            Action::Filter => "filter",
+            Action::Command => "command",
+            Action::Sort => "sort",
+            Action::SortReverse => "sort_reverse",
             Action::CycleQuality => "cycle_quality",
+            Action::Detail => "detail",
+            Action::NextChart => "next_chart",
+            Action::PrevChart => "prev_chart",
+            Action::ZoomOut => "zoom_out",
+            Action::ZoomIn => "zoom_in",
+            Action::Freeze => "freeze",
+            Action::Live => "live",
+            Action::TimeBack => "time_back",
+            Action::TimeForward => "time_forward",
+            Action::TimeBackFar => "time_back_far",
+            Action::TimeForwardFar => "time_forward_far",
+            Action::Help => "help",
+            Action::Quit => "quit",
         }
     }
 
@@ -53,29 +116,59 @@ impl Action {
         Action::ALL.into_iter().find(|a| a.name() == name)
     }
 
+    /// One line in the help overlay (short: it shares the width with a
+    /// second column at 80 columns).
     pub fn describe(self) -> &'static str {
         match self {
-            Action::Quit => "quit",
-            Action::Help => "show or hide this help",
-            Action::Back => "close the popup",
-            Action::Up => "select the row above",
-            Action::Down => "select the row below",
+            Action::Up => "row above",
+            Action::Down => "row below",
             Action::PageUp => "one page up",
             Action::PageDown => "one page down",
             Action::Top => "first row",
             Action::Bottom => "last row",
-            Action::CycleQuality => "quality column: combined, then each suite",
+            Action::Drill => "drill in / open entry",
+            Action::Back => "back (filter, level)",
+            Action::Parent => "up one level",
+            Action::Pivot => "group by... (pivot)",
+            Action::Flat => "all leaves, flat",
+            Action::Filter => "filter: dim=v,w word",
+            Action::Command => "command line (Tab)",
+            Action::Sort => "next sort key",
+            Action::SortReverse => "reverse the sort",
+            Action::CycleQuality => "quality: all, each suite",
+            Action::Detail => "detail charts",
+            Action::NextChart => "next chart (detail)",
+            Action::PrevChart => "previous chart",
+            Action::ZoomOut => "wider time window",
+            Action::ZoomIn => "narrower time window",
+            Action::Freeze => "freeze / unfreeze",
+            Action::Live => "back to live",
+            Action::TimeBack => "time cursor back",
+            Action::TimeForward => "time cursor forward",
+            Action::TimeBackFar => "cursor 10 back",
+            Action::TimeForwardFar => "cursor 10 forward",
+            Action::Help => "this help",
+            Action::Quit => "quit",
         }
     }
 
     /// Short word for the footer, for the actions worth a place there.
     pub fn footer_word(self) -> Option<&'static str> {
-        match self {
-            Action::Quit => Some("quit"),
-            Action::Help => Some("help"),
-            Action::CycleQuality => Some("suite"),
-            _ => None,
-        }
+        Some(match self {
+            Action::Drill => "drill",
+            Action::Back => "back",
+            Action::Pivot => "group",
+            Action::Filter => "filter",
+            Action::Sort => "sort",
+            Action::Detail => "detail",
+            Action::NextChart => "chart",
+            Action::Freeze => "freeze",
+            Action::Live => "live",
+            Action::TimeBack => "time",
+            Action::Help => "help",
+            Action::Quit => "quit",
+            _ => return None,
+        })
     }
 }
 
@@ -89,17 +182,37 @@ impl Default for KeyMap {
         use Key::*;
         let p = KeyPress::plain;
         let c = KeyPress::char;
+        let s = KeyPress::shift;
         KeyMap {
             bindings: vec![
                 (Action::Up, vec![p(Up), c('k')]),
                 (Action::Down, vec![p(Down), c('j')]),
                 (Action::PageUp, vec![p(PageUp)]),
                 (Action::PageDown, vec![p(PageDown)]),
-                (Action::Top, vec![p(Home), c('g')]),
-                (Action::Bottom, vec![p(End), c('G')]),
-                (Action::CycleQuality, vec![c('s')]),
-                (Action::Help, vec![c('?')]),
+                (Action::Top, vec![p(Home)]),
+                (Action::Bottom, vec![p(End)]),
+                (Action::Drill, vec![p(Enter)]),
                 (Action::Back, vec![p(Esc)]),
+                (Action::Parent, vec![p(Backspace)]),
+                (Action::Pivot, vec![c('g')]),
+                (Action::Flat, vec![c('G')]),
+                (Action::Filter, vec![c('/')]),
+                (Action::Command, vec![c(':')]),
+                (Action::Sort, vec![c('s')]),
+                (Action::SortReverse, vec![c('S')]),
+                (Action::CycleQuality, vec![c('c')]),
+                (Action::Detail, vec![c('d')]),
+                (Action::NextChart, vec![p(Tab)]),
+                (Action::PrevChart, vec![p(BackTab)]),
+                (Action::ZoomOut, vec![c('[')]),
+                (Action::ZoomIn, vec![c(']')]),
+                (Action::Freeze, vec![c('f'), c(' ')]),
+                (Action::Live, vec![c('0')]),
+                (Action::TimeBack, vec![p(Left), c('h')]),
+                (Action::TimeForward, vec![p(Right), c('l')]),
+                (Action::TimeBackFar, vec![s(Left), c('H')]),
+                (Action::TimeForwardFar, vec![s(Right), c('L')]),
+                (Action::Help, vec![c('?')]),
                 (Action::Quit, vec![c('q'), KeyPress::ctrl('c')]),
             ],
         }

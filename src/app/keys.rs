@@ -22,12 +22,14 @@ pub enum Key {
     F(u8),
 }
 
-/// A key with its modifiers. Shift is folded into `Char` (`'Q'`, `'?'`).
+/// A key with its modifiers. Shift is folded into `Char` (`'Q'`, `'?'`);
+/// `shift` is for the other keys (Shift-Left moves the time cursor further).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KeyPress {
     pub key: Key,
     pub ctrl: bool,
     pub alt: bool,
+    pub shift: bool,
 }
 
 impl KeyPress {
@@ -36,6 +38,7 @@ impl KeyPress {
             key,
             ctrl: false,
             alt: false,
+            shift: false,
         }
     }
     pub const fn char(c: char) -> Self {
@@ -43,9 +46,14 @@ impl KeyPress {
     }
     pub const fn ctrl(c: char) -> Self {
         KeyPress {
-            key: Key::Char(c),
             ctrl: true,
-            alt: false,
+            ..Self::char(c)
+        }
+    }
+    pub const fn shift(key: Key) -> Self {
+        KeyPress {
+            shift: true,
+            ..Self::plain(key)
         }
     }
 }
@@ -69,6 +77,9 @@ impl KeyPress {
             if self.alt {
                 s.push_str("Alt-");
             }
+            if self.shift {
+                s.push_str("Shift-");
+            }
             s.push_str(word);
             s
         } else {
@@ -84,6 +95,9 @@ impl fmt::Display for KeyPress {
         }
         if self.alt {
             f.write_str("Alt-")?;
+        }
+        if self.shift {
+            f.write_str("Shift-")?;
         }
         match self.key {
             Key::Char(' ') => f.write_str("Space"),
@@ -103,5 +117,16 @@ impl fmt::Display for KeyPress {
             Key::Backspace => f.write_str("Backspace"),
             Key::F(n) => write!(f, "F{n}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_name_the_shift_of_non_character_keys() {
+        assert_eq!(KeyPress::shift(Key::Left).to_string(), "Shift-←");
+        assert_eq!(KeyPress::shift(Key::Left).label(true), "Shift-Left");
     }
 }

@@ -1,16 +1,18 @@
-//! One level of the drill path with its own selection and scroll, so going
-//! back up finds the row where the engineer left it.
+//! One level of the drill path with its own split, selection and scroll, so
+//! going back up finds the row where the engineer left it, even if the rows
+//! were re-sorted meanwhile.
 
-use crate::view::DrillStep;
+use crate::view::{DrillStep, RowKey, Split};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Level {
     /// (dimension, value) pairs fixed to reach this level; empty at the top.
     pub path: Vec<DrillStep>,
-    /// The dimension whose values are the rows; `None` = the first declared.
-    pub split: Option<String>,
+    pub split: Split,
     /// Selected row (0 = the aggregate row on top).
     pub selected: usize,
+    /// The selected row's key: the selection follows it when rows move.
+    pub selected_key: Option<RowKey>,
     /// First row shown.
     pub scroll: usize,
 }
@@ -18,6 +20,14 @@ pub struct Level {
 impl Level {
     pub fn top() -> Self {
         Level::default()
+    }
+
+    pub fn at(path: Vec<DrillStep>, split: Split) -> Self {
+        Level {
+            path,
+            split,
+            ..Level::default()
+        }
     }
 
     /// Moves the selection by `delta` rows, within `0..rows`.
@@ -42,5 +52,26 @@ impl Level {
             self.scroll = self.selected + 1 - page;
         }
         self.scroll = self.scroll.min(rows.saturating_sub(page));
+    }
+
+    /// New rows arrived: the selection moves to where its key went (the
+    /// scroll keeps the row at the same place on screen if it can), else
+    /// stays at its index; then it remembers the key now under it.
+    pub fn rows_changed(&mut self, keys: &[RowKey], page: usize) {
+        if let Some(key) = &self.selected_key
+            && let Some(i) = keys.iter().position(|k| k == key)
+            && i != self.selected
+        {
+            let on_screen = self.selected.saturating_sub(self.scroll);
+            self.selected = i;
+            self.scroll = i.saturating_sub(on_screen);
+        }
+        self.follow_selection(keys.len(), page);
+        self.remember(keys);
+    }
+
+    /// Notes the key of the selected row.
+    pub fn remember(&mut self, keys: &[RowKey]) {
+        self.selected_key = keys.get(self.selected).cloned();
     }
 }

@@ -1,23 +1,31 @@
 //! The pure state machine of the TUI: events in ([`Event`]), state and
 //! effects out ([`Effect`]). Knows nothing of crossterm, sockets or drawing.
 //!
-//! Shaped for the drill-down to come: a stack of [`Level`]s (drill path,
-//! split dimension, selection and scroll per level), a filter, a sort key and
-//! a time cursor, of which the overview uses only the top level for now.
+//! State: a stack of [`Level`]s (drill path, split, selection and scroll per
+//! level), a stack of open detail views, popups, the input line, the filter,
+//! the sort, the window and the time cursor. [`App::query`] turns it into the
+//! question the view model answers.
 
+mod command;
 mod event;
+mod input;
 mod keymap;
 mod keyparse;
 mod keys;
 mod level;
+mod nav;
+mod time;
 
-pub use event::{Effect, Event, MouseInput, Viewport};
+pub use command::{COMMANDS, Command, Vocabulary, complete, complete_filter, parse};
+pub use event::{Effect, Event, MouseInput, ViewFacts, Viewport};
+pub use input::{Edit, InputKind, InputLine};
 pub use keymap::{Action, KeyMap};
 pub use keys::{Key, KeyPress};
 pub use level::Level;
+pub use time::{DEFAULT_WINDOW, FAR_STEP, TimeState, WINDOWS};
 
 use crate::protocol::Millis;
-use crate::view::{QualityPick, SortKey, TimeCursor, ViewQuery};
+use crate::view::{DrillStep, Filter, QualityPick, SortKey, ViewQuery};
 
 /// Rows the mouse wheel moves the selection.
 const WHEEL_ROWS: isize = 3;
@@ -26,6 +34,29 @@ const WHEEL_ROWS: isize = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Popup {
     Help,
+    /// Which dimension splits the level: [`App::pivot_options`], one selected.
+    Pivot {
+        selected: usize,
+    },
+}
+
+/// An entry of the pivot menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PivotOption {
+    /// Split by this dimension (raw name).
+    Dimension(String),
+    /// Every leaf, flat.
+    Leaves,
+}
+
+/// One open detail view.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DetailState {
+    pub path: Vec<DrillStep>,
+    /// First chart shown when not all fit (Tab moves it).
+    pub chart: usize,
+    /// Selected jump target (scope entries, then breakdown rows).
+    pub selected: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,14 +64,19 @@ pub struct App {
     /// Never empty: the first is the whole-fleet level.
     levels: Vec<Level>,
     popups: Vec<Popup>,
+    /// Detail views, the one on screen last; empty = the table.
+    details: Vec<DetailState>,
+    input: Option<InputLine>,
     pub quality: QualityPick,
     pub sort: SortKey,
-    pub filter: Option<String>,
-    pub time: TimeCursor,
-    /// Quality suites the data offers (raw names), from the last view model.
-    suites: Vec<String>,
-    /// Rows in the last view model.
-    rows: usize,
+    pub sort_reversed: bool,
+    filter: Filter,
+    time: TimeState,
+    /// Theme asked for with `:theme`, for whoever applies themes.
+    theme: Option<String>,
+    /// One line of feedback (a command's error), until the next key.
+    message: Option<String>,
+    facts: ViewFacts,
     viewport: Viewport,
     /// Wall-clock time, for the header's clock and ages.
     pub wall_clock: Millis,
@@ -53,12 +89,16 @@ impl App {
         App {
             levels: vec![Level::top()],
             popups: Vec::new(),
+            details: Vec::new(),
+            input: None,
             quality: QualityPick::Combined,
             sort: SortKey::default(),
-            filter: None,
-            time: TimeCursor::Live,
-            suites: Vec::new(),
-            rows: 0,
+            sort_reversed: false,
+            filter: Filter::default(),
+            time: TimeState::default(),
+            theme: None,
+            message: None,
+            facts: ViewFacts::default(),
             viewport: Viewport::default(),
             wall_clock: 0,
             keymap,
@@ -66,15 +106,14 @@ impl App {
         }
     }
 
-    /// The level on screen.
+    /// The level on screen (under any detail view).
     pub fn level(&self) -> &Level {
-        // `levels` is never empty: it starts with the top and `Back` keeps it.
+        // `levels` is never empty: it starts with the top and `pop_level` keeps it.
         &self.levels[self.levels.len() - 1]
     }
 
     fn level_mut(&mut self) -> &mut Level {
-        let i = self.levels.len() - 1;
-        &mut self.levels[i]
+        on_screen(&mut self.levels)
     }
 
     pub fn levels(&self) -> &[Level] {
@@ -85,15 +124,56 @@ impl App {
         self.popups.last().copied()
     }
 
+    /// The detail view on screen, if any.
+    pub fn detail(&self) -> Option<&DetailState> {
+        self.details.last()
+    }
+
+    pub fn input(&self) -> Option<&InputLine> {
+        self.input.as_ref()
+    }
+
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
+    pub fn time(&self) -> &TimeState {
+        &self.time
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.time.is_frozen()
+    }
+
+    /// The theme `:theme` asked for last.
+    pub fn theme(&self) -> Option<&str> {
+        self.theme.as_deref()
+    }
+
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// What the last view model said (rows, dimensions, time axis).
+    pub fn facts(&self) -> &ViewFacts {
+        &self.facts
+    }
+
     pub fn should_quit(&self) -> bool {
         self.quit
     }
 
     pub fn rows(&self) -> usize {
-        self.rows
+        self.facts.rows.len()
     }
 
-    /// What the view model must answer for the level on screen.
+    /// Sets the window to the narrowest of [`WINDOWS`] at least `ms` long
+    /// (the config file's `display.window`).
+    pub fn set_window(&mut self, ms: Millis) {
+        self.time.set_window(ms);
+    }
+
+    /// What the view model must answer for the screen.
     pub fn query(&self) -> ViewQuery {
         let level = self.level();
         ViewQuery {
@@ -101,40 +181,43 @@ impl App {
             split: level.split.clone(),
             quality: self.quality.clone(),
             sort: self.sort,
+            sort_reversed: self.sort_reversed,
             filter: self.filter.clone(),
-            time: self.time,
-            window_buckets: None,
+            time: self.time.cursor,
+            window_ms: Some(self.time.window_ms()),
+            detail: self.details.last().map(|d| d.path.clone()),
         }
     }
 
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
         match event {
-            Event::Key(key) => match self.keymap.action_for(key) {
-                Some(action) => self.act(action),
-                None => Vec::new(),
-            },
+            Event::Key(key) => {
+                let had_message = self.message.take().is_some();
+                let mut effects = if self.input.is_some() {
+                    self.input_key(key)
+                } else {
+                    match self.keymap.action_for(key) {
+                        Some(action) => self.act(action),
+                        None => Vec::new(),
+                    }
+                };
+                if had_message && effects.is_empty() {
+                    effects.push(Effect::Redraw);
+                }
+                effects
+            }
             Event::Mouse(m) => self.mouse(m),
             Event::Viewport(v) => {
                 self.viewport = v;
-                let (rows, page) = (self.rows, self.page());
-                self.level_mut().follow_selection(rows, page);
+                let page = self.page();
+                if self.details.is_empty() {
+                    let level = on_screen(&mut self.levels);
+                    level.follow_selection(self.facts.rows.len(), page);
+                    level.remember(&self.facts.rows);
+                }
                 vec![Effect::Redraw]
             }
-            Event::ViewChanged { rows, suites } => {
-                self.rows = rows;
-                let mut effects = vec![Effect::Redraw];
-                if let QualityPick::Suite(name) = &self.quality
-                    && !suites.contains(name)
-                {
-                    // The suite went away with its backend: fall back.
-                    self.quality = QualityPick::Combined;
-                    effects.push(Effect::Recompute);
-                }
-                self.suites = suites;
-                let page = self.page();
-                self.level_mut().follow_selection(rows, page);
-                effects
-            }
+            Event::ViewChanged(facts) => self.view_changed(facts),
             Event::Clock(now) => {
                 let changed = now / 1000 != self.wall_clock / 1000;
                 self.wall_clock = now;
@@ -147,6 +230,26 @@ impl App {
         }
     }
 
+    fn view_changed(&mut self, facts: ViewFacts) -> Vec<Effect> {
+        let mut effects = vec![Effect::Redraw];
+        if let QualityPick::Suite(name) = &self.quality
+            && !facts.suites.contains(name)
+        {
+            // The suite went away with its backend: fall back.
+            self.quality = QualityPick::Combined;
+            effects.push(Effect::Recompute);
+        }
+        self.facts = facts;
+        let page = self.page();
+        match self.details.last_mut() {
+            // The table's rows are not computed behind a detail view: the
+            // level keeps its selection for the way back.
+            Some(d) => d.selected = d.selected.min(self.facts.targets.len().saturating_sub(1)),
+            None => on_screen(&mut self.levels).rows_changed(&self.facts.rows, page),
+        }
+        effects
+    }
+
     fn page(&self) -> usize {
         usize::from(self.viewport.height).max(1)
     }
@@ -156,17 +259,76 @@ impl App {
             self.quit = true;
             return vec![Effect::Quit];
         }
-        if self.popup().is_some() {
-            return match action {
-                Action::Help | Action::Back => {
+        match self.popup() {
+            Some(Popup::Help) => {
+                return if matches!(action, Action::Help | Action::Back) {
                     self.popups.pop();
                     vec![Effect::Redraw]
-                }
-                _ => Vec::new(),
-            };
+                } else {
+                    Vec::new()
+                };
+            }
+            Some(Popup::Pivot { selected }) => return self.pivot_key(action, selected),
+            None => {}
         }
-        let (rows, page) = (self.rows, self.page());
-        let level = self.level_mut();
+        let axis = self.facts.time;
+        let now = self.wall_clock;
+        let recompute_if = |changed: bool| {
+            if changed {
+                vec![Effect::Recompute]
+            } else {
+                Vec::new()
+            }
+        };
+        match action {
+            Action::Help => {
+                self.popups.push(Popup::Help);
+                vec![Effect::Redraw]
+            }
+            Action::Filter => {
+                self.input = Some(InputLine::new(InputKind::Filter, self.filter.text()));
+                vec![Effect::Redraw]
+            }
+            Action::Command => {
+                self.input = Some(InputLine::new(InputKind::Command, ""));
+                vec![Effect::Redraw]
+            }
+            Action::Sort => {
+                self.sort = self.sort.next();
+                vec![Effect::Recompute]
+            }
+            Action::SortReverse => {
+                self.sort_reversed = !self.sort_reversed;
+                vec![Effect::Recompute]
+            }
+            Action::CycleQuality => {
+                self.quality = next_pick(&self.quality, &self.facts.suites);
+                vec![Effect::Recompute]
+            }
+            Action::ZoomOut => recompute_if(self.time.zoom_out(&axis)),
+            Action::ZoomIn => recompute_if(self.time.zoom_in()),
+            Action::Freeze if self.time.is_frozen() => recompute_if(self.time.go_live()),
+            Action::Freeze => {
+                // The screen already shows the newest bucket: nothing to compute.
+                if self.time.freeze(&axis, now) {
+                    vec![Effect::Redraw]
+                } else {
+                    Vec::new()
+                }
+            }
+            Action::Live => recompute_if(self.time.go_live()),
+            Action::TimeBack => recompute_if(self.time.step(-1, &axis, now)),
+            Action::TimeForward => recompute_if(self.time.step(1, &axis, now)),
+            Action::TimeBackFar => recompute_if(self.time.step(-FAR_STEP, &axis, now)),
+            Action::TimeForwardFar => recompute_if(self.time.step(FAR_STEP, &axis, now)),
+            _ if self.details.is_empty() => self.table_key(action),
+            _ => self.detail_key(action),
+        }
+    }
+
+    fn table_key(&mut self, action: Action) -> Vec<Effect> {
+        let (rows, page) = (self.facts.rows.len(), self.page());
+        let level = on_screen(&mut self.levels);
         let before = (level.selected, level.scroll);
         match action {
             Action::Up => level.move_by(-1, rows, page),
@@ -175,17 +337,15 @@ impl App {
             Action::PageDown => level.move_by(page as isize, rows, page),
             Action::Top => level.select(0, rows, page),
             Action::Bottom => level.select(usize::MAX, rows, page),
-            Action::Help => {
-                self.popups.push(Popup::Help);
-                return vec![Effect::Redraw];
-            }
-            Action::CycleQuality => {
-                self.quality = next_pick(&self.quality, &self.suites);
-                return vec![Effect::Recompute];
-            }
-            Action::Back | Action::Quit => return Vec::new(),
+            Action::Drill => return self.drill_selected(),
+            Action::Detail => return self.open_detail_of_selected(),
+            Action::Back => return self.back(),
+            Action::Parent => return self.pop_level(),
+            Action::Pivot => return self.open_pivot(),
+            Action::Flat => return self.toggle_flat(),
+            _ => return Vec::new(),
         }
-        let level = self.level();
+        level.remember(&self.facts.rows);
         if (level.selected, level.scroll) == before {
             Vec::new()
         } else {
@@ -194,10 +354,17 @@ impl App {
     }
 
     fn mouse(&mut self, m: MouseInput) -> Vec<Effect> {
-        if self.popup().is_some() {
+        if self.popup().is_some() || self.input.is_some() {
             return Vec::new();
         }
-        let (rows, page) = (self.rows, self.page());
+        if !self.details.is_empty() {
+            return match m {
+                MouseInput::WheelUp => self.detail_key(Action::Up),
+                MouseInput::WheelDown => self.detail_key(Action::Down),
+                MouseInput::Click { .. } => Vec::new(),
+            };
+        }
+        let (rows, page) = (self.facts.rows.len(), self.page());
         match m {
             MouseInput::WheelUp => self.level_mut().move_by(-WHEEL_ROWS, rows, page),
             MouseInput::WheelDown => self.level_mut().move_by(WHEEL_ROWS, rows, page),
@@ -212,8 +379,16 @@ impl App {
                 self.level_mut().select(target, rows, page);
             }
         }
+        let level = on_screen(&mut self.levels);
+        level.remember(&self.facts.rows);
         vec![Effect::Redraw]
     }
+}
+
+/// The last level (the stack is never empty).
+fn on_screen(levels: &mut [Level]) -> &mut Level {
+    let i = levels.len() - 1;
+    &mut levels[i]
 }
 
 /// Combined → each suite in order → Combined.

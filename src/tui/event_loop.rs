@@ -1,6 +1,8 @@
 //! The one loop: waits on terminal input, fleet changes, the clock and
 //! signals; draws only when something changed, at most [`MAX_FPS`] times a
 //! second; recomputes the view model only when data or the query changed.
+//! While the screen is frozen, new data refreshes only the connection lines
+//! of the header: the figures hold still until the query changes.
 
 use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,11 +16,11 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 use super::input::translate;
 use super::screen::Screen;
 use super::terminal;
-use crate::app::{App, Effect, Event, Viewport};
+use crate::app::{App, Effect, Event, ViewFacts, Viewport};
 use crate::feed::SharedFleet;
 use crate::protocol::Millis;
 use crate::ui::{self, Look};
-use crate::view::{ViewModel, compute_overview};
+use crate::view::{HeaderModel, ViewModel, compute_overview};
 
 /// Most frames a second by default (`--fps`, `display.fps`).
 pub const MAX_FPS: u64 = 10;
@@ -131,20 +133,23 @@ impl<S: Screen> EventLoop<'_, S> {
                 changed = changes.changed(), if fleet_open => {
                     // A closed channel means no writer is left: data is final.
                     fleet_open = changed.is_ok();
-                    data_dirty = true;
+                    if self.app.is_frozen() {
+                        let window = vm.header.window_ms;
+                        vm.header = self.fleet.read(|f| HeaderModel::from_fleet(f, window));
+                        redraw = true;
+                    } else {
+                        data_dirty = true;
+                    }
                 }
                 _ = clock.tick() => effects = self.app.update(Event::Clock((self.wall_clock)())),
                 _ = sleep_until(due.unwrap_or(last_frame)), if due.is_some() => {
                     if data_dirty {
                         vm = self.recompute();
                         data_dirty = false;
-                        effects.extend(self.app.update(Event::ViewChanged {
-                            rows: vm.table.rows.len(),
-                            suites: vm.suites.clone(),
-                        }));
+                        effects.extend(self.app.update(Event::ViewChanged(ViewFacts::of(&vm))));
                     }
                     let area = self.screen.area().context("reading the terminal size")?;
-                    let v = ui::layout(area, &vm).viewport();
+                    let v = ui::layout(area, self.app, &vm).viewport();
                     if v != viewport {
                         viewport = v;
                         self.app.update(Event::Viewport(v));
@@ -165,6 +170,11 @@ impl<S: Screen> EventLoop<'_, S> {
                 match effect {
                     Effect::Redraw => redraw = true,
                     Effect::Recompute => data_dirty = true,
+                    // Themes are applied by whoever owns them; the name is in the app.
+                    Effect::ThemeChanged => {
+                        tracing::info!(theme = ?self.app.theme(), "theme asked for");
+                        redraw = true;
+                    }
                     Effect::Quit => return Ok(Exit::Quit),
                 }
             }

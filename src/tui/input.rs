@@ -45,10 +45,14 @@ fn key(k: &KeyEvent) -> Option<KeyPress> {
         Key::Char(c) if ctrl => Key::Char(c.to_ascii_lowercase()),
         other => other,
     };
+    // Shift is part of a character already ('G'); for the other keys it is a modifier.
+    let shift =
+        k.modifiers.contains(KeyModifiers::SHIFT) && !matches!(key, Key::Char(_) | Key::BackTab);
     Some(KeyPress {
         key,
         ctrl,
         alt: k.modifiers.contains(KeyModifiers::ALT),
+        shift,
     })
 }
 
@@ -72,6 +76,14 @@ mod tests {
     fn ctrl_c_becomes_the_ctrl_c_key_press() {
         let ev = TermEvent::Key(KeyEvent::new(KeyCode::Char('C'), KeyModifiers::CONTROL));
         assert_eq!(translate(&ev), Some(Event::Key(KeyPress::ctrl('c'))));
+    }
+
+    #[test]
+    fn shift_is_kept_for_arrows_and_folded_into_characters() {
+        let ev = TermEvent::Key(KeyEvent::new(KeyCode::Left, KeyModifiers::SHIFT));
+        assert_eq!(translate(&ev), Some(Event::Key(KeyPress::shift(Key::Left))));
+        let ev = TermEvent::Key(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT));
+        assert_eq!(translate(&ev), Some(Event::Key(KeyPress::char('G'))));
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub const GAP: u16 = 1;
 const NAME_MAX: u16 = 28;
 const NAME_MIN: u16 = 10;
 const SPARK_MIN: u16 = 6;
+/// Widest the status column grows, for "REGRESSION regressed 14m".
+const STATUS_MAX: u16 = 26;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Col {
@@ -38,15 +40,17 @@ impl Col {
         Col::Evals,
         Col::Latency,
     ];
-    /// Dropped first to last when the width is short.
-    const DROP_ORDER: [Col; 7] = [
-        Col::Latency,
-        Col::Status,
-        Col::Evals,
-        Col::Requests,
+    /// Dropped first to last when the width is short. The name, the
+    /// quality figure and the status word never go: they say what is wrong.
+    const DROP_ORDER: [Col; 8] = [
         Col::QualityRange,
         Col::AvailabilitySpark,
+        Col::Latency,
+        Col::Evals,
+        Col::Requests,
         Col::Change,
+        Col::Availability,
+        Col::QualitySpark,
     ];
 
     fn fixed_width(self) -> u16 {
@@ -58,7 +62,8 @@ impl Col {
             Col::Availability | Col::Quality => 7,
             Col::QualityRange => 11,
             Col::Change => 8,
-            Col::Status => 12,
+            // "REGRESSION"; the detection's words ("14m") when there is room.
+            Col::Status => 10,
             Col::Requests | Col::Evals => 6,
             Col::Latency => 11,
         }
@@ -118,6 +123,7 @@ impl ColumnPlan {
         spare = spare - quality_share + quality_spare;
         grow(&mut widths, Col::AvailabilitySpark, window, &mut spare);
         grow(&mut widths, Col::QualitySpark, window, &mut spare);
+        grow(&mut widths, Col::Status, STATUS_MAX, &mut spare);
         ColumnPlan { columns: widths }
     }
 
@@ -179,12 +185,23 @@ mod tests {
     }
 
     #[test]
+    fn eighty_columns_keep_the_status_word_and_drop_range_and_availability_trend_first() {
+        let plan = ColumnPlan::fit(80, 20, 60, true);
+        assert!(plan.has(Col::Status), "{plan:?}");
+        assert!(!plan.has(Col::QualityRange) && !plan.has(Col::AvailabilitySpark));
+        assert!(
+            plan.width_of(Col::Status).unwrap() >= 10,
+            "room for REGRESSION"
+        );
+    }
+
+    #[test]
     fn narrow_widths_drop_columns_until_the_table_fits() {
-        // Name, availability, quality sparkline and quality never go: 39 columns.
-        for width in 39..120 {
+        // Name, quality and status never go: 10 + 7 + 10 and two gaps.
+        for width in 29..120 {
             let plan = ColumnPlan::fit(width, 40, 120, true);
             assert!(plan.total_width() <= width, "{width}: {plan:?}");
-            assert!(plan.width_of(Col::Quality).is_some());
+            assert!(plan.has(Col::Quality) && plan.has(Col::Status) && plan.has(Col::Name));
         }
         // Below that the table is clipped by the frame, but planning still works.
         assert!(!ColumnPlan::fit(0, 40, 120, true).columns.is_empty());

@@ -75,6 +75,12 @@ pub fn utc_clock(ms: Millis) -> String {
     format!("{:02}:{:02}:{:02} UTC", s / 3600, s % 3600 / 60, s % 60)
 }
 
+/// Data time to the minute in UTC: `07:26 UTC`.
+pub fn utc_minute(ms: Millis) -> String {
+    let s = ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02} UTC", s / 3600, s % 3600 / 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

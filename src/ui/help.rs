@@ -1,4 +1,5 @@
-//! The `?` overlay: every action and its keys, drawn from the key map.
+//! The `?` overlay: every action and its keys, drawn from the key map, in
+//! two columns when one does not fit; then the `:` commands.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -6,10 +7,11 @@ use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use super::sanitize::width;
 use super::theme::Look;
-use crate::app::KeyMap;
+use crate::app::{COMMANDS, KeyMap};
 
-const ASCII_BORDER: border::Set = border::Set {
+pub const ASCII_BORDER: border::Set = border::Set {
     top_left: "+",
     top_right: "+",
     bottom_left: "+",
@@ -20,29 +22,74 @@ const ASCII_BORDER: border::Set = border::Set {
     horizontal_bottom: "-",
 };
 
+/// Width of the key column.
+const KEYS_WIDTH: usize = 13;
+/// Widest a column of the overlay grows.
+const COLUMN_MAX: u16 = 44;
+
 pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, look: &Look) {
     let t = &look.theme;
-    let lines: Vec<Line> = keymap
+    let entries: Vec<(String, &str)> = keymap
         .entries()
         .map(|(action, keys)| {
             let keys = keys
                 .iter()
                 .map(|k| k.label(look.ascii))
                 .collect::<Vec<_>>()
-                .join(", ");
-            Line::from(vec![
-                Span::styled(format!(" {keys:<14} "), t.title),
-                Span::styled(action.describe(), t.text),
-            ])
+                .join(" ");
+            (keys, action.describe())
         })
         .collect();
-    let width = area.width.saturating_sub(2).min(64);
-    let height = area.height.saturating_sub(2).min(lines.len() as u16 + 2);
+    // Inside the border; one line for the commands' title, then them, packed.
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let inner_w = area.width.saturating_sub(2);
+    let mut commands: Vec<String> = vec![String::new()];
+    for (name, _) in COMMANDS {
+        let last = commands.len() - 1;
+        if !commands[last].is_empty()
+            && width(&commands[last]) + name.len() + 2 > usize::from(inner_w)
+        {
+            commands.push(String::new());
+        }
+        let last = commands.len() - 1;
+        commands[last].push_str(&format!(" :{name}"));
+    }
+    let command_lines = 1 + commands.len();
+    let room = inner_h.saturating_sub(command_lines + 1).max(1);
+    let columns = if entries.len() <= room || inner_w < 2 * 30 {
+        1
+    } else {
+        2
+    };
+    let per_column = entries.len().div_ceil(columns);
+    let col_w = (inner_w / columns as u16).min(COLUMN_MAX);
+    let mut lines: Vec<Line> = (0..per_column)
+        .map(|row| {
+            let mut spans = Vec::new();
+            for c in 0..columns {
+                let Some((keys, what)) = entries.get(c * per_column + row) else {
+                    continue;
+                };
+                let keys = look.cut(keys, KEYS_WIDTH);
+                let what = look.cut(what, usize::from(col_w).saturating_sub(KEYS_WIDTH + 2));
+                let pad = usize::from(col_w).saturating_sub(KEYS_WIDTH + 2 + width(&what));
+                spans.push(Span::styled(format!(" {keys:<KEYS_WIDTH$} "), t.title));
+                spans.push(Span::styled(format!("{what}{}", " ".repeat(pad)), t.text));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(" commands (: then Tab completes)", t.title));
+    lines.extend(commands.into_iter().map(|c| Line::styled(c, t.text)));
+    let width_needed = col_w * columns as u16 + 2;
+    let popup_w = width_needed.min(area.width);
+    let popup_h = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
+        x: area.x + (area.width - popup_w) / 2,
+        y: area.y + (area.height - popup_h) / 2,
+        width: popup_w,
+        height: popup_h,
     };
     let block = Block::default()
         .borders(Borders::ALL)

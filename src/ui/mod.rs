@@ -2,11 +2,15 @@
 //! [`ViewModel`] into a ratatui `Frame`, whatever the backend (a terminal,
 //! or `TestBackend` in tests). Each part of the screen is one plain function.
 
+mod chart;
 mod columns;
+mod crumbs;
+mod detail;
 mod footer;
 pub mod format;
 mod header;
 mod help;
+mod menu;
 pub mod sanitize;
 pub mod sparkline;
 mod table;
@@ -27,9 +31,13 @@ const MAX_SOURCE_LINES: u16 = 4;
 /// Where each part of the screen goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScreenLayout {
+    /// Title and source lines.
     pub header: Rect,
-    /// Column titles and rows.
-    pub table: Rect,
+    /// Breadcrumbs, and the filter when one is active.
+    pub crumbs: Rect,
+    /// The table (column titles and rows) or the detail view.
+    pub body: Rect,
+    /// Keys, a message, or the input line.
     pub footer: Rect,
 }
 
@@ -37,13 +45,13 @@ impl ScreenLayout {
     /// Rows of the table under its column titles, for clicks and paging.
     pub fn viewport(&self) -> Viewport {
         Viewport {
-            top: self.table.y.saturating_add(1),
-            height: self.table.height.saturating_sub(1),
+            top: self.body.y.saturating_add(1),
+            height: self.body.height.saturating_sub(1),
         }
     }
 }
 
-pub fn layout(area: Rect, vm: &ViewModel) -> ScreenLayout {
+pub fn layout(area: Rect, app: &App, vm: &ViewModel) -> ScreenLayout {
     let sources = (vm.header.sources.len() as u16).clamp(1, MAX_SOURCE_LINES);
     // On a very short terminal the table matters more than every source.
     let sources = if area.height < 12 {
@@ -52,42 +60,37 @@ pub fn layout(area: Rect, vm: &ViewModel) -> ScreenLayout {
         sources
     };
     let header_h = (1 + sources).min(area.height);
-    let footer_h = u16::from(area.height > header_h + 1);
-    let table_h = area.height - header_h - footer_h;
+    let crumbs_wanted = 1 + u16::from(!app.filter().is_empty());
+    let crumbs_h = crumbs_wanted.min(area.height.saturating_sub(header_h + 2));
+    let footer_h = u16::from(area.height > header_h + crumbs_h + 1);
+    let body_h = area.height - header_h - crumbs_h - footer_h;
+    let at = |y: u16, height: u16| Rect {
+        y: area.y + y,
+        height,
+        ..area
+    };
     ScreenLayout {
-        header: Rect {
-            height: header_h,
-            ..area
-        },
-        table: Rect {
-            y: area.y + header_h,
-            height: table_h,
-            ..area
-        },
-        footer: Rect {
-            y: area.y + header_h + table_h,
-            height: footer_h,
-            ..area
-        },
+        header: at(0, header_h),
+        crumbs: at(header_h, crumbs_h),
+        body: at(header_h + crumbs_h, body_h),
+        footer: at(header_h + crumbs_h + body_h, footer_h),
     }
 }
 
 /// Draws one frame. Reads only its arguments.
 pub fn render(f: &mut Frame, app: &App, vm: &ViewModel, look: &Look) {
     let area = f.area();
-    let parts = layout(area, vm);
-    header::render_header(f, parts.header, &vm.header, &vm.table, app.wall_clock, look);
-    table::render_table(
-        f,
-        parts.table,
-        &vm.table,
-        &vm.header,
-        app.level(),
-        app.wall_clock,
-        look,
-    );
-    footer::render_footer(f, parts.footer, app, vm.table.rows.len(), look);
-    if app.popup() == Some(Popup::Help) {
-        help::render_help(f, area, &app.keymap, look);
+    let parts = layout(area, app, vm);
+    header::render_header(f, parts.header, app, vm, look);
+    crumbs::render_crumbs(f, parts.crumbs, app, vm, look);
+    match (app.detail(), &vm.detail) {
+        (Some(state), Some(model)) => detail::render_detail(f, parts.body, state, model, look),
+        _ => table::render_table(f, parts.body, &vm.table, &vm.header, app, look),
+    }
+    footer::render_footer(f, parts.footer, app, vm, look);
+    match app.popup() {
+        Some(Popup::Help) => help::render_help(f, area, &app.keymap, look),
+        Some(Popup::Pivot { selected }) => menu::render_pivot(f, area, app, vm, selected, look),
+        None => {}
     }
 }

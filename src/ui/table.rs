@@ -12,10 +12,9 @@ use super::format;
 use super::sanitize;
 use super::sparkline::spark;
 use super::theme::Look;
-use crate::app::Level;
-use crate::protocol::Millis;
+use crate::app::App;
 use crate::view::{
-    HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend, RowKey, Severity,
+    HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend, RowKey, Severity, SortKey,
     spark_range,
 };
 
@@ -47,13 +46,28 @@ pub fn render_table(
     area: Rect,
     table: &OverviewTable,
     header: &HeaderModel,
-    level: &Level,
-    wall_now: Millis,
+    app: &App,
     look: &Look,
 ) {
     if area.height == 0 {
         return;
     }
+    let level = app.level();
+    let wall_now = app.wall_clock;
+    let sorted = SortMark {
+        col: match app.sort {
+            SortKey::Status => Col::Status,
+            SortKey::Availability => Col::Availability,
+            SortKey::Volume => Col::Requests,
+            SortKey::Name => Col::Name,
+        },
+        arrow: match (app.sort_reversed, look.ascii) {
+            (false, false) => "↓",
+            (true, false) => "↑",
+            (false, true) => "v",
+            (true, true) => "^",
+        },
+    };
     let t = &look.theme;
     let fresh = |sources: &[usize]| {
         sources
@@ -68,7 +82,7 @@ pub fn render_table(
     let head = Row::new(
         plan.columns
             .iter()
-            .map(|&(col, w)| head_cell(col, w, table, &plan, &freshness, look)),
+            .map(|&(col, w)| head_cell(col, w, table, &plan, &freshness, &sorted, look)),
     )
     .style(t.column_header);
     let body_height = usize::from(area.height.saturating_sub(1));
@@ -108,6 +122,8 @@ pub fn render_table(
             "no sources configured"
         } else if table.range.is_none() {
             "waiting for the backends"
+        } else if !app.filter().is_empty() {
+            "no slice here matches the filter (Esc clears it)"
         } else {
             "no data in the window yet"
         };
@@ -123,12 +139,19 @@ pub fn render_table(
     }
 }
 
+/// Which column the sort key orders by, and the arrow that says which way.
+struct SortMark {
+    col: Col,
+    arrow: &'static str,
+}
+
 fn head_cell(
     col: Col,
     w: u16,
     table: &OverviewTable,
     plan: &ColumnPlan,
     fresh: &Freshness,
+    sorted: &SortMark,
     look: &Look,
 ) -> Cell<'static> {
     let stale = |ok: bool, text: &str| {
@@ -139,6 +162,7 @@ fn head_cell(
         }
     };
     let text = match col {
+        Col::Name if table.leaves => "slice".to_owned(),
         Col::Name => table.split.clone().unwrap_or_else(|| "slice".to_owned()),
         Col::AvailabilitySpark => stale(fresh.availability, "availability"),
         Col::Availability => "avail".to_owned(),
@@ -157,6 +181,12 @@ fn head_cell(
             "STALE".to_owned()
         }
         Col::Quality if !fresh.quality && !plan.has(Col::QualitySpark) => "STALE".to_owned(),
+        _ => text,
+    };
+    // The arrow goes before a right-aligned title, so cutting never hides it.
+    let text = match col {
+        c if c == sorted.col && c.is_numeric() => format!("{}{text}", sorted.arrow),
+        c if c == sorted.col => format!("{text}{}", sorted.arrow),
         _ => text,
     };
     let style = match col {
@@ -229,14 +259,24 @@ fn body_cell(
             (format::points(change), style)
         }
         Col::Status => match &row.status {
-            Some(s) => (
-                look.cut(&s.text, w_us),
-                match s.severity {
-                    Severity::Ok => t.dim,
-                    Severity::Watch => t.warn,
-                    Severity::Regressed => t.error,
-                },
-            ),
+            Some(s) => {
+                // The word always; detection's few words only if they fit whole.
+                let word = s.severity.word();
+                let full = format!("{word} {}", s.text);
+                let text = if s.text.is_empty() || sanitize::width(&full) > w_us {
+                    word.to_owned()
+                } else {
+                    full
+                };
+                (
+                    look.cut(&text, w_us),
+                    match s.severity {
+                        Severity::Ok => t.dim,
+                        Severity::Watch => t.warn,
+                        Severity::Regressed => t.error,
+                    },
+                )
+            }
             None => (String::new(), Style::new()),
         },
         Col::Requests => (format::count(row.requests()), Style::new()),

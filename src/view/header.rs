@@ -1,6 +1,7 @@
 //! The header as plain data: each backend with its connection state and the
 //! figures that say how fresh its data is. Strings are already sanitised.
 
+use super::findings::active_regressions;
 use crate::feed::{ConnState, Fleet, SourceStatus};
 use crate::protocol::Millis;
 use crate::ui::sanitize::sanitize;
@@ -69,6 +70,8 @@ pub struct HeaderModel {
     pub window_ms: Option<Millis>,
     /// The backends' clock, `store.now()`.
     pub data_now: Millis,
+    /// Regressions detection holds open anywhere in the fleet.
+    pub active_regressions: usize,
 }
 
 impl HeaderModel {
@@ -82,6 +85,7 @@ impl HeaderModel {
                 .collect(),
             window_ms,
             data_now,
+            active_regressions: active_regressions(fleet),
         }
     }
 }

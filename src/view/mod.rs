@@ -2,19 +2,32 @@
 //! [`ViewQuery`] into plain rows and header lines, once per data change (not
 //! per frame). The TUI and `qualtop snapshot` draw the same model.
 
+mod detail;
+mod filter;
 mod findings;
 mod header;
 mod overview;
 mod query;
+mod rollup;
+mod select;
+mod sort;
 mod trend;
 
+pub use detail::{
+    Breakdown, BreakdownRow, ChartKind, ChartSeries, DetailModel, SeriesValues, annotation_applies,
+};
+pub use filter::{Filter, FilterTerm};
 pub use findings::{
     MarkerKind, ScopeEntry, TimeMarker, active_regressions, detail_markers, row_status,
     scope_entries,
 };
 pub use header::{HeaderModel, STALE_AFTER_MS, SourceLine};
 pub use overview::{
-    OverviewRow, OverviewTable, RowKey, RowStatus, Severity, ViewModel, compute_overview, window_of,
+    DimensionValues, OverviewRow, OverviewTable, RowKey, RowStatus, Severity, TimeAxis, ViewModel,
+    compute_overview, window_of,
 };
-pub use query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, SortKey, TimeCursor, ViewQuery};
+pub use query::{
+    DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, SortKey, Split, TimeCursor, ViewQuery,
+};
+pub use select::{NO_VALUE, display_value};
 pub use trend::{GaugeTrend, MIN_SPARK_SPAN, RatioTrend, spark_range};

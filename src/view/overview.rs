@@ -1,24 +1,30 @@
-//! The overview table: one row per value of the splitting dimension, plus a
-//! row for everything at this level on top. Ratios are rolled up by summing
-//! counts (`Store::rollup_groups`), never by averaging rates.
+//! The overview table: one row per group at the current level (the values of
+//! the splitting dimension, or every leaf), plus a row for everything at
+//! this level on top. Leaves are filtered first, then rolled up.
 
-use std::cmp::Ordering;
-
+use super::detail::{DetailModel, compute_detail};
+use super::findings::row_status;
 use super::header::HeaderModel;
-use super::query::{DEFAULT_WINDOW_BUCKETS, QualityPick, SortKey, TimeCursor, ViewQuery};
+use super::query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, TimeCursor, ViewQuery};
+use super::rollup::{ColumnSignals, column_signals, leaf_rows, rolled_rows};
+use super::select::{Grouping, ResolvedSplit, resolve_split, slices_under, unfixed_dimensions};
+use super::sort::sort_rows;
 use super::trend::{GaugeTrend, RatioTrend};
 use crate::feed::Fleet;
-use crate::protocol::{Role, SignalKind};
-use crate::store::{BucketRange, GroupRollup, SignalId, SliceId, Store};
+use crate::protocol::Millis;
+use crate::store::{BucketRange, SignalId, Store};
 use crate::ui::sanitize::sanitize;
 
-/// Which row: the aggregate of the level, or one value of the split dimension.
+/// Which row: the aggregate of the level, or one group under it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RowKey {
     /// Everything at this level (the whole fleet at the top).
     All,
-    /// One value, raw as the backend sent it (for drilling and filters).
+    /// One value of the split dimension, raw as the backend sent it.
     Value(String),
+    /// One leaf slice in the flat view: the (dimension, raw value) pairs the
+    /// level's path has not fixed, in declaration order.
+    Leaf(Vec<DrillStep>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,8 +34,18 @@ pub enum Severity {
     Regressed,
 }
 
-/// What detection concludes for a row. Filled by the detection issue; until
-/// then every row's status is `None` and the table shows only the change.
+impl Severity {
+    /// The word the status column shows, so meaning never rests on colour.
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Ok => "OK",
+            Severity::Watch => "WATCH",
+            Severity::Regressed => "REGRESSION",
+        }
+    }
+}
+
+/// What detection concludes for a row (see `view::row_status`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowStatus {
     pub severity: Severity,
@@ -49,7 +65,7 @@ pub struct OverviewRow {
 }
 
 impl OverviewRow {
-    fn empty(key: RowKey, name: String, len: usize) -> Self {
+    pub fn empty(key: RowKey, name: String, len: usize) -> Self {
         OverviewRow {
             key,
             name,
@@ -61,7 +77,7 @@ impl OverviewRow {
             status: None,
         }
     }
-    fn has_data(&self) -> bool {
+    pub fn has_data(&self) -> bool {
         self.availability.has_data()
             || self.quality.has_data()
             || self.latency.buckets.iter().any(Option::is_some)
@@ -76,8 +92,13 @@ impl OverviewRow {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OverviewTable {
-    /// Sanitised name of the dimension that splits the rows.
+    /// Sanitised name of the dimension that splits the rows; `None` in the
+    /// flat view and when nothing is left to split.
     pub split: Option<String>,
+    /// The same, raw, for drilling.
+    pub split_raw: Option<String>,
+    /// Rows are every leaf under the path.
+    pub leaves: bool,
     /// Sanitised title of the quality column: "quality" or the suite's name.
     pub quality_label: String,
     /// The window, in buckets; `None` before any data or clock arrived.
@@ -89,56 +110,40 @@ pub struct OverviewTable {
     pub latency_label: Option<String>,
     /// Its unit (sanitised), e.g. "ms".
     pub latency_unit: Option<String>,
+    /// Dimensions the filter names that the store does not have (sanitised).
+    pub filter_unknown: Vec<String>,
     pub rows: Vec<OverviewRow>,
 }
 
-/// Everything the screen draws, computed once per data change.
+/// A dimension and its values, raw, for completion and the pivot menu.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DimensionValues {
+    pub name: String,
+    /// Known values, empty value left out, sorted.
+    pub values: Vec<String>,
+}
+
+/// The store's time axis, for the time cursor and window bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeAxis {
+    pub bucket_ms: Millis,
+    /// Newest bucket held (whatever the cursor says).
+    pub head: Option<i64>,
+    /// Buckets of history the store holds.
+    pub history_buckets: usize,
+}
+
+/// Everything the screen draws, computed once per data or query change.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ViewModel {
     pub header: HeaderModel,
     pub table: OverviewTable,
     /// Names of the quality suites (raw), in declaration order, for cycling.
     pub suites: Vec<String>,
-}
-
-/// The signals feeding each column.
-struct ColumnSignals {
-    availability: Vec<SignalId>,
-    quality: Vec<SignalId>,
-    latency: Option<SignalId>,
-    suites: Vec<String>,
-}
-
-fn column_signals(store: &Store, pick: &QualityPick) -> ColumnSignals {
-    let mut cols = ColumnSignals {
-        availability: Vec::new(),
-        quality: Vec::new(),
-        latency: None,
-        suites: Vec::new(),
-    };
-    for (i, s) in store.signals().iter().enumerate() {
-        let id = SignalId(i as u16);
-        match (s.spec.role, s.spec.kind) {
-            // The first availability signal is the request count; a second
-            // one would count the same requests again.
-            (Role::Availability, SignalKind::Ratio) if cols.availability.is_empty() => {
-                cols.availability.push(id)
-            }
-            (Role::Quality, SignalKind::Ratio) => {
-                cols.suites.push(s.spec.name.clone());
-                let wanted = match pick {
-                    QualityPick::Combined => true,
-                    QualityPick::Suite(name) => *name == s.spec.name,
-                };
-                if wanted {
-                    cols.quality.push(id);
-                }
-            }
-            (Role::Latency, SignalKind::Gauge) if cols.latency.is_none() => cols.latency = Some(id),
-            _ => {}
-        }
-    }
-    cols
+    pub dimensions: Vec<DimensionValues>,
+    pub time: TimeAxis,
+    /// The detail view, when the query asks for one.
+    pub detail: Option<DetailModel>,
 }
 
 /// The window a query looks at, if the store has a clock yet.
@@ -147,41 +152,43 @@ pub fn window_of(store: &Store, query: &ViewQuery) -> Option<BucketRange> {
         TimeCursor::Live => store.head()?,
         TimeCursor::Frozen { last_bucket } => last_bucket,
     };
-    let len = query
-        .window_buckets
-        .unwrap_or(DEFAULT_WINDOW_BUCKETS)
-        .clamp(1, store.capacity().max(1));
-    Some(BucketRange::ending_at(last, len))
+    let len = match query.window_ms {
+        Some(ms) => {
+            let bucket = store.bucket_ms().max(1);
+            usize::try_from((ms.max(1) + bucket - 1) / bucket).unwrap_or(usize::MAX)
+        }
+        None => DEFAULT_WINDOW_BUCKETS,
+    };
+    Some(BucketRange::ending_at(
+        last,
+        len.clamp(1, store.capacity().max(1)),
+    ))
 }
 
-/// Computes what the overview shows for `query`. Pure: same fleet and query,
+/// Computes what the screen shows for `query`. Pure: same fleet and query,
 /// same model.
 pub fn compute_overview(fleet: &Fleet, query: &ViewQuery) -> ViewModel {
     let store = &fleet.store;
+    let slices = store.slices();
     let range = window_of(store, query);
     let header = HeaderModel::from_fleet(fleet, range.map(|r| r.len as i64 * store.bucket_ms()));
     let cols = column_signals(store, &query.quality);
-    let quality_label = match &query.quality {
-        QualityPick::Combined => "quality".to_owned(),
-        QualityPick::Suite(name) => sanitize(name).into_owned(),
-    };
-    let sources_of = |ids: &[SignalId]| {
-        let mut v: Vec<usize> = ids.iter().map(|&id| store.signal(id).source).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
-    let dims = store.slices().dimensions();
-    let split = match &query.split {
-        Some(name) => store.slices().dimension_index(name),
-        None => (!dims.is_empty()).then_some(0),
+    let split = resolve_split(slices, &query.path, &query.split);
+    let split_raw = match split {
+        ResolvedSplit::Dimension(d) => Some(slices.dimensions()[d].clone()),
+        _ => None,
     };
     let mut table = OverviewTable {
-        split: split.map(|d| sanitize(&dims[d]).into_owned()),
-        quality_label,
+        split: split_raw.as_deref().map(|s| sanitize(s).into_owned()),
+        split_raw,
+        leaves: split == ResolvedSplit::Leaves,
+        quality_label: match &query.quality {
+            QualityPick::Combined => "quality".to_owned(),
+            QualityPick::Suite(name) => sanitize(name).into_owned(),
+        },
         range,
-        availability_sources: sources_of(&cols.availability),
-        quality_sources: sources_of(&cols.quality),
+        availability_sources: sources_of(store, &cols.availability),
+        quality_sources: sources_of(store, &cols.quality),
         latency_label: cols
             .latency
             .map(|id| sanitize(&store.signal(id).spec.name).into_owned()),
@@ -189,144 +196,162 @@ pub fn compute_overview(fleet: &Fleet, query: &ViewQuery) -> ViewModel {
             .latency
             .and_then(|id| store.signal(id).spec.unit.as_deref())
             .map(|u| sanitize(u).into_owned()),
+        filter_unknown: query
+            .filter
+            .unknown_dimensions(slices)
+            .iter()
+            .map(|d| sanitize(d).into_owned())
+            .collect(),
         rows: Vec::new(),
     };
-    if let (Some(range), Some(split)) = (range, split) {
-        table.rows = rows(store, query, &cols, split, range);
+    // Behind a detail view the table is not drawn: its rows wait for the return.
+    if let (Some(range), None) = (range, &query.detail) {
+        table.rows = level_rows(fleet, query, &cols, split, range);
     }
+    let detail = match (&query.detail, range) {
+        (Some(path), Some(range)) => Some(compute_detail(fleet, query, path, &cols, range)),
+        _ => None,
+    };
     ViewModel {
         header,
         table,
         suites: cols.suites,
+        dimensions: dimension_values(store),
+        time: TimeAxis {
+            bucket_ms: store.bucket_ms(),
+            head: store.head(),
+            history_buckets: store.capacity(),
+        },
+        detail,
     }
 }
 
-fn rows(
-    store: &Store,
+fn sources_of(store: &Store, ids: &[SignalId]) -> Vec<usize> {
+    let mut v: Vec<usize> = ids.iter().map(|&id| store.signal(id).source).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn dimension_values(store: &Store) -> Vec<DimensionValues> {
+    let slices = store.slices();
+    slices
+        .dimensions()
+        .iter()
+        .enumerate()
+        .map(|(d, name)| {
+            let mut values: Vec<String> = slices
+                .values_of(d)
+                .iter()
+                .filter(|v| !v.is_empty())
+                .map(|v| v.to_string())
+                .collect();
+            values.sort();
+            DimensionValues {
+                name: name.clone(),
+                values,
+            }
+        })
+        .collect()
+}
+
+/// The aggregate row on top, then the groups of the level, sorted.
+fn level_rows(
+    fleet: &Fleet,
     query: &ViewQuery,
     cols: &ColumnSignals,
-    split: usize,
+    split: ResolvedSplit,
     range: BucketRange,
 ) -> Vec<OverviewRow> {
+    let store = &fleet.store;
     let slices = store.slices();
-    let Some(members) = members_at(store, query, split) else {
-        return Vec::new();
+    let ids = slices_under(slices, &query.path, &query.filter);
+    let grouping = match split {
+        ResolvedSplit::Dimension(d) => Grouping::by_dimension(slices, &ids, d),
+        ResolvedSplit::Leaves => {
+            Grouping::by_leaf(slices, &ids, &unfixed_dimensions(slices, &query.path))
+        }
+        // Nothing to split by: the aggregate alone, every member in group 0.
+        ResolvedSplit::Nothing => Grouping {
+            members: ids.iter().map(|&id| (id, 0)).collect(),
+            keys: vec![RowKey::All],
+            names: vec![all_name(&query.path)],
+        },
     };
-    let groups = slices.values_of(split).len();
-    let mut by_value: Vec<OverviewRow> = slices
-        .values_of(split)
-        .iter()
-        .map(|v| {
-            let name = if v.is_empty() {
-                "(none)".to_owned()
-            } else {
-                sanitize(v).into_owned()
-            };
-            OverviewRow::empty(RowKey::Value(v.to_string()), name, range.len)
-        })
-        .collect();
-    for (signals, pick) in [
-        (&cols.availability, Column::Availability),
-        (&cols.quality, Column::Quality),
-    ] {
-        for &sig in signals {
-            if let GroupRollup::Ratio(series) = store.rollup_groups(sig, &members, groups, range) {
-                for (row, s) in by_value.iter_mut().zip(series) {
-                    let t = RatioTrend::new(s);
-                    match pick {
-                        Column::Availability => row.availability.add(&t),
-                        Column::Quality => row.quality.add(&t),
-                    }
-                }
-            }
-        }
-    }
-    if let Some(sig) = cols.latency
-        && let GroupRollup::Gauge(series) = store.rollup_groups(sig, &members, groups, range)
-    {
-        for (row, s) in by_value.iter_mut().zip(series) {
-            row.latency = GaugeTrend { buckets: s };
-        }
-    }
-    let filter = query
-        .filter
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .map(str::to_lowercase);
-    let mut rows: Vec<OverviewRow> = by_value.into_iter().filter(OverviewRow::has_data).collect();
-    let mut all = OverviewRow::empty(RowKey::All, all_name(query), range.len);
-    for r in &rows {
-        all.availability.add(&r.availability);
-        all.quality.add(&r.quality);
-        all.latency.max_with(&r.latency);
-    }
-    if let Some(f) = filter {
-        rows.retain(|r| match &r.key {
-            RowKey::Value(v) => v.to_lowercase().contains(&f),
-            RowKey::All => true,
-        });
-    }
-    sort_rows(&mut rows, query.sort);
-    rows.insert(0, all);
-    rows
-}
-
-#[derive(Clone, Copy)]
-enum Column {
-    Availability,
-    Quality,
-}
-
-fn all_name(query: &ViewQuery) -> String {
-    match query.path.last() {
-        None => "whole fleet".to_owned(),
-        Some(step) => format!("all {}", sanitize(&step.value)),
-    }
-}
-
-/// The slices under the drill path, each with its group (value id of the
-/// split dimension). `None` when the path names something the store lacks.
-fn members_at(store: &Store, query: &ViewQuery, split: usize) -> Option<Vec<(SliceId, u32)>> {
-    let slices = store.slices();
-    let fixed: Vec<(usize, u32)> = query
-        .path
-        .iter()
-        .map(|step| {
-            let d = slices.dimension_index(&step.dimension)?;
-            Some((d, slices.lookup_value(d, &step.value)?))
-        })
-        .collect::<Option<_>>()?;
-    Some(
-        slices
-            .ids()
-            .filter(|&id| fixed.iter().all(|&(d, v)| slices.value_id(id, d) == v))
-            .map(|id| (id, slices.value_id(id, split)))
-            .collect(),
-    )
-}
-
-fn sort_rows(rows: &mut [OverviewRow], key: SortKey) {
-    let by_name = |a: &OverviewRow, b: &OverviewRow| match (&a.key, &b.key) {
-        // The empty value ("(none)") goes last.
-        (RowKey::Value(x), RowKey::Value(y)) => {
-            (x.is_empty(), x.as_str()).cmp(&(y.is_empty(), y.as_str()))
-        }
-        _ => Ordering::Equal,
+    let mut rows = if split == ResolvedSplit::Leaves {
+        leaf_rows(store, cols, grouping, range)
+    } else {
+        rolled_rows(store, cols, grouping, range)
     };
+    let mut all = OverviewRow::empty(RowKey::All, all_name(&query.path), range.len);
+    if split == ResolvedSplit::Nothing {
+        if let Some(direct) = rows.pop() {
+            all = direct;
+        }
+    } else {
+        // Counts of the groups summed: the aggregate is their sum by construction.
+        for r in &rows {
+            all.availability.add(&r.availability);
+            all.quality.add(&r.quality);
+            all.latency.max_with(&r.latency);
+        }
+    }
+    let split_name = match split {
+        ResolvedSplit::Dimension(d) => slices.dimensions()[d].as_str(),
+        _ => "",
+    };
+    all.status = row_status(
+        fleet,
+        &query.path,
+        split_name,
+        &RowKey::All,
+        &query.quality,
+        query.time,
+    );
+    let mut path_buf = query.path.clone();
+    for row in &mut rows {
+        row.status = status_of(fleet, query, split_name, &row.key, &mut path_buf);
+    }
+    sort_rows(&mut rows, query.sort, query.sort_reversed);
+    let mut out = Vec::with_capacity(rows.len() + 1);
+    if all.has_data() || !rows.is_empty() {
+        out.push(all);
+    }
+    out.extend(rows);
+    out
+}
+
+/// A leaf row's status is asked as the row of its last dimension under the
+/// other values, so detection sees only `Value` keys for leaves. `path_buf`
+/// starts as the query's path and is reused, one allocation for all leaves.
+fn status_of(
+    fleet: &Fleet,
+    query: &ViewQuery,
+    split: &str,
+    key: &RowKey,
+    path_buf: &mut Vec<DrillStep>,
+) -> Option<RowStatus> {
     match key {
-        SortKey::Name => rows.sort_by(by_name),
-        SortKey::QualityChange => rows.sort_by(|a, b| {
-            let (x, y) = (a.quality.change_pp(), b.quality.change_pp());
-            match (x, y) {
-                (Some(x), Some(y)) => x.total_cmp(&y),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            }
-            .then_with(|| by_name(a, b))
-        }),
-        SortKey::Requests => {
-            rows.sort_by(|a, b| b.requests().cmp(&a.requests()).then_with(|| by_name(a, b)))
+        RowKey::Leaf(steps) => {
+            let (last, rest) = steps.split_last()?;
+            path_buf.truncate(query.path.len());
+            path_buf.extend_from_slice(rest);
+            row_status(
+                fleet,
+                path_buf,
+                &last.dimension,
+                &RowKey::Value(last.value.clone()),
+                &query.quality,
+                query.time,
+            )
         }
+        _ => row_status(fleet, &query.path, split, key, &query.quality, query.time),
+    }
+}
+
+fn all_name(path: &[DrillStep]) -> String {
+    match path.last() {
+        None => "whole fleet".to_owned(),
+        Some(step) => format!("all {}", super::select::display_value(&step.value)),
     }
 }

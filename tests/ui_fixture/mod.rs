@@ -280,3 +280,71 @@ pub fn large_fleet(models: usize, regions: usize, hardware: usize) -> Fleet {
     }
     b.build()
 }
+
+/// Does what the event loop does after a query change: computes the view
+/// model for the app's query, tells the app what it shows and where the
+/// table body is on a `width` x `height` screen. Returns the model.
+pub fn sync(
+    fleet: &Fleet,
+    app: &mut qualtop::app::App,
+    width: u16,
+    height: u16,
+) -> qualtop::view::ViewModel {
+    use qualtop::app::{Event, ViewFacts};
+    let vm = qualtop::view::compute_overview(fleet, &app.query());
+    app.update(Event::Clock(WALL_NOW));
+    app.update(Event::ViewChanged(ViewFacts::of(&vm)));
+    let area = ratatui::layout::Rect::new(0, 0, width, height);
+    app.update(Event::Viewport(
+        qualtop::ui::layout(area, app, &vm).viewport(),
+    ));
+    vm
+}
+
+/// Row names of a view model's table, aggregate first.
+pub fn row_names(vm: &qualtop::view::ViewModel) -> Vec<String> {
+    vm.table.rows.iter().map(|r| r.name.clone()).collect()
+}
+
+/// Presses one key; returns what the app asks the loop to do.
+pub fn press(
+    app: &mut qualtop::app::App,
+    key: qualtop::app::KeyPress,
+) -> Vec<qualtop::app::Effect> {
+    app.update(qualtop::app::Event::Key(key))
+}
+
+/// Types characters one by one.
+pub fn chars(app: &mut qualtop::app::App, text: &str) {
+    for c in text.chars() {
+        press(app, qualtop::app::KeyPress::char(c));
+    }
+}
+
+pub fn enter(app: &mut qualtop::app::App) -> Vec<qualtop::app::Effect> {
+    press(app, qualtop::app::KeyPress::plain(qualtop::app::Key::Enter))
+}
+
+/// A fresh app that has seen its first view model on a `width` x `height` screen.
+pub fn started(
+    fleet: &Fleet,
+    width: u16,
+    height: u16,
+) -> (qualtop::app::App, qualtop::view::ViewModel) {
+    let mut app = qualtop::app::App::new(qualtop::app::KeyMap::default());
+    let vm = sync(fleet, &mut app, width, height);
+    (app, vm)
+}
+
+/// Moves the selection to the row named `name`.
+pub fn select_row(app: &mut qualtop::app::App, vm: &qualtop::view::ViewModel, name: &str) {
+    use qualtop::app::{Key, KeyPress};
+    let i = row_names(vm)
+        .iter()
+        .position(|n| n == name)
+        .unwrap_or_else(|| panic!("{name} not in {:?}", row_names(vm)));
+    press(app, KeyPress::plain(Key::Home));
+    for _ in 0..i {
+        press(app, KeyPress::plain(Key::Down));
+    }
+}

@@ -1,0 +1,76 @@
+//! The `g` menu: which dimension splits the level on screen, or every leaf.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::symbols::border;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::help::ASCII_BORDER;
+use super::sanitize::{sanitize, width};
+use super::theme::Look;
+use crate::app::{App, PivotOption};
+use crate::view::{Split, ViewModel};
+
+pub fn render_pivot(
+    f: &mut Frame,
+    area: Rect,
+    app: &App,
+    vm: &ViewModel,
+    selected: usize,
+    look: &Look,
+) {
+    let t = &look.theme;
+    let options = app.pivot_options();
+    let current = match (&app.level().split, &vm.table.split_raw) {
+        (Split::Leaves, _) => Some(PivotOption::Leaves),
+        (_, Some(dim)) => Some(PivotOption::Dimension(dim.clone())),
+        (_, None) => None,
+    };
+    let lines: Vec<Line> = options
+        .iter()
+        .enumerate()
+        .map(|(i, option)| {
+            let name = match option {
+                PivotOption::Dimension(d) => sanitize(d).into_owned(),
+                PivotOption::Leaves => "every leaf, flat".to_owned(),
+            };
+            let mark = match (Some(option) == current.as_ref(), look.ascii) {
+                (true, false) => "● ",
+                (true, true) => "* ",
+                (false, _) => "  ",
+            };
+            let style = if i == selected { t.selected } else { t.text };
+            Line::from(vec![
+                Span::styled(format!(" {mark}"), t.title),
+                Span::styled(format!("{name} "), style),
+            ])
+        })
+        .collect();
+    let title = " group by (Enter) ";
+    let content_w = lines
+        .iter()
+        .map(Line::width)
+        .max()
+        .unwrap_or(0)
+        .max(width(title));
+    let popup_w = (content_w as u16 + 2).min(area.width);
+    let popup_h = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - popup_w) / 2,
+        y: area.y + (area.height - popup_h) / 2,
+        width: popup_w,
+        height: popup_h,
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_set(if look.ascii {
+            ASCII_BORDER
+        } else {
+            border::ROUNDED
+        })
+        .title(title)
+        .style(t.popup);
+    f.render_widget(Clear, popup);
+    f.render_widget(Paragraph::new(lines).block(block), popup);
+}
