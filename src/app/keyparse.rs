@@ -53,7 +53,8 @@ impl KeyPress {
                 }
             },
         };
-        Ok(KeyPress { key, ctrl, alt })
+        let shift = shift && !matches!(key, Key::Char(_) | Key::BackTab);
+        Ok(KeyPress { key, ctrl, alt, shift })
     }
 }
 
