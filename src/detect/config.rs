@@ -38,9 +38,16 @@ pub struct DetectorConfig {
     /// pure binomial noise (φ = 1): the naive test, kept for comparison.
     pub estimate_dispersion: bool,
     /// The tested level sits this many standard errors of the baseline
-    /// below it (at most half the minimum shift), so that baseline
-    /// estimation error does not eat the false-alarm budget.
+    /// below it, so that baseline estimation error does not eat the
+    /// false-alarm budget. With `max_baseline_error` = ¼, an estimate must
+    /// be off by 3 standard errors before healthy data drifts upward.
     pub baseline_guard: f64,
+    /// Test only once the baseline's standard error is at most this
+    /// fraction of `min_shift`. An estimate off by more than the guard plus
+    /// half the shift makes the statistic creep up on healthy data, and no
+    /// threshold stops a creep; a slice with too few trials per bucket to
+    /// pin its rate this well stays `Learning` (its groups still test it).
+    pub max_baseline_error: f64,
     pub threshold_rule: ThresholdRule,
 }
 
@@ -64,7 +71,7 @@ impl Default for DetectorConfig {
         DetectorConfig {
             arl0_buckets: DEFAULT_FALSE_ALARM_DAYS * 24.0 * 60.0,
             min_shift: DEFAULT_MIN_SHIFT,
-            reference_buckets: 240,
+            reference_buckets: 480,
             min_reference_buckets: 60,
             refresh_every: 10,
             watch_fraction: 0.5,
@@ -72,6 +79,7 @@ impl Default for DetectorConfig {
             max_pending_buckets: 240,
             estimate_dispersion: true,
             baseline_guard: 1.0,
+            max_baseline_error: 0.25,
             threshold_rule: ThresholdRule::Lorden,
         }
     }

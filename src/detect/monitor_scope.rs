@@ -36,6 +36,9 @@ pub struct ScopedRegression {
     /// Causes inside this regression, best first, with their share of its
     /// deficit.
     pub causes: Vec<NamedCause>,
+    /// Whether `scope` is a cause the search found (`false`: the scope is
+    /// the one regressing key's own, no cause held most of its deficit).
+    pub from_cause: bool,
     pub onset: Millis,
     pub detected_at: Millis,
     pub baseline: f64,
@@ -163,18 +166,27 @@ impl Monitor {
                 continue;
             }
             let cause = &causes[c];
-            let total: u64 = (0..window.leaves.len())
-                .filter(|&i| cause.contains(&window.leaves[i].values))
-                .map(|i| window.totals[i])
-                .sum();
+            // The rates over every leaf in the scope (the search's own sums
+            // leave out leaves an earlier cause already took).
+            let (mut expected, mut actual, mut total) = (0.0, 0.0, 0u64);
+            for (i, leaf) in window.leaves.iter().enumerate() {
+                if cause.contains(&leaf.values) {
+                    expected += leaf.expected;
+                    actual += leaf.actual;
+                    total += window.totals[i];
+                }
+            }
             out.push(entry(
                 tracks.signal,
                 tracks.role,
                 cause_map(store, cause),
                 ks.iter().map(|&k| regressing[k]).collect(),
                 vec![named(cause, 1.0)],
-                (cause.expected, cause.actual, total),
+                (expected, actual, total),
             ));
+            if let Some(e) = out.last_mut() {
+                e.from_cause = true;
+            }
         }
         for (k, members, own) in alone {
             let (key, r) = regressing[k];
@@ -233,6 +245,7 @@ fn entry(
         active: keys.iter().any(|(_, r)| r.active),
         keys: keys.into_iter().map(|(k, _)| k).collect(),
         causes,
+        from_cause: false,
         onset,
         detected_at,
         baseline,

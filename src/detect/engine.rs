@@ -1,0 +1,511 @@
+//! The detection service without the async: a [`Monitor`] stepped one
+//! bucket at a time in data time, a log of every regression it found
+//! (track alarms folded by scope) and of every burn alert, and their
+//! publication as plain [`Detections`]. The TUI's detection task and
+//! `qualtop check` both drive it, so the screen and the report agree, and a
+//! replay of history gives what watching live gave.
+
+use std::collections::HashMap;
+
+use super::cusum::{Regression, Status};
+use super::detections::{
+    BurnEpisode, CauseShare, DetectedRegression, Detections, ScopeMap, ScopeOrigin, TrackAlarm,
+    TrackFinding, TrackLevel, TrackState,
+};
+use super::monitor::{Monitor, TrackKey};
+use super::monitor_scope::ScopedRegression;
+use super::scope::ScopeConfig;
+use super::settings::DetectionSettings;
+use crate::protocol::{Millis, Role};
+use crate::store::{SignalId, Store};
+
+/// While alarms are in progress and none starts or ends, their scopes and
+/// figures are refreshed every this many buckets (the scope search reads
+/// every leaf since the earliest onset). A count of buckets, not of calls,
+/// so a replay folds exactly when watching live did.
+const FOLD_EVERY: usize = 5;
+/// Ended regressions and burn alerts kept for display and reports; the
+/// oldest go first.
+const MAX_KEPT_ENDED: usize = 500;
+
+type TrackId = (SignalId, TrackKey);
+
+/// A track alarm inside an episode.
+#[derive(Debug, Clone, PartialEq)]
+struct Member {
+    key: TrackKey,
+    onset: Millis,
+    detected_at: Millis,
+    ended_at: Option<Millis>,
+    delta_pp: f64,
+}
+
+impl Member {
+    fn same_alarm(&self, other: &Member) -> bool {
+        self.key == other.key && self.detected_at == other.detected_at
+    }
+}
+
+/// One regression being followed: the track alarms folded into one scope.
+#[derive(Debug, Clone)]
+struct Episode {
+    signal: SignalId,
+    role: Role,
+    /// Track alarms folded in at the last fold: (key, detected_at).
+    current: Vec<(TrackKey, Millis)>,
+    members: Vec<Member>,
+    scope: ScopeMap,
+    origin: ScopeOrigin,
+    causes: Vec<CauseShare>,
+    onset: Millis,
+    detected_at: Millis,
+    ended_at: Option<Millis>,
+    baseline: f64,
+    rate: f64,
+    delta_pp: f64,
+    /// Merged into another episode; removed after the fold.
+    merged: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct BurnLog {
+    signal: SignalId,
+    key: TrackKey,
+    since: Millis,
+    ended_at: Option<Millis>,
+    peak_burn: f64,
+    rule_factor: f64,
+}
+
+/// Monitor plus the regression log. Create it with the user's settings; the
+/// monitor itself is built once the store knows its bucket size.
+#[derive(Debug, Clone)]
+pub struct DetectionEngine {
+    settings: DetectionSettings,
+    scope: ScopeConfig,
+    monitor: Option<Monitor>,
+    /// Track regressions in progress after the last bucket.
+    active: HashMap<TrackId, Regression>,
+    episodes: Vec<Episode>,
+    open_burns: HashMap<TrackId, BurnLog>,
+    ended_burns: Vec<BurnLog>,
+    first: Option<Millis>,
+    through: Option<Millis>,
+    buckets_since_fold: usize,
+}
+
+impl DetectionEngine {
+    pub fn new(settings: DetectionSettings) -> Self {
+        DetectionEngine {
+            settings,
+            scope: ScopeConfig::default(),
+            monitor: None,
+            active: HashMap::new(),
+            episodes: Vec::new(),
+            open_burns: HashMap::new(),
+            ended_burns: Vec::new(),
+            first: None,
+            through: None,
+            buckets_since_fold: 0,
+        }
+    }
+
+    pub fn settings(&self) -> &DetectionSettings {
+        &self.settings
+    }
+
+    /// The monitor, once the store had a bucket size.
+    pub fn monitor(&self) -> Option<&Monitor> {
+        self.monitor.as_ref()
+    }
+
+    /// Start of the newest bucket consumed.
+    pub fn through(&self) -> Option<Millis> {
+        self.through
+    }
+
+    /// Consumes at most `max_buckets` complete buckets of `store`, one at a
+    /// time, logging alarms as they start and end. Returns how many were
+    /// consumed (0: nothing new).
+    pub fn step(&mut self, store: &Store, max_buckets: usize) -> usize {
+        if store.bucket_ms() <= 0 {
+            return 0;
+        }
+        let mut monitor = match self.monitor.take() {
+            Some(m) => m,
+            None => Monitor::new(self.settings.monitor_config(store.bucket_ms())),
+        };
+        let mut consumed = 0;
+        while consumed < max_buckets && monitor.update_at_most(store, 1) == 1 {
+            consumed += 1;
+            let Some(next) = monitor.next_bucket() else {
+                break;
+            };
+            let ts = store.bucket_start(next - 1);
+            self.first.get_or_insert(ts);
+            self.through = Some(ts);
+            let changed = self.observe(&monitor, ts);
+            self.buckets_since_fold += 1;
+            let due = !self.active.is_empty() && self.buckets_since_fold >= FOLD_EVERY;
+            if changed || due {
+                self.fold(&monitor, store, ts);
+                self.buckets_since_fold = 0;
+            }
+        }
+        self.monitor = Some(monitor);
+        consumed
+    }
+
+    /// Compares every track with the last bucket: alarms that started or
+    /// ended, burn alerts that started or ended. Returns whether the set of
+    /// alarms changed.
+    fn observe(&mut self, monitor: &Monitor, ts: Millis) -> bool {
+        let mut changed = false;
+        let (active, episodes) = (&mut self.active, &mut self.episodes);
+        let (open_burns, ended_burns) = (&mut self.open_burns, &mut self.ended_burns);
+        for tracks in &monitor.signals {
+            monitor.visit(tracks, |key, track| {
+                let id = (tracks.signal, key);
+                let now = track.detector.active();
+                match (active.get(&id).copied(), now) {
+                    (None, None) => {}
+                    (None, Some(r)) => {
+                        active.insert(id, r);
+                        changed = true;
+                    }
+                    (Some(prev), Some(r)) if prev.detected_at == r.detected_at => {
+                        active.insert(id, r);
+                    }
+                    (Some(prev), now) => {
+                        let ended = track
+                            .detector
+                            .last_ended()
+                            .filter(|e| e.detected_at == prev.detected_at)
+                            .and_then(|e| e.ended_at)
+                            .unwrap_or(ts);
+                        end_member(episodes, id, prev.detected_at, ended);
+                        match now {
+                            Some(r) => active.insert(id, r),
+                            None => active.remove(&id),
+                        };
+                        changed = true;
+                    }
+                }
+                let Some(burn) = track.burn.as_ref() else {
+                    return;
+                };
+                let status = burn.status();
+                match (status.alert, open_burns.get_mut(&id)) {
+                    (Some(alert), Some(open)) => {
+                        open.peak_burn = open.peak_burn.max(alert.long_burn);
+                    }
+                    (Some(alert), None) => {
+                        open_burns.insert(
+                            id,
+                            BurnLog {
+                                signal: tracks.signal,
+                                key,
+                                since: alert.since,
+                                ended_at: None,
+                                peak_burn: alert.long_burn,
+                                rule_factor: alert.factor,
+                            },
+                        );
+                    }
+                    (None, Some(_)) => {
+                        if let Some(mut log) = open_burns.remove(&id) {
+                            log.ended_at = Some(ts);
+                            ended_burns.push(log);
+                        }
+                    }
+                    (None, None) => {}
+                }
+            });
+        }
+        if self.ended_burns.len() > MAX_KEPT_ENDED {
+            let excess = self.ended_burns.len() - MAX_KEPT_ENDED;
+            self.ended_burns.drain(..excess);
+        }
+        changed
+    }
+
+    /// Folds the alarms in progress by scope and matches the result to the
+    /// episodes followed so far: an episode continues while any of its
+    /// alarms does; episodes sharing an alarm merge.
+    fn fold(&mut self, monitor: &Monitor, store: &Store, ts: Millis) {
+        let signals: Vec<SignalId> = monitor.signals.iter().map(|t| t.signal).collect();
+        for signal in signals {
+            let has_active = self.active.keys().any(|(s, _)| *s == signal);
+            let has_open = self
+                .episodes
+                .iter()
+                .any(|e| e.signal == signal && e.ended_at.is_none());
+            if !has_active && !has_open {
+                continue;
+            }
+            let scoped = if has_active {
+                monitor.scoped_regressions(store, signal, &self.scope)
+            } else {
+                Vec::new()
+            };
+            let mut claimed: Vec<usize> = Vec::new();
+            for r in scoped {
+                let ids: Vec<(TrackKey, Millis)> = r
+                    .keys
+                    .iter()
+                    .filter_map(|k| self.active.get(&(signal, *k)).map(|a| (*k, a.detected_at)))
+                    .collect();
+                let matches: Vec<usize> = (0..self.episodes.len())
+                    .filter(|&i| {
+                        let e = &self.episodes[i];
+                        e.signal == signal
+                            && e.ended_at.is_none()
+                            && !e.merged
+                            && !claimed.contains(&i)
+                            && e.current.iter().any(|c| ids.contains(c))
+                    })
+                    .collect();
+                let index = match matches.split_first() {
+                    None => {
+                        self.episodes.push(Episode::new(&r));
+                        self.episodes.len() - 1
+                    }
+                    Some((&keep, others)) => {
+                        for &other in others {
+                            let o = &mut self.episodes[other];
+                            o.merged = true;
+                            let (moved, onset, detected_at) =
+                                (std::mem::take(&mut o.members), o.onset, o.detected_at);
+                            let e = &mut self.episodes[keep];
+                            e.onset = e.onset.min(onset);
+                            e.detected_at = e.detected_at.min(detected_at);
+                            for m in moved {
+                                if !e.members.iter().any(|x| x.same_alarm(&m)) {
+                                    e.members.push(m);
+                                }
+                            }
+                        }
+                        keep
+                    }
+                };
+                self.episodes[index].absorb(&r, &ids, &self.active);
+                claimed.push(index);
+            }
+            for (i, e) in self.episodes.iter_mut().enumerate() {
+                if e.signal == signal && e.ended_at.is_none() && !e.merged && !claimed.contains(&i)
+                {
+                    let last = e
+                        .members
+                        .iter()
+                        .filter(|m| e.current.contains(&(m.key, m.detected_at)))
+                        .filter_map(|m| m.ended_at)
+                        .max();
+                    e.ended_at = Some(last.unwrap_or(ts));
+                    e.current.clear();
+                }
+            }
+        }
+        self.episodes.retain(|e| !e.merged);
+        let ended = self
+            .episodes
+            .iter()
+            .filter(|e| e.ended_at.is_some())
+            .count();
+        if ended > MAX_KEPT_ENDED {
+            let mut drop = ended - MAX_KEPT_ENDED;
+            self.episodes.retain(|e| {
+                if drop > 0 && e.ended_at.is_some() {
+                    drop -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+
+    /// What to publish: every state in names, no store ids.
+    pub fn detections(&self, store: &Store) -> Detections {
+        let mut out = Detections {
+            through: self.through,
+            since: self.first,
+            bucket_ms: store.bucket_ms(),
+            settings: self.settings,
+            ..Detections::default()
+        };
+        let name = |s: SignalId| {
+            store
+                .signals()
+                .get(s.index())
+                .map(|x| x.spec.name.clone())
+                .unwrap_or_default()
+        };
+        if let Some(monitor) = &self.monitor {
+            for tracks in &monitor.signals {
+                let signal = name(tracks.signal);
+                monitor.visit(tracks, |key, track| {
+                    let state = match track.detector.status() {
+                        Status::Learning => TrackState::Learning,
+                        Status::Ok => TrackState::Ok,
+                        Status::Watch { since, .. } => TrackState::Watch { since },
+                        Status::Regression(r) => TrackState::Regression {
+                            onset: r.onset,
+                            detected_at: r.detected_at,
+                        },
+                    };
+                    let level = level_of(key);
+                    if level == TrackLevel::Leaf
+                        && matches!(state, TrackState::Ok | TrackState::Learning)
+                    {
+                        return;
+                    }
+                    out.tracks.push(TrackFinding {
+                        signal: signal.clone(),
+                        role: tracks.role,
+                        level,
+                        scope: key.to_map(store),
+                        state,
+                    });
+                });
+            }
+        }
+        let mut regressions: Vec<DetectedRegression> = self
+            .episodes
+            .iter()
+            .map(|e| DetectedRegression {
+                signal: name(e.signal),
+                role: e.role,
+                scope: e.scope.clone(),
+                origin: e.origin,
+                causes: e.causes.clone(),
+                alarms: e
+                    .members
+                    .iter()
+                    .map(|m| TrackAlarm {
+                        level: level_of(m.key),
+                        scope: m.key.to_map(store),
+                        onset: m.onset,
+                        detected_at: m.detected_at,
+                        ended_at: m.ended_at,
+                        delta_pp: m.delta_pp,
+                    })
+                    .collect(),
+                onset: e.onset,
+                detected_at: e.detected_at,
+                ended_at: e.ended_at,
+                baseline: e.baseline,
+                current: e.rate,
+                delta_pp: e.delta_pp,
+            })
+            .collect();
+        regressions.sort_by_key(|r| (r.onset, r.detected_at));
+        out.regressions = regressions;
+        let burn = |b: &BurnLog| BurnEpisode {
+            signal: name(b.signal),
+            level: level_of(b.key),
+            scope: b.key.to_map(store),
+            since: b.since,
+            ended_at: b.ended_at,
+            peak_burn: b.peak_burn,
+            rule_factor: b.rule_factor,
+        };
+        out.burns = self
+            .ended_burns
+            .iter()
+            .chain(self.open_burns.values())
+            .map(burn)
+            .collect();
+        out.burns
+            .sort_by(|a, b| (a.since, &a.scope, &a.signal).cmp(&(b.since, &b.scope, &b.signal)));
+        out
+    }
+}
+
+impl Episode {
+    fn new(r: &ScopedRegression) -> Self {
+        Episode {
+            signal: r.signal,
+            role: r.role,
+            current: Vec::new(),
+            members: Vec::new(),
+            scope: r.scope.clone(),
+            origin: ScopeOrigin::Cause,
+            causes: Vec::new(),
+            onset: r.onset,
+            detected_at: r.detected_at,
+            ended_at: None,
+            baseline: r.baseline,
+            rate: r.current,
+            delta_pp: r.delta_pp,
+            merged: false,
+        }
+    }
+
+    /// Takes the fold's view of this regression: its scope, causes and
+    /// figures now, and the alarms in it.
+    fn absorb(
+        &mut self,
+        r: &ScopedRegression,
+        ids: &[(TrackKey, Millis)],
+        active: &HashMap<TrackId, Regression>,
+    ) {
+        self.scope = r.scope.clone();
+        self.origin = if r.from_cause {
+            ScopeOrigin::Cause
+        } else {
+            ScopeOrigin::Track(r.keys.first().map_or(TrackLevel::Fleet, |k| level_of(*k)))
+        };
+        self.causes = r
+            .causes
+            .iter()
+            .map(|c| CauseShare {
+                scope: c.scope.clone(),
+                explains: c.explains,
+            })
+            .collect();
+        self.onset = self.onset.min(r.onset);
+        self.detected_at = self.detected_at.min(r.detected_at);
+        self.baseline = r.baseline;
+        self.rate = r.current;
+        self.delta_pp = r.delta_pp;
+        self.current = ids.to_vec();
+        for &(key, detected_at) in ids {
+            let Some(reg) = active.get(&(self.signal, key)) else {
+                continue;
+            };
+            match self
+                .members
+                .iter_mut()
+                .find(|m| m.key == key && m.detected_at == detected_at)
+            {
+                Some(m) => m.delta_pp = reg.delta_pp,
+                None => self.members.push(Member {
+                    key,
+                    onset: reg.onset,
+                    detected_at,
+                    ended_at: None,
+                    delta_pp: reg.delta_pp,
+                }),
+            }
+        }
+    }
+}
+
+/// Marks the alarm `(id, detected_at)` ended in whichever episode holds it.
+fn end_member(episodes: &mut [Episode], id: TrackId, detected_at: Millis, ended: Millis) {
+    for e in episodes.iter_mut().filter(|e| e.signal == id.0) {
+        for m in &mut e.members {
+            if m.key == id.1 && m.detected_at == detected_at {
+                m.ended_at = Some(ended);
+            }
+        }
+    }
+}
+
+fn level_of(key: TrackKey) -> TrackLevel {
+    match key {
+        TrackKey::Fleet => TrackLevel::Fleet,
+        TrackKey::Group { .. } => TrackLevel::Group,
+        TrackKey::Slice(_) => TrackLevel::Leaf,
+    }
+}

@@ -1,0 +1,688 @@
+//! Detection on the demo world replayed offline over eight simulated days
+//! (`cargo bench --bench detect_replay`), against the world's ground truth.
+//!
+//! The built-in scenario's events all lie within about a day, so the replay
+//! uses a variant built in code: the same regressions (routing bug with its
+//! faint phase, TPU misconfiguration on two model groups, TPU compiler bug)
+//! injected twice — copy 1 with the built-in overlapping timing from day 2,
+//! copy 2 from day 5 one after the other — with healthy days around them.
+//!
+//! Per injected regression: the delay in buckets from its onset (for the
+//! routing bug: the step up from its faint phase) to the first alarm on a
+//! track whose leaves it touches, next to the information limit
+//! ln(ARL₀)/KL for that track (n · KL(p₁‖p₀) / φ per bucket), the best
+//! limit over all tracks it touches, and a static alert (rate below the
+//! healthy rate − 5 points for 5 buckets, on the same tracks). Then false
+//! alarms per track-day on healthy tracks and time, per level and signal.
+
+#[path = "../detect_support/mod.rs"]
+mod detect_support;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
+
+use detect_support::{DemoReplay, MINUTE};
+use qualtop::demo::{InjectedRegression, LeafId, Scenario, SignalId};
+use qualtop::detect::{
+    DetectionEngine, DetectionSettings, ScopeMap, TrackLevel, bernoulli_kl, describe,
+};
+use qualtop::protocol::Millis;
+use qualtop::store::{Ratio, SliceId, Store};
+
+const DAY: i64 = 1440;
+const DAYS: i64 = 8;
+/// Buckets before false alarms are counted (the reference windows fill).
+const WARMUP: i64 = 240;
+/// Buckets after a regression's end during which its tracks are not
+/// counted as healthy (the statistic comes down from its cap).
+const RECOVERY: i64 = 360;
+/// Buckets after onset over which the change size is measured.
+const CHANGE_WINDOW: i64 = 120;
+/// An alarm later than this after onset is not a detection of it.
+const MAX_DELAY: i64 = 600;
+
+/// The built-in regressions, twice: (built-in index, shift in minutes, copy).
+fn week_scenario() -> Scenario {
+    let base = Scenario::builtin().expect("built-in scenario");
+    let mut out = base.clone();
+    out.regressions.clear();
+    // Copy 1: the built-in timing (routing bug faint from day 1, stepping
+    // up at day 2 + 5 h, overlapping the TPU and compiler bugs).
+    // Copy 2: one after the other from day 5.
+    let plan: [(usize, f64, u32); 8] = [
+        (0, 2.0 * 1440.0, 1),
+        (1, 2.0 * 1440.0, 1),
+        (2, 2.0 * 1440.0, 1),
+        (3, 2.0 * 1440.0, 1),
+        (0, 5.0 * 1440.0, 2),
+        (1, 5.0 * 1440.0 + 900.0, 2),
+        (2, 5.0 * 1440.0 + 900.0, 2),
+        (3, 5.0 * 1440.0 + 1500.0, 2),
+    ];
+    for (i, shift, copy) in plan {
+        let mut r = base.regressions[i].clone();
+        r.name = format!("{}#{copy}", r.name);
+        r.cause = r.cause.map(|c| format!("{c}#{copy}"));
+        for k in &mut r.timeline {
+            k.at += shift;
+        }
+        out.regressions.push(r);
+    }
+    out
+}
+
+/// One detector the monitor runs: fleet, a group or a leaf.
+#[derive(Debug, Clone)]
+struct TrackDef {
+    level: TrackLevel,
+    scope: ScopeMap,
+    leaves: Vec<usize>,
+}
+
+fn tracks(replay: &DemoReplay) -> Vec<TrackDef> {
+    let world = &replay.world;
+    let mut out = vec![TrackDef {
+        level: TrackLevel::Fleet,
+        scope: ScopeMap::new(),
+        leaves: (0..world.leaves().len()).collect(),
+    }];
+    let dims = world.dimensions();
+    for dim in &dims {
+        let mut values: Vec<&str> = world.leaves().iter().filter_map(|l| l.value(dim)).collect();
+        values.sort_unstable();
+        values.dedup();
+        for v in values {
+            out.push(TrackDef {
+                level: TrackLevel::Group,
+                scope: ScopeMap::from([(dim.clone(), v.to_owned())]),
+                leaves: (0..world.leaves().len())
+                    .filter(|&i| world.leaves()[i].value(dim) == Some(v))
+                    .collect(),
+            });
+        }
+    }
+    for (i, l) in world.leaves().iter().enumerate() {
+        out.push(TrackDef {
+            level: TrackLevel::Leaf,
+            scope: dims
+                .iter()
+                .map(|d| (d.clone(), l.value(d).unwrap_or_default().to_owned()))
+                .collect(),
+            leaves: vec![i],
+        });
+    }
+    out
+}
+
+/// What the replay knows of an injected regression.
+struct Truth {
+    injected: InjectedRegression,
+    /// Offsets (buckets from the anchor).
+    onset: i64,
+    /// When it becomes material: the first minute its level reaches a
+    /// quarter of its peak (the routing bug's step up; others: onset).
+    strong: i64,
+    end: i64,
+    leaves: HashSet<usize>,
+    signals: Vec<String>,
+}
+
+fn truths(replay: &DemoReplay) -> Vec<Truth> {
+    let w = &replay.world;
+    w.truth()
+        .into_iter()
+        .map(|t| {
+            let peak = t.keyframes.iter().map(|k| k.1).fold(0.0, f64::max);
+            let mut strong = t.onset_ms;
+            for pair in t.keyframes.windows(2) {
+                let ((t0, l0), (t1, l1)) = (pair[0], pair[1]);
+                let want = peak / 4.0;
+                if l0 < want && l1 >= want {
+                    let f = (want - l0) / (l1 - l0);
+                    strong = t0 + ((t1 - t0) as f64 * f) as Millis;
+                    break;
+                }
+                if l0 >= want {
+                    strong = t0;
+                    break;
+                }
+            }
+            Truth {
+                onset: w.offset_of(t.onset_ms),
+                strong: w.offset_of(strong),
+                end: w.offset_of(t.end_ms),
+                leaves: t.leaves.iter().map(|l: &LeafId| l.0).collect(),
+                signals: t.signals.clone(),
+                injected: t,
+            }
+        })
+        .collect()
+}
+
+/// The change a regression makes on one track and signal, measured over
+/// CHANGE_WINDOW buckets from its strong onset.
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    n: f64,
+    p0: f64,
+    p1: f64,
+    phi: f64,
+}
+
+impl Change {
+    fn limit(&self, arl0: f64) -> f64 {
+        let kl = self.n * bernoulli_kl(self.p1, self.p0) / self.phi;
+        if kl > 0.0 {
+            arl0.ln() / kl
+        } else {
+            f64::INFINITY
+        }
+    }
+}
+
+fn measure_change(replay: &DemoReplay, track: &TrackDef, signal: SignalId, strong: i64) -> Change {
+    let w = &replay.world;
+    let store = &replay.store;
+    let sig = store
+        .signal_by_name(&w.signals()[signal.0].spec.name)
+        .expect("signal in store");
+    let sums = |from: i64, to: i64, expected: bool| {
+        let (mut n, mut p, mut buckets, mut pearson) = (0.0, 0.0, 0usize, 0.0);
+        for off in from..to {
+            let ts = w.bucket_ts(off);
+            let (mut bn, mut bg, mut bp) = (0.0, 0.0, 0.0);
+            for &l in &track.leaves {
+                let Some(r) = store.ratio(sig, SliceId(l as u32), store.bucket_of(ts)) else {
+                    continue;
+                };
+                let rate = if expected {
+                    w.expected_rate(LeafId(l), signal, ts)
+                } else {
+                    w.baseline_rate(LeafId(l), signal, ts)
+                }
+                .unwrap_or(0.0);
+                bn += r.total as f64;
+                bg += r.good as f64;
+                bp += r.total as f64 * rate;
+            }
+            if bn > 0.0 {
+                let q = (bp / bn).clamp(1e-6, 1.0 - 1e-6);
+                pearson += (bg - bn * q).powi(2) / (bn * q * (1.0 - q));
+                buckets += 1;
+            }
+            n += bn;
+            p += bp;
+        }
+        (n, p, buckets, pearson)
+    };
+    let (n1, e1, b1, _) = sums(strong, strong + CHANGE_WINDOW, true);
+    let (n0, e0, _, _) = sums(strong, strong + CHANGE_WINDOW, false);
+    let (_, _, bh, ph) = sums(strong - 240, strong, true);
+    Change {
+        n: n1 / b1.max(1) as f64,
+        p0: e0 / n0.max(1.0),
+        p1: e1 / n1.max(1.0),
+        phi: if bh > 1 {
+            (ph / (bh - 1) as f64).max(1.0)
+        } else {
+            1.0
+        },
+    }
+}
+
+/// Static alert state per (track, signal): buckets in a row below the
+/// healthy rate − 5 points.
+#[derive(Default, Clone)]
+struct StaticAlert {
+    run: u32,
+    alarms: Vec<i64>,
+}
+
+/// A track alarm as the engine logged it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Alarm {
+    signal: String,
+    level: TrackLevel,
+    scope: ScopeMap,
+    detected: i64,
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+fn main() {
+    let settings = DetectionSettings::default();
+    let mut replay = DemoReplay::new(week_scenario(), 2025, 0, DAY);
+    let track_defs = tracks(&replay);
+    let truth = truths(&replay);
+    let w_signals: Vec<(SignalId, String)> = replay
+        .world
+        .signals()
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.spec.kind == qualtop::protocol::SignalKind::Ratio)
+        .map(|(i, s)| (SignalId(i), s.spec.name.clone()))
+        .collect();
+    println!(
+        "demo world offline: {} leaves, {} tracks per signal, {} ratio signals, {DAYS} days of 1-minute buckets",
+        replay.world.leaves().len(),
+        track_defs.len(),
+        w_signals.len()
+    );
+    let mut engine = DetectionEngine::new(settings);
+    // The same replay with leaves at the plain per-track ARL₀, to check the
+    // false-alarm calibration of the detector itself.
+    let mut plain = DetectionEngine::new(DetectionSettings {
+        leaf_arl0_factor: 1.0,
+        ..settings
+    });
+    let mut statics = vec![vec![StaticAlert::default(); w_signals.len()]; track_defs.len()];
+    let mut alarms: HashSet<Alarm> = HashSet::new();
+    let mut plain_alarms: HashSet<Alarm> = HashSet::new();
+    let mut shown: Shown = HashMap::new();
+    let mut changes: HashMap<(usize, usize, usize), Change> = HashMap::new();
+    let started = Instant::now();
+    let mut step_time = 0.0;
+    for t in 0..DAYS * DAY {
+        replay.feed_bucket();
+        let s = Instant::now();
+        engine.step(&replay.store, usize::MAX);
+        step_time += s.elapsed().as_secs_f64();
+        plain.step(&replay.store, usize::MAX);
+        // Static alerts on the bucket just completed.
+        let ts = replay.world.bucket_ts(t);
+        let b = replay.store.bucket_of(ts);
+        for (k, (signal, name)) in w_signals.iter().enumerate() {
+            let sig = replay.store.signal_by_name(name).expect("signal");
+            for (ti, def) in track_defs.iter().enumerate() {
+                let (mut sum, mut base) = (Ratio::default(), 0.0);
+                for &l in &def.leaves {
+                    if let Some(r) = replay.store.ratio(sig, SliceId(l as u32), b) {
+                        sum.add(r);
+                        base += r.total as f64
+                            * replay
+                                .world
+                                .baseline_rate(LeafId(l), *signal, ts)
+                                .unwrap_or(0.0);
+                    }
+                }
+                let st = &mut statics[ti][k];
+                let low = sum.total > 0
+                    && (sum.good as f64 / sum.total as f64) < base / sum.total as f64 - 0.05;
+                st.run = if low { st.run + 1 } else { 0 };
+                if st.run == 5 {
+                    st.alarms.push(t);
+                }
+            }
+        }
+        // Change sizes, while the data is still in the ring.
+        for (ri, tr) in truth.iter().enumerate() {
+            if t != tr.strong + CHANGE_WINDOW {
+                continue;
+            }
+            for (k, (signal, name)) in w_signals.iter().enumerate() {
+                if !tr.signals.contains(name) {
+                    continue;
+                }
+                for (ti, def) in track_defs.iter().enumerate() {
+                    if def.leaves.iter().any(|l| tr.leaves.contains(l)) {
+                        changes.insert(
+                            (ri, ti, k),
+                            measure_change(&replay, def, *signal, tr.strong),
+                        );
+                    }
+                }
+            }
+        }
+        if t % 360 == 359 {
+            collect(&engine, &replay.store, &mut alarms, Some(&mut shown));
+            collect(&plain, &replay.store, &mut plain_alarms, None);
+        }
+    }
+    collect(&engine, &replay.store, &mut alarms, Some(&mut shown));
+    collect(&plain, &replay.store, &mut plain_alarms, None);
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "replay took {elapsed:.1} s; the display engine's steps {:.1} s = {:.2} ms per bucket",
+        step_time,
+        step_time * 1e3 / (DAYS * DAY) as f64
+    );
+
+    let arl0 = |level: TrackLevel| {
+        let cfg = settings.monitor_config(MINUTE);
+        match level {
+            TrackLevel::Leaf => cfg.leaf_detector.arl0_buckets,
+            _ => cfg.detector.arl0_buckets,
+        }
+    };
+    let track_index: HashMap<&ScopeMap, usize> = track_defs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (&d.scope, i))
+        .collect();
+    let signal_index: HashMap<&str, usize> = w_signals
+        .iter()
+        .enumerate()
+        .map(|(k, (_, n))| (n.as_str(), k))
+        .collect();
+
+    println!("\n## Delay per injected regression (buckets = data minutes)\n");
+    println!(
+        "| regression | onset | first alarm (track, signal) | delay | limit there | ratio | best limit (track) | static | scoped as |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let statics = &statics;
+    let mut ratios = Vec::new();
+    let mut static_ratios = Vec::new();
+    for (ri, tr) in truth.iter().enumerate() {
+        let touches = |scope: &ScopeMap| {
+            track_index
+                .get(scope)
+                .is_some_and(|&ti| track_defs[ti].leaves.iter().any(|l| tr.leaves.contains(l)))
+        };
+        let window = tr.strong..=tr.strong + MAX_DELAY;
+        let first = alarms
+            .iter()
+            .filter(|a| {
+                tr.signals.contains(&a.signal) && window.contains(&a.detected) && touches(&a.scope)
+            })
+            .min_by_key(|a| (a.detected, a.level));
+        let best = changes
+            .iter()
+            .filter(|((r, _, _), _)| *r == ri)
+            .map(|((_, ti, k), c)| (c.limit(arl0(track_defs[*ti].level)), *ti, *k))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let static_first = track_defs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.leaves.iter().any(|l| tr.leaves.contains(l)))
+            .flat_map(|(ti, _)| {
+                w_signals
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, n))| tr.signals.contains(n))
+                    .flat_map(move |(k, _)| statics[ti][k].alarms.iter().copied())
+            })
+            .filter(|t| window.contains(t))
+            .min();
+        let scoped = shown
+            .iter()
+            .filter(|((s, d), scope)| {
+                tr.signals.contains(s)
+                    && window.contains(d)
+                    && track_defs
+                        .iter()
+                        .filter(|def| scope.iter().all(|(k, v)| def.scope.get(k) == Some(v)))
+                        .any(|def| {
+                            def.level == TrackLevel::Leaf && tr.leaves.contains(&def.leaves[0])
+                        })
+            })
+            .min_by_key(|((_, d), _)| *d);
+        let (first_text, delay, limit_there) = match first {
+            Some(a) => {
+                // Buckets of data seen: the alarm bucket counts.
+                let delay = (a.detected - tr.strong + 1) as f64;
+                let limit = track_index.get(&a.scope).and_then(|&ti| {
+                    changes
+                        .get(&(ri, ti, signal_index[a.signal.as_str()]))
+                        .map(|c| c.limit(arl0(a.level)))
+                });
+                (
+                    format!("{} {} {}", a.level.as_str(), describe(&a.scope), a.signal),
+                    Some(delay),
+                    limit,
+                )
+            }
+            None => ("none".to_owned(), None, None),
+        };
+        let ratio = match (delay, limit_there) {
+            (Some(d), Some(l)) if l.is_finite() && l > 0.0 => {
+                // Nothing is known before one bucket completes.
+                let r = d / l.max(1.0);
+                ratios.push(r);
+                format!("{r:.2}")
+            }
+            _ => "-".to_owned(),
+        };
+        let static_text = match (static_first, delay) {
+            (Some(s), Some(d)) => {
+                let sd = (s - tr.strong + 1) as f64;
+                static_ratios.push(sd / d.max(1.0));
+                format!("{sd:.0} ({:.0}× slower)", sd / d.max(1.0))
+            }
+            (Some(s), None) => format!("{}", s - tr.strong + 1),
+            (None, _) => "never".to_owned(),
+        };
+        let best_text = best.map_or("-".to_owned(), |(l, ti, k)| {
+            format!(
+                "{l:.1} ({} {} {})",
+                track_defs[ti].level.as_str(),
+                describe(&track_defs[ti].scope),
+                w_signals[k].1
+            )
+        });
+        println!(
+            "| {} | {}{} | {} | {} | {} | {} | {} | {} | {} |",
+            tr.injected.name,
+            fmt_offset(tr.strong),
+            if tr.onset < tr.strong {
+                format!(" (faint from {})", fmt_offset(tr.onset))
+            } else {
+                String::new()
+            },
+            first_text,
+            delay.map_or("-".to_owned(), |d| format!("{d:.0}")),
+            limit_there.map_or("-".to_owned(), |l| format!("{l:.1}")),
+            ratio,
+            best_text,
+            static_text,
+            scoped.map_or("-".to_owned(), |((s, d), scope)| format!(
+                "{} {} after {}",
+                describe(scope),
+                s,
+                d - tr.strong + 1
+            )),
+        );
+        // Did anything fire during the faint phase?
+        if tr.onset < tr.strong {
+            let faint = alarms
+                .iter()
+                .filter(|a| {
+                    tr.signals.contains(&a.signal)
+                        && (tr.onset + WARMUP..tr.strong).contains(&a.detected)
+                        && track_index.get(&a.scope).is_some_and(|&ti| {
+                            track_defs[ti].leaves.iter().all(|l| tr.leaves.contains(l))
+                        })
+                })
+                .count();
+            println!(
+                "|  | faint phase {}..{} |  alarms on tracks inside its scope: {faint} |  |  |  |  |  |  |",
+                fmt_offset(tr.onset),
+                fmt_offset(tr.strong)
+            );
+        }
+    }
+    println!(
+        "\ndelay / limit at the alarming track: median {:.2}, max {:.2}; static / cusum delay: median {:.1}× (where static fired at all)",
+        median(ratios.clone()).unwrap_or(f64::NAN),
+        ratios.iter().cloned().fold(f64::NAN, f64::max),
+        median(static_ratios).unwrap_or(f64::NAN)
+    );
+
+    // False alarms on healthy tracks and time.
+    let healthy = |ti: usize, signal: &str, t: i64| -> bool {
+        t >= WARMUP
+            && !truth.iter().any(|tr| {
+                tr.signals.iter().any(|s| s == signal)
+                    && (tr.onset..=tr.end + RECOVERY).contains(&t)
+                    && track_defs[ti].leaves.iter().any(|l| tr.leaves.contains(l))
+            })
+    };
+    println!("\n## False alarms per track-day on healthy tracks and time\n");
+    println!(
+        "| level | signal | healthy track-days | alarms (leaf ARL₀ ×{}) | per track-day | alarms (leaf ARL₀ ×1) | per track-day | static per track-day |",
+        settings.leaf_arl0_factor
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut totals: BTreeMap<TrackLevel, (f64, usize, usize)> = BTreeMap::new();
+    for level in [TrackLevel::Fleet, TrackLevel::Group, TrackLevel::Leaf] {
+        for (k, (_, name)) in w_signals.iter().enumerate() {
+            let mut exposure = 0i64;
+            let mut static_fa = 0usize;
+            for (ti, def) in track_defs.iter().enumerate() {
+                if def.level != level {
+                    continue;
+                }
+                exposure += (0..DAYS * DAY).filter(|&t| healthy(ti, name, t)).count() as i64;
+                static_fa += statics[ti][k]
+                    .alarms
+                    .iter()
+                    .filter(|&&t| healthy(ti, name, t))
+                    .count();
+            }
+            let count = |set: &HashSet<Alarm>| {
+                set.iter()
+                    .filter(|a| a.level == level && &a.signal == name)
+                    .filter(|a| {
+                        track_index
+                            .get(&a.scope)
+                            .is_some_and(|&ti| healthy(ti, name, a.detected))
+                    })
+                    .count()
+            };
+            let (shown_fa, plain_fa) = (count(&alarms), count(&plain_alarms));
+            let days = exposure as f64 / DAY as f64;
+            let e = totals.entry(level).or_default();
+            e.0 += days;
+            e.1 += shown_fa;
+            e.2 += plain_fa;
+            println!(
+                "| {} | {} | {:.0} | {} | {:.4} | {} | {:.4} | {:.4} |",
+                level.as_str(),
+                name,
+                days,
+                shown_fa,
+                shown_fa as f64 / days.max(1e-9),
+                plain_fa,
+                plain_fa as f64 / days.max(1e-9),
+                static_fa as f64 / days.max(1e-9)
+            );
+        }
+    }
+    if std::env::var_os("DETECT_REPLAY_DEBUG").is_some() {
+        let mut fa: Vec<&Alarm> = alarms
+            .iter()
+            .filter(|a| {
+                track_index
+                    .get(&a.scope)
+                    .is_some_and(|&ti| healthy(ti, &a.signal, a.detected))
+            })
+            .collect();
+        fa.sort_by_key(|a| a.detected);
+        for a in fa {
+            println!(
+                "false alarm {} {} {} {}",
+                fmt_offset(a.detected),
+                a.level.as_str(),
+                a.signal,
+                describe(&a.scope)
+            );
+        }
+        for r in engine
+            .detections(&replay.store)
+            .regressions
+            .iter()
+            .filter(|r| r.alarms.iter().any(|a| a.level == TrackLevel::Leaf))
+        {
+            for a in &r.alarms {
+                println!(
+                    "  {} {} {} onset {} detected {} ended {:?} delta {:.2} (reg {:.2}: {:.4} -> {:.4})",
+                    r.signal,
+                    a.level.as_str(),
+                    describe(&a.scope),
+                    fmt_offset(replay_offset(a.onset)),
+                    fmt_offset(replay_offset(a.detected_at)),
+                    a.ended_at.map(|e| fmt_offset(replay_offset(e))),
+                    a.delta_pp,
+                    r.delta_pp,
+                    r.baseline,
+                    r.current
+                );
+            }
+        }
+    }
+    for (level, (days, shown_fa, plain_fa)) in &totals {
+        println!(
+            "{}: {days:.0} healthy track-days, {:.4} false alarms per track-day (leaf ARL₀ ×{}), {:.4} at ×1; target {:.4}",
+            level.as_str(),
+            *shown_fa as f64 / days,
+            settings.leaf_arl0_factor,
+            *plain_fa as f64 / days,
+            1.0 / settings.false_alarm_days
+        );
+    }
+    let false_shown = shown
+        .iter()
+        .filter(|((s, d), scope)| {
+            *d >= WARMUP
+                && !truth.iter().any(|tr| {
+                    tr.signals.contains(s)
+                        && (tr.onset..=tr.end + RECOVERY).contains(d)
+                        && tr.leaves.iter().any(|&l| {
+                            let leaf = &replay.world.leaves()[l];
+                            scope.iter().all(|(k, v)| leaf.value(k) == Some(v.as_str()))
+                        })
+                })
+        })
+        .count();
+    println!(
+        "\nregressions shown on screen (after folding): {} in {DAYS} days, {false_shown} of them outside any injected regression = {:.2} per day",
+        shown.len(),
+        false_shown as f64 / ((DAYS * DAY - WARMUP) as f64 / DAY as f64)
+    );
+}
+
+/// Regressions shown: (signal, detected) → the scope first shown.
+type Shown = HashMap<(String, i64), ScopeMap>;
+
+/// Adds the engine's track alarms (and the regressions it shows) to the sets.
+fn collect(
+    e: &DetectionEngine,
+    store: &Store,
+    into: &mut HashSet<Alarm>,
+    shown: Option<&mut Shown>,
+) {
+    let d = e.detections(store);
+    for r in &d.regressions {
+        for a in &r.alarms {
+            into.insert(Alarm {
+                signal: r.signal.clone(),
+                level: a.level,
+                scope: a.scope.clone(),
+                detected: replay_offset(a.detected_at),
+            });
+        }
+    }
+    if let Some(shown) = shown {
+        for r in &d.regressions {
+            shown
+                .entry((r.signal.clone(), replay_offset(r.detected_at)))
+                .or_insert_with(|| r.scope.clone());
+        }
+    }
+}
+
+fn replay_offset(ms: Millis) -> i64 {
+    (ms - detect_support::ANCHOR).div_euclid(MINUTE)
+}
+
+fn fmt_offset(off: i64) -> String {
+    format!(
+        "d{}+{:02}:{:02}",
+        off.div_euclid(DAY),
+        off.rem_euclid(DAY) / 60,
+        off.rem_euclid(60)
+    )
+}
