@@ -3,8 +3,10 @@
 //! or cannot connect.
 
 mod args;
+mod check;
 pub mod check_report;
 mod demo_server;
+pub mod detection;
 pub mod scope;
 pub mod snapshot;
 pub mod tui;
@@ -66,5 +68,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &cli.sources.token_env,
         ),
         Some(Command::Snapshot { format }) => snapshot::run(&cli, format),
+        Some(Command::Check(ref args)) => {
+            check::run(&cli, args, crate::detect::DetectionSettings::default())
+        }
+        Some(Command::Scope(ref args)) => scope::run(args),
     }
 }

@@ -99,6 +99,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let exit = runtime.block_on(async {
         let fleet = SharedFleet::new(Fleet::default());
         let _connections = connect(&fleet, &cli.sources).await?;
+        let _detection = super::detection::spawn_detection(
+            fleet.clone(),
+            crate::detect::DetectionSettings::default(),
+        );
         let mut guard = TerminalGuard::enter(!cli.no_mouse).context("taking over the terminal")?;
         let mut app = App::new(KeyMap::default());
         let mut event_loop = EventLoop {

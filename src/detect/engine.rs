@@ -128,6 +128,12 @@ impl DetectionEngine {
     /// time, logging alarms as they start and end. Returns how many were
     /// consumed (0: nothing new).
     pub fn step(&mut self, store: &Store, max_buckets: usize) -> usize {
+        self.step_through(store, i64::MAX, max_buckets)
+    }
+
+    /// Like [`DetectionEngine::step`], consuming no bucket after `complete`
+    /// (a bucket index every backend has delivered).
+    pub fn step_through(&mut self, store: &Store, complete: i64, max_buckets: usize) -> usize {
         if store.bucket_ms() <= 0 {
             return 0;
         }
@@ -136,7 +142,7 @@ impl DetectionEngine {
             None => Monitor::new(self.settings.monitor_config(store.bucket_ms())),
         };
         let mut consumed = 0;
-        while consumed < max_buckets && monitor.update_at_most(store, 1) == 1 {
+        while consumed < max_buckets && monitor.update_through(store, complete, 1) == 1 {
             consumed += 1;
             let Some(next) = monitor.next_bucket() else {
                 break;
@@ -231,16 +237,17 @@ impl DetectionEngine {
 
     /// Folds the alarms in progress by scope and matches the result to the
     /// episodes followed so far: an episode continues while any of its
-    /// alarms does; episodes sharing an alarm merge.
+    /// alarms does. A found cause takes over the episodes holding its
+    /// alarms (merging them) and sets their scope; an alarm no cause holds
+    /// stays with the episode it was in (the scope search can lose a cause
+    /// as a regression fades, its leaf alarms outlasting it), or starts one
+    /// scoped to its own track.
     fn fold(&mut self, monitor: &Monitor, store: &Store, ts: Millis) {
         let signals: Vec<SignalId> = monitor.signals.iter().map(|t| t.signal).collect();
         for signal in signals {
             let has_active = self.active.keys().any(|(s, _)| *s == signal);
-            let has_open = self
-                .episodes
-                .iter()
-                .any(|e| e.signal == signal && e.ended_at.is_none());
-            if !has_active && !has_open {
+            let open = |e: &Episode| e.signal == signal && e.ended_at.is_none() && !e.merged;
+            if !has_active && !self.episodes.iter().any(open) {
                 continue;
             }
             let scoped = if has_active {
@@ -248,22 +255,33 @@ impl DetectionEngine {
             } else {
                 Vec::new()
             };
-            let mut claimed: Vec<usize> = Vec::new();
-            for r in scoped {
-                let ids: Vec<(TrackKey, Millis)> = r
-                    .keys
+            // Alarms each open episode held at the last fold.
+            let previous: Vec<Vec<(TrackKey, Millis)>> = self
+                .episodes
+                .iter_mut()
+                .map(|e| {
+                    if open(e) {
+                        std::mem::take(&mut e.current)
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
+            let holding = |ids: &[(TrackKey, Millis)]| -> Vec<usize> {
+                previous
                     .iter()
-                    .filter_map(|k| self.active.get(&(signal, *k)).map(|a| (*k, a.detected_at)))
-                    .collect();
-                let matches: Vec<usize> = (0..self.episodes.len())
-                    .filter(|&i| {
-                        let e = &self.episodes[i];
-                        e.signal == signal
-                            && e.ended_at.is_none()
-                            && !e.merged
-                            && !claimed.contains(&i)
-                            && e.current.iter().any(|c| ids.contains(c))
-                    })
+                    .enumerate()
+                    .filter(|(_, held)| held.iter().any(|c| ids.contains(c)))
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            let mut claimed: Vec<usize> = Vec::new();
+            let (causes, alone): (Vec<_>, Vec<_>) = scoped.into_iter().partition(|r| r.from_cause);
+            for r in causes {
+                let ids = self.alarm_ids(signal, &r);
+                let matches: Vec<usize> = holding(&ids)
+                    .into_iter()
+                    .filter(|i| !claimed.contains(i) && !self.episodes[*i].merged)
                     .collect();
                 let index = match matches.split_first() {
                     None => {
@@ -272,18 +290,7 @@ impl DetectionEngine {
                     }
                     Some((&keep, others)) => {
                         for &other in others {
-                            let o = &mut self.episodes[other];
-                            o.merged = true;
-                            let (moved, onset, detected_at) =
-                                (std::mem::take(&mut o.members), o.onset, o.detected_at);
-                            let e = &mut self.episodes[keep];
-                            e.onset = e.onset.min(onset);
-                            e.detected_at = e.detected_at.min(detected_at);
-                            for m in moved {
-                                if !e.members.iter().any(|x| x.same_alarm(&m)) {
-                                    e.members.push(m);
-                                }
-                            }
+                            self.merge(keep, other);
                         }
                         keep
                     }
@@ -291,18 +298,41 @@ impl DetectionEngine {
                 self.episodes[index].absorb(&r, &ids, &self.active);
                 claimed.push(index);
             }
-            for (i, e) in self.episodes.iter_mut().enumerate() {
-                if e.signal == signal && e.ended_at.is_none() && !e.merged && !claimed.contains(&i)
-                {
-                    let last = e
-                        .members
-                        .iter()
-                        .filter(|m| e.current.contains(&(m.key, m.detected_at)))
-                        .filter_map(|m| m.ended_at)
-                        .max();
-                    e.ended_at = Some(last.unwrap_or(ts));
-                    e.current.clear();
+            for r in alone {
+                let ids = self.alarm_ids(signal, &r);
+                let held = holding(&ids)
+                    .into_iter()
+                    .find(|i| !self.episodes[*i].merged);
+                match held {
+                    Some(i) if claimed.contains(&i) => self.episodes[i].attach(&ids, &self.active),
+                    Some(i) if self.episodes[i].origin == ScopeOrigin::Cause => {
+                        self.episodes[i].attach(&ids, &self.active);
+                        claimed.push(i);
+                    }
+                    Some(i) => {
+                        self.episodes[i].absorb(&r, &ids, &self.active);
+                        claimed.push(i);
+                    }
+                    None => {
+                        let mut e = Episode::new(&r);
+                        e.absorb(&r, &ids, &self.active);
+                        self.episodes.push(e);
+                        claimed.push(self.episodes.len() - 1);
+                    }
                 }
+            }
+            for (i, e) in self.episodes.iter_mut().enumerate() {
+                if !open(e) || claimed.contains(&i) {
+                    continue;
+                }
+                let held = previous.get(i).map_or(&[][..], Vec::as_slice);
+                let last = e
+                    .members
+                    .iter()
+                    .filter(|m| held.contains(&(m.key, m.detected_at)))
+                    .filter_map(|m| m.ended_at)
+                    .max();
+                e.ended_at = Some(last.unwrap_or(ts));
             }
         }
         self.episodes.retain(|e| !e.merged);
@@ -321,6 +351,39 @@ impl DetectionEngine {
                     true
                 }
             });
+        }
+    }
+
+    /// The fold's keys as alarm identities (key, detected_at).
+    fn alarm_ids(&self, signal: SignalId, r: &ScopedRegression) -> Vec<(TrackKey, Millis)> {
+        r.keys
+            .iter()
+            .filter_map(|k| self.active.get(&(signal, *k)).map(|a| (*k, a.detected_at)))
+            .collect()
+    }
+
+    /// Moves episode `other` into `keep`.
+    fn merge(&mut self, keep: usize, other: usize) {
+        let o = &mut self.episodes[other];
+        o.merged = true;
+        let (moved, current, onset, detected_at) = (
+            std::mem::take(&mut o.members),
+            std::mem::take(&mut o.current),
+            o.onset,
+            o.detected_at,
+        );
+        let e = &mut self.episodes[keep];
+        e.onset = e.onset.min(onset);
+        e.detected_at = e.detected_at.min(detected_at);
+        for m in moved {
+            if !e.members.iter().any(|x| x.same_alarm(&m)) {
+                e.members.push(m);
+            }
+        }
+        for c in current {
+            if !e.current.contains(&c) {
+                e.current.push(c);
+            }
         }
     }
 
@@ -441,6 +504,16 @@ impl Episode {
         }
     }
 
+    /// Adds alarms to the episode without touching its scope or figures.
+    fn attach(&mut self, ids: &[(TrackKey, Millis)], active: &HashMap<TrackId, Regression>) {
+        for &id in ids {
+            if !self.current.contains(&id) {
+                self.current.push(id);
+            }
+        }
+        self.update_members(ids, active);
+    }
+
     /// Takes the fold's view of this regression: its scope, causes and
     /// figures now, and the alarms in it.
     fn absorb(
@@ -469,6 +542,15 @@ impl Episode {
         self.rate = r.current;
         self.delta_pp = r.delta_pp;
         self.current = ids.to_vec();
+        self.update_members(ids, active);
+    }
+
+    /// Adds new alarms to the members, refreshes the figures of known ones.
+    fn update_members(
+        &mut self,
+        ids: &[(TrackKey, Millis)],
+        active: &HashMap<TrackId, Regression>,
+    ) {
         for &(key, detected_at) in ids {
             let Some(reg) = active.get(&(self.signal, key)) else {
                 continue;

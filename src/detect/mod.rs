@@ -38,7 +38,9 @@ pub use detections::{
     TrackFinding, TrackLevel, TrackState,
 };
 pub use engine::DetectionEngine;
-pub use monitor::{Finding, LEAF_ARL0_FACTOR, Monitor, MonitorConfig, TrackKey};
+pub use monitor::{
+    Finding, LEAF_ARL0_FACTOR, LEAF_BASELINE_GUARD, Monitor, MonitorConfig, TrackKey, leaf_detector,
+};
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
 pub use scope_table::{ScopeTable, describe};

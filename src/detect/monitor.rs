@@ -72,15 +72,34 @@ pub struct MonitorConfig {
 /// leaf are caught by the group tracks first.
 pub const LEAF_ARL0_FACTOR: f64 = 100.0;
 
+/// The guard of leaf baselines, in standard errors (groups and fleet: 1),
+/// and the largest standard error a leaf baseline may have, as a share of
+/// the minimum shift (groups and fleet: ¼). Hundreds of leaf baselines are
+/// estimated at once, so one is off by 3–4 standard errors now and then
+/// (the demo's 6-hour history holds a leaf 3.8 standard errors above its
+/// true rate); a baseline frozen that high makes the statistic creep into a
+/// false alarm however high the threshold. A creep needs an error of
+/// guard + ½ shift / error = 2 + 2.5 = 4.5 standard errors here.
+pub const LEAF_BASELINE_GUARD: f64 = 2.0;
+pub const LEAF_MAX_BASELINE_ERROR: f64 = 0.2;
+
+/// A leaf's detector: the group detector with ARL₀ × `factor` and the
+/// leaf guard.
+pub fn leaf_detector(detector: DetectorConfig, factor: f64) -> DetectorConfig {
+    DetectorConfig {
+        arl0_buckets: detector.arl0_buckets * factor.max(1.0),
+        baseline_guard: detector.baseline_guard.max(LEAF_BASELINE_GUARD),
+        max_baseline_error: detector.max_baseline_error.min(LEAF_MAX_BASELINE_ERROR),
+        ..detector
+    }
+}
+
 impl MonitorConfig {
     pub fn for_bucket_ms(bucket_ms: Millis) -> Self {
         let detector = DetectorConfig::for_bucket_ms(bucket_ms);
         MonitorConfig {
             detector,
-            leaf_detector: DetectorConfig {
-                arl0_buckets: detector.arl0_buckets * LEAF_ARL0_FACTOR,
-                ..detector
-            },
+            leaf_detector: leaf_detector(detector, LEAF_ARL0_FACTOR),
             burn: BurnRateConfig::sre_workbook(super::burn::DEFAULT_SLO, bucket_ms),
             settle_buckets: 1,
             track_groups: true,
@@ -183,10 +202,17 @@ impl Monitor {
     /// caller can replay history in steps (short lock holds, or a look at
     /// the state after every bucket).
     pub fn update_at_most(&mut self, store: &Store, max_buckets: usize) -> usize {
+        self.update_through(store, i64::MAX, max_buckets)
+    }
+
+    /// Like [`Monitor::update_at_most`], but consumes no bucket after
+    /// `complete`: the caller knows every backend has sent its data up to
+    /// there (the head alone can run ahead of a slower backend's batch).
+    pub fn update_through(&mut self, store: &Store, complete: i64, max_buckets: usize) -> usize {
         let Some(head) = store.head() else {
             return 0;
         };
-        let last = head - self.cfg.settle_buckets.max(0);
+        let last = (head - self.cfg.settle_buckets.max(0)).min(complete);
         let oldest = head - store.capacity() as i64 + 1;
         let mut b = self.next_bucket.unwrap_or(oldest).max(oldest);
         self.add_signals(store);

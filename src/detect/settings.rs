@@ -3,7 +3,7 @@
 
 use super::burn::{BurnRateConfig, DEFAULT_SLO};
 use super::config::{DEFAULT_FALSE_ALARM_DAYS, DEFAULT_MIN_SHIFT};
-use super::monitor::{LEAF_ARL0_FACTOR, MonitorConfig};
+use super::monitor::{LEAF_ARL0_FACTOR, MonitorConfig, leaf_detector};
 use crate::protocol::Millis;
 
 /// The three knobs of `[detection]` in config.toml, plus the leaf budget.
@@ -63,17 +63,14 @@ impl DetectionSettings {
             .detector
             .with_false_alarm_days(self.false_alarm_days, bucket_ms)
             .with_min_shift(self.min_change_pp / 100.0);
-        let factor = if self.leaf_arl0_factor.is_finite() && self.leaf_arl0_factor >= 1.0 {
+        let factor = if self.leaf_arl0_factor.is_finite() {
             self.leaf_arl0_factor
         } else {
-            1.0
+            LEAF_ARL0_FACTOR
         };
         MonitorConfig {
             detector,
-            leaf_detector: super::config::DetectorConfig {
-                arl0_buckets: detector.arl0_buckets * factor,
-                ..detector
-            },
+            leaf_detector: leaf_detector(detector, factor),
             burn: BurnRateConfig::sre_workbook(self.slo, bucket_ms),
             ..base
         }
