@@ -162,7 +162,8 @@ impl BurnEpisode {
 pub struct Detections {
     /// Start of the newest bucket the detectors consumed; `None` before any.
     pub through: Option<Millis>,
-    /// The first bucket consumed (data before it was never tested).
+    /// The first bucket consumed that held data (nothing before it was
+    /// tested).
     pub since: Option<Millis>,
     pub bucket_ms: Millis,
     pub settings: DetectionSettings,

@@ -89,6 +89,7 @@ pub struct DetectionEngine {
     episodes: Vec<Episode>,
     open_burns: HashMap<TrackId, BurnLog>,
     ended_burns: Vec<BurnLog>,
+    /// The first bucket consumed that held data.
     first: Option<Millis>,
     through: Option<Millis>,
     buckets_since_fold: usize,
@@ -148,7 +149,9 @@ impl DetectionEngine {
                 break;
             };
             let ts = store.bucket_start(next - 1);
-            self.first.get_or_insert(ts);
+            if self.first.is_none() && has_data(store, next - 1) {
+                self.first = Some(ts);
+            }
             self.through = Some(ts);
             let changed = self.observe(&monitor, ts);
             self.buckets_since_fold += 1;
@@ -582,6 +585,19 @@ fn end_member(episodes: &mut [Episode], id: TrackId, detected_at: Millis, ended:
             }
         }
     }
+}
+
+/// Whether any ratio signal holds data in `bucket` (the ring before the
+/// first data is empty, and how much of it a first call replays depends on
+/// when it is made).
+fn has_data(store: &Store, bucket: i64) -> bool {
+    store.signals().iter().enumerate().any(|(i, s)| {
+        s.spec.kind == crate::protocol::SignalKind::Ratio
+            && store
+                .slices()
+                .ids()
+                .any(|slice| store.ratio(SignalId(i as u16), slice, bucket).is_some())
+    })
 }
 
 fn level_of(key: TrackKey) -> TrackLevel {
