@@ -282,6 +282,7 @@ fn main() {
     let mut alarms: HashSet<Alarm> = HashSet::new();
     let mut plain_alarms: HashSet<Alarm> = HashSet::new();
     let mut shown: Shown = HashMap::new();
+    let mut folded: Folded = HashMap::new();
     let mut changes: HashMap<(usize, usize, usize), Change> = HashMap::new();
     let started = Instant::now();
     let mut step_time = 0.0;
@@ -337,11 +338,11 @@ fn main() {
             }
         }
         if t % 360 == 359 {
-            collect(&engine, &replay.store, &mut alarms, Some(&mut shown));
+            collect(&engine, &replay.store, &mut alarms, Some((&mut shown, &mut folded)));
             collect(&plain, &replay.store, &mut plain_alarms, None);
         }
     }
-    collect(&engine, &replay.store, &mut alarms, Some(&mut shown));
+    collect(&engine, &replay.store, &mut alarms, Some((&mut shown, &mut folded)));
     collect(&plain, &replay.store, &mut plain_alarms, None);
     let elapsed = started.elapsed().as_secs_f64();
     println!(
@@ -350,6 +351,23 @@ fn main() {
         step_time * 1e3 / (DAYS * DAY) as f64
     );
 
+    if let Some(monitor) = engine.monitor() {
+        let mut line = String::from("leaf tracks tested (not learning) at the end:");
+        for (_, name) in &w_signals {
+            let sig = replay.store.signal_by_name(name).expect("signal");
+            let leaves: Vec<_> = monitor
+                .findings()
+                .into_iter()
+                .filter(|f| f.signal == sig && matches!(f.key, qualtop::detect::TrackKey::Slice(_)))
+                .collect();
+            let tested = leaves
+                .iter()
+                .filter(|f| !matches!(f.status, qualtop::detect::Status::Learning))
+                .count();
+            line.push_str(&format!(" {name} {tested}/{};", leaves.len()));
+        }
+        println!("{line}");
+    }
     let arl0 = |level: TrackLevel| {
         let cfg = settings.monitor_config(MINUTE);
         match level {
@@ -370,9 +388,9 @@ fn main() {
 
     println!("\n## Delay per injected regression (buckets = data minutes)\n");
     println!(
-        "| regression | onset | first alarm (track, signal) | delay | limit there | ratio | best limit (track) | static | scoped as |"
+        "| regression | onset | first alarm (track, signal) | delay | limit there | ratio | best limit (track) | static, fleet/group (× cusum) | static, any track | shown as |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let statics = &statics;
     let mut ratios = Vec::new();
     let mut static_ratios = Vec::new();
@@ -394,32 +412,26 @@ fn main() {
             .filter(|((r, _, _), _)| *r == ri)
             .map(|((_, ti, k), c)| (c.limit(arl0(track_defs[*ti].level)), *ti, *k))
             .min_by(|a, b| a.0.total_cmp(&b.0));
-        let static_first = track_defs
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.leaves.iter().any(|l| tr.leaves.contains(l)))
-            .flat_map(|(ti, _)| {
-                w_signals
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (_, n))| tr.signals.contains(n))
-                    .flat_map(move |(k, _)| statics[ti][k].alarms.iter().copied())
-            })
-            .filter(|t| window.contains(t))
-            .min();
-        let scoped = shown
-            .iter()
-            .filter(|((s, d), scope)| {
-                tr.signals.contains(s)
-                    && window.contains(d)
-                    && track_defs
+        let static_first = |levels: &[TrackLevel]| {
+            track_defs
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| {
+                    levels.contains(&d.level) && d.leaves.iter().any(|l| tr.leaves.contains(l))
+                })
+                .flat_map(|(ti, _)| {
+                    w_signals
                         .iter()
-                        .filter(|def| scope.iter().all(|(k, v)| def.scope.get(k) == Some(v)))
-                        .any(|def| {
-                            def.level == TrackLevel::Leaf && tr.leaves.contains(&def.leaves[0])
-                        })
-            })
-            .min_by_key(|((_, d), _)| *d);
+                        .enumerate()
+                        .filter(|(_, (_, n))| tr.signals.contains(n))
+                        .flat_map(move |(k, _)| statics[ti][k].alarms.iter().copied())
+                })
+                .filter(|t| window.contains(t))
+                .min()
+        };
+        let static_groups = static_first(&[TrackLevel::Fleet, TrackLevel::Group]);
+        let static_any = static_first(&[TrackLevel::Fleet, TrackLevel::Group, TrackLevel::Leaf]);
+        let scoped = first.and_then(|a| folded.get(a));
         let (first_text, delay, limit_there) = match first {
             Some(a) => {
                 // Buckets of data seen: the alarm bucket counts.
@@ -446,15 +458,19 @@ fn main() {
             }
             _ => "-".to_owned(),
         };
-        let static_text = match (static_first, delay) {
+        let static_text = |at: Option<i64>, keep: bool, ratios: &mut Vec<f64>| match (at, delay) {
             (Some(s), Some(d)) => {
                 let sd = (s - tr.strong + 1) as f64;
-                static_ratios.push(sd / d.max(1.0));
-                format!("{sd:.0} ({:.0}× slower)", sd / d.max(1.0))
+                if keep {
+                    ratios.push(sd / d.max(1.0));
+                }
+                format!("{sd:.0} ({:.1}×)", sd / d.max(1.0))
             }
             (Some(s), None) => format!("{}", s - tr.strong + 1),
             (None, _) => "never".to_owned(),
         };
+        let static_groups_text = static_text(static_groups, true, &mut static_ratios);
+        let static_any_text = static_text(static_any, false, &mut static_ratios);
         let best_text = best.map_or("-".to_owned(), |(l, ti, k)| {
             format!(
                 "{l:.1} ({} {} {})",
@@ -464,10 +480,10 @@ fn main() {
             )
         });
         println!(
-            "| {} | {}{} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {}{} | {} | {} | {} | {} | {} | {} | {} | {} |",
             tr.injected.name,
             fmt_offset(tr.strong),
-            if tr.onset < tr.strong {
+            if tr.onset < tr.strong - 10 {
                 format!(" (faint from {})", fmt_offset(tr.onset))
             } else {
                 String::new()
@@ -477,16 +493,12 @@ fn main() {
             limit_there.map_or("-".to_owned(), |l| format!("{l:.1}")),
             ratio,
             best_text,
-            static_text,
-            scoped.map_or("-".to_owned(), |((s, d), scope)| format!(
-                "{} {} after {}",
-                describe(scope),
-                s,
-                d - tr.strong + 1
-            )),
+            static_groups_text,
+            static_any_text,
+            scoped.map_or("-".to_owned(), describe),
         );
         // Did anything fire during the faint phase?
-        if tr.onset < tr.strong {
+        if tr.onset < tr.strong - 10 {
             let faint = alarms
                 .iter()
                 .filter(|a| {
@@ -498,17 +510,20 @@ fn main() {
                 })
                 .count();
             println!(
-                "|  | faint phase {}..{} |  alarms on tracks inside its scope: {faint} |  |  |  |  |  |  |",
+                "|  | faint phase {}..{} |  alarms on tracks inside its scope: {faint} |  |  |  |  |  |  |  |",
                 fmt_offset(tr.onset),
                 fmt_offset(tr.strong)
             );
         }
     }
     println!(
-        "\ndelay / limit at the alarming track: median {:.2}, max {:.2}; static / cusum delay: median {:.1}× (where static fired at all)",
+        "\ndelay / limit at the alarming track: median {:.2}, max {:.2}; static alert on fleet/group tracks: {}",
         median(ratios.clone()).unwrap_or(f64::NAN),
         ratios.iter().cloned().fold(f64::NAN, f64::max),
-        median(static_ratios).unwrap_or(f64::NAN)
+        match median(static_ratios) {
+            Some(m) => format!("median {m:.1}× the CUSUM delay"),
+            None => "never fired (every group-level drop is under 5 points)".to_owned(),
+        }
     );
 
     // False alarms on healthy tracks and time.
@@ -646,27 +661,33 @@ fn main() {
 
 /// Regressions shown: (signal, detected) → the scope first shown.
 type Shown = HashMap<(String, i64), ScopeMap>;
+/// The scope of the regression each alarm was first folded into.
+type Folded = HashMap<Alarm, ScopeMap>;
 
-/// Adds the engine's track alarms (and the regressions it shows) to the sets.
+/// Adds the engine's track alarms (and the regressions it shows, and where
+/// each alarm was folded) to the sets.
 fn collect(
     e: &DetectionEngine,
     store: &Store,
     into: &mut HashSet<Alarm>,
-    shown: Option<&mut Shown>,
+    shown: Option<(&mut Shown, &mut Folded)>,
 ) {
     let d = e.detections(store);
+    let mut shown = shown;
     for r in &d.regressions {
         for a in &r.alarms {
-            into.insert(Alarm {
+            let alarm = Alarm {
                 signal: r.signal.clone(),
                 level: a.level,
                 scope: a.scope.clone(),
                 detected: replay_offset(a.detected_at),
-            });
+            };
+            if let Some((_, folded)) = shown.as_mut() {
+                folded.entry(alarm.clone()).or_insert_with(|| r.scope.clone());
+            }
+            into.insert(alarm);
         }
-    }
-    if let Some(shown) = shown {
-        for r in &d.regressions {
+        if let Some((shown, _)) = shown.as_mut() {
             shown
                 .entry((r.signal.clone(), replay_offset(r.detected_at)))
                 .or_insert_with(|| r.scope.clone());
