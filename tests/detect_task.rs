@@ -36,7 +36,10 @@ async fn detection_task_publishes_the_replayed_history_into_the_fleet() {
         }
     })
     .await;
-    assert!(caught_up.is_ok(), "detection did not catch up with the feeds");
+    assert!(
+        caught_up.is_ok(),
+        "detection did not catch up with the feeds"
+    );
     fleet.read(|f| {
         let d = &f.detections;
         // Fleet and group tracks of every quality suite are tested by now.

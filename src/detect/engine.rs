@@ -9,14 +9,15 @@ use std::collections::HashMap;
 
 use super::cusum::{Regression, Status};
 use super::detections::{
-    BurnEpisode, CauseShare, DetectedRegression, Detections, ScopeMap, ScopeOrigin, TrackAlarm,
-    TrackFinding, TrackLevel, TrackState,
+    BurnEpisode, DetectedRegression, Detections, ScopeOrigin, TrackAlarm, TrackFinding, TrackLevel,
+    TrackState,
 };
+use super::episode::{BurnLog, Episode, TrackId, end_member, level_of};
 use super::monitor::{Monitor, TrackKey};
 use super::monitor_scope::ScopedRegression;
 use super::scope::ScopeConfig;
 use super::settings::DetectionSettings;
-use crate::protocol::{Millis, Role};
+use crate::protocol::Millis;
 use crate::store::{SignalId, Store};
 
 /// While alarms are in progress and none starts or ends, their scopes and
@@ -27,55 +28,6 @@ const FOLD_EVERY: usize = 5;
 /// Ended regressions and burn alerts kept for display and reports; the
 /// oldest go first.
 const MAX_KEPT_ENDED: usize = 500;
-
-type TrackId = (SignalId, TrackKey);
-
-/// A track alarm inside an episode.
-#[derive(Debug, Clone, PartialEq)]
-struct Member {
-    key: TrackKey,
-    onset: Millis,
-    detected_at: Millis,
-    ended_at: Option<Millis>,
-    delta_pp: f64,
-}
-
-impl Member {
-    fn same_alarm(&self, other: &Member) -> bool {
-        self.key == other.key && self.detected_at == other.detected_at
-    }
-}
-
-/// One regression being followed: the track alarms folded into one scope.
-#[derive(Debug, Clone)]
-struct Episode {
-    signal: SignalId,
-    role: Role,
-    /// Track alarms folded in at the last fold: (key, detected_at).
-    current: Vec<(TrackKey, Millis)>,
-    members: Vec<Member>,
-    scope: ScopeMap,
-    origin: ScopeOrigin,
-    causes: Vec<CauseShare>,
-    onset: Millis,
-    detected_at: Millis,
-    ended_at: Option<Millis>,
-    baseline: f64,
-    rate: f64,
-    delta_pp: f64,
-    /// Merged into another episode; removed after the fold.
-    merged: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct BurnLog {
-    signal: SignalId,
-    key: TrackKey,
-    since: Millis,
-    ended_at: Option<Millis>,
-    peak_burn: f64,
-    rule_factor: f64,
-}
 
 /// Monitor plus the regression log. Create it with the user's settings; the
 /// monitor itself is built once the store knows its bucket size.
@@ -487,106 +439,6 @@ impl DetectionEngine {
     }
 }
 
-impl Episode {
-    fn new(r: &ScopedRegression) -> Self {
-        Episode {
-            signal: r.signal,
-            role: r.role,
-            current: Vec::new(),
-            members: Vec::new(),
-            scope: r.scope.clone(),
-            origin: ScopeOrigin::Cause,
-            causes: Vec::new(),
-            onset: r.onset,
-            detected_at: r.detected_at,
-            ended_at: None,
-            baseline: r.baseline,
-            rate: r.current,
-            delta_pp: r.delta_pp,
-            merged: false,
-        }
-    }
-
-    /// Adds alarms to the episode without touching its scope or figures.
-    fn attach(&mut self, ids: &[(TrackKey, Millis)], active: &HashMap<TrackId, Regression>) {
-        for &id in ids {
-            if !self.current.contains(&id) {
-                self.current.push(id);
-            }
-        }
-        self.update_members(ids, active);
-    }
-
-    /// Takes the fold's view of this regression: its scope, causes and
-    /// figures now, and the alarms in it.
-    fn absorb(
-        &mut self,
-        r: &ScopedRegression,
-        ids: &[(TrackKey, Millis)],
-        active: &HashMap<TrackId, Regression>,
-    ) {
-        self.scope = r.scope.clone();
-        self.origin = if r.from_cause {
-            ScopeOrigin::Cause
-        } else {
-            ScopeOrigin::Track(r.keys.first().map_or(TrackLevel::Fleet, |k| level_of(*k)))
-        };
-        self.causes = r
-            .causes
-            .iter()
-            .map(|c| CauseShare {
-                scope: c.scope.clone(),
-                explains: c.explains,
-            })
-            .collect();
-        self.onset = self.onset.min(r.onset);
-        self.detected_at = self.detected_at.min(r.detected_at);
-        self.baseline = r.baseline;
-        self.rate = r.current;
-        self.delta_pp = r.delta_pp;
-        self.current = ids.to_vec();
-        self.update_members(ids, active);
-    }
-
-    /// Adds new alarms to the members, refreshes the figures of known ones.
-    fn update_members(
-        &mut self,
-        ids: &[(TrackKey, Millis)],
-        active: &HashMap<TrackId, Regression>,
-    ) {
-        for &(key, detected_at) in ids {
-            let Some(reg) = active.get(&(self.signal, key)) else {
-                continue;
-            };
-            match self
-                .members
-                .iter_mut()
-                .find(|m| m.key == key && m.detected_at == detected_at)
-            {
-                Some(m) => m.delta_pp = reg.delta_pp,
-                None => self.members.push(Member {
-                    key,
-                    onset: reg.onset,
-                    detected_at,
-                    ended_at: None,
-                    delta_pp: reg.delta_pp,
-                }),
-            }
-        }
-    }
-}
-
-/// Marks the alarm `(id, detected_at)` ended in whichever episode holds it.
-fn end_member(episodes: &mut [Episode], id: TrackId, detected_at: Millis, ended: Millis) {
-    for e in episodes.iter_mut().filter(|e| e.signal == id.0) {
-        for m in &mut e.members {
-            if m.key == id.1 && m.detected_at == detected_at {
-                m.ended_at = Some(ended);
-            }
-        }
-    }
-}
-
 /// Whether any ratio signal holds data in `bucket` (the ring before the
 /// first data is empty, and how much of it a first call replays depends on
 /// when it is made).
@@ -598,12 +450,4 @@ fn has_data(store: &Store, bucket: i64) -> bool {
                 .ids()
                 .any(|slice| store.ratio(SignalId(i as u16), slice, bucket).is_some())
     })
-}
-
-fn level_of(key: TrackKey) -> TrackLevel {
-    match key {
-        TrackKey::Fleet => TrackLevel::Fleet,
-        TrackKey::Group { .. } => TrackLevel::Group,
-        TrackKey::Slice(_) => TrackLevel::Leaf,
-    }
 }

@@ -19,6 +19,7 @@ mod config;
 mod cusum;
 mod detections;
 mod engine;
+mod episode;
 mod monitor;
 mod monitor_scope;
 mod scope;
