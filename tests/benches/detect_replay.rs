@@ -14,6 +14,7 @@
 //! limit over all tracks it touches, and a static alert (rate below the
 //! healthy rate − 5 points for 5 buckets, on the same tracks). Then false
 //! alarms per track-day on healthy tracks and time, per level and signal.
+//! `DETECT_REPLAY_DEBUG=1` also lists every false alarm and leaf alarm.
 
 #[path = "../detect_support/mod.rs"]
 mod detect_support;
