@@ -54,7 +54,12 @@ impl KeyPress {
             },
         };
         let shift = shift && !matches!(key, Key::Char(_) | Key::BackTab);
-        Ok(KeyPress { key, ctrl, alt, shift })
+        Ok(KeyPress {
+            key,
+            ctrl,
+            alt,
+            shift,
+        })
     }
 }
 

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::check::CheckArgs;
+use super::scope::ScopeArgs;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "qualtop",
@@ -116,6 +119,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Replay the backends' history (and watch --for a while) through the
+    /// detectors; print every regression found. Exit 1 if one is active.
+    Check(CheckArgs),
+    /// Find which dimension values explain a deficit in a CSV file.
+    Scope(ScopeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

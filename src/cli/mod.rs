@@ -4,8 +4,10 @@
 
 pub mod annotations;
 mod args;
+mod check;
 pub mod check_report;
 mod demo_server;
+pub mod detection;
 pub mod scope;
 mod serve;
 mod server_process;
@@ -69,5 +71,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ref check,
         }) => settings::config_command(&cli, print_default, check.as_deref()),
         Some(Command::Serve { config }) => serve::run(&config),
+        Some(Command::Check(ref args)) => {
+            let s = settings::resolve(&cli, &|k: &str| std::env::var(k).ok())?;
+            check::run(&s.sources, args, s.detection())
+        }
+        Some(Command::Scope(ref args)) => scope::run(args),
     }
 }

@@ -92,6 +92,16 @@ struct ScopeReport {
     causes: Vec<CauseOut>,
 }
 
+/// `qualtop scope`: reads the file, prints the causes. Errors (unreadable
+/// file, a malformed line) go back to `main`, which prints them and exits 2.
+pub fn run(args: &ScopeArgs) -> Result<std::process::ExitCode> {
+    let input = std::fs::read_to_string(&args.input)
+        .with_context(|| format!("cannot read {}", args.input.display()))?;
+    let out = run_scope(args, &input).with_context(|| format!("in {}", args.input.display()))?;
+    print!("{out}");
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 /// The whole command on the file's text: parse, localise, format.
 pub fn run_scope(args: &ScopeArgs, input: &str) -> Result<String> {
     let causes = find_causes(args, input)?;

@@ -43,6 +43,17 @@ pub fn locale_is_utf8(env: &dyn Fn(&str) -> Option<String>) -> bool {
         })
 }
 
+impl Settings {
+    /// The detection trade-off from `[detection]`.
+    pub fn detection(&self) -> crate::detect::DetectionSettings {
+        crate::detect::DetectionSettings::from_config(
+            self.config.false_alarm_days,
+            self.config.min_change_pp,
+            self.config.slo,
+        )
+    }
+}
+
 /// Reads the config file and merges the flags over it.
 pub fn resolve(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
     let config = match Config::locate(cli.config.as_deref(), env("QUALTOP_CONFIG")) {

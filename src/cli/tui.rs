@@ -125,6 +125,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             )
             .context("[grafana] in the config")?;
         }
+        let _detection = super::detection::spawn_detection(fleet.clone(), settings.detection());
         let mut guard = TerminalGuard::enter(settings.mouse).context("taking over the terminal")?;
         let mut app = App::new(settings.keymap.clone());
         let mut event_loop = EventLoop {

@@ -8,8 +8,13 @@ use crate::store::Ratio;
 /// Consistency factor of the median absolute deviation for a normal law.
 const MAD_TO_SD: f64 = 1.4826;
 /// Buckets further than this many robust SDs from the median are left out
-/// of the pooled rate (they are outliers, not the healthy level).
-const TRIM_SDS: f64 = 3.0;
+/// of the pooled rate (they are outliers, not the healthy level). Not 3:
+/// pass rates near 1 are skewed (a long lower tail), and buckets of a few
+/// trials are coarse, so a 3-SD cut drops ordinary low buckets and lifts
+/// the baseline by a few tenths of a point — enough to make the CUSUM
+/// creep up on healthy data whatever its threshold (measured on the demo:
+/// leaf false alarms 100× over budget).
+const TRIM_SDS: f64 = 5.0;
 /// Buckets within this many robust SDs count towards the Pearson φ.
 const PEARSON_TRIM: f64 = 5.0;
 /// Never assume less spread than binomial, nor absurdly more.
@@ -91,8 +96,8 @@ pub(crate) fn compact(r: Ratio) -> (u32, u32) {
 /// Robust baseline of some (good, total) buckets:
 /// 1. median of the bucket rates (robust level);
 /// 2. φ = (1.4826 · MAD of the standardised residuals)², floored at 1;
-/// 3. rate = pooled good/total over buckets within 3 robust SDs of the
-///    median (efficient like a mean, robust like a median).
+/// 3. rate = pooled good/total over buckets within 5 robust SDs of the
+///    median (efficient and unbiased like a mean, robust to wild buckets).
 pub fn estimate(buckets: impl Iterator<Item = (u32, u32)> + Clone) -> Option<Baseline> {
     let mut rates: Vec<f64> = buckets
         .clone()

@@ -243,17 +243,23 @@ impl RatioDetector {
         let due = self.model.is_none() || self.admitted_since_refresh >= self.cfg.refresh_every;
         if enough && due && self.stat == 0.0 {
             self.admitted_since_refresh = 0;
-            self.model = self.reference.estimate().map(|b| {
-                let b = if self.cfg.estimate_dispersion {
+            let precise = |b: &Baseline| {
+                b.standard_error() <= self.cfg.max_baseline_error * self.cfg.min_shift
+            };
+            let fresh = self.reference.estimate().map(|b| {
+                if self.cfg.estimate_dispersion {
                     b
                 } else {
                     Baseline {
                         dispersion: 1.0,
                         ..b
                     }
-                };
-                Model::new(&self.cfg, b)
+                }
             });
+            // An imprecise refresh (a quiet night) keeps the last precise model.
+            if let Some(b) = fresh.filter(precise) {
+                self.model = Some(Model::new(&self.cfg, b));
+            }
         }
     }
 

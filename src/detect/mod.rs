@@ -8,16 +8,23 @@
 //! - [`analyze`]: replays a whole series.
 //! - [`BurnRateTracker`]: multi-window multi-burn-rate SLO alerting.
 //! - [`Monitor`]: all of it over a [`Store`](crate::store::Store).
+//! - [`DetectionEngine`]: the monitor stepped bucket by bucket, with the log
+//!   of every regression (folded by scope) and burn alert, published as
+//!   plain [`Detections`].
 //! - [`localize`] / [`ScopeTable`]: where a deficit lives.
 
 mod baseline;
 mod burn;
 mod config;
 mod cusum;
+mod detections;
+mod engine;
+mod episode;
 mod monitor;
 mod monitor_scope;
 mod scope;
 mod scope_table;
+mod settings;
 pub mod synthetic;
 
 pub use baseline::{Baseline, ReferenceWindow, estimate as estimate_baseline};
@@ -27,7 +34,15 @@ pub use config::{
     shifted_down, siegmund_threshold,
 };
 pub use cusum::{RatioDetector, Regression, Status, Verdict, analyze};
-pub use monitor::{Finding, Monitor, MonitorConfig, TrackKey};
+pub use detections::{
+    BurnEpisode, CauseShare, DetectedRegression, Detections, ScopeMap, ScopeOrigin, TrackAlarm,
+    TrackFinding, TrackLevel, TrackState,
+};
+pub use engine::DetectionEngine;
+pub use monitor::{
+    Finding, LEAF_ARL0_FACTOR, LEAF_BASELINE_GUARD, Monitor, MonitorConfig, TrackKey, leaf_detector,
+};
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
 pub use scope_table::{ScopeTable, describe};
+pub use settings::DetectionSettings;

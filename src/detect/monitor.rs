@@ -49,7 +49,12 @@ impl TrackKey {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonitorConfig {
+    /// Detector of the fleet and of each group (one dimension value).
     pub detector: DetectorConfig,
+    /// Detector of each leaf slice. Leaves are many (89 in the demo, tens of
+    /// thousands in a real fleet), so by default they share one false-alarm
+    /// budget per signal instead of one each: see [`LEAF_ARL0_FACTOR`].
+    pub leaf_detector: DetectorConfig,
     /// Burn-rate rules for signals whose role is availability.
     pub burn: BurnRateConfig,
     /// A bucket is consumed once the head is this many buckets past it
@@ -59,10 +64,42 @@ pub struct MonitorConfig {
     pub track_fleet: bool,
 }
 
+/// Leaf tracks wait this many times longer between false alarms than fleet
+/// and group tracks (ARL₀ × 100, i.e. a threshold higher by ln 100 ≈ 4.6):
+/// one budget shared by up to 100 leaves per signal (Bonferroni), so the
+/// leaf level raises about as many false alarms as one group does. Costs a
+/// leaf-only regression about 40 % more delay; regressions wider than one
+/// leaf are caught by the group tracks first.
+pub const LEAF_ARL0_FACTOR: f64 = 100.0;
+
+/// The guard of leaf baselines, in standard errors (groups and fleet: 1),
+/// and the largest standard error a leaf baseline may have, as a share of
+/// the minimum shift (groups and fleet: ¼). Hundreds of leaf baselines are
+/// estimated at once, so one is off by 3–4 standard errors now and then
+/// (the demo's 6-hour history holds a leaf 3.8 standard errors above its
+/// true rate); a baseline frozen that high makes the statistic creep into a
+/// false alarm however high the threshold. A creep needs an error of
+/// guard + ½ shift / error = 2 + 2.5 = 4.5 standard errors here.
+pub const LEAF_BASELINE_GUARD: f64 = 2.0;
+pub const LEAF_MAX_BASELINE_ERROR: f64 = 0.2;
+
+/// A leaf's detector: the group detector with ARL₀ × `factor` and the
+/// leaf guard.
+pub fn leaf_detector(detector: DetectorConfig, factor: f64) -> DetectorConfig {
+    DetectorConfig {
+        arl0_buckets: detector.arl0_buckets * factor.max(1.0),
+        baseline_guard: detector.baseline_guard.max(LEAF_BASELINE_GUARD),
+        max_baseline_error: detector.max_baseline_error.min(LEAF_MAX_BASELINE_ERROR),
+        ..detector
+    }
+}
+
 impl MonitorConfig {
     pub fn for_bucket_ms(bucket_ms: Millis) -> Self {
+        let detector = DetectorConfig::for_bucket_ms(bucket_ms);
         MonitorConfig {
-            detector: DetectorConfig::for_bucket_ms(bucket_ms),
+            detector,
+            leaf_detector: leaf_detector(detector, LEAF_ARL0_FACTOR),
             burn: BurnRateConfig::sre_workbook(super::burn::DEFAULT_SLO, bucket_ms),
             settle_buckets: 1,
             track_groups: true,
@@ -93,13 +130,19 @@ impl Finding {
 #[derive(Debug, Clone)]
 pub(crate) struct Track {
     pub(crate) detector: RatioDetector,
-    burn: Option<BurnRateTracker>,
+    pub(crate) burn: Option<BurnRateTracker>,
 }
 
 impl Track {
     fn new(cfg: &MonitorConfig, role: Role) -> Self {
+        Self::with_detector(cfg, cfg.detector, role)
+    }
+    fn leaf(cfg: &MonitorConfig, role: Role) -> Self {
+        Self::with_detector(cfg, cfg.leaf_detector, role)
+    }
+    fn with_detector(cfg: &MonitorConfig, detector: DetectorConfig, role: Role) -> Self {
         Track {
-            detector: RatioDetector::new(cfg.detector),
+            detector: RatioDetector::new(detector),
             burn: (role == Role::Availability).then(|| BurnRateTracker::new(cfg.burn.clone())),
         }
     }
@@ -152,15 +195,29 @@ impl Monitor {
     /// Consumes every complete bucket not consumed yet (on the first call,
     /// the whole ring: a replay). Returns how many buckets were consumed.
     pub fn update(&mut self, store: &Store) -> usize {
+        self.update_at_most(store, usize::MAX)
+    }
+
+    /// Like [`Monitor::update`], but stops after `max_buckets` buckets, so a
+    /// caller can replay history in steps (short lock holds, or a look at
+    /// the state after every bucket).
+    pub fn update_at_most(&mut self, store: &Store, max_buckets: usize) -> usize {
+        self.update_through(store, i64::MAX, max_buckets)
+    }
+
+    /// Like [`Monitor::update_at_most`], but consumes no bucket after
+    /// `complete`: the caller knows every backend has sent its data up to
+    /// there (the head alone can run ahead of a slower backend's batch).
+    pub fn update_through(&mut self, store: &Store, complete: i64, max_buckets: usize) -> usize {
         let Some(head) = store.head() else {
             return 0;
         };
-        let last = head - self.cfg.settle_buckets.max(0);
+        let last = (head - self.cfg.settle_buckets.max(0)).min(complete);
         let oldest = head - store.capacity() as i64 + 1;
         let mut b = self.next_bucket.unwrap_or(oldest).max(oldest);
         self.add_signals(store);
         let mut consumed = 0;
-        while b <= last {
+        while b <= last && consumed < max_buckets {
             self.consume(store, b);
             b += 1;
             consumed += 1;
@@ -193,7 +250,7 @@ impl Monitor {
         for tracks in &mut self.signals {
             let role = tracks.role;
             while tracks.slices.len() < interner.len() {
-                tracks.slices.push(Track::new(cfg, role));
+                tracks.slices.push(Track::leaf(cfg, role));
             }
             self.group_sums.resize(dims, Vec::new());
             for (d, sums) in self.group_sums.iter_mut().enumerate() {

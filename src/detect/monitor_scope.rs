@@ -12,9 +12,11 @@ use super::scope::{Cause, Leaf, ScopeConfig, localize};
 use crate::protocol::{Millis, Role};
 use crate::store::{Ratio, SignalId, SliceId, Store};
 
-/// A key must hold at least this share of its deficit in one cause to be
-/// folded into it.
+/// A key is folded into the cause holding most of its deficit when the
+/// causes together hold at least this share of it.
 const FOLD_SHARE: f64 = 0.5;
+/// The scope search looks at most this many buckets back.
+const SCOPE_WINDOW_BUCKETS: i64 = 240;
 
 /// A cause with names, for display.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,9 +35,13 @@ pub struct ScopedRegression {
     pub scope: BTreeMap<String, String>,
     /// The regressing keys folded into it.
     pub keys: Vec<TrackKey>,
-    /// Causes inside this regression, best first, with their share of its
-    /// deficit.
+    /// Causes inside this regression, best first, with their share of the
+    /// deficit: of the signal's whole deficit for a found cause, of the
+    /// key's own deficit otherwise.
     pub causes: Vec<NamedCause>,
+    /// Whether `scope` is a cause the search found (`false`: the scope is
+    /// the one regressing key's own, no cause held most of its deficit).
+    pub from_cause: bool,
     pub onset: Millis,
     pub detected_at: Millis,
     pub baseline: f64,
@@ -118,6 +124,12 @@ impl Monitor {
         let Some(from) = regressing.iter().map(|(_, r)| r.onset).min() else {
             return Vec::new();
         };
+        // Where the deficit is now: a regression that began hours ago would
+        // otherwise blur a newer one, and cost a read of every leaf since.
+        let recent = self
+            .next_bucket()
+            .map_or(from, |n| store.bucket_start(n - SCOPE_WINDOW_BUCKETS));
+        let from = from.max(recent);
         let window = self.leaf_window(store, signal, from);
         let dims = store.slices().dimensions().len();
         let causes = localize(&window.leaves, dims, cfg);
@@ -140,6 +152,14 @@ impl Monitor {
                 .filter(|&i| in_key(key, i))
                 .collect();
             let own: f64 = members.iter().map(|&i| deficit(i)).sum();
+            // Share of the key's deficit inside any cause: a group hit by
+            // three separate combinations belongs with them, not alone.
+            let explained: f64 = members
+                .iter()
+                .filter(|&&i| causes.iter().any(|c| c.contains(&window.leaves[i].values)))
+                .map(|&i| deficit(i))
+                .sum();
+            let explained = if own > 0.0 { explained / own } else { 0.0 };
             let best = causes
                 .iter()
                 .enumerate()
@@ -153,7 +173,7 @@ impl Monitor {
                 })
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             match best {
-                Some((c, share)) if share >= FOLD_SHARE => folded[c].push(k),
+                Some((c, share)) if share > 0.0 && explained >= FOLD_SHARE => folded[c].push(k),
                 _ => alone.push((k, members, own)),
             }
         }
@@ -163,18 +183,27 @@ impl Monitor {
                 continue;
             }
             let cause = &causes[c];
-            let total: u64 = (0..window.leaves.len())
-                .filter(|&i| cause.contains(&window.leaves[i].values))
-                .map(|i| window.totals[i])
-                .sum();
+            // The rates over every leaf in the scope (the search's own sums
+            // leave out leaves an earlier cause already took).
+            let (mut expected, mut actual, mut total) = (0.0, 0.0, 0u64);
+            for (i, leaf) in window.leaves.iter().enumerate() {
+                if cause.contains(&leaf.values) {
+                    expected += leaf.expected;
+                    actual += leaf.actual;
+                    total += window.totals[i];
+                }
+            }
             out.push(entry(
                 tracks.signal,
                 tracks.role,
                 cause_map(store, cause),
                 ks.iter().map(|&k| regressing[k]).collect(),
-                vec![named(cause, 1.0)],
-                (cause.expected, cause.actual, total),
+                vec![named(cause, cause.explains)],
+                (expected, actual, total),
             ));
+            if let Some(e) = out.last_mut() {
+                e.from_cause = true;
+            }
         }
         for (k, members, own) in alone {
             let (key, r) = regressing[k];
@@ -233,6 +262,7 @@ fn entry(
         active: keys.iter().any(|(_, r)| r.active),
         keys: keys.into_iter().map(|(k, _)| k).collect(),
         causes,
+        from_cause: false,
         onset,
         detected_at,
         baseline,

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
 
 use super::status::SourceStatus;
+use crate::detect::Detections;
 use crate::protocol::Annotation;
 use crate::store::Store;
 
@@ -20,6 +21,9 @@ pub struct Fleet {
     /// Annotations a backend rejected: (id, the backend's reason), newest last.
     pub annotation_errors: Vec<(String, String)>,
     pub annotations_mode: AnnotationsMode,
+    /// What the detection service concluded from `store` (empty until it
+    /// runs; written only when it changed).
+    pub detections: Detections,
 }
 
 /// Where annotations go, as the screen should say it.

@@ -2,13 +2,29 @@
 //! row, markers on the time axis, and the scope that explains a regression.
 //!
 //! Contract between the drill-down screens (which call these functions) and
-//! the detection service (which fills them in). Until detection runs, they
-//! return nothing and the screens show only the change against baseline.
+//! the detection service (which fills `Fleet::detections`). Until detection
+//! runs, they return nothing and the screens show only the change against
+//! baseline.
+//!
+//! Which regressions a row shows: those whose scope and the row's are
+//! *nested* — the regression lies inside the row (the whole-fleet row shows
+//! every regression; `model=atlas-m` shows one scoped to `model=atlas-m ∧
+//! platform=api`, saying where), or the row lies inside the regression —
+//! plus those that folded in an alarm of the row's own detector (a group
+//! row whose aggregate dropped because of a cause elsewhere). A regression
+//! that merely overlaps a row (scoped to `hardware=tpu`, row `model=atlas-s`)
+//! does not light it up, so that splitting by another dimension still
+//! narrows things down.
+//!
+//! Availability burn alerts are kept apart: [`burn_status`] gives them on
+//! their own, and [`row_status`] says `BURN 14x` only when quality is fine.
 
-use super::overview::{RowKey, RowStatus};
+use super::overview::{RowKey, RowStatus, Severity};
 use super::query::{DrillStep, QualityPick, TimeCursor};
+use crate::detect::{BurnEpisode, DetectedRegression, Detections, ScopeMap, TrackState, describe};
 use crate::feed::Fleet;
-use crate::protocol::Millis;
+use crate::protocol::{Millis, Role, SignalKind};
+use crate::ui::sanitize::sanitize;
 
 /// Something that happened at a time, drawn on a chart's time axis.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,29 +58,402 @@ pub struct ScopeEntry {
     pub text: String,
 }
 
-/// The status of one row of the table at `path`, split by `split`.
+/// How a regression relates to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Relation {
+    /// The regression lies strictly inside the row.
+    Inside,
+    /// Same scope, or the row lies inside the regression, or the row's own
+    /// detector alarmed into it: the figures apply to the row itself.
+    Covers,
+}
+
+/// The moment a status is asked for: `None` = now (live, or a frozen
+/// cursor at or past the newest bucket detection has seen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    Now,
+    At(Millis),
+}
+
+fn moment(fleet: &Fleet, at: TimeCursor) -> Option<Moment> {
+    let d = &fleet.detections;
+    let through = d.through?;
+    match at {
+        TimeCursor::Live => Some(Moment::Now),
+        TimeCursor::Frozen { last_bucket } => {
+            let t = fleet.store.bucket_start(last_bucket);
+            if t >= through {
+                Some(Moment::Now)
+            } else if d.since.is_some_and(|s| t < s) {
+                // Before the first bucket tested: nothing is known.
+                None
+            } else {
+                Some(Moment::At(t))
+            }
+        }
+    }
+}
+
+/// The row's scope: the drill path plus the split value (none for `All`).
+fn row_scope(path: &[DrillStep], split: &str, key: &RowKey) -> ScopeMap {
+    let mut scope: ScopeMap = path
+        .iter()
+        .map(|s| (s.dimension.clone(), s.value.clone()))
+        .collect();
+    if let RowKey::Value(v) = key {
+        scope.insert(split.to_owned(), v.clone());
+    }
+    scope
+}
+
+/// Whether the slices of `outer` include those of `inner`: every constraint
+/// of `outer` is also one of `inner`.
+fn includes(outer: &ScopeMap, inner: &ScopeMap) -> bool {
+    outer.iter().all(|(d, v)| inner.get(d) == Some(v))
+}
+
+fn relation(r: &DetectedRegression, row: &ScopeMap, when: Moment) -> Option<Relation> {
+    let own_alarm = r.alarms.iter().any(|a| {
+        &a.scope == row
+            && match when {
+                Moment::Now => a.ended_at.is_none(),
+                Moment::At(t) => a.covers(t),
+            }
+    });
+    if own_alarm || includes(&r.scope, row) {
+        Some(Relation::Covers)
+    } else if includes(row, &r.scope) {
+        Some(Relation::Inside)
+    } else {
+        None
+    }
+}
+
+fn in_force(r: &DetectedRegression, when: Moment) -> bool {
+    match when {
+        Moment::Now => r.is_active(),
+        Moment::At(t) => r.covers(t),
+    }
+}
+
+/// HH:MM in UTC.
+fn clock(ms: Millis) -> String {
+    let s = ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
+}
+
+fn points(pp: f64) -> Option<String> {
+    pp.is_finite().then(|| format!("{pp:+.1}pp"))
+}
+
+/// The quality signals a pick covers, by name.
+fn quality_signals(fleet: &Fleet, pick: &QualityPick) -> Vec<String> {
+    fleet
+        .store
+        .signals()
+        .iter()
+        .filter(|s| s.spec.role == Role::Quality && s.spec.kind == SignalKind::Ratio)
+        .filter(|s| match pick {
+            QualityPick::Combined => true,
+            QualityPick::Suite(name) => s.spec.name == *name,
+        })
+        .map(|s| s.spec.name.clone())
+        .collect()
+}
+
+/// Constraints of `inner` beyond `outer`'s, as `k=v,k=v`.
+fn beyond(inner: &ScopeMap, outer: &ScopeMap) -> String {
+    inner
+        .iter()
+        .filter(|(d, _)| !outer.contains_key(*d))
+        .map(|(d, v)| format!("{d}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The status of one row of the table at `path`, split by `split`: the
+/// worst over the quality suites `quality` picks. `REGRESSION 14:05 -3.1pp`
+/// (onset in UTC, change inside the regression's scope; `in k=v` when it
+/// lies inside the row), `WATCH` (the row's own detector gathering
+/// evidence, live only), `OK`, or `BURN 14x` when quality is fine but the
+/// availability error budget burns. `None` while detection has nothing to
+/// say (not run yet, still learning, cursor before its first bucket).
 pub fn row_status(
-    _fleet: &Fleet,
-    _path: &[DrillStep],
-    _split: &str,
-    _key: &RowKey,
-    _quality: &QualityPick,
-    _at: TimeCursor,
+    fleet: &Fleet,
+    path: &[DrillStep],
+    split: &str,
+    key: &RowKey,
+    quality: &QualityPick,
+    at: TimeCursor,
 ) -> Option<RowStatus> {
-    None
+    let quality_status = quality_status(fleet, path, split, key, quality, at);
+    if quality_status
+        .as_ref()
+        .is_none_or(|s| s.severity == Severity::Ok)
+        && let Some(burn) = burn_status(fleet, path, split, key, at)
+    {
+        return Some(burn);
+    }
+    quality_status
 }
 
-/// Markers for the detail view of the group at `path`.
-pub fn detail_markers(_fleet: &Fleet, _path: &[DrillStep]) -> Vec<TimeMarker> {
-    Vec::new()
+fn quality_status(
+    fleet: &Fleet,
+    path: &[DrillStep],
+    split: &str,
+    key: &RowKey,
+    quality: &QualityPick,
+    at: TimeCursor,
+) -> Option<RowStatus> {
+    let when = moment(fleet, at)?;
+    let d: &Detections = &fleet.detections;
+    let signals = quality_signals(fleet, quality);
+    let row = row_scope(path, split, key);
+    let worst = d
+        .regressions
+        .iter()
+        .filter(|r| signals.contains(&r.signal) && in_force(r, when))
+        .filter_map(|r| relation(r, &row, when).map(|rel| (rel, r)))
+        .max_by(|(ra, a), (rb, b)| {
+            ra.cmp(rb)
+                .then_with(|| b.delta_pp.total_cmp(&a.delta_pp))
+                .then_with(|| b.onset.cmp(&a.onset))
+        });
+    if let Some((rel, r)) = worst {
+        // For the row's own detector, its own onset and change.
+        let own = r.alarms.iter().find(|a| {
+            a.scope == row
+                && match when {
+                    Moment::Now => a.ended_at.is_none(),
+                    Moment::At(t) => a.covers(t),
+                }
+        });
+        let (onset, delta) = match (own, rel) {
+            (Some(a), _) if r.scope != row => (a.onset, a.delta_pp),
+            _ => (r.onset, r.delta_pp),
+        };
+        let mut text = format!("REGRESSION {}", clock(onset));
+        if let Some(p) = points(delta) {
+            text.push(' ');
+            text.push_str(&p);
+        }
+        if rel == Relation::Inside {
+            text.push_str(" in ");
+            text.push_str(&beyond(&r.scope, &row));
+        }
+        return Some(RowStatus {
+            severity: Severity::Regressed,
+            text: sanitize(&text).into_owned(),
+        });
+    }
+    // No regression: the row's own detector, if it has one, says whether
+    // evidence is building; otherwise detection having run means OK.
+    let own: Vec<&TrackState> = d
+        .tracks
+        .iter()
+        .filter(|t| signals.contains(&t.signal) && t.scope == row)
+        .map(|t| &t.state)
+        .collect();
+    if when == Moment::Now && own.iter().any(|s| matches!(s, TrackState::Watch { .. })) {
+        return Some(RowStatus {
+            severity: Severity::Watch,
+            text: "WATCH".to_owned(),
+        });
+    }
+    let learning = !own.is_empty() && own.iter().all(|s| matches!(s, TrackState::Learning));
+    let tracked = d.tracks.iter().any(|t| signals.contains(&t.signal));
+    (tracked && !learning).then(|| RowStatus {
+        severity: Severity::Ok,
+        text: "OK".to_owned(),
+    })
 }
 
-/// The scope panel of the detail view of the group at `path`.
-pub fn scope_entries(_fleet: &Fleet, _path: &[DrillStep]) -> Vec<ScopeEntry> {
-    Vec::new()
+/// Error-budget burn of the availability signals for one row, apart from
+/// quality: `BURN 14x` (the highest burn over the alert's long window, in
+/// multiples of the budget; `in k=v` when a part of the row burns), or
+/// `None` when nothing burns.
+pub fn burn_status(
+    fleet: &Fleet,
+    path: &[DrillStep],
+    split: &str,
+    key: &RowKey,
+    at: TimeCursor,
+) -> Option<RowStatus> {
+    let when = moment(fleet, at)?;
+    let row = row_scope(path, split, key);
+    let in_force = |b: &BurnEpisode| match when {
+        Moment::Now => b.is_active(),
+        Moment::At(t) => b.covers(t),
+    };
+    let (inside, b) = fleet
+        .detections
+        .burns
+        .iter()
+        .filter(|b| in_force(b))
+        .filter_map(|b| {
+            if includes(&b.scope, &row) {
+                Some((false, b))
+            } else if includes(&row, &b.scope) {
+                Some((true, b))
+            } else {
+                None
+            }
+        })
+        .min_by(|(ia, a), (ib, b)| ia.cmp(ib).then_with(|| b.peak_burn.total_cmp(&a.peak_burn)))?;
+    let mut text = format!("BURN {:.0}x", b.peak_burn);
+    if inside {
+        text.push_str(" in ");
+        text.push_str(&beyond(&b.scope, &row));
+    }
+    Some(RowStatus {
+        severity: Severity::Regressed,
+        text: sanitize(&text).into_owned(),
+    })
 }
 
-/// Active regressions in the whole fleet, for the header.
-pub fn active_regressions(_fleet: &Fleet) -> usize {
-    0
+/// The regressions (any signal) related to the group at `path`.
+fn related<'a>(fleet: &'a Fleet, path: &[DrillStep]) -> Vec<&'a DetectedRegression> {
+    let here = row_scope(path, "", &RowKey::All);
+    fleet
+        .detections
+        .regressions
+        .iter()
+        .filter(|r| {
+            includes(&r.scope, &here)
+                || includes(&here, &r.scope)
+                || r.alarms.iter().any(|a| a.scope == here)
+        })
+        .collect()
+}
+
+/// Markers for the detail view of the group at `path`: onset, detection and
+/// end of every regression that covers it or lies inside it, by time.
+pub fn detail_markers(fleet: &Fleet, path: &[DrillStep]) -> Vec<TimeMarker> {
+    let mut out = Vec::new();
+    for r in related(fleet, path) {
+        let signal = sanitize(&r.signal).into_owned();
+        let change = points(r.delta_pp).map_or(String::new(), |p| format!("{p} "));
+        out.push(TimeMarker {
+            ts: r.onset,
+            kind: MarkerKind::Onset,
+            label: format!("onset {change}{signal}"),
+        });
+        out.push(TimeMarker {
+            ts: r.detected_at,
+            kind: MarkerKind::Detected,
+            label: format!("detected {signal}"),
+        });
+        if let Some(end) = r.ended_at {
+            out.push(TimeMarker {
+                ts: end,
+                kind: MarkerKind::Ended,
+                label: format!("ended {signal}"),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.ts.cmp(&b.ts).then_with(|| a.label.cmp(&b.label)));
+    out
+}
+
+/// The scope panel of the detail view of the group at `path`: the
+/// combinations explaining the regressions there (nested with the path),
+/// active ones first, largest share first. Each entry's path is the
+/// combination in the store's dimension order, so Enter drills there.
+pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
+    let here = row_scope(path, "", &RowKey::All);
+    let dims = fleet.store.slices().dimensions();
+    let order = |d: &str| dims.iter().position(|x| x == d).unwrap_or(usize::MAX);
+    let mut rows: Vec<(bool, ScopeEntry, String)> = Vec::new();
+    for r in related(fleet, path) {
+        let mut causes: Vec<(ScopeMap, f64)> = r
+            .causes
+            .iter()
+            .map(|c| (c.scope.clone(), c.explains))
+            .collect();
+        if causes.is_empty() {
+            causes.push((r.scope.clone(), 1.0));
+        }
+        for (scope, explains) in causes {
+            if !(includes(&scope, &here) || includes(&here, &scope)) {
+                continue;
+            }
+            let mut steps: Vec<DrillStep> = scope
+                .iter()
+                .map(|(d, v)| DrillStep {
+                    dimension: d.clone(),
+                    value: v.clone(),
+                })
+                .collect();
+            steps.sort_by_key(|s| order(&s.dimension));
+            let text = format!(
+                "{}  {:.0}%  {}{}",
+                describe(&scope),
+                explains * 100.0,
+                r.signal,
+                if r.is_active() { "" } else { "  (ended)" }
+            );
+            if rows
+                .iter()
+                .any(|(_, e, s)| e.path == steps && *s == r.signal)
+            {
+                continue;
+            }
+            rows.push((
+                r.is_active(),
+                ScopeEntry {
+                    path: steps,
+                    explains,
+                    text: sanitize(&text).into_owned(),
+                },
+                r.signal.clone(),
+            ));
+        }
+    }
+    rows.sort_by(|(aa, a, _), (ab, b, _)| {
+        ab.cmp(aa).then_with(|| b.explains.total_cmp(&a.explains))
+    });
+    rows.into_iter().map(|(_, e, _)| e).collect()
+}
+
+/// Active regressions in the whole fleet, for the header. Regressions whose
+/// scopes nest (one bug seen on several suites, or at a group and inside
+/// it) count once: a broken combination is one regression, not a dozen
+/// leaf alarms.
+pub fn active_regressions(fleet: &Fleet) -> usize {
+    let active: Vec<&ScopeMap> = fleet
+        .detections
+        .active_regressions()
+        .map(|r| &r.scope)
+        .collect();
+    // Connected components under "nested", by union-find on indices.
+    let mut parent: Vec<usize> = (0..active.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for i in 0..active.len() {
+        for j in i + 1..active.len() {
+            if includes(active[i], active[j]) || includes(active[j], active[i]) {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[a] = b;
+            }
+        }
+    }
+    (0..active.len())
+        .filter(|&i| root(&mut parent, i) == i)
+        .count()
+}
+
+/// Burn-rate alerts in force, for the header (kept apart from quality).
+pub fn active_burns(fleet: &Fleet) -> usize {
+    fleet
+        .detections
+        .burns
+        .iter()
+        .filter(|b| b.is_active())
+        .count()
 }

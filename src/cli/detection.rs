@@ -1,0 +1,101 @@
+//! The detection service: a task next to the feeds that, whenever the fleet
+//! changes, feeds every new complete bucket to a [`DetectionEngine`] and
+//! publishes what it concludes into `Fleet::detections`, only when that
+//! changed. `qualtop check` drives the same engine through [`catch_up`].
+
+use tokio::task::JoinHandle;
+
+use crate::detect::{DetectionEngine, DetectionSettings, Detections};
+use crate::feed::{Fleet, SharedFleet};
+
+/// Buckets consumed per read of the fleet: the first call replays the
+/// whole history (360 buckets for the demo, about 1–2 ms each in a release
+/// build), so it is cut into reads short enough not to hold up the feeds.
+const BUCKETS_PER_READ: usize = 30;
+
+/// The running detection task; dropping it stops the task.
+pub struct DetectionTask {
+    handle: JoinHandle<()>,
+}
+
+impl Drop for DetectionTask {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+/// Starts the detection service on `fleet`. Must run inside the runtime.
+pub fn spawn_detection(fleet: SharedFleet, settings: DetectionSettings) -> DetectionTask {
+    DetectionTask {
+        handle: tokio::spawn(run(fleet, settings)),
+    }
+}
+
+async fn run(fleet: SharedFleet, settings: DetectionSettings) {
+    let mut changes = fleet.subscribe();
+    let mut engine = DetectionEngine::new(settings);
+    let mut published = Detections::default();
+    loop {
+        changes.borrow_and_update();
+        while catch_up_once(&fleet, &mut engine, &mut published) == BUCKETS_PER_READ {
+            tokio::task::yield_now().await;
+        }
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Consumes every complete bucket the fleet holds that `engine` has not
+/// seen, publishing after each read when the result changed. Returns how
+/// many buckets were consumed.
+pub fn catch_up(
+    fleet: &SharedFleet,
+    engine: &mut DetectionEngine,
+    published: &mut Detections,
+) -> usize {
+    let mut total = 0;
+    loop {
+        let n = catch_up_once(fleet, engine, published);
+        total += n;
+        if n < BUCKETS_PER_READ {
+            return total;
+        }
+    }
+}
+
+/// The newest bucket every live backend has sent data for. The store's head
+/// follows the newest clock of any backend (a heartbeat moves it), so a
+/// bucket can look complete before a slower backend's batch for it arrived;
+/// testing it then would read its data as a gap. A backend that is not
+/// live does not hold detection back: its missing data is a gap anyway.
+fn complete_through(fleet: &Fleet) -> i64 {
+    fleet
+        .sources
+        .iter()
+        .filter(|s| s.state.is_live() && s.snapshots > 0)
+        .filter_map(|s| s.newest_data)
+        .map(|ts| fleet.store.bucket_of(ts))
+        .min()
+        .unwrap_or(i64::MAX)
+}
+
+/// One read of the fleet: up to [`BUCKETS_PER_READ`] buckets, then a write
+/// if the detections changed.
+fn catch_up_once(
+    fleet: &SharedFleet,
+    engine: &mut DetectionEngine,
+    published: &mut Detections,
+) -> usize {
+    let (consumed, fresh) = fleet.read(|f| {
+        let n = engine.step_through(&f.store, complete_through(f), BUCKETS_PER_READ);
+        (n, (n > 0).then(|| engine.detections(&f.store)))
+    });
+    if let Some(d) = fresh
+        && d != *published
+    {
+        fleet.write(|f| f.detections = d.clone());
+        *published = d;
+    }
+    consumed
+}

@@ -1,0 +1,184 @@
+//! What detection concluded, as plain named data: the detection service
+//! publishes it into the `Fleet`, the screens and `qualtop check` read it.
+//! Nothing here refers to the store's ids, so it can be copied, compared
+//! and printed on its own.
+
+use std::collections::BTreeMap;
+
+use super::settings::DetectionSettings;
+use crate::protocol::{Millis, Role};
+
+/// A slice scope: dimension → value. Empty = the whole fleet.
+pub type ScopeMap = BTreeMap<String, String>;
+
+/// Which detector a finding comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TrackLevel {
+    Fleet,
+    /// One value of one dimension (hardware=tpu).
+    Group,
+    /// One leaf slice.
+    Leaf,
+}
+
+impl TrackLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackLevel::Fleet => "fleet",
+            TrackLevel::Group => "group",
+            TrackLevel::Leaf => "leaf",
+        }
+    }
+}
+
+/// A detector's state after the last bucket, without the figures that
+/// change every bucket (so that publishing it changes only on transitions).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TrackState {
+    /// Not enough history for a baseline yet.
+    Learning,
+    Ok,
+    /// Evidence building (statistic past half its threshold), not yet
+    /// significant.
+    Watch {
+        since: Millis,
+    },
+    /// In regression since `onset`.
+    Regression {
+        onset: Millis,
+        detected_at: Millis,
+    },
+}
+
+/// One (scope, signal) detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackFinding {
+    pub signal: String,
+    pub role: Role,
+    pub level: TrackLevel,
+    pub scope: ScopeMap,
+    pub state: TrackState,
+}
+
+/// A track's alarm folded into a regression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackAlarm {
+    pub level: TrackLevel,
+    pub scope: ScopeMap,
+    pub onset: Millis,
+    pub detected_at: Millis,
+    pub ended_at: Option<Millis>,
+    /// The track's own change (current − baseline), in points.
+    pub delta_pp: f64,
+}
+
+impl TrackAlarm {
+    /// Whether it was in regression at data time `t` (onset ≤ t < end).
+    pub fn covers(&self, t: Millis) -> bool {
+        self.onset <= t && self.ended_at.is_none_or(|e| t < e)
+    }
+}
+
+/// One combination explaining part of a regression's deficit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CauseShare {
+    pub scope: ScopeMap,
+    /// Share of the deficit it explains, 0..=1.
+    pub explains: f64,
+}
+
+/// How a regression's scope was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeOrigin {
+    /// The scope search named a combination holding the deficit.
+    Cause,
+    /// No combination held most of it: the scope is the alarmed track's.
+    Track(TrackLevel),
+}
+
+/// One regression as on-call should read it: folded by scope (a broken
+/// combination is one regression, not a dozen leaf alarms), with its
+/// history. Active while `ended_at` is `None`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectedRegression {
+    pub signal: String,
+    pub role: Role,
+    /// Where it is; `{}` = the whole fleet.
+    pub scope: ScopeMap,
+    pub origin: ScopeOrigin,
+    /// Combinations inside it, best first, with their share of its deficit.
+    pub causes: Vec<CauseShare>,
+    /// Every track alarm folded into it, first alarm first.
+    pub alarms: Vec<TrackAlarm>,
+    /// When the drift began (estimated), when the first detector fired, and
+    /// when the last one fell back to zero.
+    pub onset: Millis,
+    pub detected_at: Millis,
+    pub ended_at: Option<Millis>,
+    /// Healthy and current rate inside the scope, and their difference in
+    /// points (negative: a drop). Frozen when it ends.
+    pub baseline: f64,
+    pub current: f64,
+    pub delta_pp: f64,
+}
+
+impl DetectedRegression {
+    pub fn is_active(&self) -> bool {
+        self.ended_at.is_none()
+    }
+    /// Whether it was in regression at data time `t` (onset ≤ t < end).
+    pub fn covers(&self, t: Millis) -> bool {
+        self.onset <= t && self.ended_at.is_none_or(|e| t < e)
+    }
+}
+
+/// An error-budget burn alert of an availability signal (multi-window,
+/// multi-burn-rate), kept apart from quality regressions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BurnEpisode {
+    pub signal: String,
+    pub level: TrackLevel,
+    pub scope: ScopeMap,
+    pub since: Millis,
+    pub ended_at: Option<Millis>,
+    /// Highest burn over the rule's long window seen, in multiples of the
+    /// budget (14.4 = the budget of 30 days gone in about 2 days).
+    pub peak_burn: f64,
+    /// The factor of the rule that fired (14.4 or 6 by default).
+    pub rule_factor: f64,
+}
+
+impl BurnEpisode {
+    pub fn is_active(&self) -> bool {
+        self.ended_at.is_none()
+    }
+    pub fn covers(&self, t: Millis) -> bool {
+        self.since <= t && self.ended_at.is_none_or(|e| t < e)
+    }
+}
+
+/// Everything detection publishes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Detections {
+    /// Start of the newest bucket the detectors consumed; `None` before any.
+    pub through: Option<Millis>,
+    /// The first bucket consumed that held data (nothing before it was
+    /// tested).
+    pub since: Option<Millis>,
+    pub bucket_ms: Millis,
+    pub settings: DetectionSettings,
+    /// Fleet and group tracks of every ratio signal, and the leaf tracks
+    /// that are not OK.
+    pub tracks: Vec<TrackFinding>,
+    /// Every regression found, active or ended, by onset (the most recent
+    /// ones when there were very many).
+    pub regressions: Vec<DetectedRegression>,
+    /// Burn-rate alerts, current and past, by start.
+    pub burns: Vec<BurnEpisode>,
+}
+
+impl Detections {
+    pub fn active_regressions(&self) -> impl Iterator<Item = &DetectedRegression> {
+        self.regressions.iter().filter(|r| r.is_active())
+    }
+}

@@ -1,0 +1,69 @@
+//! The detection service as it runs next to the feeds: on the built-in demo
+//! (in-process, loopback), it replays the history and publishes into the
+//! fleet what the screens read.
+
+use std::time::Duration;
+
+use qualtop::cli::SourceArgs;
+use qualtop::cli::detection::spawn_detection;
+use qualtop::cli::tui::connect;
+use qualtop::detect::{DetectionSettings, TrackLevel, TrackState};
+use qualtop::feed::{Fleet, SharedFleet, wait_until_settled};
+use qualtop::view::{QualityPick, RowKey, TimeCursor, row_status};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detection_task_publishes_the_replayed_history_into_the_fleet() {
+    let fleet = SharedFleet::new(Fleet::default());
+    let _connections = connect(&fleet, &SourceArgs::default())
+        .await
+        .expect("the demo starts");
+    assert!(wait_until_settled(&fleet, Duration::from_secs(30)).await);
+    let _detection = spawn_detection(fleet.clone(), DetectionSettings::default());
+    let mut changes = fleet.subscribe();
+    // The history is 360 buckets; the demo clock adds one a second.
+    let caught_up = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            let done = fleet.read(|f| {
+                let (Some(through), Some(head)) = (f.detections.through, f.store.head()) else {
+                    return false;
+                };
+                f.store.bucket_of(through) >= head - 3
+            });
+            if done {
+                return;
+            }
+            let _ = changes.changed().await;
+        }
+    })
+    .await;
+    assert!(
+        caught_up.is_ok(),
+        "detection did not catch up with the feeds"
+    );
+    fleet.read(|f| {
+        let d = &f.detections;
+        // Fleet and group tracks of every quality suite are tested by now.
+        let groups: Vec<_> = d
+            .tracks
+            .iter()
+            .filter(|t| t.level != TrackLevel::Leaf)
+            .collect();
+        assert!(groups.len() >= 4 * 15, "{}", groups.len());
+        assert!(
+            groups
+                .iter()
+                .all(|t| !matches!(t.state, TrackState::Learning)),
+            "{groups:#?}"
+        );
+        // And the overview's whole-fleet row has a status to show.
+        let s = row_status(
+            f,
+            &[],
+            "model",
+            &RowKey::All,
+            &QualityPick::Combined,
+            TimeCursor::Live,
+        );
+        assert!(s.is_some());
+    });
+}
