@@ -121,7 +121,8 @@ async fn a_frozen_screen_does_not_recompute_on_new_data_until_it_goes_live() {
         tx.send(key('q')).unwrap();
     })
     .await;
-    // The first view, then one after going live: none for the 200 writes.
-    assert_eq!(stats.recomputes, 2, "{stats:?}");
+    // The first view, at most one for freezing (the view at the cursor),
+    // one after going live: none for the 200 writes.
+    assert!((2..=3).contains(&stats.recomputes), "{stats:?}");
     assert!(stats.frames >= 3, "the header still refreshes: {stats:?}");
 }
