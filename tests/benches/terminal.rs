@@ -6,6 +6,8 @@
 //!
 //! Run: `cargo bench --bench terminal` (about 1.5 minutes).
 
+// Shared with the pty tests; the bench uses part of it.
+#[allow(dead_code)]
 #[path = "../support/pty.rs"]
 mod pty;
 
