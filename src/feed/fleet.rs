@@ -116,6 +116,20 @@ impl SharedFleet {
         r
     }
 
+    /// Changes the fleet, and tells the UI only if `f` says something it
+    /// shows changed (a heartbeat that only refreshes "heard 0s ago" can
+    /// wait for the next clock tick: an idle screen stays idle).
+    pub fn write_then_notify_if(&self, f: impl FnOnce(&mut Fleet) -> bool) -> bool {
+        let notify = {
+            let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
+            f(&mut guard)
+        };
+        if notify {
+            self.changed.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        notify
+    }
+
     /// A receiver that wakes whenever the fleet changed.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()

@@ -321,16 +321,21 @@ impl Session {
 
     fn apply_heartbeat(&mut self, fleet: &SharedFleet, hb: Heartbeat, now: Millis) -> Step {
         let plausible = PLAUSIBLE_TIME.contains(&hb.now);
-        fleet.write(|f| {
+        fleet.write_then_notify_if(|f| {
+            let head = f.store.head();
             if plausible {
                 f.store.set_now(hb.now);
             }
+            let mut visible = f.store.head() != head || !plausible;
             if let Some(s) = status_mut(f, self.index) {
+                let state = s.state.clone();
                 self.touch(s, now);
+                visible |= s.state != state;
                 if !plausible {
                     s.drops.frames += 1;
                 }
             }
+            visible
         });
         // A heartbeat ahead of us means messages were lost on the way.
         let missed = !self.awaiting_snapshot && self.last_seq.is_some_and(|l| hb.seq > l);
