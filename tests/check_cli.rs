@@ -1,7 +1,9 @@
 //! `qualtop check` as a process on the built-in demo and on an unreachable
 //! backend: exit codes, the report, loopback only.
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -9,7 +11,7 @@ use serde_json::Value;
 const MINUTE: i64 = 60_000;
 
 fn qualtop(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qualtop"))
+    support::qualtop_command("check")
         .args(args)
         .output()
         .expect("the binary runs")

@@ -1,9 +1,9 @@
 //! `qualtop snapshot` as a process: exit codes and output, loopback only.
 
-use std::process::Command;
+mod support;
 
 fn qualtop(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_qualtop"))
+    support::qualtop_command("snapshot")
         .args(args)
         .output()
         .expect("the binary runs")

@@ -1,12 +1,14 @@
 //! `qualtop scope` as a process: a CSV file in, the cause out; a malformed
 //! file names its line.
 
+mod support;
+
 use std::fmt::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn qualtop(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qualtop"))
+    support::qualtop_command("scope")
         .args(args)
         .output()
         .expect("the binary runs")
