@@ -56,6 +56,8 @@ where
         pacing: Default::default(),
         stats: LoopStats::default(),
         wall_clock: paused_wall_clock,
+        annotations: None,
+        themes: Default::default(),
     };
     let (exit, ()) = tokio::join!(event_loop.run(inputs), drive(tx, fleet));
     (exit.unwrap(), event_loop.stats)

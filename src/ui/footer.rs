@@ -45,6 +45,17 @@ pub fn render_footer(f: &mut Frame, area: Rect, app: &App, vm: &ViewModel, look:
         f.render_widget(Paragraph::new(Line::styled(text, t.warn)), area);
         return;
     }
+    if let Some(flash) = app.flash() {
+        let mark = if look.ascii { "*" } else { "✎" };
+        let text = format!(
+            "{mark} {}: {}",
+            sanitize(&flash.author),
+            sanitize(&flash.text)
+        );
+        let text = look.cut(&text, usize::from(area.width));
+        f.render_widget(Paragraph::new(Line::styled(text, t.annotation)), area);
+        return;
+    }
     let position = match app.detail() {
         None if !vm.table.rows.is_empty() => Some(format!(
             "{}/{}",
