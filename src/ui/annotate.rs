@@ -253,9 +253,8 @@ pub fn render_list(f: &mut Frame, area: Rect, app: &App, look: &Look) {
             Span::styled(rest, base),
             Span::styled(text, base),
         ]));
-        if let EntryStatus::Refused(_) = e.status
-            && i == list.selected
-        {
+        // The reason in full: it says what to change before saving again.
+        if let EntryStatus::Refused(_) = e.status {
             lines.push(Line::styled(
                 look.cut(&format!("   {status}"), inner_w),
                 t.error,

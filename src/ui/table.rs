@@ -31,7 +31,7 @@ pub fn plan_for(table: &OverviewTable, width: u16) -> ColumnPlan {
     let longest = table
         .rows
         .iter()
-        .map(|r| sanitize::width(&r.name))
+        .map(|r| sanitize::width(&r.name) + count_width(r.annotations.count))
         .max()
         .unwrap_or(0)
         .min(u16::MAX as usize) as u16;
@@ -288,6 +288,15 @@ fn body_cell(
         ),
     };
     aligned(col, text, style)
+}
+
+/// Columns the ` ✎2` suffix of a row's name takes (none without annotations).
+fn count_width(count: usize) -> usize {
+    if count == 0 {
+        0
+    } else {
+        2 + count.to_string().len()
+    }
 }
 
 /// The name, then `✎2` (ASCII `*2`) in the annotation style: how many
