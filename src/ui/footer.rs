@@ -12,13 +12,14 @@ use crate::app::{Action, App, InputKind, InputLine};
 use crate::view::{QualityPick, ViewModel};
 
 /// Actions in the footer, most useful first, per screen.
-const TABLE_KEYS: [Action; 8] = [
+const TABLE_KEYS: [Action; 9] = [
     Action::Drill,
     Action::Pivot,
     Action::Filter,
     Action::Detail,
     Action::Sort,
     Action::Freeze,
+    Action::Annotate,
     Action::Back,
     Action::Quit,
 ];
