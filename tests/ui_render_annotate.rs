@@ -210,3 +210,23 @@ fn hostile_annotation_text_is_drawn_without_control_characters() {
     assert!(text_of(&screens[0]).contains("mallory"));
     assert!(text_of(&screens[1]).contains("rm -rf"));
 }
+
+#[test]
+fn the_copy_is_the_selected_row_or_the_detail_view_as_plain_text() {
+    let fleet = demo_like_fleet();
+    let mut app = App::new(KeyMap::default());
+    let vm = sync(&fleet, &mut app, 160, 48);
+    select_row(&mut app, &vm, "m-large");
+    let row = ui::copy_text(&app, &vm);
+    assert!(
+        row.starts_with("model=m-large\navailability 99.95%"),
+        "{row}"
+    );
+    assert!(row.contains("vs base -4.01pp"), "{row}");
+    app.update(Event::Key(KeyPress::char('d')));
+    let vm = sync(&fleet, &mut app, 160, 48);
+    let detail = ui::copy_text(&app, &vm);
+    assert!(detail.starts_with("detail: model=m-large"), "{detail}");
+    assert!(detail.contains("by hardware"), "{detail}");
+    assert!(!detail.chars().any(|c| c.is_control() && c != '\n'));
+}
