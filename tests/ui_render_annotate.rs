@@ -17,12 +17,14 @@ use ratatui::buffer::Buffer;
 use ui_fixture::*;
 
 fn draw(fleet: &Fleet, app: &mut App, width: u16, height: u16) -> Buffer {
+    draw_with(fleet, app, width, height, &Look::default())
+}
+
+fn draw_with(fleet: &Fleet, app: &mut App, width: u16, height: u16, look: &Look) -> Buffer {
     let vm = sync(fleet, app, width, height);
     app.update(Event::Annotations(AnnotationFacts::of(fleet)));
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|f| ui::render(f, app, &vm, &Look::default()))
-        .unwrap();
+    terminal.draw(|f| ui::render(f, app, &vm, look)).unwrap();
     terminal.backend().buffer().clone()
 }
 
@@ -160,6 +162,14 @@ fn rows_show_how_many_annotations_touch_them_and_where_one_starts() {
     let row = vm.table.rows.iter().find(|r| r.name == "m-large").unwrap();
     assert_eq!(row.annotations.count, 2);
     assert_eq!(row.annotations.starts, vec![row.quality.buckets.len() - 21]);
+    let ascii = Look {
+        ascii: true,
+        ..Look::default()
+    };
+    let text = text_of(&draw_with(&fleet, &mut app, 160, 48, &ascii));
+    let line = text.lines().find(|l| l.contains("m-large")).unwrap();
+    assert!(line.contains("*2") && line.contains('A'), "ASCII: {line}");
+    assert!(line.is_ascii(), "{line}");
 }
 
 #[test]

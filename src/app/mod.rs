@@ -3,8 +3,9 @@
 //!
 //! State: a stack of [`Level`]s (drill path, split, selection and scroll per
 //! level), a stack of open detail views, popups, the input line, the filter,
-//! the sort, the window and the time cursor. [`App::query`] turns it into the
-//! question the view model answers.
+//! the sort, the window and the time cursor, the annotations the client
+//! knows (for the `A` list and the footer's flash of a colleague's new one).
+//! [`App::query`] turns it into the question the view model answers.
 
 mod annotate;
 mod command;

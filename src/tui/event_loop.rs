@@ -3,6 +3,8 @@
 //! second; recomputes the view model only when data or the query changed.
 //! While the screen is frozen, new data refreshes only the connection lines
 //! of the header: the figures hold still until the query changes.
+//! The loop also carries out what the app cannot: it hands saved annotations
+//! to the sync task, swaps themes, and writes OSC 52 copies.
 
 use std::io;
 use std::path::PathBuf;
