@@ -104,7 +104,7 @@ fn q_and_ctrl_c_quit() {
 fn help_opens_with_question_mark_and_closes_with_esc_or_question_mark() {
     let mut app = app_with(10, 5);
     press(&mut app, KeyPress::char('?'));
-    assert_eq!(app.popup(), Some(Popup::Help));
+    assert_eq!(app.popup(), Some(&Popup::Help));
     // Keys under the popup do not move the table.
     press(&mut app, KeyPress::plain(Key::Down));
     app.update(Event::Mouse(MouseInput::WheelDown));

@@ -84,7 +84,7 @@ fn the_pivot_menu_lets_the_fleet_split_by_hardware_then_model() {
     let fleet = demo_like_fleet();
     let (mut app, _) = started(&fleet, W, H);
     press(&mut app, KeyPress::char('g'));
-    assert_eq!(app.popup(), Some(Popup::Pivot { selected: 0 }));
+    assert_eq!(app.popup(), Some(&Popup::Pivot { selected: 0 }));
     let options = app.pivot_options();
     assert_eq!(options.len(), 5);
     assert_eq!(options[3], PivotOption::Dimension("hardware".into()));

@@ -56,6 +56,8 @@ where
         pacing: Default::default(),
         stats: LoopStats::default(),
         wall_clock: paused_wall_clock,
+        annotations: None,
+        themes: Default::default(),
     };
     let (exit, ()) = tokio::join!(event_loop.run(inputs), drive(tx, fleet));
     (exit.unwrap(), event_loop.stats)
@@ -125,4 +127,72 @@ async fn a_frozen_screen_does_not_recompute_on_new_data_until_it_goes_live() {
     // one after going live: none for the 200 writes.
     assert!((2..=3).contains(&stats.recomputes), "{stats:?}");
     assert!(stats.frames >= 3, "the header still refreshes: {stats:?}");
+}
+
+fn typed(text: &str) -> Vec<io::Result<TermEvent>> {
+    text.chars()
+        .map(|c| match c {
+            '\r' => Ok(TermEvent::Key(KeyEvent::new(
+                KeyCode::Enter,
+                KeyModifiers::NONE,
+            ))),
+            c => key(c),
+        })
+        .collect()
+}
+
+/// Types `keys`, then closes the input (a key would clear the footer's message).
+async fn run_keys(event_loop: &mut EventLoop<'_, Terminal<TestBackend>>, keys: &str) {
+    let (tx, inputs) = input();
+    for k in typed(keys) {
+        tx.send(k).unwrap();
+    }
+    drop(tx);
+    event_loop.run(inputs).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn themes_change_live_and_a_bad_name_keeps_the_one_on_screen() {
+    use qualtop::theme::{ColorDepth, Theme};
+    use qualtop::tui::ThemeSwitch;
+    let fleet = SharedFleet::new(ui_fixture::demo_like_fleet());
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let mut app = App::new(KeyMap::default());
+    let dark = Look {
+        theme: qualtop::ui::Theme::from_roles(&Theme::builtin("dark").unwrap()),
+        ascii: false,
+    };
+    let mut event_loop = EventLoop {
+        screen: &mut terminal,
+        app: &mut app,
+        fleet,
+        look: dark.clone(),
+        pacing: Default::default(),
+        stats: LoopStats::default(),
+        wall_clock: paused_wall_clock,
+        annotations: None,
+        themes: ThemeSwitch {
+            current: "dark".into(),
+            depth: ColorDepth::TrueColor,
+            dir: None,
+        },
+    };
+    run_keys(&mut event_loop, ":theme neon\r").await;
+    assert_eq!(
+        event_loop.look, dark,
+        "a bad name keeps the theme on screen"
+    );
+    assert!(
+        event_loop.app.message().is_some_and(|m| m.contains("neon")),
+        "the footer says why: {:?}",
+        event_loop.app.message()
+    );
+    run_keys(&mut event_loop, ":theme light\r").await;
+    assert_eq!(event_loop.themes.current, "light");
+    assert_ne!(event_loop.look, dark);
+    run_keys(&mut event_loop, "T").await;
+    assert_eq!(
+        event_loop.themes.current, "high-contrast",
+        "T: the next one"
+    );
 }

@@ -1,8 +1,8 @@
 //! What goes into the state machine and what comes out.
 
 use super::keys::KeyPress;
-use crate::protocol::Millis;
-use crate::view::{DimensionValues, DrillStep, RowKey, TimeAxis, ViewModel};
+use crate::protocol::{Annotation, Millis};
+use crate::view::{AnnotationFacts, DimensionValues, DrillStep, RowKey, TimeAxis, ViewModel};
 
 /// Where the table's rows are on screen, so clicks and page keys know it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,6 +42,10 @@ pub enum Event {
     ViewChanged(ViewFacts),
     /// Wall-clock time, for the header clock and the ages.
     Clock(Millis),
+    /// The annotations the client knows changed (sent even while frozen).
+    Annotations(AnnotationFacts),
+    /// One line for the footer from the loop ("copied 312 bytes", a theme error).
+    Notice(String),
 }
 
 /// What the state machine learns from a view model: the rows (to drill
@@ -62,6 +66,10 @@ pub struct ViewFacts {
     pub scope_targets: usize,
     /// Charts in the detail view (Tab cycles through them).
     pub charts: usize,
+    /// Per row, the onset of the regression it shows (a new annotation's start).
+    pub row_onsets: Vec<Option<Millis>>,
+    /// The backends' clock (data time).
+    pub data_now: Option<Millis>,
 }
 
 impl ViewFacts {
@@ -75,6 +83,8 @@ impl ViewFacts {
             targets: vm.detail.as_ref().map(|d| d.targets()).unwrap_or_default(),
             scope_targets: vm.detail.as_ref().map_or(0, |d| d.scope.len()),
             charts: vm.detail.as_ref().map_or(0, |d| d.charts.len()),
+            row_onsets: vm.table.rows.iter().map(|r| r.onset).collect(),
+            data_now: vm.data_now,
         }
     }
 
@@ -96,7 +106,7 @@ impl ViewFacts {
 }
 
 /// What the loop must do after an update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// The screen changed: draw a frame (the loop caps the rate).
     Redraw,
@@ -104,5 +114,11 @@ pub enum Effect {
     Recompute,
     /// `:theme NAME` asked for another theme: [`super::App::theme`] names it.
     ThemeChanged,
+    /// The next theme, live.
+    CycleTheme,
+    /// Hand this annotation to the sync task (new, or an edit: same id).
+    SubmitAnnotation(Box<Annotation>),
+    /// Copy the selected row (or the detail view) to the clipboard.
+    CopySelection,
     Quit,
 }

@@ -39,13 +39,26 @@ pub enum Action {
     TimeForward,
     TimeBackFar,
     TimeForwardFar,
+    /// Annotate the selected row (or the detail view's group).
+    Annotate,
+    /// The list of annotations.
+    Annotations,
+    /// In the list: only those touching the group on screen, or all.
+    AnnotationsHere,
+    /// In the list: cycle the state shown.
+    AnnotationsState,
+    /// In the list: move the selected annotation's state on.
+    AdvanceState,
+    CycleTheme,
+    /// Copy the selected row, or the detail view, to the clipboard (OSC 52).
+    Copy,
     Help,
     Quit,
 }
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 36] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -73,6 +86,13 @@ impl Action {
         Action::TimeForward,
         Action::TimeBackFar,
         Action::TimeForwardFar,
+        Action::Annotate,
+        Action::Annotations,
+        Action::AnnotationsHere,
+        Action::AnnotationsState,
+        Action::AdvanceState,
+        Action::CycleTheme,
+        Action::Copy,
         Action::Help,
         Action::Quit,
     ];
@@ -107,6 +127,13 @@ impl Action {
             Action::TimeForward => "time_forward",
             Action::TimeBackFar => "time_back_far",
             Action::TimeForwardFar => "time_forward_far",
+            Action::Annotate => "annotate",
+            Action::Annotations => "annotations",
+            Action::AnnotationsHere => "annotations_here",
+            Action::AnnotationsState => "annotations_state",
+            Action::AdvanceState => "advance_state",
+            Action::CycleTheme => "cycle_theme",
+            Action::Copy => "copy",
             Action::Help => "help",
             Action::Quit => "quit",
         }
@@ -147,6 +174,13 @@ impl Action {
             Action::TimeForward => "time cursor forward",
             Action::TimeBackFar => "cursor 10 back",
             Action::TimeForwardFar => "cursor 10 forward",
+            Action::Annotate => "annotate the row",
+            Action::Annotations => "list annotations",
+            Action::AnnotationsHere => "list: here / all",
+            Action::AnnotationsState => "list: state filter",
+            Action::AdvanceState => "list: next state",
+            Action::CycleTheme => "next theme",
+            Action::Copy => "copy row (OSC 52)",
             Action::Help => "this help",
             Action::Quit => "quit",
         }
@@ -165,6 +199,8 @@ impl Action {
             Action::Freeze => "freeze",
             Action::Live => "live",
             Action::TimeBack => "time",
+            Action::Annotate => "note",
+            Action::Copy => "copy",
             Action::Help => "help",
             Action::Quit => "quit",
             _ => return None,
@@ -212,6 +248,13 @@ impl Default for KeyMap {
                 (Action::TimeForward, vec![p(Right), c('l')]),
                 (Action::TimeBackFar, vec![s(Left), c('H')]),
                 (Action::TimeForwardFar, vec![s(Right), c('L')]),
+                (Action::Annotate, vec![c('a')]),
+                (Action::Annotations, vec![c('A')]),
+                (Action::AnnotationsHere, vec![c('p')]),
+                (Action::AnnotationsState, vec![c('t')]),
+                (Action::AdvanceState, vec![c('r')]),
+                (Action::CycleTheme, vec![c('T')]),
+                (Action::Copy, vec![c('y')]),
                 (Action::Help, vec![c('?')]),
                 (Action::Quit, vec![c('q'), KeyPress::ctrl('c')]),
             ],

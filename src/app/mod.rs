@@ -3,9 +3,11 @@
 //!
 //! State: a stack of [`Level`]s (drill path, split, selection and scroll per
 //! level), a stack of open detail views, popups, the input line, the filter,
-//! the sort, the window and the time cursor. [`App::query`] turns it into the
-//! question the view model answers.
+//! the sort, the window and the time cursor, the annotations the client
+//! knows (for the `A` list and the footer's flash of a colleague's new one).
+//! [`App::query`] turns it into the question the view model answers.
 
+mod annotate;
 mod command;
 mod event;
 mod input;
@@ -16,6 +18,7 @@ mod level;
 mod nav;
 mod time;
 
+pub use annotate::{AnnotationDialog, AnnotationList, FLASH_MS, Flash, next_state, state_word};
 pub use command::{COMMANDS, Command, Vocabulary, complete, complete_filter, parse};
 pub use event::{Effect, Event, MouseInput, ViewFacts, Viewport};
 pub use input::{Edit, InputKind, InputLine};
@@ -24,20 +27,26 @@ pub use keys::{Key, KeyPress};
 pub use level::Level;
 pub use time::{DEFAULT_WINDOW, FAR_STEP, TimeState, WINDOWS};
 
+use std::collections::HashSet;
+
 use crate::protocol::Millis;
-use crate::view::{DrillStep, Filter, QualityPick, SortKey, ViewQuery};
+use crate::view::{AnnotationFacts, DrillStep, Filter, QualityPick, SortKey, ViewQuery};
 
 /// Rows the mouse wheel moves the selection.
 const WHEEL_ROWS: isize = 3;
 
 /// Windows drawn over the screen; Esc closes the top one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
     Help,
     /// Which dimension splits the level: [`App::pivot_options`], one selected.
     Pivot {
         selected: usize,
     },
+    /// Writing or editing an annotation.
+    Annotate(Box<AnnotationDialog>),
+    /// Every annotation the client knows.
+    Annotations(AnnotationList),
 }
 
 /// An entry of the pivot menu.
@@ -82,6 +91,17 @@ pub struct App {
     pub wall_clock: Millis,
     pub keymap: KeyMap,
     quit: bool,
+    /// Every annotation the client knows (the loop sends them on change).
+    annotations: AnnotationFacts,
+    /// Ids this client submitted: their arrival is no news.
+    own_annotations: HashSet<String>,
+    /// Ids seen shared so far: only a new one may flash.
+    known_annotations: HashSet<String>,
+    flash: Option<Flash>,
+    /// The id the next new annotation gets.
+    new_id: String,
+    /// Who writes the annotations (`$USER`).
+    pub author: String,
 }
 
 impl App {
@@ -103,6 +123,12 @@ impl App {
             wall_clock: 0,
             keymap,
             quit: false,
+            annotations: AnnotationFacts::default(),
+            own_annotations: HashSet::new(),
+            known_annotations: HashSet::new(),
+            flash: None,
+            new_id: crate::annotations::new_annotation_id(),
+            author: crate::annotations::local_author(),
         }
     }
 
@@ -120,8 +146,8 @@ impl App {
         &self.levels
     }
 
-    pub fn popup(&self) -> Option<Popup> {
-        self.popups.last().copied()
+    pub fn popup(&self) -> Option<&Popup> {
+        self.popups.last()
     }
 
     /// The detail view on screen, if any.
@@ -195,6 +221,8 @@ impl App {
                 let had_message = self.message.take().is_some();
                 let mut effects = if self.input.is_some() {
                     self.input_key(key)
+                } else if matches!(self.popups.last(), Some(Popup::Annotate(_))) {
+                    self.dialog_key(key)
                 } else {
                     match self.keymap.action_for(key) {
                         Some(action) => self.act(action),
@@ -218,10 +246,19 @@ impl App {
                 vec![Effect::Redraw]
             }
             Event::ViewChanged(facts) => self.view_changed(facts),
+            Event::Annotations(facts) => self.annotations_changed(facts),
+            Event::Notice(text) => {
+                self.message = Some(text);
+                vec![Effect::Redraw]
+            }
             Event::Clock(now) => {
                 let changed = now / 1000 != self.wall_clock / 1000;
+                let flash_ended = self.flash.as_ref().is_some_and(|f| f.until <= now);
+                if flash_ended {
+                    self.flash = None;
+                }
                 self.wall_clock = now;
-                if changed {
+                if changed || flash_ended {
                     vec![Effect::Redraw]
                 } else {
                     Vec::new()
@@ -268,7 +305,10 @@ impl App {
                     Vec::new()
                 };
             }
-            Some(Popup::Pivot { selected }) => return self.pivot_key(action, selected),
+            Some(Popup::Pivot { selected }) => return self.pivot_key(action, *selected),
+            Some(Popup::Annotations(_)) => return self.list_key(action),
+            // Its keys never reach the key map (see `update`).
+            Some(Popup::Annotate(_)) => return Vec::new(),
             None => {}
         }
         let axis = self.facts.time;
@@ -285,6 +325,10 @@ impl App {
                 self.popups.push(Popup::Help);
                 vec![Effect::Redraw]
             }
+            Action::Annotate => self.open_new_annotation(),
+            Action::Annotations => self.open_annotation_list(),
+            Action::CycleTheme => vec![Effect::CycleTheme],
+            Action::Copy => vec![Effect::CopySelection],
             Action::Filter => {
                 self.input = Some(InputLine::new(InputKind::Filter, self.filter.text()));
                 vec![Effect::Redraw]

@@ -31,7 +31,7 @@ impl App {
     }
 
     /// The group a row stands for: the level's path plus the row's steps.
-    fn path_of_row(&self, key: &RowKey) -> Vec<DrillStep> {
+    pub(super) fn path_of_row(&self, key: &RowKey) -> Vec<DrillStep> {
         let mut path = self.level().path.clone();
         match key {
             RowKey::All => {}

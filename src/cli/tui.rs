@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use crate::demo::{self, DemoOptions, Endpoint};
 use crate::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feeds};
 use crate::server::{RunningServer, ServerConfig};
-use crate::tui::{EventLoop, Exit, TerminalGuard, wall_clock_ms};
+use crate::tui::{EventLoop, Exit, TerminalGuard, ThemeSwitch, wall_clock_ms};
 
 /// What [`connect`] started. Dropping it stops the feeds and the demo server.
 #[derive(Default)]
@@ -136,6 +136,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             pacing: settings.pacing,
             stats: Default::default(),
             wall_clock: wall_clock_ms,
+            annotations: connections.annotations.clone(),
+            themes: ThemeSwitch {
+                current: settings.theme.name.clone(),
+                depth: settings.depth,
+                dir: crate::config::Config::themes_dir(),
+            },
         };
         let exit = event_loop.run(EventStream::new()).await;
         let stats = event_loop.stats;

@@ -3,8 +3,11 @@
 //! second; recomputes the view model only when data or the query changed.
 //! While the screen is frozen, new data refreshes only the connection lines
 //! of the header: the figures hold still until the query changes.
+//! The loop also carries out what the app cannot: it hands saved annotations
+//! to the sync task, swaps themes, and writes OSC 52 copies.
 
 use std::io;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -13,14 +16,17 @@ use futures_util::{Stream, StreamExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
+use super::clipboard::osc52;
 use super::input::translate;
 use super::screen::Screen;
 use super::terminal;
+use crate::annotations::AnnotationSync;
 use crate::app::{App, Effect, Event, ViewFacts, Viewport};
 use crate::feed::SharedFleet;
 use crate::protocol::Millis;
+use crate::theme::{ColorDepth, Theme};
 use crate::ui::{self, Look};
-use crate::view::{HeaderModel, ViewModel, compute_overview};
+use crate::view::{AnnotationFacts, HeaderModel, ViewModel, compute_overview};
 
 /// Most frames a second by default (`--fps`, `display.fps`).
 pub const MAX_FPS: u64 = 10;
@@ -67,6 +73,47 @@ pub fn wall_clock_ms() -> Millis {
         .map_or(0, |d| d.as_millis() as Millis)
 }
 
+/// Where themes come from and how far the terminal's colours go, so
+/// `:theme NAME` and the cycle key can swap the look while running.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThemeSwitch {
+    /// The theme on screen.
+    pub current: String,
+    pub depth: ColorDepth,
+    /// The user's theme directory ([`crate::config::Config::themes_dir`]).
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for ThemeSwitch {
+    fn default() -> Self {
+        ThemeSwitch {
+            current: "dark".into(),
+            depth: ColorDepth::TrueColor,
+            dir: None,
+        }
+    }
+}
+
+impl ThemeSwitch {
+    /// Loads `name` into `look`; on error the look is left as it was.
+    pub fn apply(&mut self, name: &str, look: &mut Look) -> Result<(), String> {
+        let theme = Theme::load(name, self.dir.as_deref()).map_err(|e| e.to_string())?;
+        look.theme = ui::Theme::from_roles(&theme.for_depth(self.depth));
+        self.current = theme.name;
+        Ok(())
+    }
+
+    /// The theme after the current one, built-in ones first, then the user's.
+    pub fn next_name(&self) -> String {
+        let names = Theme::names(self.dir.as_deref());
+        let next = names
+            .iter()
+            .position(|n| *n == self.current)
+            .map_or(0, |i| (i + 1) % names.len());
+        names.get(next).cloned().unwrap_or_else(|| "dark".into())
+    }
+}
+
 /// Counts what the loop did, for tests and the log.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoopStats {
@@ -83,6 +130,9 @@ pub struct EventLoop<'a, S: Screen> {
     pub stats: LoopStats,
     /// Wall-clock source ([`wall_clock_ms`]; tests pass a fake one).
     pub wall_clock: fn() -> Millis,
+    /// Where saved annotations go; `None`: they cannot be saved.
+    pub annotations: Option<AnnotationSync>,
+    pub themes: ThemeSwitch,
 }
 
 impl<S: Screen> EventLoop<'_, S> {
@@ -91,6 +141,44 @@ impl<S: Screen> EventLoop<'_, S> {
         let vm = self.fleet.read(|fleet| compute_overview(fleet, &query));
         self.stats.recomputes += 1;
         vm
+    }
+
+    /// Tells the app what annotations the fleet holds (even while frozen:
+    /// a colleague's note is news whatever the time cursor says).
+    fn annotations_to_app(&mut self) -> Vec<Effect> {
+        let facts = self.fleet.read(AnnotationFacts::of);
+        self.app.update(Event::Annotations(facts))
+    }
+
+    fn notice(&mut self, text: String) {
+        self.app.update(Event::Notice(text));
+    }
+
+    fn apply_theme(&mut self, name: &str) {
+        match self.themes.apply(name, &mut self.look) {
+            Ok(()) => {
+                let text = format!("theme {}", self.themes.current);
+                self.notice(text);
+            }
+            Err(e) => self.notice(e),
+        }
+    }
+
+    fn submit(&mut self, a: crate::protocol::Annotation) {
+        let sent = self.annotations.as_ref().is_some_and(|s| s.submit(a));
+        if !sent {
+            tracing::warn!("an annotation could not be handed to the sync task");
+            self.notice("annotation NOT saved: the annotation service is not running".into());
+        }
+    }
+
+    fn copy(&mut self, vm: &ViewModel) -> io::Result<()> {
+        let text = ui::copy_text(self.app, vm);
+        let (bytes, n) = osc52(&text);
+        self.screen.write_raw(&bytes)?;
+        let cut = if n < text.len() { " (cut)" } else { "" };
+        self.notice(format!("copied {n} bytes{cut}"));
+        Ok(())
     }
 
     /// Runs until quit, a signal, or closed input.
@@ -107,6 +195,7 @@ impl<S: Screen> EventLoop<'_, S> {
         clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
 
         self.app.update(Event::Clock((self.wall_clock)()));
+        self.annotations_to_app();
         let mut vm = ViewModel::default();
         let mut data_dirty = true;
         let mut redraw = true;
@@ -133,6 +222,7 @@ impl<S: Screen> EventLoop<'_, S> {
                 changed = changes.changed(), if fleet_open => {
                     // A closed channel means no writer is left: data is final.
                     fleet_open = changed.is_ok();
+                    effects = self.annotations_to_app();
                     if self.app.is_frozen() {
                         let window = vm.header.window_ms;
                         vm.header = self.fleet.read(|f| HeaderModel::from_fleet(f, window));
@@ -170,9 +260,23 @@ impl<S: Screen> EventLoop<'_, S> {
                 match effect {
                     Effect::Redraw => redraw = true,
                     Effect::Recompute => data_dirty = true,
-                    // Themes are applied by whoever owns them; the name is in the app.
                     Effect::ThemeChanged => {
-                        tracing::info!(theme = ?self.app.theme(), "theme asked for");
+                        if let Some(name) = self.app.theme().map(str::to_owned) {
+                            self.apply_theme(&name);
+                        }
+                        redraw = true;
+                    }
+                    Effect::CycleTheme => {
+                        let name = self.themes.next_name();
+                        self.apply_theme(&name);
+                        redraw = true;
+                    }
+                    Effect::SubmitAnnotation(a) => {
+                        self.submit(*a);
+                        redraw = true;
+                    }
+                    Effect::CopySelection => {
+                        self.copy(&vm).context("copying to the clipboard")?;
                         redraw = true;
                     }
                     Effect::Quit => return Ok(Exit::Quit),

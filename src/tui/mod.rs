@@ -1,13 +1,15 @@
 //! The terminal side of the TUI: taking and always giving back the
 //! terminal, translating its events, and the one event loop.
 
+mod clipboard;
 mod event_loop;
 mod input;
 mod screen;
 mod sgr_filter;
 mod terminal;
 
-pub use event_loop::{EventLoop, Exit, LoopStats, MAX_FPS, Pacing, wall_clock_ms};
+pub use clipboard::{MAX_COPY_BYTES, osc52};
+pub use event_loop::{EventLoop, Exit, LoopStats, MAX_FPS, Pacing, ThemeSwitch, wall_clock_ms};
 pub use input::translate;
 pub use screen::Screen;
 pub use terminal::{TerminalGuard, Tty, panicked, restore};

@@ -17,6 +17,9 @@ use crate::view::ViewModel;
 pub trait Screen {
     fn area(&self) -> io::Result<Rect>;
     fn draw(&mut self, app: &App, vm: &ViewModel, look: &Look) -> io::Result<()>;
+    /// Writes bytes that are not a frame (an OSC 52 copy) through the same
+    /// writer as the frames, so they never land inside one.
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()>;
 }
 
 fn area_of(size: Size) -> Rect {
@@ -36,6 +39,11 @@ impl<W: Write> Screen for Terminal<CrosstermBackend<W>> {
         self.backend_mut().flush()?;
         drawn
     }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.backend_mut().write_all(bytes)?;
+        self.backend_mut().flush()
+    }
 }
 
 impl Screen for Terminal<TestBackend> {
@@ -47,5 +55,10 @@ impl Screen for Terminal<TestBackend> {
         Terminal::draw(self, |f| ui::render(f, app, vm, look))
             .map(|_| ())
             .map_err(io::Error::other)
+    }
+
+    /// A test screen has no clipboard: the bytes go nowhere.
+    fn write_raw(&mut self, _bytes: &[u8]) -> io::Result<()> {
+        Ok(())
     }
 }

@@ -56,7 +56,7 @@ pub fn marker_style(kind: MarkerKind, look: &Look) -> Style {
     match kind {
         MarkerKind::Onset | MarkerKind::Detected => look.theme.error,
         MarkerKind::Ended => look.theme.better,
-        MarkerKind::Annotation => look.theme.warn,
+        MarkerKind::Annotation => look.theme.annotation,
     }
 }
 

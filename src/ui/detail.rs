@@ -8,12 +8,17 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::annotate::{age, scope_text, status_text};
 use super::chart::{TimeFrame, marker_glyph, marker_style, render_chart};
 use super::format;
+use super::sanitize::sanitize;
 use super::sanitize::width;
 use super::theme::Look;
-use crate::app::DetailState;
-use crate::view::{Breakdown, DetailModel, Severity};
+use crate::app::{App, DetailState};
+use crate::view::{AnnotationEntry, Breakdown, DetailModel, Severity, annotation_applies};
+
+/// Most annotations listed under the detail view (the `A` list has them all).
+const MAX_NOTES: usize = 5;
 
 /// Smallest chart: border, three plot lines, the axis and its labels.
 const CHART_MIN_H: u16 = 7;
@@ -32,13 +37,22 @@ pub fn render_detail(
     area: Rect,
     state: &DetailState,
     model: &DetailModel,
+    app: &App,
     look: &Look,
 ) {
     if area.height == 0 || area.width == 0 {
         return;
     }
+    let notes: Vec<&AnnotationEntry> = app
+        .annotations()
+        .entries
+        .iter()
+        .filter(|e| annotation_applies(&e.annotation.scope, &model.path))
+        .take(MAX_NOTES)
+        .collect();
     // Bottom up: the scope panel and markers, then the breakdown, then charts.
-    let panel_h = panel_height(model, area).min(area.height.saturating_sub(CHART_MIN_H));
+    let panel_h =
+        panel_height(model, notes.len(), area).min(area.height.saturating_sub(CHART_MIN_H));
     let block_cols = (area.width / BLOCK_MIN_W).clamp(1, model.breakdown.len().max(1) as u16);
     let block_rows = (model.breakdown.len() as u16).div_ceil(block_cols);
     let longest = model
@@ -71,6 +85,45 @@ pub fn render_detail(
     render_charts(f, charts, state, model, look);
     render_breakdown(f, breakdown, state, model, block_cols, look);
     render_panel(f, panel, state, model, look);
+    let notes_area = Rect {
+        y: panel.y + panel.height.min(model_panel_lines(model)),
+        height: panel.height.saturating_sub(model_panel_lines(model)),
+        ..panel
+    };
+    render_notes(f, notes_area, &notes, app.wall_clock, look);
+}
+
+/// `notes  suspected  oncall-2  5m  model=m3  TPU slices look off`.
+fn render_notes(
+    f: &mut Frame,
+    area: Rect,
+    notes: &[&AnnotationEntry],
+    wall_now: crate::protocol::Millis,
+    look: &Look,
+) {
+    if area.height == 0 || notes.is_empty() {
+        return;
+    }
+    let t = &look.theme;
+    let w = usize::from(area.width);
+    let mut lines = vec![Line::styled("annotations (A lists them all)", t.title)];
+    for e in notes {
+        let a = &e.annotation;
+        let (status, style) = status_text(e, look);
+        let head = format!(
+            "  {}  {}  {}  ",
+            sanitize(&a.author),
+            age(a, wall_now),
+            scope_text(a)
+        );
+        let rest = w.saturating_sub(width(&status) + width(&head));
+        lines.push(Line::from(vec![
+            Span::styled(look.cut(&status, w), style),
+            Span::styled(look.cut(&head, w.saturating_sub(width(&status))), t.dim),
+            Span::styled(look.cut(&sanitize(&a.text), rest), t.text),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines), area);
 }
 
 fn render_charts(f: &mut Frame, area: Rect, state: &DetailState, model: &DetailModel, look: &Look) {
@@ -210,17 +263,23 @@ fn render_block(f: &mut Frame, area: Rect, b: &Breakdown, selected: Option<usize
     f.render_widget(Paragraph::new(lines), area);
 }
 
-/// Lines for the scope panel and the marker list.
-fn panel_height(model: &DetailModel, area: Rect) -> u16 {
+/// Lines the scope panel and the marker list want.
+fn model_panel_lines(model: &DetailModel) -> u16 {
     let scope = if model.scope.is_empty() {
         1
     } else {
         1 + model.scope.len() as u16
     };
     let markers = u16::from(!model.markers.is_empty()) * (1 + model.markers.len() as u16);
-    // The scope panel gets at most a fifth of a tall screen, three lines of a short one.
+    scope + markers
+}
+
+/// Lines for the scope panel, the marker list and the annotations.
+fn panel_height(model: &DetailModel, notes: usize, area: Rect) -> u16 {
+    let notes = if notes == 0 { 0 } else { 1 + notes as u16 };
+    // The panel gets at most a fifth of a tall screen, three lines of a short one.
     let cap = (area.height / 5).max(3);
-    (scope + markers).min(cap)
+    (model_panel_lines(model) + notes).min(cap)
 }
 
 fn render_panel(f: &mut Frame, area: Rect, state: &DetailState, model: &DetailModel, look: &Look) {

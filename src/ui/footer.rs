@@ -12,13 +12,14 @@ use crate::app::{Action, App, InputKind, InputLine};
 use crate::view::{QualityPick, ViewModel};
 
 /// Actions in the footer, most useful first, per screen.
-const TABLE_KEYS: [Action; 8] = [
+const TABLE_KEYS: [Action; 9] = [
     Action::Drill,
     Action::Pivot,
     Action::Filter,
     Action::Detail,
     Action::Sort,
     Action::Freeze,
+    Action::Annotate,
     Action::Back,
     Action::Quit,
 ];
@@ -43,6 +44,17 @@ pub fn render_footer(f: &mut Frame, area: Rect, app: &App, vm: &ViewModel, look:
     if let Some(message) = app.message() {
         let text = look.cut(&sanitize(message), usize::from(area.width));
         f.render_widget(Paragraph::new(Line::styled(text, t.warn)), area);
+        return;
+    }
+    if let Some(flash) = app.flash() {
+        let mark = if look.ascii { "*" } else { "✎" };
+        let text = format!(
+            "{mark} {}: {}",
+            sanitize(&flash.author),
+            sanitize(&flash.text)
+        );
+        let text = look.cut(&text, usize::from(area.width));
+        f.render_widget(Paragraph::new(Line::styled(text, t.annotation)), area);
         return;
     }
     let position = match app.detail() {

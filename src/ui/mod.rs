@@ -2,8 +2,10 @@
 //! [`ViewModel`] into a ratatui `Frame`, whatever the backend (a terminal,
 //! or `TestBackend` in tests). Each part of the screen is one plain function.
 
+mod annotate;
 mod chart;
 mod columns;
+mod copy;
 mod crumbs;
 mod detail;
 mod footer;
@@ -17,6 +19,7 @@ mod table;
 pub mod theme;
 
 pub use columns::{Col, ColumnPlan};
+pub use copy::copy_text;
 pub use theme::{Look, Theme};
 
 use ratatui::Frame;
@@ -84,13 +87,15 @@ pub fn render(f: &mut Frame, app: &App, vm: &ViewModel, look: &Look) {
     header::render_header(f, parts.header, app, vm, look);
     crumbs::render_crumbs(f, parts.crumbs, app, vm, look);
     match (app.detail(), &vm.detail) {
-        (Some(state), Some(model)) => detail::render_detail(f, parts.body, state, model, look),
+        (Some(state), Some(model)) => detail::render_detail(f, parts.body, state, model, app, look),
         _ => table::render_table(f, parts.body, &vm.table, &vm.header, app, look),
     }
     footer::render_footer(f, parts.footer, app, vm, look);
     match app.popup() {
         Some(Popup::Help) => help::render_help(f, area, &app.keymap, look),
-        Some(Popup::Pivot { selected }) => menu::render_pivot(f, area, app, vm, selected, look),
+        Some(Popup::Pivot { selected }) => menu::render_pivot(f, area, app, vm, *selected, look),
+        Some(Popup::Annotate(dialog)) => annotate::render_dialog(f, area, dialog, look),
+        Some(Popup::Annotations(_)) => annotate::render_list(f, area, app, look),
         None => {}
     }
 }

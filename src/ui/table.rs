@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::columns::{Col, ColumnPlan, GAP};
@@ -15,7 +15,7 @@ use super::theme::Look;
 use crate::app::App;
 use crate::view::{
     HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend, RowKey, Severity, SortKey,
-    spark_range,
+    cell_of_bucket, spark_range,
 };
 
 /// A change at least this large (in points) is coloured; the sign says it too.
@@ -31,7 +31,7 @@ pub fn plan_for(table: &OverviewTable, width: u16) -> ColumnPlan {
     let longest = table
         .rows
         .iter()
-        .map(|r| sanitize::width(&r.name))
+        .map(|r| sanitize::width(&r.name) + count_width(r.annotations.count))
         .max()
         .unwrap_or(0)
         .min(u16::MAX as usize) as u16;
@@ -209,15 +209,16 @@ fn body_cell(
     let t = &look.theme;
     let w_us = usize::from(w);
     let (text, style) = match col {
+        Col::Name if row.annotations.count > 0 => return name_with_count(row, w_us, look),
         Col::Name => (look.cut(&row.name, w_us), Style::new()),
-        Col::AvailabilitySpark => (
-            spark_text(&row.availability, w_us, look.ascii),
-            if fresh.availability {
+        Col::AvailabilitySpark => {
+            let style = if fresh.availability {
                 t.availability_spark
             } else {
                 t.stale
-            },
-        ),
+            };
+            return marked_spark(&row.availability, row, w_us, style, look);
+        }
         Col::Availability => (
             format::percent(row.availability.current()),
             if fresh.availability {
@@ -226,14 +227,14 @@ fn body_cell(
                 t.stale
             },
         ),
-        Col::QualitySpark => (
-            spark_text(&row.quality, w_us, look.ascii),
-            if fresh.quality {
+        Col::QualitySpark => {
+            let style = if fresh.quality {
                 t.quality_spark
             } else {
                 t.stale
-            },
-        ),
+            };
+            return marked_spark(&row.quality, row, w_us, style, look);
+        }
         Col::Quality => (
             format::percent(row.quality.current()),
             if fresh.quality { Style::new() } else { t.stale },
@@ -287,6 +288,69 @@ fn body_cell(
         ),
     };
     aligned(col, text, style)
+}
+
+/// Columns the ` ✎2` suffix of a row's name takes (none without annotations).
+fn count_width(count: usize) -> usize {
+    if count == 0 {
+        0
+    } else {
+        2 + count.to_string().len()
+    }
+}
+
+/// The name, then `✎2` (ASCII `*2`) in the annotation style: how many
+/// annotations touch the row.
+fn name_with_count(row: &OverviewRow, w: usize, look: &Look) -> Cell<'static> {
+    let mark = if look.ascii { "*" } else { "✎" };
+    let count = format!(" {mark}{}", row.annotations.count);
+    let name = look.cut(&row.name, w.saturating_sub(sanitize::width(&count)));
+    Cell::from(Line::from(vec![
+        Span::raw(name),
+        Span::styled(count, look.theme.annotation),
+    ]))
+}
+
+/// A sparkline with the cells where an annotation of the row starts drawn
+/// as a marker in the annotation style.
+fn marked_spark(
+    trend: &RatioTrend,
+    row: &OverviewRow,
+    width: usize,
+    style: Style,
+    look: &Look,
+) -> Cell<'static> {
+    let text = spark_text(trend, width, look.ascii);
+    if text.is_empty() || row.annotations.starts.is_empty() {
+        return Cell::from(Line::from(text)).style(style);
+    }
+    let buckets = trend.buckets.len();
+    let shown = buckets.min(width);
+    let pad = width.saturating_sub(shown);
+    let marks: Vec<usize> = row
+        .annotations
+        .starts
+        .iter()
+        .filter_map(|&b| cell_of_bucket(b, buckets, shown))
+        .map(|c| pad + c)
+        .collect();
+    let mark = if look.ascii { 'A' } else { '✎' };
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut run = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if marks.contains(&i) {
+            if !run.is_empty() {
+                spans.push(Span::styled(std::mem::take(&mut run), style));
+            }
+            spans.push(Span::styled(mark.to_string(), look.theme.annotation));
+        } else {
+            run.push(c);
+        }
+    }
+    if !run.is_empty() {
+        spans.push(Span::styled(run, style));
+    }
+    Cell::from(Line::from(spans))
 }
 
 fn spark_text(trend: &RatioTrend, width: usize, ascii: bool) -> String {

@@ -22,6 +22,8 @@ pub struct Theme {
     pub worse: Style,
     pub better: Style,
     pub popup: Style,
+    /// Annotation markers and counts.
+    pub annotation: Style,
 }
 
 impl Default for Theme {
@@ -42,6 +44,7 @@ impl Default for Theme {
             worse: Style::new().fg(Color::Red),
             better: Style::new().fg(Color::Green),
             popup: Style::new(),
+            annotation: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
         }
     }
 }
@@ -97,6 +100,7 @@ impl Theme {
             worse: fg_only(Role::Regression),
             better: fg_only(Role::Ok),
             popup: t.style(Role::Text),
+            annotation: fg_only(Role::Annotation),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! [`ViewQuery`] into plain rows and header lines, once per data change (not
 //! per frame). The TUI and `qualtop snapshot` draw the same model.
 
+mod annotations;
 mod detail;
 mod filter;
 mod findings;
@@ -13,6 +14,9 @@ mod select;
 mod sort;
 mod trend;
 
+pub use annotations::{
+    AnnotationEntry, AnnotationFacts, EntryStatus, RowAnnotations, cell_of_bucket, row_annotations,
+};
 pub use detail::{
     Breakdown, BreakdownRow, ChartKind, ChartSeries, DetailModel, SeriesValues, annotation_applies,
 };
@@ -24,7 +28,7 @@ pub use findings::{
 pub use header::{HeaderModel, STALE_AFTER_MS, SourceLine};
 pub use overview::{
     DimensionValues, OverviewRow, OverviewTable, RowKey, RowStatus, Severity, TimeAxis, ViewModel,
-    compute_overview, window_of,
+    compute_overview, path_of, window_of,
 };
 pub use query::{
     DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, SortKey, Split, TimeCursor, ViewQuery,

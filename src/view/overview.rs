@@ -2,8 +2,9 @@
 //! the splitting dimension, or every leaf), plus a row for everything at
 //! this level on top. Leaves are filtered first, then rolled up.
 
+use super::annotations::{RowAnnotations, row_annotations};
 use super::detail::{DetailModel, compute_detail};
-use super::findings::row_status;
+use super::findings::{MarkerKind, detail_markers, row_status};
 use super::header::HeaderModel;
 use super::query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, TimeCursor, ViewQuery};
 use super::rollup::{ColumnSignals, column_signals, leaf_rows, rolled_rows};
@@ -62,6 +63,11 @@ pub struct OverviewRow {
     pub quality: RatioTrend,
     pub latency: GaugeTrend,
     pub status: Option<RowStatus>,
+    /// Estimated onset of the regression the row shows, if it shows one:
+    /// where a new annotation of the row starts by default.
+    pub onset: Option<Millis>,
+    /// Annotations touching the row.
+    pub annotations: RowAnnotations,
 }
 
 impl OverviewRow {
@@ -75,6 +81,8 @@ impl OverviewRow {
                 buckets: vec![None; len],
             },
             status: None,
+            onset: None,
+            annotations: RowAnnotations::default(),
         }
     }
     pub fn has_data(&self) -> bool {
@@ -144,6 +152,8 @@ pub struct ViewModel {
     pub time: TimeAxis,
     /// The detail view, when the query asks for one.
     pub detail: Option<DetailModel>,
+    /// The backends' clock (data time), once data arrived.
+    pub data_now: Option<Millis>,
 }
 
 /// The window a query looks at, if the store has a clock yet.
@@ -223,6 +233,7 @@ pub fn compute_overview(fleet: &Fleet, query: &ViewQuery) -> ViewModel {
             history_buckets: store.capacity(),
         },
         detail,
+        data_now: store.head().map(|_| store.now()),
     }
 }
 
@@ -312,6 +323,22 @@ fn level_rows(
     for row in &mut rows {
         row.status = status_of(fleet, query, split_name, &row.key, &mut path_buf);
     }
+    let bucket_ms = store.bucket_ms();
+    for row in rows.iter_mut().chain(std::iter::once(&mut all)) {
+        let row_path = path_of(&query.path, split_name, &row.key);
+        row.annotations = row_annotations(fleet, &row_path, range, bucket_ms);
+        if row
+            .status
+            .as_ref()
+            .is_some_and(|s| s.severity == Severity::Regressed)
+        {
+            row.onset = detail_markers(fleet, &row_path)
+                .into_iter()
+                .filter(|m| m.kind == MarkerKind::Onset)
+                .map(|m| m.ts)
+                .max();
+        }
+    }
     sort_rows(&mut rows, query.sort, query.sort_reversed);
     let mut out = Vec::with_capacity(rows.len() + 1);
     if all.has_data() || !rows.is_empty() {
@@ -347,6 +374,21 @@ fn status_of(
         }
         _ => row_status(fleet, &query.path, split, key, &query.quality, query.time),
     }
+}
+
+/// The group a row stands for: the level's path plus the row's own steps.
+pub fn path_of(path: &[DrillStep], split: &str, key: &RowKey) -> Vec<DrillStep> {
+    let mut out = path.to_vec();
+    match key {
+        RowKey::All => {}
+        RowKey::Value(v) => {
+            if !split.is_empty() && !path.iter().any(|s| s.dimension == split) {
+                out.push(DrillStep::new(split, v));
+            }
+        }
+        RowKey::Leaf(steps) => out.extend(steps.iter().cloned()),
+    }
+    out
 }
 
 fn all_name(path: &[DrillStep]) -> String {

@@ -132,6 +132,8 @@ pub fn leaf_rows(
             quality: RatioTrend::new(summed(&cols.quality, slice)),
             latency: GaugeTrend { buckets: latency },
             status: None,
+            onset: None,
+            annotations: Default::default(),
         };
         if row.has_data() {
             rows.push(row);

@@ -1,0 +1,346 @@
+//! Annotating from the screen: `a` opens the dialog for the selected row
+//! (or the detail view's group), `A` lists every annotation the client
+//! knows; Enter edits one, `r` moves its state on. Saving is an effect: the
+//! loop hands the annotation to the sync task, the app never sees sockets.
+
+use std::collections::BTreeMap;
+
+use super::keymap::Action;
+use super::keys::{Key, KeyPress};
+use super::{App, Effect, Popup};
+use crate::protocol::{Annotation, AnnotationState, MAX_ANNOTATION_TEXT, Millis};
+use crate::view::{
+    AnnotationEntry, AnnotationFacts, EntryStatus, QualityPick, TimeCursor, annotation_applies,
+};
+
+/// How long another engineer's new annotation shows in the footer.
+pub const FLASH_MS: Millis = 5_000;
+/// An annotation created longer ago than this is history, not news: it
+/// arrives with the first snapshot and does not flash.
+const NEWS_MS: Millis = 120_000;
+
+/// The `a` dialog: a draft annotation being written or edited.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnotationDialog {
+    /// Scope, signal, range, state, text as they will be saved.
+    pub draft: Annotation,
+    /// Editing an existing annotation (same id), not writing a new one.
+    pub editing: bool,
+    /// Esc was pressed with text typed: "discard? y/n" is showing.
+    pub confirm_discard: bool,
+    original_text: String,
+}
+
+impl AnnotationDialog {
+    fn new(draft: Annotation, editing: bool) -> Self {
+        AnnotationDialog {
+            original_text: draft.text.clone(),
+            draft,
+            editing,
+            confirm_discard: false,
+        }
+    }
+
+    /// Whether closing would lose something typed.
+    pub fn is_changed(&self) -> bool {
+        self.draft.text != self.original_text
+    }
+}
+
+/// The `A` list: which annotations show, and the selected one.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AnnotationList {
+    pub selected: usize,
+    /// Only those touching the drill path on screen.
+    pub only_here: bool,
+    /// Only those in this state.
+    pub state: Option<AnnotationState>,
+}
+
+/// Another engineer's new annotation, shown in the footer for a moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flash {
+    /// Raw: sanitised when drawn.
+    pub author: String,
+    pub text: String,
+    pub until: Millis,
+}
+
+pub fn next_state(s: AnnotationState) -> AnnotationState {
+    match s {
+        AnnotationState::Suspected => AnnotationState::Confirmed,
+        AnnotationState::Confirmed => AnnotationState::Mitigated,
+        AnnotationState::Mitigated => AnnotationState::Resolved,
+        AnnotationState::Resolved => AnnotationState::Suspected,
+    }
+}
+
+pub fn state_word(s: AnnotationState) -> &'static str {
+    match s {
+        AnnotationState::Suspected => "suspected",
+        AnnotationState::Confirmed => "confirmed",
+        AnnotationState::Mitigated => "mitigated",
+        AnnotationState::Resolved => "resolved",
+    }
+}
+
+/// The state filter of the list: all → each state → all.
+fn next_filter(f: Option<AnnotationState>) -> Option<AnnotationState> {
+    match f {
+        None => Some(AnnotationState::Suspected),
+        Some(AnnotationState::Resolved) => None,
+        Some(s) => Some(next_state(s)),
+    }
+}
+
+impl App {
+    /// Annotations the client knows, newest first.
+    pub fn annotations(&self) -> &AnnotationFacts {
+        &self.annotations
+    }
+
+    /// The footer's flash, while it lasts.
+    pub fn flash(&self) -> Option<&Flash> {
+        self.flash.as_ref().filter(|f| f.until > self.wall_clock)
+    }
+
+    /// The entries the `A` list shows under its filters.
+    pub fn listed_annotations(&self) -> Vec<&AnnotationEntry> {
+        let list = match self.popups.last() {
+            Some(Popup::Annotations(l)) => l.clone(),
+            _ => AnnotationList::default(),
+        };
+        let here = self.here();
+        self.annotations
+            .entries
+            .iter()
+            .filter(|e| !list.only_here || annotation_applies(&e.annotation.scope, &here))
+            .filter(|e| list.state.is_none_or(|s| e.annotation.state == s))
+            .collect()
+    }
+
+    /// The group on screen: the detail view's, else the level's path.
+    fn here(&self) -> Vec<crate::view::DrillStep> {
+        match self.details.last() {
+            Some(d) => d.path.clone(),
+            None => self.level().path.clone(),
+        }
+    }
+
+    /// Data time now, for new annotations and for `resolved`.
+    fn data_now(&self) -> Millis {
+        self.facts.data_now.unwrap_or(self.wall_clock)
+    }
+
+    /// `a`: a new annotation of the selected row (or the detail's group).
+    pub(super) fn open_new_annotation(&mut self) -> Vec<Effect> {
+        let selected = self.level().selected;
+        let (path, onset) = match self.details.last() {
+            Some(d) => (d.path.clone(), None),
+            None => match self.facts.rows.get(selected).cloned() {
+                Some(key) => (
+                    self.path_of_row(&key),
+                    self.facts.row_onsets.get(selected).copied().flatten(),
+                ),
+                None => (self.level().path.clone(), None),
+            },
+        };
+        let from = onset.unwrap_or_else(|| match self.time.cursor {
+            TimeCursor::Frozen { last_bucket } => last_bucket * self.facts.time.bucket_ms,
+            TimeCursor::Live => self.data_now(),
+        });
+        let draft = Annotation {
+            id: self.new_id.clone(),
+            scope: path
+                .into_iter()
+                .map(|s| (s.dimension, s.value))
+                .collect::<BTreeMap<_, _>>(),
+            signal: match &self.quality {
+                QualityPick::Suite(name) => Some(name.clone()),
+                QualityPick::Combined => None,
+            },
+            from,
+            to: None,
+            state: AnnotationState::Suspected,
+            text: String::new(),
+            author: self.author.clone(),
+            rev: None,
+            created: None,
+            updated: None,
+        };
+        self.popups
+            .push(Popup::Annotate(Box::new(AnnotationDialog::new(
+                draft, false,
+            ))));
+        vec![Effect::Redraw]
+    }
+
+    pub(super) fn open_annotation_list(&mut self) -> Vec<Effect> {
+        self.popups
+            .push(Popup::Annotations(AnnotationList::default()));
+        vec![Effect::Redraw]
+    }
+
+    /// Keys while the dialog is open: typing goes to the text.
+    pub(super) fn dialog_key(&mut self, key: KeyPress) -> Vec<Effect> {
+        let Some(Popup::Annotate(dialog)) = self.popups.last_mut() else {
+            return Vec::new();
+        };
+        if dialog.confirm_discard {
+            match key.key {
+                Key::Char('y') | Key::Char('Y') => {
+                    self.popups.pop();
+                }
+                _ => dialog.confirm_discard = false,
+            }
+            return vec![Effect::Redraw];
+        }
+        let text = &mut dialog.draft.text;
+        match (key.key, key.ctrl, key.alt) {
+            (Key::Char('s'), true, _) | (Key::Enter, _, true) => return self.save_dialog(),
+            (Key::Esc, _, _) => {
+                if dialog.is_changed() {
+                    dialog.confirm_discard = true;
+                } else {
+                    self.popups.pop();
+                }
+            }
+            (Key::Tab, _, _) => dialog.draft.state = next_state(dialog.draft.state),
+            (Key::BackTab, _, _) => {
+                for _ in 0..3 {
+                    dialog.draft.state = next_state(dialog.draft.state);
+                }
+            }
+            (Key::Enter, _, _) if text.len() < MAX_ANNOTATION_TEXT => text.push('\n'),
+            (Key::Backspace, _, _) => {
+                text.pop();
+            }
+            (Key::Char('u'), true, _) => text.clear(),
+            (Key::Char(c), false, false)
+                if !c.is_control() && text.len() + c.len_utf8() <= MAX_ANNOTATION_TEXT =>
+            {
+                text.push(c)
+            }
+            _ => return Vec::new(),
+        }
+        vec![Effect::Redraw]
+    }
+
+    fn save_dialog(&mut self) -> Vec<Effect> {
+        let Some(Popup::Annotate(dialog)) = self.popups.last() else {
+            return Vec::new();
+        };
+        if dialog.draft.text.trim().is_empty() {
+            self.message = Some("an annotation needs some text".into());
+            return vec![Effect::Redraw];
+        }
+        let mut a = dialog.draft.clone();
+        let editing = dialog.editing;
+        self.popups.pop();
+        a.text = a.text.trim_end().to_owned();
+        if a.state == AnnotationState::Resolved && a.to.is_none() {
+            a.to = Some(self.data_now().max(a.from));
+        }
+        if !editing {
+            // The next `a` gets a fresh id.
+            self.new_id = crate::annotations::new_annotation_id();
+        }
+        self.submit(a)
+    }
+
+    fn submit(&mut self, mut a: Annotation) -> Vec<Effect> {
+        a.rev = None;
+        a.created = None;
+        a.updated = None;
+        self.own_annotations.insert(a.id.clone());
+        vec![Effect::SubmitAnnotation(Box::new(a)), Effect::Redraw]
+    }
+
+    /// Keys while the list is open.
+    pub(super) fn list_key(&mut self, action: Action) -> Vec<Effect> {
+        let shown = self.listed_annotations().len();
+        let selected_entry = self
+            .listed_annotations()
+            .get(match self.popups.last() {
+                Some(Popup::Annotations(l)) => l.selected,
+                _ => 0,
+            })
+            .map(|e| e.annotation.clone());
+        let Some(Popup::Annotations(list)) = self.popups.last_mut() else {
+            return Vec::new();
+        };
+        let last = shown.saturating_sub(1);
+        match action {
+            Action::Up => list.selected = list.selected.saturating_sub(1),
+            Action::Down => list.selected = (list.selected + 1).min(last),
+            Action::Top | Action::PageUp => list.selected = 0,
+            Action::Bottom | Action::PageDown => list.selected = last,
+            Action::AnnotationsHere => {
+                list.only_here = !list.only_here;
+                list.selected = 0;
+            }
+            Action::AnnotationsState => {
+                list.state = next_filter(list.state);
+                list.selected = 0;
+            }
+            Action::Back | Action::Annotations => {
+                self.popups.pop();
+            }
+            Action::Drill => {
+                let Some(a) = selected_entry else {
+                    return Vec::new();
+                };
+                self.popups
+                    .push(Popup::Annotate(Box::new(AnnotationDialog::new(a, true))));
+            }
+            Action::AdvanceState => {
+                let Some(mut a) = selected_entry else {
+                    return Vec::new();
+                };
+                a.state = next_state(a.state);
+                a.to = match a.state {
+                    AnnotationState::Resolved => Some(self.data_now().max(a.from)),
+                    _ => None,
+                };
+                return self.submit(a);
+            }
+            _ => return Vec::new(),
+        }
+        vec![Effect::Redraw]
+    }
+
+    /// What the fleet says about annotations now: remembered for the list;
+    /// another engineer's new one flashes in the footer.
+    pub(super) fn annotations_changed(&mut self, facts: AnnotationFacts) -> Vec<Effect> {
+        if facts == self.annotations {
+            return Vec::new();
+        }
+        let mut news = None;
+        for e in &facts.entries {
+            let a = &e.annotation;
+            if e.status != EntryStatus::Shared || !self.known_annotations.insert(a.id.clone()) {
+                continue;
+            }
+            let recent = a
+                .created
+                .or(a.updated)
+                .is_none_or(|t| t >= self.wall_clock - NEWS_MS);
+            if !self.own_annotations.contains(&a.id) && recent && news.is_none() {
+                news = Some(Flash {
+                    author: a.author.clone(),
+                    text: a.text.clone(),
+                    until: self.wall_clock + FLASH_MS,
+                });
+            }
+        }
+        if news.is_some() {
+            self.flash = news;
+        }
+        self.annotations = facts;
+        let shown = self.listed_annotations().len();
+        if let Some(Popup::Annotations(list)) = self.popups.last_mut() {
+            list.selected = list.selected.min(shown.saturating_sub(1));
+        }
+        vec![Effect::Redraw]
+    }
+}

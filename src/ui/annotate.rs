@@ -1,0 +1,279 @@
+//! The annotation dialog (`a`, Enter in the list) and the list (`A`).
+//! Every annotation string is sanitised and cut before it is drawn.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::symbols::border;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::format;
+use super::help::ASCII_BORDER;
+use super::sanitize::{sanitize, width};
+use super::theme::Look;
+use crate::app::{Action, AnnotationDialog, App, Popup, state_word};
+use crate::protocol::{Annotation, AnnotationState, Millis};
+use crate::view::{AnnotationEntry, EntryStatus};
+
+const STATES: [AnnotationState; 4] = [
+    AnnotationState::Suspected,
+    AnnotationState::Confirmed,
+    AnnotationState::Mitigated,
+    AnnotationState::Resolved,
+];
+
+/// `model=m3, hardware=tpu`, or `whole fleet` for `{}`. Sanitised.
+pub fn scope_text(a: &Annotation) -> String {
+    if a.scope.is_empty() {
+        return "whole fleet".to_owned();
+    }
+    let joined = a
+        .scope
+        .iter()
+        .map(|(d, v)| format!("{d}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sanitize(&joined).into_owned()
+}
+
+/// How long ago an annotation was last written: `5m`, or `now` if unknown.
+pub fn age(a: &Annotation, wall_now: Millis) -> String {
+    match a.updated.or(a.created) {
+        Some(t) => format::duration(wall_now - t),
+        None => "now".to_owned(),
+    }
+}
+
+/// The word for where an annotation stands, and its style.
+pub fn status_text(e: &AnnotationEntry, look: &Look) -> (String, Style) {
+    match &e.status {
+        EntryStatus::Shared => (state_word(e.annotation.state).to_owned(), look.theme.text),
+        EntryStatus::Pending => ("pending".to_owned(), look.theme.warn),
+        EntryStatus::Refused(reason) => {
+            (format!("refused: {}", sanitize(reason)), look.theme.error)
+        }
+    }
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let (w, h) = (w.min(area.width), h.min(area.height));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn frame_block(title: String, look: &Look) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_set(if look.ascii {
+            ASCII_BORDER
+        } else {
+            border::ROUNDED
+        })
+        .title(title)
+        .style(look.theme.popup)
+}
+
+/// One line of typed text, its end kept in view (that is where the cursor is).
+fn tail(line: &str, w: usize, look: &Look) -> String {
+    let clean = sanitize(line);
+    if width(&clean) <= w {
+        return clean.into_owned();
+    }
+    let ellipsis = if look.ascii { "~" } else { "…" };
+    let mut kept: Vec<char> = Vec::new();
+    let mut used = 1;
+    for c in clean.chars().rev() {
+        let cw = width(c.encode_utf8(&mut [0; 4]));
+        if used + cw > w {
+            break;
+        }
+        used += cw;
+        kept.push(c);
+    }
+    kept.reverse();
+    format!("{ellipsis}{}", kept.into_iter().collect::<String>())
+}
+
+pub fn render_dialog(f: &mut Frame, area: Rect, d: &AnnotationDialog, look: &Look) {
+    let t = &look.theme;
+    let popup = centered(area, 76, 16);
+    let inner_w = usize::from(popup.width.saturating_sub(2));
+    let a = &d.draft;
+    let field = |name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!(" {name:<7}"), t.title),
+            Span::styled(look.cut(&value, inner_w.saturating_sub(8)), t.text),
+        ])
+    };
+    let mut lines = vec![
+        field("scope", scope_text(a)),
+        field(
+            "signal",
+            a.signal
+                .as_deref()
+                .map_or("all quality".to_owned(), |s| sanitize(s).into_owned()),
+        ),
+        field(
+            "from",
+            format!(
+                "{}  to {}",
+                format::utc_minute(a.from),
+                a.to.map_or("open".to_owned(), format::utc_minute)
+            ),
+        ),
+    ];
+    let mut states = vec![Span::styled(" state  ", t.title)];
+    for s in STATES {
+        let style = if s == a.state { t.selected } else { t.dim };
+        states.push(Span::styled(state_word(s), style));
+        states.push(Span::raw(" "));
+    }
+    states.push(Span::styled("(Tab)", t.dim));
+    lines.push(Line::from(states));
+    lines.push(Line::styled(
+        if look.ascii { "-" } else { "─" }.repeat(inner_w),
+        t.dim,
+    ));
+    let text_rows = usize::from(popup.height.saturating_sub(2)).saturating_sub(lines.len() + 1);
+    let typed: Vec<&str> = a.text.split('\n').collect();
+    let cursor = if look.ascii { "_" } else { "█" };
+    let first = typed.len().saturating_sub(text_rows.max(1));
+    for (i, line) in typed.iter().enumerate().skip(first) {
+        let last = i + 1 == typed.len();
+        let mut shown = tail(line, inner_w.saturating_sub(2), look);
+        if last {
+            shown.push_str(cursor);
+        }
+        lines.push(Line::styled(format!(" {shown}"), t.text));
+    }
+    while lines.len() < 5 + text_rows {
+        lines.push(Line::raw(""));
+    }
+    let hint = if d.confirm_discard {
+        Line::styled(" discard what you typed? y/n", t.warn)
+    } else {
+        Line::styled(
+            look.cut(
+                " Ctrl-S or Alt-Enter saves  Enter new line  Esc cancels",
+                inner_w,
+            ),
+            t.dim,
+        )
+    };
+    lines.push(hint);
+    let title = if d.editing {
+        " edit annotation "
+    } else {
+        " new annotation "
+    };
+    f.render_widget(Clear, popup);
+    f.render_widget(
+        Paragraph::new(lines).block(frame_block(title.to_owned(), look)),
+        popup,
+    );
+}
+
+pub fn render_list(f: &mut Frame, area: Rect, app: &App, look: &Look) {
+    let t = &look.theme;
+    let Some(Popup::Annotations(list)) = app.popup() else {
+        return;
+    };
+    let popup = centered(area, 120, area.height.saturating_sub(2).max(6));
+    let inner_w = usize::from(popup.width.saturating_sub(2));
+    let inner_h = usize::from(popup.height.saturating_sub(2));
+    let facts = app.annotations();
+    let entries = app.listed_annotations();
+    let mut lines = Vec::new();
+    if facts.local_only {
+        lines.push(Line::styled(
+            look.cut(
+                " local only: the backend does not share annotations; they stay on this machine",
+                inner_w,
+            ),
+            t.warn,
+        ));
+    }
+    let filters = format!(
+        " {}  state: {}",
+        if list.only_here {
+            "here only"
+        } else {
+            "all places"
+        },
+        list.state.map_or("any", state_word)
+    );
+    lines.push(Line::styled(look.cut(&filters, inner_w), t.dim));
+    let keys = |a: Action| {
+        app.keymap
+            .keys_for(a)
+            .first()
+            .map_or(String::new(), |k| k.label(look.ascii))
+    };
+    let hint = format!(
+        " {} edit  {} next state  {} here/all  {} state  {} close",
+        keys(Action::Drill),
+        keys(Action::AdvanceState),
+        keys(Action::AnnotationsHere),
+        keys(Action::AnnotationsState),
+        keys(Action::Back),
+    );
+    let room = inner_h.saturating_sub(lines.len() + 1);
+    if entries.is_empty() {
+        lines.push(Line::styled(
+            " no annotations here yet (a on a row writes one)",
+            t.dim,
+        ));
+    }
+    let skip = (list.selected + 1).saturating_sub(room);
+    for (i, e) in entries.iter().enumerate().skip(skip).take(room) {
+        let a = &e.annotation;
+        let (status, status_style) = status_text(e, look);
+        let base = if i == list.selected {
+            t.selected
+        } else {
+            Style::new()
+        };
+        let head = format!(
+            " {:<10} {:<12} {:>5}  {}  ",
+            look.cut(&status, 10),
+            look.cut(&sanitize(&a.author), 12),
+            age(a, app.wall_clock),
+            look.cut(&scope_text(a), 28),
+        );
+        let text = look.cut(&sanitize(&a.text), inner_w.saturating_sub(width(&head)));
+        let status_part = head.chars().take(12).collect::<String>();
+        let rest: String = head.chars().skip(12).collect();
+        lines.push(Line::from(vec![
+            Span::styled(status_part, base.patch(status_style)),
+            Span::styled(rest, base),
+            Span::styled(text, base),
+        ]));
+        // The reason in full: it says what to change before saving again.
+        if let EntryStatus::Refused(_) = e.status {
+            lines.push(Line::styled(
+                look.cut(&format!("   {status}"), inner_w),
+                t.error,
+            ));
+        }
+    }
+    while lines.len() + 1 < inner_h {
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::styled(look.cut(&hint, inner_w), t.dim));
+    let title = format!(
+        " annotations ({}){} ",
+        entries.len(),
+        if facts.local_only {
+            " - local only"
+        } else {
+            ""
+        }
+    );
+    f.render_widget(Clear, popup);
+    f.render_widget(Paragraph::new(lines).block(frame_block(title, look)), popup);
+}

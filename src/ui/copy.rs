@@ -1,0 +1,86 @@
+//! What the copy key puts on the clipboard: the selected row's slice and
+//! figures, or the detail view as text. Plain, sanitised text only.
+
+use super::format;
+use super::sanitize::sanitize;
+use crate::app::App;
+use crate::view::{DetailModel, DrillStep, OverviewRow, SeriesValues, ViewModel, path_of};
+
+fn path_text(path: &[DrillStep]) -> String {
+    if path.is_empty() {
+        return "whole fleet".to_owned();
+    }
+    path.iter()
+        .map(|s| format!("{}={}", s.dimension, s.value))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn row_text(path: &[DrillStep], row: &OverviewRow, quality_label: &str) -> String {
+    let status = row.status.as_ref().map_or(String::new(), |s| {
+        format!("  status {} {}", s.severity.word(), s.text)
+    });
+    format!(
+        "{}\navailability {}  {quality_label} {}  vs base {}  requests {}  evals {}{status}",
+        path_text(path),
+        format::percent(row.availability.current()),
+        format::percent(row.quality.current()),
+        format::points(row.quality.change_pp()),
+        format::count(row.requests()),
+        format::count(row.evals()),
+    )
+}
+
+fn detail_text(d: &DetailModel) -> String {
+    let mut lines = vec![format!(
+        "detail: {}  ({} slices)",
+        path_text(&d.path),
+        d.leaves
+    )];
+    for c in &d.charts {
+        let now = match &c.values {
+            SeriesValues::Ratio(r) => format::percent(r.current()),
+            SeriesValues::Gauge(g) => format::gauge(g.current(), c.unit.as_deref()),
+        };
+        lines.push(format!("{}: {now}", c.title));
+    }
+    for e in &d.scope {
+        lines.push(format!("scope: {}", e.text));
+    }
+    for m in &d.markers {
+        lines.push(format!("{}  {}", format::utc_minute(m.ts), m.label));
+    }
+    for b in &d.breakdown {
+        lines.push(format!("by {}", b.dimension));
+        for r in &b.rows {
+            let word = r.status.as_ref().map_or("", |s| s.severity.word());
+            lines.push(format!(
+                "  {}  {}  {}  {word}",
+                r.name,
+                format::percent(r.quality),
+                format::points(r.change_pp)
+            ));
+        }
+    }
+    lines.join("\n")
+}
+
+/// The text the copy key copies; every line sanitised (no escapes reach
+/// the clipboard, and from there someone's shell).
+pub fn copy_text(app: &App, vm: &ViewModel) -> String {
+    let raw = match (app.detail(), &vm.detail) {
+        (Some(_), Some(d)) => detail_text(d),
+        _ => match vm.table.rows.get(app.level().selected) {
+            Some(row) => {
+                let split = vm.table.split_raw.as_deref().unwrap_or("");
+                let path = path_of(&app.level().path, split, &row.key);
+                row_text(&path, row, &vm.table.quality_label)
+            }
+            None => path_text(&app.level().path),
+        },
+    };
+    raw.split('\n')
+        .map(|l| sanitize(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
