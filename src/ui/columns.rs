@@ -9,6 +9,8 @@ const NAME_MIN: u16 = 10;
 const SPARK_MIN: u16 = 6;
 /// Widest the status column grows, for "REGRESSION regressed 14m".
 const STATUS_MAX: u16 = 26;
+/// Room for the status word, its onset and its change.
+const STATUS_WORDS: u16 = 23;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Col {
@@ -111,6 +113,11 @@ impl ColumnPlan {
             longest_name.clamp(NAME_MIN, NAME_MAX),
             &mut spare,
         );
+        // "REGRESSION 14:05 -3.1pp" says since when and how much: worth more
+        // than the last cells of a sparkline once the sparklines have some room.
+        if spare >= 40 {
+            grow(&mut widths, Col::Status, STATUS_WORDS, &mut spare);
+        }
         let window = window.max(SPARK_MIN);
         let has_avail_spark = cols.contains(&Col::AvailabilitySpark);
         let quality_share = if has_avail_spark {

@@ -18,7 +18,11 @@ fn path_text(path: &[DrillStep]) -> String {
 
 fn row_text(path: &[DrillStep], row: &OverviewRow, quality_label: &str) -> String {
     let status = row.status.as_ref().map_or(String::new(), |s| {
-        format!("  status {} {}", s.severity.word(), s.text)
+        if s.text.starts_with(s.severity.word()) {
+            format!("  status {}", s.text)
+        } else {
+            format!("  status {} {}", s.severity.word(), s.text)
+        }
     });
     format!(
         "{}\navailability {}  {quality_label} {}  vs base {}  requests {}  evals {}{status}",

@@ -263,7 +263,12 @@ fn body_cell(
             Some(s) => {
                 // The word always; detection's few words only if they fit whole.
                 let word = s.severity.word();
-                let full = format!("{word} {}", s.text);
+                // Detection's text may already lead with the word.
+                let full = if s.text.starts_with(word) {
+                    s.text.clone()
+                } else {
+                    format!("{word} {}", s.text)
+                };
                 let text = if s.text.is_empty() || sanitize::width(&full) > w_us {
                     word.to_owned()
                 } else {
