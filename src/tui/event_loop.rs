@@ -31,6 +31,10 @@ use crate::view::{AnnotationFacts, HeaderModel, ViewModel, compute_overview};
 /// Most frames a second by default (`--fps`, `display.fps`).
 pub const MAX_FPS: u64 = 10;
 
+/// How long new data waits for the rest of its bucket before it is drawn:
+/// the metrics and evals backends deliver the same bucket milliseconds apart.
+const DATA_SETTLE: Duration = Duration::from_millis(120);
+
 /// How often the loop may draw, and how often the clock moves on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pacing {
@@ -198,6 +202,9 @@ impl<S: Screen> EventLoop<'_, S> {
         self.annotations_to_app();
         let mut vm = ViewModel::default();
         let mut data_dirty = true;
+        // When new data may be drawn: a little after it arrived, so that the
+        // other backend's share of the same bucket joins it in one frame.
+        let mut data_settle: Option<Instant> = None;
         let mut redraw = true;
         let mut viewport = Viewport::default();
         let mut last_frame = Instant::now() - self.pacing.frame;
@@ -206,7 +213,14 @@ impl<S: Screen> EventLoop<'_, S> {
             if terminal::panicked() {
                 anyhow::bail!("a task panicked; the log has the report");
             }
-            let due = (redraw || data_dirty).then_some(last_frame + self.pacing.frame);
+            let next_frame = last_frame + self.pacing.frame;
+            let due = if redraw {
+                Some(next_frame)
+            } else if data_dirty {
+                Some(data_settle.map_or(next_frame, |t| t.max(next_frame)))
+            } else {
+                None
+            };
             let mut effects = Vec::new();
             tokio::select! {
                 input = inputs.next() => match input {
@@ -229,6 +243,7 @@ impl<S: Screen> EventLoop<'_, S> {
                         redraw = true;
                     } else {
                         data_dirty = true;
+                        data_settle.get_or_insert_with(|| Instant::now() + DATA_SETTLE);
                     }
                 }
                 _ = clock.tick() => effects = self.app.update(Event::Clock((self.wall_clock)())),
@@ -236,6 +251,7 @@ impl<S: Screen> EventLoop<'_, S> {
                     if data_dirty {
                         vm = self.recompute();
                         data_dirty = false;
+                        data_settle = None;
                         effects.extend(self.app.update(Event::ViewChanged(ViewFacts::of(&vm))));
                     }
                     let area = self.screen.area().context("reading the terminal size")?;
