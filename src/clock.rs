@@ -1,0 +1,58 @@
+//! Times as people read them, in UTC (calendar arithmetic from the `time` crate).
+
+use time::OffsetDateTime;
+
+use crate::protocol::Millis;
+
+fn civil(ms: Millis) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).ok()
+}
+
+/// `2025-09-02T14:05:00Z`; out-of-range times as raw milliseconds.
+pub fn rfc3339_utc(ms: Millis) -> String {
+    match civil(ms) {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        None => format!("{ms} ms"),
+    }
+}
+
+/// `2025-09-02 14:05` (UTC, to the minute).
+pub fn utc_minute(ms: Millis) -> String {
+    match civil(ms) {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        None => format!("{ms} ms"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_leap_day_and_negative_times() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_756_771_200_000), "2025-09-02T00:00:00Z");
+        assert_eq!(
+            rfc3339_utc(951_782_400_000 + 3_723_000),
+            "2000-02-29T01:02:03Z"
+        );
+        assert_eq!(utc_minute(1_756_822_500_000), "2025-09-02 14:15");
+        assert_eq!(rfc3339_utc(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339_utc(i64::MAX), format!("{} ms", i64::MAX));
+    }
+}
