@@ -103,9 +103,11 @@ impl Pty {
         }
     }
 
+    /// Types `keys`, then gives the screen a moment to answer.
     pub fn send(&mut self, keys: &[u8]) {
         self.writer.write_all(keys).unwrap();
         self.writer.flush().unwrap();
+        thread::sleep(Duration::from_millis(150));
     }
 
     pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
@@ -124,6 +126,42 @@ impl Pty {
             }
             thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+const ENTER_ALTERNATE_SCREEN: &[u8] = b"\x1b[?1049h";
+const LEAVE_ALTERNATE_SCREEN: &[u8] = b"\x1b[?1049l";
+
+impl Pty {
+    /// Whether the terminal is in canonical mode with echo: the shell's way.
+    pub fn cooked(&self) -> bool {
+        let fd = self.master.as_raw_fd().expect("a unix pty has a fd");
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: `fd` is the open master of our pty, `t` a valid termios.
+        assert_eq!(
+            unsafe { libc::tcgetattr(fd, &mut t) },
+            0,
+            "tcgetattr on the pty"
+        );
+        t.c_lflag & libc::ICANON != 0 && t.c_lflag & libc::ECHO != 0
+    }
+
+    /// The terminal was taken and given back: the alternate screen entered,
+    /// left as the very last thing written, and raw mode off.
+    pub fn assert_restored(&self) {
+        let bytes = self.bytes();
+        assert!(
+            bytes
+                .windows(ENTER_ALTERNATE_SCREEN.len())
+                .any(|w| w == ENTER_ALTERNATE_SCREEN),
+            "never entered the alternate screen"
+        );
+        assert!(
+            bytes.ends_with(LEAVE_ALTERNATE_SCREEN),
+            "output does not end by leaving the alternate screen: ...{:?}",
+            String::from_utf8_lossy(&bytes[bytes.len().saturating_sub(80)..])
+        );
+        assert!(self.cooked(), "raw mode still on after exit");
     }
 }
 
