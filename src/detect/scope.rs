@@ -70,7 +70,8 @@ impl Default for ScopeConfig {
 pub struct Cause {
     /// (dimension index, value id), ascending by dimension; empty = everything.
     pub scope: Vec<(usize, u32)>,
-    /// Share of the total deficit it explains (0.91 = 91 %).
+    /// Share of the missing good (the sum of every leaf's positive deficit)
+    /// it explains, 0..=1 (0.91 = 91 %).
     pub explains: f64,
     pub expected: f64,
     pub actual: f64,
@@ -119,15 +120,13 @@ pub fn localize(leaves: &[Leaf], dims: usize, cfg: &ScopeConfig) -> Vec<Cause> {
         .filter(|&i| scored.abnormal[i])
         .map(|i| scored.deficit[i])
         .sum();
-    let total_deficit: f64 = scored.deficit.iter().sum();
     if abnormal_deficit <= 0.0 {
         return Vec::new();
     }
-    let denominator = if total_deficit > 0.0 {
-        total_deficit
-    } else {
-        abnormal_deficit
-    };
+    // Shares are of the missing good alone: netted against surpluses
+    // elsewhere (noise, or a healthy slice doing better) a cause could
+    // "explain" 266 % of a deficit, which tells a reader nothing.
+    let denominator: f64 = scored.deficit.iter().map(|d| d.max(0.0)).sum();
     let min_deficit = cfg.min_share * abnormal_deficit;
     let mut remaining = vec![true; leaves.len()];
     let mut causes = Vec::new();
@@ -152,7 +151,7 @@ pub fn localize(leaves: &[Leaf], dims: usize, cfg: &ScopeConfig) -> Vec<Cause> {
         }
         causes.push(Cause {
             scope,
-            explains: (expected - actual) / denominator,
+            explains: share_of(expected - actual, denominator),
             expected,
             actual,
             z: z_score(expected - actual, variance),
@@ -160,6 +159,15 @@ pub fn localize(leaves: &[Leaf], dims: usize, cfg: &ScopeConfig) -> Vec<Cause> {
         });
     }
     causes
+}
+
+/// `part` as a share of `whole`, in 0..=1 (0 when there is no whole).
+pub(crate) fn share_of(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 && part.is_finite() {
+        (part / whole).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 fn z_score(deficit: f64, variance: f64) -> f64 {
