@@ -176,7 +176,11 @@ fn scope_shares_lie_in_zero_to_one_and_never_name_the_spared_model() {
     for r in &run().live.regressions {
         for c in &r.causes {
             assert!((0.0..=1.0).contains(&c.explains), "{c:?} in {r:?}");
-            assert_ne!(c.scope.get("model").map(String::as_str), Some("atlas-s"), "{r:?}");
+            assert_ne!(
+                c.scope.get("model").map(String::as_str),
+                Some("atlas-s"),
+                "{r:?}"
+            );
         }
     }
     let entries = scope_entries(&run().fleet, &[]);
@@ -204,5 +208,8 @@ fn the_whole_fleet_chart_marks_one_bug_once() {
     assert!((onsets[0] - TPU_ONSET).abs() <= 3, "{onsets:?}");
     let detected = of(MarkerKind::Detected);
     assert_eq!(detected.len(), 1, "{markers:#?}");
-    assert!((TPU_ONSET..=TPU_ONSET + 5).contains(&detected[0]), "{detected:?}");
+    assert!(
+        (TPU_ONSET..=TPU_ONSET + 5).contains(&detected[0]),
+        "{detected:?}"
+    );
 }

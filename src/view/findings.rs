@@ -395,7 +395,10 @@ const ONSET_SPREAD_MS: Millis = 10 * 60_000;
 
 /// Whether two regressions were in force at a common time.
 fn overlap(a: &DetectedRegression, b: &DetectedRegression) -> bool {
-    a.onset.max(b.onset) < a.ended_at.unwrap_or(Millis::MAX).min(b.ended_at.unwrap_or(Millis::MAX))
+    a.onset.max(b.onset)
+        < a.ended_at
+            .unwrap_or(Millis::MAX)
+            .min(b.ended_at.unwrap_or(Millis::MAX))
 }
 
 /// Regressions grouped into bugs (see [`detail_markers`]), each group in
