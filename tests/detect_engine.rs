@@ -11,7 +11,10 @@ use detect_support::{ANCHOR, DemoReplay, MINUTE, engine};
 use qualtop::demo::Scenario;
 use qualtop::detect::{Detections, ScopeMap, TrackLevel};
 use qualtop::feed::Fleet;
-use qualtop::view::active_regressions;
+use qualtop::view::{
+    MarkerKind, QualityPick, RowKey, Severity, TimeCursor, active_regressions, detail_markers,
+    row_status, scope_entries,
+};
 
 /// The demo's history, then this many minutes of live data.
 const LIVE_MINUTES: i64 = 100;
@@ -25,6 +28,8 @@ struct Run {
     live: Detections,
     /// The same data, stepped once at the end.
     replayed: Detections,
+    /// The store and the live detections, as the screens read them.
+    fleet: Fleet,
 }
 
 fn run() -> &'static Run {
@@ -37,10 +42,18 @@ fn run() -> &'static Run {
         replay.run(&mut live, LIVE_MINUTES);
         let mut replayed = engine();
         replayed.step(&replay.store, usize::MAX);
+        let live = live.detections(&replay.store);
+        let replayed = replayed.detections(&replay.store);
+        let fleet = Fleet {
+            detections: live.clone(),
+            store: std::mem::take(&mut replay.store),
+            ..Fleet::default()
+        };
         Run {
             history,
-            live: live.detections(&replay.store),
-            replayed: replayed.detections(&replay.store),
+            live,
+            replayed,
+            fleet,
         }
     })
 }
@@ -126,4 +139,77 @@ fn replaying_the_store_at_once_gives_what_stepping_live_gave() {
     assert_eq!(r.live.burns, r.replayed.burns);
     assert_eq!(r.live.regressions, r.replayed.regressions);
     assert_eq!(r.live, r.replayed);
+}
+
+/// The overview split by model, 40 minutes into the TPU misconfiguration
+/// (api, tpu, atlas-xl/l/m) and before the compiler bug (+122).
+fn model_row(model: &str) -> Option<Severity> {
+    row_status(
+        &run().fleet,
+        &[],
+        "model",
+        &RowKey::Value(model.to_owned()),
+        &QualityPick::Combined,
+        TimeCursor::Live,
+    )
+    .map(|s| s.severity)
+}
+
+#[test]
+fn a_model_the_tpu_misconfiguration_spares_stays_ok() {
+    for model in ["atlas-xl", "atlas-l", "atlas-m"] {
+        assert_eq!(model_row(model), Some(Severity::Regressed), "{model}");
+    }
+    // atlas-s is neither inside a regression nor holds one.
+    assert_eq!(model_row("atlas-s"), Some(Severity::Ok));
+    // Hence no quality regression is left scoped to the whole fleet.
+    let fleet_wide: Vec<_> = run()
+        .live
+        .active_regressions()
+        .filter(|r| r.scope.is_empty())
+        .collect();
+    assert!(fleet_wide.is_empty(), "{fleet_wide:#?}");
+}
+
+#[test]
+fn scope_shares_lie_in_zero_to_one_and_never_name_the_spared_model() {
+    for r in &run().live.regressions {
+        for c in &r.causes {
+            assert!((0.0..=1.0).contains(&c.explains), "{c:?} in {r:?}");
+            assert_ne!(
+                c.scope.get("model").map(String::as_str),
+                Some("atlas-s"),
+                "{r:?}"
+            );
+        }
+    }
+    let entries = scope_entries(&run().fleet, &[]);
+    assert!(!entries.is_empty());
+    for e in &entries {
+        assert!((0.0..=1.0).contains(&e.explains), "{}", e.text);
+        assert!(!e.text.contains("atlas-s"), "{}", e.text);
+    }
+}
+
+#[test]
+fn the_whole_fleet_chart_marks_one_bug_once() {
+    // Three combinations on four suites, found within minutes: one onset
+    // and one detection on the time axis, at the bug's start.
+    let markers = detail_markers(&run().fleet, &[]);
+    let of = |kind| -> Vec<i64> {
+        markers
+            .iter()
+            .filter(|m| m.kind == kind)
+            .map(|m| minute(m.ts))
+            .collect()
+    };
+    let onsets = of(MarkerKind::Onset);
+    assert_eq!(onsets.len(), 1, "{markers:#?}");
+    assert!((onsets[0] - TPU_ONSET).abs() <= 3, "{onsets:?}");
+    let detected = of(MarkerKind::Detected);
+    assert_eq!(detected.len(), 1, "{markers:#?}");
+    assert!(
+        (TPU_ONSET..=TPU_ONSET + 5).contains(&detected[0]),
+        "{detected:?}"
+    );
 }

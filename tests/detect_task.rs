@@ -67,3 +67,46 @@ async fn detection_task_publishes_the_replayed_history_into_the_fleet() {
         assert!(s.is_some());
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detection_started_with_the_feeds_tests_every_backends_full_history() {
+    // As the TUI does it: detection spawned right after connecting, before
+    // either backend's snapshot. The first backend's history must not be
+    // tested alone (the other's suites would start with part of theirs).
+    let fleet = SharedFleet::new(Fleet::default());
+    let _connections = connect(&fleet, &SourceArgs::default())
+        .await
+        .expect("the demo starts");
+    let _detection = spawn_detection(fleet.clone(), DetectionSettings::default());
+    let mut changes = fleet.subscribe();
+    let caught_up = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            let done = fleet.read(|f| {
+                let (Some(through), Some(head)) = (f.detections.through, f.store.head()) else {
+                    return false;
+                };
+                f.store.bucket_of(through) >= head - 3
+            });
+            if done {
+                return;
+            }
+            let _ = changes.changed().await;
+        }
+    })
+    .await;
+    assert!(caught_up.is_ok(), "detection did not catch up");
+    fleet.read(|f| {
+        let live = &f.detections;
+        let Some(through) = live.through else {
+            panic!("nothing consumed");
+        };
+        // The same store replayed at once, to the same bucket.
+        let mut replay = qualtop::detect::DetectionEngine::new(DetectionSettings::default());
+        replay.step_through(&f.store, f.store.bucket_of(through), usize::MAX);
+        let replayed = replay.detections(&f.store);
+        assert_eq!(replayed.through, live.through);
+        assert_eq!(live.tracks, replayed.tracks);
+        // The demo's history holds no detectable regression.
+        assert!(live.regressions.is_empty(), "{:#?}", live.regressions);
+    });
+}

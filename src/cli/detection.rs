@@ -31,7 +31,15 @@ pub fn spawn_detection(fleet: SharedFleet, settings: DetectionSettings) -> Detec
     }
 }
 
+/// Longest wait for every backend's first snapshot before testing starts.
+const FIRST_SNAPSHOT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn run(fleet: SharedFleet, settings: DetectionSettings) {
+    // The history of the first backend to answer would otherwise be tested
+    // alone: the others' signals would start with gaps (no baseline) or with
+    // part of their history, and the scope search would read leaves against
+    // baselines of another span. `qualtop check` waits the same way.
+    crate::feed::wait_until_settled(&fleet, FIRST_SNAPSHOT_WAIT).await;
     let mut changes = fleet.subscribe();
     let mut engine = DetectionEngine::new(settings);
     let mut published = Detections::default();

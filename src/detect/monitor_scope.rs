@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::cusum::Status;
 use super::monitor::{Monitor, TrackKey};
-use super::scope::{Cause, Leaf, ScopeConfig, localize};
+use super::scope::{Cause, Leaf, ScopeConfig, localize, share_of};
 use crate::protocol::{Millis, Role};
 use crate::store::{Ratio, SignalId, SliceId, Store};
 
@@ -205,8 +205,11 @@ impl Monitor {
                 e.from_cause = true;
             }
         }
-        for (k, members, own) in alone {
+        for (k, members, _) in alone {
             let (key, r) = regressing[k];
+            // Shares of the key's missing good alone (surpluses elsewhere in
+            // the key would push them past 100 %).
+            let missing: f64 = members.iter().map(|&i| deficit(i).max(0.0)).sum();
             let inner: Vec<NamedCause> = causes
                 .iter()
                 .filter_map(|cause| {
@@ -215,7 +218,7 @@ impl Monitor {
                         .filter(|&&i| cause.contains(&window.leaves[i].values))
                         .map(|&i| deficit(i))
                         .sum();
-                    (own > 0.0 && inside > 0.0).then(|| named(cause, inside / own))
+                    (inside > 0.0).then(|| named(cause, share_of(inside, missing)))
                 })
                 .collect();
             let mut e = entry(

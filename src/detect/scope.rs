@@ -70,7 +70,8 @@ impl Default for ScopeConfig {
 pub struct Cause {
     /// (dimension index, value id), ascending by dimension; empty = everything.
     pub scope: Vec<(usize, u32)>,
-    /// Share of the total deficit it explains (0.91 = 91 %).
+    /// Share of the deficit it explains, 0..=1 (0.91 = 91 %): of the net
+    /// deficit, or of all causes' when surpluses elsewhere offset it.
     pub explains: f64,
     pub expected: f64,
     pub actual: f64,
@@ -119,15 +120,10 @@ pub fn localize(leaves: &[Leaf], dims: usize, cfg: &ScopeConfig) -> Vec<Cause> {
         .filter(|&i| scored.abnormal[i])
         .map(|i| scored.deficit[i])
         .sum();
-    let total_deficit: f64 = scored.deficit.iter().sum();
     if abnormal_deficit <= 0.0 {
         return Vec::new();
     }
-    let denominator = if total_deficit > 0.0 {
-        total_deficit
-    } else {
-        abnormal_deficit
-    };
+    let net_deficit: f64 = scored.deficit.iter().sum();
     let min_deficit = cfg.min_share * abnormal_deficit;
     let mut remaining = vec![true; leaves.len()];
     let mut causes = Vec::new();
@@ -152,14 +148,32 @@ pub fn localize(leaves: &[Leaf], dims: usize, cfg: &ScopeConfig) -> Vec<Cause> {
         }
         causes.push(Cause {
             scope,
-            explains: (expected - actual) / denominator,
+            explains: 0.0, // below, once every cause is known
             expected,
             actual,
             z: z_score(expected - actual, variance),
             leaves: members.len(),
         });
     }
+    // Shares of the net deficit (noise cancels out in it), or of the
+    // causes' own when surpluses elsewhere offset them: against a net
+    // deficit shrunk by a healthy slice doing better, a cause could
+    // "explain" 266 %, which tells a reader nothing. So shares sum to ≤ 1.
+    let found: f64 = causes.iter().map(|c| c.expected - c.actual).sum();
+    let denominator = net_deficit.max(found);
+    for c in &mut causes {
+        c.explains = share_of(c.expected - c.actual, denominator);
+    }
     causes
+}
+
+/// `part` as a share of `whole`, in 0..=1 (0 when there is no whole).
+pub(crate) fn share_of(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 && part.is_finite() {
+        (part / whole).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 fn z_score(deficit: f64, variance: f64) -> f64 {
@@ -393,6 +407,35 @@ mod tests {
     fn combinations_of_three_out_of_four() {
         assert_eq!(combinations(4, 3).len(), 4);
         assert_eq!(combinations(4, 0), vec![Vec::<usize>::new()]);
+    }
+
+    #[test]
+    fn a_surplus_elsewhere_does_not_push_a_share_past_one() {
+        // Value 1 of dimension 0 misses 100 good; value 2 does 90 better:
+        // the net deficit is 10, the cause's share still at most 100 %.
+        let mut leaves = Vec::new();
+        for a in 1..=3u32 {
+            for b in 1..=6u32 {
+                let actual = match a {
+                    1 => 900.0,
+                    2 => 1015.0,
+                    _ => 1000.0 + f64::from(b % 3) - 1.0,
+                };
+                leaves.push(Leaf {
+                    values: vec![a, b],
+                    expected: 1000.0,
+                    actual,
+                    variance: Some(25.0),
+                });
+            }
+        }
+        let causes = localize(&leaves, 2, &ScopeConfig::default());
+        assert_eq!(causes.first().map(|c| c.scope.clone()), Some(vec![(0, 1)]));
+        assert!(
+            causes.iter().all(|c| (0.0..=1.0).contains(&c.explains)),
+            "{causes:?}"
+        );
+        assert!(causes.iter().map(|c| c.explains).sum::<f64>() <= 1.0 + 1e-9);
     }
 
     #[test]

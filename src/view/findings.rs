@@ -328,23 +328,55 @@ fn related<'a>(fleet: &'a Fleet, path: &[DrillStep]) -> Vec<&'a DetectedRegressi
 }
 
 /// Markers for the detail view of the group at `path`: onset, detection and
-/// end of every regression that covers it or lies inside it, by time.
+/// end of every bug that covers it or lies inside it, by time. One bug is
+/// the regressions that overlap in time and whose scopes nest or onsets lie
+/// within minutes (one broken combination seen on several suites, at a
+/// group and inside it, or a few combinations broken at once): it gets
+/// one onset (the earliest), one detection (the first) and one end (the
+/// last, once all ended), not a marker per suite and per alarm.
 pub fn detail_markers(fleet: &Fleet, path: &[DrillStep]) -> Vec<TimeMarker> {
+    let regressions = related(fleet, path);
     let mut out = Vec::new();
-    for r in related(fleet, path) {
-        let signal = sanitize(&r.signal).into_owned();
-        let change = points(r.delta_pp).map_or(String::new(), |p| format!("{p} "));
+    for bug in bugs(&regressions) {
+        let Some(first) = bug.first() else { continue };
+        let onset = bug.iter().map(|r| r.onset).min().unwrap_or(first.onset);
+        let detected = bug
+            .iter()
+            .map(|r| r.detected_at)
+            .min()
+            .unwrap_or(first.detected_at);
+        let ended = bug
+            .iter()
+            .map(|r| r.ended_at)
+            .try_fold(Millis::MIN, |last, e| e.map(|e| last.max(e)));
+        // The largest drop names the bug; the other suites are counted.
+        let Some(worst) = bug.iter().min_by(|a, b| {
+            a.delta_pp
+                .partial_cmp(&b.delta_pp)
+                .unwrap_or(std::cmp::Ordering::Greater)
+        }) else {
+            continue;
+        };
+        let mut signals: Vec<&str> = bug.iter().map(|r| r.signal.as_str()).collect();
+        signals.sort_unstable();
+        signals.dedup();
+        let others = signals.len().saturating_sub(1);
+        let mut signal = sanitize(&worst.signal).into_owned();
+        if others > 0 {
+            signal.push_str(&format!(" +{others}"));
+        }
+        let change = points(worst.delta_pp).map_or(String::new(), |p| format!("{p} "));
         out.push(TimeMarker {
-            ts: r.onset,
+            ts: onset,
             kind: MarkerKind::Onset,
             label: format!("onset {change}{signal}"),
         });
         out.push(TimeMarker {
-            ts: r.detected_at,
+            ts: detected,
             kind: MarkerKind::Detected,
             label: format!("detected {signal}"),
         });
-        if let Some(end) = r.ended_at {
+        if let Some(end) = ended {
             out.push(TimeMarker {
                 ts: end,
                 kind: MarkerKind::Ended,
@@ -354,6 +386,53 @@ pub fn detail_markers(fleet: &Fleet, path: &[DrillStep]) -> Vec<TimeMarker> {
     }
     out.sort_by(|a, b| a.ts.cmp(&b.ts).then_with(|| a.label.cmp(&b.label)));
     out
+}
+
+/// Regressions starting within this long of each other (and overlapping)
+/// are one bug on the time axis: the TPU misconfiguration is three disjoint
+/// combinations on three suites, all starting within minutes.
+const ONSET_SPREAD_MS: Millis = 10 * 60_000;
+
+/// Whether two regressions were in force at a common time.
+fn overlap(a: &DetectedRegression, b: &DetectedRegression) -> bool {
+    a.onset.max(b.onset)
+        < a.ended_at
+            .unwrap_or(Millis::MAX)
+            .min(b.ended_at.unwrap_or(Millis::MAX))
+}
+
+/// Regressions grouped into bugs (see [`detail_markers`]), each group in
+/// the order given.
+fn bugs<'a>(regressions: &[&'a DetectedRegression]) -> Vec<Vec<&'a DetectedRegression>> {
+    let n = regressions.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            let (a, b) = (regressions[i], regressions[j]);
+            let nested = includes(&a.scope, &b.scope) || includes(&b.scope, &a.scope);
+            let together = (a.onset - b.onset).abs() <= ONSET_SPREAD_MS;
+            if (nested || together) && overlap(a, b) {
+                let (ra, rb) = (root(&mut parent, i), root(&mut parent, j));
+                parent[ra] = rb;
+            }
+        }
+    }
+    let mut groups: Vec<(usize, Vec<&'a DetectedRegression>)> = Vec::new();
+    for (i, r) in regressions.iter().enumerate() {
+        let top = root(&mut parent, i);
+        match groups.iter_mut().find(|(g, _)| *g == top) {
+            Some((_, members)) => members.push(r),
+            None => groups.push((top, vec![r])),
+        }
+    }
+    groups.into_iter().map(|(_, members)| members).collect()
 }
 
 /// The scope panel of the detail view of the group at `path`: the
