@@ -72,11 +72,13 @@ fn demo_history_alone_holds_no_detectable_regression_so_check_exits_0() {
 #[test]
 fn watching_the_demo_finds_the_routing_bug_on_atlas_m_and_exits_1() {
     // At 25 buckets a second, the routing bug steps up (minute +304 of the
-    // scenario) about 12 s after the demo starts and stays until +700.
+    // scenario) about 12 s after the demo starts and stays until +700. The
+    // watch runs 24 s so a loaded machine (CI runs tests in parallel) still
+    // sees its detection well inside the run.
     let out = qualtop(&[
         "check",
         "--for",
-        "16s",
+        "24s",
         "--demo-speed",
         "25",
         "--format",
@@ -92,10 +94,14 @@ fn watching_the_demo_finds_the_routing_bug_on_atlas_m_and_exits_1() {
     // Data time starts 6 h before the demo's anchor.
     let anchor = report["from"].as_i64().unwrap() + 360 * MINUTE;
     let regressions = report["regressions"].as_array().unwrap();
+    // The routing bug hits atlas-m on every platform. While it overlaps the
+    // TPU misconfiguration its alarm may be scoped as atlas-m or as a wider
+    // group that holds atlas-m (e.g. platform=api), never as TPU-only.
     let routing = regressions.iter().find(|r| {
+        let slice = &r["slice"];
         r["active"] == true
-            && r["slice"]["model"] == "atlas-m"
-            && r["slice"].get("hardware").is_none_or(|h| h != "tpu")
+            && slice.get("model").is_none_or(|m| m == "atlas-m")
+            && slice.get("hardware").is_none_or(|h| h != "tpu")
             && r["onset"].as_i64().unwrap() >= anchor + 280 * MINUTE
     });
     let routing = routing.unwrap_or_else(|| panic!("{report:#}"));
