@@ -119,9 +119,15 @@ impl Pty {
             }
             if start.elapsed() > WAIT {
                 let _ = self.child.kill();
+                let text = self.text();
+                let tail: String = text
+                    .chars()
+                    .skip(text.chars().count().saturating_sub(800))
+                    .collect();
                 panic!(
-                    "qualtop did not exit; output:\n{}",
-                    self.text().escape_debug()
+                    "qualtop did not exit; output ends:\n{}\nlog:\n{}",
+                    tail.escape_debug(),
+                    self.log()
                 );
             }
             thread::sleep(Duration::from_millis(50));
