@@ -6,6 +6,7 @@ mod annotations;
 mod detail;
 mod filter;
 mod findings;
+mod findings_detail;
 mod header;
 mod overview;
 mod query;
