@@ -4,6 +4,14 @@ use time::OffsetDateTime;
 
 use crate::protocol::Millis;
 
+/// Wall-clock now, in milliseconds since the Unix epoch (0 if the clock
+/// reads before 1970).
+pub fn wall_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
 fn civil(ms: Millis) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).ok()
 }

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::{AnnotationStore, Outbox, same_content};
 use crate::feed::{AnnotationsMode, ConnState, Fleet, SharedFleet, merge_annotation};
-use crate::protocol::{Annotate, Annotation, ClientMessage, Millis};
+use crate::protocol::{Annotate, Annotation, ClientMessage};
 
 /// Refusals worth sending again after a pause: the server may take it then.
 const RETRYABLE: [&str; 2] = ["rate_limited:", "storage_failed:"];
@@ -199,11 +199,7 @@ fn retryable(reason: &str) -> bool {
     RETRYABLE.iter().any(|code| reason.starts_with(code))
 }
 
-fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
+use crate::clock::wall_ms as now_ms;
 
 impl Sync {
     fn submit(&mut self, a: Annotation) {

@@ -23,7 +23,6 @@ pub use world::{InjectedRegression, World};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
@@ -173,8 +172,4 @@ pub fn default_data_dir() -> anyhow::Result<PathBuf> {
         .join("demo"))
 }
 
-fn wall_clock_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
+use crate::clock::wall_ms as wall_clock_ms;

@@ -2,8 +2,6 @@
 //! frame to the fleet. Frames are decoded before the lock is taken, and each
 //! message is applied under one short write.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::protocol::{
     AnnotationMessage, Batch, DecodeError, Heartbeat, Hello, Millis, PLAUSIBLE_TIME, ServerMessage,
     Snapshot, Subscribe, decode_server,
@@ -16,11 +14,7 @@ use super::fleet::{Fleet, SharedFleet, merge_annotation};
 use super::status::{ConnState, SourceStatus};
 
 /// Wall-clock milliseconds, for `last_message_at` and `retry_at`.
-pub fn wall_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
+pub use crate::clock::wall_ms;
 
 /// What the connection must do after a frame.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,13 +27,12 @@ pub mod upstream;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use tokio::task::JoinHandle;
 
 use crate::annotations::{AnnotationStore, SqliteAnnotations};
-use crate::protocol::{Millis, SignalSpec};
+use crate::protocol::SignalSpec;
 use crate::server::{
     self, AnnotationHub, AnnotationRate, Extras, Hub, RunningServer, ServerConfig, ServerStats,
 };
@@ -54,11 +53,7 @@ pub fn endpoint_path(e: Endpoint) -> &'static str {
 }
 
 /// Wall-clock time: the relay's data clock.
-pub fn wall_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
+pub use crate::clock::wall_ms;
 
 /// A relay serving in the background; dropping it stops it.
 pub struct RunningRelay {

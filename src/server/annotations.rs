@@ -192,11 +192,7 @@ pub fn id_of_broken_annotate(text: &str) -> Option<String> {
     Some(id.chars().take(64).collect())
 }
 
-fn wall_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
+use crate::clock::wall_ms;
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use crossterm::event::Event as TermEvent;
@@ -71,11 +71,7 @@ pub enum Exit {
 }
 
 /// Wall-clock now in milliseconds since the epoch.
-pub fn wall_clock_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
+pub use crate::clock::wall_ms as wall_clock_ms;
 
 /// Where themes come from and how far the terminal's colours go, so
 /// `:theme NAME` and the cycle key can swap the look while running.
