@@ -372,8 +372,8 @@ fn scope_entries_and_detection_markers_are_drawn_and_enter_jumps_to_a_scope() {
     ];
     detail.scope.push(ScopeEntry {
         path: target.clone(),
-        explains: 0.93,
-        text: "model=m-large ∧ hardware=tpu-v5  93%  golden-qa".into(),
+        active: true,
+        text: "model=m-large ∧ hardware=tpu-v5  -8.0pp  since 11:10  golden-qa".into(),
     });
     detail.markers.push(TimeMarker {
         ts: DATA_NOW - 25 * BUCKET_MS,
@@ -383,7 +383,7 @@ fn scope_entries_and_detection_markers_are_drawn_and_enter_jumps_to_a_scope() {
     app.update(Event::ViewChanged(ViewFacts::of(&vm)));
     let text = text_of(&draw_vm(&app, &vm, 160, 48, &Look::default()));
     assert!(text.contains("scope (Enter jumps there)"), "{text}");
-    assert!(text.contains("hardware=tpu-v5  93%"), "{text}");
+    assert!(text.contains("hardware=tpu-v5  -8.0pp"), "{text}");
     assert!(
         text.contains("! 11:35 UTC  detected -8.0pp golden-qa"),
         "{text}"

@@ -11,9 +11,11 @@
 //! - [`DetectionEngine`]: the monitor stepped bucket by bucket, with the log
 //!   of every regression (folded by scope) and burn alert, published as
 //!   plain [`Detections`].
+//! - [`group_bugs`]: regressions folded into the bugs on-call counts.
 //! - [`localize`] / [`ScopeTable`]: where a deficit lives.
 
 mod baseline;
+mod bugs;
 mod burn;
 mod config;
 mod cusum;
@@ -28,6 +30,7 @@ mod settings;
 pub mod synthetic;
 
 pub use baseline::{Baseline, ReferenceWindow, estimate as estimate_baseline};
+pub use bugs::{Bug, ONSET_SPREAD_MS, group_bugs, scope_includes};
 pub use burn::{BurnAlert, BurnRateConfig, BurnRateTracker, BurnRule, BurnStatus, DEFAULT_SLO};
 pub use config::{
     DEFAULT_FALSE_ALARM_DAYS, DEFAULT_MIN_SHIFT, DetectorConfig, ThresholdRule, bernoulli_kl,

@@ -21,7 +21,9 @@
 
 use super::overview::{RowKey, RowStatus, Severity};
 use super::query::{DrillStep, QualityPick, TimeCursor};
-use crate::detect::{BurnEpisode, DetectedRegression, Detections, ScopeMap, TrackState};
+use crate::detect::{
+    BurnEpisode, DetectedRegression, Detections, ScopeMap, TrackState, group_bugs,
+};
 use crate::feed::Fleet;
 use crate::protocol::{Millis, Role, SignalKind};
 use crate::ui::sanitize::sanitize;
@@ -49,14 +51,15 @@ pub enum MarkerKind {
     Annotation,
 }
 
-/// One combination of dimension values explaining a regression's deficit.
+/// One bug in the detail view's scope panel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScopeEntry {
-    /// Where Enter on this entry drills to.
+    /// Where Enter on this entry drills to: the bug's scope.
     pub path: Vec<DrillStep>,
-    /// Share of the deficit explained, 0..=1.
-    pub explains: f64,
-    /// Already sanitised: "hardware=tpu ∧ platform=api  91%  golden-qa".
+    /// Still in force.
+    pub active: bool,
+    /// Already sanitised: "hardware=tpu ∧ platform=api  -3.1pp  since
+    /// 14:05  code-syntax, golden-qa".
     pub text: String,
 }
 
@@ -140,7 +143,7 @@ fn in_force(r: &DetectedRegression, when: Moment) -> bool {
 }
 
 /// HH:MM in UTC.
-fn clock(ms: Millis) -> String {
+pub(super) fn clock(ms: Millis) -> String {
     let s = ms.div_euclid(1000).rem_euclid(86_400);
     format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
 }
@@ -314,35 +317,15 @@ pub fn burn_status(
     })
 }
 
-/// Active regressions in the whole fleet, for the header. Regressions whose
-/// scopes nest (one bug seen on several suites, or at a group and inside
-/// it) count once: a broken combination is one regression, not a dozen
-/// leaf alarms.
+/// Active bugs in the whole fleet, for the header: regressions grouped as
+/// [`group_bugs`] does (one fault on several suites, or at a group and
+/// inside it, or refined into several combinations, counts once), so the
+/// count neither flickers as the scope search refines nor disagrees with
+/// `check`.
 pub fn active_regressions(fleet: &Fleet) -> usize {
-    let active: Vec<&ScopeMap> = fleet
-        .detections
-        .active_regressions()
-        .map(|r| &r.scope)
-        .collect();
-    // Connected components under "nested", by union-find on indices.
-    let mut parent: Vec<usize> = (0..active.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    for i in 0..active.len() {
-        for j in i + 1..active.len() {
-            if includes(active[i], active[j]) || includes(active[j], active[i]) {
-                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
-                parent[a] = b;
-            }
-        }
-    }
-    (0..active.len())
-        .filter(|&i| root(&mut parent, i) == i)
+    group_bugs(&fleet.detections.regressions)
+        .iter()
+        .filter(|b| b.is_active())
         .count()
 }
 

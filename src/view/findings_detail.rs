@@ -1,12 +1,11 @@
 //! The detail view's side of detection: markers on the time axis (one per
 //! bug, not per folded alarm) and the scope panel of explaining causes.
 
-use super::findings::{MarkerKind, ScopeEntry, TimeMarker, includes, points, row_scope};
+use super::findings::{MarkerKind, ScopeEntry, TimeMarker, clock, includes, points, row_scope};
 use super::overview::RowKey;
 use super::query::DrillStep;
-use crate::detect::{DetectedRegression, ScopeMap, describe};
+use crate::detect::{DetectedRegression, ScopeMap, describe, group_bugs};
 use crate::feed::Fleet;
-use crate::protocol::Millis;
 use crate::ui::sanitize::sanitize;
 
 /// The regressions (any signal) related to the group at `path`.
@@ -34,29 +33,9 @@ fn related<'a>(fleet: &'a Fleet, path: &[DrillStep]) -> Vec<&'a DetectedRegressi
 pub fn detail_markers(fleet: &Fleet, path: &[DrillStep]) -> Vec<TimeMarker> {
     let regressions = related(fleet, path);
     let mut out = Vec::new();
-    for bug in bugs(&regressions) {
-        let Some(first) = bug.first() else { continue };
-        let onset = bug.iter().map(|r| r.onset).min().unwrap_or(first.onset);
-        let detected = bug
-            .iter()
-            .map(|r| r.detected_at)
-            .min()
-            .unwrap_or(first.detected_at);
-        let ended = bug
-            .iter()
-            .map(|r| r.ended_at)
-            .try_fold(Millis::MIN, |last, e| e.map(|e| last.max(e)));
-        // The largest drop names the bug; the other suites are counted.
-        let Some(worst) = bug.iter().min_by(|a, b| {
-            a.delta_pp
-                .partial_cmp(&b.delta_pp)
-                .unwrap_or(std::cmp::Ordering::Greater)
-        }) else {
-            continue;
-        };
-        let mut signals: Vec<&str> = bug.iter().map(|r| r.signal.as_str()).collect();
-        signals.sort_unstable();
-        signals.dedup();
+    for bug in group_bugs(regressions) {
+        let worst = bug.worst();
+        let signals = bug.signals();
         let others = signals.len().saturating_sub(1);
         let mut signal = sanitize(&worst.signal).into_owned();
         if others > 0 {
@@ -64,16 +43,16 @@ pub fn detail_markers(fleet: &Fleet, path: &[DrillStep]) -> Vec<TimeMarker> {
         }
         let change = points(worst.delta_pp).map_or(String::new(), |p| format!("{p} "));
         out.push(TimeMarker {
-            ts: onset,
+            ts: bug.onset(),
             kind: MarkerKind::Onset,
             label: format!("onset {change}{signal}"),
         });
         out.push(TimeMarker {
-            ts: detected,
+            ts: bug.detected_at(),
             kind: MarkerKind::Detected,
             label: format!("detected {signal}"),
         });
-        if let Some(end) = ended {
+        if let Some(end) = bug.ended_at() {
             out.push(TimeMarker {
                 ts: end,
                 kind: MarkerKind::Ended,
@@ -85,75 +64,32 @@ pub fn detail_markers(fleet: &Fleet, path: &[DrillStep]) -> Vec<TimeMarker> {
     out
 }
 
-/// Regressions starting within this long of each other (and overlapping)
-/// are one bug on the time axis: the TPU misconfiguration is three disjoint
-/// combinations on three suites, all starting within minutes.
-const ONSET_SPREAD_MS: Millis = 10 * 60_000;
-
-/// Whether two regressions were in force at a common time.
-fn overlap(a: &DetectedRegression, b: &DetectedRegression) -> bool {
-    a.onset.max(b.onset)
-        < a.ended_at
-            .unwrap_or(Millis::MAX)
-            .min(b.ended_at.unwrap_or(Millis::MAX))
-}
-
-/// Regressions grouped into bugs (see [`detail_markers`]), each group in
-/// the order given.
-fn bugs<'a>(regressions: &[&'a DetectedRegression]) -> Vec<Vec<&'a DetectedRegression>> {
-    let n = regressions.len();
-    let mut parent: Vec<usize> = (0..n).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    for i in 0..n {
-        for j in i + 1..n {
-            let (a, b) = (regressions[i], regressions[j]);
-            let nested = includes(&a.scope, &b.scope) || includes(&b.scope, &a.scope);
-            let together = (a.onset - b.onset).abs() <= ONSET_SPREAD_MS;
-            if (nested || together) && overlap(a, b) {
-                let (ra, rb) = (root(&mut parent, i), root(&mut parent, j));
-                parent[ra] = rb;
-            }
-        }
-    }
-    let mut groups: Vec<(usize, Vec<&'a DetectedRegression>)> = Vec::new();
-    for (i, r) in regressions.iter().enumerate() {
-        let top = root(&mut parent, i);
-        match groups.iter_mut().find(|(g, _)| *g == top) {
-            Some((_, members)) => members.push(r),
-            None => groups.push((top, vec![r])),
-        }
-    }
-    groups.into_iter().map(|(_, members)| members).collect()
-}
-
-/// The scope panel of the detail view of the group at `path`: the
-/// combinations explaining the regressions there (nested with the path),
-/// active ones first, largest share first. Each entry's path is the
-/// combination in the store's dimension order, so Enter drills there.
+/// The scope panel of the detail view of the group at `path`: one entry
+/// per bug nested with the path (see [`group_bugs`]), active ones first,
+/// then by onset, newest first. Each entry's path is the bug's scope (what
+/// its regressions share) in the store's dimension order, so Enter drills
+/// there; its text lists the suites it hurts and, where its regressions
+/// differ, the values they span (`model=atlas-l|atlas-m|atlas-xl`).
 pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
     let here = row_scope(path, "", &RowKey::All);
     let dims = fleet.store.slices().dimensions();
     let order = |d: &str| dims.iter().position(|x| x == d).unwrap_or(usize::MAX);
-    let mut rows: Vec<(bool, ScopeEntry, String)> = Vec::new();
-    for r in related(fleet, path) {
-        let mut causes: Vec<(ScopeMap, f64)> = r
-            .causes
-            .iter()
-            .map(|c| (c.scope.clone(), c.explains))
-            .collect();
-        if causes.is_empty() {
-            causes.push((r.scope.clone(), 1.0));
-        }
-        for (scope, explains) in causes {
-            if !(includes(&scope, &here) || includes(&here, &scope)) {
-                continue;
-            }
+    let related: Vec<&DetectedRegression> = related(fleet, path)
+        .into_iter()
+        .filter(|r| {
+            let nested = |s: &ScopeMap| includes(s, &here) || includes(&here, s);
+            nested(&r.scope) || r.causes.iter().any(|c| nested(&c.scope))
+        })
+        .collect();
+    let mut bugs = group_bugs(related);
+    bugs.sort_by(|a, b| {
+        b.is_active()
+            .cmp(&a.is_active())
+            .then_with(|| b.onset().cmp(&a.onset()))
+    });
+    bugs.iter()
+        .map(|bug| {
+            let scope = bug.scope();
             let mut steps: Vec<DrillStep> = scope
                 .iter()
                 .map(|(d, v)| DrillStep {
@@ -162,32 +98,59 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                 })
                 .collect();
             steps.sort_by_key(|s| order(&s.dimension));
-            let text = format!(
-                "{}  {:.0}%  {}{}",
-                describe(&scope),
-                explains * 100.0,
-                r.signal,
-                if r.is_active() { "" } else { "  (ended)" }
-            );
-            if rows
-                .iter()
-                .any(|(_, e, s)| e.path == steps && *s == r.signal)
-            {
-                continue;
+            let mut text = describe(&scope);
+            let spans = spanned_values(bug.members.iter().map(|r| &r.scope), &scope);
+            if !spans.is_empty() {
+                text.push_str(&format!(" ({spans})"));
             }
-            rows.push((
-                r.is_active(),
-                ScopeEntry {
-                    path: steps,
-                    explains,
-                    text: sanitize(&text).into_owned(),
-                },
-                r.signal.clone(),
-            ));
+            let worst = bug.worst();
+            if let Some(p) = points(worst.delta_pp) {
+                text.push_str(&format!("  {p}"));
+            }
+            text.push_str(&format!("  since {}", clock(bug.onset())));
+            text.push_str(&format!("  {}", bug.signals().join(", ")));
+            if let Some(end) = bug.ended_at() {
+                text.push_str(&format!("  (ended {})", clock(end)));
+            }
+            ScopeEntry {
+                path: steps,
+                active: bug.is_active(),
+                text: sanitize(&text).into_owned(),
+            }
+        })
+        .collect()
+}
+
+/// The dimensions every scope constrains beyond `common`, with the values
+/// they take: `model=atlas-l|atlas-m`. Empty when a scope leaves one open.
+fn spanned_values<'a>(
+    scopes: impl Iterator<Item = &'a ScopeMap> + Clone,
+    common: &ScopeMap,
+) -> String {
+    let mut dims: Vec<&String> = Vec::new();
+    for s in scopes.clone() {
+        for d in s.keys() {
+            if !common.contains_key(d) && !dims.contains(&d) {
+                dims.push(d);
+            }
         }
     }
-    rows.sort_by(|(aa, a, _), (ab, b, _)| {
-        ab.cmp(aa).then_with(|| b.explains.total_cmp(&a.explains))
-    });
-    rows.into_iter().map(|(_, e, _)| e).collect()
+    dims.sort();
+    let mut parts = Vec::new();
+    for d in dims {
+        let mut values: Vec<&str> = Vec::new();
+        let mut everywhere = true;
+        for s in scopes.clone() {
+            match s.get(d) {
+                Some(v) if !values.contains(&v.as_str()) => values.push(v),
+                Some(_) => {}
+                None => everywhere = false,
+            }
+        }
+        if everywhere {
+            values.sort_unstable();
+            parts.push(format!("{d}={}", values.join("|")));
+        }
+    }
+    parts.join(" ")
 }
