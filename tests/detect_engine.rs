@@ -218,3 +218,44 @@ fn the_whole_fleet_chart_marks_one_bug_once() {
         "{detected:?}"
     );
 }
+
+/// The `vs base` of the `hardware=tpu` row, 40 minutes into the TPU
+/// misconfiguration, on the suite it hurts most: the detector's own
+/// baseline (frozen while evidence builds), so the drop cannot fade into
+/// its own base as the window fills with it (`trend.rs` pins the fade).
+#[test]
+fn vs_base_is_the_detectors_baseline_and_does_not_fade_while_the_drop_lasts() {
+    use qualtop::view::{Split, ViewQuery, compute_overview};
+    let fleet = &run().fleet;
+    let suite = "language-consistency";
+    let query = ViewQuery {
+        split: Split::By("hardware".into()),
+        quality: QualityPick::Suite(suite.into()),
+        ..ViewQuery::default()
+    };
+    let vm = compute_overview(fleet, &query);
+    let tpu = vm
+        .table
+        .rows
+        .iter()
+        .find(|r| r.key == RowKey::Value("tpu".into()))
+        .expect("a tpu row");
+    let detector = fleet
+        .detections
+        .tracks
+        .iter()
+        .find(|t| t.signal == suite && t.scope == scope_of(&[("hardware", "tpu")]))
+        .and_then(|t| t.baseline)
+        .expect("the hardware=tpu detector has a baseline");
+    let shown = tpu.quality.baseline().expect("a baseline on screen");
+    assert!((shown - detector).abs() < 1e-12, "{shown} vs {detector}");
+    let change = tpu.quality.change_pp().expect("a change");
+    assert!(change < -1.0, "{change}");
+}
+
+fn scope_of(pairs: &[(&str, &str)]) -> ScopeMap {
+    pairs
+        .iter()
+        .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
+        .collect()
+}

@@ -74,6 +74,7 @@ fn track(signal: &str, level: TrackLevel, s: ScopeMap, state: TrackState) -> Tra
         level,
         scope: s,
         state,
+        baseline: Some(0.95),
     }
 }
 

@@ -84,7 +84,7 @@ impl ReferenceWindow {
 
 /// Counts kept as u32 to halve memory; a bucket with more than 4·10⁹
 /// trials is scaled down, which keeps its rate.
-pub(crate) fn compact(r: Ratio) -> (u32, u32) {
+pub fn compact(r: Ratio) -> (u32, u32) {
     if r.total <= u32::MAX as u64 {
         (r.good.min(r.total) as u32, r.total as u32)
     } else {

@@ -31,8 +31,7 @@ impl TrackLevel {
     }
 }
 
-/// A detector's state after the last bucket, without the figures that
-/// change every bucket (so that publishing it changes only on transitions).
+/// A detector's state after the last bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TrackState {
     /// Not enough history for a baseline yet.
@@ -58,6 +57,9 @@ pub struct TrackFinding {
     pub level: TrackLevel,
     pub scope: ScopeMap,
     pub state: TrackState,
+    /// The healthy rate it tests against (trailing, frozen while evidence
+    /// builds): every `vs base` of this scope and signal on every surface.
+    pub baseline: Option<f64>,
 }
 
 /// A track's alarm folded into a regression.

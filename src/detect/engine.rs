@@ -383,6 +383,7 @@ impl DetectionEngine {
                         level,
                         scope: key.to_map(store),
                         state,
+                        baseline: track.detector.baseline().map(|b| b.rate),
                     });
                 });
             }

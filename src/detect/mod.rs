@@ -29,7 +29,9 @@ mod scope_table;
 mod settings;
 pub mod synthetic;
 
-pub use baseline::{Baseline, ReferenceWindow, estimate as estimate_baseline};
+pub use baseline::{
+    Baseline, ReferenceWindow, compact as compact_counts, estimate as estimate_baseline,
+};
 pub use bugs::{Bug, ONSET_SPREAD_MS, group_bugs, scope_includes};
 pub use burn::{BurnAlert, BurnRateConfig, BurnRateTracker, BurnRule, BurnStatus, DEFAULT_SLO};
 pub use config::{

@@ -5,15 +5,17 @@
 
 use std::collections::BTreeMap;
 
+use super::baseline::Baselines;
 use super::findings::{
     MarkerKind, ScopeEntry, TimeMarker, detail_markers, row_status, scope_entries,
 };
 use super::overview::{OverviewRow, RowKey, RowStatus};
 use super::query::{DrillStep, SortKey, ViewQuery};
-use super::rollup::{ColumnSignals, rolled_rows};
+use super::rollup::{ColumnSignals, RowBases, rolled_rows};
 use super::select::{Grouping, slices_under, unfixed_dimensions};
 use super::sort::sort_rows;
 use super::trend::{GaugeTrend, RatioTrend};
+use crate::detect::ScopeMap;
 use crate::feed::Fleet;
 use crate::protocol::{Annotation, Millis};
 use crate::store::{BucketRange, GroupRollup, SignalId, SliceId, Store};
@@ -125,18 +127,20 @@ pub fn compute_detail(
     let store = &fleet.store;
     let slices = store.slices();
     let ids = slices_under(slices, path, &query.filter);
+    let baselines = Baselines::new(fleet, !query.filter.is_empty(), range);
+    let here: ScopeMap = path
+        .iter()
+        .map(|s| (s.dimension.clone(), s.value.clone()))
+        .collect();
     let mut charts = Vec::new();
-    for &sig in &cols.all_quality {
-        charts.push(ratio_chart(store, sig, &ids, range, ChartKind::Quality));
-    }
-    for &sig in &cols.availability {
-        charts.push(ratio_chart(
-            store,
-            sig,
-            &ids,
-            range,
-            ChartKind::Availability,
-        ));
+    let kinds = cols.all_quality.iter().map(|&s| (s, ChartKind::Quality));
+    for (sig, kind) in kinds.chain(
+        cols.availability
+            .iter()
+            .map(|&s| (s, ChartKind::Availability)),
+    ) {
+        let base = baselines.of(sig, &here, &ids);
+        charts.push(ratio_chart(store, sig, &ids, range, kind, base));
     }
     if let Some(sig) = cols.latency {
         charts.push(gauge_chart(store, sig, &ids, range));
@@ -161,7 +165,12 @@ pub fn compute_detail(
         .map(|d| {
             let name = &slices.dimensions()[d];
             let grouping = Grouping::by_dimension(slices, &ids, d);
-            let mut rows = rolled_rows(store, &breakdown_cols, grouping, range);
+            let bases = RowBases {
+                baselines: &baselines,
+                path,
+                split: name,
+            };
+            let (mut rows, _) = rolled_rows(store, &breakdown_cols, grouping, range, &bases);
             for row in &mut rows {
                 row.status = row_status(fleet, path, name, &row.key, &query.quality, query.time);
             }
@@ -205,8 +214,9 @@ fn ratio_chart(
     ids: &[SliceId],
     range: BucketRange,
     kind: ChartKind,
+    base: Option<f64>,
 ) -> ChartSeries {
-    let trend = RatioTrend::new(store.rollup_ratio(sig, ids, range));
+    let trend = RatioTrend::new(store.rollup_ratio(sig, ids, range)).with_baseline(base);
     ChartSeries {
         title: sanitize(&store.signal(sig).spec.name).into_owned(),
         kind,

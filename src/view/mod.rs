@@ -3,6 +3,7 @@
 //! per frame). The TUI and `qualtop snapshot` draw the same model.
 
 mod annotations;
+mod baseline;
 mod detail;
 mod filter;
 mod findings;
@@ -18,6 +19,7 @@ mod trend;
 pub use annotations::{
     AnnotationEntry, AnnotationFacts, EntryStatus, RowAnnotations, cell_of_bucket, row_annotations,
 };
+pub use baseline::Baselines;
 pub use detail::{
     Breakdown, BreakdownRow, ChartKind, ChartSeries, DetailModel, SeriesValues, annotation_applies,
 };

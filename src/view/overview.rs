@@ -3,11 +3,12 @@
 //! this level on top. Leaves are filtered first, then rolled up.
 
 use super::annotations::{RowAnnotations, row_annotations};
+use super::baseline::Baselines;
 use super::detail::{DetailModel, compute_detail};
 use super::findings::{MarkerKind, detail_markers, row_status};
 use super::header::HeaderModel;
 use super::query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, TimeCursor, ViewQuery};
-use super::rollup::{ColumnSignals, column_signals, leaf_rows, rolled_rows};
+use super::rollup::{ColumnSignals, RowBases, column_signals, leaf_rows, rolled_rows};
 use super::select::{Grouping, ResolvedSplit, resolve_split, slices_under, unfixed_dimensions};
 use super::sort::sort_rows;
 use super::trend::{GaugeTrend, RatioTrend};
@@ -289,28 +290,27 @@ fn level_rows(
             names: vec![all_name(&query.path)],
         },
     };
-    let mut rows = if split == ResolvedSplit::Leaves {
-        leaf_rows(store, cols, grouping, range)
-    } else {
-        rolled_rows(store, cols, grouping, range)
-    };
-    let mut all = OverviewRow::empty(RowKey::All, all_name(&query.path), range.len);
-    if split == ResolvedSplit::Nothing {
-        if let Some(direct) = rows.pop() {
-            all = direct;
-        }
-    } else {
-        // Counts of the groups summed: the aggregate is their sum by construction.
-        for r in &rows {
-            all.availability.add(&r.availability);
-            all.quality.add(&r.quality);
-            all.latency.max_with(&r.latency);
-        }
-    }
     let split_name = match split {
         ResolvedSplit::Dimension(d) => slices.dimensions()[d].as_str(),
         _ => "",
     };
+    let baselines = Baselines::new(fleet, !query.filter.is_empty(), range);
+    let bases = RowBases {
+        baselines: &baselines,
+        path: &query.path,
+        split: split_name,
+    };
+    let (mut rows, mut all) = if split == ResolvedSplit::Leaves {
+        leaf_rows(store, cols, grouping, range, &bases)
+    } else {
+        rolled_rows(store, cols, grouping, range, &bases)
+    };
+    all.name = all_name(&query.path);
+    if split == ResolvedSplit::Nothing
+        && let Some(direct) = rows.pop()
+    {
+        all = direct;
+    }
     all.status = row_status(
         fleet,
         &query.path,

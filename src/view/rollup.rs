@@ -2,10 +2,13 @@
 //! grouping into rows. Ratios are summed as counts (`Store::rollup_groups`),
 //! never averaged as rates.
 
-use super::overview::OverviewRow;
+use super::baseline::Baselines;
+use super::overview::{OverviewRow, RowKey, path_of};
+use super::query::DrillStep;
 use super::query::QualityPick;
 use super::select::Grouping;
 use super::trend::{GaugeTrend, RatioTrend};
+use crate::detect::ScopeMap;
 use crate::protocol::{Role, SignalKind};
 use crate::store::{BucketRange, GroupRollup, Ratio, SignalId, SliceId, Store};
 
@@ -50,36 +53,100 @@ pub fn column_signals(store: &Store, pick: &QualityPick) -> ColumnSignals {
     cols
 }
 
-/// One row per group with data, unsorted, statuses empty.
+/// What a row's baseline is asked for: the scope of a row key, and where
+/// baselines come from.
+pub struct RowBases<'a> {
+    pub baselines: &'a Baselines<'a>,
+    /// The level's path; a key adds its own steps.
+    pub path: &'a [DrillStep],
+    /// The dimension the level splits by ("" for leaves and the aggregate).
+    pub split: &'a str,
+}
+
+impl RowBases<'_> {
+    fn scope(&self, key: &RowKey) -> ScopeMap {
+        path_of(self.path, self.split, key)
+            .into_iter()
+            .map(|s| (s.dimension, s.value))
+            .collect()
+    }
+
+    /// `series` of `sig` for the row `key` of `members`, with its baseline.
+    fn trend(
+        &self,
+        sig: SignalId,
+        key: &RowKey,
+        members: &[SliceId],
+        series: Vec<Option<Ratio>>,
+    ) -> RatioTrend {
+        let trend = RatioTrend::new(series);
+        if !trend.has_data() {
+            return trend;
+        }
+        let base = self.baselines.of(sig, &self.scope(key), members);
+        trend.with_baseline(base)
+    }
+}
+
+/// Sums `series` into `into`, bucket by bucket.
+fn add_series(into: &mut [Option<Ratio>], series: &[Option<Ratio>]) {
+    for (mine, theirs) in into.iter_mut().zip(series) {
+        if let Some(t) = theirs {
+            mine.get_or_insert_with(Ratio::default).add(*t);
+        }
+    }
+}
+
+/// One row per group with data, unsorted, statuses empty; and the
+/// aggregate of them all (key `All`), summed signal by signal so that its
+/// baseline is its own scope's, not a mix of its groups'.
 pub fn rolled_rows(
     store: &Store,
     cols: &ColumnSignals,
     grouping: Grouping,
     range: BucketRange,
-) -> Vec<OverviewRow> {
+    bases: &RowBases,
+) -> (Vec<OverviewRow>, OverviewRow) {
     let groups = grouping.groups();
+    let mut members: Vec<Vec<SliceId>> = vec![Vec::new(); groups];
+    for &(slice, g) in &grouping.members {
+        if let Some(m) = members.get_mut(g as usize) {
+            m.push(slice);
+        }
+    }
+    let all_members: Vec<SliceId> = grouping.members.iter().map(|&(s, _)| s).collect();
     let mut rows: Vec<OverviewRow> = grouping
         .keys
         .into_iter()
         .zip(grouping.names)
         .map(|(key, name)| OverviewRow::empty(key, name, range.len))
         .collect();
-    for &sig in &cols.availability {
-        if let GroupRollup::Ratio(series) =
-            store.rollup_groups(sig, &grouping.members, groups, range)
-        {
-            for (row, s) in rows.iter_mut().zip(series) {
-                row.availability.add(&RatioTrend::new(s));
+    let mut all = OverviewRow::empty(RowKey::All, String::new(), range.len);
+    for (signals, quality) in [(&cols.availability, false), (&cols.quality, true)] {
+        for &sig in signals {
+            let GroupRollup::Ratio(series) =
+                store.rollup_groups(sig, &grouping.members, groups, range)
+            else {
+                continue;
+            };
+            let mut total = vec![None; range.len];
+            for ((row, s), m) in rows.iter_mut().zip(series).zip(&members) {
+                add_series(&mut total, &s);
+                let trend = bases.trend(sig, &row.key, m, s);
+                let column = if quality {
+                    &mut row.quality
+                } else {
+                    &mut row.availability
+                };
+                column.add(&trend);
             }
-        }
-    }
-    for &sig in &cols.quality {
-        if let GroupRollup::Ratio(series) =
-            store.rollup_groups(sig, &grouping.members, groups, range)
-        {
-            for (row, s) in rows.iter_mut().zip(series) {
-                row.quality.add(&RatioTrend::new(s));
-            }
+            let trend = bases.trend(sig, &RowKey::All, &all_members, total);
+            let column = if quality {
+                &mut all.quality
+            } else {
+                &mut all.availability
+            };
+            column.add(&trend);
         }
     }
     if let Some(sig) = cols.latency
@@ -88,10 +155,11 @@ pub fn rolled_rows(
     {
         for (row, s) in rows.iter_mut().zip(series) {
             row.latency = GaugeTrend { buckets: s };
+            all.latency.max_with(&row.latency);
         }
     }
     rows.retain(OverviewRow::has_data);
-    rows
+    (rows, all)
 }
 
 /// [`rolled_rows`] for a grouping of one slice per group (the flat view):
@@ -102,19 +170,16 @@ pub fn leaf_rows(
     cols: &ColumnSignals,
     grouping: Grouping,
     range: BucketRange,
-) -> Vec<OverviewRow> {
-    let summed = |signals: &[SignalId], slice: SliceId| -> Vec<Option<Ratio>> {
-        let mut out = vec![None; range.len];
-        for &sig in signals {
-            for (cell, b) in out.iter_mut().zip(range.iter()) {
-                if let Some(r) = store.ratio(sig, slice, b) {
-                    cell.get_or_insert_with(Ratio::default).add(r);
-                }
-            }
-        }
-        out
+    bases: &RowBases,
+) -> (Vec<OverviewRow>, OverviewRow) {
+    let read = |sig: SignalId, slice: SliceId| -> Vec<Option<Ratio>> {
+        range.iter().map(|b| store.ratio(sig, slice, b)).collect()
     };
+    let all_members: Vec<SliceId> = grouping.members.iter().map(|&(s, _)| s).collect();
+    let mut totals: Vec<Vec<Option<Ratio>>> =
+        vec![vec![None; range.len]; cols.availability.len() + cols.quality.len()];
     let mut rows = Vec::with_capacity(grouping.members.len());
+    let mut all = OverviewRow::empty(RowKey::All, String::new(), range.len);
     for ((&(slice, _), key), name) in grouping
         .members
         .iter()
@@ -125,19 +190,40 @@ pub fn leaf_rows(
             Some(sig) => range.iter().map(|b| store.gauge(sig, slice, b)).collect(),
             None => vec![None; range.len],
         };
-        let row = OverviewRow {
-            key,
-            name,
-            availability: RatioTrend::new(summed(&cols.availability, slice)),
-            quality: RatioTrend::new(summed(&cols.quality, slice)),
-            latency: GaugeTrend { buckets: latency },
-            status: None,
-            onset: None,
-            annotations: Default::default(),
-        };
+        let mut row = OverviewRow::empty(key, name, range.len);
+        row.latency = GaugeTrend { buckets: latency };
+        let signals = cols.availability.iter().map(|s| (s, false));
+        for ((&sig, quality), total) in signals
+            .chain(cols.quality.iter().map(|s| (s, true)))
+            .zip(totals.iter_mut())
+        {
+            let series = read(sig, slice);
+            add_series(total, &series);
+            let trend = bases.trend(sig, &row.key, &[slice], series);
+            let column = if quality {
+                &mut row.quality
+            } else {
+                &mut row.availability
+            };
+            column.add(&trend);
+        }
+        all.latency.max_with(&row.latency);
         if row.has_data() {
             rows.push(row);
         }
     }
-    rows
+    let signals = cols.availability.iter().map(|s| (s, false));
+    for ((&sig, quality), total) in signals
+        .chain(cols.quality.iter().map(|s| (s, true)))
+        .zip(totals)
+    {
+        let trend = bases.trend(sig, &RowKey::All, &all_members, total);
+        let column = if quality {
+            &mut all.quality
+        } else {
+            &mut all.availability
+        };
+        column.add(&trend);
+    }
+    (rows, all)
 }

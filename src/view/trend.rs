@@ -1,12 +1,18 @@
 //! One rolled-up ratio series over the window, with the figures the table
 //! shows: current rate, baseline rate, change, volume, and a downsampled
 //! form for a sparkline of any width.
+//!
+//! The baseline is not computed here: it is the detector's (see
+//! [`super::baseline`]), attached per signal with [`RatioTrend::with_baseline`]
+//! and carried through sums as the good count expected over the recent part,
+//! so a combined or summed row's change is the volume-weighted change of its
+//! parts and every surface reads the same figure.
 
 use crate::store::Ratio;
 
 /// The part of the window the "current" figure covers: its last sixth, so a
 /// drop shows within minutes but one noisy bucket does not swing it.
-const RECENT_DIVISOR: usize = 6;
+pub(super) const RECENT_DIVISOR: usize = 6;
 
 /// Smallest range a sparkline is scaled to, as a rate: one percentage point,
 /// so a flat series does not blow sampling noise up to full height.
@@ -16,25 +22,50 @@ pub const MIN_SPARK_SPAN: f64 = 0.01;
 pub struct RatioTrend {
     /// Summed counts per bucket, oldest first; `None` where no member had data.
     pub buckets: Vec<Option<Ratio>>,
+    /// Good count expected over the recent part had every member stayed at
+    /// its baseline; `None` when a member with recent data has no baseline.
+    expected_recent: Option<f64>,
 }
 
 impl RatioTrend {
+    /// A series with no baseline known.
     pub fn new(buckets: Vec<Option<Ratio>>) -> Self {
-        RatioTrend { buckets }
+        RatioTrend {
+            buckets,
+            expected_recent: None,
+        }
+    }
+
+    /// Attaches the healthy rate of this one signal and scope.
+    pub fn with_baseline(mut self, rate: Option<f64>) -> Self {
+        let total = self.recent().total;
+        self.expected_recent = match rate {
+            Some(r) => Some(r * total as f64),
+            None if total == 0 => Some(0.0),
+            None => None,
+        };
+        self
+    }
+
+    /// Counts over the recent part of the window.
+    fn recent(&self) -> Ratio {
+        let n = self.buckets.len();
+        let recent = (n / RECENT_DIVISOR).max(1).min(n);
+        sum(&self.buckets[n - recent..])
     }
 
     /// Rate over the recent part of the window.
     pub fn current(&self) -> Option<f64> {
-        let n = self.buckets.len();
-        let recent = (n / RECENT_DIVISOR).max(1).min(n);
-        sum(&self.buckets[n - recent..]).rate()
+        self.recent().rate()
     }
 
-    /// Rate over the first half of the window: the row's own baseline until
-    /// detection brings a better one.
+    /// The healthy rate: the detector's baseline of each member, weighted by
+    /// its volume over the recent part. `None` until every member has one.
     pub fn baseline(&self) -> Option<f64> {
-        let half = self.buckets.len() / 2;
-        sum(&self.buckets[..half]).rate()
+        let total = self.recent().total;
+        (total > 0)
+            .then_some(self.expected_recent?)
+            .map(|e| e / total as f64)
     }
 
     /// Current minus baseline, in percentage points.
@@ -53,6 +84,13 @@ impl RatioTrend {
 
     /// Adds another series bucket by bucket (same window).
     pub fn add(&mut self, other: &RatioTrend) {
+        // A side with no recent data adds nothing to the expectation.
+        let known = |t: &RatioTrend| match t.expected_recent {
+            Some(e) => Some(e),
+            None if t.recent().total == 0 => Some(0.0),
+            None => None,
+        };
+        self.expected_recent = known(self).zip(known(other)).map(|(a, b)| a + b);
         if self.buckets.len() < other.buckets.len() {
             self.buckets.resize(other.buckets.len(), None);
         }
@@ -158,15 +196,35 @@ mod tests {
     }
 
     #[test]
-    fn change_compares_recent_part_with_first_half() {
-        let mut b = vec![r(99, 100); 12];
+    fn change_compares_recent_part_with_the_attached_baseline() {
+        let mut b = vec![r(90, 100); 12];
         b[10] = r(90, 100);
         b[11] = r(90, 100);
-        let t = RatioTrend::new(b);
-        assert_eq!(t.baseline(), Some(0.99));
+        // The window is all at 90 %: no window-relative figure would see a
+        // change; against the detector's 99 % the drop stays visible.
+        let t = RatioTrend::new(b).with_baseline(Some(0.99));
         assert_eq!(t.current(), Some(0.90));
+        assert!((t.baseline().unwrap() - 0.99).abs() < 1e-12);
         let change = t.change_pp().unwrap();
         assert!((change + 9.0).abs() < 1e-9, "{change}");
+        assert_eq!(RatioTrend::new(vec![r(9, 10); 12]).change_pp(), None);
+    }
+
+    #[test]
+    fn summed_baselines_are_weighted_by_recent_volume() {
+        // 300 recent trials at a 90 % baseline, 100 at 50 %: 80 % expected.
+        let mut a = RatioTrend::new(vec![r(270, 300); 6]).with_baseline(Some(0.9));
+        let b = RatioTrend::new(vec![r(50, 100); 6]).with_baseline(Some(0.5));
+        a.add(&b);
+        assert!((a.baseline().unwrap() - 0.8).abs() < 1e-12);
+        // A member with recent data and no baseline leaves the sum unknown;
+        // one without recent data does not.
+        let mut c = a.clone();
+        c.add(&RatioTrend::new(vec![r(1, 2); 6]));
+        assert_eq!(c.baseline(), None);
+        let mut d = a.clone();
+        d.add(&RatioTrend::new(vec![None; 6]));
+        assert!((d.baseline().unwrap() - 0.8).abs() < 1e-12);
     }
 
     #[test]

@@ -1,0 +1,75 @@
+//! The one baseline per (scope, signal) that every `vs base`, chart
+//! reference line, copy, snapshot and `check` reads.
+//!
+//! Where the detector tests that scope and signal, it is the detector's own
+//! healthy rate (trailing, frozen while evidence builds, so a regression
+//! never becomes its own base). Elsewhere (a combination of dimensions, a
+//! filtered group, a leaf the detector is not reporting on) it is the same
+//! robust estimator over the scope's own trailing history, up to the
+//! recent part of the window the current figure covers.
+
+use crate::detect::{DetectorConfig, ScopeMap, estimate_baseline};
+use crate::feed::Fleet;
+use crate::store::{BucketRange, Ratio, SignalId, SliceId};
+
+use super::trend::RECENT_DIVISOR;
+
+/// Where baselines of one view come from.
+pub struct Baselines<'a> {
+    fleet: &'a Fleet,
+    /// A filter is active: the slices of a scope are not the detector's.
+    filtered: bool,
+    /// The trailing history the estimator reads when the detector has no
+    /// baseline: up to the window's recent part.
+    reference: Option<BucketRange>,
+}
+
+impl<'a> Baselines<'a> {
+    pub fn new(fleet: &'a Fleet, filtered: bool, window: BucketRange) -> Self {
+        let store = &fleet.store;
+        let recent = (window.len / RECENT_DIVISOR).max(1).min(window.len);
+        let last = window.last() - recent as i64;
+        let span = DetectorConfig::for_bucket_ms(store.bucket_ms())
+            .reference_buckets
+            .min(store.capacity());
+        let reference = (span > 0).then(|| BucketRange::ending_at(last, span));
+        Baselines {
+            fleet,
+            filtered,
+            reference,
+        }
+    }
+
+    /// The healthy rate of `signal` over `scope`, whose slices (after the
+    /// filter) are `members`.
+    pub fn of(&self, signal: SignalId, scope: &ScopeMap, members: &[SliceId]) -> Option<f64> {
+        if !self.filtered
+            && let Some(rate) = self.detector(signal, scope)
+        {
+            return Some(rate);
+        }
+        self.estimated(signal, members)
+    }
+
+    /// The detector's own, when it tests this scope and signal.
+    fn detector(&self, signal: SignalId, scope: &ScopeMap) -> Option<f64> {
+        let name = &self.fleet.store.signals().get(signal.index())?.spec.name;
+        self.fleet
+            .detections
+            .tracks
+            .iter()
+            .find(|t| t.signal == *name && t.scope == *scope)?
+            .baseline
+    }
+
+    /// The detector's estimator over the members' trailing history.
+    fn estimated(&self, signal: SignalId, members: &[SliceId]) -> Option<f64> {
+        let range = self.reference?;
+        let series: Vec<Option<Ratio>> = self.fleet.store.rollup_ratio(signal, members, range);
+        let buckets = series
+            .iter()
+            .flatten()
+            .map(|r| crate::detect::compact_counts(*r));
+        estimate_baseline(buckets).map(|b| b.rate)
+    }
+}
