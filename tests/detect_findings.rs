@@ -194,7 +194,7 @@ fn row_above_the_regression_says_where_inside_it_is() {
     let f = fleet(detections(vec![regression(None)]));
     assert_eq!(
         status(&f, &[], "model", RowKey::All, TimeCursor::Live),
-        "REGRESSION 14:05 -3.1pp in hardware=tpu,model=m2"
+        "REGRESSION 14:05 -3.1pp in tpu/m2"
     );
     // Drilled into model=m2 and split by hardware: tpu is the regression.
     let path = [step("model", "m2")];
@@ -424,4 +424,42 @@ fn names_from_a_backend_are_sanitised() {
     let m = detail_markers(&f, &[]);
     assert_eq!(m.len(), 2);
     assert!(m.iter().all(|m| !m.label.contains('\u{1b}')), "{m:?}");
+}
+
+#[test]
+fn a_row_inside_a_broad_regression_whose_causes_lie_elsewhere_is_not_flagged() {
+    // Scoped to hardware=tpu while evidence built; the search found the
+    // deficit in model=m2 alone.
+    let mut r = regression(None);
+    r.scope = scope(&[("hardware", "tpu")]);
+    r.alarms.clear();
+    let f = fleet(detections(vec![r]));
+    let path = [step("hardware", "tpu")];
+    assert_eq!(
+        status(&f, &path, "model", value("m1"), TimeCursor::Live),
+        "OK"
+    );
+    assert!(status(&f, &path, "model", value("m2"), TimeCursor::Live).starts_with("REGRESSION"),);
+}
+
+#[test]
+fn an_ended_regression_reads_ended_for_a_while_then_clears() {
+    let mut d = detections(vec![regression(Some(at(100)))]);
+    d.through = Some(at(110));
+    let f = fleet(d.clone());
+    assert_eq!(
+        status(&f, &[], "model", value("m2"), TimeCursor::Live),
+        "ENDED 15:45"
+    );
+    // A row the regression never touched stays OK.
+    assert_eq!(
+        status(&f, &[], "model", value("m1"), TimeCursor::Live),
+        "OK"
+    );
+    d.through = Some(at(100) + qualtop::view::ENDED_SHOWN_MS);
+    let f = fleet(d);
+    assert_eq!(
+        status(&f, &[], "model", value("m2"), TimeCursor::Live),
+        "OK"
+    );
 }

@@ -277,7 +277,7 @@ fn body_cell(
                 (
                     look.cut(&text, w_us),
                     match s.severity {
-                        Severity::Ok => t.dim,
+                        Severity::Ok | Severity::Ended => t.dim,
                         Severity::Watch => t.warn,
                         Severity::Regressed => t.error,
                     },

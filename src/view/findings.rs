@@ -126,7 +126,7 @@ fn relation(r: &DetectedRegression, row: &ScopeMap, when: Moment) -> Option<Rela
                 Moment::At(t) => a.covers(t),
             }
     });
-    if own_alarm || includes(&r.scope, row) {
+    if own_alarm || (includes(&r.scope, row) && !spared(r, row)) {
         Some(Relation::Covers)
     } else if includes(row, &r.scope) {
         Some(Relation::Inside)
@@ -134,6 +134,18 @@ fn relation(r: &DetectedRegression, row: &ScopeMap, when: Moment) -> Option<Rela
         None
     }
 }
+
+/// Whether the causes the scope search found inside `r` all lie outside
+/// `row` (a regression first scoped to `hardware=tpu` whose causes are
+/// three model combinations spares the `hardware=tpu ∧ model=atlas-s` row).
+fn spared(r: &DetectedRegression, row: &ScopeMap) -> bool {
+    let disjoint = |a: &ScopeMap| a.iter().any(|(d, v)| row.get(d).is_some_and(|w| w != v));
+    !r.causes.is_empty() && r.causes.iter().all(|c| disjoint(&c.scope))
+}
+
+/// How long after a regression ends its rows read `ENDED 14:40`, in data
+/// time, before they clear.
+pub const ENDED_SHOWN_MS: Millis = 30 * 60_000;
 
 fn in_force(r: &DetectedRegression, when: Moment) -> bool {
     match when {
@@ -175,6 +187,18 @@ fn beyond(inner: &ScopeMap, outer: &ScopeMap) -> String {
         .map(|(d, v)| format!("{d}={v}"))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Where a regression lies inside a row, short enough for the status
+/// column: the values of its constraints beyond the row's, `tpu/api` (the
+/// detail view's scope panel names the dimensions).
+fn beyond_short(inner: &ScopeMap, outer: &ScopeMap) -> String {
+    inner
+        .iter()
+        .filter(|(d, _)| !outer.contains_key(*d))
+        .map(|(_, v)| v.as_str())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The status of one row of the table at `path`, split by `split`: the
@@ -245,11 +269,31 @@ fn quality_status(
         }
         if rel == Relation::Inside {
             text.push_str(" in ");
-            text.push_str(&beyond(&r.scope, &row));
+            text.push_str(&beyond_short(&r.scope, &row));
         }
         return Some(RowStatus {
             severity: Severity::Regressed,
             text: sanitize(&text).into_owned(),
+        });
+    }
+    // A regression here that ended a short while ago says so, then clears.
+    let now = match when {
+        Moment::Now => d.through.unwrap_or_default(),
+        Moment::At(t) => t,
+    };
+    let ended = d
+        .regressions
+        .iter()
+        .filter(|r| signals.contains(&r.signal))
+        .filter_map(|r| Some((r.ended_at?, r)))
+        .filter(|(end, _)| *end <= now && now - *end < ENDED_SHOWN_MS)
+        .filter(|(end, r)| relation(r, &row, Moment::At(end - 1)).is_some())
+        .map(|(end, _)| end)
+        .max();
+    if let Some(end) = ended {
+        return Some(RowStatus {
+            severity: Severity::Ended,
+            text: format!("ENDED {}", clock(end)),
         });
     }
     // No regression: the row's own detector, if it has one, says whether

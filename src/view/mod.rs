@@ -25,8 +25,8 @@ pub use detail::{
 };
 pub use filter::{Filter, FilterTerm};
 pub use findings::{
-    MarkerKind, ScopeEntry, TimeMarker, active_burns, active_regressions, burn_status,
-    detail_markers, row_status, scope_entries,
+    ENDED_SHOWN_MS, MarkerKind, ScopeEntry, TimeMarker, active_burns, active_regressions,
+    burn_status, detail_markers, row_status, scope_entries,
 };
 pub use header::{HeaderModel, STALE_AFTER_MS, SourceLine};
 pub use overview::{

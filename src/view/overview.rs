@@ -32,6 +32,8 @@ pub enum RowKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Ok,
+    /// A regression here ended a short while ago.
+    Ended,
     Watch,
     Regressed,
 }
@@ -41,6 +43,7 @@ impl Severity {
     pub fn word(self) -> &'static str {
         match self {
             Severity::Ok => "OK",
+            Severity::Ended => "ENDED",
             Severity::Watch => "WATCH",
             Severity::Regressed => "REGRESSION",
         }
@@ -51,7 +54,7 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowStatus {
     pub severity: Severity,
-    /// Short, already clean: "regressed 14m".
+    /// Already clean: "REGRESSION 14:05 -3.1pp in tpu/api", "ENDED 14:40".
     pub text: String,
 }
 

@@ -55,12 +55,13 @@ pub fn sort_rows(rows: &mut Vec<OverviewRow>, key: SortKey, reversed: bool) {
     rows.extend(order.into_iter().filter_map(|i| taken[i].take()));
 }
 
-/// 0 for regressed, 1 for watched, 2 for everything else.
+/// Regressed, watched, recently ended, then everything else.
 fn severity_rank(row: &OverviewRow) -> u8 {
     match row.status.as_ref().map(|s| s.severity) {
         Some(Severity::Regressed) => 0,
         Some(Severity::Watch) => 1,
-        _ => 2,
+        Some(Severity::Ended) => 2,
+        Some(Severity::Ok) | None => 3,
     }
 }
 
