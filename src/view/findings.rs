@@ -267,7 +267,9 @@ fn quality_status(
             text.push(' ');
             text.push_str(&p);
         }
-        if rel == Relation::Inside {
+        // Where it lies, when that is narrower than the row (also when the
+        // row's own detector fired because of it).
+        if r.scope != row && includes(&row, &r.scope) {
             text.push_str(" in ");
             text.push_str(&beyond_short(&r.scope, &row));
         }
