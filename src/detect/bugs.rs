@@ -79,15 +79,32 @@ impl<'a> Bug<'a> {
         s
     }
 
-    /// Where it is: the constraints every member's scope shares (the TPU
-    /// misconfiguration's three model combinations share `hardware=tpu ∧
-    /// platform=api`). `{}` when they share none: the whole fleet.
+    /// Where it is: every constraint some member names and no member
+    /// contradicts. The TPU misconfiguration seen first as `platform=api`
+    /// and `hardware=tpu` is `hardware=tpu ∧ platform=api`; refined into
+    /// three model combinations inside both, it is still that (the models
+    /// differ). `{}` when nothing is agreed: the whole fleet.
     pub fn scope(&self) -> ScopeMap {
-        let mut common = self.members[0].scope.clone();
-        for r in &self.members[1..] {
-            common.retain(|d, v| r.scope.get(d) == Some(v));
+        let mut agreed = ScopeMap::new();
+        let mut contested: Vec<&str> = Vec::new();
+        for r in &self.members {
+            for (d, v) in &r.scope {
+                if contested.contains(&d.as_str()) {
+                    continue;
+                }
+                match agreed.get(d) {
+                    Some(w) if w != v => {
+                        agreed.remove(d);
+                        contested.push(d);
+                    }
+                    Some(_) => {}
+                    None => {
+                        agreed.insert(d.clone(), v.clone());
+                    }
+                }
+            }
         }
-        common
+        agreed
     }
 
     /// Every scope inside it, distinct, narrowest last: the members' own
@@ -221,6 +238,22 @@ mod tests {
         assert_eq!(scope.get("hardware").map(String::as_str), Some("tpu"));
         assert_eq!(bugs[0].signals(), vec!["cs", "lc"]);
         assert_eq!(bugs[0].onset(), 57 * MIN);
+    }
+
+    #[test]
+    fn scopes_seen_from_two_sides_meet_in_their_intersection() {
+        let rs = [
+            reg("lc", &[("platform", "api")], 61, None),
+            reg("lc", &[("hardware", "tpu")], 61, None),
+            reg("gq", &[], 62, None),
+        ];
+        let bugs = group_bugs(&rs);
+        assert_eq!(bugs.len(), 1);
+        let want: ScopeMap = [("hardware", "tpu"), ("platform", "api")]
+            .iter()
+            .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(bugs[0].scope(), want);
     }
 
     #[test]

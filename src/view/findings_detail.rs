@@ -121,36 +121,27 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
         .collect()
 }
 
-/// The dimensions every scope constrains beyond `common`, with the values
-/// they take: `model=atlas-l|atlas-m`. Empty when a scope leaves one open.
-fn spanned_values<'a>(
-    scopes: impl Iterator<Item = &'a ScopeMap> + Clone,
-    common: &ScopeMap,
-) -> String {
-    let mut dims: Vec<&String> = Vec::new();
-    for s in scopes.clone() {
-        for d in s.keys() {
-            if !common.contains_key(d) && !dims.contains(&d) {
-                dims.push(d);
+/// The dimensions the scopes constrain beyond `common` (where they
+/// differ), with the values they take: `model=atlas-l|atlas-m`.
+fn spanned_values<'a>(scopes: impl Iterator<Item = &'a ScopeMap>, common: &ScopeMap) -> String {
+    let mut spans: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for s in scopes {
+        for (d, v) in s {
+            if common.contains_key(d) {
+                continue;
+            }
+            let values = spans.entry(d.as_str()).or_default();
+            if !values.contains(&v.as_str()) {
+                values.push(v);
             }
         }
     }
-    dims.sort();
-    let mut parts = Vec::new();
-    for d in dims {
-        let mut values: Vec<&str> = Vec::new();
-        let mut everywhere = true;
-        for s in scopes.clone() {
-            match s.get(d) {
-                Some(v) if !values.contains(&v.as_str()) => values.push(v),
-                Some(_) => {}
-                None => everywhere = false,
-            }
-        }
-        if everywhere {
+    spans
+        .into_iter()
+        .map(|(d, mut values)| {
             values.sort_unstable();
-            parts.push(format!("{d}={}", values.join("|")));
-        }
-    }
-    parts.join(" ")
+            format!("{d}={}", values.join("|"))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
