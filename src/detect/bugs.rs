@@ -9,13 +9,17 @@
 //! force at a common time and their scopes nest, or their onsets lie within
 //! [`ONSET_SPREAD_MS`] of each other.
 
-use super::detections::{DetectedRegression, ScopeMap};
+use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
 use crate::protocol::Millis;
 
 /// Regressions starting within this long of each other (and overlapping in
 /// time) are one bug: the TPU misconfiguration is three disjoint
 /// combinations on three suites, all starting within minutes.
 pub const ONSET_SPREAD_MS: Millis = 10 * 60_000;
+
+/// A group alarm and a regression inside it are one bug when their onsets
+/// lie this close: the group's estimate is later and coarser.
+pub const NESTED_SPREAD_MS: Millis = 30 * 60_000;
 
 /// One bug: the regressions (of any signal) it is made of, by onset.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,15 +83,41 @@ impl<'a> Bug<'a> {
         s
     }
 
-    /// Where it is: every constraint some member names and no member
-    /// contradicts. The TPU misconfiguration seen first as `platform=api`
-    /// and `hardware=tpu` is `hardware=tpu ∧ platform=api`; refined into
-    /// three model combinations inside both, it is still that (the models
-    /// differ). `{}` when nothing is agreed: the whole fleet.
+    /// The members whose scopes say where it is: those the scope search
+    /// localised, when there are any (a group or leaf alarm folded in is a
+    /// coarser or partial view of the same fault).
+    pub fn localised(&self) -> Vec<&'a DetectedRegression> {
+        let found: Vec<&DetectedRegression> = self
+            .members
+            .iter()
+            .copied()
+            .filter(|r| r.origin == ScopeOrigin::Cause)
+            .collect();
+        if found.is_empty() {
+            self.members.clone()
+        } else {
+            found
+        }
+    }
+
+    /// Where it is. Combinations the scope search found are parts of it:
+    /// the bug is what they share (three model combinations of
+    /// `hardware=tpu ∧ platform=api` are that). Alarms of group detectors
+    /// alone are views of it from one dimension each: the bug is where they
+    /// meet (`platform=api` and `hardware=tpu` are `hardware=tpu ∧
+    /// platform=api`). `{}`: the whole fleet.
     pub fn scope(&self) -> ScopeMap {
+        let members = self.localised();
+        if members.iter().any(|r| r.origin == ScopeOrigin::Cause) {
+            let mut shared = members[0].scope.clone();
+            for r in &members[1..] {
+                shared.retain(|d, v| r.scope.get(d) == Some(v));
+            }
+            return shared;
+        }
         let mut agreed = ScopeMap::new();
         let mut contested: Vec<&str> = Vec::new();
-        for r in &self.members {
+        for r in &members {
             for (d, v) in &r.scope {
                 if contested.contains(&d.as_str()) {
                     continue;
@@ -138,6 +168,18 @@ fn overlap(a: &DetectedRegression, b: &DetectedRegression) -> bool {
             .min(b.ended_at.unwrap_or(Millis::MAX))
 }
 
+/// Whether two regressions are one fault: in force at a common time, and
+/// the same place, or onsets within [`ONSET_SPREAD_MS`], or nested places
+/// with onsets within [`NESTED_SPREAD_MS`]. A broad group alarm does not
+/// swallow a narrower fault that began an hour later inside it (the TPU
+/// misconfiguration's `hardware=tpu` and the compiler bug on atlas-s).
+fn same_bug(a: &DetectedRegression, b: &DetectedRegression) -> bool {
+    let apart = (a.onset - b.onset).abs();
+    let nested = scope_includes(&a.scope, &b.scope) || scope_includes(&b.scope, &a.scope);
+    overlap(a, b)
+        && (a.scope == b.scope || apart <= ONSET_SPREAD_MS || (nested && apart <= NESTED_SPREAD_MS))
+}
+
 /// The regressions given, grouped into bugs, each bug's members in the
 /// order given, bugs by their first member's position.
 pub fn group_bugs<'a, I>(regressions: I) -> Vec<Bug<'a>>
@@ -157,9 +199,7 @@ where
     for i in 0..n {
         for j in i + 1..n {
             let (a, b) = (regressions[i], regressions[j]);
-            let nested = scope_includes(&a.scope, &b.scope) || scope_includes(&b.scope, &a.scope);
-            let together = (a.onset - b.onset).abs() <= ONSET_SPREAD_MS;
-            if (nested || together) && overlap(a, b) {
+            if same_bug(a, b) {
                 let (ra, rb) = (root(&mut parent, i), root(&mut parent, j));
                 parent[ra] = rb;
             }
@@ -179,7 +219,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::ScopeOrigin;
     use crate::protocol::Role;
 
     const MIN: Millis = 60_000;
@@ -241,15 +280,64 @@ mod tests {
     }
 
     #[test]
-    fn scopes_seen_from_two_sides_meet_in_their_intersection() {
-        let rs = [
+    fn group_alarms_seen_from_two_sides_meet_in_their_intersection() {
+        let mut rs = [
             reg("lc", &[("platform", "api")], 61, None),
             reg("lc", &[("hardware", "tpu")], 61, None),
             reg("gq", &[], 62, None),
         ];
+        for r in &mut rs {
+            r.origin = ScopeOrigin::Track(crate::detect::TrackLevel::Group);
+        }
         let bugs = group_bugs(&rs);
         assert_eq!(bugs.len(), 1);
         let want: ScopeMap = [("hardware", "tpu"), ("platform", "api")]
+            .iter()
+            .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(bugs[0].scope(), want);
+    }
+
+    #[test]
+    fn a_broad_alarm_does_not_swallow_a_fault_starting_an_hour_later_inside_it() {
+        let rs = [
+            reg("uf", &[("hardware", "tpu")], 69, None),
+            reg("gq", &[("hardware", "tpu"), ("model", "s")], 127, None),
+            // The same fault firing again later, while the first is open.
+            reg("gq", &[("hardware", "tpu"), ("model", "s")], 299, None),
+        ];
+        let bugs = group_bugs(&rs);
+        assert_eq!(bugs.len(), 2, "{bugs:#?}");
+        assert_eq!(bugs[1].members.len(), 2);
+    }
+
+    #[test]
+    fn found_combinations_on_two_sides_are_what_they_share_and_a_leaf_alarm_adds_nothing() {
+        let mut leaf = reg(
+            "gq",
+            &[("hardware", "tpu"), ("model", "s"), ("region", "eu")],
+            61,
+            None,
+        );
+        leaf.origin = ScopeOrigin::Track(crate::detect::TrackLevel::Leaf);
+        let rs = [
+            reg(
+                "gq",
+                &[("hardware", "tpu"), ("model", "s"), ("region", "us")],
+                60,
+                None,
+            ),
+            reg(
+                "gq",
+                &[("hardware", "tpu"), ("model", "s"), ("platform", "nimbus")],
+                62,
+                None,
+            ),
+            leaf,
+        ];
+        let bugs = group_bugs(&rs);
+        assert_eq!(bugs.len(), 1);
+        let want: ScopeMap = [("hardware", "tpu"), ("model", "s")]
             .iter()
             .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
             .collect();

@@ -99,7 +99,7 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                 .collect();
             steps.sort_by_key(|s| order(&s.dimension));
             let mut text = describe(&scope);
-            let spans = spanned_values(bug.members.iter().map(|r| &r.scope), &scope);
+            let spans = spanned_values(bug.localised().into_iter().map(|r| &r.scope), &scope);
             if !spans.is_empty() {
                 text.push_str(&format!(" ({spans})"));
             }
