@@ -117,6 +117,18 @@ pub fn render_table(
         Table::new(rows, widths).header(head).column_spacing(GAP),
         area,
     );
+    // Cells drew in their own colours; on the bar each must still read.
+    if let Some(offset) = level.selected.checked_sub(level.scroll)
+        && offset < body_height
+        && level.selected < table.rows.len()
+    {
+        let bar = Rect {
+            y: area.y + 1 + offset as u16,
+            height: 1,
+            ..area
+        };
+        t.select_row(f.buffer_mut(), bar);
+    }
     if empty && area.height > 1 {
         let message = if header.sources.is_empty() {
             "no sources configured"
