@@ -136,6 +136,13 @@ pub fn fit(c: Color, depth: ColorDepth) -> Color {
     }
 }
 
+/// Distance that also counts a change of colourfulness, so a grey is
+/// replaced by a grey, not by a blue of similar lightness.
+fn hue_distance(a: (u8, u8, u8), b: (u8, u8, u8)) -> u32 {
+    let chroma = |(r, g, b): (u8, u8, u8)| i32::from(r.max(g).max(b)) - i32::from(r.min(g).min(b));
+    distance(a, b) + (chroma(a) - chroma(b)).pow(2) as u32 * 2
+}
+
 /// [`fit`], but where the theme's colour read on `against` (at `min`
 /// contrast) and its nearest palette entry would not, the nearest entry
 /// that does: downsampling never makes readable text unreadable.
@@ -156,7 +163,7 @@ pub fn fit_readable(c: Color, against: (u8, u8, u8), min: f64, depth: ColorDepth
     candidates
         .into_iter()
         .filter(|x| reads(*x))
-        .min_by_key(|x| rgb_of(*x).map_or(u32::MAX, |rgb| distance(rgb, wanted)))
+        .min_by_key(|x| rgb_of(*x).map_or(u32::MAX, |rgb| hue_distance(rgb, wanted)))
         .unwrap_or(fitted)
 }
 

@@ -232,7 +232,7 @@ fn render_block(f: &mut Frame, area: Rect, b: &Breakdown, selected: Option<usize
         let quality = format::percent(row.quality);
         let word = row.status.as_ref().map_or("", |s| s.severity.word());
         let fixed = 1 + 8 + 1 + 7 + 1 + width(word);
-        let name = look.cut(&row.name, w.saturating_sub(fixed).max(4));
+        let name = look.cut_middle(&row.name, w.saturating_sub(fixed).max(4));
         let pad = w.saturating_sub(fixed + width(&name));
         let change_style = match row.change_pp {
             Some(c) if c <= -1.0 => t.worse,

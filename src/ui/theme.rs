@@ -72,6 +72,17 @@ impl Look {
         };
         super::sanitize::truncate_with(s, width, ellipsis)
     }
+
+    /// Shortens a clean name to `width` columns in the middle, keeping its
+    /// last part (the last dimension of a leaf) whole where it can.
+    pub fn cut_middle(&self, s: &str, width: usize) -> String {
+        let ellipsis = if self.ascii {
+            super::sanitize::ASCII_ELLIPSIS
+        } else {
+            "…"
+        };
+        super::format::shorten_middle(s, width, ellipsis)
+    }
 }
 
 impl Theme {
