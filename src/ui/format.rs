@@ -88,9 +88,10 @@ const NAME_SEPARATORS: [&str; 2] = [" / ", "/"];
 
 /// Cuts a clean name to `width` terminal columns in the middle, with
 /// `ellipsis` where text was left out. A path of dimension values keeps its
-/// last part whole and shortens the others in their middles, so every
-/// dimension still shows both ends (models differ in a suffix, regions in a
-/// prefix): `atlas-xl / api / europe-west-4 / tpu` becomes `at…xl / api / eur…-4 / tpu`.
+/// last part whole and shortens the others to their start and short suffix,
+/// so values that differ in either still read apart (`atlas-m`, `atlas-xl`;
+/// `us-east`, `us-west`): `atlas-xl / api / europe-west-4 / tpu` becomes
+/// `at…xl / api / euro…4 / tpu`.
 /// Other text loses its middle: `ab…ij`.
 pub fn shorten_middle(s: &str, width: usize, ellipsis: &str) -> String {
     if s.width() <= width {
@@ -135,15 +136,37 @@ fn shorten_parts(s: &str, sep: &str, width: usize, ellipsis: &str) -> Option<Str
         .map(|(part, w)| {
             if part.width() <= w {
                 (*part).to_owned()
-            } else if w >= 4 + ellipsis.width() {
-                cut_middle(part, w, ellipsis)
             } else {
-                // Too short for both ends: the start says more than `a…t`.
-                format!("{}{ellipsis}", take_start(part, w - ellipsis.width()))
+                shorten_part(part, w, ellipsis)
             }
         })
         .collect();
     Some(format!("{}{sep}{last}", shown.join(sep)))
+}
+
+/// Longest suffix kept when a value is shortened: `-xl`, `-2`, `-v5`.
+const SHORT_SUFFIX: usize = 3;
+
+/// One dimension value in `width` columns: its start, and its short
+/// suffix if it has one (`atlas-xl` → `at…xl`, `us-west` → `us-w…`).
+fn shorten_part(part: &str, width: usize, ellipsis: &str) -> String {
+    let suffix = part
+        .rsplit_once('-')
+        .map(|(_, s)| s)
+        .filter(|s| !s.is_empty() && s.width() <= SHORT_SUFFIX)
+        .map_or(0, UnicodeWidthStr::width);
+    // The suffix only if at least two columns of the start remain.
+    let keep = if suffix > 0 && suffix + 2 + ellipsis.width() <= width {
+        suffix
+    } else {
+        0
+    };
+    let head = width.saturating_sub(ellipsis.width() + keep);
+    format!(
+        "{}{ellipsis}{}",
+        take_start(part, head),
+        take_end(part, keep)
+    )
 }
 
 /// The start and the end of `s` around `ellipsis`, in `width` columns.
@@ -197,14 +220,14 @@ mod tests {
     fn long_names_keep_every_dimension_start_and_the_last_one_whole() {
         let leaf = "atlas-m / api / eu-west / tpu";
         assert_eq!(shorten_middle(leaf, 100, "…"), leaf);
-        assert_eq!(shorten_middle(leaf, 24, "…"), "atl… / api / eu…st / tpu");
+        assert_eq!(shorten_middle(leaf, 24, "…"), "at…m / api / eu-w… / tpu");
         assert_eq!(
             shorten_middle("atlas-m/api/eu-west/tpu", 20, "…"),
-            "at…-m/api/eu-…st/tpu"
+            "atl…m/api/eu-we…/tpu"
         );
         assert_eq!(
             shorten_middle("atlas-xl / api / europe-west-4 / tpu", 26, "…"),
-            "at…xl / api / eur…-4 / tpu"
+            "at…xl / api / euro…4 / tpu"
         );
         // Leaves differing only in a middle dimension stay apart.
         let a = shorten_middle("atlas-m-instruct / stratus / europe-west-4 / tpu-v5e", 30, "…");
