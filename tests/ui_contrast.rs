@@ -8,9 +8,7 @@
 //! unknown; we assume xterm's default palette (`rgb_of`: red 205,0,0,
 //! bright red 255,0,0, blue 0,0,238 ...), the common default.
 
-use qualtop::theme::{
-    BUILTIN, ColorDepth, Role, Theme, contrast_ratio, paint_selected, rgb_of,
-};
+use qualtop::theme::{BUILTIN, ColorDepth, Role, Theme, contrast_ratio, paint_selected, rgb_of};
 use ratatui::style::{Color, Modifier, Style};
 
 const DEPTHS: [ColorDepth; 3] = [
@@ -69,7 +67,11 @@ fn every_role_reads_on_normal_and_selected_background_at_every_depth() {
 #[test]
 fn high_contrast_promises_seven_and_the_others_at_least_aa() {
     for theme in colour_themes() {
-        let want = if theme.name == "high-contrast" { 7.0 } else { 4.5 };
+        let want = if theme.name == "high-contrast" {
+            7.0
+        } else {
+            4.5
+        };
         assert_eq!(theme.min_contrast, want, "{}", theme.name);
     }
 }
@@ -95,12 +97,24 @@ fn status_colours_survive_on_the_selected_row_in_truecolour() {
     // The fallback to the selection's colour is a safety net, not the design:
     // in truecolour the selected row still shows what is wrong in colour.
     for name in ["dark", "light", "colorblind"] {
-        let theme = Theme::builtin(name).unwrap().for_depth(ColorDepth::TrueColor);
+        let theme = Theme::builtin(name)
+            .unwrap()
+            .for_depth(ColorDepth::TrueColor);
         let sel = theme.style(Role::Selection);
-        for role in [Role::Regression, Role::Watch, Role::Availability, Role::Quality] {
+        for role in [
+            Role::Regression,
+            Role::Watch,
+            Role::Availability,
+            Role::Quality,
+        ] {
             let normal = theme.style(role);
             let painted = paint_selected(normal, sel, theme.min_contrast);
-            assert_eq!(painted.fg, normal.fg, "{name} {} lost its colour", role.name());
+            assert_eq!(
+                painted.fg,
+                normal.fg,
+                "{name} {} lost its colour",
+                role.name()
+            );
         }
     }
 }
@@ -110,13 +124,22 @@ fn colorblind_never_tells_regression_from_ok_by_red_and_green_alone() {
     let t = Theme::builtin("colorblind").unwrap();
     let hue_free = |r: Role| {
         let s = t.style(r);
-        (s.add_modifier, s.fg.and_then(rgb_of).map(qualtop::theme::luminance))
+        (
+            s.add_modifier,
+            s.fg.and_then(rgb_of).map(qualtop::theme::luminance),
+        )
     };
     let (ok, bad) = (hue_free(Role::Ok), hue_free(Role::Regression));
-    assert!(bad.0.contains(Modifier::REVERSED), "regression in reverse video");
+    assert!(
+        bad.0.contains(Modifier::REVERSED),
+        "regression in reverse video"
+    );
     assert!(!ok.0.contains(Modifier::REVERSED));
     let (ok, bad) = (ok.1.unwrap(), bad.1.unwrap());
-    assert!((ok - bad).abs() > 0.05, "lightness differs: {ok:.3} vs {bad:.3}");
+    assert!(
+        (ok - bad).abs() > 0.05,
+        "lightness differs: {ok:.3} vs {bad:.3}"
+    );
 }
 
 #[test]
@@ -134,7 +157,10 @@ fn mono_uses_attributes_only_and_its_selection_still_shows() {
         let painted = paint_selected(text, sel, t.min_contrast);
         assert_ne!(painted, text, "a selected plain cell looks selected");
         let regression = paint_selected(t.style(Role::Regression), sel, t.min_contrast);
-        assert!(regression.add_modifier.contains(Modifier::BOLD), "REGRESSION stands out on the bar");
+        assert!(
+            regression.add_modifier.contains(Modifier::BOLD),
+            "REGRESSION stands out on the bar"
+        );
         assert_ne!(regression, painted);
     }
 }

@@ -94,7 +94,9 @@ fn ascii_mode_shortens_names_with_a_tilde() {
     };
     let narrow = flat_view(&long_named_fleet(), 80, &look);
     assert!(
-        narrow.iter().any(|l| l.starts_with("at") && l.contains('~') && l.contains(" / tpu-v5e ")),
+        narrow
+            .iter()
+            .any(|l| l.starts_with("at") && l.contains('~') && l.contains(" / tpu-v5e ")),
         "{narrow:#?}"
     );
 }
@@ -124,11 +126,16 @@ fn at_80_columns_the_status_shows_its_word_and_as_much_of_the_rest_as_fits() {
         .iter()
         .find(|l| l.starts_with(&vm.table.rows[1].name))
         .unwrap();
-    let at = row.find("REGRESSION").unwrap_or_else(|| panic!("{screen:#?}"));
+    let at = row
+        .find("REGRESSION")
+        .unwrap_or_else(|| panic!("{screen:#?}"));
     let shown = &row[at..];
     assert!(shown.starts_with("REGRESSION 14:05 -3.1pp"), "{shown:?}");
     assert!(row.chars().count() <= 80);
-    assert!(screen.iter().any(|l| l.contains("WATCH since 13:50")), "{screen:#?}");
+    assert!(
+        screen.iter().any(|l| l.contains("WATCH since 13:50")),
+        "{screen:#?}"
+    );
     // The quality figures stay; the counts gave way.
     let head = screen.iter().find(|l| l.starts_with("model")).unwrap();
     assert!(head.contains("qual") && head.contains("vs base"), "{head}");
@@ -138,9 +145,15 @@ fn at_80_columns_the_status_shows_its_word_and_as_much_of_the_rest_as_fits() {
 fn at_200_columns_the_longest_status_is_shown_whole() {
     let (app, vm) = with_long_status(200);
     let screen = lines(&draw(&app, &vm, 200, 24, &Look::default()));
-    assert!(screen.iter().any(|l| l.contains(LONG_STATUS)), "{screen:#?}");
+    assert!(
+        screen.iter().any(|l| l.contains(LONG_STATUS)),
+        "{screen:#?}"
+    );
     let head = screen.iter().find(|l| l.starts_with("model")).unwrap();
-    assert!(head.contains("reqs") && head.contains("availability"), "{head}");
+    assert!(
+        head.contains("reqs") && head.contains("availability"),
+        "{head}"
+    );
 }
 
 #[test]
@@ -150,7 +163,11 @@ fn every_cell_of_the_selected_row_reads_on_the_bar_in_every_theme_and_depth() {
     app.update(Event::Key(KeyPress::char('j')));
     let name = vm.table.rows[1].name.clone();
     for theme in ["dark", "light", "colorblind", "high-contrast"] {
-        for depth in [ColorDepth::Ansi16, ColorDepth::Ansi256, ColorDepth::TrueColor] {
+        for depth in [
+            ColorDepth::Ansi16,
+            ColorDepth::Ansi256,
+            ColorDepth::TrueColor,
+        ] {
             let roles = Theme::builtin(theme).unwrap().for_depth(depth);
             let look = Look {
                 theme: ui::Theme::from_roles(&roles),
@@ -168,7 +185,9 @@ fn every_cell_of_the_selected_row_reads_on_the_bar_in_every_theme_and_depth() {
                 if cell.symbol().trim().is_empty() {
                     continue;
                 }
-                let rgb = |c: Color| rgb_of(c).unwrap_or_else(|| panic!("{theme} {depth:?} x={x}: {c:?}"));
+                let rgb = |c: Color| {
+                    rgb_of(c).unwrap_or_else(|| panic!("{theme} {depth:?} x={x}: {c:?}"))
+                };
                 let ratio = contrast_ratio(rgb(cell.fg), rgb(cell.bg));
                 assert!(
                     ratio >= roles.min_contrast,

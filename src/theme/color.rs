@@ -259,7 +259,10 @@ mod tests {
     fn fitting_for_readability_skips_palette_entries_that_would_not_read() {
         // #5f5f5f reads on white (6.4), its nearest ANSI colour (dark grey) does not (4.0).
         let white = (255, 255, 255);
-        assert_eq!(fit(Color::Rgb(95, 95, 95), ColorDepth::Ansi16), Color::DarkGray);
+        assert_eq!(
+            fit(Color::Rgb(95, 95, 95), ColorDepth::Ansi16),
+            Color::DarkGray
+        );
         assert_eq!(
             fit_readable(Color::Rgb(95, 95, 95), white, 4.5, ColorDepth::Ansi16),
             Color::Black

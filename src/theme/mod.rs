@@ -9,12 +9,10 @@ mod selection;
 #[cfg(test)]
 mod tests;
 
-pub use color::{
-    ColorDepth, contrast_ratio, fit, fit_readable, luminance, parse_color, rgb_of,
-};
-pub use selection::{WCAG_AA, paint_selected, readable};
+pub use color::{ColorDepth, contrast_ratio, fit, fit_readable, luminance, parse_color, rgb_of};
 pub use parse::ThemeError;
 pub use role::Role;
+pub use selection::{WCAG_AA, paint_selected, readable};
 
 use std::path::Path;
 

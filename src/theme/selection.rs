@@ -66,8 +66,12 @@ mod tests {
 
     #[test]
     fn a_colour_that_reads_on_the_selection_is_kept_and_one_that_does_not_is_replaced() {
-        let selection = Style::new().fg(Color::Rgb(255, 255, 255)).bg(Color::Rgb(0, 0, 128));
-        let yellow = Style::new().fg(Color::Rgb(255, 255, 0)).add_modifier(Modifier::BOLD);
+        let selection = Style::new()
+            .fg(Color::Rgb(255, 255, 255))
+            .bg(Color::Rgb(0, 0, 128));
+        let yellow = Style::new()
+            .fg(Color::Rgb(255, 255, 0))
+            .add_modifier(Modifier::BOLD);
         let painted = paint_selected(yellow, selection, WCAG_AA);
         assert_eq!(painted.fg, Some(Color::Rgb(255, 255, 0)));
         assert_eq!(painted.bg, Some(Color::Rgb(0, 0, 128)));

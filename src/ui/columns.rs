@@ -141,8 +141,18 @@ impl ColumnPlan {
         // the rest up to the window (wider has nothing to show).
         let window = wants.window.max(SPARK_MIN);
         let first = |n: u16| n.min(window);
-        grow(&mut widths, Col::QualitySpark, first(QUALITY_SPARK_FIRST), &mut spare);
-        grow(&mut widths, Col::AvailabilitySpark, first(AVAILABILITY_SPARK_FIRST), &mut spare);
+        grow(
+            &mut widths,
+            Col::QualitySpark,
+            first(QUALITY_SPARK_FIRST),
+            &mut spare,
+        );
+        grow(
+            &mut widths,
+            Col::AvailabilitySpark,
+            first(AVAILABILITY_SPARK_FIRST),
+            &mut spare,
+        );
         grow(&mut widths, Col::Name, wants.name.max(NAME_MIN), &mut spare);
         let has_avail_spark = cols.contains(&Col::AvailabilitySpark);
         let quality_share = if has_avail_spark {
@@ -262,8 +272,16 @@ mod tests {
     fn at_80_columns_a_long_status_pushes_out_optional_figures_but_not_the_quality_trend() {
         let plan = ColumnPlan::fit(80, wants(12, LONG_STATUS, 60));
         assert!(plan.total_width() <= 80, "{plan:?}");
-        assert!(!plan.has(Col::Requests) && !plan.has(Col::Evals), "{plan:?}");
-        for col in [Col::QualitySpark, Col::Quality, Col::Change, Col::Availability] {
+        assert!(
+            !plan.has(Col::Requests) && !plan.has(Col::Evals),
+            "{plan:?}"
+        );
+        for col in [
+            Col::QualitySpark,
+            Col::Quality,
+            Col::Change,
+            Col::Availability,
+        ] {
             assert!(plan.has(col), "{col:?} kept: {plan:?}");
         }
         let status = plan.width_of(Col::Status).unwrap();
@@ -278,7 +296,10 @@ mod tests {
         let plan = ColumnPlan::fit(200, wants(24, LONG_STATUS, 120));
         assert_eq!(plan.width_of(Col::Status), Some(LONG_STATUS), "{plan:?}");
         assert_eq!(plan.width_of(Col::Name), Some(24));
-        assert!(plan.has(Col::AvailabilitySpark) && plan.has(Col::Requests), "{plan:?}");
+        assert!(
+            plan.has(Col::AvailabilitySpark) && plan.has(Col::Requests),
+            "{plan:?}"
+        );
         assert!(plan.total_width() <= 200);
     }
 
@@ -291,7 +312,13 @@ mod tests {
         // way so the name gets its first 28; the quality trend keeps the rest.
         let plan = ColumnPlan::fit(120, wants(52, 0, 120));
         assert_eq!(plan.width_of(Col::Name), Some(NAME_FIRST), "{plan:?}");
-        assert!(!plan.has(Col::QualityRange) && plan.has(Col::Requests), "{plan:?}");
-        assert!(plan.width_of(Col::QualitySpark) > Some(2 * SPARK_MIN), "{plan:?}");
+        assert!(
+            !plan.has(Col::QualityRange) && plan.has(Col::Requests),
+            "{plan:?}"
+        );
+        assert!(
+            plan.width_of(Col::QualitySpark) > Some(2 * SPARK_MIN),
+            "{plan:?}"
+        );
     }
 }

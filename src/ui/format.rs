@@ -230,17 +230,28 @@ mod tests {
             "at…xl / api / euro…4 / tpu"
         );
         // Leaves differing only in a middle dimension stay apart.
-        let a = shorten_middle("atlas-m-instruct / stratus / europe-west-4 / tpu-v5e", 30, "…");
+        let a = shorten_middle(
+            "atlas-m-instruct / stratus / europe-west-4 / tpu-v5e",
+            30,
+            "…",
+        );
         let b = shorten_middle("atlas-m-instruct / stratus / us-east-1 / tpu-v5e", 30, "…");
         assert_ne!(a, b);
         assert!(a.ends_with(" / tpu-v5e") && a.width() <= 30, "{a}");
         // Too narrow for every part: the middle of the whole text goes.
-        assert_eq!(shorten_middle("m / a-very-long-hardware-name", 12, "…"), "m / a-…-name");
+        assert_eq!(
+            shorten_middle("m / a-very-long-hardware-name", 12, "…"),
+            "m / a-…-name"
+        );
     }
 
     #[test]
     fn middle_cuts_fit_the_width_in_terminal_cells() {
-        for name in ["atlas-m/api/eu-west/tpu", "日本語/テキスト/長い名前", "plain-name-without-parts-at-all"] {
+        for name in [
+            "atlas-m/api/eu-west/tpu",
+            "日本語/テキスト/長い名前",
+            "plain-name-without-parts-at-all",
+        ] {
             for w in 0..30 {
                 for ell in ["…", "~"] {
                     let cut = shorten_middle(name, w, ell);
@@ -253,7 +264,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(shorten_middle("atlas-m/api/eu-west/tpu", 16, "~"), "at~/api/eu-~/tpu");
+        assert_eq!(
+            shorten_middle("atlas-m/api/eu-west/tpu", 16, "~"),
+            "at~/api/eu-~/tpu"
+        );
         assert_eq!(shorten_middle("abcdefghij", 5, "…"), "ab…ij");
     }
 

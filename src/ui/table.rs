@@ -14,9 +14,8 @@ use super::sparkline::spark;
 use super::theme::Look;
 use crate::app::App;
 use crate::view::{
-    AVAILABILITY_NINES, HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend, RowKey, RowStatus, Severity,
-    SortKey,
-    cell_of_bucket, spark_range,
+    AVAILABILITY_NINES, HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend,
+    RowKey, RowStatus, Severity, SortKey, cell_of_bucket, spark_range,
 };
 
 /// A change at least this large (in points) is coloured; the sign says it too.
@@ -59,7 +58,11 @@ pub fn plan_for(table: &OverviewTable, width: u16) -> ColumnPlan {
 fn status_line(s: &RowStatus) -> String {
     let word = s.severity.word();
     if s.text.is_empty() || s.text.starts_with(word) {
-        if s.text.is_empty() { word.to_owned() } else { s.text.clone() }
+        if s.text.is_empty() {
+            word.to_owned()
+        } else {
+            s.text.clone()
+        }
     } else {
         format!("{word} {}", s.text)
     }

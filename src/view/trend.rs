@@ -258,11 +258,25 @@ mod tests {
         b[20] = None;
         let cells = RatioTrend::new(b).nines_cells(60);
         assert_eq!(cells[20], None, "a gap stays a gap");
-        let quiet: Vec<f64> = cells.iter().enumerate().filter(|(i, _)| *i != 50).filter_map(|(_, c)| *c).collect();
-        let (lo, hi) = quiet.iter().fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+        let quiet: Vec<f64> = cells
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 50)
+            .filter_map(|(_, c)| *c)
+            .collect();
+        let (lo, hi) = quiet
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
         let tick = (AVAILABILITY_NINES.1 - AVAILABILITY_NINES.0) / 7.0;
-        assert!(hi - lo < 1.5 * tick, "noise spans {:.2} ticks", (hi - lo) / tick);
-        assert!(cells[50].unwrap() < lo - 2.0 * tick, "the incident stands out: {cells:?}");
+        assert!(
+            hi - lo < 1.5 * tick,
+            "noise spans {:.2} ticks",
+            (hi - lo) / tick
+        );
+        assert!(
+            cells[50].unwrap() < lo - 2.0 * tick,
+            "the incident stands out: {cells:?}"
+        );
     }
 
     #[test]
