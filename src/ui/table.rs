@@ -57,14 +57,11 @@ pub fn plan_for(table: &OverviewTable, width: u16) -> ColumnPlan {
 /// The status as detection words it, led by its word: "REGRESSION 14:05 -3.1pp".
 fn status_line(s: &RowStatus) -> String {
     let word = s.severity.word();
-    if s.text.is_empty() || s.text.starts_with(word) {
-        if s.text.is_empty() {
-            word.to_owned()
-        } else {
-            s.text.clone()
-        }
-    } else {
-        format!("{word} {}", s.text)
+    match s.text.as_str() {
+        "" => word.to_owned(),
+        // Detection's text may already lead with the word.
+        text if text.starts_with(word) => text.to_owned(),
+        text => format!("{word} {text}"),
     }
 }
 
