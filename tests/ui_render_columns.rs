@@ -31,6 +31,17 @@ fn lines(buffer: &Buffer) -> Vec<String> {
         .collect()
 }
 
+/// The screen as text, the wall clock (last field of the title) masked.
+fn mask_clock(screen: &[String]) -> String {
+    let mut lines = screen.to_vec();
+    if let Some(title) = lines.first_mut()
+        && let Some(at) = title.rfind(" UTC")
+    {
+        title.replace_range(at.saturating_sub(8)..at + 4, "[clock]");
+    }
+    lines.join("\n")
+}
+
 /// Slices whose leaf names are long: `atlas-m-instruct / stratus-batch / ...`.
 fn long_named_fleet() -> Fleet {
     let mut b = FleetBuilder::new();
@@ -71,6 +82,7 @@ fn flat_view_names_are_shortened_in_the_middle_and_keep_the_hardware() {
             "{hardware} kept after shortened dimensions: {narrow:#?}"
         );
     }
+    insta::assert_snapshot!("flat_long_names_80x24", mask_clock(&narrow));
     // Leaves that differ only in their region still read apart.
     let names: std::collections::BTreeSet<&str> = leaf_lines
         .iter()
@@ -136,6 +148,7 @@ fn at_80_columns_the_status_shows_its_word_and_as_much_of_the_rest_as_fits() {
         screen.iter().any(|l| l.contains("WATCH since 13:50")),
         "{screen:#?}"
     );
+    insta::assert_snapshot!("long_status_80x24", mask_clock(&screen));
     // The quality figures stay; the counts gave way.
     let head = screen.iter().find(|l| l.starts_with("model")).unwrap();
     assert!(head.contains("qual") && head.contains("vs base"), "{head}");
