@@ -136,6 +136,37 @@ pub fn fit(c: Color, depth: ColorDepth) -> Color {
     }
 }
 
+/// Distance that also counts a change of colourfulness, so a grey is
+/// replaced by a grey, not by a blue of similar lightness.
+fn hue_distance(a: (u8, u8, u8), b: (u8, u8, u8)) -> u32 {
+    let chroma = |(r, g, b): (u8, u8, u8)| i32::from(r.max(g).max(b)) - i32::from(r.min(g).min(b));
+    distance(a, b) + (chroma(a) - chroma(b)).pow(2) as u32 * 2
+}
+
+/// [`fit`], but where the theme's colour read on `against` (at `min`
+/// contrast) and its nearest palette entry would not, the nearest entry
+/// that does: downsampling never makes readable text unreadable.
+pub fn fit_readable(c: Color, against: (u8, u8, u8), min: f64, depth: ColorDepth) -> Color {
+    let fitted = fit(c, depth);
+    let reads = |x: Color| rgb_of(x).is_some_and(|x| contrast_ratio(x, against) >= min);
+    let Some(wanted) = rgb_of(c) else {
+        return fitted;
+    };
+    if reads(fitted) || !reads(c) {
+        return fitted;
+    }
+    let candidates: Vec<Color> = match depth {
+        ColorDepth::Ansi16 => ANSI16.iter().map(|(n, _)| *n).collect(),
+        ColorDepth::Ansi256 => (16..=255u8).map(Color::Indexed).collect(),
+        ColorDepth::TrueColor | ColorDepth::Mono => Vec::new(),
+    };
+    candidates
+        .into_iter()
+        .filter(|x| reads(*x))
+        .min_by_key(|x| rgb_of(*x).map_or(u32::MAX, |rgb| hue_distance(rgb, wanted)))
+        .unwrap_or(fitted)
+}
+
 /// WCAG 2 relative luminance of an sRGB colour.
 pub fn luminance((r, g, b): (u8, u8, u8)) -> f64 {
     let lin = |v: u8| {
@@ -221,6 +252,25 @@ mod tests {
         assert_eq!(
             fit(Color::Rgb(1, 2, 3), ColorDepth::TrueColor),
             Color::Rgb(1, 2, 3)
+        );
+    }
+
+    #[test]
+    fn fitting_for_readability_skips_palette_entries_that_would_not_read() {
+        // #5f5f5f reads on white (6.4), its nearest ANSI colour (dark grey) does not (4.0).
+        let white = (255, 255, 255);
+        assert_eq!(
+            fit(Color::Rgb(95, 95, 95), ColorDepth::Ansi16),
+            Color::DarkGray
+        );
+        assert_eq!(
+            fit_readable(Color::Rgb(95, 95, 95), white, 4.5, ColorDepth::Ansi16),
+            Color::Black
+        );
+        // Already readable after fitting: unchanged.
+        assert_eq!(
+            fit_readable(Color::Rgb(175, 0, 0), white, 4.5, ColorDepth::Ansi16),
+            Color::Red
         );
     }
 

@@ -5,12 +5,14 @@
 mod color;
 mod parse;
 mod role;
+mod selection;
 #[cfg(test)]
 mod tests;
 
-pub use color::{ColorDepth, contrast_ratio, fit, luminance, parse_color, rgb_of};
+pub use color::{ColorDepth, contrast_ratio, fit, fit_readable, luminance, parse_color, rgb_of};
 pub use parse::ThemeError;
 pub use role::Role;
+pub use selection::{WCAG_AA, paint_selected, readable};
 
 use std::path::Path;
 
@@ -33,6 +35,11 @@ pub struct Theme {
     pub name: String,
     /// A mono theme never sets a colour, whatever the terminal can do.
     pub mono: bool,
+    /// The terminal background this theme is drawn on (it paints none of
+    /// its own): what contrast is measured against.
+    pub background: Color,
+    /// Least WCAG contrast every role keeps (4.5 = AA; high-contrast 7).
+    pub min_contrast: f64,
     styles: [Style; Role::ALL.len()],
 }
 
@@ -49,6 +56,8 @@ impl Theme {
         Theme::builtin("dark").unwrap_or_else(|| Theme {
             name: "dark".into(),
             mono: false,
+            background: Color::Black,
+            min_contrast: WCAG_AA,
             styles: [Style::default(); Role::ALL.len()],
         })
     }
@@ -125,13 +134,23 @@ impl Theme {
         let mut t = self.clone();
         for s in &mut t.styles {
             let fitted = |c: Option<Color>| c.map(|c| fit(c, depth)).filter(|c| *c != Color::Reset);
-            let (fg, bg) = (fitted(s.fg), fitted(s.bg));
-            s.fg = fg;
+            let bg = fitted(s.bg);
+            let against = bg.or(s.bg).or(Some(self.background)).and_then(rgb_of);
+            s.fg = match (s.fg, against) {
+                (Some(fg), Some(against)) => {
+                    Some(fit_readable(fg, against, self.min_contrast, depth))
+                        .filter(|c| *c != Color::Reset)
+                }
+                (fg, _) => fitted(fg),
+            };
             s.bg = bg;
         }
         if depth == ColorDepth::Mono {
             t.mono = true;
         }
+        // Fitting moves fg and bg separately; keep the selection's pair readable.
+        let sel = &mut t.styles[Role::Selection.index()];
+        sel.fg = selection::readable_fg(sel.fg, sel.bg, self.min_contrast, depth);
         t
     }
 }

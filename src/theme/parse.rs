@@ -1,6 +1,6 @@
 //! Theme files: TOML with a `[roles]` table. Errors name the file and line.
 
-use ratatui::style::Style;
+use ratatui::style::{Color, Style};
 use toml::Spanned;
 
 use super::color::parse_color;
@@ -27,6 +27,10 @@ struct ThemeFile {
     name: Option<String>,
     #[serde(default)]
     mono: bool,
+    /// The terminal background assumed (for contrast), e.g. "black".
+    background: Option<String>,
+    /// Least contrast the theme promises, e.g. 7.0 for AAA.
+    min_contrast: Option<f64>,
     roles: Option<Spanned<toml::Table>>,
 }
 
@@ -74,9 +78,28 @@ pub(super) fn parse(text: &str, origin: &str, base: Option<&Theme>) -> Result<Th
             (None, None) => return Err(err(roles_at, format!("missing role {:?}", role.name()))),
         };
     }
+    let background = match (&file.background, base) {
+        (Some(c), _) => parse_color(c).map_err(|m| {
+            let at = find_key(text, 0, "background").unwrap_or(0);
+            err(at, format!("background: {m}"))
+        })?,
+        (None, Some(b)) => b.background,
+        (None, None) => Color::Black,
+    };
+    let min_contrast = match (file.min_contrast, base) {
+        (Some(m), _) if (1.0..=21.0).contains(&m) => m,
+        (Some(m), _) => {
+            let at = find_key(text, 0, "min_contrast").unwrap_or(0);
+            return Err(err(at, format!("min_contrast {m} is not in 1-21")));
+        }
+        (None, Some(b)) => b.min_contrast,
+        (None, None) => super::WCAG_AA,
+    };
     Ok(Theme {
         name: file.name.unwrap_or_else(|| origin.to_owned()),
         mono: file.mono,
+        background,
+        min_contrast,
         styles: out,
     })
 }

@@ -149,3 +149,29 @@ fn load_finds_builtin_user_and_path_themes_and_names_unknown_ones() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_theme_names_its_background_and_contrast_and_user_themes_inherit_them() {
+    let t = Theme::parse(
+        "background = \"white\"\nmin_contrast = 7.0\n[roles]\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!((t.background, t.min_contrast), (Color::White, 7.0));
+    let t = Theme::parse("[roles]\n", "t.toml").unwrap();
+    assert_eq!((t.background, t.min_contrast), (Color::Black, 4.5));
+    let e = Theme::parse("name = \"x\"\nmin_contrast = 40.0\n[roles]\n", "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("t.toml:2:") && e.contains("min_contrast"),
+        "{e}"
+    );
+    let e = Theme::parse("background = \"beige-ish\"\n[roles]\n", "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("t.toml:1:") && e.contains("background"),
+        "{e}"
+    );
+}

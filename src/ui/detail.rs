@@ -232,7 +232,7 @@ fn render_block(f: &mut Frame, area: Rect, b: &Breakdown, selected: Option<usize
         let quality = format::percent(row.quality);
         let word = row.status.as_ref().map_or("", |s| s.severity.word());
         let fixed = 1 + 8 + 1 + 7 + 1 + width(word);
-        let name = look.cut(&row.name, w.saturating_sub(fixed).max(4));
+        let name = look.cut_middle(&row.name, w.saturating_sub(fixed).max(4));
         let pad = w.saturating_sub(fixed + width(&name));
         let change_style = match row.change_pp {
             Some(c) if c <= -1.0 => t.worse,
@@ -244,16 +244,18 @@ fn render_block(f: &mut Frame, area: Rect, b: &Breakdown, selected: Option<usize
             Some(Severity::Watch) => t.warn,
             _ => t.dim,
         };
-        let base = if Some(i) == selected {
-            t.selected
-        } else {
-            Style::new()
+        let paint = |s: Style| {
+            if Some(i) == selected {
+                t.on_selected(s)
+            } else {
+                s
+            }
         };
         lines.push(Line::from(vec![
-            Span::styled(format!("{name}{} ", " ".repeat(pad)), base),
-            Span::styled(format!("{change:>8} "), base.patch(change_style)),
-            Span::styled(format!("{quality:>7} "), base),
-            Span::styled(word.to_owned(), base.patch(status_style)),
+            Span::styled(format!("{name}{} ", " ".repeat(pad)), paint(Style::new())),
+            Span::styled(format!("{change:>8} "), paint(change_style)),
+            Span::styled(format!("{quality:>7} "), paint(Style::new())),
+            Span::styled(word.to_owned(), paint(status_style)),
         ]));
     }
     if more {
@@ -298,7 +300,7 @@ fn render_panel(f: &mut Frame, area: Rect, state: &DetailState, model: &DetailMo
         lines.push(Line::styled("scope (Enter jumps there)", t.title));
         for (i, e) in model.scope.iter().enumerate() {
             let style = if state.selected == i {
-                t.selected
+                t.on_selected(t.text)
             } else {
                 t.text
             };

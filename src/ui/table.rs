@@ -7,15 +7,15 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::columns::{Col, ColumnPlan, GAP};
+use super::columns::{Col, ColumnPlan, GAP, Wants};
 use super::format;
 use super::sanitize;
 use super::sparkline::spark;
 use super::theme::Look;
 use crate::app::App;
 use crate::view::{
-    HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend, RowKey, Severity, SortKey,
-    cell_of_bucket, spark_range,
+    AVAILABILITY_NINES, HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend,
+    RowKey, RowStatus, Severity, SortKey, cell_of_bucket, spark_range,
 };
 
 /// A change at least this large (in points) is coloured; the sign says it too.
@@ -28,17 +28,54 @@ struct Freshness {
 }
 
 pub fn plan_for(table: &OverviewTable, width: u16) -> ColumnPlan {
+    let clamp = |w: usize| w.min(usize::from(u16::MAX)) as u16;
     let longest = table
         .rows
         .iter()
         .map(|r| sanitize::width(&r.name) + count_width(r.annotations.count))
         .max()
-        .unwrap_or(0)
-        .min(u16::MAX as usize) as u16;
-    let window = table
-        .range
-        .map_or(0, |r| r.len.min(u16::MAX as usize) as u16);
-    ColumnPlan::fit(width, longest, window, table.latency_label.is_some())
+        .unwrap_or(0);
+    let longest_status = table
+        .rows
+        .iter()
+        .filter_map(|r| r.status.as_ref())
+        .map(|s| sanitize::width(&status_line(s)))
+        .max()
+        .unwrap_or(0);
+    let window = table.range.map_or(0, |r| r.len);
+    ColumnPlan::fit(
+        width,
+        Wants {
+            name: clamp(longest),
+            status: clamp(longest_status),
+            window: clamp(window),
+            latency: table.latency_label.is_some(),
+        },
+    )
+}
+
+/// The status as detection words it, led by its word: "REGRESSION 14:05 -3.1pp".
+fn status_line(s: &RowStatus) -> String {
+    let word = s.severity.word();
+    match s.text.as_str() {
+        "" => word.to_owned(),
+        // Detection's text may already lead with the word.
+        text if text.starts_with(word) => text.to_owned(),
+        text => format!("{word} {text}"),
+    }
+}
+
+/// The status in `w` columns: the word whole, then as much of the rest as fits.
+fn status_fitted(s: &RowStatus, w: usize, look: &Look) -> String {
+    let line = status_line(s);
+    let word = s.severity.word();
+    match line.strip_prefix(word) {
+        Some(rest) if sanitize::width(&line) > w && w > word.len() => {
+            format!("{word}{}", look.cut(rest, w - word.len()))
+        }
+        Some(_) if sanitize::width(&line) > w => word.to_owned(),
+        _ => look.cut(&line, w),
+    }
 }
 
 pub fn render_table(
@@ -117,6 +154,18 @@ pub fn render_table(
         Table::new(rows, widths).header(head).column_spacing(GAP),
         area,
     );
+    // Cells drew in their own colours; on the bar each must still read.
+    if let Some(offset) = level.selected.checked_sub(level.scroll)
+        && offset < body_height
+        && level.selected < table.rows.len()
+    {
+        let bar = Rect {
+            y: area.y + 1 + offset as u16,
+            height: 1,
+            ..area
+        };
+        t.select_row(f.buffer_mut(), bar);
+    }
     if empty && area.height > 1 {
         let message = if header.sources.is_empty() {
             "no sources configured"
@@ -210,14 +259,15 @@ fn body_cell(
     let w_us = usize::from(w);
     let (text, style) = match col {
         Col::Name if row.annotations.count > 0 => return name_with_count(row, w_us, look),
-        Col::Name => (look.cut(&row.name, w_us), Style::new()),
+        Col::Name => (look.cut_middle(&row.name, w_us), Style::new()),
         Col::AvailabilitySpark => {
             let style = if fresh.availability {
                 t.availability_spark
             } else {
                 t.stale
             };
-            return marked_spark(&row.availability, row, w_us, style, look);
+            let text = availability_spark(&row.availability, w_us, look.ascii);
+            return marked_spark(text, &row.availability, row, w_us, style, look);
         }
         Col::Availability => (
             format::percent(row.availability.current()),
@@ -233,7 +283,8 @@ fn body_cell(
             } else {
                 t.stale
             };
-            return marked_spark(&row.quality, row, w_us, style, look);
+            let text = quality_spark(&row.quality, w_us, look.ascii);
+            return marked_spark(text, &row.quality, row, w_us, style, look);
         }
         Col::Quality => (
             format::percent(row.quality.current()),
@@ -260,29 +311,14 @@ fn body_cell(
             (format::points(change), style)
         }
         Col::Status => match &row.status {
-            Some(s) => {
-                // The word always; detection's few words only if they fit whole.
-                let word = s.severity.word();
-                // Detection's text may already lead with the word.
-                let full = if s.text.starts_with(word) {
-                    s.text.clone()
-                } else {
-                    format!("{word} {}", s.text)
-                };
-                let text = if s.text.is_empty() || sanitize::width(&full) > w_us {
-                    word.to_owned()
-                } else {
-                    full
-                };
-                (
-                    look.cut(&text, w_us),
-                    match s.severity {
-                        Severity::Ok | Severity::Ended => t.dim,
-                        Severity::Watch => t.warn,
-                        Severity::Regressed => t.error,
-                    },
-                )
-            }
+            Some(s) => (
+                status_fitted(s, w_us, look),
+                match s.severity {
+                    Severity::Ok | Severity::Ended => t.dim,
+                    Severity::Watch => t.warn,
+                    Severity::Regressed => t.error,
+                },
+            ),
             None => (String::new(), Style::new()),
         },
         Col::Requests => (format::count(row.requests()), Style::new()),
@@ -309,7 +345,7 @@ fn count_width(count: usize) -> usize {
 fn name_with_count(row: &OverviewRow, w: usize, look: &Look) -> Cell<'static> {
     let mark = if look.ascii { "*" } else { "✎" };
     let count = format!(" {mark}{}", row.annotations.count);
-    let name = look.cut(&row.name, w.saturating_sub(sanitize::width(&count)));
+    let name = look.cut_middle(&row.name, w.saturating_sub(sanitize::width(&count)));
     Cell::from(Line::from(vec![
         Span::raw(name),
         Span::styled(count, look.theme.annotation),
@@ -319,13 +355,13 @@ fn name_with_count(row: &OverviewRow, w: usize, look: &Look) -> Cell<'static> {
 /// A sparkline with the cells where an annotation of the row starts drawn
 /// as a marker in the annotation style.
 fn marked_spark(
+    text: String,
     trend: &RatioTrend,
     row: &OverviewRow,
     width: usize,
     style: Style,
     look: &Look,
 ) -> Cell<'static> {
-    let text = spark_text(trend, width, look.ascii);
     if text.is_empty() || row.annotations.starts.is_empty() {
         return Cell::from(Line::from(text)).style(style);
     }
@@ -358,12 +394,24 @@ fn marked_spark(
     Cell::from(Line::from(spans))
 }
 
-fn spark_text(trend: &RatioTrend, width: usize, ascii: bool) -> String {
+/// Quality scaled to its own range (at least [`MIN_SPARK_SPAN`]), so a
+/// drop of a few points fills the height but noise does not.
+fn quality_spark(trend: &RatioTrend, width: usize, ascii: bool) -> String {
     let cells = trend.cells(width);
     match spark_range(&cells, MIN_SPARK_SPAN) {
         Some(range) => spark(&cells, range, width, ascii),
         None => String::new(),
     }
+}
+
+/// Availability in nines on one scale for every row ([`AVAILABILITY_NINES`]):
+/// a fixed 99–100 % range drew a solid bar, its own range blew noise up.
+fn availability_spark(trend: &RatioTrend, width: usize, ascii: bool) -> String {
+    let cells = trend.nines_cells(width);
+    if cells.iter().all(Option::is_none) {
+        return String::new();
+    }
+    spark(&cells, AVAILABILITY_NINES, width, ascii)
 }
 
 fn aligned(col: Col, text: String, style: Style) -> Cell<'static> {

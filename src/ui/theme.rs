@@ -2,6 +2,8 @@
 //! from theme files. Meaning never rests on colour alone: every coloured
 //! state also has a word or a sign.
 
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +26,8 @@ pub struct Theme {
     pub popup: Style,
     /// Annotation markers and counts.
     pub annotation: Style,
+    /// Least contrast a cell keeps on the selection bar (see [`Theme::on_selected`]).
+    pub min_contrast: f64,
 }
 
 impl Default for Theme {
@@ -45,6 +49,7 @@ impl Default for Theme {
             better: Style::new().fg(Color::Green),
             popup: Style::new(),
             annotation: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            min_contrast: crate::theme::WCAG_AA,
         }
     }
 }
@@ -66,6 +71,17 @@ impl Look {
             "…"
         };
         super::sanitize::truncate_with(s, width, ellipsis)
+    }
+
+    /// Shortens a clean name to `width` columns in the middle, keeping its
+    /// last part (the last dimension of a leaf) whole where it can.
+    pub fn cut_middle(&self, s: &str, width: usize) -> String {
+        let ellipsis = if self.ascii {
+            super::sanitize::ASCII_ELLIPSIS
+        } else {
+            "…"
+        };
+        super::format::shorten_middle(s, width, ellipsis)
     }
 }
 
@@ -101,6 +117,26 @@ impl Theme {
             better: fg_only(Role::Ok),
             popup: t.style(Role::Text),
             annotation: fg_only(Role::Annotation),
+            min_contrast: t.min_contrast,
+        }
+    }
+
+    /// A cell's style on the selected row: the bar's background, the cell's
+    /// own colour where it still reads there, else the bar's.
+    pub fn on_selected(&self, cell: Style) -> Style {
+        crate::theme::paint_selected(cell, self.selected, self.min_contrast)
+    }
+
+    /// Repaints an already drawn row as selected, cell by cell, so every
+    /// span in it (names, sparklines, status) reads on the bar.
+    pub fn select_row(&self, buf: &mut Buffer, row: Rect) {
+        let row = row.intersection(buf.area);
+        for y in row.top()..row.bottom() {
+            for x in row.left()..row.right() {
+                let cell = &mut buf[(x, y)];
+                let painted = self.on_selected(cell.style());
+                cell.set_style(painted);
+            }
         }
     }
 }

@@ -37,4 +37,4 @@ pub use query::{
     DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, SortKey, Split, TimeCursor, ViewQuery,
 };
 pub use select::{NO_VALUE, display_value};
-pub use trend::{GaugeTrend, MIN_SPARK_SPAN, RatioTrend, spark_range};
+pub use trend::{AVAILABILITY_NINES, GaugeTrend, MIN_SPARK_SPAN, RatioTrend, nines, spark_range};

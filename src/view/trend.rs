@@ -105,27 +105,72 @@ impl RatioTrend {
     /// Several buckets per cell are merged by summing counts; a cell none of
     /// whose buckets had data is `None` (drawn as a gap, never as zero).
     pub fn cells(&self, cells: usize) -> Vec<Option<f64>> {
+        self.cell_counts(cells)
+            .into_iter()
+            .map(|c| c.and_then(Ratio::rate))
+            .collect()
+    }
+
+    /// Availability as nines per cell (see [`AVAILABILITY_NINES`]). Each
+    /// cell's error rate is pulled towards the window's by the weight of
+    /// [`PRIOR_ERRORS`] errors, so a minute of a few thousand requests and
+    /// no error is not drawn as perfect, nor one error as an outage; an
+    /// incident's hundreds of errors outweigh the pull.
+    pub fn nines_cells(&self, cells: usize) -> Vec<Option<f64>> {
+        let window = sum(&self.buckets);
+        let error_rate = window.rate().map_or(0.0, |r| 1.0 - r);
+        self.cell_counts(cells)
+            .into_iter()
+            .map(|c| {
+                let c = c.filter(|c| c.total > 0)?;
+                let errors = (c.total - c.good.min(c.total)) as f64;
+                let rate = if error_rate > 0.0 {
+                    (errors + PRIOR_ERRORS) / (c.total as f64 + PRIOR_ERRORS / error_rate)
+                } else {
+                    0.0
+                };
+                Some(nines(1.0 - rate))
+            })
+            .collect()
+    }
+
+    /// Summed counts per cell, as [`RatioTrend::cells`] merges them.
+    fn cell_counts(&self, cells: usize) -> Vec<Option<Ratio>> {
         let n = self.buckets.len();
         if cells == 0 || n == 0 {
             return Vec::new();
         }
         if n <= cells {
-            return self
-                .buckets
-                .iter()
-                .map(|b| b.and_then(Ratio::rate))
-                .collect();
+            return self.buckets.clone();
         }
         // Cell i covers buckets [i*n/cells, (i+1)*n/cells): every cell is
         // used, each holds one or two buckets more or less than its neighbour.
         (0..cells)
             .map(|i| {
                 let chunk = &self.buckets[i * n / cells..(i + 1) * n / cells];
-                let seen = chunk.iter().any(Option::is_some);
-                seen.then(|| sum(chunk).rate()).flatten()
+                chunk.iter().any(Option::is_some).then(|| sum(chunk))
             })
             .collect()
     }
+}
+
+/// The availability sparkline's scale, in nines (−log10 of the error rate):
+/// 99 % (2) at the bottom to 99.999 % (5) at the top, the same for every row.
+/// A tick is about 0.4 nines, so 99.98 % against 99.5 % is three ticks apart
+/// and anything under 99 % sits on the floor (the figure says how far).
+pub const AVAILABILITY_NINES: (f64, f64) = (2.0, 5.0);
+
+/// How many errors' weight pulls a cell towards its window's error rate.
+pub const PRIOR_ERRORS: f64 = 2.0;
+
+/// A success rate as nines, clamped to [`AVAILABILITY_NINES`].
+pub fn nines(rate: f64) -> f64 {
+    let (lo, hi) = AVAILABILITY_NINES;
+    let errors = 1.0 - rate;
+    if errors <= 0.0 {
+        return hi;
+    }
+    (-errors.log10()).clamp(lo, hi)
 }
 
 /// The range a sparkline of these cells is drawn over: their own minimum
@@ -250,6 +295,46 @@ mod tests {
         assert_eq!(t.change_pp(), None);
         assert!(!t.has_data());
         assert_eq!(spark_range(&t.cells(8), MIN_SPARK_SPAN), None);
+    }
+
+    #[test]
+    fn nines_put_99_98_three_ticks_above_99_5_and_clamp_at_the_ends() {
+        let tick = (AVAILABILITY_NINES.1 - AVAILABILITY_NINES.0) / 7.0;
+        let apart = (nines(0.9998) - nines(0.995)) / tick;
+        assert!(apart > 2.5, "{apart:.2} ticks");
+        assert_eq!(nines(1.0), AVAILABILITY_NINES.1);
+        assert_eq!(nines(0.5), AVAILABILITY_NINES.0);
+    }
+
+    #[test]
+    fn availability_cells_dip_for_an_incident_but_not_for_one_error() {
+        // 10,000 requests a minute at 0.015 % errors, one minute at 2 %.
+        let mut b: Vec<Option<Ratio>> = (0..60)
+            .map(|i| r(10_000 - [1, 2, 1, 0, 3][i % 5], 10_000))
+            .collect();
+        b[50] = r(9_800, 10_000);
+        b[20] = None;
+        let cells = RatioTrend::new(b).nines_cells(60);
+        assert_eq!(cells[20], None, "a gap stays a gap");
+        let quiet: Vec<f64> = cells
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 50)
+            .filter_map(|(_, c)| *c)
+            .collect();
+        let (lo, hi) = quiet
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+        let tick = (AVAILABILITY_NINES.1 - AVAILABILITY_NINES.0) / 7.0;
+        assert!(
+            hi - lo < 1.5 * tick,
+            "noise spans {:.2} ticks",
+            (hi - lo) / tick
+        );
+        assert!(
+            cells[50].unwrap() < lo - 2.0 * tick,
+            "the incident stands out: {cells:?}"
+        );
     }
 
     #[test]
