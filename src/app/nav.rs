@@ -332,7 +332,18 @@ impl App {
             }
             Command::Reverse => self.act(Action::SortReverse),
             Command::Window(ms) => {
-                self.time.set_window(ms);
+                let held = super::time::history_ms(&axis);
+                if held > 0 && ms > held {
+                    // Say so rather than show a narrower window than asked.
+                    self.time.set_window(held);
+                    self.message = Some(format!(
+                        "only {} of history: window {}",
+                        span_words(held),
+                        span_words(self.time.window_ms())
+                    ));
+                } else {
+                    self.time.set_window(ms);
+                }
                 vec![Effect::Recompute]
             }
             Command::Theme(name) => {
@@ -351,8 +362,24 @@ impl App {
                 vec![Effect::Recompute]
             }
             Command::Help => self.act(Action::Help),
-            Command::Quit => self.act(Action::Quit),
+            Command::Quit => {
+                self.quit = true;
+                vec![Effect::Quit]
+            }
         }
+    }
+}
+
+/// `6h`, `90m`, `45s`: a span as the window names read.
+pub(super) fn span_words(ms: crate::protocol::Millis) -> String {
+    const HOUR: i64 = 3_600_000;
+    const MINUTE: i64 = 60_000;
+    if ms >= HOUR && ms % HOUR == 0 {
+        format!("{}h", ms / HOUR)
+    } else if ms >= MINUTE {
+        format!("{}m", ms / MINUTE)
+    } else {
+        format!("{}s", ms / 1000)
     }
 }
 

@@ -4,8 +4,10 @@
 
 use super::annotations::{RowAnnotations, row_annotations};
 use super::detail::{DetailModel, compute_detail};
-use super::findings::{MarkerKind, detail_markers, row_status};
+use super::filter::Filter;
+use super::findings::row_status;
 use super::header::HeaderModel;
+use super::held::{filter_pins, held_onset, scope_of};
 use super::query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, TimeCursor, ViewQuery};
 use super::rollup::{ColumnSignals, column_signals, leaf_rows, rolled_rows};
 use super::select::{Grouping, ResolvedSplit, resolve_split, slices_under, unfixed_dimensions};
@@ -286,7 +288,7 @@ fn level_rows(
         ResolvedSplit::Nothing => Grouping {
             members: ids.iter().map(|&id| (id, 0)).collect(),
             keys: vec![RowKey::All],
-            names: vec![all_name(&query.path)],
+            names: vec![all_name(&query.path, &query.filter)],
         },
     };
     let mut rows = if split == ResolvedSplit::Leaves {
@@ -294,7 +296,7 @@ fn level_rows(
     } else {
         rolled_rows(store, cols, grouping, range)
     };
-    let mut all = OverviewRow::empty(RowKey::All, all_name(&query.path), range.len);
+    let mut all = OverviewRow::empty(RowKey::All, all_name(&query.path, &query.filter), range.len);
     if split == ResolvedSplit::Nothing {
         if let Some(direct) = rows.pop() {
             all = direct;
@@ -324,6 +326,12 @@ fn level_rows(
         row.status = status_of(fleet, query, split_name, &row.key, &mut path_buf);
     }
     let bucket_ms = store.bucket_ms();
+    // Only a filter needs the value tables (for its single-valued terms).
+    let dimensions = if query.filter.is_empty() {
+        Vec::new()
+    } else {
+        dimension_values(store)
+    };
     for row in rows.iter_mut().chain(std::iter::once(&mut all)) {
         let row_path = path_of(&query.path, split_name, &row.key);
         row.annotations = row_annotations(fleet, &row_path, range, bucket_ms);
@@ -332,11 +340,14 @@ fn level_rows(
             .as_ref()
             .is_some_and(|s| s.severity == Severity::Regressed)
         {
-            row.onset = detail_markers(fleet, &row_path)
-                .into_iter()
-                .filter(|m| m.kind == MarkerKind::Onset)
-                .map(|m| m.ts)
-                .max();
+            // The regression an annotation of this row would be about.
+            let pins = filter_pins(&query.filter, &dimensions, &row_path);
+            row.onset = held_onset(
+                &fleet.detections.regressions,
+                &scope_of(&row_path, &pins),
+                query.time,
+                bucket_ms,
+            );
         }
     }
     sort_rows(&mut rows, query.sort, query.sort_reversed);
@@ -391,9 +402,15 @@ pub fn path_of(path: &[DrillStep], split: &str, key: &RowKey) -> Vec<DrillStep> 
     out
 }
 
-fn all_name(path: &[DrillStep]) -> String {
+/// The aggregate row's name; under a filter it sums only what matches.
+fn all_name(path: &[DrillStep], filter: &Filter) -> String {
+    let matching = if filter.is_empty() { "" } else { " matching" };
     match path.last() {
-        None => "whole fleet".to_owned(),
-        Some(step) => format!("all {}", super::select::display_value(&step.value)),
+        None if filter.is_empty() => "whole fleet".to_owned(),
+        None => "all matching".to_owned(),
+        Some(step) => format!(
+            "all {}{matching}",
+            super::select::display_value(&step.value)
+        ),
     }
 }
