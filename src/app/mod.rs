@@ -9,7 +9,9 @@
 
 mod annotate;
 mod command;
+mod dialog;
 mod event;
+mod field;
 mod input;
 mod keymap;
 mod keyparse;
@@ -18,7 +20,9 @@ mod level;
 mod nav;
 mod time;
 
-pub use annotate::{AnnotationDialog, AnnotationList, FLASH_MS, Flash, next_state, state_word};
+pub use annotate::{AnnotationList, FLASH_MS, Flash, next_state, state_word};
+pub use dialog::{AnnotationDialog, DialogField, parse_scope, parse_start, scope_words};
+pub use field::TextField;
 pub use command::{COMMANDS, Command, Vocabulary, complete, complete_filter, parse};
 pub use event::{Effect, Event, MouseInput, ViewFacts, Viewport};
 pub use input::{Edit, InputKind, InputLine};
