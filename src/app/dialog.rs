@@ -275,8 +275,16 @@ mod tests {
         let d = dims();
         let s = parse_scope("Model=ATLAS-M", &d).expect("known");
         assert_eq!(s.get("model").map(String::as_str), Some("atlas-m"));
-        assert!(parse_scope("colour=red", &d).unwrap_err().contains("no dimension"));
-        assert!(parse_scope("model=zeta", &d).unwrap_err().contains("no value"));
+        assert!(
+            parse_scope("colour=red", &d)
+                .unwrap_err()
+                .contains("no dimension")
+        );
+        assert!(
+            parse_scope("model=zeta", &d)
+                .unwrap_err()
+                .contains("no value")
+        );
         assert!(parse_scope("model", &d).is_err());
         assert_eq!(parse_scope("  ", &d), Ok(BTreeMap::new()));
     }
@@ -289,7 +297,10 @@ mod tests {
             Ok(NOW + 3_600_000 - DAY_MS),
             "a time past now is yesterday's"
         );
-        assert_eq!(parse_start("2025-09-02T12:00:00Z", NOW), Ok(NOW - 7_200_000));
+        assert_eq!(
+            parse_start("2025-09-02T12:00:00Z", NOW),
+            Ok(NOW - 7_200_000)
+        );
         assert!(parse_start("25:00", NOW).is_err());
         assert!(parse_start("soon", NOW).is_err());
         assert_eq!(start_words(NOW - 60_000, NOW), "13:59");

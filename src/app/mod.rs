@@ -21,10 +21,10 @@ mod nav;
 mod time;
 
 pub use annotate::{AnnotationList, FLASH_MS, Flash, next_state, state_word};
-pub use dialog::{AnnotationDialog, DialogField, parse_scope, parse_start, scope_words};
-pub use field::TextField;
 pub use command::{COMMANDS, Command, Vocabulary, complete, complete_filter, parse};
+pub use dialog::{AnnotationDialog, DialogField, parse_scope, parse_start, scope_words};
 pub use event::{Effect, Event, MouseInput, ViewFacts, Viewport};
+pub use field::TextField;
 pub use input::{Edit, InputKind, InputLine};
 pub use keymap::{Action, KeyMap};
 pub use keys::{Key, KeyPress};

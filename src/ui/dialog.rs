@@ -43,10 +43,18 @@ pub fn render_dialog(f: &mut Frame, area: Rect, d: &AnnotationDialog, look: &Loo
         ..r
     };
     let name = |field: DialogField, word: &str| {
-        let style = if d.focus == field { t.selected } else { t.title };
+        let style = if d.focus == field {
+            t.selected
+        } else {
+            t.title
+        };
         Span::styled(format!(" {word:<w$}", w = usize::from(NAME_W) - 1), style)
     };
-    let arrows = if look.ascii { "(Left/Right)" } else { "(←→)" };
+    let arrows = if look.ascii {
+        "(Left/Right)"
+    } else {
+        "(←→)"
+    };
 
     // Scope and start: editable lines, with what they take after them.
     f.render_widget(Paragraph::new(name(DialogField::Scope, "scope")), row(0));
@@ -55,7 +63,14 @@ pub fn render_dialog(f: &mut Frame, area: Rect, d: &AnnotationDialog, look: &Loo
     } else {
         ""
     };
-    render_field(f, value_of(row(0)), &d.scope, d.focus == DialogField::Scope, scope_hint, look);
+    render_field(
+        f,
+        value_of(row(0)),
+        &d.scope,
+        d.focus == DialogField::Scope,
+        scope_hint,
+        look,
+    );
 
     let signal = d
         .draft
@@ -77,7 +92,14 @@ pub fn render_dialog(f: &mut Frame, area: Rect, d: &AnnotationDialog, look: &Loo
         width: start_w,
         ..value_of(row(2))
     };
-    render_field(f, start_at, &d.start, d.focus == DialogField::Start, "", look);
+    render_field(
+        f,
+        start_at,
+        &d.start,
+        d.focus == DialogField::Start,
+        "",
+        look,
+    );
     let to = match d.draft.to {
         Some(ms) => format!(" to {} UTC", crate::clock::utc_minute(ms)),
         None => " UTC, HH:MM or RFC 3339".to_owned(),
@@ -93,7 +115,11 @@ pub fn render_dialog(f: &mut Frame, area: Rect, d: &AnnotationDialog, look: &Loo
 
     let mut states = vec![name(DialogField::State, "state")];
     for s in STATES {
-        let style = if s == d.draft.state { t.selected } else { t.dim };
+        let style = if s == d.draft.state {
+            t.selected
+        } else {
+            t.dim
+        };
         states.push(Span::styled(state_word(s), style));
         states.push(Span::raw(" "));
     }
@@ -120,7 +146,14 @@ pub fn render_dialog(f: &mut Frame, area: Rect, d: &AnnotationDialog, look: &Loo
         width: inner.width - 2,
         height: text_h,
     };
-    render_field(f, text_at, &d.text, d.focus == DialogField::Text, "what you see, what you suspect", look);
+    render_field(
+        f,
+        text_at,
+        &d.text,
+        d.focus == DialogField::Text,
+        "what you see, what you suspect",
+        look,
+    );
 
     let hint = if d.confirm_discard {
         Line::styled(" discard your changes? y/n", t.warn)
