@@ -402,15 +402,12 @@ pub fn path_of(path: &[DrillStep], split: &str, key: &RowKey) -> Vec<DrillStep> 
     out
 }
 
-/// The aggregate row's name; under a filter it sums only what matches.
+/// The aggregate row's name; at the top under a filter it is not the
+/// whole fleet but what matches.
 fn all_name(path: &[DrillStep], filter: &Filter) -> String {
-    let matching = if filter.is_empty() { "" } else { " matching" };
     match path.last() {
         None if filter.is_empty() => "whole fleet".to_owned(),
         None => "all matching".to_owned(),
-        Some(step) => format!(
-            "all {}{matching}",
-            super::select::display_value(&step.value)
-        ),
+        Some(step) => format!("all {}", super::select::display_value(&step.value)),
     }
 }
