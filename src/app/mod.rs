@@ -445,37 +445,6 @@ impl App {
             vec![Effect::Redraw]
         }
     }
-
-    fn mouse(&mut self, m: MouseInput) -> Vec<Effect> {
-        if self.popup().is_some() || self.input.is_some() {
-            return Vec::new();
-        }
-        if !self.details.is_empty() {
-            return match m {
-                MouseInput::WheelUp => self.detail_key(Action::Up),
-                MouseInput::WheelDown => self.detail_key(Action::Down),
-                MouseInput::Click { .. } => Vec::new(),
-            };
-        }
-        let (rows, page) = (self.facts.rows.len(), self.page());
-        match m {
-            MouseInput::WheelUp => self.level_mut().move_by(-WHEEL_ROWS, rows, page),
-            MouseInput::WheelDown => self.level_mut().move_by(WHEEL_ROWS, rows, page),
-            MouseInput::Click { row, .. } => {
-                let Some(line) = self.viewport.line_at(row) else {
-                    return Vec::new();
-                };
-                let target = self.level().scroll + line;
-                if target >= rows {
-                    return Vec::new();
-                }
-                self.level_mut().select(target, rows, page);
-            }
-        }
-        let level = on_screen(&mut self.levels);
-        level.remember(&self.facts.rows);
-        vec![Effect::Redraw]
-    }
 }
 
 /// How a key scrolls the help overlay, if it does.

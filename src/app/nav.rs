@@ -5,7 +5,7 @@ use super::command::{self, Command, Vocabulary};
 use super::input::{Edit, InputKind};
 use super::keymap::Action;
 use super::level::Level;
-use super::{App, DetailState, Effect, PivotOption, Popup};
+use super::{App, DetailState, Effect, MouseInput, PivotOption, Popup, WHEEL_ROWS, on_screen};
 use crate::theme::BUILTIN;
 use crate::view::{DrillStep, Filter, RowKey, Split};
 
@@ -367,6 +367,40 @@ impl App {
                 vec![Effect::Quit]
             }
         }
+    }
+}
+
+impl App {
+    /// The wheel moves the selection; a click selects the row under it.
+    pub(super) fn mouse(&mut self, m: MouseInput) -> Vec<Effect> {
+        if self.popup().is_some() || self.input.is_some() {
+            return Vec::new();
+        }
+        if !self.details.is_empty() {
+            return match m {
+                MouseInput::WheelUp => self.detail_key(Action::Up),
+                MouseInput::WheelDown => self.detail_key(Action::Down),
+                MouseInput::Click { .. } => Vec::new(),
+            };
+        }
+        let (rows, page) = (self.facts.rows.len(), self.page());
+        match m {
+            MouseInput::WheelUp => self.level_mut().move_by(-WHEEL_ROWS, rows, page),
+            MouseInput::WheelDown => self.level_mut().move_by(WHEEL_ROWS, rows, page),
+            MouseInput::Click { row, .. } => {
+                let Some(line) = self.viewport.line_at(row) else {
+                    return Vec::new();
+                };
+                let target = self.level().scroll + line;
+                if target >= rows {
+                    return Vec::new();
+                }
+                self.level_mut().select(target, rows, page);
+            }
+        }
+        let level = on_screen(&mut self.levels);
+        level.remember(&self.facts.rows);
+        vec![Effect::Redraw]
     }
 }
 
