@@ -66,6 +66,15 @@ fn ctrl_c_quits_even_from_a_popup() {
 }
 
 #[test]
+fn ctrl_c_cancels_the_input_line_as_in_a_shell() {
+    let mut app = app_with_six_hours();
+    press(&mut app, KeyPress::char(':'));
+    chars(&mut app, "gro");
+    let effects = press(&mut app, KeyPress::ctrl('c'));
+    assert!(!effects.contains(&Effect::Quit) && app.input().is_none());
+}
+
+#[test]
 fn a_second_tab_completes_the_argument_of_a_command() {
     let mut app = app_with_six_hours();
     press(&mut app, KeyPress::char(':'));

@@ -54,7 +54,7 @@ impl InputLine {
     pub fn key(&mut self, k: KeyPress) -> Edit {
         let edit = match (k.key, k.ctrl) {
             (Key::Enter, _) => Edit::Submit,
-            (Key::Esc, _) => Edit::Cancel,
+            (Key::Esc, _) | (Key::Char('c'), true) => Edit::Cancel,
             (Key::Tab, _) => Edit::Complete { backwards: false },
             (Key::BackTab, _) => Edit::Complete { backwards: true },
             (Key::Backspace, _) => self.changed(|t| t.pop().is_some()),

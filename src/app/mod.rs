@@ -233,12 +233,13 @@ impl App {
                 let had_message = self.message.take().is_some();
                 let mut effects = if matches!(self.popups.last(), Some(Popup::Annotate(_))) {
                     self.dialog_key(key)
+                } else if self.input.is_some() {
+                    // Ctrl-C cancels the line, as in a shell.
+                    self.input_key(key)
                 } else if key == KeyPress::ctrl('c') {
-                    // Ctrl-C quits from anywhere but the dialog (where it cancels).
+                    // Ctrl-C quits from anywhere else, popups included.
                     self.quit = true;
                     vec![Effect::Quit]
-                } else if self.input.is_some() {
-                    self.input_key(key)
                 } else {
                     match self.keymap.action_for(key) {
                         Some(action) => self.act(action),
