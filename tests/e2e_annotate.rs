@@ -50,9 +50,14 @@ fn y_copies_the_selected_row_as_osc_52_and_says_so() {
         .decode(&payload)
         .expect("the payload is base64");
     let text = String::from_utf8(text).expect("the copy is UTF-8");
+    let first = text.lines().next().unwrap_or_default();
     assert!(
-        text.starts_with("whole fleet\navailability "),
-        "the aggregate row and its figures: {text:?}"
+        first.starts_with("whole fleet  at ") && first.ends_with(" UTC, window 1h"),
+        "the aggregate row, its data time and window: {text:?}"
+    );
+    assert!(
+        text.contains("\navailability "),
+        "and its figures: {text:?}"
     );
     assert!(
         !text.chars().any(|c| c.is_control() && c != '\n'),
@@ -64,6 +69,13 @@ fn y_copies_the_selected_row_as_osc_52_and_says_so() {
     );
     s.send(b"?");
     s.wait_for("OSC");
+    // q closes the help, then quits from the table.
+    s.send(b"q");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        s.child.try_wait().unwrap().is_none(),
+        "q closed the help only"
+    );
     s.send(b"q");
     assert!(s.wait_exit().success());
 }

@@ -95,6 +95,8 @@ fn drills_into_the_demo_by_command_filter_and_detail_then_freezes() {
     s.wait_for("detail:");
     s.send(b"f");
     s.wait_for("FROZEN");
+    // q leaves the detail view (as Esc does), then quits from the table.
+    s.send(b"q");
     s.send(b"q");
     assert!(s.wait_exit().success());
     s.assert_restored();

@@ -154,7 +154,11 @@ fn esc_with_text_typed_asks_before_discarding() {
     assert!(dialog(&app).confirm_discard, "asks first");
     press(&mut app, KeyPress::char('n'));
     assert!(!dialog(&app).confirm_discard);
-    assert_eq!(dialog(&app).draft.text, "tpu looks off", "n keeps the text");
+    assert_eq!(
+        dialog(&app).text.text(),
+        "tpu looks off",
+        "n keeps the text"
+    );
     press(&mut app, KeyPress::plain(Key::Esc));
     press(&mut app, KeyPress::char('y'));
     assert_eq!(app.popup(), None, "y discards");
@@ -170,7 +174,7 @@ fn typing_goes_to_the_text_not_the_key_map() {
     assert!(!app.should_quit());
     enter(&mut app);
     chars(&mut app, "x");
-    assert_eq!(dialog(&app).draft.text, "q\nx", "Enter is a new line");
+    assert_eq!(dialog(&app).text.text(), "q\nx", "Enter is a new line");
 }
 
 #[test]
@@ -182,14 +186,16 @@ fn saving_emits_the_annotation_with_a_fresh_id_and_the_local_author() {
     press(&mut app, KeyPress::char('j'));
     press(&mut app, KeyPress::char('a'));
     chars(&mut app, "routing bug?");
-    press(&mut app, KeyPress::plain(Key::Tab));
+    // Shift-Tab goes back from the text to the state; → moves it on.
+    press(&mut app, KeyPress::plain(Key::BackTab));
+    press(&mut app, KeyPress::plain(Key::Right));
     let a = save(&mut app);
     assert_eq!(app.popup(), None, "the dialog closes");
     assert_eq!(a.text, "routing bug?");
     assert_eq!(
         a.state,
         AnnotationState::Confirmed,
-        "Tab moved the state on"
+        "→ on the state field moved it on"
     );
     assert_eq!(a.author, qualtop::annotations::local_author());
     assert_eq!(a.from, 77_000);
@@ -225,7 +231,11 @@ fn an_empty_annotation_is_not_saved() {
             .iter()
             .any(|e| matches!(e, Effect::SubmitAnnotation(_)))
     );
-    assert!(app.message().is_some(), "says why");
+    assert_eq!(
+        dialog(&app).error.as_deref(),
+        Some("an annotation needs some text"),
+        "says why, and the dialog stays"
+    );
 }
 
 #[test]

@@ -117,9 +117,11 @@ fn help_opens_with_question_mark_and_closes_with_esc_or_question_mark() {
     press(&mut app, KeyPress::char('?'));
     assert_eq!(
         press(&mut app, KeyPress::char('q')),
-        vec![Effect::Quit],
-        "q quits from the help too"
+        vec![Effect::Redraw],
+        "q closes the help, as in less and k9s"
     );
+    assert_eq!(app.popup(), None);
+    assert!(!app.should_quit());
 }
 
 #[test]

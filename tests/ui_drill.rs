@@ -174,7 +174,7 @@ fn a_filter_persists_while_drilling_and_group_rows_sum_only_matching_leaves() {
     // Two regions on TPU per model; m-small sends three times the traffic.
     assert_eq!(requests_of(&vm, "m-large"), 2 * SLICE_HOUR);
     assert_eq!(requests_of(&vm, "m-small"), 6 * SLICE_HOUR);
-    assert_eq!(requests_of(&vm, "whole fleet"), 12 * SLICE_HOUR);
+    assert_eq!(requests_of(&vm, "all matching"), 12 * SLICE_HOUR);
     select_row(&mut app, &vm, "m-large");
     enter(&mut app);
     let vm = sync(&fleet, &mut app, W, H);

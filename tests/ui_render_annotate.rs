@@ -229,8 +229,8 @@ fn the_copy_is_the_selected_row_or_the_detail_view_as_plain_text() {
     select_row(&mut app, &vm, "m-large");
     let row = ui::copy_text(&app, &vm);
     assert!(
-        row.starts_with("model=m-large\navailability 99.95%"),
-        "{row}"
+        row.starts_with("model=m-large  at 2025-09-01 12:00 UTC, window 1h\navailability 99.95%"),
+        "what, when, over which window, then the figures: {row}"
     );
     assert!(row.contains("vs base -4.01pp"), "{row}");
     app.update(Event::Key(KeyPress::char('d')));

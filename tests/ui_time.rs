@@ -129,8 +129,12 @@ fn zoom_steps_through_the_windows_up_to_the_history_held() {
     );
     assert_eq!(
         press(&mut app, KeyPress::char('[')),
-        vec![],
-        "no 24 h of data"
+        vec![Effect::Redraw],
+        "no 24 h of data: nothing to compute, a message to draw"
+    );
+    assert_eq!(
+        app.message(),
+        Some("only 2h of history: the 6h window shows it all")
     );
     press(&mut app, KeyPress::char(']'));
     press(&mut app, KeyPress::char(']'));

@@ -107,7 +107,11 @@ fn a_word_filter_keeps_matching_leaves_and_the_aggregate_is_theirs_alone() {
     };
     let vm = compute_overview(&demo_like_fleet(), &query);
     let names: Vec<&str> = vm.table.rows.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["whole fleet", "m-large"]);
+    assert_eq!(
+        names,
+        ["all matching", "m-large"],
+        "the aggregate says it is filtered"
+    );
     // Filtering happens before the rollup: the aggregate is m-large only.
     assert_eq!(vm.table.rows[0].requests(), vm.table.rows[1].requests());
 }

@@ -5,12 +5,14 @@
 
 use std::collections::BTreeMap;
 
+use super::dialog::AnnotationDialog;
 use super::keymap::Action;
 use super::keys::{Key, KeyPress};
 use super::{App, Effect, Popup};
-use crate::protocol::{Annotation, AnnotationState, MAX_ANNOTATION_TEXT, Millis};
+use crate::protocol::{Annotation, AnnotationState, Millis};
 use crate::view::{
     AnnotationEntry, AnnotationFacts, EntryStatus, QualityPick, TimeCursor, annotation_applies,
+    filter_pins,
 };
 
 /// How long another engineer's new annotation shows in the footer.
@@ -18,34 +20,6 @@ pub const FLASH_MS: Millis = 5_000;
 /// An annotation created longer ago than this is history, not news: it
 /// arrives with the first snapshot and does not flash.
 const NEWS_MS: Millis = 120_000;
-
-/// The `a` dialog: a draft annotation being written or edited.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AnnotationDialog {
-    /// Scope, signal, range, state, text as they will be saved.
-    pub draft: Annotation,
-    /// Editing an existing annotation (same id), not writing a new one.
-    pub editing: bool,
-    /// Esc was pressed with text typed: "discard? y/n" is showing.
-    pub confirm_discard: bool,
-    original_text: String,
-}
-
-impl AnnotationDialog {
-    fn new(draft: Annotation, editing: bool) -> Self {
-        AnnotationDialog {
-            original_text: draft.text.clone(),
-            draft,
-            editing,
-            confirm_discard: false,
-        }
-    }
-
-    /// Whether closing would lose something typed.
-    pub fn is_changed(&self) -> bool {
-        self.draft.text != self.original_text
-    }
-}
 
 /// The `A` list: which annotations show, and the selected one.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -133,6 +107,9 @@ impl App {
     }
 
     /// `a`: a new annotation of the selected row (or the detail's group).
+    /// Its scope is the row's group plus the filter's single-valued terms;
+    /// it starts at the onset of the regression that scope holds, else at
+    /// the frozen cursor, else at data time now.
     pub(super) fn open_new_annotation(&mut self) -> Vec<Effect> {
         let selected = self.level().selected;
         let (path, onset) = match self.details.last() {
@@ -145,6 +122,7 @@ impl App {
                 None => (self.level().path.clone(), None),
             },
         };
+        let pins = filter_pins(&self.filter, &self.facts.dimensions, &path);
         let from = onset.unwrap_or_else(|| match self.time.cursor {
             TimeCursor::Frozen { last_bucket } => last_bucket * self.facts.time.bucket_ms,
             TimeCursor::Live => self.data_now(),
@@ -153,6 +131,7 @@ impl App {
             id: self.new_id.clone(),
             scope: path
                 .into_iter()
+                .chain(pins)
                 .map(|s| (s.dimension, s.value))
                 .collect::<BTreeMap<_, _>>(),
             signal: match &self.quality {
@@ -168,10 +147,12 @@ impl App {
             created: None,
             updated: None,
         };
-        self.popups
-            .push(Popup::Annotate(Box::new(AnnotationDialog::new(
-                draft, false,
-            ))));
+        self.open_dialog(draft, false)
+    }
+
+    fn open_dialog(&mut self, draft: Annotation, editing: bool) -> Vec<Effect> {
+        let dialog = AnnotationDialog::new(draft, editing, &self.facts.suites, self.data_now());
+        self.popups.push(Popup::Annotate(Box::new(dialog)));
         vec![Effect::Redraw]
     }
 
@@ -181,66 +162,61 @@ impl App {
         vec![Effect::Redraw]
     }
 
-    /// Keys while the dialog is open: typing goes to the text.
+    /// Keys while the dialog is open: typing goes to the focused field.
+    /// Esc or Ctrl-C cancels (asking first when something changed; a second
+    /// Ctrl-C, like `y`, discards); Ctrl-C never quits from here.
     pub(super) fn dialog_key(&mut self, key: KeyPress) -> Vec<Effect> {
         let Some(Popup::Annotate(dialog)) = self.popups.last_mut() else {
             return Vec::new();
         };
+        let ctrl_c = key == KeyPress::ctrl('c');
         if dialog.confirm_discard {
             match key.key {
                 Key::Char('y') | Key::Char('Y') => {
+                    self.popups.pop();
+                }
+                _ if ctrl_c => {
                     self.popups.pop();
                 }
                 _ => dialog.confirm_discard = false,
             }
             return vec![Effect::Redraw];
         }
-        let text = &mut dialog.draft.text;
+        dialog.error = None;
         match (key.key, key.ctrl, key.alt) {
             (Key::Char('s'), true, _) | (Key::Enter, _, true) => return self.save_dialog(),
-            (Key::Esc, _, _) => {
+            (Key::Esc, _, _) | (Key::Char('c'), true, false) => {
                 if dialog.is_changed() {
                     dialog.confirm_discard = true;
                 } else {
                     self.popups.pop();
                 }
             }
-            (Key::Tab, _, _) => dialog.draft.state = next_state(dialog.draft.state),
-            (Key::BackTab, _, _) => {
-                for _ in 0..3 {
-                    dialog.draft.state = next_state(dialog.draft.state);
+            (Key::Tab, _, _) => dialog.move_focus(1),
+            (Key::BackTab, _, _) => dialog.move_focus(-1),
+            _ => {
+                if !dialog.edit(key) {
+                    return Vec::new();
                 }
             }
-            (Key::Enter, _, _) if text.len() < MAX_ANNOTATION_TEXT => text.push('\n'),
-            (Key::Backspace, _, _) => {
-                text.pop();
-            }
-            (Key::Char('u'), true, _) => text.clear(),
-            (Key::Char(c), false, false)
-                if !c.is_control() && text.len() + c.len_utf8() <= MAX_ANNOTATION_TEXT =>
-            {
-                text.push(c)
-            }
-            _ => return Vec::new(),
         }
         vec![Effect::Redraw]
     }
 
     fn save_dialog(&mut self) -> Vec<Effect> {
-        let Some(Popup::Annotate(dialog)) = self.popups.last() else {
+        let data_now = self.data_now();
+        let Some(Popup::Annotate(dialog)) = self.popups.last_mut() else {
             return Vec::new();
         };
-        if dialog.draft.text.trim().is_empty() {
-            self.message = Some("an annotation needs some text".into());
-            return vec![Effect::Redraw];
-        }
-        let mut a = dialog.draft.clone();
+        let a = match dialog.annotation(&self.facts.dimensions, data_now) {
+            Ok(a) => a,
+            Err(why) => {
+                dialog.error = Some(why);
+                return vec![Effect::Redraw];
+            }
+        };
         let editing = dialog.editing;
         self.popups.pop();
-        a.text = a.text.trim_end().to_owned();
-        if a.state == AnnotationState::Resolved && a.to.is_none() {
-            a.to = Some(self.data_now().max(a.from));
-        }
         if !editing {
             // The next `a` gets a fresh id.
             self.new_id = crate::annotations::new_annotation_id();
@@ -290,8 +266,7 @@ impl App {
                 let Some(a) = selected_entry else {
                     return Vec::new();
                 };
-                self.popups
-                    .push(Popup::Annotate(Box::new(AnnotationDialog::new(a, true))));
+                return self.open_dialog(a, true);
             }
             Action::AdvanceState => {
                 let Some(mut a) = selected_entry else {

@@ -54,7 +54,7 @@ impl InputLine {
     pub fn key(&mut self, k: KeyPress) -> Edit {
         let edit = match (k.key, k.ctrl) {
             (Key::Enter, _) => Edit::Submit,
-            (Key::Esc, _) => Edit::Cancel,
+            (Key::Esc, _) | (Key::Char('c'), true) => Edit::Cancel,
             (Key::Tab, _) => Edit::Complete { backwards: false },
             (Key::BackTab, _) => Edit::Complete { backwards: true },
             (Key::Backspace, _) => self.changed(|t| t.pop().is_some()),
@@ -95,7 +95,9 @@ impl InputLine {
     /// for the text as typed, used when Tab starts a new cycle.
     pub fn cycle(&mut self, fresh: impl FnOnce(&str) -> Vec<String>, backwards: bool) -> bool {
         let (candidates, index) = match self.completion.take() {
-            Some((c, i)) if !c.is_empty() => {
+            // One candidate, already taken (`group `): Tab goes on to what
+            // follows it (the dimensions), instead of doing nothing.
+            Some((c, i)) if c.len() > 1 => {
                 let n = c.len();
                 let next = if backwards {
                     (i + n - 1) % n
@@ -141,6 +143,25 @@ mod tests {
         line.key(KeyPress::ctrl('u'));
         assert_eq!(line.text, "");
         assert_eq!(line.key(KeyPress::plain(Key::Backspace)), Edit::Unchanged);
+    }
+
+    #[test]
+    fn a_second_tab_after_a_single_candidate_completes_what_follows() {
+        let mut line = typed("gr");
+        let fresh = |t: &str| match t {
+            "gr" => vec!["group ".to_owned()],
+            "group " => vec!["group model".to_owned(), "group region".to_owned()],
+            _ => Vec::new(),
+        };
+        assert!(line.cycle(fresh, false));
+        assert_eq!(line.text, "group ");
+        assert!(
+            line.cycle(fresh, false),
+            "the second Tab lists the arguments"
+        );
+        assert_eq!(line.text, "group model");
+        line.cycle(fresh, false);
+        assert_eq!(line.text, "group region");
     }
 
     #[test]

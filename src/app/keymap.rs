@@ -182,7 +182,7 @@ impl Action {
             Action::CycleTheme => "next theme",
             Action::Copy => "copy row (OSC 52)",
             Action::Help => "this help",
-            Action::Quit => "quit",
+            Action::Quit => "close popup, else quit",
         }
     }
 

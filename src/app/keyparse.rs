@@ -41,6 +41,7 @@ impl KeyPress {
                 "tab" => Key::Tab,
                 "backtab" => Key::BackTab,
                 "backspace" => Key::Backspace,
+                "delete" | "del" => Key::Delete,
                 "space" => Key::Char(' '),
                 f if f.starts_with('f') && f.len() > 1 => match f[1..].parse::<u8>() {
                     Ok(n @ 1..=12) => Key::F(n),

@@ -19,6 +19,7 @@ pub enum Key {
     Tab,
     BackTab,
     Backspace,
+    Delete,
     F(u8),
 }
 
@@ -115,6 +116,7 @@ impl fmt::Display for KeyPress {
             Key::Tab => f.write_str("Tab"),
             Key::BackTab => f.write_str("Shift-Tab"),
             Key::Backspace => f.write_str("Backspace"),
+            Key::Delete => f.write_str("Delete"),
             Key::F(n) => write!(f, "F{n}"),
         }
     }

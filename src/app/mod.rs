@@ -9,7 +9,9 @@
 
 mod annotate;
 mod command;
+mod dialog;
 mod event;
+mod field;
 mod input;
 mod keymap;
 mod keyparse;
@@ -18,9 +20,11 @@ mod level;
 mod nav;
 mod time;
 
-pub use annotate::{AnnotationDialog, AnnotationList, FLASH_MS, Flash, next_state, state_word};
+pub use annotate::{AnnotationList, FLASH_MS, Flash, next_state, state_word};
 pub use command::{COMMANDS, Command, Vocabulary, complete, complete_filter, parse};
+pub use dialog::{AnnotationDialog, DialogField, parse_scope, parse_start, scope_words};
 pub use event::{Effect, Event, MouseInput, ViewFacts, Viewport};
+pub use field::TextField;
 pub use input::{Edit, InputKind, InputLine};
 pub use keymap::{Action, KeyMap};
 pub use keys::{Key, KeyPress};
@@ -73,6 +77,8 @@ pub struct App {
     /// Never empty: the first is the whole-fleet level.
     levels: Vec<Level>,
     popups: Vec<Popup>,
+    /// First line of the help overlay shown (it scrolls when it does not fit).
+    help_scroll: usize,
     /// Detail views, the one on screen last; empty = the table.
     details: Vec<DetailState>,
     input: Option<InputLine>,
@@ -109,6 +115,7 @@ impl App {
         App {
             levels: vec![Level::top()],
             popups: Vec::new(),
+            help_scroll: 0,
             details: Vec::new(),
             input: None,
             quality: QualityPick::Combined,
@@ -148,6 +155,11 @@ impl App {
 
     pub fn popup(&self) -> Option<&Popup> {
         self.popups.last()
+    }
+
+    /// First line of the help overlay shown (the renderer clamps it).
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
     }
 
     /// The detail view on screen, if any.
@@ -219,10 +231,15 @@ impl App {
         match event {
             Event::Key(key) => {
                 let had_message = self.message.take().is_some();
-                let mut effects = if self.input.is_some() {
-                    self.input_key(key)
-                } else if matches!(self.popups.last(), Some(Popup::Annotate(_))) {
+                let mut effects = if matches!(self.popups.last(), Some(Popup::Annotate(_))) {
                     self.dialog_key(key)
+                } else if self.input.is_some() {
+                    // Ctrl-C cancels the line, as in a shell.
+                    self.input_key(key)
+                } else if key == KeyPress::ctrl('c') {
+                    // Ctrl-C quits from anywhere else, popups included.
+                    self.quit = true;
+                    vec![Effect::Quit]
                 } else {
                     match self.keymap.action_for(key) {
                         Some(action) => self.act(action),
@@ -293,13 +310,15 @@ impl App {
 
     fn act(&mut self, action: Action) -> Vec<Effect> {
         if action == Action::Quit {
-            self.quit = true;
-            return vec![Effect::Quit];
+            return self.quit_or_close();
         }
         match self.popup() {
             Some(Popup::Help) => {
                 return if matches!(action, Action::Help | Action::Back) {
                     self.popups.pop();
+                    vec![Effect::Redraw]
+                } else if let Some(scroll) = help_scroll(action) {
+                    self.help_scroll = scroll(self.help_scroll);
                     vec![Effect::Redraw]
                 } else {
                     Vec::new()
@@ -322,6 +341,7 @@ impl App {
         };
         match action {
             Action::Help => {
+                self.help_scroll = 0;
                 self.popups.push(Popup::Help);
                 vec![Effect::Redraw]
             }
@@ -349,8 +369,24 @@ impl App {
                 self.quality = next_pick(&self.quality, &self.facts.suites);
                 vec![Effect::Recompute]
             }
-            Action::ZoomOut => recompute_if(self.time.zoom_out(&axis)),
-            Action::ZoomIn => recompute_if(self.time.zoom_in()),
+            Action::ZoomOut if self.time.zoom_out(&axis) => vec![Effect::Recompute],
+            Action::ZoomOut => {
+                self.message = Some(if self.time.window + 1 >= WINDOWS.len() {
+                    format!("{} is the widest window", WINDOWS[WINDOWS.len() - 1].0)
+                } else {
+                    format!(
+                        "only {} of history: the {} window shows it all",
+                        nav::span_words(time::history_ms(&axis)),
+                        WINDOWS[self.time.window].0
+                    )
+                });
+                vec![Effect::Redraw]
+            }
+            Action::ZoomIn if self.time.zoom_in() => vec![Effect::Recompute],
+            Action::ZoomIn => {
+                self.message = Some(format!("{} is the narrowest window", WINDOWS[0].0));
+                vec![Effect::Redraw]
+            }
             Action::Freeze if self.time.is_frozen() => recompute_if(self.time.go_live()),
             Action::Freeze => {
                 // The screen already shows the newest bucket: nothing to compute.
@@ -368,6 +404,20 @@ impl App {
             _ if self.details.is_empty() => self.table_key(action),
             _ => self.detail_key(action),
         }
+    }
+
+    /// `q`, as in less and k9s: closes the popup or the detail view on
+    /// top, and quits only from the table (a frozen view is not lost by a
+    /// `q` meant for a popup).
+    fn quit_or_close(&mut self) -> Vec<Effect> {
+        if self.popups.pop().is_some() {
+            return vec![Effect::Redraw];
+        }
+        if self.details.pop().is_some() {
+            return vec![Effect::Recompute];
+        }
+        self.quit = true;
+        vec![Effect::Quit]
     }
 
     fn table_key(&mut self, action: Action) -> Vec<Effect> {
@@ -396,37 +446,19 @@ impl App {
             vec![Effect::Redraw]
         }
     }
+}
 
-    fn mouse(&mut self, m: MouseInput) -> Vec<Effect> {
-        if self.popup().is_some() || self.input.is_some() {
-            return Vec::new();
-        }
-        if !self.details.is_empty() {
-            return match m {
-                MouseInput::WheelUp => self.detail_key(Action::Up),
-                MouseInput::WheelDown => self.detail_key(Action::Down),
-                MouseInput::Click { .. } => Vec::new(),
-            };
-        }
-        let (rows, page) = (self.facts.rows.len(), self.page());
-        match m {
-            MouseInput::WheelUp => self.level_mut().move_by(-WHEEL_ROWS, rows, page),
-            MouseInput::WheelDown => self.level_mut().move_by(WHEEL_ROWS, rows, page),
-            MouseInput::Click { row, .. } => {
-                let Some(line) = self.viewport.line_at(row) else {
-                    return Vec::new();
-                };
-                let target = self.level().scroll + line;
-                if target >= rows {
-                    return Vec::new();
-                }
-                self.level_mut().select(target, rows, page);
-            }
-        }
-        let level = on_screen(&mut self.levels);
-        level.remember(&self.facts.rows);
-        vec![Effect::Redraw]
-    }
+/// How a key scrolls the help overlay, if it does.
+fn help_scroll(action: Action) -> Option<fn(usize) -> usize> {
+    Some(match action {
+        Action::Up => |s| s.saturating_sub(1),
+        Action::Down => |s| s + 1,
+        Action::PageUp => |s| s.saturating_sub(10),
+        Action::PageDown => |s| s + 10,
+        Action::Top => |_| 0,
+        Action::Bottom => |_| usize::MAX / 2,
+        _ => return None,
+    })
 }
 
 /// The last level (the stack is never empty).

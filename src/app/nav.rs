@@ -5,7 +5,7 @@ use super::command::{self, Command, Vocabulary};
 use super::input::{Edit, InputKind};
 use super::keymap::Action;
 use super::level::Level;
-use super::{App, DetailState, Effect, PivotOption, Popup};
+use super::{App, DetailState, Effect, MouseInput, PivotOption, Popup, WHEEL_ROWS, on_screen};
 use crate::theme::BUILTIN;
 use crate::view::{DrillStep, Filter, RowKey, Split};
 
@@ -332,7 +332,18 @@ impl App {
             }
             Command::Reverse => self.act(Action::SortReverse),
             Command::Window(ms) => {
-                self.time.set_window(ms);
+                let held = super::time::history_ms(&axis);
+                if held > 0 && ms > held {
+                    // Say so rather than show a narrower window than asked.
+                    self.time.set_window(held);
+                    self.message = Some(format!(
+                        "only {} of history: window {}",
+                        span_words(held),
+                        span_words(self.time.window_ms())
+                    ));
+                } else {
+                    self.time.set_window(ms);
+                }
                 vec![Effect::Recompute]
             }
             Command::Theme(name) => {
@@ -351,8 +362,58 @@ impl App {
                 vec![Effect::Recompute]
             }
             Command::Help => self.act(Action::Help),
-            Command::Quit => self.act(Action::Quit),
+            Command::Quit => {
+                self.quit = true;
+                vec![Effect::Quit]
+            }
         }
+    }
+}
+
+impl App {
+    /// The wheel moves the selection; a click selects the row under it.
+    pub(super) fn mouse(&mut self, m: MouseInput) -> Vec<Effect> {
+        if self.popup().is_some() || self.input.is_some() {
+            return Vec::new();
+        }
+        if !self.details.is_empty() {
+            return match m {
+                MouseInput::WheelUp => self.detail_key(Action::Up),
+                MouseInput::WheelDown => self.detail_key(Action::Down),
+                MouseInput::Click { .. } => Vec::new(),
+            };
+        }
+        let (rows, page) = (self.facts.rows.len(), self.page());
+        match m {
+            MouseInput::WheelUp => self.level_mut().move_by(-WHEEL_ROWS, rows, page),
+            MouseInput::WheelDown => self.level_mut().move_by(WHEEL_ROWS, rows, page),
+            MouseInput::Click { row, .. } => {
+                let Some(line) = self.viewport.line_at(row) else {
+                    return Vec::new();
+                };
+                let target = self.level().scroll + line;
+                if target >= rows {
+                    return Vec::new();
+                }
+                self.level_mut().select(target, rows, page);
+            }
+        }
+        let level = on_screen(&mut self.levels);
+        level.remember(&self.facts.rows);
+        vec![Effect::Redraw]
+    }
+}
+
+/// `6h`, `90m`, `45s`: a span as the window names read.
+pub(super) fn span_words(ms: crate::protocol::Millis) -> String {
+    const HOUR: i64 = 3_600_000;
+    const MINUTE: i64 = 60_000;
+    if ms >= HOUR && ms % HOUR == 0 {
+        format!("{}h", ms / HOUR)
+    } else if ms >= MINUTE {
+        format!("{}m", ms / MINUTE)
+    } else {
+        format!("{}s", ms / 1000)
     }
 }
 

@@ -20,6 +20,11 @@ pub const DEFAULT_WINDOW: usize = 1;
 /// Buckets Shift-arrow moves the cursor.
 pub const FAR_STEP: i64 = 10;
 
+/// Data time the store holds (0 before any data).
+pub fn history_ms(axis: &TimeAxis) -> Millis {
+    axis.history_buckets as Millis * axis.bucket_ms
+}
+
 /// The window (an index into [`WINDOWS`]) and the time cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeState {
@@ -54,7 +59,7 @@ impl TimeState {
 
     /// One step wider, unless the store's history is already covered.
     pub fn zoom_out(&mut self, axis: &TimeAxis) -> bool {
-        let history = axis.history_buckets as Millis * axis.bucket_ms;
+        let history = history_ms(axis);
         let covered = history > 0 && self.window_ms() >= history;
         if self.window + 1 < WINDOWS.len() && !covered {
             self.window += 1;

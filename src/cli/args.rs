@@ -18,35 +18,117 @@ use super::scope::ScopeArgs;
 pub struct Cli {
     #[command(flatten)]
     pub sources: SourceArgs,
-    /// Do not capture the mouse (lets the terminal select text).
-    #[arg(long, global = true)]
-    pub no_mouse: bool,
-    /// Draw with ASCII only (no Unicode block characters or box drawing).
-    #[arg(long, global = true)]
-    pub ascii: bool,
+    #[command(flatten)]
+    pub tui: TuiArgs,
     /// Log to this file instead of the XDG state directory.
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
     /// Config file (default: $QUALTOP_CONFIG, else ~/.config/qualtop/config.toml).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Theme: dark, light, high-contrast, colorblind, mono, a name in
-    /// ~/.config/qualtop/themes/, or a path to a theme file.
-    #[arg(long, global = true, value_name = "NAME|FILE")]
-    pub theme: Option<String>,
-    /// Most frames drawn per second (default 10; lower it on slow links).
-    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=60))]
-    pub fps: Option<u32>,
-    /// How often the clock and ages refresh when nothing else changes (e.g. 1s, 5s).
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub tick: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// Flags of the screen: only the TUI (no command, or `demo`) takes them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TuiArgs {
+    /// Do not capture the mouse (lets the terminal select text).
+    #[arg(long)]
+    pub no_mouse: bool,
+    /// Draw with ASCII only (no Unicode block characters or box drawing).
+    #[arg(long)]
+    pub ascii: bool,
+    /// Theme: dark, light, high-contrast, colorblind, mono, a name in
+    /// ~/.config/qualtop/themes/, or a path to a theme file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    /// Most frames drawn per second (default 10; lower it on slow links).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub fps: Option<u32>,
+    /// How often the clock and ages refresh when nothing else changes (e.g. 1s, 5s).
+    #[arg(long, value_name = "DURATION")]
+    pub tick: Option<String>,
+}
+
+impl TuiArgs {
+    /// These flags over `outer` (given before the command name).
+    fn over(self, outer: TuiArgs) -> TuiArgs {
+        TuiArgs {
+            no_mouse: self.no_mouse || outer.no_mouse,
+            ascii: self.ascii || outer.ascii,
+            theme: self.theme.or(outer.theme),
+            fps: self.fps.or(outer.fps),
+            tick: self.tick.or(outer.tick),
+        }
+    }
+}
+
 /// Where the data comes from. No URL at all means the built-in demo.
+/// Taken by the TUI and by the commands that read the backends.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SourceArgs {
+    /// WebSocket URL of the metrics backend (availability, latency).
+    #[arg(long, value_name = "URL")]
+    pub metrics: Option<String>,
+    /// WebSocket URL of the evaluation backend (quality suites, feedback).
+    #[arg(long, value_name = "URL")]
+    pub evals: Option<String>,
+    /// Name of the environment variable that holds the bearer token.
+    #[arg(long, value_name = "VAR", default_value = DEFAULT_TOKEN_ENV)]
+    pub token_env: String,
+}
+
+/// The `--token-env` default.
+pub const DEFAULT_TOKEN_ENV: &str = "QUALTOP_TOKEN";
+
+impl SourceArgs {
+    /// These flags over `outer` (given before the command name).
+    fn over(self, outer: SourceArgs) -> SourceArgs {
+        SourceArgs {
+            metrics: self.metrics.or(outer.metrics),
+            evals: self.evals.or(outer.evals),
+            token_env: if self.token_env == DEFAULT_TOKEN_ENV {
+                outer.token_env
+            } else {
+                self.token_env
+            },
+        }
+    }
+}
+
+impl Cli {
+    /// Flags given after a command name join those given before it, so
+    /// the commands read them in one place (`cli.sources`, `cli.tui`).
+    pub fn merged(mut self) -> Cli {
+        let (sources, tui) = match &mut self.command {
+            Some(Command::Demo { tui }) => (None, Some(std::mem::take(tui))),
+            Some(Command::Snapshot { sources, ascii, .. }) => (
+                Some(std::mem::take(sources)),
+                Some(TuiArgs {
+                    ascii: *ascii,
+                    ..TuiArgs::default()
+                }),
+            ),
+            Some(Command::Check { sources, .. }) => (Some(std::mem::take(sources)), None),
+            Some(Command::Annotations { sources, .. }) => {
+                (Some(SourceArgs::from(std::mem::take(sources))), None)
+            }
+            _ => (None, None),
+        };
+        if let Some(s) = sources {
+            self.sources = s.over(std::mem::take(&mut self.sources));
+        }
+        if let Some(t) = tui {
+            self.tui = t.over(std::mem::take(&mut self.tui));
+        }
+        self
+    }
+}
+
+/// The sources again, for `annotations`: given to it, its subcommands take them too.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AnnotationSourceArgs {
     /// WebSocket URL of the metrics backend (availability, latency).
     #[arg(long, global = true, value_name = "URL")]
     pub metrics: Option<String>,
@@ -54,13 +136,18 @@ pub struct SourceArgs {
     #[arg(long, global = true, value_name = "URL")]
     pub evals: Option<String>,
     /// Name of the environment variable that holds the bearer token.
-    #[arg(
-        long,
-        global = true,
-        value_name = "VAR",
-        default_value = "QUALTOP_TOKEN"
-    )]
+    #[arg(long, global = true, value_name = "VAR", default_value = DEFAULT_TOKEN_ENV)]
     pub token_env: String,
+}
+
+impl From<AnnotationSourceArgs> for SourceArgs {
+    fn from(a: AnnotationSourceArgs) -> Self {
+        SourceArgs {
+            metrics: a.metrics,
+            evals: a.evals,
+            token_env: a.token_env,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,7 +159,10 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the TUI on the built-in demo backend, whatever the config says.
-    Demo,
+    Demo {
+        #[command(flatten)]
+        tui: TuiArgs,
+    },
     /// Run the demo backend alone, for a war room of screens to share.
     DemoServer {
         /// Address to listen on.
@@ -91,10 +181,16 @@ pub enum Command {
         /// [default: $XDG_DATA_HOME/qualtop/demo].
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// Name of the environment variable that holds the bearer token
+        /// clients must present (unset: no token asked).
+        #[arg(long, value_name = "VAR", default_value = DEFAULT_TOKEN_ENV)]
+        token_env: String,
     },
     /// Annotations: add one from a script, send what waits in the outbox,
     /// or print the postmortem timeline.
     Annotations {
+        #[command(flatten)]
+        sources: AnnotationSourceArgs,
         #[command(subcommand)]
         command: AnnotationsCommand,
     },
@@ -104,8 +200,8 @@ pub enum Command {
         #[arg(long)]
         print_default: bool,
         /// Validate a config file (default: the one qualtop would read).
-        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
-        check: Option<PathBuf>,
+        #[arg(long, value_name = "FILE", num_args = 0..=1)]
+        check: Option<Option<PathBuf>>,
     },
     /// Run the relay: a real fleet (Prometheus API, pushes from eval jobs)
     /// served over protocol 1 to every screen.
@@ -118,10 +214,20 @@ pub enum Command {
     Snapshot {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+        /// Draw the sparklines with ASCII only.
+        #[arg(long)]
+        ascii: bool,
+        #[command(flatten)]
+        sources: SourceArgs,
     },
     /// Replay the backends' history (and watch --for a while) through the
     /// detectors; print every regression found. Exit 1 if one is active.
-    Check(CheckArgs),
+    Check {
+        #[command(flatten)]
+        args: CheckArgs,
+        #[command(flatten)]
+        sources: SourceArgs,
+    },
     /// Find which dimension values explain a deficit in a CSV file.
     Scope(ScopeArgs),
 }

@@ -16,7 +16,8 @@ pub mod snapshot;
 pub mod tui;
 
 pub use args::{
-    AnnotationsCommand, Cli, Command, OutputFormat, SourceArgs, StateArg, TimelineFormat,
+    AnnotationSourceArgs, AnnotationsCommand, Cli, Command, DEFAULT_TOKEN_ENV, OutputFormat,
+    SourceArgs, StateArg, TimelineFormat, TuiArgs,
 };
 
 use std::process::ExitCode;
@@ -26,7 +27,7 @@ use clap::Parser;
 /// Parses the command line and runs the chosen command.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
-        Ok(c) => c,
+        Ok(c) => c.merged(),
         Err(e) => {
             // clap prints help/version to stdout with exit 0, errors to stderr with 2.
             let _ = e.print();
@@ -49,29 +50,31 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         // `demo` ignores URLs and the config's sources: settings::resolve sees to it.
-        None | Some(Command::Demo) => tui::run(&cli),
+        None | Some(Command::Demo { .. }) => tui::run(&cli),
         Some(Command::DemoServer {
             listen,
             speed,
             seed,
             scenario,
             data_dir,
+            token_env,
         }) => demo_server::run(
             listen,
             speed,
             seed,
             scenario.as_deref(),
             data_dir.as_deref(),
-            &cli.sources.token_env,
+            &token_env,
         ),
-        Some(Command::Annotations { ref command }) => annotations::run(&cli, command),
-        Some(Command::Snapshot { format }) => snapshot::run(&cli, format),
+        Some(Command::Annotations { ref command, .. }) => annotations::run(&cli, command),
+        Some(Command::Snapshot { format, .. }) => snapshot::run(&cli, format),
+        // `--check` alone checks the file qualtop would read.
         Some(Command::Config {
             print_default,
             ref check,
-        }) => settings::config_command(&cli, print_default, check.as_deref()),
+        }) => settings::config_command(&cli, print_default, check.as_ref().map(|f| f.as_deref())),
         Some(Command::Serve { config }) => serve::run(&config),
-        Some(Command::Check(ref args)) => {
+        Some(Command::Check { ref args, .. }) => {
             let s = settings::resolve(&cli, &|k: &str| std::env::var(k).ok())?;
             check::run(&s.sources, args, s.detection())
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::args::{Cli, Command, SourceArgs};
+use super::args::{Cli, Command, SourceArgs, TuiArgs};
 use crate::app::KeyMap;
 use crate::config::{Config, parse_duration};
 use crate::theme::{ColorDepth, Theme};
@@ -61,7 +61,7 @@ pub fn resolve(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Resul
         None => Config::default(),
     };
     // `qualtop demo` always runs the built-in demo, whatever the config says.
-    let demo_only = matches!(cli.command, Some(Command::Demo));
+    let demo_only = matches!(cli.command, Some(Command::Demo { .. }));
     let mut sources = cli.sources.clone();
     if demo_only {
         sources.metrics = None;
@@ -73,32 +73,38 @@ pub fn resolve(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Resul
     if sources.token_env == DEFAULT_TOKEN_ENV {
         sources.token_env = config.token_env.clone();
     }
-    let theme_name = cli.theme.clone().unwrap_or_else(|| config.theme.clone());
-    let theme =
-        Theme::load(&theme_name, Config::themes_dir().as_deref()).map_err(|e| match cli.theme {
-            Some(_) => anyhow::anyhow!("--theme: {e}"),
-            None => anyhow::anyhow!(
-                "{}: display.theme: {e}",
-                config
-                    .path
-                    .as_ref()
-                    .map_or("config".into(), |p| p.display().to_string())
-            ),
-        })?;
+    let theme_name = cli
+        .tui
+        .theme
+        .clone()
+        .unwrap_or_else(|| config.theme.clone());
+    let theme = Theme::load(&theme_name, Config::themes_dir().as_deref()).map_err(|e| match cli
+        .tui
+        .theme
+    {
+        Some(_) => anyhow::anyhow!("--theme: {e}"),
+        None => anyhow::anyhow!(
+            "{}: display.theme: {e}",
+            config
+                .path
+                .as_ref()
+                .map_or("config".into(), |p| p.display().to_string())
+        ),
+    })?;
     let depth = ColorDepth::detect(env);
-    let ascii = cli.ascii || config.ascii || !locale_is_utf8(env);
+    let ascii = cli.tui.ascii || config.ascii || !locale_is_utf8(env);
     let mut keymap = KeyMap::default();
     keymap
         .apply_bindings(&config.keys)
         .map_err(|(action, msg)| config.key_error(&action, msg))?;
-    let tick = match &cli.tick {
+    let tick = match &cli.tui.tick {
         Some(t) => parse_duration(t).map_err(|e| anyhow::anyhow!("--tick: {e}"))?,
         None => config.tick,
     };
     if !(Duration::from_millis(100)..=Duration::from_secs(60)).contains(&tick) {
         anyhow::bail!("--tick: must be between 100ms and 60s");
     }
-    let fps = cli.fps.unwrap_or(config.fps);
+    let fps = cli.tui.fps.unwrap_or(config.fps);
     let look = Look {
         theme: crate::ui::Theme::from_roles(&theme.for_depth(depth)),
         ascii,
@@ -110,7 +116,7 @@ pub fn resolve(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Resul
         depth,
         keymap,
         pacing: Pacing::new(fps, tick),
-        mouse: !cli.no_mouse && config.mouse,
+        mouse: !cli.tui.no_mouse && config.mouse,
         log: cli.log.clone().or_else(|| config.log_file.clone()),
         config,
     })
@@ -120,7 +126,7 @@ pub fn resolve(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Resul
 pub fn config_command(
     cli: &Cli,
     print_default: bool,
-    check: Option<&std::path::Path>,
+    check: Option<Option<&std::path::Path>>,
 ) -> anyhow::Result<std::process::ExitCode> {
     if print_default {
         print!("{}", crate::config::DEFAULT_FILE);
@@ -130,11 +136,10 @@ pub fn config_command(
         anyhow::bail!("say --print-default or --check [FILE]");
     };
     let env = |k: &str| std::env::var(k).ok();
-    let (path, named) = if check.as_os_str().is_empty() {
-        Config::locate(cli.config.as_deref(), env("QUALTOP_CONFIG"))
-            .context("no config directory on this system")?
-    } else {
-        (check.to_path_buf(), true)
+    let (path, named) = match check {
+        None => Config::locate(cli.config.as_deref(), env("QUALTOP_CONFIG"))
+            .context("no config directory on this system")?,
+        Some(file) => (file.to_path_buf(), true),
     };
     if !named && !path.exists() {
         println!("{}: not present; the defaults apply", path.display());
@@ -144,11 +149,7 @@ pub fn config_command(
         config: Some(path.clone()),
         command: None,
         sources: SourceArgs::default(),
-        theme: None,
-        fps: None,
-        tick: None,
-        ascii: false,
-        no_mouse: false,
+        tui: TuiArgs::default(),
         log: None,
     };
     let env_fn = |k: &str| std::env::var(k).ok();

@@ -16,7 +16,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
-use super::clipboard::osc52;
+use super::clipboard;
 use super::input::translate;
 use super::screen::Screen;
 use super::terminal;
@@ -174,10 +174,9 @@ impl<S: Screen> EventLoop<'_, S> {
 
     fn copy(&mut self, vm: &ViewModel) -> io::Result<()> {
         let text = ui::copy_text(self.app, vm);
-        let (bytes, n) = osc52(&text);
-        self.screen.write_raw(&bytes)?;
-        let cut = if n < text.len() { " (cut)" } else { "" };
-        self.notice(format!("copied {n} bytes{cut}"));
+        let plan = clipboard::plan_copy(&text, clipboard::route_from_env());
+        self.screen.write_raw(&plan.bytes)?;
+        self.notice(plan.notice);
         Ok(())
     }
 

@@ -36,6 +36,7 @@ fn key(k: &KeyEvent) -> Option<KeyPress> {
         KeyCode::Tab => Key::Tab,
         KeyCode::BackTab => Key::BackTab,
         KeyCode::Backspace => Key::Backspace,
+        KeyCode::Delete => Key::Delete,
         KeyCode::F(n) => Key::F(n),
         _ => return None,
     };

@@ -8,7 +8,9 @@ mod screen;
 mod sgr_filter;
 mod terminal;
 
-pub use clipboard::{MAX_COPY_BYTES, osc52};
+pub use clipboard::{
+    CopyPlan, MAX_COPY_BYTES, Route, TmuxClipboard, osc52, plan_copy, tmux_passthrough,
+};
 pub use event_loop::{EventLoop, Exit, LoopStats, MAX_FPS, Pacing, ThemeSwitch, wall_clock_ms};
 pub use input::translate;
 pub use screen::Screen;

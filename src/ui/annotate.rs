@@ -12,11 +12,11 @@ use super::format;
 use super::help::ASCII_BORDER;
 use super::sanitize::{sanitize, width};
 use super::theme::Look;
-use crate::app::{Action, AnnotationDialog, App, Popup, state_word};
+use crate::app::{Action, App, Popup, state_word};
 use crate::protocol::{Annotation, AnnotationState, Millis};
 use crate::view::{AnnotationEntry, EntryStatus};
 
-const STATES: [AnnotationState; 4] = [
+pub(super) const STATES: [AnnotationState; 4] = [
     AnnotationState::Suspected,
     AnnotationState::Confirmed,
     AnnotationState::Mitigated,
@@ -56,7 +56,7 @@ pub fn status_text(e: &AnnotationEntry, look: &Look) -> (String, Style) {
     }
 }
 
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let (w, h) = (w.min(area.width), h.min(area.height));
     Rect {
         x: area.x + (area.width - w) / 2,
@@ -66,7 +66,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-fn frame_block(title: String, look: &Look) -> Block<'static> {
+pub(super) fn frame_block(title: String, look: &Look) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
         .border_set(if look.ascii {
@@ -76,106 +76,6 @@ fn frame_block(title: String, look: &Look) -> Block<'static> {
         })
         .title(title)
         .style(look.theme.popup)
-}
-
-/// One line of typed text, its end kept in view (that is where the cursor is).
-fn tail(line: &str, w: usize, look: &Look) -> String {
-    let clean = sanitize(line);
-    if width(&clean) <= w {
-        return clean.into_owned();
-    }
-    let ellipsis = if look.ascii { "~" } else { "…" };
-    let mut kept: Vec<char> = Vec::new();
-    let mut used = 1;
-    for c in clean.chars().rev() {
-        let cw = width(c.encode_utf8(&mut [0; 4]));
-        if used + cw > w {
-            break;
-        }
-        used += cw;
-        kept.push(c);
-    }
-    kept.reverse();
-    format!("{ellipsis}{}", kept.into_iter().collect::<String>())
-}
-
-pub fn render_dialog(f: &mut Frame, area: Rect, d: &AnnotationDialog, look: &Look) {
-    let t = &look.theme;
-    let popup = centered(area, 76, 16);
-    let inner_w = usize::from(popup.width.saturating_sub(2));
-    let a = &d.draft;
-    let field = |name: &str, value: String| {
-        Line::from(vec![
-            Span::styled(format!(" {name:<7}"), t.title),
-            Span::styled(look.cut(&value, inner_w.saturating_sub(8)), t.text),
-        ])
-    };
-    let mut lines = vec![
-        field("scope", scope_text(a)),
-        field(
-            "signal",
-            a.signal
-                .as_deref()
-                .map_or("all quality".to_owned(), |s| sanitize(s).into_owned()),
-        ),
-        field(
-            "from",
-            format!(
-                "{}  to {}",
-                format::utc_minute(a.from),
-                a.to.map_or("open".to_owned(), format::utc_minute)
-            ),
-        ),
-    ];
-    let mut states = vec![Span::styled(" state  ", t.title)];
-    for s in STATES {
-        let style = if s == a.state { t.selected } else { t.dim };
-        states.push(Span::styled(state_word(s), style));
-        states.push(Span::raw(" "));
-    }
-    states.push(Span::styled("(Tab)", t.dim));
-    lines.push(Line::from(states));
-    lines.push(Line::styled(
-        if look.ascii { "-" } else { "─" }.repeat(inner_w),
-        t.dim,
-    ));
-    let text_rows = usize::from(popup.height.saturating_sub(2)).saturating_sub(lines.len() + 1);
-    let typed: Vec<&str> = a.text.split('\n').collect();
-    let cursor = if look.ascii { "_" } else { "█" };
-    let first = typed.len().saturating_sub(text_rows.max(1));
-    for (i, line) in typed.iter().enumerate().skip(first) {
-        let last = i + 1 == typed.len();
-        let mut shown = tail(line, inner_w.saturating_sub(2), look);
-        if last {
-            shown.push_str(cursor);
-        }
-        lines.push(Line::styled(format!(" {shown}"), t.text));
-    }
-    while lines.len() < 5 + text_rows {
-        lines.push(Line::raw(""));
-    }
-    let hint = if d.confirm_discard {
-        Line::styled(" discard what you typed? y/n", t.warn)
-    } else {
-        Line::styled(
-            look.cut(
-                " Ctrl-S or Alt-Enter saves  Enter new line  Esc cancels",
-                inner_w,
-            ),
-            t.dim,
-        )
-    };
-    lines.push(hint);
-    let title = if d.editing {
-        " edit annotation "
-    } else {
-        " new annotation "
-    };
-    f.render_widget(Clear, popup);
-    f.render_widget(
-        Paragraph::new(lines).block(frame_block(title.to_owned(), look)),
-        popup,
-    );
 }
 
 pub fn render_list(f: &mut Frame, area: Rect, app: &App, look: &Look) {

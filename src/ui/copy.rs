@@ -4,7 +4,9 @@
 use super::format;
 use super::sanitize::sanitize;
 use crate::app::App;
-use crate::view::{DetailModel, DrillStep, OverviewRow, SeriesValues, ViewModel, path_of};
+use crate::view::{
+    DetailModel, DrillStep, OverviewRow, SeriesValues, TimeCursor, ViewModel, path_of,
+};
 
 fn path_text(path: &[DrillStep]) -> String {
     if path.is_empty() {
@@ -69,8 +71,27 @@ fn detail_text(d: &DetailModel) -> String {
     lines.join("\n")
 }
 
+/// When and over what the figures were taken: `at 2025-09-02 14:05 UTC
+/// (frozen), window 1h` (data time: the frozen cursor's, else the newest).
+fn when_text(app: &App, vm: &ViewModel) -> String {
+    let (at, frozen) = match app.time().cursor {
+        TimeCursor::Frozen { last_bucket } => (last_bucket * vm.time.bucket_ms, " (frozen)"),
+        TimeCursor::Live => (vm.data_now.unwrap_or(vm.header.data_now), ""),
+    };
+    let window = vm
+        .header
+        .window_ms
+        .unwrap_or_else(|| app.time().window_ms());
+    format!(
+        "at {} UTC{frozen}, window {}",
+        crate::clock::utc_minute(at),
+        format::duration(window)
+    )
+}
+
 /// The text the copy key copies; every line sanitised (no escapes reach
-/// the clipboard, and from there someone's shell).
+/// the clipboard, and from there someone's shell). The first line says
+/// what, when and over which window.
 pub fn copy_text(app: &App, vm: &ViewModel) -> String {
     let raw = match (app.detail(), &vm.detail) {
         (Some(_), Some(d)) => detail_text(d),
@@ -83,8 +104,13 @@ pub fn copy_text(app: &App, vm: &ViewModel) -> String {
             None => path_text(&app.level().path),
         },
     };
+    let when = when_text(app, vm);
     raw.split('\n')
-        .map(|l| sanitize(l).into_owned())
+        .enumerate()
+        .map(|(i, l)| match i {
+            0 => format!("{}  {when}", sanitize(l)),
+            _ => sanitize(l).into_owned(),
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

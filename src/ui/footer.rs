@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::sanitize::{sanitize, width};
 use super::theme::Look;
-use crate::app::{Action, App, InputKind, InputLine};
+use crate::app::{Action, App, COMMANDS, InputKind, InputLine};
 use crate::view::{QualityPick, ViewModel};
 
 /// Actions in the footer, most useful first, per screen.
@@ -124,6 +124,15 @@ pub fn render_footer(f: &mut Frame, area: Rect, app: &App, vm: &ViewModel, look:
     }
 }
 
+/// What a command typed in full takes (`window ` → `15m|1h|6h|24h`).
+fn argument_hint(text: &str) -> Option<&'static str> {
+    let name = text.strip_suffix(' ')?;
+    COMMANDS
+        .iter()
+        .find(|(n, takes)| *n == name && !takes.is_empty())
+        .map(|(_, takes)| *takes)
+}
+
 /// `/text█` or `:text█`, then Tab's candidates with the shown one marked.
 fn input_line(line: &InputLine, width_cols: u16, look: &Look) -> Line<'static> {
     let t = &look.theme;
@@ -145,6 +154,8 @@ fn input_line(line: &InputLine, width_cols: u16, look: &Look) -> Line<'static> {
             used += 3;
             for (i, c) in candidates.iter().enumerate() {
                 // Only the last word differs between candidates: show that.
+                // `group ` (a command that takes more) shows as `group`.
+                let c = c.trim_end();
                 let word = c.rsplit([' ', ',']).next().unwrap_or(c);
                 let word = sanitize(word).into_owned();
                 if used + width(&word) + 2 > usize::from(width_cols) {
@@ -156,6 +167,10 @@ fn input_line(line: &InputLine, width_cols: u16, look: &Look) -> Line<'static> {
                 spans.push(Span::styled(word, style));
                 spans.push(Span::styled("  ", t.dim));
             }
+        }
+        _ if line.kind == InputKind::Command && argument_hint(&line.text).is_some() => {
+            let hint = argument_hint(&line.text).unwrap_or_default();
+            spans.push(Span::styled(format!("   {hint}  (Tab lists)"), t.dim));
         }
         _ if line.kind == InputKind::Command && line.text.is_empty() => {
             spans.push(Span::styled(

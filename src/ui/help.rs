@@ -27,7 +27,8 @@ const KEYS_WIDTH: usize = 13;
 /// Widest a column of the overlay grows.
 const COLUMN_MAX: u16 = 44;
 
-pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, look: &Look) {
+/// `scroll`: the first line shown, clamped here to what the box can show.
+pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, scroll: usize, look: &Look) {
     let t = &look.theme;
     let entries: Vec<(String, &str)> = keymap
         .entries()
@@ -40,29 +41,29 @@ pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, look: &Look) {
             (keys, action.describe())
         })
         .collect();
-    // Inside the border; one line for the commands' title, then them, packed.
+    // Inside the border: the keys in one or two columns, a blank line, the
+    // commands' title, then the commands packed to the box's width.
     let inner_h = usize::from(area.height.saturating_sub(2));
     let inner_w = area.width.saturating_sub(2);
-    let mut commands: Vec<String> = vec![String::new()];
-    for (name, _) in COMMANDS {
-        let last = commands.len() - 1;
-        if !commands[last].is_empty()
-            && width(&commands[last]) + name.len() + 2 > usize::from(inner_w)
-        {
-            commands.push(String::new());
-        }
-        let last = commands.len() - 1;
-        commands[last].push_str(&format!(" :{name}"));
-    }
-    let command_lines = 1 + commands.len();
-    let room = inner_h.saturating_sub(command_lines + 1).max(1);
-    let columns = if entries.len() <= room || inner_w < 2 * 30 {
+    let columns = if entries.len() + 4 <= inner_h || inner_w < 2 * 30 {
         1
     } else {
         2
     };
     let per_column = entries.len().div_ceil(columns);
     let col_w = (inner_w / columns as u16).min(COLUMN_MAX);
+    let box_w = col_w * columns as u16;
+    let mut commands: Vec<String> = vec![String::new()];
+    for (name, _) in COMMANDS {
+        let last = commands.len() - 1;
+        if !commands[last].is_empty()
+            && width(&commands[last]) + name.len() + 2 > usize::from(box_w)
+        {
+            commands.push(String::new());
+        }
+        let last = commands.len() - 1;
+        commands[last].push_str(&format!(" :{name}"));
+    }
     let mut lines: Vec<Line> = (0..per_column)
         .map(|row| {
             let mut spans = Vec::new();
@@ -82,8 +83,25 @@ pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, look: &Look) {
     lines.push(Line::raw(""));
     lines.push(Line::styled(" commands (: then Tab completes)", t.title));
     lines.extend(commands.into_iter().map(|c| Line::styled(c, t.text)));
-    let width_needed = col_w * columns as u16 + 2;
-    let popup_w = width_needed.min(area.width);
+    // Too tall for the screen: it scrolls (↑↓ PgUp PgDn), the title says so.
+    let max_scroll = lines.len().saturating_sub(inner_h);
+    let scroll = scroll.min(max_scroll);
+    let title = if max_scroll > 0 {
+        format!(
+            " keys {}-{} of {}, ↑↓ scroll, Esc closes ",
+            scroll + 1,
+            (scroll + inner_h).min(lines.len()),
+            lines.len()
+        )
+    } else {
+        " keys (Esc or ? to close) ".to_owned()
+    };
+    let title = if look.ascii {
+        title.replace("↑↓", "Up/Down")
+    } else {
+        title
+    };
+    let popup_w = (box_w + 2).min(area.width);
     let popup_h = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - popup_w) / 2,
@@ -98,8 +116,13 @@ pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, look: &Look) {
         } else {
             border::ROUNDED
         })
-        .title(" keys (Esc or ? to close) ")
+        .title(title)
         .style(t.popup);
     f.render_widget(Clear, popup);
-    f.render_widget(Paragraph::new(lines).block(block), popup);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+        popup,
+    );
 }

@@ -8,6 +8,7 @@ mod columns;
 mod copy;
 mod crumbs;
 mod detail;
+mod dialog;
 mod footer;
 pub mod format;
 mod header;
@@ -92,9 +93,9 @@ pub fn render(f: &mut Frame, app: &App, vm: &ViewModel, look: &Look) {
     }
     footer::render_footer(f, parts.footer, app, vm, look);
     match app.popup() {
-        Some(Popup::Help) => help::render_help(f, area, &app.keymap, look),
+        Some(Popup::Help) => help::render_help(f, area, &app.keymap, app.help_scroll(), look),
         Some(Popup::Pivot { selected }) => menu::render_pivot(f, area, app, vm, *selected, look),
-        Some(Popup::Annotate(dialog)) => annotate::render_dialog(f, area, dialog, look),
+        Some(Popup::Annotate(dialog)) => dialog::render_dialog(f, area, dialog, look),
         Some(Popup::Annotations(_)) => annotate::render_list(f, area, app, look),
         None => {}
     }

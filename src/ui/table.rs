@@ -168,13 +168,15 @@ pub fn render_table(
     }
     if empty && area.height > 1 {
         let message = if header.sources.is_empty() {
-            "no sources configured"
+            "no sources configured".to_owned()
         } else if table.range.is_none() {
-            "waiting for the backends"
+            "waiting for the backends".to_owned()
         } else if !app.filter().is_empty() {
-            "no slice here matches the filter (Esc clears it)"
+            let expr = look.cut(&sanitize::sanitize(app.filter().text()), 40);
+            let dash = if look.ascii { "-" } else { "—" };
+            format!("no slice matches /{expr} {dash} Esc clears")
         } else {
-            "no data in the window yet"
+            "no data in the window yet".to_owned()
         };
         let body = Rect {
             y: area.y + 1 + (area.height - 1) / 2,

@@ -9,6 +9,7 @@ mod filter;
 mod findings;
 mod findings_detail;
 mod header;
+mod held;
 mod overview;
 mod query;
 mod rollup;
@@ -29,6 +30,7 @@ pub use findings::{
     burn_status, detail_markers, row_status, scope_entries,
 };
 pub use header::{HeaderModel, STALE_AFTER_MS, SourceLine};
+pub use held::{filter_pins, held_onset, scope_of};
 pub use overview::{
     DimensionValues, OverviewRow, OverviewTable, RowKey, RowStatus, Severity, TimeAxis, ViewModel,
     compute_overview, path_of, window_of,

@@ -5,8 +5,10 @@
 use super::annotations::{RowAnnotations, row_annotations};
 use super::baseline::Baselines;
 use super::detail::{DetailModel, compute_detail};
-use super::findings::{MarkerKind, detail_markers, row_status};
+use super::filter::Filter;
+use super::findings::row_status;
 use super::header::HeaderModel;
+use super::held::{filter_pins, held_onset, scope_of};
 use super::query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, TimeCursor, ViewQuery};
 use super::rollup::{ColumnSignals, RowBases, column_signals, leaf_rows, rolled_rows};
 use super::select::{Grouping, ResolvedSplit, resolve_split, slices_under, unfixed_dimensions};
@@ -290,7 +292,7 @@ fn level_rows(
         ResolvedSplit::Nothing => Grouping {
             members: ids.iter().map(|&id| (id, 0)).collect(),
             keys: vec![RowKey::All],
-            names: vec![all_name(&query.path)],
+            names: vec![all_name(&query.path, &query.filter)],
         },
     };
     let split_name = match split {
@@ -308,7 +310,7 @@ fn level_rows(
     } else {
         rolled_rows(store, cols, grouping, range, &bases)
     };
-    all.name = all_name(&query.path);
+    all.name = all_name(&query.path, &query.filter);
     if split == ResolvedSplit::Nothing
         && let Some(direct) = rows.pop()
     {
@@ -327,6 +329,12 @@ fn level_rows(
         row.status = status_of(fleet, query, split_name, &row.key, &mut path_buf);
     }
     let bucket_ms = store.bucket_ms();
+    // Only a filter needs the value tables (for its single-valued terms).
+    let dimensions = if query.filter.is_empty() {
+        Vec::new()
+    } else {
+        dimension_values(store)
+    };
     for row in rows.iter_mut().chain(std::iter::once(&mut all)) {
         let row_path = path_of(&query.path, split_name, &row.key);
         row.annotations = row_annotations(fleet, &row_path, range, bucket_ms);
@@ -335,11 +343,14 @@ fn level_rows(
             .as_ref()
             .is_some_and(|s| s.severity == Severity::Regressed)
         {
-            row.onset = detail_markers(fleet, &row_path)
-                .into_iter()
-                .filter(|m| m.kind == MarkerKind::Onset)
-                .map(|m| m.ts)
-                .max();
+            // The regression an annotation of this row would be about.
+            let pins = filter_pins(&query.filter, &dimensions, &row_path);
+            row.onset = held_onset(
+                &fleet.detections.regressions,
+                &scope_of(&row_path, &pins),
+                query.time,
+                bucket_ms,
+            );
         }
     }
     sort_rows(&mut rows, query.sort, query.sort_reversed);
@@ -394,9 +405,12 @@ pub fn path_of(path: &[DrillStep], split: &str, key: &RowKey) -> Vec<DrillStep> 
     out
 }
 
-fn all_name(path: &[DrillStep]) -> String {
+/// The aggregate row's name; at the top under a filter it is not the
+/// whole fleet but what matches.
+fn all_name(path: &[DrillStep], filter: &Filter) -> String {
     match path.last() {
-        None => "whole fleet".to_owned(),
+        None if filter.is_empty() => "whole fleet".to_owned(),
+        None => "all matching".to_owned(),
         Some(step) => format!("all {}", super::select::display_value(&step.value)),
     }
 }
