@@ -181,9 +181,10 @@ fn group_row_shows_regression_with_its_onset_time_and_change() {
     )
     .expect("a status");
     assert_eq!(s.severity, Severity::Regressed);
-    // The group's own detector alarmed: its own onset and change, and
-    // where inside it the regression lies.
-    assert_eq!(s.text, "REGRESSION 14:05 -2.0pp in tpu");
+    // The group's own detector alarmed (its own change, -2.0pp, is the
+    // row's `vs base`); the status names the bug as every surface does:
+    // its onset, its change inside its scope, and where that lies.
+    assert_eq!(s.text, "REGRESSION 14:05 -3.1pp in tpu");
     assert_eq!(
         status(&f, &[], "model", value("m1"), TimeCursor::Live),
         "OK"
@@ -230,7 +231,7 @@ fn frozen_cursor_before_onset_shows_ok_and_inside_shows_regression() {
     assert_eq!(status(&f, &[], "model", value("m2"), before), "OK");
     assert_eq!(
         status(&f, &[], "model", value("m2"), during),
-        "REGRESSION 14:05 -2.0pp in tpu"
+        "REGRESSION 14:05 -3.1pp in tpu"
     );
     assert_eq!(status(&f, &[], "model", value("m2"), after), "OK");
     // Live: it has ended.

@@ -189,6 +189,11 @@ fn beyond(inner: &ScopeMap, outer: &ScopeMap) -> String {
         .join(",")
 }
 
+/// Whether two scopes fix one dimension to different values.
+fn contradicts(a: &ScopeMap, b: &ScopeMap) -> bool {
+    a.iter().any(|(d, v)| b.get(d).is_some_and(|w| w != v))
+}
+
 /// Where a regression lies inside a row, short enough for the status
 /// column: the values of its constraints beyond the row's, `tpu/api` (the
 /// detail view's scope panel names the dimensions).
@@ -249,29 +254,28 @@ fn quality_status(
                 .then_with(|| b.delta_pp.total_cmp(&a.delta_pp))
                 .then_with(|| b.onset.cmp(&a.onset))
         });
-    if let Some((rel, r)) = worst {
-        // For the row's own detector, its own onset and change.
-        let own = r.alarms.iter().find(|a| {
-            a.scope == row
-                && match when {
-                    Moment::Now => a.ended_at.is_none(),
-                    Moment::At(t) => a.covers(t),
-                }
-        });
-        let (onset, delta) = match (own, rel) {
-            (Some(a), _) if r.scope != row => (a.onset, a.delta_pp),
-            _ => (r.onset, r.delta_pp),
+    if let Some((_, r)) = worst {
+        // The bug it belongs to, grouped as the header and `check` group
+        // them, gives the onset, the change and where: the same words on
+        // every row it touches and on every surface.
+        let bugs = group_bugs(&d.regressions);
+        let bug = bugs
+            .iter()
+            .find(|b| b.members.iter().any(|m| std::ptr::eq(*m, r)));
+        let (onset, delta, place) = match bug {
+            Some(b) => (b.onset(), b.worst().delta_pp, b.scope()),
+            None => (r.onset, r.delta_pp, r.scope.clone()),
         };
         let mut text = format!("REGRESSION {}", clock(onset));
         if let Some(p) = points(delta) {
             text.push(' ');
             text.push_str(&p);
         }
-        // Where it lies, when that is narrower than the row (also when the
-        // row's own detector fired because of it).
-        if r.scope != row && includes(&row, &r.scope) {
+        // Where it lies, when that is narrower than the row.
+        let within = beyond_short(&place, &row);
+        if !within.is_empty() && !contradicts(&place, &row) {
             text.push_str(" in ");
-            text.push_str(&beyond_short(&r.scope, &row));
+            text.push_str(&within);
         }
         return Some(RowStatus {
             severity: Severity::Regressed,
