@@ -227,11 +227,18 @@ fn render_block(f: &mut Frame, area: Rect, b: &Breakdown, selected: Option<usize
     let shown = if more { room.saturating_sub(1) } else { room };
     // Keep the selected row in view.
     let skip = selected.map_or(0, |s| (s + 1).saturating_sub(shown));
+    // One status width for the block, so figures line up row to row.
+    let word_w = b
+        .rows
+        .iter()
+        .map(|r| r.status.as_ref().map_or(0, |s| width(s.severity.word())))
+        .max()
+        .unwrap_or(0);
     for (i, row) in b.rows.iter().enumerate().skip(skip).take(shown) {
         let change = format::points(row.change_pp);
         let quality = format::percent(row.quality);
         let word = row.status.as_ref().map_or("", |s| s.severity.word());
-        let fixed = 1 + 8 + 1 + 7 + 1 + width(word);
+        let fixed = 1 + 8 + 1 + 7 + 1 + word_w;
         let name = look.cut_middle(&row.name, w.saturating_sub(fixed).max(4));
         let pad = w.saturating_sub(fixed + width(&name));
         let change_style = match row.change_pp {
@@ -255,7 +262,7 @@ fn render_block(f: &mut Frame, area: Rect, b: &Breakdown, selected: Option<usize
             Span::styled(format!("{name}{} ", " ".repeat(pad)), paint(Style::new())),
             Span::styled(format!("{change:>8} "), paint(change_style)),
             Span::styled(format!("{quality:>7} "), paint(Style::new())),
-            Span::styled(word.to_owned(), paint(status_style)),
+            Span::styled(format!("{word:<word_w$}"), paint(status_style)),
         ]));
     }
     if more {
