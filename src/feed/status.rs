@@ -39,10 +39,6 @@ impl ConnState {
     }
 }
 
-/// Longest a silent backend's clock is run on from its last report: the
-/// header clock must not drift off on its own once heartbeats stop.
-const MAX_EXTRAPOLATION_MS: Millis = 15_000;
-
 /// One backend as the screens see it.
 #[derive(Debug, Clone)]
 pub struct SourceStatus {
@@ -91,17 +87,6 @@ impl SourceStatus {
             snapshots: 0,
             connections: 0,
         }
-    }
-
-    /// The backend's clock at wall time `wall_now`: its last report, run on
-    /// at its time scale while it is live, held while it is not.
-    pub fn data_clock(&self, wall_now: Millis) -> Option<Millis> {
-        let (data, at) = self.backend_now?;
-        if !self.state.is_live() {
-            return Some(data);
-        }
-        let ran = (wall_now - at).clamp(0, MAX_EXTRAPOLATION_MS) as f64;
-        Some(data + (ran * self.time_scale.unwrap_or(1.0)) as Millis)
     }
 
     /// Notes the backend's clock as it reports it, and how far the newest

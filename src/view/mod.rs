@@ -26,7 +26,7 @@ pub use findings::{
     MarkerKind, ScopeEntry, TimeMarker, active_burns, active_regressions, burn_status,
     detail_markers, row_status, scope_entries,
 };
-pub use header::{HeaderModel, STALE_AFTER_MS, SourceLine};
+pub use header::{DownBanner, HeaderModel, STALE_AFTER_MS, SourceLine};
 pub use overview::{
     DimensionValues, OverviewRow, OverviewTable, RowKey, RowStatus, Severity, TimeAxis, ViewModel,
     compute_overview, path_of, window_of,
