@@ -211,9 +211,18 @@ fn source_line<'a>(s: &'a SourceLine, wall_now: Millis, look: &Look) -> Line<'a>
         spans.push(Span::styled(format!(" ({})", look.cut(server, 24)), t.dim));
     }
     spans.push(Span::styled(format!("  {word}"), style));
+    let held = s.backend_now.filter(|_| !state.is_live());
     match s.data_age_ms {
+        // A source that is not live is as old as its last word, whatever its lag.
+        Some(_) if held.is_some() => {
+            let (data, _) = held.unwrap_or_default();
+            let at = format::utc_minute(data);
+            spans.push(Span::styled(format!("  data as of {at}"), figures));
+        }
         // Measured against the backend's own clock: a steady feed is fresh.
-        Some(_) if s.data_is_fresh() => spans.push(Span::styled("  data fresh", figures)),
+        Some(_) if s.data_is_fresh() && state.is_live() => {
+            spans.push(Span::styled("  data fresh", figures));
+        }
         Some(age) => spans.push(Span::styled(
             format!("  data {} old", format::duration(age)),
             t.warn,

@@ -62,7 +62,7 @@ impl SourceLine {
             fresh_below_ms: 2 * bucket_ms,
             backend_now: s.backend_now,
             time_scale: s.time_scale,
-            had_data: s.snapshots > 0,
+            had_data: s.snapshots > 0 || s.newest_data.is_some(),
             drops: (s.drops.total() > 0).then(|| s.drops.summary()),
         }
     }
@@ -97,11 +97,14 @@ impl SourceLine {
         Some(data + (ran * self.time_scale.unwrap_or(1.0)) as Millis)
     }
 
-    /// Whether the screen must say out loud that this source is down: it is
-    /// not live and either had data once or failed outright.
+    /// Whether the screen must say out loud that this source is down: any
+    /// state but live, except a first connection still being made.
     pub fn is_down(&self, wall_now: Millis) -> bool {
-        let state = self.shown_state(wall_now);
-        !state.is_live() && (self.had_data || state.is_failed())
+        match self.shown_state(wall_now) {
+            ConnState::Live => false,
+            ConnState::Connecting => self.had_data,
+            _ => true,
+        }
     }
 }
 
@@ -177,7 +180,11 @@ impl HeaderModel {
                 .iter()
                 .filter_map(|s| s.last_message_at.map(|t| (wall_now - t).max(0)))
                 .max(),
-            as_of: down.iter().filter_map(|s| s.data_clock(wall_now)).min(),
+            as_of: down
+                .iter()
+                .filter(|s| s.had_data)
+                .map(|s| s.data_clock(wall_now).unwrap_or(self.data_now))
+                .min(),
         })
     }
 
