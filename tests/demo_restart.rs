@@ -55,6 +55,15 @@ impl Drop for DemoServer {
     }
 }
 
+/// Waits until the demo server accepts connections (it builds its world first).
+async fn listening(port: u16) {
+    let start = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "demo-server never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -245,5 +254,60 @@ async fn a_demo_restarted_on_a_new_clock_is_met_with_a_clean_resync() {
     for feed in &feeds {
         feed.abort();
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs a one-shot `qualtop` command off the async threads.
+async fn run_cli(scratch: &'static str, args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        support::qualtop_command(scratch)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("qualtop runs")
+    })
+    .await
+    .expect("the command thread")
+}
+
+fn urls(port: u16) -> Vec<String> {
+    vec![
+        "--metrics".into(),
+        format!("ws://127.0.0.1:{port}/metrics"),
+        "--evals".into(),
+        format!("ws://127.0.0.1:{port}/evals"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_on_the_demo_is_exported_in_data_time_after_the_demo_restarts() {
+    let dir = scratch_dir("note");
+    let data = dir.join("demo");
+    let port = free_port();
+    let mut server = DemoServer::start(port, &data, "note-1");
+    listening(port).await;
+    // Let the demo's clock run ahead of the wall clock (60x).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut add: Vec<String> = ["annotations", "add"].map(String::from).into();
+    add.extend(urls(port));
+    add.extend(["--text", "routing change suspected", "--author", "oncall"].map(String::from));
+    let added = run_cli("note-add", add).await;
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    server.kill();
+    let _server = DemoServer::start(port, &data, "note-2");
+    listening(port).await;
+    let mut export: Vec<String> = ["annotations", "export", "--since", "1h"]
+        .map(String::from)
+        .into();
+    export.extend(urls(port));
+    let out = run_cli("note-export", export).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("routing change suspected"), "{text}");
+    assert!(text.contains("\n1 annotation since"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
