@@ -16,6 +16,14 @@ use super::status::{ConnState, SourceStatus};
 /// Wall-clock milliseconds, for `last_message_at` and `retry_at`.
 pub use crate::clock::wall_ms;
 
+/// Longest a backend's clock is run on from its last report (then it is
+/// stale anyway): a silent backend's points cannot move the clock far.
+const MAX_CLOCK_RUN_MS: Millis = 15_000;
+
+/// Real time a message may take to reach us, in which a fast (demo) clock
+/// runs on: a batch's points may be this far ahead of the clock we hold.
+const DELIVERY_SLACK_MS: Millis = 1_000;
+
 /// What the connection must do after a frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -348,6 +356,20 @@ impl Session {
             let Some(status) = f.sources.get_mut(self.index) else {
                 return;
             };
+            // The backend's clock ran on since it last said its time (60x
+            // for the demo): without this, its newest points look ahead of it.
+            if let Some((data, at)) = status.backend_now {
+                let scale = status.time_scale.unwrap_or(1.0);
+                let ran = (now - at).clamp(0, MAX_CLOCK_RUN_MS) as f64 * scale;
+                let clock = data.saturating_add(ran as Millis);
+                // What it said reached us late: allow a real second of delivery.
+                let slack = (DELIVERY_SLACK_MS as f64 * scale) as Millis;
+                let newest_end = batch.points.iter().map(|p| p.ts).max().map(|t| {
+                    t.saturating_add(self.bucket_ms)
+                        .clamp(clock, clock.saturating_add(slack))
+                });
+                f.store.set_now(newest_end.unwrap_or(clock));
+            }
             let mut newest = status.newest_data;
             for p in &batch.points {
                 match f.store.apply_point(&self.binding, p) {
