@@ -356,10 +356,9 @@ impl Session {
             let Some(status) = f.sources.get_mut(self.index) else {
                 return;
             };
-            // The backend's clock ran on since it last said its time (60x
-            // for the demo): without this, its newest points look ahead of it.
-            if let Some((data, at)) = status.backend_now {
-                let scale = status.time_scale.unwrap_or(1.0);
+            // A fast clock (the demo's 60x) ran on since the backend last
+            // said its time: without this, its newest points look ahead of it.
+            if let (Some((data, at)), Some(scale)) = (status.backend_now, status.time_scale) {
                 let ran = (now - at).clamp(0, MAX_CLOCK_RUN_MS) as f64 * scale;
                 let clock = data.saturating_add(ran as Millis);
                 // What it said reached us late: allow a real second of delivery.
