@@ -97,7 +97,7 @@ fn a_dead_backend_gets_a_full_width_reverse_video_banner_at_80x24() {
     let (text, reversed) = &screen[3];
     assert_eq!(
         text,
-        " demo/evals disconnected 2m10s — figures below are as of 12:00 UTC",
+        " demo/evals disconnected 2m10s — figures below are as of 12:01 UTC",
         "{screen:#?}"
     );
     assert!(reversed, "the banner is reverse video end to end");

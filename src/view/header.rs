@@ -30,6 +30,8 @@ pub struct SourceLine {
     pub backend_now: Option<(Millis, Millis)>,
     /// Seconds of data time per real second (a demo runs faster).
     pub time_scale: Option<f64>,
+    /// End of its newest bucket received (data time): what its figures are as of.
+    pub newest_end: Option<Millis>,
     /// Whether it ever delivered a snapshot (a source still connecting for
     /// the first time is not news).
     pub had_data: bool,
@@ -62,6 +64,7 @@ impl SourceLine {
             fresh_below_ms: 2 * bucket_ms,
             backend_now: s.backend_now,
             time_scale: s.time_scale,
+            newest_end: s.newest_data.map(|t| t.saturating_add(bucket_ms)),
             had_data: s.snapshots > 0 || s.newest_data.is_some(),
             drops: (s.drops.total() > 0).then(|| s.drops.summary()),
         }
@@ -127,7 +130,8 @@ pub struct DownBanner {
     pub word: &'static str,
     /// How long the longest-silent of them has been silent (wall clock).
     pub silent_ms: Option<Millis>,
-    /// Data time of the oldest figures on screen from them.
+    /// Data time of the oldest figures on screen from them (the end of the
+    /// newest bucket each delivered).
     pub as_of: Option<Millis>,
 }
 
@@ -183,7 +187,7 @@ impl HeaderModel {
             as_of: down
                 .iter()
                 .filter(|s| s.had_data)
-                .map(|s| s.data_clock(wall_now).unwrap_or(self.data_now))
+                .map(|s| s.newest_end.unwrap_or(self.data_now))
                 .min(),
         })
     }
