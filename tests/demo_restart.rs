@@ -47,6 +47,12 @@ impl DemoServer {
         DemoServer { child }
     }
 
+    /// SIGSTOP: the backend hangs with its sockets open.
+    fn freeze(&self) {
+        // SAFETY: a plain signal to our own child process.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGSTOP) };
+    }
+
     /// SIGKILL: the backend dies without a goodbye.
     fn kill(&mut self) {
         let _ = self.child.kill();
@@ -270,6 +276,35 @@ async fn a_demo_restarted_on_a_new_clock_is_met_with_a_clean_resync() {
     for feed in &feeds {
         feed.abort();
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_demo_gets_a_stale_banner_within_two_protocol_heartbeats() {
+    let dir = scratch_dir("hung");
+    let port = free_port();
+    let server = DemoServer::start(port, &dir.join("demo"), "hung");
+    let (fleet, feeds) = connect(port);
+    within(&fleet, Duration::from_secs(30), |f| live_on(f, 1)).await;
+    server.freeze();
+    // Protocol 1 promises a heartbeat every 5 s; two missed ones make a source stale.
+    let limit = 2 * qualtop::feed::HEARTBEAT_INTERVAL + Duration::from_secs(1);
+    let took = within(&fleet, limit, |f| {
+        HeaderModel::from_fleet(f, None)
+            .down_banner(wall_clock_ms())
+            .is_some_and(|b| b.word == "stale")
+    })
+    .await;
+    eprintln!("stale banner after {took:?}");
+    let screen = draw(&fleet, wall_clock_ms(), 80, 24);
+    assert!(
+        screen.iter().any(|(t, rev)| *rev && t.contains("stale")),
+        "{screen:#?}"
+    );
+    for feed in &feeds {
+        feed.abort();
+    }
+    drop(server); // SIGKILL ends a stopped process too
     let _ = std::fs::remove_dir_all(&dir);
 }
 
