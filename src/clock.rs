@@ -37,7 +37,10 @@ pub fn rfc3339_utc(ms: Millis) -> String {
 pub fn rfc3339_ms(ms: Millis) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| format!("{ms} ms"))
 }
 

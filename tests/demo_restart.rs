@@ -69,8 +69,14 @@ impl Drop for DemoServer {
 /// Waits until the demo server accepts connections (it builds its world first).
 async fn listening(port: u16) {
     let start = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "demo-server never listened");
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "demo-server never listened"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -208,7 +214,10 @@ async fn killed_demo_gets_a_banner_and_its_restart_continues_the_clock_without_d
         .iter()
         .find(|(text, _)| text.contains("disconnected"))
         .unwrap_or_else(|| panic!("no banner: {screen:#?}"));
-    assert!(banner.1, "the banner is reverse video, the full line: {banner:?}");
+    assert!(
+        banner.1,
+        "the banner is reverse video, the full line: {banner:?}"
+    );
     assert!(banner.0.contains("figures"), "{banner:?}");
 
     // Restart with the same data directory: the run continues.
@@ -225,11 +234,7 @@ async fn killed_demo_gets_a_banner_and_its_restart_continues_the_clock_without_d
         assert_eq!(f.timeline, timeline, "no jump, so no new time axis");
         assert_eq!(out_of_window(f), 0, "out-of-window drops after the restart");
     });
-    assert!(
-        header(&fleet)
-            .down_banner(wall_clock_ms())
-            .is_none()
-    );
+    assert!(header(&fleet).down_banner(wall_clock_ms()).is_none());
     for feed in &feeds {
         feed.abort();
     }
@@ -357,7 +362,11 @@ async fn a_note_on_the_demo_is_exported_in_data_time_after_the_demo_restarts() {
     export.extend(urls(port));
     let out = run_cli("note-export", export).await;
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("routing change suspected"), "{text}");
     assert!(text.contains("\n1 annotation since"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -15,7 +15,13 @@ use ratatui::style::Modifier;
 use ui_fixture::*;
 
 /// Lines of text, and whether each is reverse video from end to end.
-fn draw_vm(vm: &ViewModel, wall_now: i64, width: u16, height: u16, look: &Look) -> Vec<(String, bool)> {
+fn draw_vm(
+    vm: &ViewModel,
+    wall_now: i64,
+    width: u16,
+    height: u16,
+    look: &Look,
+) -> Vec<(String, bool)> {
     let mut app = App::new(KeyMap::default());
     app.update(Event::Clock(wall_now));
     app.update(Event::ViewChanged(ViewFacts::of(vm)));
@@ -96,8 +102,7 @@ fn a_dead_backend_gets_a_full_width_reverse_video_banner_at_80x24() {
     let screen = draw_vm(&vm, WALL_NOW, 80, 24, &Look::default());
     let (text, reversed) = &screen[3];
     assert_eq!(
-        text,
-        " demo/evals disconnected 2m10s — figures below are as of 12:01 UTC",
+        text, " demo/evals disconnected 2m10s — figures below are as of 12:01 UTC",
         "{screen:#?}"
     );
     assert!(reversed, "the banner is reverse video end to end");
@@ -110,9 +115,16 @@ fn the_banner_and_the_stale_count_hold_in_the_mono_theme() {
     let mut vm = vm_of(&evals_down(130_000));
     vm.header.active_regressions = 6;
     let screen = draw_vm(&vm, WALL_NOW, 80, 24, &mono());
-    assert!(screen[0].0.contains("6 regressions (stale)"), "{}", screen[0].0);
+    assert!(
+        screen[0].0.contains("6 regressions (stale)"),
+        "{}",
+        screen[0].0
+    );
     let (text, reversed) = &screen[3];
-    assert!(text.contains("demo/evals disconnected 2m10s - figures"), "{text}");
+    assert!(
+        text.contains("demo/evals disconnected 2m10s - figures"),
+        "{text}"
+    );
     assert!(reversed, "mono keeps reverse video: {text}");
 }
 
@@ -125,5 +137,8 @@ fn a_live_fleet_has_no_banner_and_an_unmarked_count() {
     assert!(!screen[0].0.contains("stale"), "{}", screen[0].0);
     // Title, two sources, then straight to the crumbs: no banner line.
     assert!(screen[3].0.starts_with("fleet"), "{screen:#?}");
-    assert!(screen[..3].iter().all(|(_, reversed)| !reversed), "{screen:#?}");
+    assert!(
+        screen[..3].iter().all(|(_, reversed)| !reversed),
+        "{screen:#?}"
+    );
 }

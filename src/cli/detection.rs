@@ -41,7 +41,7 @@ async fn run(fleet: SharedFleet, settings: DetectionSettings) {
     // baselines of another span. `qualtop check` waits the same way.
     crate::feed::wait_until_settled(&fleet, FIRST_SNAPSHOT_WAIT).await;
     let mut changes = fleet.subscribe();
-    let mut engine = DetectionEngine::new(settings.clone());
+    let mut engine = DetectionEngine::new(settings);
     let mut published = Detections::default();
     let mut timeline = fleet.read(|f| f.timeline);
     loop {
@@ -51,7 +51,7 @@ async fn run(fleet: SharedFleet, settings: DetectionSettings) {
             // once every backend has sent data on the new axis.
             wait_for_new_axis(&fleet).await;
             timeline = fleet.read(|f| f.timeline);
-            engine = DetectionEngine::new(settings.clone());
+            engine = DetectionEngine::new(settings);
             published = Detections::default();
             continue;
         }

@@ -226,7 +226,10 @@ mod tests {
         let later = WALL + 60_000;
         let faster = resume(Some(&file), key(2.0), later);
         assert_eq!(faster.clock.at(later), first.clock.at(later));
-        assert_eq!(faster.clock.at(later + 1000), first.clock.at(later) + 2 * MINUTE);
+        assert_eq!(
+            faster.clock.at(later + 1000),
+            first.clock.at(later) + 2 * MINUTE
+        );
     }
 
     #[test]

@@ -15,10 +15,10 @@ mod signals;
 mod source;
 mod world;
 
+pub use clock::DemoClock;
 pub use fleet::{Leaf, LeafId};
 pub use scenario::{DIMENSIONS, Keyframe, RegressionSpec, Scenario, Scope, Variation};
 pub use signals::{AVAILABILITY, DemoSignal, Endpoint, LATENCY, METRIC_SIGNALS, SignalId};
-pub use clock::DemoClock;
 pub use source::{DEFAULT_BACKLOG, DemoSource, history_hub};
 pub use world::{InjectedRegression, World};
 
@@ -110,7 +110,11 @@ impl DemoBackend {
         } else {
             DemoClock::start(world.anchor_ms(), world.bucket_ms(), opts.speed)
         };
-        if let Some(dir) = opts.data_dir.as_deref().filter(|_| opts.anchor_ms.is_none()) {
+        if let Some(dir) = opts
+            .data_dir
+            .as_deref()
+            .filter(|_| opts.anchor_ms.is_none())
+        {
             keep_clock(dir, &world, clock);
         }
         let epoch = format!(

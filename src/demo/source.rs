@@ -58,12 +58,7 @@ impl Plan {
 /// A hub for one endpoint, filled with the history before bucket `start`
 /// (an offset from the anchor; blocking work: every bucket of the history is
 /// generated here, once for all clients).
-pub fn history_hub(
-    world: &Arc<World>,
-    endpoint: Endpoint,
-    start: i64,
-    backlog: usize,
-) -> Arc<Hub> {
+pub fn history_hub(world: &Arc<World>, endpoint: Endpoint, start: i64, backlog: usize) -> Arc<Hub> {
     let hub = Arc::new(Hub::new(
         &signal_specs(world, endpoint),
         world.bucket_ms(),

@@ -110,7 +110,10 @@ impl Connection {
     async fn run(&mut self, mut stop: watch::Receiver<bool>) -> End {
         let mut hello = self.source.hello();
         hello.features = hello_features(hello.features, self.annotations.is_some());
-        let hello = with_time_scale(ServerMessage::Hello(hello).to_json(), self.source.time_scale());
+        let hello = with_time_scale(
+            ServerMessage::Hello(hello).to_json(),
+            self.source.time_scale(),
+        );
         if let Err(e) = self.send(hello).await {
             return e;
         }
