@@ -148,7 +148,8 @@ fn stale_data_is_dimmed_and_marked_stale() {
     let text = text_of(&buffer);
     assert!(text.contains("availability STALE"), "{text}");
     // The availability figure of the fleet row is drawn dimmed.
-    let y: u16 = 1 + 2 + 1 + 1; // title, two sources, breadcrumbs, column titles
+    // title, two sources, the banner for the stale one, breadcrumbs, column titles
+    let y: u16 = 1 + 2 + 1 + 1 + 1;
     let percent_at = (0..160u16)
         .find(|&x| buffer[(x, y)].symbol() == "%")
         .expect("the fleet row shows its availability");

@@ -177,7 +177,7 @@ pub enum Command {
         /// Scenario file (TOML); the built-in one has the same format.
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
-        /// Where annotations are kept across restarts (SQLite)
+        /// Where annotations and the demo clock are kept across restarts
         /// [default: $XDG_DATA_HOME/qualtop/demo].
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,

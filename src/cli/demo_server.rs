@@ -43,6 +43,7 @@ pub fn run(
             scenario,
             seed,
             speed,
+            data_dir: Some(data_dir.clone()),
             ..DemoOptions::default()
         };
         let server = demo::start(listen, cfg, opts).await?;
@@ -53,7 +54,7 @@ pub fn run(
         };
         // The one line a person starting the server needs; the rest goes to the log.
         eprintln!(
-            "qualtop demo-server: serving {} and {}{auth}, annotations kept in {}; Ctrl-C stops",
+            "qualtop demo-server: serving {} and {}{auth}, annotations and clock kept in {}; Ctrl-C stops",
             server.url(Endpoint::Metrics.path()),
             server.url(Endpoint::Evals.path()),
             data_dir.display(),

@@ -43,13 +43,41 @@ async fn run(fleet: SharedFleet, settings: DetectionSettings) {
     let mut changes = fleet.subscribe();
     let mut engine = DetectionEngine::new(settings);
     let mut published = Detections::default();
+    let mut timeline = fleet.read(|f| f.timeline);
     loop {
         changes.borrow_and_update();
+        if fleet.read(|f| f.timeline) != timeline {
+            // A backend's clock jumped and the store started again: so do we,
+            // once every backend has sent data on the new axis.
+            wait_for_new_axis(&fleet).await;
+            timeline = fleet.read(|f| f.timeline);
+            engine = DetectionEngine::new(settings);
+            published = Detections::default();
+            continue;
+        }
         while catch_up_once(&fleet, &mut engine, &mut published) == BUCKETS_PER_READ {
             tokio::task::yield_now().await;
         }
         if changes.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// Waits (at most [`FIRST_SNAPSHOT_WAIT`]) until every backend that has not
+/// failed has data on the restarted time axis.
+async fn wait_for_new_axis(fleet: &SharedFleet) {
+    let mut changes = fleet.subscribe();
+    let ready = |f: &Fleet| {
+        f.sources
+            .iter()
+            .all(|s| s.newest_data.is_some() || s.state.is_failed())
+    };
+    let deadline = tokio::time::Instant::now() + FIRST_SNAPSHOT_WAIT;
+    while !fleet.read(ready) {
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return,
         }
     }
 }

@@ -70,7 +70,11 @@ pub async fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Resul
                 annotations,
                 ..ServerConfig::default()
             },
-            DemoOptions::default(),
+            DemoOptions {
+                // The clock lives with the notes, so a restart continues the run.
+                data_dir: demo::default_data_dir().ok(),
+                ..DemoOptions::default()
+            },
         )
         .await
         .context("starting the built-in demo backend")?;

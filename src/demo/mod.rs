@@ -6,6 +6,7 @@
 //! bucket values, ground truth) → `source` (compressed clock, fan-out hub).
 
 mod check;
+pub mod clock;
 mod fleet;
 mod noise;
 mod regression;
@@ -14,10 +15,11 @@ mod signals;
 mod source;
 mod world;
 
+pub use clock::DemoClock;
 pub use fleet::{Leaf, LeafId};
 pub use scenario::{DIMENSIONS, Keyframe, RegressionSpec, Scenario, Scope, Variation};
 pub use signals::{AVAILABILITY, DemoSignal, Endpoint, LATENCY, METRIC_SIGNALS, SignalId};
-pub use source::{DEFAULT_BACKLOG, DemoClock, DemoSource, history_hub};
+pub use source::{DEFAULT_BACKLOG, DemoSource, history_hub};
 pub use world::{InjectedRegression, World};
 
 use std::net::SocketAddr;
@@ -40,8 +42,12 @@ pub struct DemoOptions {
     pub seed: u64,
     /// Buckets of data time per second of real time.
     pub speed: f64,
-    /// Data time "now" at start; `None`: the wall clock. Floored to the bucket.
+    /// Data time "now" at start; `None`: the clock kept in `data_dir`, or
+    /// else the wall clock. Floored to the bucket.
     pub anchor_ms: Option<Millis>,
+    /// Where the clock is kept (see [`clock`]), so a restart continues the
+    /// run; `None`: every start is a new run.
+    pub data_dir: Option<PathBuf>,
     /// Updates a client may fall behind before it is disconnected.
     pub backlog: usize,
 }
@@ -53,6 +59,7 @@ impl Default for DemoOptions {
             seed: 2025,
             speed: 1.0,
             anchor_ms: None,
+            data_dir: None,
             backlog: DEFAULT_BACKLOG,
         }
     }
@@ -69,34 +76,47 @@ pub struct DemoBackend {
 impl DemoBackend {
     /// Builds the world, generates its history (on blocking threads) and
     /// starts the clock. Must be called inside a Tokio runtime.
-    pub async fn build(opts: DemoOptions) -> anyhow::Result<DemoBackend> {
+    pub async fn build(mut opts: DemoOptions) -> anyhow::Result<DemoBackend> {
         if !(opts.speed.is_finite() && opts.speed > 0.0 && opts.speed <= MAX_SPEED) {
             anyhow::bail!(
                 "--speed must be above 0 and at most {MAX_SPEED}, not {}",
                 opts.speed
             );
         }
-        let scenario = match opts.scenario {
+        let scenario = match opts.scenario.take() {
             Some(s) => s,
             None => Scenario::builtin()?,
         };
         let wall = wall_clock_ms();
-        let world = Arc::new(World::new(
-            scenario,
-            opts.seed,
-            opts.anchor_ms.unwrap_or(wall),
-        ));
+        let resumed = resume_clock(&scenario, &opts, wall);
+        let world = Arc::new(World::new(scenario, opts.seed, resumed.anchor_ms));
+        // History up to the bucket the clock is in now, live data from there.
+        let start = world.offset_of(resumed.clock.at(wall));
         let history = |endpoint| {
             let world = Arc::clone(&world);
-            tokio::task::spawn_blocking(move || history_hub(&world, endpoint, opts.backlog))
+            tokio::task::spawn_blocking(move || {
+                (history_hub(&world, endpoint, start, opts.backlog), start)
+            })
         };
         let (metrics_hub, evals_hub) = (history(Endpoint::Metrics), history(Endpoint::Evals));
         let metrics_hub = metrics_hub
             .await
             .context("generating the metrics history")?;
         let evals_hub = evals_hub.await.context("generating the evals history")?;
-        // The clock starts once the history exists, so data time begins at the anchor.
-        let clock = DemoClock::start(world.anchor_ms(), world.bucket_ms(), opts.speed);
+        // A new run's clock starts once the history exists, so its data time
+        // begins at the anchor; a continued run keeps to the wall clock.
+        let clock = if resumed.continued {
+            resumed.clock
+        } else {
+            DemoClock::start(world.anchor_ms(), world.bucket_ms(), opts.speed)
+        };
+        if let Some(dir) = opts
+            .data_dir
+            .as_deref()
+            .filter(|_| opts.anchor_ms.is_none())
+        {
+            keep_clock(dir, &world, clock);
+        }
         let epoch = format!(
             "{:016x}",
             noise::key(
@@ -116,6 +136,8 @@ impl DemoBackend {
             speed = opts.speed,
             leaves = world.leaves().len(),
             anchor_ms = world.anchor_ms(),
+            continued = resumed.continued,
+            data_now = clock.now(),
             "demo world ready"
         );
         Ok(DemoBackend {
@@ -137,6 +159,52 @@ impl DemoBackend {
                 source: self.evals.clone(),
             },
         ]
+    }
+}
+
+/// The anchor and clock to run on: a fixed anchor, else the run saved in
+/// the data directory (if it is this scenario's and not over), else a new run.
+fn resume_clock(scenario: &Scenario, opts: &DemoOptions, wall: Millis) -> clock::Resumed {
+    let bucket_ms = scenario.clock.bucket_ms.max(1);
+    if let Some(anchor) = opts.anchor_ms {
+        let anchor_ms = anchor.div_euclid(bucket_ms) * bucket_ms;
+        return clock::Resumed {
+            anchor_ms,
+            clock: DemoClock::new(wall, anchor_ms, bucket_ms, opts.speed),
+            continued: false,
+        };
+    }
+    let saved = opts.data_dir.as_deref().and_then(clock::load);
+    let last_minute = scenario
+        .regressions
+        .iter()
+        .flat_map(|r| r.timeline.iter().map(|k| k.at))
+        .fold(0.0_f64, f64::max);
+    let key = clock::RunKey {
+        scenario: &scenario.name,
+        seed: opts.seed,
+        bucket_ms,
+        speed: opts.speed,
+        // Once the last bug has left the history too, a restart tells it again.
+        story_ms: (last_minute * 60_000.0) as Millis + scenario.clock.history_minutes * 60_000,
+    };
+    clock::resume(saved.as_ref(), key, wall)
+}
+
+/// Saves the run's clock; a demo that cannot save it still runs (a restart
+/// then starts a new run).
+fn keep_clock(dir: &std::path::Path, world: &World, clock: DemoClock) {
+    let wall = wall_clock_ms();
+    let saved = clock::SavedClock {
+        scenario: world.scenario().name.clone(),
+        seed: world.seed(),
+        anchor_ms: world.anchor_ms(),
+        ref_wall_ms: wall,
+        ref_data_ms: clock.at(wall),
+        speed: clock.speed(),
+    };
+    if let Err(e) = clock::save(dir, &saved) {
+        tracing::warn!("the demo clock is not kept, a restart starts a new run: {e:#}");
     }
 }
 

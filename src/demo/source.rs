@@ -2,48 +2,15 @@
 //! then one bucket per tick of the compressed clock, fanned out to every client.
 
 use std::sync::Arc;
-use std::time::Duration;
-
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use crate::protocol::{Hello, Millis, PROTOCOL_VERSION, SignalSpec, SliceMap, Subscribe};
 use crate::server::{FleetSource, Hub, Subscription, UpdatePoint};
 
+use super::clock::DemoClock;
 use super::fleet::LeafId;
 use super::signals::{Endpoint, SignalId};
 use super::world::World;
-
-/// Data time that runs `speed` buckets per real second from the anchor.
-#[derive(Debug, Clone, Copy)]
-pub struct DemoClock {
-    anchor_ms: Millis,
-    bucket_ms: Millis,
-    speed: f64,
-    started: Instant,
-}
-
-impl DemoClock {
-    pub fn start(anchor_ms: Millis, bucket_ms: Millis, speed: f64) -> DemoClock {
-        DemoClock {
-            anchor_ms,
-            bucket_ms,
-            speed,
-            started: Instant::now(),
-        }
-    }
-
-    /// Data time now.
-    pub fn now(&self) -> Millis {
-        let buckets = self.started.elapsed().as_secs_f64() * self.speed;
-        self.anchor_ms + (buckets * self.bucket_ms as f64) as Millis
-    }
-
-    /// The real instant at which bucket `offset` (from the anchor) is complete.
-    fn due(&self, offset: i64) -> Instant {
-        self.started + Duration::from_secs_f64((offset + 1) as f64 / self.speed)
-    }
-}
 
 /// One endpoint of the demo backend.
 #[derive(Debug)]
@@ -88,9 +55,10 @@ impl Plan {
     }
 }
 
-/// A hub for one endpoint, filled with the world's history (blocking work:
-/// every bucket of the history is generated here, once for all clients).
-pub fn history_hub(world: &Arc<World>, endpoint: Endpoint, backlog: usize) -> Arc<Hub> {
+/// A hub for one endpoint, filled with the history before bucket `start`
+/// (an offset from the anchor; blocking work: every bucket of the history is
+/// generated here, once for all clients).
+pub fn history_hub(world: &Arc<World>, endpoint: Endpoint, start: i64, backlog: usize) -> Arc<Hub> {
     let hub = Arc::new(Hub::new(
         &signal_specs(world, endpoint),
         world.bucket_ms(),
@@ -98,7 +66,7 @@ pub fn history_hub(world: &Arc<World>, endpoint: Endpoint, backlog: usize) -> Ar
         backlog,
     ));
     let plan = plan(world, endpoint, &hub);
-    for offset in -world.history_buckets()..0 {
+    for offset in start - world.history_buckets()..start {
         hub.publish(plan.bucket(offset));
     }
     hub
@@ -136,12 +104,12 @@ fn plan(world: &Arc<World>, endpoint: Endpoint, hub: &Hub) -> Plan {
 pub const DEFAULT_BACKLOG: usize = 256;
 
 impl DemoSource {
-    /// Serves `hub` (filled by [`history_hub`]) and ticks new buckets into it
-    /// on `clock`. Must be called inside a Tokio runtime.
+    /// Serves `hub` (filled by [`history_hub`] up to bucket `start`) and
+    /// ticks new buckets into it on `clock`. Must be called inside a Tokio runtime.
     pub fn spawn(
         world: &Arc<World>,
         endpoint: Endpoint,
-        hub: Arc<Hub>,
+        (hub, start): (Arc<Hub>, i64),
         clock: DemoClock,
         epoch: &str,
     ) -> DemoSource {
@@ -161,7 +129,7 @@ impl DemoSource {
             // the server cannot do.
             features: vec![crate::server::ANNOTATIONS_FEATURE.to_owned()],
         };
-        let ticker = tokio::spawn(tick(plan, Arc::clone(&hub), clock));
+        let ticker = tokio::spawn(tick(plan, Arc::clone(&hub), clock, start));
         DemoSource {
             hello,
             clock,
@@ -173,13 +141,18 @@ impl DemoSource {
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
     }
+
+    pub fn clock(&self) -> DemoClock {
+        self.clock
+    }
 }
 
-/// Publishes bucket 0, 1, 2, ... each when the clock has passed its end. A
-/// late wake-up catches up one bucket at a time rather than skipping.
-async fn tick(plan: Plan, hub: Arc<Hub>, clock: DemoClock) {
-    for offset in 0.. {
-        tokio::time::sleep_until(clock.due(offset)).await;
+/// Publishes bucket `start`, `start + 1`, ... each when the clock has passed
+/// its end. A late wake-up catches up one bucket at a time rather than skipping.
+async fn tick(plan: Plan, hub: Arc<Hub>, clock: DemoClock, start: i64) {
+    for offset in start.. {
+        let end = plan.world.bucket_ts(offset + 1);
+        tokio::time::sleep_until(clock.instant_at(end)).await;
         hub.publish(plan.bucket(offset));
     }
 }
@@ -194,6 +167,10 @@ impl FleetSource for DemoSource {
 
     fn now(&self) -> Millis {
         self.clock.now()
+    }
+
+    fn time_scale(&self) -> Option<f64> {
+        Some(self.clock.scale())
     }
 
     fn subscribe(&self, sub: &Subscribe) -> Subscription {

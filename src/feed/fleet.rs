@@ -7,7 +7,7 @@ use tokio::sync::watch;
 
 use super::status::SourceStatus;
 use crate::detect::Detections;
-use crate::protocol::Annotation;
+use crate::protocol::{Annotation, Millis};
 use crate::store::Store;
 
 #[derive(Debug, Default)]
@@ -24,6 +24,9 @@ pub struct Fleet {
     /// What the detection service concluded from `store` (empty until it
     /// runs; written only when it changed).
     pub detections: Detections,
+    /// Times the time axis was started again because a backend's clock
+    /// jumped; feeds and detection watch it to start over with it.
+    pub timeline: u64,
 }
 
 /// Where annotations go, as the screen should say it.
@@ -52,6 +55,18 @@ impl Fleet {
             sources: labels.into_iter().map(SourceStatus::new).collect(),
             ..Fleet::default()
         }
+    }
+
+    /// Starts the time axis again at `now`: the store, every source's data
+    /// figures and the detections are emptied, to be refilled by snapshots.
+    pub fn restart_timeline(&mut self, now: Millis) {
+        self.store.restart_clock(now);
+        for s in &mut self.sources {
+            s.newest_data = None;
+            s.data_lag_ms = None;
+        }
+        self.detections = Detections::default();
+        self.timeline += 1;
     }
 
     /// Keeps `a` unless an annotation with its id and a newer rev is held.

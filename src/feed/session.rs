@@ -16,6 +16,14 @@ use super::status::{ConnState, SourceStatus};
 /// Wall-clock milliseconds, for `last_message_at` and `retry_at`.
 pub use crate::clock::wall_ms;
 
+/// Longest a backend's clock is run on from its last report (then it is
+/// stale anyway): a silent backend's points cannot move the clock far.
+const MAX_CLOCK_RUN_MS: Millis = 15_000;
+
+/// Real time a message may take to reach us, in which a fast (demo) clock
+/// runs on: a batch's points may be this far ahead of the clock we hold.
+const DELIVERY_SLACK_MS: Millis = 1_000;
+
 /// What the connection must do after a frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -34,6 +42,8 @@ pub struct Session {
     last_seq: Option<u64>,
     awaiting_snapshot: bool,
     snapshots: u64,
+    /// `Fleet::timeline` this session's data belongs to.
+    timeline: u64,
 }
 
 fn kind_of(msg: &ServerMessage<'_>) -> &'static str {
@@ -74,6 +84,31 @@ pub fn decode_hello(text: &str) -> Result<Hello, Ending> {
     Ok(hello)
 }
 
+/// The hello's optional `time_scale` (seconds of data time per real
+/// second), read apart from [`Hello`] so older backends need not send it.
+pub fn hello_time_scale(text: &str) -> Option<f64> {
+    #[derive(serde::Deserialize)]
+    struct Extras {
+        time_scale: Option<f64>,
+    }
+    let scale = serde_json::from_str::<Extras>(text).ok()?.time_scale?;
+    (scale.is_finite() && scale > 0.0 && scale <= 1e6).then_some(scale)
+}
+
+/// Whether a restarted backend's clock (`hello`, a new epoch) left the time
+/// axis the store holds: back by more than two buckets, or on past its history.
+fn clock_jumped(f: &Fleet, index: usize, hello: &Hello) -> bool {
+    let restarted = f
+        .sources
+        .get(index)
+        .and_then(|s| s.hello.as_ref())
+        .is_some_and(|h| h.epoch != hello.epoch);
+    let held = f.store.now();
+    restarted
+        && f.store.head().is_some()
+        && (hello.now < held - 2 * hello.bucket_ms || hello.now > held + hello.history_ms)
+}
+
 fn status_mut(f: &mut Fleet, index: usize) -> Option<&mut SourceStatus> {
     f.sources.get_mut(index)
 }
@@ -84,15 +119,27 @@ impl Session {
     pub fn start(
         fleet: &SharedFleet,
         index: usize,
-        hello: Hello,
+        (hello, time_scale): (Hello, Option<f64>),
         opts: &FeedOptions,
         wanted: Option<&Subscribe>,
     ) -> Result<Session, Ending> {
         let now = wall_ms();
-        let bound = fleet.write(|f| {
+        let (bound, timeline) = fleet.write(|f| {
+            if clock_jumped(f, index, &hello) {
+                tracing::info!(
+                    source = index,
+                    held = f.store.now(),
+                    backend = hello.now,
+                    "the backend restarted on another clock: starting the time axis again"
+                );
+                f.restart_timeline(hello.now);
+            }
             let binding = f.store.bind_source(index, &hello);
+            let timeline = f.timeline;
             if let Some(s) = status_mut(f, index) {
                 s.last_message_at = Some(now);
+                s.time_scale = time_scale;
+                s.backend_now = Some((hello.now, now));
                 match &binding {
                     Ok(_) => {
                         s.connections += 1;
@@ -107,7 +154,7 @@ impl Session {
                     Err(_) => s.hello = Some(hello.clone()),
                 }
             }
-            binding
+            (binding, timeline)
         });
         let binding =
             bound.map_err(|e| Ending::Failed(format!("backend's hello cannot be used: {e}")))?;
@@ -125,6 +172,7 @@ impl Session {
             last_seq: None,
             awaiting_snapshot: true,
             snapshots: 0,
+            timeline,
         })
     }
 
@@ -162,6 +210,13 @@ impl Session {
     /// Handles one text frame.
     pub fn on_text(&mut self, fleet: &SharedFleet, text: &str) -> Step {
         let now = wall_ms();
+        // Another backend started the time axis again: our data went with it.
+        let timeline = fleet.read(|f| f.timeline);
+        if timeline != self.timeline {
+            self.timeline = timeline;
+            self.awaiting_snapshot = true;
+            return Step::Resubscribe;
+        }
         match decode_server(text) {
             Ok(Some(msg)) => self.on_message(fleet, msg, now),
             Ok(None) => {
@@ -274,6 +329,7 @@ impl Session {
                 .filter(|&b| b <= newest_allowed)
                 .max()
                 .map(|b| b.saturating_mul(bucket_ms));
+            status.note_backend_now(snap.to, now, bucket_ms);
             for a in snap.annotations {
                 merge_annotation(annotations, a);
             }
@@ -300,6 +356,19 @@ impl Session {
             let Some(status) = f.sources.get_mut(self.index) else {
                 return;
             };
+            // A fast clock (the demo's 60x) ran on since the backend last
+            // said its time: without this, its newest points look ahead of it.
+            if let (Some((data, at)), Some(scale)) = (status.backend_now, status.time_scale) {
+                let ran = (now - at).clamp(0, MAX_CLOCK_RUN_MS) as f64 * scale;
+                let clock = data.saturating_add(ran as Millis);
+                // What it said reached us late: allow a real second of delivery.
+                let slack = (DELIVERY_SLACK_MS as f64 * scale) as Millis;
+                let newest_end = batch.points.iter().map(|p| p.ts).max().map(|t| {
+                    t.saturating_add(self.bucket_ms)
+                        .clamp(clock, clock.saturating_add(slack))
+                });
+                f.store.set_now(newest_end.unwrap_or(clock));
+            }
             let mut newest = status.newest_data;
             for p in &batch.points {
                 match f.store.apply_point(&self.binding, p) {
@@ -322,9 +391,12 @@ impl Session {
             }
             let mut visible = f.store.head() != head || !plausible;
             if let Some(s) = status_mut(f, self.index) {
-                let state = s.state.clone();
+                let (state, lag) = (s.state.clone(), s.data_lag_ms);
                 self.touch(s, now);
-                visible |= s.state != state;
+                if plausible {
+                    s.note_backend_now(hb.now, now, self.bucket_ms);
+                }
+                visible |= s.state != state || s.data_lag_ms != lag;
                 if !plausible {
                     s.drops.frames += 1;
                 }

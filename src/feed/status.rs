@@ -50,6 +50,15 @@ pub struct SourceStatus {
     pub last_message_at: Option<Millis>,
     /// Data time of the newest point received.
     pub newest_data: Option<Millis>,
+    /// The backend's own clock (data time), as its last hello, snapshot or
+    /// heartbeat said, and the wall-clock time it said so.
+    pub backend_now: Option<(Millis, Millis)>,
+    /// How far the end of the newest bucket received lagged the backend's
+    /// clock when it last said its time (0: as fresh as it can be).
+    pub data_lag_ms: Option<Millis>,
+    /// Seconds of data time per real second, from the hello's optional
+    /// `time_scale` (a demo running faster than the wall clock).
+    pub time_scale: Option<f64>,
     pub drops: Drops,
     /// Times the client resynchronised (gap in seq, new epoch, reconnect).
     pub resyncs: u64,
@@ -69,12 +78,24 @@ impl SourceStatus {
             hello: None,
             last_message_at: None,
             newest_data: None,
+            backend_now: None,
+            data_lag_ms: None,
+            time_scale: None,
             drops: Drops::default(),
             resyncs: 0,
             last_error: None,
             snapshots: 0,
             connections: 0,
         }
+    }
+
+    /// Notes the backend's clock as it reports it, and how far the newest
+    /// data lags it (`bucket_ms`: the newest point is the start of a bucket).
+    pub fn note_backend_now(&mut self, data_now: Millis, wall_now: Millis, bucket_ms: Millis) {
+        self.backend_now = Some((data_now, wall_now));
+        self.data_lag_ms = self
+            .newest_data
+            .map(|t| (data_now - t.saturating_add(bucket_ms)).max(0));
     }
 
     /// Whether a one-shot command has waited long enough for this source:

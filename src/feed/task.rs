@@ -13,7 +13,7 @@ use super::backoff::Backoff;
 use super::config::{FeedOptions, SourceConfig};
 use super::connect::{Ending, WsStream, describe, is_oversize, open};
 use super::fleet::SharedFleet;
-use super::session::{Session, Step, count_dropped_frame, decode_hello, wall_ms};
+use super::session::{Session, Step, count_dropped_frame, decode_hello, hello_time_scale, wall_ms};
 use super::status::{ConnState, SourceStatus};
 use crate::protocol::{ClientMessage, Subscribe};
 
@@ -275,15 +275,15 @@ async fn serve(
 ) -> Ending {
     let hello = match first_frame(ws, fleet, index, opts.dead_after).await {
         Ok(text) => match decode_hello(&text) {
-            Ok(hello) => hello,
+            Ok(hello) => (hello, hello_time_scale(&text)),
             Err(e) => return e,
         },
         Err(e) => return e,
     };
     tracing::info!(
         source = index,
-        server = %hello.server,
-        epoch = %hello.epoch,
+        server = %hello.0.server,
+        epoch = %hello.0.epoch,
         "connected"
     );
     let mut session = match Session::start(fleet, index, hello, opts, wanted.as_ref()) {

@@ -110,8 +110,11 @@ impl Connection {
     async fn run(&mut self, mut stop: watch::Receiver<bool>) -> End {
         let mut hello = self.source.hello();
         hello.features = hello_features(hello.features, self.annotations.is_some());
-        let hello = ServerMessage::Hello(hello);
-        if let Err(e) = self.send(hello.to_json()).await {
+        let hello = with_time_scale(
+            ServerMessage::Hello(hello).to_json(),
+            self.source.time_scale(),
+        );
+        if let Err(e) = self.send(hello).await {
             return e;
         }
         let period = self.cfg.heartbeat_interval;
@@ -436,5 +439,17 @@ fn borrowed_point(p: &UpdatePoint) -> Point<'_> {
         good,
         total,
         value,
+    }
+}
+
+/// Adds the optional `time_scale` to a hello frame (clients that do not
+/// know the field ignore it, as protocol 1 asks of unknown fields).
+pub fn with_time_scale(hello_json: String, scale: Option<f64>) -> String {
+    let Some(scale) = scale.filter(|s| s.is_finite() && *s > 0.0) else {
+        return hello_json;
+    };
+    match hello_json.strip_suffix('}') {
+        Some(body) => format!("{body},\"time_scale\":{scale}}}"),
+        None => hello_json,
     }
 }

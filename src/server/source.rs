@@ -16,6 +16,11 @@ pub trait FleetSource: Send + Sync + 'static {
     /// The window a subscription asks for, filtered, plus a receiver of every
     /// update after that window: nothing missed, nothing twice.
     fn subscribe(&self, sub: &Subscribe) -> Subscription;
+    /// Seconds of data time per real second, when data time runs faster
+    /// than the wall clock (a demo): sent as the hello's optional `time_scale`.
+    fn time_scale(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// A snapshot and the live updates that follow it.

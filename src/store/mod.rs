@@ -184,6 +184,17 @@ impl Store {
         self.advance_to(b);
     }
 
+    /// Starts the time axis again at `now`, empty: a backend's clock jumped
+    /// (a restarted demo), and data on the old axis would only be dropped.
+    pub fn restart_clock(&mut self, now: Millis) {
+        for s in &mut self.signals {
+            s.column.clear_all();
+        }
+        self.head = None;
+        self.now = 0;
+        self.set_now(now);
+    }
+
     /// Empties a backend's signals before it resends a snapshot.
     pub fn reset_source(&mut self, binding: &SourceBinding) {
         for id in binding.signal_ids() {

@@ -71,17 +71,11 @@ pub fn duration(ms: Millis) -> String {
     }
 }
 
-/// Wall-clock time of day in UTC: `07:26:58 UTC`.
-pub fn utc_clock(ms: Millis) -> String {
-    let s = ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02} UTC", s / 3600, s % 3600 / 60, s % 60)
-}
+/// Data time of day in UTC: `07:26:58 UTC` (one rendering, in `clock`).
+pub use crate::clock::time_of_day as utc_clock;
 
 /// Data time to the minute in UTC: `07:26 UTC`.
-pub fn utc_minute(ms: Millis) -> String {
-    let s = ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02} UTC", s / 3600, s % 3600 / 60)
-}
+pub use crate::clock::hour_minute as utc_minute;
 
 /// Separators between a leaf's dimension values, widest first.
 const NAME_SEPARATORS: [&str; 2] = [" / ", "/"];

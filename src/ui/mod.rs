@@ -63,7 +63,8 @@ pub fn layout(area: Rect, app: &App, vm: &ViewModel) -> ScreenLayout {
     } else {
         sources
     };
-    let header_h = (1 + sources).min(area.height);
+    let banner = header::banner_height(vm, app.wall_clock);
+    let header_h = (1 + sources + banner).min(area.height);
     let crumbs_wanted = 1 + u16::from(!app.filter().is_empty());
     let crumbs_h = crumbs_wanted.min(area.height.saturating_sub(header_h + 2));
     let footer_h = u16::from(area.height > header_h + crumbs_h + 1);

@@ -20,14 +20,28 @@ pub struct SourceLine {
     pub state: ConnState,
     /// Wall-clock time of its last message.
     pub last_message_at: Option<Millis>,
-    /// How far its newest data point lags the backends' clock (`store.now()`).
+    /// How far the end of its newest bucket lagged the backend's own clock
+    /// when it last said its time (see `SourceStatus::data_lag_ms`).
     pub data_age_ms: Option<Millis>,
+    /// Below this age the data is as fresh as a steady feed can be: the
+    /// bucket in progress is not sent yet (two buckets, for delivery).
+    pub fresh_below_ms: Millis,
+    /// The backend's clock as last reported: (data time, wall time).
+    pub backend_now: Option<(Millis, Millis)>,
+    /// Seconds of data time per real second (a demo runs faster).
+    pub time_scale: Option<f64>,
+    /// End of its newest bucket received (data time): what its figures are as of.
+    pub newest_end: Option<Millis>,
+    /// Whether it ever delivered a snapshot (a source still connecting for
+    /// the first time is not news).
+    pub had_data: bool,
     /// `Drops::summary()`, when anything was dropped.
     pub drops: Option<String>,
 }
 
 impl SourceLine {
     fn from_status(s: &SourceStatus, data_now: Millis) -> Self {
+        let bucket_ms = s.hello.as_ref().map_or(0, |h| h.bucket_ms.max(0));
         let state = match &s.state {
             ConnState::Disconnected { reason, retry_at } => ConnState::Disconnected {
                 reason: sanitize(reason).into_owned(),
@@ -43,7 +57,15 @@ impl SourceLine {
             server: s.hello.as_ref().map(|h| sanitize(&h.server).into_owned()),
             state,
             last_message_at: s.last_message_at,
-            data_age_ms: s.newest_data.map(|t| (data_now - t).max(0)),
+            data_age_ms: s.data_lag_ms.or_else(|| {
+                s.newest_data
+                    .map(|t| (data_now - t.saturating_add(bucket_ms)).max(0))
+            }),
+            fresh_below_ms: 2 * bucket_ms,
+            backend_now: s.backend_now,
+            time_scale: s.time_scale,
+            newest_end: s.newest_data.map(|t| t.saturating_add(bucket_ms)),
+            had_data: s.snapshots > 0 || s.newest_data.is_some(),
             drops: (s.drops.total() > 0).then(|| s.drops.summary()),
         }
     }
@@ -61,6 +83,32 @@ impl SourceLine {
     pub fn is_fresh(&self, wall_now: Millis) -> bool {
         self.shown_state(wall_now).is_live()
     }
+
+    /// Whether its newest data is as recent as a steady feed's can be.
+    pub fn data_is_fresh(&self) -> bool {
+        self.data_age_ms.is_some_and(|a| a < self.fresh_below_ms)
+    }
+
+    /// The backend's clock at wall time `wall_now`: run on from its last
+    /// report while it is live, held at that report while it is not.
+    pub fn data_clock(&self, wall_now: Millis) -> Option<Millis> {
+        let (data, at) = self.backend_now?;
+        if !self.is_fresh(wall_now) {
+            return Some(data);
+        }
+        let ran = (wall_now - at).clamp(0, STALE_AFTER_MS) as f64;
+        Some(data + (ran * self.time_scale.unwrap_or(1.0)) as Millis)
+    }
+
+    /// Whether the screen must say out loud that this source is down: any
+    /// state but live, except a first connection still being made.
+    pub fn is_down(&self, wall_now: Millis) -> bool {
+        match self.shown_state(wall_now) {
+            ConnState::Live => false,
+            ConnState::Connecting => self.had_data,
+            _ => true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -74,7 +122,76 @@ pub struct HeaderModel {
     pub active_regressions: usize,
 }
 
+/// The sources the screen must say are down, for the banner under the header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DownBanner {
+    pub labels: Vec<String>,
+    /// `disconnected`, `stale`, `failed`, `reconnecting`; `down` when mixed.
+    pub word: &'static str,
+    /// How long the longest-silent of them has been silent (wall clock).
+    pub silent_ms: Option<Millis>,
+    /// Data time of the oldest figures on screen from them (the end of the
+    /// newest bucket each delivered).
+    pub as_of: Option<Millis>,
+}
+
 impl HeaderModel {
+    /// The data clock at wall time `wall_now`: the newest of the backends'
+    /// clocks, or the store's when none has said its time.
+    pub fn data_clock(&self, wall_now: Millis) -> Millis {
+        self.sources
+            .iter()
+            .filter_map(|s| s.data_clock(wall_now))
+            .max()
+            .unwrap_or(self.data_now)
+    }
+
+    /// How much faster than real time data time runs, when a backend said so
+    /// and it is not 1 (the demo: 60).
+    pub fn time_scale(&self) -> Option<f64> {
+        self.sources
+            .iter()
+            .filter_map(|s| s.time_scale)
+            .reduce(f64::max)
+            .filter(|s| (s - 1.0).abs() > 1e-9)
+    }
+
+    /// Whether any figure on screen comes from a source that is down.
+    pub fn any_down(&self, wall_now: Millis) -> bool {
+        self.sources.iter().any(|s| s.is_down(wall_now))
+    }
+
+    /// What the banner says, when a source is down.
+    pub fn down_banner(&self, wall_now: Millis) -> Option<DownBanner> {
+        let down: Vec<&SourceLine> = self
+            .sources
+            .iter()
+            .filter(|s| s.is_down(wall_now))
+            .collect();
+        let first = down.first()?;
+        let word_of = |s: &SourceLine| match s.shown_state(wall_now) {
+            ConnState::Stale => "stale",
+            ConnState::Failed { .. } => "failed",
+            ConnState::Connecting => "reconnecting",
+            ConnState::Disconnected { .. } | ConnState::Live => "disconnected",
+        };
+        let word = word_of(first);
+        let mixed = down.iter().any(|s| word_of(s) != word);
+        Some(DownBanner {
+            labels: down.iter().map(|s| s.label.clone()).collect(),
+            word: if mixed { "down" } else { word },
+            silent_ms: down
+                .iter()
+                .filter_map(|s| s.last_message_at.map(|t| (wall_now - t).max(0)))
+                .max(),
+            as_of: down
+                .iter()
+                .filter(|s| s.had_data)
+                .map(|s| s.newest_end.unwrap_or(self.data_now))
+                .min(),
+        })
+    }
+
     pub fn from_fleet(fleet: &Fleet, window_ms: Option<Millis>) -> Self {
         let data_now = fleet.store.now();
         HeaderModel {

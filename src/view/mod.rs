@@ -29,7 +29,7 @@ pub use findings::{
     ENDED_SHOWN_MS, MarkerKind, ScopeEntry, TimeMarker, active_burns, active_regressions,
     burn_status, detail_markers, row_status, scope_entries,
 };
-pub use header::{HeaderModel, STALE_AFTER_MS, SourceLine};
+pub use header::{DownBanner, HeaderModel, STALE_AFTER_MS, SourceLine};
 pub use held::{filter_pins, held_onset, scope_of};
 pub use overview::{
     DimensionValues, OverviewRow, OverviewTable, RowKey, RowStatus, Severity, TimeAxis, ViewModel,

@@ -28,7 +28,7 @@ fn main() {
     let history = world.history_buckets();
     println!("scenario: {leaves} leaves × {signals} signals × {history} buckets of history");
 
-    let (hubs, took) = timed(|| Endpoint::ALL.map(|e| history_hub(&world, e, 16)));
+    let (hubs, took) = timed(|| Endpoint::ALL.map(|e| history_hub(&world, e, 0, 16)));
     let samples = leaves as f64 * signals as f64 * history as f64;
     println!(
         "history (both endpoints, one thread): {:.0} ms, {:.2} µs per sample",

@@ -30,6 +30,16 @@ use crate::tui::wall_clock_ms;
 /// Longest wait for every source to deliver its first snapshot (export).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Longest wait for a backend's clock before `add` falls back to the wall
+/// clock (an unreachable backend: the annotation goes to the outbox).
+const CLOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// The backends' clock (data time), or the wall clock if none said its time.
+fn data_now(fleet: &SharedFleet) -> Millis {
+    let now = fleet.read(|f| f.store.now());
+    if now > 0 { now } else { wall_clock_ms() }
+}
+
 pub fn run(cli: &Cli, command: &AnnotationsCommand) -> anyhow::Result<ExitCode> {
     // These commands print their result; the log goes to the usual file.
     init_logging(cli.log.as_deref())?;
@@ -53,7 +63,10 @@ pub fn run(cli: &Cli, command: &AnnotationsCommand) -> anyhow::Result<ExitCode> 
                 author,
                 wait,
             } => {
-                let now = wall_clock_ms();
+                let (fleet, connections, sync) = start(cli).await?;
+                // Times are data time, the backends' clock: a demo's runs ahead.
+                wait_until_settled(&fleet, CLOCK_WAIT).await;
+                let now = data_now(&fleet);
                 let annotation = Annotation {
                     id: new_annotation_id(),
                     scope: parse_scope(scope)?,
@@ -78,7 +91,8 @@ pub fn run(cli: &Cli, command: &AnnotationsCommand) -> anyhow::Result<ExitCode> 
                     created: None,
                     updated: None,
                 };
-                add(cli, annotation, Duration::from_secs(*wait)).await
+                let started = (fleet, connections, sync);
+                add(started, annotation, Duration::from_secs(*wait)).await
             }
             AnnotationsCommand::Flush { wait } => flush(cli, Duration::from_secs(*wait)).await,
         }
@@ -178,9 +192,12 @@ async fn wait_for<T>(
     }
 }
 
-async fn add(cli: &Cli, annotation: Annotation, wait: Duration) -> anyhow::Result<ExitCode> {
+async fn add(
+    (fleet, _connections, sync): (SharedFleet, Connections, AnnotationSync),
+    annotation: Annotation,
+    wait: Duration,
+) -> anyhow::Result<ExitCode> {
     let id = annotation.id.clone();
-    let (fleet, _connections, sync) = start(cli).await?;
     anyhow::ensure!(
         sync.submit(annotation),
         "the annotation sync did not take the annotation"

@@ -23,13 +23,7 @@ pub fn parse_time(s: &str, now: Millis) -> Result<Millis, String> {
     Ok(now.saturating_sub(back.as_millis() as Millis))
 }
 
-/// `2025-09-02T14:05:00Z` (fractions only when there are milliseconds).
-pub fn rfc3339(ms: Millis) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| format!("{ms} ms"))
-}
+pub use crate::clock::rfc3339_ms as rfc3339;
 
 #[cfg(test)]
 mod tests {
