@@ -1,0 +1,52 @@
+//! A demo backend whose three bugs lie inside its history and whose clock
+//! barely moves, so that two runs of the binary see the same data.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use qualtop::demo::{self, DemoOptions, Endpoint, Scenario};
+use qualtop::server::{RunningServer, ServerConfig};
+
+/// Minutes the built-in bugs are moved back, into the 6-hour history: the
+/// TPU misconfiguration then starts 290 minutes before the end, the routing
+/// bug's step 46 minutes before; both still run at the end.
+pub const SHIFT_MINUTES: f64 = 350.0;
+
+/// Data time at the end of the history: fixed, so outputs can be compared.
+pub const ANCHOR_MS: i64 = 1_764_000_000_000;
+
+pub fn shifted_scenario() -> Scenario {
+    let mut s = Scenario::builtin().expect("the built-in scenario parses");
+    for r in &mut s.regressions {
+        for k in &mut r.timeline {
+            k.at -= SHIFT_MINUTES;
+        }
+    }
+    s
+}
+
+/// Starts the shifted demo on loopback, one bucket per 1000 s of real time.
+pub async fn frozen_demo() -> RunningServer {
+    demo::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        ServerConfig::default(),
+        DemoOptions {
+            scenario: Some(shifted_scenario()),
+            speed: 0.001,
+            anchor_ms: Some(ANCHOR_MS),
+            ..DemoOptions::default()
+        },
+    )
+    .await
+    .expect("the demo starts")
+}
+
+/// `--metrics URL --evals URL` of a running demo.
+pub fn source_args(server: &RunningServer) -> Vec<String> {
+    vec![
+        "--metrics".to_owned(),
+        server.url(Endpoint::Metrics.path()),
+        "--evals".to_owned(),
+        server.url(Endpoint::Evals.path()),
+    ]
+}
