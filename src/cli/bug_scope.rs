@@ -59,9 +59,8 @@ pub fn narrowest<'a>(scopes: impl IntoIterator<Item = &'a BTreeMap<String, Strin
     let mut places = outermost(scopes.into_iter().map(place_of).collect());
     loop {
         let pair = (0..places.len()).find_map(|i| {
-            (i + 1..places.len()).find_map(|j| {
-                sole_difference(&places[i], &places[j]).map(|d| (i, j, d.clone()))
-            })
+            (i + 1..places.len())
+                .find_map(|j| sole_difference(&places[i], &places[j]).map(|d| (i, j, d.clone())))
         });
         let Some((i, j, dim)) = pair else { break };
         let merged = places.remove(j);
@@ -118,9 +117,21 @@ mod tests {
     #[test]
     fn sibling_combinations_merge_into_one_value_list() {
         let s = [
-            scope(&[("hardware", "tpu"), ("model", "atlas-m"), ("platform", "api")]),
-            scope(&[("hardware", "tpu"), ("model", "atlas-l"), ("platform", "api")]),
-            scope(&[("hardware", "tpu"), ("model", "atlas-m"), ("platform", "api")]),
+            scope(&[
+                ("hardware", "tpu"),
+                ("model", "atlas-m"),
+                ("platform", "api"),
+            ]),
+            scope(&[
+                ("hardware", "tpu"),
+                ("model", "atlas-l"),
+                ("platform", "api"),
+            ]),
+            scope(&[
+                ("hardware", "tpu"),
+                ("model", "atlas-m"),
+                ("platform", "api"),
+            ]),
         ];
         assert_eq!(
             describe_places(&narrowest(&s)),
@@ -133,7 +144,11 @@ mod tests {
         let s = [
             scope(&[("hardware", "tpu"), ("model", "atlas-l")]),
             scope(&[("model", "atlas-l")]),
-            scope(&[("hardware", "tpu"), ("model", "atlas-m"), ("platform", "api")]),
+            scope(&[
+                ("hardware", "tpu"),
+                ("model", "atlas-m"),
+                ("platform", "api"),
+            ]),
         ];
         assert_eq!(
             describe_places(&narrowest(&s)),

@@ -20,7 +20,10 @@ pub fn summary(report: &CheckReport) -> String {
     if report.active == 0 {
         let mut line = "no active regression".to_owned();
         if ended > 0 {
-            line.push_str(&format!(" ({} in the data)", plural(ended, "ended", "ended")));
+            line.push_str(&format!(
+                " ({} in the data)",
+                plural(ended, "ended", "ended")
+            ));
         }
         return line;
     }

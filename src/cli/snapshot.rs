@@ -90,7 +90,11 @@ pub fn query_for(args: &SnapshotArgs, fleet: &Fleet) -> anyhow::Result<ViewQuery
         None => Split::Next,
         Some(g) => match dims.iter().find(|d| d.eq_ignore_ascii_case(g)) {
             Some(d) => Split::By(d.clone()),
-            None => bail!("--group: no dimension {:?} (there are {})", sanitize(g), known()),
+            None => bail!(
+                "--group: no dimension {:?} (there are {})",
+                sanitize(g),
+                known()
+            ),
         },
     };
     let filter = Filter::parse(args.filter.as_deref().unwrap_or(""));
@@ -107,7 +111,7 @@ pub fn query_for(args: &SnapshotArgs, fleet: &Fleet) -> anyhow::Result<ViewQuery
     if window > history {
         bail!(
             "--window {}: the backends hold only {} of history",
-            format::duration(window),
+            args.window.as_deref().unwrap_or_default(),
             format::duration(history)
         );
     }
@@ -157,8 +161,8 @@ pub fn render_snapshot(fleet: &Fleet, options: &SnapshotOptions) -> String {
         SnapshotFormat::Text => text(&vm, &report, options),
         SnapshotFormat::Markdown => super::snapshot_markdown::render(&vm, &report, options),
         SnapshotFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&json_of(&vm, &report, options))
-                .unwrap_or_default();
+            let mut s =
+                serde_json::to_string_pretty(&json_of(&vm, &report, options)).unwrap_or_default();
             s.push('\n');
             s
         }
@@ -361,6 +365,7 @@ fn json_of(vm: &ViewModel, report: &CheckReport, o: &SnapshotOptions) -> Value {
         "filter": sanitize(o.query.filter.text()),
         "quality": t.quality_label,
         "active": report.active,
+        "bugs_through": report.to,
         "bugs": report.bugs,
         "sources": sources,
         "rows": t.rows.iter().map(|r| row_json(r, t.latency_unit.as_deref())).collect::<Vec<_>>(),
