@@ -64,7 +64,8 @@ fn demo_history_alone_holds_no_detectable_regression_so_check_exits_0() {
     );
     let report = json_of(&out);
     assert_eq!(report["slices"], 89);
-    assert_eq!(report["regressions"], Value::Array(vec![]));
+    assert_eq!(report["bugs"], Value::Array(vec![]));
+    assert_eq!(report["active"], 0);
     let span = report["to"].as_i64().unwrap() - report["from"].as_i64().unwrap();
     assert!(span >= 300 * MINUTE, "history tested: {span} ms");
 }
@@ -90,14 +91,28 @@ fn watching_the_demo_finds_the_routing_bug_on_atlas_m_and_exits_1() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Progress goes to stderr, one line every 10 s; stdout stays pure JSON.
+    let err = String::from_utf8_lossy(&out.stderr);
+    let progress: Vec<&str> = err.lines().filter(|l| l.starts_with("watching: ")).collect();
+    assert!(
+        progress.len() >= 2 && progress[0].starts_with("watching: 10s of 24s, "),
+        "{err}"
+    );
+    assert!(progress.iter().all(|l| l.ends_with(" active")), "{err}");
     let report = json_of(&out);
     // Data time starts 6 h before the demo's anchor.
     let anchor = report["from"].as_i64().unwrap() + 360 * MINUTE;
-    let regressions = report["regressions"].as_array().unwrap();
+    // Every regression, from every bug.
+    let regressions: Vec<&Value> = report["bugs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["regressions"].as_array().unwrap())
+        .collect();
     // The routing bug hits atlas-m on every platform. While it overlaps the
     // TPU misconfiguration its alarm may be scoped as atlas-m or as a wider
     // group that holds atlas-m (e.g. platform=api), never as TPU-only.
-    let routing = regressions.iter().find(|r| {
+    let routing = regressions.iter().copied().find(|r| {
         let slice = &r["slice"];
         r["active"] == true
             && slice.get("model").is_none_or(|m| m == "atlas-m")

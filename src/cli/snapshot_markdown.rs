@@ -62,7 +62,10 @@ pub fn render(vm: &ViewModel, report: &CheckReport, o: &SnapshotOptions) -> Stri
     out.push_str(&title);
     out.push_str("\n\n");
     let active: Vec<&ReportedBug> = report.bugs.iter().filter(|b| b.active).collect();
+    // No bucket tested (the pure render of a fleet detection never saw).
+    let untested = report.from == report.to && report.bugs.is_empty();
     match active.len() {
+        0 if untested => out.push_str("**Detection has not run on this data**\n\n"),
         0 => out.push_str("**No active regression**\n\n"),
         n => {
             let noun = if n == 1 { "regression" } else { "regressions" };
