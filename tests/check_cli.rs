@@ -93,7 +93,10 @@ fn watching_the_demo_finds_the_routing_bug_on_atlas_m_and_exits_1() {
     );
     // Progress goes to stderr, one line every 10 s; stdout stays pure JSON.
     let err = String::from_utf8_lossy(&out.stderr);
-    let progress: Vec<&str> = err.lines().filter(|l| l.starts_with("watching: ")).collect();
+    let progress: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("watching: "))
+        .collect();
     assert!(
         progress.len() >= 2 && progress[0].starts_with("watching: 10s of 24s, "),
         "{err}"

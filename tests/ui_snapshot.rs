@@ -79,7 +79,10 @@ fn an_empty_fleet_snapshot_says_no_data() {
 
 #[test]
 fn markdown_snapshot_is_a_title_a_regression_list_and_a_table() {
-    let md = render_snapshot(&demo_like_fleet(), &options(SnapshotFormat::Markdown, false));
+    let md = render_snapshot(
+        &demo_like_fleet(),
+        &options(SnapshotFormat::Markdown, false),
+    );
     let lines: Vec<&str> = md.lines().collect();
     // The data's clock, in UTC, and the window it starts at two hours back.
     assert!(
@@ -90,7 +93,10 @@ fn markdown_snapshot_is_a_title_a_regression_list_and_a_table() {
     assert!(lines[4].starts_with("| model |"), "{md}");
     assert!(lines[5].starts_with("|:--|"), "{md}");
     let columns = |l: &str| l.matches(" | ").count();
-    assert!(lines[6..].iter().all(|l| columns(l) == columns(lines[4])), "{md}");
+    assert!(
+        lines[6..].iter().all(|l| columns(l) == columns(lines[4])),
+        "{md}"
+    );
     insta::assert_snapshot!("snapshot_markdown", md);
 }
 

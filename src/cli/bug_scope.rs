@@ -53,9 +53,16 @@ fn outermost(places: Vec<Place>) -> Vec<Place> {
     out
 }
 
+/// Every known value of each dimension (empty value left out): a place
+/// listing all of them does not constrain that dimension.
+pub type KnownValues = BTreeMap<String, BTreeSet<String>>;
+
 /// The narrowest true description of the union of `scopes`, widest
 /// places first. Empty input, or any empty scope: one empty place.
-pub fn narrowest<'a>(scopes: impl IntoIterator<Item = &'a BTreeMap<String, String>>) -> Vec<Place> {
+pub fn narrowest<'a>(
+    scopes: impl IntoIterator<Item = &'a BTreeMap<String, String>>,
+    known: &KnownValues,
+) -> Vec<Place> {
     let mut places = outermost(scopes.into_iter().map(place_of).collect());
     loop {
         let pair = (0..places.len()).find_map(|i| {
@@ -64,8 +71,13 @@ pub fn narrowest<'a>(scopes: impl IntoIterator<Item = &'a BTreeMap<String, Strin
         });
         let Some((i, j, dim)) = pair else { break };
         let merged = places.remove(j);
-        if let (Some(into), Some(from)) = (places[i].get_mut(&dim), merged.get(&dim)) {
+        if let Some(from) = merged.get(&dim)
+            && let Some(into) = places[i].get_mut(&dim)
+        {
             into.extend(from.iter().cloned());
+            if known.get(&dim).is_some_and(|all| all.is_subset(into)) {
+                places[i].remove(&dim);
+            }
         }
         places = outermost(places);
     }
@@ -134,7 +146,7 @@ mod tests {
             ]),
         ];
         assert_eq!(
-            describe_places(&narrowest(&s)),
+            describe_places(&narrowest(&s, &KnownValues::new())),
             "hardware=tpu ∧ model=atlas-l,atlas-m ∧ platform=api"
         );
     }
@@ -151,7 +163,7 @@ mod tests {
             ]),
         ];
         assert_eq!(
-            describe_places(&narrowest(&s)),
+            describe_places(&narrowest(&s, &KnownValues::new())),
             "model=atlas-l or hardware=tpu ∧ model=atlas-m ∧ platform=api"
         );
     }
@@ -159,6 +171,22 @@ mod tests {
     #[test]
     fn the_empty_scope_is_the_whole_fleet_and_swallows_the_rest() {
         let s = [scope(&[]), scope(&[("model", "atlas-l")])];
-        assert_eq!(describe_places(&narrowest(&s)), WHOLE_FLEET);
+        assert_eq!(
+            describe_places(&narrowest(&s, &KnownValues::new())),
+            WHOLE_FLEET
+        );
+    }
+
+    #[test]
+    fn every_value_of_a_dimension_is_no_constraint_on_it() {
+        let s = [
+            scope(&[("hardware", "tpu"), ("model", "a")]),
+            scope(&[("hardware", "tpu"), ("model", "b")]),
+        ];
+        let known = KnownValues::from([(
+            "model".to_owned(),
+            BTreeSet::from(["a".to_owned(), "b".to_owned()]),
+        )]);
+        assert_eq!(describe_places(&narrowest(&s, &known)), "hardware=tpu");
     }
 }

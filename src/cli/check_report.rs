@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::args::OutputFormat;
-use super::bug_scope::{Place, describe_places, narrowest};
+use super::bug_scope::{KnownValues, Place, describe_places, narrowest};
 use crate::detect::{
-    CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
+    Bug, CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
     TrackLevel, group_bugs,
 };
 use crate::protocol::Millis;
@@ -37,8 +37,9 @@ pub struct CheckReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportedBug {
     pub active: bool,
-    /// The narrowest true description of where it is: its regressions'
-    /// scopes, nested ones dropped, siblings merged (dimension → values).
+    /// The narrowest true description of where it is: the scopes of its
+    /// active regressions (of all, once it ended), nested ones dropped,
+    /// siblings merged (dimension → values).
     pub places: Vec<Place>,
     /// `places` as one line: `hardware=tpu ∧ model=atlas-l,atlas-m`.
     pub where_text: String,
@@ -50,7 +51,8 @@ pub struct ReportedBug {
     pub detected_at: Millis,
     /// When the last regression ended; `null` while any is active.
     pub ended_at: Option<Millis>,
-    /// The largest drop among its regressions.
+    /// The largest drop among its active regressions (among all, once it
+    /// ended).
     pub worst: ReportedRegression,
     pub regressions: Vec<ReportedRegression>,
 }
@@ -105,6 +107,12 @@ fn clean_map(m: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     m.iter().map(|(d, v)| (clean(d), clean(v))).collect()
 }
 
+fn clean_place(p: &Place) -> Place {
+    p.iter()
+        .map(|(d, vs)| (clean(d), vs.iter().map(|v| clean(v)).collect()))
+        .collect()
+}
+
 fn reported(r: &DetectedRegression) -> ReportedRegression {
     ReportedRegression {
         slice: clean_map(&r.scope),
@@ -132,14 +140,39 @@ fn reported(r: &DetectedRegression) -> ReportedRegression {
     }
 }
 
+/// Every dimension's known values, raw like the scopes they are matched to.
+fn known_values(store: &Store) -> KnownValues {
+    let slices = store.slices();
+    slices
+        .dimensions()
+        .iter()
+        .enumerate()
+        .map(|(d, name)| {
+            let values = slices.values_of(d).iter().filter(|v| !v.is_empty());
+            (name.clone(), values.map(|v| v.to_string()).collect())
+        })
+        .collect()
+}
+
 /// The regressions grouped into bugs, active first, then newest first.
-pub fn reported_bugs(regressions: &[DetectedRegression]) -> Vec<ReportedBug> {
+pub fn reported_bugs(regressions: &[DetectedRegression], store: &Store) -> Vec<ReportedBug> {
+    let known = known_values(store);
     let mut bugs: Vec<ReportedBug> = group_bugs(regressions)
         .iter()
         .map(|bug| {
-            let members: Vec<ReportedRegression> =
-                bug.members.iter().map(|r| reported(r)).collect();
-            let places = narrowest(members.iter().map(|r| &r.slice));
+            // An active bug is where and how bad its active regressions are
+            // now; what ended inside it is history (in `regressions`).
+            let now = Bug {
+                members: bug
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|r| r.is_active())
+                    .collect(),
+            };
+            let current = if now.members.is_empty() { bug } else { &now };
+            let places = narrowest(current.members.iter().map(|r| &r.scope), &known);
+            let places: Vec<Place> = places.iter().map(clean_place).collect();
             ReportedBug {
                 active: bug.is_active(),
                 where_text: describe_places(&places),
@@ -149,8 +182,8 @@ pub fn reported_bugs(regressions: &[DetectedRegression]) -> Vec<ReportedBug> {
                 onset: bug.onset(),
                 detected_at: bug.detected_at(),
                 ended_at: bug.ended_at(),
-                worst: reported(bug.worst()),
-                regressions: members,
+                worst: reported(current.worst()),
+                regressions: bug.members.iter().map(|r| reported(r)).collect(),
             }
         })
         .collect();
@@ -176,7 +209,7 @@ impl CheckReport {
                 active: b.is_active(),
             })
             .collect();
-        let bugs = reported_bugs(&d.regressions);
+        let bugs = reported_bugs(&d.regressions, store);
         CheckReport {
             from,
             to,
@@ -253,7 +286,7 @@ impl CheckReport {
                 }
             }
         }
-        let bugs = reported_bugs(&regressions);
+        let bugs = reported_bugs(&regressions, store);
         CheckReport {
             from,
             to,
