@@ -57,6 +57,7 @@ fn snapshot_statuses_agree_with_the_bugs_check_finds_on_the_same_data() {
     let snap = json(&snap);
     // The demo's clock moves one bucket per 1000 s: both saw the same data.
     assert_eq!(check["to"], snap["bugs_through"], "{snap:#}");
+    assert_eq!(snap["header_active_regressions"], check["active"]);
     let places = active_places(&check);
     assert!(!places.is_empty(), "{check:#}");
     assert_eq!(places, active_places(&snap));

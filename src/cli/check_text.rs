@@ -5,7 +5,7 @@
 use super::bug_scope::describe_scope;
 use super::check_report::{CheckReport, ReportedBug, ReportedBurn, utc_datetime};
 use super::paste::{PASTE_WIDTH, short_time, wrap};
-use crate::ui::sanitize::width;
+use crate::ui::sanitize::{truncate, width};
 
 /// The state column, and the indent of a bug's further lines.
 const INDENT: &str = "        ";
@@ -14,21 +14,28 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// `3 active regressions: A; B; +1 more`, cut to fit one line.
+/// `3 active regressions: A; B; +1 more`, cut to fit one line; active
+/// burn alerts counted after the regressions.
 pub fn summary(report: &CheckReport) -> String {
     let ended = report.bugs.len() - report.active;
+    let burns = report.burn_alerts.iter().filter(|b| b.active).count();
+    let burning = if burns > 0 {
+        format!(
+            " and {}",
+            plural(burns, "availability burn alert", "availability burn alerts")
+        )
+    } else {
+        String::new()
+    };
     if report.active == 0 {
-        let mut line = "no active regression".to_owned();
+        let mut line = format!("no active regression{burning}");
         if ended > 0 {
-            line.push_str(&format!(
-                " ({} in the data)",
-                plural(ended, "ended", "ended")
-            ));
+            line.push_str(&format!(" ({ended} ended in the data)"));
         }
         return line;
     }
-    let head = format!(
-        "{}: ",
+    let mut line = format!(
+        "{}{burning}: ",
         plural(report.active, "active regression", "active regressions")
     );
     let scopes: Vec<&str> = report
@@ -37,7 +44,6 @@ pub fn summary(report: &CheckReport) -> String {
         .filter(|b| b.active)
         .map(|b| b.where_text.as_str())
         .collect();
-    let mut line = head;
     for (i, s) in scopes.iter().enumerate() {
         let rest = scopes.len() - i - 1;
         let more = if rest > 0 {
@@ -46,8 +52,14 @@ pub fn summary(report: &CheckReport) -> String {
             String::new()
         };
         let sep = if i > 0 { "; " } else { "" };
-        if width(&line) + width(sep) + width(s) + width(&more) > PASTE_WIDTH {
-            line.push_str(&format!("{sep}+{} more", scopes.len() - i));
+        let room = PASTE_WIDTH.saturating_sub(width(&line) + width(sep) + width(&more));
+        if width(s) > room {
+            if i == 0 {
+                line.push_str(&truncate(s, room));
+                line.push_str(&more);
+            } else {
+                line.push_str(&format!("{sep}+{} more", scopes.len() - i));
+            }
             return line;
         }
         line.push_str(sep);

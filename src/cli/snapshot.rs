@@ -365,6 +365,8 @@ fn json_of(vm: &ViewModel, report: &CheckReport, o: &SnapshotOptions) -> Value {
         "filter": sanitize(o.query.filter.text()),
         "quality": t.quality_label,
         "active": report.active,
+        // The TUI header's count, from the same fleet: equal to `active`.
+        "header_active_regressions": vm.header.active_regressions,
         "bugs_through": report.to,
         "bugs": report.bugs,
         "sources": sources,

@@ -3,7 +3,8 @@
 //! their scope first, then the table. Everything from a backend is already
 //! sanitised; here it is also escaped, so a `|` cannot break the table.
 
-use super::check_report::{CheckReport, ReportedBug};
+use super::bug_scope::describe_scope;
+use super::check_report::{CheckReport, ReportedBug, ReportedBurn};
 use super::paste::{md_code, md_escape, short_time};
 use super::snapshot::{COLUMNS, NUMERIC, SnapshotOptions, grid, source_line};
 use crate::clock::utc_minute;
@@ -76,6 +77,23 @@ pub fn render(vm: &ViewModel, report: &CheckReport, o: &SnapshotOptions) -> Stri
             }
             out.push('\n');
         }
+    }
+    let burns: Vec<&ReportedBurn> = report.burn_alerts.iter().filter(|b| b.active).collect();
+    if !burns.is_empty() {
+        out.push_str(&format!(
+            "**{} availability burn alert(s)**\n\n",
+            burns.len()
+        ));
+        for b in burns {
+            out.push_str(&format!(
+                "- {} since {} UTC: {} at {:.1}x the error budget\n",
+                md_code(&describe_scope(&b.slice)),
+                short_time(b.since, report.to),
+                md_escape(&b.signal),
+                b.peak_burn
+            ));
+        }
+        out.push('\n');
     }
     if vm.table.rows.is_empty() {
         out.push_str("no data\n");
