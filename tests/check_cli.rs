@@ -98,7 +98,8 @@ fn watching_the_demo_finds_the_routing_bug_on_atlas_m_and_exits_1() {
         .filter(|l| l.starts_with("watching: "))
         .collect();
     assert!(
-        progress.len() >= 2 && progress[0].starts_with("watching: 10s of 24s, "),
+        // About every 10 s (later while a catch-up holds the thread).
+        progress.len() >= 2 && progress.iter().all(|l| l.contains(" of 24s, ")),
         "{err}"
     );
     assert!(progress.iter().all(|l| l.ends_with(" active")), "{err}");

@@ -1,6 +1,8 @@
-//! `qualtop snapshot`: the overview table once, as text or JSON, then exit.
-//! [`render_snapshot`] is a pure function of the fleet, like the TUI's
-//! render; [`run`] connects, waits for the first data, prints.
+//! `qualtop snapshot`: the overview table once, as text, JSON or Markdown,
+//! then exit. [`run`] connects, waits for every backend's history, replays
+//! it through detection as the TUI's detection task does, and asks the view
+//! the TUI's query; [`render_snapshot`] is a pure function of the fleet, so
+//! every figure and status is the view's, never recomputed here.
 
 use std::process::ExitCode;
 use std::time::Duration;
