@@ -122,3 +122,32 @@ fn nothing_found_says_so_in_one_line() {
     assert!(text.starts_with("no active regression\n"), "{text}");
     assert!(!report(Vec::new()).has_active());
 }
+
+#[test]
+fn a_bug_in_several_places_names_their_envelope_then_lists_them() {
+    let r = report(vec![
+        reg(
+            "golden-qa",
+            &[("model", "atlas-m"), ("region", "eu")],
+            60,
+            None,
+        ),
+        reg(
+            "golden-qa",
+            &[("model", "atlas-s"), ("platform", "api")],
+            62,
+            None,
+        ),
+    ]);
+    let text = r.to_text();
+    assert!(
+        text.starts_with("1 active regression: model=atlas-m,atlas-s\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n        in model=atlas-m ∧ region=eu; model=atlas-s ∧ platform=api\n")
+            || text
+                .contains("\n        in model=atlas-s ∧ platform=api; model=atlas-m ∧ region=eu\n"),
+        "{text}"
+    );
+}

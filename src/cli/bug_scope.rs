@@ -88,6 +88,26 @@ pub fn narrowest<'a>(
     places
 }
 
+/// The narrowest single place holding all of `places`: each dimension every
+/// one of them constrains, with the values they take together (none when
+/// that is every known value).
+pub fn envelope(places: &[Place], known: &KnownValues) -> Place {
+    let Some((first, rest)) = places.split_first() else {
+        return Place::new();
+    };
+    let mut out = first.clone();
+    out.retain(|d, _| rest.iter().all(|p| p.contains_key(d)));
+    for p in rest {
+        for (d, vs) in out.iter_mut() {
+            if let Some(more) = p.get(d) {
+                vs.extend(more.iter().cloned());
+            }
+        }
+    }
+    out.retain(|d, vs| known.get(d).is_none_or(|all| !all.is_subset(vs)));
+    out
+}
+
 /// `hardware=tpu ∧ model=atlas-l,atlas-m` (the `/` filter's value list), or
 /// [`WHOLE_FLEET`].
 pub fn describe_place(place: &Place) -> String {
@@ -102,7 +122,8 @@ pub fn describe_place(place: &Place) -> String {
 }
 
 /// Several places joined with `or`.
-pub fn describe_places(places: &[Place]) -> String {
+#[cfg(test)]
+fn describe_places(places: &[Place]) -> String {
     places
         .iter()
         .map(describe_place)
@@ -175,6 +196,18 @@ mod tests {
             describe_places(&narrowest(&s, &KnownValues::new())),
             WHOLE_FLEET
         );
+    }
+
+    #[test]
+    fn the_envelope_keeps_what_every_place_constrains_with_their_values() {
+        let s = [
+            scope(&[("hardware", "tpu"), ("model", "atlas-m"), ("region", "eu")]),
+            scope(&[("model", "atlas-s"), ("platform", "api")]),
+        ];
+        let places = narrowest(&s, &KnownValues::new());
+        assert_eq!(places.len(), 2);
+        let env = envelope(&places, &KnownValues::new());
+        assert_eq!(describe_place(&env), "model=atlas-m,atlas-s");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::args::OutputFormat;
-use super::bug_scope::{KnownValues, Place, describe_places, narrowest};
+use super::bug_scope::{KnownValues, Place, describe_place, envelope, narrowest};
 use crate::detect::{
     Bug, CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
     TrackLevel, group_bugs,
@@ -41,7 +41,8 @@ pub struct ReportedBug {
     /// active regressions (of all, once it ended), nested ones dropped,
     /// siblings merged (dimension → values).
     pub places: Vec<Place>,
-    /// `places` as one line: `hardware=tpu ∧ model=atlas-l,atlas-m`.
+    /// The narrowest single scope holding every place, as one line:
+    /// `hardware=tpu ∧ model=atlas-l,atlas-m` (`whole fleet`: none).
     pub where_text: String,
     /// The constraints all its regressions share (`{}`: none).
     pub shared_scope: BTreeMap<String, String>,
@@ -157,6 +158,10 @@ fn known_values(store: &Store) -> KnownValues {
 /// The regressions grouped into bugs, active first, then newest first.
 pub fn reported_bugs(regressions: &[DetectedRegression], store: &Store) -> Vec<ReportedBug> {
     let known = known_values(store);
+    let known_clean: KnownValues = known
+        .iter()
+        .map(|(d, vs)| (clean(d), vs.iter().map(|v| clean(v)).collect()))
+        .collect();
     let mut bugs: Vec<ReportedBug> = group_bugs(regressions)
         .iter()
         .map(|bug| {
@@ -175,7 +180,7 @@ pub fn reported_bugs(regressions: &[DetectedRegression], store: &Store) -> Vec<R
             let places: Vec<Place> = places.iter().map(clean_place).collect();
             ReportedBug {
                 active: bug.is_active(),
-                where_text: describe_places(&places),
+                where_text: describe_place(&envelope(&places, &known_clean)),
                 places,
                 shared_scope: clean_map(&bug.scope()),
                 signals: bug.signals().into_iter().map(clean).collect(),

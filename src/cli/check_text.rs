@@ -2,7 +2,7 @@
 //! lines per bug (where and when; what dropped by how much), every line
 //! within [`PASTE_WIDTH`] columns so it pastes into a chat unbroken.
 
-use super::bug_scope::describe_scope;
+use super::bug_scope::{describe_place, describe_scope};
 use super::check_report::{CheckReport, ReportedBug, ReportedBurn, utc_datetime};
 use super::paste::{PASTE_WIDTH, short_time, wrap};
 use crate::ui::sanitize::{truncate, width};
@@ -97,7 +97,7 @@ fn bug_lines(bug: &ReportedBug, reference: i64, out: &mut Vec<String>) {
         w.baseline * 100.0,
         w.current * 100.0
     );
-    if bug.places.len() != 1 || describe_scope(&w.slice) != bug.where_text {
+    if describe_scope(&w.slice) != bug.where_text {
         what.push_str(&format!(" in {}", describe_scope(&w.slice)));
     }
     let others: Vec<&str> = bug
@@ -110,6 +110,37 @@ fn bug_lines(bug: &ReportedBug, reference: i64, out: &mut Vec<String>) {
         what.push_str(&format!("; also {}", others.join(", ")));
     }
     out.extend(wrap(&what, INDENT, INDENT, PASTE_WIDTH));
+    if bug.places.len() > 1 {
+        out.push(places_line(bug));
+    }
+}
+
+/// `in A; B; +3 more`: the places inside the envelope, one line at most.
+fn places_line(bug: &ReportedBug) -> String {
+    let mut line = format!("{INDENT}in ");
+    let n = bug.places.len();
+    for (i, place) in bug.places.iter().enumerate() {
+        let text = describe_place(place);
+        let sep = if i > 0 { "; " } else { "" };
+        let more = if i + 1 < n {
+            format!("; +{} more", n - i - 1)
+        } else {
+            String::new()
+        };
+        if width(&line) + width(sep) + width(&text) + width(&more) > PASTE_WIDTH {
+            if i == 0 {
+                let room = PASTE_WIDTH.saturating_sub(width(&line) + width(&more));
+                line.push_str(&truncate(&text, room));
+                line.push_str(&more);
+            } else {
+                line.push_str(&format!("{sep}+{} more", n - i));
+            }
+            return line;
+        }
+        line.push_str(sep);
+        line.push_str(&text);
+    }
+    line
 }
 
 fn burn_lines(b: &ReportedBurn, reference: i64, out: &mut Vec<String>) {
