@@ -73,13 +73,14 @@ fn demo_history_alone_holds_no_detectable_regression_so_check_exits_0() {
 #[test]
 fn watching_the_demo_finds_the_routing_bug_on_atlas_m_and_exits_1() {
     // At 25 buckets a second, the routing bug steps up (minute +304 of the
-    // scenario) about 12 s after the demo starts and stays until +700. The
-    // watch runs 24 s so a loaded machine (CI runs tests in parallel) still
-    // sees its detection well inside the run.
+    // scenario) about 12 s after the demo's clock starts and fades from +700
+    // (28 s). The clock starts before check connects and replays the history
+    // (6 s in a debug build, more on a loaded machine), then the watch runs
+    // 16 s: the run ends inside the bug for any replay of 1 to 12 s.
     let out = qualtop(&[
         "check",
         "--for",
-        "24s",
+        "16s",
         "--demo-speed",
         "25",
         "--format",
@@ -99,7 +100,7 @@ fn watching_the_demo_finds_the_routing_bug_on_atlas_m_and_exits_1() {
         .collect();
     assert!(
         // About every 10 s (later while a catch-up holds the thread).
-        progress.len() >= 2 && progress.iter().all(|l| l.contains(" of 24s, ")),
+        !progress.is_empty() && progress.iter().all(|l| l.contains(" of 16s, ")),
         "{err}"
     );
     assert!(progress.iter().all(|l| l.ends_with(" active")), "{err}");
