@@ -25,22 +25,6 @@ pub fn shifted_scenario() -> Scenario {
     s
 }
 
-/// Starts the shifted demo on loopback, one bucket per 1000 s of real time.
-pub async fn frozen_demo() -> RunningServer {
-    demo::start(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        ServerConfig::default(),
-        DemoOptions {
-            scenario: Some(shifted_scenario()),
-            speed: 0.001,
-            anchor_ms: Some(ANCHOR_MS),
-            ..DemoOptions::default()
-        },
-    )
-    .await
-    .expect("the demo starts")
-}
-
 /// `--metrics URL --evals URL` of a running demo.
 pub fn source_args(server: &RunningServer) -> Vec<String> {
     vec![
