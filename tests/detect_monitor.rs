@@ -168,10 +168,11 @@ fn check_report_lists_the_scoped_regression_as_json() {
     assert!(report.has_active());
     let v: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
     assert_eq!(v["slices"], 12);
-    let quality: Vec<&serde_json::Value> = v["regressions"]
+    let quality: Vec<&serde_json::Value> = v["bugs"]
         .as_array()
         .unwrap()
         .iter()
+        .flat_map(|b| b["regressions"].as_array().unwrap())
         .filter(|r| r["signal"] == "quality")
         .collect();
     assert_eq!(quality.len(), 1, "{v:#}");

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::check::CheckArgs;
 use super::scope::ScopeArgs;
+use super::snapshot::SnapshotArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -210,10 +211,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE", default_value = "relay.toml")]
         config: PathBuf,
     },
-    /// Take one snapshot, print the overview table and exit.
+    /// Take one snapshot, run detection over its history, print the
+    /// overview table (text, JSON or Markdown) and exit.
     Snapshot {
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        #[command(flatten)]
+        args: SnapshotArgs,
         /// Draw the sparklines with ASCII only.
         #[arg(long)]
         ascii: bool,

@@ -1,7 +1,8 @@
 //! `qualtop check`: connect, replay the snapshot's history through the
-//! detectors in data-time order, keep watching for `--for`, then print every
-//! regression found (active or ended). Exit 1 if any is still active, 0 if
-//! none, 2 when a backend cannot be reached (the message on stderr).
+//! detectors in data-time order, keep watching for `--for` (a progress line
+//! on stderr every 10 s), then print every bug found (active or ended).
+//! Exit 1 if any is still active, 0 if none, 2 when a backend cannot be
+//! reached (the message on stderr).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -12,16 +13,13 @@ use clap::Args;
 
 use super::args::{OutputFormat, SourceArgs};
 use super::check_report::CheckReport;
-use super::detection::catch_up;
-use super::tui::connect;
+use super::headless::{connect_and_replay, reason};
 use crate::config::parse_duration;
 use crate::demo::{self, DemoOptions, Endpoint};
-use crate::detect::{DetectionEngine, DetectionSettings, Detections};
-use crate::feed::{ConnState, Fleet, SharedFleet, wait_until_settled};
+use crate::detect::{DetectedRegression, DetectionSettings, Detections, group_bugs};
 use crate::server::{RunningServer, ServerConfig};
-
-/// Longest wait for every backend's snapshot.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+use crate::ui::format;
+use crate::ui::sanitize::sanitize;
 
 /// Arguments of `qualtop check`.
 #[derive(Debug, Clone, Args)]
@@ -61,51 +59,51 @@ pub fn run(
     })
 }
 
+/// How often `--for` says on stderr how far it got.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
 /// Connects, replays, watches; the report of everything found.
 pub async fn check(
     sources: &SourceArgs,
     args: &CheckArgs,
     settings: DetectionSettings,
 ) -> anyhow::Result<CheckReport> {
-    let fleet = SharedFleet::new(Fleet::default());
     let (sources, _demo) = with_demo_speed(sources, args.demo_speed).await?;
-    let _connections = connect(&fleet, &sources).await?;
-    let settled = wait_until_settled(&fleet, CONNECT_TIMEOUT).await;
-    let not_live = fleet.read(|f| {
-        f.sources
-            .iter()
-            .filter(|s| !(s.state.is_live() && s.snapshots > 0))
-            .map(|s| format!("{}: {}", s.label, reason(&s.state)))
-            .collect::<Vec<_>>()
-    });
-    if !not_live.is_empty() {
-        let waited = if settled {
-            String::new()
-        } else {
-            format!(" (waited {}s)", CONNECT_TIMEOUT.as_secs())
-        };
-        bail!("cannot connect{waited}: {}", not_live.join("; "));
-    }
-    let mut engine = DetectionEngine::new(settings);
-    let mut published = Detections::default();
-    let mut changes = fleet.subscribe();
-    changes.borrow_and_update();
-    catch_up(&fleet, &mut engine, &mut published);
+    let mut replayed = connect_and_replay(&sources, settings).await?;
+    let fleet = replayed.fleet.clone();
     if !args.watch.is_zero() {
-        let deadline = tokio::time::Instant::now() + args.watch;
-        while tokio::time::timeout_at(deadline, changes.changed())
-            .await
-            .is_ok_and(|changed| changed.is_ok())
-        {
-            changes.borrow_and_update();
-            catch_up(&fleet, &mut engine, &mut published);
+        let mut changes = fleet.subscribe();
+        changes.borrow_and_update();
+        replayed.catch_up();
+        let started = tokio::time::Instant::now();
+        let deadline = started + args.watch;
+        let mut next_word = started + PROGRESS_EVERY;
+        loop {
+            let wake = deadline.min(next_word);
+            match tokio::time::timeout_at(wake, changes.changed()).await {
+                Ok(Ok(())) => {
+                    changes.borrow_and_update();
+                    replayed.catch_up();
+                }
+                Ok(Err(_)) => break,
+                Err(_) if wake >= deadline => break,
+                Err(_) => {
+                    let active = group_bugs(active_of(&replayed.published)).len();
+                    eprintln!(
+                        "watching: {} of {}, {active} active",
+                        format::duration(started.elapsed().as_millis() as i64),
+                        format::duration(args.watch.as_millis() as i64),
+                    );
+                    next_word += PROGRESS_EVERY;
+                }
+            }
         }
-        catch_up(&fleet, &mut engine, &mut published);
+        replayed.catch_up();
         let lost = fleet.read(|f| {
             f.sources
                 .iter()
                 .filter(|s| !s.state.is_live())
-                .map(|s| format!("{}: {}", s.label, reason(&s.state)))
+                .map(|s| format!("{}: {}", sanitize(&s.label), reason(&s.state)))
                 .collect::<Vec<_>>()
         });
         if !lost.is_empty() {
@@ -116,7 +114,11 @@ pub async fn check(
             );
         }
     }
-    Ok(fleet.read(|f| CheckReport::from_detections(&published, &f.store)))
+    Ok(fleet.read(|f| CheckReport::from_detections(&replayed.published, &f.store)))
+}
+
+fn active_of(d: &Detections) -> impl Iterator<Item = &DetectedRegression> {
+    d.regressions.iter().filter(|r| r.is_active())
 }
 
 /// With `--demo-speed` and no URL, starts the demo here at that speed and
@@ -147,15 +149,4 @@ async fn with_demo_speed(
         ..sources.clone()
     };
     Ok((sources, Some(server)))
-}
-
-fn reason(state: &ConnState) -> String {
-    match state {
-        ConnState::Connecting => "still connecting".to_owned(),
-        ConnState::Live => "live, but no snapshot yet".to_owned(),
-        ConnState::Stale => "stale".to_owned(),
-        ConnState::Disconnected { reason, .. } | ConnState::Failed { reason } => {
-            crate::ui::sanitize::sanitize(reason).into_owned()
-        }
-    }
 }

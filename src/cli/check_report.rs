@@ -1,26 +1,61 @@
-//! What `qualtop check` prints: every regression detection found, folded by
-//! scope, active or ended, and the availability burn alerts apart, as JSON
-//! for scripts or as a table for people. Pure: detections in, text out.
+//! What `qualtop check` reports: one entry per bug (the grouping the TUI
+//! counts, `detect::group_bugs`) with its regressions, and the availability
+//! burn alerts apart. JSON for scripts keeps every detail; the text for
+//! people is in `check_text`. Every backend string is sanitised here, once,
+//! so no output format can carry a control character.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::args::OutputFormat;
-use crate::detect::{Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey, describe};
+use super::bug_scope::{KnownValues, Place, describe_place, envelope, narrowest};
+use crate::detect::{
+    Bug, CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
+    TrackLevel, group_bugs,
+};
 use crate::protocol::Millis;
 use crate::store::Store;
+use crate::ui::sanitize::sanitize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckReport {
-    /// Data time covered: the oldest bucket held to the last one tested.
+    /// Data time covered: the oldest bucket tested to the last one.
     pub from: Millis,
     pub to: Millis,
     /// Leaf slices known.
     pub slices: usize,
-    pub regressions: Vec<ReportedRegression>,
+    /// Bugs still in force.
+    pub active: usize,
+    /// Active bugs first, then the newest first.
+    pub bugs: Vec<ReportedBug>,
     /// Error-budget burn alerts of availability signals (not regressions).
     pub burn_alerts: Vec<ReportedBurn>,
+}
+
+/// One bug: the regressions of one fault, across signals and refinements.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportedBug {
+    pub active: bool,
+    /// The narrowest true description of where it is: the scopes of its
+    /// active regressions (of all, once it ended), nested ones dropped,
+    /// siblings merged (dimension → values).
+    pub places: Vec<Place>,
+    /// The narrowest single scope holding every place, as one line:
+    /// `hardware=tpu ∧ model=atlas-l,atlas-m` (`whole fleet`: none).
+    pub where_text: String,
+    /// The constraints all its regressions share (`{}`: none).
+    pub shared_scope: BTreeMap<String, String>,
+    /// The signals it hurts, sorted.
+    pub signals: Vec<String>,
+    pub onset: Millis,
+    pub detected_at: Millis,
+    /// When the last regression ended; `null` while any is active.
+    pub ended_at: Option<Millis>,
+    /// The largest drop among its active regressions (among all, once it
+    /// ended).
+    pub worst: ReportedRegression,
+    pub regressions: Vec<ReportedRegression>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,63 +100,133 @@ fn round(v: f64, decimals: i32) -> f64 {
     (v * f).round() / f
 }
 
+fn clean(s: &str) -> String {
+    sanitize(s).into_owned()
+}
+
+fn clean_map(m: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    m.iter().map(|(d, v)| (clean(d), clean(v))).collect()
+}
+
+fn clean_place(p: &Place) -> Place {
+    p.iter()
+        .map(|(d, vs)| (clean(d), vs.iter().map(|v| clean(v)).collect()))
+        .collect()
+}
+
+fn reported(r: &DetectedRegression) -> ReportedRegression {
+    ReportedRegression {
+        slice: clean_map(&r.scope),
+        signal: clean(&r.signal),
+        role: r.role.as_str().to_owned(),
+        onset: r.onset,
+        detected_at: r.detected_at,
+        ended_at: r.ended_at,
+        baseline: round(r.baseline, 4),
+        current: round(r.current, 4),
+        delta_pp: round(r.delta_pp, 2),
+        active: r.is_active(),
+        found_by: match r.origin {
+            ScopeOrigin::Cause => "cause".to_owned(),
+            ScopeOrigin::Track(level) => level.as_str().to_owned(),
+        },
+        scope: r
+            .causes
+            .iter()
+            .map(|c| ReportedCause {
+                scope: clean_map(&c.scope),
+                explains: round(c.explains, 3),
+            })
+            .collect(),
+    }
+}
+
+/// Every dimension's known values, raw like the scopes they are matched to.
+fn known_values(store: &Store) -> KnownValues {
+    let slices = store.slices();
+    slices
+        .dimensions()
+        .iter()
+        .enumerate()
+        .map(|(d, name)| {
+            let values = slices.values_of(d).iter().filter(|v| !v.is_empty());
+            (name.clone(), values.map(|v| v.to_string()).collect())
+        })
+        .collect()
+}
+
+/// The regressions grouped into bugs, active first, then newest first.
+pub fn reported_bugs(regressions: &[DetectedRegression], store: &Store) -> Vec<ReportedBug> {
+    let known = known_values(store);
+    let known_clean: KnownValues = known
+        .iter()
+        .map(|(d, vs)| (clean(d), vs.iter().map(|v| clean(v)).collect()))
+        .collect();
+    let mut bugs: Vec<ReportedBug> = group_bugs(regressions)
+        .iter()
+        .map(|bug| {
+            // An active bug is where and how bad its active regressions are
+            // now; what ended inside it is history (in `regressions`).
+            let now = Bug {
+                members: bug
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|r| r.is_active())
+                    .collect(),
+            };
+            let current = if now.members.is_empty() { bug } else { &now };
+            let places = narrowest(current.members.iter().map(|r| &r.scope), &known);
+            let places: Vec<Place> = places.iter().map(clean_place).collect();
+            ReportedBug {
+                active: bug.is_active(),
+                where_text: describe_place(&envelope(&places, &known_clean)),
+                places,
+                shared_scope: clean_map(&bug.scope()),
+                signals: bug.signals().into_iter().map(clean).collect(),
+                onset: bug.onset(),
+                detected_at: bug.detected_at(),
+                ended_at: bug.ended_at(),
+                worst: reported(current.worst()),
+                regressions: bug.members.iter().map(|r| reported(r)).collect(),
+            }
+        })
+        .collect();
+    bugs.sort_by(|a, b| b.active.cmp(&a.active).then(b.onset.cmp(&a.onset)));
+    bugs
+}
+
 impl CheckReport {
     /// Everything the detection engine logged: every regression (active or
-    /// ended) and every burn alert.
+    /// ended), grouped into bugs, and every burn alert.
     pub fn from_detections(d: &Detections, store: &Store) -> Self {
         let to = d.through.unwrap_or_else(|| store.now());
         let from = d.since.unwrap_or(to);
-        let regressions = d
-            .regressions
-            .iter()
-            .map(|r| ReportedRegression {
-                slice: r.scope.clone(),
-                signal: r.signal.clone(),
-                role: r.role.as_str().to_owned(),
-                onset: r.onset,
-                detected_at: r.detected_at,
-                ended_at: r.ended_at,
-                baseline: round(r.baseline, 4),
-                current: round(r.current, 4),
-                delta_pp: round(r.delta_pp, 2),
-                active: r.is_active(),
-                found_by: match r.origin {
-                    ScopeOrigin::Cause => "cause".to_owned(),
-                    ScopeOrigin::Track(level) => level.as_str().to_owned(),
-                },
-                scope: r
-                    .causes
-                    .iter()
-                    .map(|c| ReportedCause {
-                        scope: c.scope.clone(),
-                        explains: round(c.explains, 3),
-                    })
-                    .collect(),
-            })
-            .collect();
         let burn_alerts = d
             .burns
             .iter()
             .map(|b| ReportedBurn {
-                slice: b.scope.clone(),
-                signal: b.signal.clone(),
+                slice: clean_map(&b.scope),
+                signal: clean(&b.signal),
                 since: b.since,
                 ended_at: b.ended_at,
                 peak_burn: round(b.peak_burn, 1),
                 active: b.is_active(),
             })
             .collect();
+        let bugs = reported_bugs(&d.regressions, store);
         CheckReport {
             from,
             to,
             slices: store.slices().len(),
-            regressions,
+            active: bugs.iter().filter(|b| b.active).count(),
+            bugs,
             burn_alerts,
         }
     }
 
-    /// The monitor's regressions: active ones folded by scope, plus fleet-
-    /// and group-level ones that ended inside the window.
+    /// The monitor's regressions (active ones folded by scope, plus fleet-
+    /// and group-level ones that ended inside the window), as bugs.
     pub fn build(store: &Store, monitor: &Monitor, cfg: &ScopeConfig) -> Self {
         let to = monitor
             .next_bucket()
@@ -133,30 +238,32 @@ impl CheckReport {
         for (i, signal) in store.signals().iter().enumerate() {
             let id = crate::store::SignalId(i as u16);
             for r in monitor.scoped_regressions(store, id, cfg) {
-                regressions.push(ReportedRegression {
-                    slice: r.scope,
+                let level = r.keys.first().map_or(TrackLevel::Fleet, |k| level_of(*k));
+                regressions.push(DetectedRegression {
                     signal: signal.spec.name.clone(),
-                    role: r.role.as_str().to_owned(),
-                    onset: r.onset,
-                    detected_at: r.detected_at,
-                    ended_at: None,
-                    found_by: if r.from_cause {
-                        "cause".to_owned()
+                    role: r.role,
+                    scope: r.scope,
+                    origin: if r.from_cause {
+                        ScopeOrigin::Cause
                     } else {
-                        "track".to_owned()
+                        ScopeOrigin::Track(level)
                     },
-                    baseline: round(r.baseline, 4),
-                    current: round(r.current, 4),
-                    delta_pp: round(r.delta_pp, 2),
-                    active: r.active,
-                    scope: r
+                    causes: r
                         .causes
                         .into_iter()
-                        .map(|c| ReportedCause {
+                        .map(|c| CauseShare {
                             scope: c.scope,
-                            explains: round(c.explains, 3),
+                            explains: c.explains,
                         })
                         .collect(),
+                    alarms: Vec::new(),
+                    onset: r.onset,
+                    detected_at: r.detected_at,
+                    // An inactive scoped regression has no recorded end: it ended by `to`.
+                    ended_at: (!r.active).then_some(to),
+                    baseline: r.baseline,
+                    current: r.current,
+                    delta_pp: r.delta_pp,
                 });
             }
             for f in monitor.findings() {
@@ -167,28 +274,30 @@ impl CheckReport {
                     if ended.active || ended.ended_at.is_none_or(|e| e < from) {
                         continue;
                     }
-                    regressions.push(ReportedRegression {
-                        slice: f.key.to_map(store),
+                    regressions.push(DetectedRegression {
                         signal: signal.spec.name.clone(),
-                        role: f.role.as_str().to_owned(),
+                        role: f.role,
+                        scope: f.key.to_map(store),
+                        origin: ScopeOrigin::Track(level_of(f.key)),
+                        causes: Vec::new(),
+                        alarms: Vec::new(),
                         onset: ended.onset,
                         detected_at: ended.detected_at,
                         ended_at: ended.ended_at,
-                        found_by: "track".to_owned(),
-                        baseline: round(ended.baseline, 4),
-                        current: round(ended.current, 4),
-                        delta_pp: round(ended.delta_pp, 2),
-                        active: false,
-                        scope: Vec::new(),
+                        baseline: ended.baseline,
+                        current: ended.current,
+                        delta_pp: ended.delta_pp,
                     });
                 }
             }
         }
+        let bugs = reported_bugs(&regressions, store);
         CheckReport {
             from,
             to,
             slices: store.slices().len(),
-            regressions,
+            active: bugs.iter().filter(|b| b.active).count(),
+            bugs,
             burn_alerts: Vec::new(),
         }
     }
@@ -196,78 +305,23 @@ impl CheckReport {
     /// Whether `check` should exit 1: a regression or a burn alert is in
     /// progress.
     pub fn has_active(&self) -> bool {
-        self.regressions.iter().any(|r| r.active) || self.burn_alerts.iter().any(|b| b.active)
+        self.active > 0 || self.burn_alerts.iter().any(|b| b.active)
+    }
+
+    /// Every regression of every bug, in report order.
+    pub fn regressions(&self) -> impl Iterator<Item = &ReportedRegression> {
+        self.bugs.iter().flat_map(|b| b.regressions.iter())
     }
 
     pub fn to_json(&self) -> String {
         // Plain structs with string keys: serialising cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
     }
 
     pub fn to_text(&self) -> String {
-        let mut out = format!(
-            "{} slices, data {} to {} UTC\n",
-            self.slices,
-            utc_datetime(self.from),
-            utc_datetime(self.to)
-        );
-        if self.regressions.is_empty() {
-            out.push_str("no regression\n");
-        } else {
-            out.push_str(&format!(
-                "{:<8}  {:<20}  {:<12}  {:>8}  {:>8}  {:>7}  {:<16}  {:<16}  {:<16}  where\n",
-                "state",
-                "signal",
-                "role",
-                "baseline",
-                "current",
-                "Δ pp",
-                "onset",
-                "detected",
-                "ended"
-            ));
-            for r in &self.regressions {
-                let causes: Vec<String> = r
-                    .scope
-                    .iter()
-                    .filter(|c| c.scope != r.slice)
-                    .map(|c| format!("{} {:.0}%", describe(&c.scope), c.explains * 100.0))
-                    .collect();
-                let inner = if causes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (causes: {})", causes.join("; "))
-                };
-                out.push_str(&format!(
-                    "{:<8}  {:<20}  {:<12}  {:>7.2}%  {:>7.2}%  {:>+7.2}  {:<16}  {:<16}  {:<16}  {} [{}]{}\n",
-                    if r.active { "ACTIVE" } else { "ended" },
-                    r.signal,
-                    r.role,
-                    r.baseline * 100.0,
-                    r.current * 100.0,
-                    r.delta_pp,
-                    utc_datetime(r.onset),
-                    utc_datetime(r.detected_at),
-                    r.ended_at.map_or_else(|| "-".to_owned(), utc_datetime),
-                    describe(&r.slice),
-                    r.found_by,
-                    inner
-                ));
-            }
-        }
-        for b in &self.burn_alerts {
-            out.push_str(&format!(
-                "{:<8}  {:<20}  burn {:.1}x of the error budget since {}{}  {}\n",
-                if b.active { "BURN" } else { "burned" },
-                b.signal,
-                b.peak_burn,
-                utc_datetime(b.since),
-                b.ended_at
-                    .map_or_else(String::new, |e| format!(" until {}", utc_datetime(e))),
-                describe(&b.slice)
-            ));
-        }
-        out
+        super::check_text::render(self)
     }
 
     pub fn render(&self, format: OutputFormat) -> String {
@@ -275,6 +329,14 @@ impl CheckReport {
             OutputFormat::Json => self.to_json(),
             OutputFormat::Text => self.to_text(),
         }
+    }
+}
+
+fn level_of(key: TrackKey) -> TrackLevel {
+    match key {
+        TrackKey::Fleet => TrackLevel::Fleet,
+        TrackKey::Group { .. } => TrackLevel::Group,
+        TrackKey::Slice(_) => TrackLevel::Leaf,
     }
 }
 

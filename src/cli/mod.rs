@@ -4,15 +4,20 @@
 
 pub mod annotations;
 mod args;
+mod bug_scope;
 mod check;
 pub mod check_report;
+mod check_text;
 mod demo_server;
 pub mod detection;
+mod headless;
+mod paste;
 pub mod scope;
 mod serve;
 mod server_process;
 pub mod settings;
 pub mod snapshot;
+mod snapshot_markdown;
 pub mod tui;
 
 pub use args::{
@@ -67,7 +72,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &token_env,
         ),
         Some(Command::Annotations { ref command, .. }) => annotations::run(&cli, command),
-        Some(Command::Snapshot { format, .. }) => snapshot::run(&cli, format),
+        Some(Command::Snapshot { ref args, .. }) => snapshot::run(&cli, args),
         // `--check` alone checks the file qualtop would read.
         Some(Command::Config {
             print_default,

@@ -1,44 +1,134 @@
-//! `qualtop snapshot`: the overview table once, as text or JSON, then exit.
-//! [`render_snapshot`] is a pure function of the fleet, like the TUI's
-//! render; [`run`] connects, waits for the first data, prints.
+//! `qualtop snapshot`: the overview table once, as text, JSON or Markdown,
+//! then exit. [`run`] connects, waits for every backend's history, replays
+//! it through detection as the TUI's detection task does, and asks the view
+//! the TUI's query; [`render_snapshot`] is a pure function of the fleet, so
+//! every figure and status is the view's, never recomputed here.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
-use super::args::{Cli, OutputFormat};
-use super::tui::connect;
-use crate::feed::{ConnState, Fleet, SharedFleet};
+use super::args::Cli;
+use super::check_report::CheckReport;
+use super::check_text::summary;
+use super::headless::connect_and_replay;
+use crate::app::{DEFAULT_WINDOW, WINDOWS};
+use crate::feed::{ConnState, Fleet};
 use crate::protocol::Millis;
 use crate::tui::wall_clock_ms;
 use crate::ui::format;
-use crate::ui::sanitize::{truncate, width};
-use crate::ui::sparkline::spark;
+use crate::ui::sanitize::{sanitize, truncate, width};
+use crate::ui::sparkline::{availability_spark, spark};
 use crate::view::{
-    MIN_SPARK_SPAN, OverviewRow, RatioTrend, SourceLine, ViewModel, ViewQuery, compute_overview,
-    spark_range,
+    Filter, MIN_SPARK_SPAN, OverviewRow, RatioTrend, SourceLine, Split, ViewModel, ViewQuery,
+    compute_overview, spark_range,
 };
 
-/// Longest wait for every source to deliver its first snapshot.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sparkline cells in the text output.
 const SPARK_WIDTH: usize = 30;
 const NAME_MAX: usize = 28;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SnapshotOptions {
-    pub format: OutputFormat,
-    /// Text output in ASCII only.
-    pub ascii: bool,
-    /// Wall-clock time the ages are measured against.
-    pub wall_now: Millis,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SnapshotFormat {
+    Text,
+    Json,
+    /// For an incident channel: title, active regressions, then the table.
+    Markdown,
 }
 
-/// Connects, waits until every source is live (or failed, or the timeout
-/// passed), prints the overview. Exit 2 when no source could be reached.
-pub fn run(cli: &Cli, format: OutputFormat) -> anyhow::Result<ExitCode> {
+/// Arguments of `qualtop snapshot`.
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotArgs {
+    #[arg(long, value_enum, default_value_t = SnapshotFormat::Text)]
+    pub format: SnapshotFormat,
+    /// Rows by this dimension, as `g` in the TUI (default: the first one).
+    #[arg(long, value_name = "DIM")]
+    pub group: Option<String>,
+    /// Only slices matching this, as `/` in the TUI: `model=atlas-m hardware=tpu,gpu`.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Time window of the table, as `:window` in the TUI [default: 1h].
+    #[arg(long, value_name = "15m|1h|6h|24h")]
+    pub window: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotOptions {
+    pub format: SnapshotFormat,
+    /// Text output in ASCII only.
+    pub ascii: bool,
+    /// Wall-clock time the sources' silence is measured against.
+    pub wall_now: Millis,
+    /// What the table shows, as the TUI would ask it.
+    pub query: ViewQuery,
+}
+
+/// The window `--window` names, in data time.
+fn window_ms(name: Option<&str>) -> anyhow::Result<Millis> {
+    match name {
+        None => Ok(WINDOWS[DEFAULT_WINDOW].1),
+        Some(n) => match WINDOWS.iter().find(|(w, _)| *w == n) {
+            Some((_, ms)) => Ok(*ms),
+            None => bail!("--window is one of 15m, 1h, 6h, 24h, not {:?}", sanitize(n)),
+        },
+    }
+}
+
+/// The TUI's query for these arguments, checked against the data: an
+/// unknown dimension or a window longer than the history is an error.
+pub fn query_for(args: &SnapshotArgs, fleet: &Fleet) -> anyhow::Result<ViewQuery> {
+    let store = &fleet.store;
+    let dims = store.slices().dimensions();
+    let known = || {
+        dims.iter()
+            .map(|d| sanitize(d).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let split = match &args.group {
+        None => Split::Next,
+        Some(g) => match dims.iter().find(|d| d.eq_ignore_ascii_case(g)) {
+            Some(d) => Split::By(d.clone()),
+            None => bail!(
+                "--group: no dimension {:?} (there are {})",
+                sanitize(g),
+                known()
+            ),
+        },
+    };
+    let filter = Filter::parse(args.filter.as_deref().unwrap_or(""));
+    let unknown = filter.unknown_dimensions(store.slices());
+    if !unknown.is_empty() {
+        bail!(
+            "--filter: no dimension {} (there are {})",
+            sanitize(&unknown.join(", ")),
+            known()
+        );
+    }
+    let window = window_ms(args.window.as_deref())?;
+    let history = store.capacity() as Millis * store.bucket_ms();
+    if window > history {
+        bail!(
+            "--window {}: the backends hold only {} of history",
+            args.window.as_deref().unwrap_or_default(),
+            format::duration(history)
+        );
+    }
+    Ok(ViewQuery {
+        split,
+        filter,
+        window_ms: Some(window),
+        ..ViewQuery::default()
+    })
+}
+
+/// Connects, waits for every source's history (exit 2 naming any that did
+/// not deliver), runs detection over it as the TUI does, prints.
+pub fn run(cli: &Cli, args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
+    window_ms(args.window.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -47,75 +137,34 @@ pub fn run(cli: &Cli, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let env = |k: &str| std::env::var(k).ok();
     let settings = super::settings::resolve(cli, &env)?;
     let output = runtime.block_on(async {
-        let fleet = SharedFleet::new(Fleet::default());
-        let _connections = connect(&fleet, &settings.sources).await?;
-        let mut changes = fleet.subscribe();
-        let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
-        while !fleet.read(all_settled) {
-            if tokio::time::timeout_at(deadline, changes.changed())
-                .await
-                .is_err()
-            {
-                break;
-            }
-        }
-        let live = fleet.read(|f| f.sources.iter().any(|s| s.state.is_live()));
-        if !live {
-            let reasons = fleet.read(|f| {
-                f.sources
-                    .iter()
-                    .map(|s| format!("{}: {}", s.label, state_reason(&s.state)))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            });
-            anyhow::Ok(Err(reasons))
-        } else {
+        let replayed = connect_and_replay(&settings.sources, settings.detection()).await?;
+        replayed.fleet.read(|f| {
             let options = SnapshotOptions {
-                format,
+                format: args.format,
                 ascii: settings.look.ascii,
                 wall_now: wall_clock_ms(),
+                query: query_for(args, f)?,
             };
-            anyhow::Ok(Ok(fleet.read(|f| render_snapshot(f, &options))))
-        }
+            anyhow::Ok(render_snapshot(f, &options))
+        })
     });
     runtime.shutdown_timeout(Duration::from_millis(500));
-    match output? {
-        Ok(text) => {
-            print!("{text}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(reasons) => {
-            eprintln!("qualtop: cannot connect: {reasons}");
-            Ok(ExitCode::from(2))
-        }
-    }
+    print!("{}", output?);
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Every source either delivered its snapshot or will not be retried.
-/// Every source has its snapshot or has given up for now: a one-shot
-/// command does not wait out the reconnect backoff of a dead backend.
-fn all_settled(fleet: &Fleet) -> bool {
-    fleet.sources.iter().all(|s| s.is_settled())
-}
-
-fn state_reason(state: &ConnState) -> String {
-    match state {
-        ConnState::Connecting => "still connecting".to_owned(),
-        ConnState::Live => "live".to_owned(),
-        ConnState::Stale => "stale".to_owned(),
-        ConnState::Disconnected { reason, .. } | ConnState::Failed { reason } => {
-            crate::ui::sanitize::sanitize(reason).into_owned()
-        }
-    }
-}
-
-/// The overview as text or JSON. Pure: same fleet and options, same output.
+/// The overview as text, JSON or Markdown, with the bugs detection holds
+/// (`fleet.detections`, grouped as `check` groups them). Pure: same fleet
+/// and options, same output.
 pub fn render_snapshot(fleet: &Fleet, options: &SnapshotOptions) -> String {
-    let vm = compute_overview(fleet, &ViewQuery::default());
+    let vm = compute_overview(fleet, &options.query);
+    let report = CheckReport::from_detections(&fleet.detections, &fleet.store);
     match options.format {
-        OutputFormat::Text => text(&vm, options),
-        OutputFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&json_of(&vm, options)).unwrap_or_default();
+        SnapshotFormat::Text => text(&vm, &report, options),
+        SnapshotFormat::Markdown => super::snapshot_markdown::render(&vm, &report, options),
+        SnapshotFormat::Json => {
+            let mut s =
+                serde_json::to_string_pretty(&json_of(&vm, &report, options)).unwrap_or_default();
             s.push('\n');
             s
         }
@@ -135,31 +184,49 @@ fn state_word(line: &SourceLine, wall_now: Millis) -> String {
     }
 }
 
-fn text(vm: &ViewModel, o: &SnapshotOptions) -> String {
-    let mut out = String::new();
-    let table = &vm.table;
-    out.push_str("qualtop snapshot");
-    if let Some(split) = &table.split {
+/// Columns of the table; which are right-aligned numbers.
+pub(super) const COLUMNS: usize = 11;
+pub(super) const NUMERIC: [bool; COLUMNS] = [
+    false, false, true, false, true, true, true, false, true, true, true,
+];
+
+/// `qualtop snapshot  by model  window 1h  filter x  2025-09-02 14:05 UTC`:
+/// the data's clock, not the wall's.
+pub(super) fn title(vm: &ViewModel, o: &SnapshotOptions) -> String {
+    let mut out = "qualtop snapshot".to_owned();
+    if let Some(split) = &vm.table.split {
         out.push_str(&format!("  by {split}"));
     }
     if let Some(w) = vm.header.window_ms {
         out.push_str(&format!("  window {}", format::duration(w)));
     }
-    out.push_str(&format!("  {}\n", format::utc_clock(o.wall_now)));
-    for s in &vm.header.sources {
-        out.push_str(&format!("source {}", s.label));
-        if let Some(server) = &s.server {
-            out.push_str(&format!(" ({server})"));
-        }
-        out.push_str(&format!("  {}", state_word(s, o.wall_now)));
-        if let Some(age) = s.data_age_ms {
-            out.push_str(&format!("  data {} old", format::duration(age)));
-        }
-        if let Some(drops) = &s.drops {
-            out.push_str(&format!("  dropped: {drops}"));
-        }
-        out.push('\n');
+    if !o.query.filter.is_empty() {
+        out.push_str(&format!("  filter {}", sanitize(o.query.filter.text())));
     }
+    if let Some(now) = vm.data_now {
+        out.push_str(&format!("  {} UTC", crate::clock::utc_minute(now)));
+    }
+    out
+}
+
+pub(super) fn source_line(s: &SourceLine, wall_now: Millis) -> String {
+    let mut out = s.label.clone();
+    if let Some(server) = &s.server {
+        out.push_str(&format!(" ({server})"));
+    }
+    out.push_str(&format!("  {}", state_word(s, wall_now)));
+    if let Some(age) = s.data_age_ms {
+        out.push_str(&format!("  data {} old", format::duration(age)));
+    }
+    if let Some(drops) = &s.drops {
+        out.push_str(&format!("  dropped: {drops}"));
+    }
+    out
+}
+
+/// The table's cells, header row first; every string already clean.
+pub(super) fn grid(vm: &ViewModel, o: &SnapshotOptions) -> Vec<[String; COLUMNS]> {
+    let table = &vm.table;
     let fresh = |sources: &[usize]| {
         sources.iter().all(|&i| {
             vm.header
@@ -170,7 +237,7 @@ fn text(vm: &ViewModel, o: &SnapshotOptions) -> String {
     };
     let stale_mark = |ok: bool| if ok { "" } else { " STALE" };
     let cells = table.range.map_or(0, |r| r.len).min(SPARK_WIDTH);
-    let mut grid: Vec<[String; 11]> = vec![[
+    let mut grid: Vec<[String; COLUMNS]> = vec![[
         table.split.clone().unwrap_or_else(|| "slice".to_owned()),
         format!(
             "availability{}",
@@ -192,7 +259,7 @@ fn text(vm: &ViewModel, o: &SnapshotOptions) -> String {
     ]];
     for row in &table.rows {
         let (q_spark, q_range) = spark_cell(&row.quality, cells, o.ascii);
-        let (a_spark, _) = spark_cell(&row.availability, cells, o.ascii);
+        let a_spark = availability_spark(&row.availability, cells, o.ascii);
         grid.push([
             truncate(&row.name, NAME_MAX),
             a_spark,
@@ -209,24 +276,35 @@ fn text(vm: &ViewModel, o: &SnapshotOptions) -> String {
             format::gauge(row.latency.current(), table.latency_unit.as_deref()),
         ]);
     }
-    if table.rows.is_empty() {
+    grid
+}
+
+fn text(vm: &ViewModel, report: &CheckReport, o: &SnapshotOptions) -> String {
+    let mut out = title(vm, o);
+    out.push('\n');
+    for s in &vm.header.sources {
+        out.push_str(&format!("source {}\n", source_line(s, o.wall_now)));
+    }
+    if vm.table.rows.is_empty() {
         out.push_str("no data\n");
         return out;
     }
-    let numeric = [
-        false, false, true, false, true, true, true, false, true, true, true,
-    ];
-    let widths: Vec<usize> = (0..11)
+    if report.to > report.from || !report.bugs.is_empty() {
+        out.push_str(&summary(report));
+        out.push('\n');
+    }
+    let grid = grid(vm, o);
+    let widths: Vec<usize> = (0..COLUMNS)
         .map(|c| grid.iter().map(|r| width(&r[c])).max().unwrap_or(0))
         .collect();
     for row in &grid {
         let mut line = String::new();
-        for c in 0..11 {
+        for c in 0..COLUMNS {
             let pad = widths[c] - width(&row[c]);
             if c > 0 {
                 line.push_str("  ");
             }
-            if numeric[c] {
+            if NUMERIC[c] {
                 line.push_str(&" ".repeat(pad));
                 line.push_str(&row[c]);
             } else {
@@ -252,7 +330,7 @@ fn spark_cell(trend: &RatioTrend, cells: usize, ascii: bool) -> (String, String)
     }
 }
 
-fn json_of(vm: &ViewModel, o: &SnapshotOptions) -> Value {
+fn json_of(vm: &ViewModel, report: &CheckReport, o: &SnapshotOptions) -> Value {
     let t = &vm.table;
     let sources: Vec<Value> = vm
         .header
@@ -286,7 +364,13 @@ fn json_of(vm: &ViewModel, o: &SnapshotOptions) -> Value {
         "window_ms": vm.header.window_ms,
         "window": t.range.map(|r| json!({"first_bucket": r.first, "buckets": r.len})),
         "split": t.split,
+        "filter": sanitize(o.query.filter.text()),
         "quality": t.quality_label,
+        "active": report.active,
+        // The TUI header's count, from the same fleet: equal to `active`.
+        "header_active_regressions": vm.header.active_regressions,
+        "bugs_through": report.to,
+        "bugs": report.bugs,
         "sources": sources,
         "rows": t.rows.iter().map(|r| row_json(r, t.latency_unit.as_deref())).collect::<Vec<_>>(),
     })

@@ -2,6 +2,8 @@
 //! `sparklines` crate, one run of present values at a time, so the scale is
 //! shared and a gap stays a gap instead of closing up or reading as zero.
 
+use crate::view::{AVAILABILITY_NINES, RatioTrend};
+
 use sparklines::{StringSpark, TICKS};
 
 /// Lowest to highest, for `--ascii`.
@@ -72,4 +74,14 @@ mod tests {
         let s = spark(&[Some(-5.0), Some(5.0)], (0.0, 1.0), 2, false);
         assert_eq!(s, "▁█");
     }
+}
+
+/// Availability in nines on one scale for every row ([`AVAILABILITY_NINES`]):
+/// a fixed 99–100 % range drew a solid bar, its own range blew noise up.
+pub fn availability_spark(trend: &RatioTrend, width: usize, ascii: bool) -> String {
+    let cells = trend.nines_cells(width);
+    if cells.iter().all(Option::is_none) {
+        return String::new();
+    }
+    spark(&cells, AVAILABILITY_NINES, width, ascii)
 }

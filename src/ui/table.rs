@@ -10,12 +10,12 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use super::columns::{Col, ColumnPlan, GAP, Wants};
 use super::format;
 use super::sanitize;
-use super::sparkline::spark;
+use super::sparkline::{availability_spark, spark};
 use super::theme::Look;
 use crate::app::App;
 use crate::view::{
-    AVAILABILITY_NINES, HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend,
-    RowKey, RowStatus, Severity, SortKey, cell_of_bucket, spark_range,
+    HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend, RowKey, RowStatus,
+    Severity, SortKey, cell_of_bucket, spark_range,
 };
 
 /// A change at least this large (in points) is coloured; the sign says it too.
@@ -404,16 +404,6 @@ fn quality_spark(trend: &RatioTrend, width: usize, ascii: bool) -> String {
         Some(range) => spark(&cells, range, width, ascii),
         None => String::new(),
     }
-}
-
-/// Availability in nines on one scale for every row ([`AVAILABILITY_NINES`]):
-/// a fixed 99–100 % range drew a solid bar, its own range blew noise up.
-fn availability_spark(trend: &RatioTrend, width: usize, ascii: bool) -> String {
-    let cells = trend.nines_cells(width);
-    if cells.iter().all(Option::is_none) {
-        return String::new();
-    }
-    spark(&cells, AVAILABILITY_NINES, width, ascii)
 }
 
 fn aligned(col: Col, text: String, style: Style) -> Cell<'static> {

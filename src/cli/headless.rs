@@ -1,0 +1,81 @@
+//! What `check` and `snapshot` share: connect to every backend, wait for
+//! each one's history, refuse to go on when one is missing (naming it),
+//! and replay that history through the detection engine the TUI runs.
+
+use std::time::Duration;
+
+use anyhow::bail;
+
+use super::args::SourceArgs;
+use super::detection::catch_up;
+use super::tui::{Connections, connect};
+use crate::detect::{DetectionEngine, DetectionSettings, Detections};
+use crate::feed::{ConnState, Fleet, SharedFleet, wait_until_settled};
+
+/// Longest wait for every backend's snapshot.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A fleet whose history detection has seen, with what it concluded.
+pub struct Replayed {
+    pub fleet: SharedFleet,
+    pub engine: DetectionEngine,
+    /// Also in `fleet.detections`, where the view functions read it.
+    pub published: Detections,
+    /// Keeps the feeds (and the built-in demo) running.
+    pub _connections: Connections,
+}
+
+impl Replayed {
+    /// Feeds detection every bucket that arrived since the last call.
+    pub fn catch_up(&mut self) -> usize {
+        catch_up(&self.fleet, &mut self.engine, &mut self.published)
+    }
+}
+
+/// Connects, waits until every backend delivered its snapshot (an error
+/// naming each one that did not), and replays the history.
+pub async fn connect_and_replay(
+    sources: &SourceArgs,
+    settings: DetectionSettings,
+) -> anyhow::Result<Replayed> {
+    let fleet = SharedFleet::new(Fleet::default());
+    let connections = connect(&fleet, sources).await?;
+    let settled = wait_until_settled(&fleet, CONNECT_TIMEOUT).await;
+    let missing = fleet.read(|f| {
+        f.sources
+            .iter()
+            .filter(|s| !(s.state.is_live() && s.snapshots > 0))
+            .map(|s| format!("{}: {}", sanitize(&s.label), reason(&s.state)))
+            .collect::<Vec<_>>()
+    });
+    if !missing.is_empty() {
+        let waited = if settled {
+            String::new()
+        } else {
+            format!(" (waited {}s)", CONNECT_TIMEOUT.as_secs())
+        };
+        bail!("cannot connect{waited}: {}", missing.join("; "));
+    }
+    let mut replayed = Replayed {
+        fleet,
+        engine: DetectionEngine::new(settings),
+        published: Detections::default(),
+        _connections: connections,
+    };
+    replayed.catch_up();
+    Ok(replayed)
+}
+
+fn sanitize(s: &str) -> String {
+    crate::ui::sanitize::sanitize(s).into_owned()
+}
+
+/// Why a backend is not usable, in a few words.
+pub fn reason(state: &ConnState) -> String {
+    match state {
+        ConnState::Connecting => "still connecting".to_owned(),
+        ConnState::Live => "live, but no snapshot yet".to_owned(),
+        ConnState::Stale => "stale".to_owned(),
+        ConnState::Disconnected { reason, .. } | ConnState::Failed { reason } => sanitize(reason),
+    }
+}
