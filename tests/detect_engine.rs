@@ -259,3 +259,42 @@ fn scope_of(pairs: &[(&str, &str)]) -> ScopeMap {
         .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
         .collect()
 }
+
+/// `check`, the detail view's scope panel, the header and the rows name
+/// each bug from one computation: the same count, the same place, the same
+/// onset and change.
+#[test]
+fn check_the_scope_panel_the_header_and_the_rows_name_each_bug_alike() {
+    use qualtop::cli::check_report::reported_bugs;
+    let fleet = &run().fleet;
+    let reported = reported_bugs(&fleet.detections.regressions, &fleet.store);
+    let active: Vec<_> = reported.iter().filter(|b| b.active).collect();
+    assert!(!active.is_empty());
+    assert_eq!(active.len(), active_regressions(fleet));
+    let entries = scope_entries(fleet, &[]);
+    for b in &active {
+        let change = format!("{:+.1}pp", b.worst.delta_pp);
+        let entry = entries
+            .iter()
+            .find(|e| e.text.starts_with(&format!("{}  ", b.where_text)))
+            .unwrap_or_else(|| panic!("{} not in {entries:#?}", b.where_text));
+        assert!(entry.text.contains(&change), "{} vs {change}", entry.text);
+    }
+    // The whole-fleet row names the newest active bug's onset and change.
+    let fleet_row = row_status(
+        fleet,
+        &[],
+        "model",
+        &RowKey::All,
+        &QualityPick::Combined,
+        TimeCursor::Live,
+    )
+    .expect("a status");
+    assert!(
+        active.iter().any(|b| fleet_row
+            .text
+            .contains(&format!("{:+.1}pp", b.worst.delta_pp))),
+        "{} vs {active:#?}",
+        fleet_row.text
+    );
+}

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::args::OutputFormat;
-use super::bug_scope::{KnownValues, Place, describe_place, envelope, narrowest};
 use crate::detect::{
-    Bug, CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
+    CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
     TrackLevel, group_bugs,
 };
+use crate::detect::{Place, describe_place, known_values, narrowest};
 use crate::protocol::Millis;
 use crate::store::Store;
 use crate::ui::sanitize::sanitize;
@@ -141,46 +141,21 @@ fn reported(r: &DetectedRegression) -> ReportedRegression {
     }
 }
 
-/// Every dimension's known values, raw like the scopes they are matched to.
-fn known_values(store: &Store) -> KnownValues {
-    let slices = store.slices();
-    slices
-        .dimensions()
-        .iter()
-        .enumerate()
-        .map(|(d, name)| {
-            let values = slices.values_of(d).iter().filter(|v| !v.is_empty());
-            (name.clone(), values.map(|v| v.to_string()).collect())
-        })
-        .collect()
-}
-
 /// The regressions grouped into bugs, active first, then newest first.
 pub fn reported_bugs(regressions: &[DetectedRegression], store: &Store) -> Vec<ReportedBug> {
     let known = known_values(store);
-    let known_clean: KnownValues = known
-        .iter()
-        .map(|(d, vs)| (clean(d), vs.iter().map(|v| clean(v)).collect()))
-        .collect();
     let mut bugs: Vec<ReportedBug> = group_bugs(regressions)
         .iter()
         .map(|bug| {
             // An active bug is where and how bad its active regressions are
             // now; what ended inside it is history (in `regressions`).
-            let now = Bug {
-                members: bug
-                    .members
-                    .iter()
-                    .copied()
-                    .filter(|r| r.is_active())
-                    .collect(),
-            };
-            let current = if now.members.is_empty() { bug } else { &now };
-            let places = narrowest(current.members.iter().map(|r| &r.scope), &known);
+            let current = bug.now();
+            let localised = current.localised();
+            let places = narrowest(localised.iter().map(|r| &r.scope), &known);
             let places: Vec<Place> = places.iter().map(clean_place).collect();
             ReportedBug {
                 active: bug.is_active(),
-                where_text: describe_place(&envelope(&places, &known_clean)),
+                where_text: describe_place(&clean_place(&bug.place(&known))),
                 places,
                 shared_scope: clean_map(&bug.scope()),
                 signals: bug.signals().into_iter().map(clean).collect(),

@@ -2,9 +2,9 @@
 //! lines per bug (where and when; what dropped by how much), every line
 //! within [`PASTE_WIDTH`] columns so it pastes into a chat unbroken.
 
-use super::bug_scope::{describe_place, describe_scope};
 use super::check_report::{CheckReport, ReportedBug, ReportedBurn, utc_datetime};
 use super::paste::{PASTE_WIDTH, short_time, wrap};
+use crate::detect::{describe_place, describe_scope};
 use crate::ui::sanitize::{truncate, width};
 
 /// The state column, and the indent of a bug's further lines.

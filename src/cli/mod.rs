@@ -4,7 +4,6 @@
 
 pub mod annotations;
 mod args;
-mod bug_scope;
 mod check;
 pub mod check_report;
 mod check_text;

@@ -3,11 +3,11 @@
 //! their scope first, then the table. Everything from a backend is already
 //! sanitised; here it is also escaped, so a `|` cannot break the table.
 
-use super::bug_scope::describe_scope;
 use super::check_report::{CheckReport, ReportedBug, ReportedBurn};
 use super::paste::{md_code, md_escape, short_time};
 use super::snapshot::{COLUMNS, NUMERIC, SnapshotOptions, grid, source_line};
 use crate::clock::utc_minute;
+use crate::detect::describe_scope;
 use crate::view::ViewModel;
 
 fn bug_item(bug: &ReportedBug, reference: i64) -> String {

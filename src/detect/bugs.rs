@@ -9,6 +9,7 @@
 //! force at a common time and their scopes nest, or their onsets lie within
 //! [`ONSET_SPREAD_MS`] of each other.
 
+use super::bug_scope::{KnownValues, Place, envelope, narrowest};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
 use crate::protocol::Millis;
 
@@ -81,6 +82,36 @@ impl<'a> Bug<'a> {
         s.sort_unstable();
         s.dedup();
         s
+    }
+
+    /// The bug as it stands: its active members, or all of them once it
+    /// ended. Where it is and how bad it is now read from this; what ended
+    /// inside an active bug is history.
+    pub fn now(&self) -> Bug<'a> {
+        let active: Vec<&DetectedRegression> = self
+            .members
+            .iter()
+            .copied()
+            .filter(|r| r.is_active())
+            .collect();
+        Bug {
+            members: if active.is_empty() {
+                self.members.clone()
+            } else {
+                active
+            },
+        }
+    }
+
+    /// Where it is now, as narrowly as is true: the union of the places of
+    /// its localised regressions, merged where they differ in one value
+    /// (`hardware=tpu ∧ model=atlas-l,atlas-m ∧ platform=api`). Every
+    /// surface names a bug's place from this.
+    pub fn place(&self, known: &KnownValues) -> Place {
+        let now = self.now();
+        let localised = now.localised();
+        let places = narrowest(localised.iter().map(|r| &r.scope), known);
+        envelope(&places, known)
     }
 
     /// The members whose scopes say where it is: those the scope search

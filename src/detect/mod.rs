@@ -15,6 +15,7 @@
 //! - [`localize`] / [`ScopeTable`]: where a deficit lives.
 
 mod baseline;
+mod bug_scope;
 mod bugs;
 mod burn;
 mod config;
@@ -31,6 +32,10 @@ pub mod synthetic;
 
 pub use baseline::{
     Baseline, ReferenceWindow, compact as compact_counts, estimate as estimate_baseline,
+};
+pub use bug_scope::{
+    KnownValues, Place, WHOLE_FLEET, describe_place, describe_scope, envelope, known_values,
+    narrowest,
 };
 pub use bugs::{Bug, ONSET_SPREAD_MS, group_bugs, scope_includes};
 pub use burn::{BurnAlert, BurnRateConfig, BurnRateTracker, BurnRule, BurnStatus, DEFAULT_SLO};

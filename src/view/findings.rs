@@ -22,7 +22,7 @@
 use super::overview::{RowKey, RowStatus, Severity};
 use super::query::{DrillStep, QualityPick, TimeCursor};
 use crate::detect::{
-    BurnEpisode, DetectedRegression, Detections, ScopeMap, TrackState, group_bugs,
+    BurnEpisode, DetectedRegression, Detections, ScopeMap, TrackState, group_bugs, known_values,
 };
 use crate::feed::Fleet;
 use crate::protocol::{Millis, Role, SignalKind};
@@ -263,7 +263,16 @@ fn quality_status(
             .iter()
             .find(|b| b.members.iter().any(|m| std::ptr::eq(*m, r)));
         let (onset, delta, place) = match bug {
-            Some(b) => (b.onset(), b.worst().delta_pp, b.scope()),
+            Some(b) => {
+                let place = b.place(&known_values(&fleet.store));
+                // Constraints of one value: where it lies, in short.
+                let fixed: ScopeMap = place
+                    .into_iter()
+                    .filter(|(_, vs)| vs.len() == 1)
+                    .filter_map(|(d, vs)| Some((d, vs.into_iter().next()?)))
+                    .collect();
+                (b.onset(), b.now().worst().delta_pp, fixed)
+            }
             None => (r.onset, r.delta_pp, r.scope.clone()),
         };
         let mut text = format!("REGRESSION {}", clock(onset));

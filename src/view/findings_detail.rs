@@ -4,7 +4,7 @@
 use super::findings::{MarkerKind, ScopeEntry, TimeMarker, clock, includes, points, row_scope};
 use super::overview::RowKey;
 use super::query::DrillStep;
-use crate::detect::{DetectedRegression, ScopeMap, describe, group_bugs};
+use crate::detect::{Bug, DetectedRegression, ScopeMap, describe_place, group_bugs, known_values};
 use crate::feed::Fleet;
 use crate::ui::sanitize::sanitize;
 
@@ -23,6 +23,19 @@ fn related<'a>(fleet: &'a Fleet, path: &[DrillStep]) -> Vec<&'a DetectedRegressi
         .collect()
 }
 
+/// The fleet's bugs (grouped over every regression, as the header and
+/// `check` group them) that hold one of `regressions`.
+fn bugs_touching<'a>(fleet: &'a Fleet, regressions: &[&DetectedRegression]) -> Vec<Bug<'a>> {
+    group_bugs(&fleet.detections.regressions)
+        .into_iter()
+        .filter(|b| {
+            b.members
+                .iter()
+                .any(|m| regressions.iter().any(|r| std::ptr::eq(*m, *r)))
+        })
+        .collect()
+}
+
 /// Markers for the detail view of the group at `path`: onset, detection and
 /// end of every bug that covers it or lies inside it, by time. One bug is
 /// the regressions that overlap in time and whose scopes nest or onsets lie
@@ -33,7 +46,7 @@ fn related<'a>(fleet: &'a Fleet, path: &[DrillStep]) -> Vec<&'a DetectedRegressi
 pub fn detail_markers(fleet: &Fleet, path: &[DrillStep]) -> Vec<TimeMarker> {
     let regressions = related(fleet, path);
     let mut out = Vec::new();
-    for bug in group_bugs(regressions) {
+    for bug in bugs_touching(fleet, &regressions) {
         let worst = bug.worst();
         let signals = bug.signals();
         let others = signals.len().saturating_sub(1);
@@ -81,7 +94,10 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
             nested(&r.scope) || r.causes.iter().any(|c| nested(&c.scope))
         })
         .collect();
-    let mut bugs = group_bugs(related);
+    let known = known_values(&fleet.store);
+    // Bugs as the header and `check` group them (over every regression),
+    // those touching this group kept.
+    let mut bugs = bugs_touching(fleet, &related);
     bugs.sort_by(|a, b| {
         b.is_active()
             .cmp(&a.is_active())
@@ -89,21 +105,21 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
     });
     bugs.iter()
         .map(|bug| {
-            let scope = bug.scope();
-            let mut steps: Vec<DrillStep> = scope
+            let place = bug.place(&known);
+            // Enter drills to the constraints of one value.
+            let mut steps: Vec<DrillStep> = place
                 .iter()
-                .map(|(d, v)| DrillStep {
-                    dimension: d.clone(),
-                    value: v.clone(),
+                .filter(|(_, vs)| vs.len() == 1)
+                .filter_map(|(d, vs)| {
+                    Some(DrillStep {
+                        dimension: d.clone(),
+                        value: vs.iter().next()?.clone(),
+                    })
                 })
                 .collect();
             steps.sort_by_key(|s| order(&s.dimension));
-            let mut text = describe(&scope);
-            let spans = spanned_values(bug.localised().into_iter().map(|r| &r.scope), &scope);
-            if !spans.is_empty() {
-                text.push_str(&format!(" ({spans})"));
-            }
-            let worst = bug.worst();
+            let mut text = describe_place(&place);
+            let worst = bug.now().worst();
             if let Some(p) = points(worst.delta_pp) {
                 text.push_str(&format!("  {p}"));
             }
@@ -119,29 +135,4 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
             }
         })
         .collect()
-}
-
-/// The dimensions the scopes constrain beyond `common` (where they
-/// differ), with the values they take: `model=atlas-l|atlas-m`.
-fn spanned_values<'a>(scopes: impl Iterator<Item = &'a ScopeMap>, common: &ScopeMap) -> String {
-    let mut spans: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for s in scopes {
-        for (d, v) in s {
-            if common.contains_key(d) {
-                continue;
-            }
-            let values = spans.entry(d.as_str()).or_default();
-            if !values.contains(&v.as_str()) {
-                values.push(v);
-            }
-        }
-    }
-    spans
-        .into_iter()
-        .map(|(d, mut values)| {
-            values.sort_unstable();
-            format!("{d}={}", values.join("|"))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }

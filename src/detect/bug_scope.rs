@@ -57,6 +57,27 @@ fn outermost(places: Vec<Place>) -> Vec<Place> {
 /// listing all of them does not constrain that dimension.
 pub type KnownValues = BTreeMap<String, BTreeSet<String>>;
 
+/// Whether `values` name every known value of a dimension (so constrain
+/// nothing). A dimension with no known value yet is never covered.
+fn covers_all(known: &BTreeSet<String>, values: &BTreeSet<String>) -> bool {
+    !known.is_empty() && known.is_subset(values)
+}
+
+/// Every dimension's known values in `store`, raw like the scopes they are
+/// matched to.
+pub fn known_values(store: &crate::store::Store) -> KnownValues {
+    let slices = store.slices();
+    slices
+        .dimensions()
+        .iter()
+        .enumerate()
+        .map(|(d, name)| {
+            let values = slices.values_of(d).iter().filter(|v| !v.is_empty());
+            (name.clone(), values.map(|v| v.to_string()).collect())
+        })
+        .collect()
+}
+
 /// The narrowest true description of the union of `scopes`, widest
 /// places first. Empty input, or any empty scope: one empty place.
 pub fn narrowest<'a>(
@@ -75,7 +96,7 @@ pub fn narrowest<'a>(
             && let Some(into) = places[i].get_mut(&dim)
         {
             into.extend(from.iter().cloned());
-            if known.get(&dim).is_some_and(|all| all.is_subset(into)) {
+            if known.get(&dim).is_some_and(|all| covers_all(all, into)) {
                 places[i].remove(&dim);
             }
         }
@@ -104,7 +125,7 @@ pub fn envelope(places: &[Place], known: &KnownValues) -> Place {
             }
         }
     }
-    out.retain(|d, vs| known.get(d).is_none_or(|all| !all.is_subset(vs)));
+    out.retain(|d, vs| known.get(d).is_none_or(|all| !covers_all(all, vs)));
     out
 }
 
