@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use super::baseline::Baselines;
+use super::bug_status::BugMap;
 use super::findings::{
-    MarkerKind, ScopeEntry, TimeMarker, detail_markers, row_status, scope_entries,
+    MarkerKind, ScopeEntry, TimeMarker, detail_markers, row_status_in, scope_entries,
 };
 use super::overview::{OverviewRow, RowKey, RowStatus};
 use super::query::{DrillStep, SortKey, ViewQuery};
@@ -160,6 +161,7 @@ pub fn compute_detail(
         latency: None,
         ..cols.clone()
     };
+    let bugs = BugMap::new(fleet);
     let breakdown = unfixed_dimensions(slices, path)
         .into_iter()
         .map(|d| {
@@ -172,7 +174,15 @@ pub fn compute_detail(
             };
             let (mut rows, _) = rolled_rows(store, &breakdown_cols, grouping, range, &bases);
             for row in &mut rows {
-                row.status = row_status(fleet, path, name, &row.key, &query.quality, query.time);
+                row.status = row_status_in(
+                    &bugs,
+                    fleet,
+                    path,
+                    name,
+                    &row.key,
+                    &query.quality,
+                    query.time,
+                );
             }
             sort_rows(&mut rows, SortKey::Status, false);
             Breakdown {

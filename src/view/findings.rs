@@ -19,11 +19,10 @@
 //! Availability burn alerts are kept apart: [`burn_status`] gives them on
 //! their own, and [`row_status`] says `BURN 14x` only when quality is fine.
 
+use super::bug_status::{At, BugMap};
 use super::overview::{RowKey, RowStatus, Severity};
 use super::query::{DrillStep, QualityPick, TimeCursor};
-use crate::detect::{
-    BurnEpisode, DetectedRegression, Detections, ScopeMap, TrackState, group_bugs, known_values,
-};
+use crate::detect::{BurnEpisode, Detections, ScopeMap, TrackState, group_bugs};
 use crate::feed::Fleet;
 use crate::protocol::{Millis, Role, SignalKind};
 use crate::ui::sanitize::sanitize;
@@ -61,16 +60,6 @@ pub struct ScopeEntry {
     /// Already sanitised: "hardware=tpu ∧ platform=api  -3.1pp  since
     /// 14:05  code-syntax, golden-qa".
     pub text: String,
-}
-
-/// How a regression relates to a row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Relation {
-    /// The regression lies strictly inside the row.
-    Inside,
-    /// Same scope, or the row lies inside the regression, or the row's own
-    /// detector alarmed into it: the figures apply to the row itself.
-    Covers,
 }
 
 /// The moment a status is asked for: `None` = now (live, or a frozen
@@ -118,41 +107,9 @@ pub(super) fn includes(outer: &ScopeMap, inner: &ScopeMap) -> bool {
     outer.iter().all(|(d, v)| inner.get(d) == Some(v))
 }
 
-fn relation(r: &DetectedRegression, row: &ScopeMap, when: Moment) -> Option<Relation> {
-    let own_alarm = r.alarms.iter().any(|a| {
-        &a.scope == row
-            && match when {
-                Moment::Now => a.ended_at.is_none(),
-                Moment::At(t) => a.covers(t),
-            }
-    });
-    if own_alarm || (includes(&r.scope, row) && !spared(r, row)) {
-        Some(Relation::Covers)
-    } else if includes(row, &r.scope) {
-        Some(Relation::Inside)
-    } else {
-        None
-    }
-}
-
-/// Whether the causes the scope search found inside `r` all lie outside
-/// `row` (a regression first scoped to `hardware=tpu` whose causes are
-/// three model combinations spares the `hardware=tpu ∧ model=atlas-s` row).
-fn spared(r: &DetectedRegression, row: &ScopeMap) -> bool {
-    let disjoint = |a: &ScopeMap| a.iter().any(|(d, v)| row.get(d).is_some_and(|w| w != v));
-    !r.causes.is_empty() && r.causes.iter().all(|c| disjoint(&c.scope))
-}
-
 /// How long after a regression ends its rows read `ENDED 14:40`, in data
 /// time, before they clear.
 pub const ENDED_SHOWN_MS: Millis = 30 * 60_000;
-
-fn in_force(r: &DetectedRegression, when: Moment) -> bool {
-    match when {
-        Moment::Now => r.is_active(),
-        Moment::At(t) => r.covers(t),
-    }
-}
 
 /// HH:MM in UTC.
 pub(super) fn clock(ms: Millis) -> String {
@@ -189,23 +146,6 @@ fn beyond(inner: &ScopeMap, outer: &ScopeMap) -> String {
         .join(",")
 }
 
-/// Whether two scopes fix one dimension to different values.
-fn contradicts(a: &ScopeMap, b: &ScopeMap) -> bool {
-    a.iter().any(|(d, v)| b.get(d).is_some_and(|w| w != v))
-}
-
-/// Where a regression lies inside a row, short enough for the status
-/// column: the values of its constraints beyond the row's, `tpu/api` (the
-/// detail view's scope panel names the dimensions).
-fn beyond_short(inner: &ScopeMap, outer: &ScopeMap) -> String {
-    inner
-        .iter()
-        .filter(|(d, _)| !outer.contains_key(*d))
-        .map(|(_, v)| v.as_str())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 /// The status of one row of the table at `path`, split by `split`: the
 /// worst over the quality suites `quality` picks. `REGRESSION 14:05 -3.1pp`
 /// (onset in UTC, change inside the regression's scope; `in k=v` when it
@@ -221,7 +161,20 @@ pub fn row_status(
     quality: &QualityPick,
     at: TimeCursor,
 ) -> Option<RowStatus> {
-    let quality_status = quality_status(fleet, path, split, key, quality, at);
+    row_status_in(&BugMap::new(fleet), fleet, path, split, key, quality, at)
+}
+
+/// [`row_status`] with the bugs grouped once for every row of a view.
+pub fn row_status_in(
+    bugs: &BugMap,
+    fleet: &Fleet,
+    path: &[DrillStep],
+    split: &str,
+    key: &RowKey,
+    quality: &QualityPick,
+    at: TimeCursor,
+) -> Option<RowStatus> {
+    let quality_status = quality_status(bugs, fleet, path, split, key, quality, at);
     if quality_status
         .as_ref()
         .is_none_or(|s| s.severity == Severity::Ok)
@@ -233,6 +186,7 @@ pub fn row_status(
 }
 
 fn quality_status(
+    bugs: &BugMap,
     fleet: &Fleet,
     path: &[DrillStep],
     split: &str,
@@ -244,68 +198,33 @@ fn quality_status(
     let d: &Detections = &fleet.detections;
     let signals = quality_signals(fleet, quality);
     let row = row_scope(path, split, key);
-    let worst = d
-        .regressions
-        .iter()
-        .filter(|r| signals.contains(&r.signal) && in_force(r, when))
-        .filter_map(|r| relation(r, &row, when).map(|rel| (rel, r)))
-        .max_by(|(ra, a), (rb, b)| {
-            ra.cmp(rb)
-                .then_with(|| b.delta_pp.total_cmp(&a.delta_pp))
-                .then_with(|| b.onset.cmp(&a.onset))
-        });
-    if let Some((_, r)) = worst {
-        // The bug it belongs to, grouped as the header and `check` group
-        // them, gives the onset, the change and where: the same words on
-        // every row it touches and on every surface.
-        let bugs = group_bugs(&d.regressions);
-        let bug = bugs
-            .iter()
-            .find(|b| b.members.iter().any(|m| std::ptr::eq(*m, r)));
-        let (onset, delta, place) = match bug {
-            Some(b) => {
-                let place = b.place(&known_values(&fleet.store));
-                // Constraints of one value: where it lies, in short.
-                let fixed: ScopeMap = place
-                    .into_iter()
-                    .filter(|(_, vs)| vs.len() == 1)
-                    .filter_map(|(d, vs)| Some((d, vs.into_iter().next()?)))
-                    .collect();
-                (b.onset(), b.now().worst().delta_pp, fixed)
-            }
-            None => (r.onset, r.delta_pp, r.scope.clone()),
-        };
-        let mut text = format!("REGRESSION {}", clock(onset));
-        if let Some(p) = points(delta) {
+    let at_time = match when {
+        Moment::Now => At::Now,
+        Moment::At(t) => At::Time(t),
+    };
+    // The bug it shows names itself as the header and `check` name it:
+    // its onset, its change now, and where that lies in the row.
+    if let Some(shown) = bugs.shown(&row, &signals, at_time) {
+        let mut text = format!("REGRESSION {}", clock(shown.bug.onset()));
+        if let Some(p) = points(shown.bug.now().worst().delta_pp) {
             text.push(' ');
             text.push_str(&p);
         }
-        // Where it lies, when that is narrower than the row.
-        let within = beyond_short(&place, &row);
-        if !within.is_empty() && !contradicts(&place, &row) {
+        if !shown.within.is_empty() {
             text.push_str(" in ");
-            text.push_str(&within);
+            text.push_str(&shown.within);
         }
         return Some(RowStatus {
             severity: Severity::Regressed,
             text: sanitize(&text).into_owned(),
         });
     }
-    // A regression here that ended a short while ago says so, then clears.
+    // A bug here that ended a short while ago says so, then clears.
     let now = match when {
         Moment::Now => d.through.unwrap_or_default(),
         Moment::At(t) => t,
     };
-    let ended = d
-        .regressions
-        .iter()
-        .filter(|r| signals.contains(&r.signal))
-        .filter_map(|r| Some((r.ended_at?, r)))
-        .filter(|(end, _)| *end <= now && now - *end < ENDED_SHOWN_MS)
-        .filter(|(end, r)| relation(r, &row, Moment::At(end - 1)).is_some())
-        .map(|(end, _)| end)
-        .max();
-    if let Some(end) = ended {
+    if let Some(end) = bugs.ended(&row, &signals, now, ENDED_SHOWN_MS) {
         return Some(RowStatus {
             severity: Severity::Ended,
             text: format!("ENDED {}", clock(end)),

@@ -4,6 +4,7 @@
 
 mod annotations;
 mod baseline;
+mod bug_status;
 mod detail;
 mod filter;
 mod findings;
@@ -21,13 +22,14 @@ pub use annotations::{
     AnnotationEntry, AnnotationFacts, EntryStatus, RowAnnotations, cell_of_bucket, row_annotations,
 };
 pub use baseline::Baselines;
+pub use bug_status::{BugMap, Fit};
 pub use detail::{
     Breakdown, BreakdownRow, ChartKind, ChartSeries, DetailModel, SeriesValues, annotation_applies,
 };
 pub use filter::{Filter, FilterTerm};
 pub use findings::{
     ENDED_SHOWN_MS, MarkerKind, ScopeEntry, TimeMarker, active_burns, active_regressions,
-    burn_status, detail_markers, row_status, scope_entries,
+    burn_status, detail_markers, row_status, row_status_in, scope_entries,
 };
 pub use header::{DownBanner, HeaderModel, STALE_AFTER_MS, SourceLine};
 pub use held::{filter_pins, held_onset, scope_of};

@@ -4,9 +4,10 @@
 
 use super::annotations::{RowAnnotations, row_annotations};
 use super::baseline::Baselines;
+use super::bug_status::BugMap;
 use super::detail::{DetailModel, compute_detail};
 use super::filter::Filter;
-use super::findings::row_status;
+use super::findings::row_status_in;
 use super::header::HeaderModel;
 use super::held::{filter_pins, held_onset, scope_of};
 use super::query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, TimeCursor, ViewQuery};
@@ -316,7 +317,9 @@ fn level_rows(
     {
         all = direct;
     }
-    all.status = row_status(
+    let bugs = BugMap::new(fleet);
+    all.status = row_status_in(
+        &bugs,
         fleet,
         &query.path,
         split_name,
@@ -326,7 +329,7 @@ fn level_rows(
     );
     let mut path_buf = query.path.clone();
     for row in &mut rows {
-        row.status = status_of(fleet, query, split_name, &row.key, &mut path_buf);
+        row.status = status_of(&bugs, fleet, query, split_name, &row.key, &mut path_buf);
     }
     let bucket_ms = store.bucket_ms();
     // Only a filter needs the value tables (for its single-valued terms).
@@ -366,6 +369,7 @@ fn level_rows(
 /// other values, so detection sees only `Value` keys for leaves. `path_buf`
 /// starts as the query's path and is reused, one allocation for all leaves.
 fn status_of(
+    bugs: &BugMap,
     fleet: &Fleet,
     query: &ViewQuery,
     split: &str,
@@ -377,7 +381,8 @@ fn status_of(
             let (last, rest) = steps.split_last()?;
             path_buf.truncate(query.path.len());
             path_buf.extend_from_slice(rest);
-            row_status(
+            row_status_in(
+                bugs,
                 fleet,
                 path_buf,
                 &last.dimension,
@@ -386,7 +391,15 @@ fn status_of(
                 query.time,
             )
         }
-        _ => row_status(fleet, &query.path, split, key, &query.quality, query.time),
+        _ => row_status_in(
+            bugs,
+            fleet,
+            &query.path,
+            split,
+            key,
+            &query.quality,
+            query.time,
+        ),
     }
 }
 
