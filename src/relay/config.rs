@@ -92,6 +92,9 @@ struct RawProm {
     /// Attempts per query (1 = no retry).
     #[serde(default)]
     attempts: Option<u32>,
+    /// Where pushed points are written (remote write); none: kept in memory.
+    #[serde(default)]
+    remote_write_url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -173,6 +176,8 @@ pub struct PromSettings {
     pub timeout: Duration,
     pub delay: Duration,
     pub attempts: u32,
+    /// Remote-write URL for pushed points (same auth and tenant as queries).
+    pub remote_write_url: Option<String>,
 }
 
 impl PromSettings {
@@ -343,7 +348,20 @@ impl RelayConfig {
                         ),
                     ));
                 }
+                if let Some(w) = &p.remote_write_url
+                    && !w.get_ref().starts_with("http://")
+                    && !w.get_ref().starts_with("https://")
+                {
+                    return Err(err(
+                        w.span().start,
+                        format!(
+                            "prometheus.remote_write_url: {:?} is not an http(s) URL",
+                            w.get_ref()
+                        ),
+                    ));
+                }
                 Some(PromSettings {
+                    remote_write_url: p.remote_write_url.map(Spanned::into_inner),
                     url: p.url.get_ref().clone(),
                     path_prefix: p.path_prefix,
                     tenant: p.tenant,
