@@ -411,6 +411,18 @@ impl RelayConfig {
                     ),
                 ));
             }
+            if let (SignalSource::Push, Some(p)) = (&source, &prometheus)
+                && p.remote_write_url.is_none()
+            {
+                return Err(err(
+                    at,
+                    format!(
+                        "signal {:?} is pushed but [prometheus] has no remote_write_url: pushes kept in memory are lost when the relay stops; set it (e.g. {}/api/v1/write)",
+                        s.name,
+                        p.url.trim_end_matches('/')
+                    ),
+                ));
+            }
             if signals.iter().any(|x: &RelaySignal| x.name == s.name) {
                 return Err(err(at, format!("signal {:?} is declared twice", s.name)));
             }
