@@ -230,6 +230,8 @@ pub enum Command {
     },
     /// Find which dimension values explain a deficit in a CSV file.
     Scope(ScopeArgs),
+    /// Aggregate eval results (one line per case) and push them to a relay.
+    Push(super::push::PushArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

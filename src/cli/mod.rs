@@ -8,6 +8,7 @@ mod check;
 pub mod check_report;
 mod demo_server;
 pub mod detection;
+mod push;
 pub mod scope;
 mod serve;
 mod server_process;
@@ -79,5 +80,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             check::run(&s.sources, args, s.detection())
         }
         Some(Command::Scope(ref args)) => scope::run(args),
+        Some(Command::Push(ref args)) => push::run(args),
     }
 }

@@ -63,7 +63,7 @@ pub struct HttpState {
 
 pub fn routes(state: HttpState) -> Router {
     Router::new()
-        .route(POINTS_PATH, post(push))
+        .route(POINTS_PATH, post(push).get(push_info))
         .route(METRICS_PAGE_PATH, get(metrics_page))
         .with_state(Arc::new(state))
 }
@@ -165,6 +165,30 @@ async fn push(
         StatusCode::OK
     };
     (status, Json(report)).into_response()
+}
+
+/// What a pusher needs to aggregate before it posts (`qualtop push`): the
+/// bucket, the window, the dimensions and the push-fed signals.
+async fn push_info(State(s): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
+    if let Err(denied) = s.auth.check(&headers, Permission::Ingest) {
+        return denied.response();
+    }
+    let mut signals: Vec<serde_json::Value> = s
+        .push
+        .iter()
+        .map(|(name, (kind, _))| json!({ "name": name, "kind": kind }))
+        .collect();
+    signals.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    Json(json!({
+        "bucket_ms": s.bucket_ms,
+        "history_ms": s.history_ms,
+        "dimensions": s.dimensions,
+        "signals": signals,
+        "durable": s.durable.is_some(),
+        "now": wall_ms(),
+        "max_points": s.max_points,
+    }))
+    .into_response()
 }
 
 /// Writes the points to the engine: 200 only once it took them, else 503
