@@ -223,7 +223,37 @@ async fn victoria_metrics_keeps_acknowledged_pushes_across_a_kill_9_and_an_outag
     assert_eq!(retry.as_deref(), Some("5"));
     assert!(body.contains("cannot be reached"), "{body}");
     assert!(body.contains("\"accepted\":0"), "{body}");
+    // `qualtop push` keeps retrying (503 + Retry-After) until the engine is back.
+    let cli = {
+        let url = format!("http://{addr}");
+        let case = format!(
+            r#"{{"ts":{},"suite":"{SIGNAL}","model":"m1","hardware":"tpu","passed":true}}"#,
+            b * B
+        );
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut child = support::qualtop_command("push-retry")
+                .args(["push", "--relay", &url, "--job", "cli", "--attempts", "8"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("qualtop push");
+            if let Some(mut i) = child.stdin.take() {
+                let _ = i.write_all(case.as_bytes());
+            }
+            child.wait_with_output().expect("qualtop push output")
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     vm.restart();
+    let out = tokio::time::timeout(Duration::from_secs(40), cli)
+        .await
+        .expect("qualtop push gave no answer")
+        .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("accepted 1 points (1 cases)"), "{stdout}");
     let (status, _, body) = push(&addr, "job-a", line(&TPU, b, 1, 1)).await;
     assert_eq!(status, 200, "after the engine is back: {body}");
     relay.shutdown().await;

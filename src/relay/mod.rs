@@ -271,7 +271,7 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
     };
     if !push.is_empty() && durable.is_none() {
         tracing::warn!(
-            "no [prometheus] remote_write_url: pushed points live in this relay's memory only and are lost when it stops (pushes are not durable)"
+            "no engine configured ([prometheus] with remote_write_url): pushed points live in this relay's memory only and are lost when it stops (pushes are not durable)"
         );
     }
 
