@@ -73,6 +73,9 @@ pub fn resolve(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Resul
     if sources.token_env == DEFAULT_TOKEN_ENV {
         sources.token_env = config.token_env.clone();
     }
+    sources.ca_file = sources.ca_file.or_else(|| config.ca_file.clone());
+    sources.metrics_ca_file = config.metrics_ca_file.clone();
+    sources.evals_ca_file = config.evals_ca_file.clone();
     let theme_name = cli
         .tui
         .theme
