@@ -105,11 +105,13 @@ pub fn certificate_message(url: &str, e: &rustls::Error, ca_files: &[PathBuf]) -
     let fix = "pass --ca-file CA.pem (or ca_file for this source in config.toml) with the certificate of the CA that signed it";
     let why = match e {
         rustls::Error::InvalidCertificate(c) => match c {
-            CertificateError::UnknownIssuer => format!(
-                "is signed by a CA this machine does not trust{given}: {fix}"
-            ),
+            CertificateError::UnknownIssuer => {
+                format!("is signed by a CA this machine does not trust{given}: {fix}")
+            }
             CertificateError::BadSignature | CertificateError::BadEncoding => {
-                format!("is malformed or badly signed ({c:?}): the server must present a valid certificate")
+                format!(
+                    "is malformed or badly signed ({c:?}): the server must present a valid certificate"
+                )
             }
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                 "has expired: renew it on the server (or check this machine's clock)".to_owned()

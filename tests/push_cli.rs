@@ -26,7 +26,9 @@ endpoint = "evals"
 "#;
 
 fn case(ts: i64, model: &str, passed: bool) -> String {
-    format!(r#"{{"ts":{ts},"suite":"golden-qa","model":"{model}","hardware":"tpu","passed":{passed}}}"#)
+    format!(
+        r#"{{"ts":{ts},"suite":"golden-qa","model":"{model}","hardware":"tpu","passed":{passed}}}"#
+    )
 }
 
 async fn run(args: Vec<String>, stdin: Option<String>) -> (i32, String, String) {
@@ -100,8 +102,19 @@ async fn a_dry_run_prints_points_from_csv_with_renamed_fields_and_scores() {
                1756771230000,judge,m1,tpu,0.8\n";
     let (code, out, err) = run(
         [
-            "--dry-run", "--format", "csv", "--bucket", "1m", "--dimensions", "model,hardware",
-            "--pass-if", ">=0.8", "--field", "ts=time", "--field", "model=model_name",
+            "--dry-run",
+            "--format",
+            "csv",
+            "--bucket",
+            "1m",
+            "--dimensions",
+            "model,hardware",
+            "--pass-if",
+            ">=0.8",
+            "--field",
+            "ts=time",
+            "--field",
+            "model=model_name",
         ]
         .map(String::from)
         .to_vec(),
@@ -109,7 +122,10 @@ async fn a_dry_run_prints_points_from_csv_with_renamed_fields_and_scores() {
     )
     .await;
     assert_eq!(code, 1, "{out} {err}");
-    assert!(err.contains("line 4: score \"not-a-number\" is not a number"), "{err}");
+    assert!(
+        err.contains("line 4: score \"not-a-number\" is not a number"),
+        "{err}"
+    );
     assert!(
         out.contains(r#"{"good":2,"signal":"judge","slice":{"hardware":"tpu","model":"m1"},"total":3,"ts":1756771200000}"#),
         "{out}"

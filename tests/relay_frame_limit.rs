@@ -91,5 +91,9 @@ async fn the_client_closes_with_1009_and_a_reason_on_a_frame_over_the_protocol_l
     .expect("no close within the wait")
     .expect("a close frame with a code");
     assert_eq!(close.code, CloseCode::Size);
-    assert!(close.reason.as_str().starts_with("frame over "), "{}", close.reason);
+    assert!(
+        close.reason.as_str().starts_with("frame over "),
+        "{}",
+        close.reason
+    );
 }

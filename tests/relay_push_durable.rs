@@ -62,7 +62,10 @@ impl RelayProcess {
             .expect("starting qualtop serve");
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while http_get(&format!("http://{addr}/healthz")).is_err() {
-            assert!(std::time::Instant::now() < deadline, "the relay did not start");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the relay did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         RelayProcess {
@@ -262,9 +265,9 @@ async fn victoria_metrics_keeps_acknowledged_pushes_across_a_kill_9_and_an_outag
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_keeps_acknowledged_pushes_across_a_kill_9() {
-    let Some(prom) =
-        support::engines::prometheus_receiver("prometheus_keeps_acknowledged_pushes_across_a_kill_9")
-    else {
+    let Some(prom) = support::engines::prometheus_receiver(
+        "prometheus_keeps_acknowledged_pushes_across_a_kill_9",
+    ) else {
         return;
     };
     let write_url = format!("{}/api/v1/write", prom.url);

@@ -7,10 +7,10 @@ mod support;
 
 use std::time::Duration;
 
+use qualtop::feed::ConnState;
 use qualtop::feed::{Fleet, SharedFleet, SourceConfig, spawn_feed};
 use qualtop::relay::{self, config::Endpoint};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use qualtop::feed::ConnState;
 use support::relay::{config, eventually, feed_options, is_live, last_error};
 
 /// Why the feed gave up on its source, if it did.
@@ -44,7 +44,11 @@ async fn a_client_trusts_a_private_ca_only_when_given_its_file_and_otherwise_say
 
     let dir = std::env::temp_dir().join(format!("qualtop-tls-ca-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (cert_path, key_path, ca_path) = (dir.join("relay.pem"), dir.join("relay.key"), dir.join("ca.pem"));
+    let (cert_path, key_path, ca_path) = (
+        dir.join("relay.pem"),
+        dir.join("relay.key"),
+        dir.join("ca.pem"),
+    );
     std::fs::write(&cert_path, leaf.pem()).unwrap();
     std::fs::write(&key_path, leaf_key.serialize_pem()).unwrap();
     std::fs::write(&ca_path, ca.pem()).unwrap();
@@ -80,7 +84,10 @@ endpoint = "evals"
     );
     let message = failure(&without).unwrap_or_default();
     assert!(!is_live(&without));
-    assert!(message.contains("127.0.0.1"), "which certificate: {message}");
+    assert!(
+        message.contains("127.0.0.1"),
+        "which certificate: {message}"
+    );
     assert!(message.contains("does not trust"), "why: {message}");
     assert!(message.contains("--ca-file"), "what to pass: {message}");
 

@@ -108,7 +108,11 @@ fn read_jsonl(input: impl BufRead, rules: &Rules, agg: &mut Aggregator) -> anyho
     let mut buf = Vec::with_capacity(1024);
     loop {
         buf.clear();
-        if input.read_until(b'\n', &mut buf).context("reading the input")? == 0 {
+        if input
+            .read_until(b'\n', &mut buf)
+            .context("reading the input")?
+            == 0
+        {
             break;
         }
         r.lines += 1;
@@ -172,7 +176,9 @@ pub fn run(args: &PushArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let token = std::env::var(&args.token_env).ok().filter(|t| !t.is_empty());
+    let token = std::env::var(&args.token_env)
+        .ok()
+        .filter(|t| !t.is_empty());
     let poster = match &args.relay {
         Some(r) => Some(Poster::new(points_url(r)?, token, args.attempts)?),
         None if args.dry_run => None,

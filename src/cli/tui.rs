@@ -51,7 +51,11 @@ fn ca_files_for(sources: &SourceArgs, url: &str) -> Vec<std::path::PathBuf> {
     sources
         .ca_file
         .iter()
-        .chain(own.iter().filter(|(u, _)| *u == Some(url)).filter_map(|(_, f)| f.as_ref()))
+        .chain(
+            own.iter()
+                .filter(|(u, _)| *u == Some(url))
+                .filter_map(|(_, f)| f.as_ref()),
+        )
         .cloned()
         .collect()
 }

@@ -61,6 +61,9 @@ pub fn sample_ts(bucket: i64, bucket_ms: Millis, history_ms: Millis, now: Millis
     start + 1 + (i128::from(age) * i128::from(room) / i128::from(span)) as Millis
 }
 
+/// (signal, slice, bucket) of a pushed point.
+type BucketKey<'a> = (&'a str, &'a [(String, String)], i64);
+
 /// The remote-write request for one push by `job`. Of several lines for
 /// one (signal, slice, bucket) the last wins, as in the in-memory mode.
 pub fn write_request(
@@ -70,7 +73,7 @@ pub fn write_request(
     history_ms: Millis,
     now: Millis,
 ) -> WriteRequest {
-    let mut last: BTreeMap<(&str, &[(String, String)], i64), &BucketValue> = BTreeMap::new();
+    let mut last: BTreeMap<BucketKey<'_>, &BucketValue> = BTreeMap::new();
     for p in points {
         last.insert((&p.signal, &p.slice, p.bucket), &p.value);
     }
@@ -89,11 +92,7 @@ pub fn write_request(
         match value {
             BucketValue::Ratio { good, total } => {
                 timeseries.push(TimeSeries::one(labels(GOOD_METRIC), ts, f64::from(*good)));
-                timeseries.push(TimeSeries::one(
-                    labels(TOTAL_METRIC),
-                    ts,
-                    f64::from(*total),
-                ));
+                timeseries.push(TimeSeries::one(labels(TOTAL_METRIC), ts, f64::from(*total)));
             }
             BucketValue::Gauge(v) => {
                 timeseries.push(TimeSeries::one(labels(VALUE_METRIC), ts, *v));
@@ -240,7 +239,14 @@ mod tests {
         let b = 28_000_000;
         let start = b * B;
         let mut prev = 0;
-        for now in [start - 2 * B, start, start + 1000, start + B, start + H, start + 2 * H] {
+        for now in [
+            start - 2 * B,
+            start,
+            start + 1000,
+            start + B,
+            start + H,
+            start + 2 * H,
+        ] {
             let ts = sample_ts(b, B, H, now);
             assert!(ts > start && ts < start + B, "{ts} outside bucket at {now}");
             assert!(ts >= prev, "a later write went earlier");

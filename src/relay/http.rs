@@ -20,8 +20,8 @@ use crate::server::{Hub, ServerStats, UpdatePoint};
 use super::auth::RelayAuth;
 use super::config::Permission;
 use super::durable::{PushedBucket, Rereads, job_of, write_request};
-use super::remote_write::RemoteWriter;
 use super::ingest::{IngestRules, parse_points};
+use super::remote_write::RemoteWriter;
 use super::stats::{EndpointGauge, RelayStats};
 use super::wall_ms;
 

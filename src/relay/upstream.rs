@@ -127,7 +127,10 @@ impl Poller {
         let now = wall_ms();
         let newest = self.newest_due(now);
         // Pushes may reach two buckets past now; the window bounds the rest.
-        let (oldest, ahead) = (newest - self.capacity + 1, now.div_euclid(self.bucket_ms) + 2);
+        let (oldest, ahead) = (
+            newest - self.capacity + 1,
+            now.div_euclid(self.bucket_ms) + 2,
+        );
         for r in rereads.take_due(Instant::now()) {
             let Some(i) = self.tracked.iter().position(|t| t.signal.name == r.signal) else {
                 continue;
@@ -136,7 +139,9 @@ impl Poller {
             if from > to {
                 continue;
             }
-            let Some(t) = self.tracked.get(i) else { continue };
+            let Some(t) = self.tracked.get(i) else {
+                continue;
+            };
             match self.fetch(&t.signal, from, to).await {
                 Ok((buckets, _)) => {
                     let bucket_ms = self.bucket_ms;
@@ -145,7 +150,9 @@ impl Poller {
                     }
                 }
                 // The regular round reports an outage; this is only early.
-                Err(e) => tracing::debug!(signal = %r.signal, error = %format!("{e:#}"), "read-back failed"),
+                Err(e) => {
+                    tracing::debug!(signal = %r.signal, error = %format!("{e:#}"), "read-back failed")
+                }
             }
         }
     }

@@ -99,7 +99,9 @@ pub struct Rules {
 
 impl Rules {
     fn field<'a>(&'a self, canonical: &'a str) -> &'a str {
-        self.renames.get(canonical).map_or(canonical, String::as_str)
+        self.renames
+            .get(canonical)
+            .map_or(canonical, String::as_str)
     }
 }
 
@@ -182,9 +184,12 @@ impl Aggregator {
         let suite_field = rules.field("suite");
         let suite = match rec.get(suite_field) {
             Some(s) => s,
-            None => Cow::Borrowed(rules.default_suite.as_deref().ok_or_else(|| {
-                format!("no {suite_field:?} field (or pass --suite NAME)")
-            })?),
+            None => Cow::Borrowed(
+                rules
+                    .default_suite
+                    .as_deref()
+                    .ok_or_else(|| format!("no {suite_field:?} field (or pass --suite NAME)"))?,
+            ),
         };
         if let Some(signals) = &rules.signals
             && !signals.iter().any(|s| s == suite.as_ref())
@@ -328,7 +333,10 @@ mod tests {
         }
         let p = a.into_points(&r.dimensions);
         assert_eq!(p.len(), 3);
-        assert_eq!((p[0].bucket, p[0].counts.good, p[0].counts.total), (29_279_520, 1, 2));
+        assert_eq!(
+            (p[0].bucket, p[0].counts.good, p[0].counts.total),
+            (29_279_520, 1, 2)
+        );
         assert_eq!((p[0].counts.first_line, p[0].counts.lines), (1, 2));
         assert_eq!(p[1].slice[0].1, "m2");
         assert_eq!(p[2].bucket, 29_279_521);
@@ -363,12 +371,30 @@ mod tests {
         r.signals = Some(vec!["qa".into()]);
         let mut a = Aggregator::default();
         let bad = [
-            (r#"{"suite":"qa","passed":true,"model":"m1","hardware":"tpu"}"#, "no \"ts\""),
-            (r#"{"ts":"yesterday","suite":"qa","passed":true,"model":"m1","hardware":"tpu"}"#, "neither"),
-            (r#"{"ts":5,"suite":"qa","passed":true,"model":"m1","hardware":"tpu"}"#, "window"),
-            (r#"{"ts":1756771200000,"suite":"vibes","passed":true,"model":"m1","hardware":"tpu"}"#, "not a pushed signal"),
-            (r#"{"ts":1756771200000,"suite":"qa","passed":"maybe","model":"m1","hardware":"tpu"}"#, "true or false"),
-            (r#"{"ts":1756771200000,"suite":"qa","passed":true,"model":"m1"}"#, "dimension"),
+            (
+                r#"{"suite":"qa","passed":true,"model":"m1","hardware":"tpu"}"#,
+                "no \"ts\"",
+            ),
+            (
+                r#"{"ts":"yesterday","suite":"qa","passed":true,"model":"m1","hardware":"tpu"}"#,
+                "neither",
+            ),
+            (
+                r#"{"ts":5,"suite":"qa","passed":true,"model":"m1","hardware":"tpu"}"#,
+                "window",
+            ),
+            (
+                r#"{"ts":1756771200000,"suite":"vibes","passed":true,"model":"m1","hardware":"tpu"}"#,
+                "not a pushed signal",
+            ),
+            (
+                r#"{"ts":1756771200000,"suite":"qa","passed":"maybe","model":"m1","hardware":"tpu"}"#,
+                "true or false",
+            ),
+            (
+                r#"{"ts":1756771200000,"suite":"qa","passed":true,"model":"m1"}"#,
+                "dimension",
+            ),
         ];
         for (i, (l, why)) in bad.iter().enumerate() {
             let e = a.add(&r, i + 1, &rec(l)).unwrap_err();

@@ -158,8 +158,11 @@ impl Poster {
             };
             if attempt + 1 < self.attempts {
                 let backoff = Duration::from_millis(500 << attempt.min(5));
-                tokio::time::sleep(wait.unwrap_or(backoff).max(backoff.min(Duration::from_secs(1))))
-                    .await;
+                tokio::time::sleep(
+                    wait.unwrap_or(backoff)
+                        .max(backoff.min(Duration::from_secs(1))),
+                )
+                .await;
             }
         }
         Outcome::NotTaken(format!("gave up after {} attempts: {last}", self.attempts))
