@@ -43,7 +43,7 @@ impl Drop for Connections {
 
 /// The CA bundles trusted for `url`: `--ca-file` (or `[sources] ca_file`),
 /// then the source's own `metrics_ca_file` / `evals_ca_file`.
-fn ca_files_for(sources: &SourceArgs, url: &str) -> Vec<std::path::PathBuf> {
+pub(crate) fn ca_files_for(sources: &SourceArgs, url: &str) -> Vec<std::path::PathBuf> {
     let own = [
         (sources.metrics.as_deref(), &sources.metrics_ca_file),
         (sources.evals.as_deref(), &sources.evals_ca_file),
