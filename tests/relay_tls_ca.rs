@@ -97,6 +97,44 @@ endpoint = "evals"
         "not live with the CA: {:?}",
         last_error(&with)
     );
+
+    // `qualtop push` to https:// trusts the same CA file.
+    let https = relay.http_url("");
+    let line = format!(
+        r#"{{"ts":{},"suite":"golden-qa","model":"m1","passed":true}}"#,
+        qualtop::relay::wall_ms()
+    );
+    let push = |ca: Option<std::path::PathBuf>| {
+        let (https, line) = (https.clone(), line.clone());
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut cmd = support::qualtop_command("push-tls");
+            cmd.args(["push", "--relay", &https]);
+            if let Some(ca) = ca {
+                cmd.arg("--ca-file").arg(ca);
+            }
+            let mut child = cmd
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("qualtop push");
+            if let Some(mut i) = child.stdin.take() {
+                let _ = i.write_all(line.as_bytes());
+            }
+            child.wait_with_output().expect("qualtop push output")
+        })
+    };
+    let refused = push(None).await.unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let trusted = push(Some(ca_path.clone())).await.unwrap();
+    let out = String::from_utf8_lossy(&trusted.stdout);
+    assert!(
+        trusted.status.success(),
+        "{out} {}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    assert!(out.contains("accepted 1 points"), "{out}");
     relay.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -64,6 +64,9 @@ pub struct PushArgs {
     /// Dimensions, for --dry-run without --relay (else the relay's).
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub dimensions: Vec<String>,
+    /// A PEM bundle of CAs trusted for an https:// relay besides the usual roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
     /// Most points per request.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub batch: usize,
@@ -180,7 +183,12 @@ pub fn run(args: &PushArgs) -> anyhow::Result<ExitCode> {
         .ok()
         .filter(|t| !t.is_empty());
     let poster = match &args.relay {
-        Some(r) => Some(Poster::new(points_url(r)?, token, args.attempts)?),
+        Some(r) => Some(Poster::new(
+            points_url(r)?,
+            token,
+            args.attempts,
+            args.ca_file.as_deref(),
+        )?),
         None if args.dry_run => None,
         None => bail!("--relay URL is required (or --dry-run with --bucket and --dimensions)"),
     };

@@ -82,13 +82,24 @@ pub fn points_url(relay: &str) -> anyhow::Result<String> {
 }
 
 impl Poster {
-    pub fn new(url: String, token: Option<String>, attempts: u32) -> anyhow::Result<Poster> {
+    pub fn new(
+        url: String,
+        token: Option<String>,
+        attempts: u32,
+        ca_file: Option<&std::path::Path>,
+    ) -> anyhow::Result<Poster> {
         crate::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .context("building the HTTP client")?;
+            .connect_timeout(Duration::from_secs(10));
+        if let Some(path) = ca_file {
+            for der in crate::tls::read_ca_file(path).map_err(anyhow::Error::msg)? {
+                let cert = reqwest::Certificate::from_der(der.as_ref())
+                    .with_context(|| format!("a certificate in {}", path.display()))?;
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().context("building the HTTP client")?;
         Ok(Poster {
             http,
             url,
