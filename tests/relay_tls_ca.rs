@@ -88,7 +88,7 @@ endpoint = "evals"
         message.contains("127.0.0.1"),
         "which certificate: {message}"
     );
-    assert!(message.contains("does not trust"), "why: {message}");
+    assert!(message.contains("unknown CA"), "why: {message}");
     assert!(message.contains("--ca-file"), "what to pass: {message}");
 
     let (with, _f2) = feed(&url, vec![ca_path.clone()]);
