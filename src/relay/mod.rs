@@ -4,6 +4,7 @@
 //! Prometheus API ──(one poller: range queries per bucket)──┐
 //!                                                          ├─▶ Hub per endpoint ─▶ protocol server ─▶ clients
 //! eval jobs ──POST /v1/points (JSON lines, token: ingest)──┘        (/metrics, /evals, same code as the demo)
+//!     └─▶ remote write to the engine ([`durable`]), read back by the poller
 //! ```
 //!
 //! The relay is just another [`FleetSource`](crate::server::FleetSource) on
