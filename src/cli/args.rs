@@ -78,6 +78,14 @@ pub struct SourceArgs {
     /// Name of the environment variable that holds the bearer token.
     #[arg(long, value_name = "VAR", default_value = DEFAULT_TOKEN_ENV)]
     pub token_env: String,
+    /// A PEM bundle of CAs trusted for wss:// besides the bundled and system roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// config.toml's `[sources] metrics_ca_file` / `evals_ca_file`.
+    #[arg(skip)]
+    pub metrics_ca_file: Option<PathBuf>,
+    #[arg(skip)]
+    pub evals_ca_file: Option<PathBuf>,
 }
 
 /// The `--token-env` default.
@@ -94,6 +102,9 @@ impl SourceArgs {
             } else {
                 self.token_env
             },
+            ca_file: self.ca_file.or(outer.ca_file),
+            metrics_ca_file: self.metrics_ca_file.or(outer.metrics_ca_file),
+            evals_ca_file: self.evals_ca_file.or(outer.evals_ca_file),
         }
     }
 }
@@ -147,6 +158,7 @@ impl From<AnnotationSourceArgs> for SourceArgs {
             metrics: a.metrics,
             evals: a.evals,
             token_env: a.token_env,
+            ..SourceArgs::default()
         }
     }
 }
@@ -232,6 +244,8 @@ pub enum Command {
     },
     /// Find which dimension values explain a deficit in a CSV file.
     Scope(ScopeArgs),
+    /// Aggregate eval results (one line per case) and push them to a relay.
+    Push(super::push::PushArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -11,6 +11,7 @@ mod demo_server;
 pub mod detection;
 mod headless;
 mod paste;
+mod push;
 pub mod scope;
 mod serve;
 mod server_process;
@@ -83,5 +84,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             check::run(&s.sources, args, s.detection())
         }
         Some(Command::Scope(ref args)) => scope::run(args),
+        Some(Command::Push(ref args)) => push::run(args),
     }
 }

@@ -73,6 +73,9 @@ pub fn resolve(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Resul
     if sources.token_env == DEFAULT_TOKEN_ENV {
         sources.token_env = config.token_env.clone();
     }
+    sources.ca_file = sources.ca_file.or_else(|| config.ca_file.clone());
+    sources.metrics_ca_file = config.metrics_ca_file.clone();
+    sources.evals_ca_file = config.evals_ca_file.clone();
     let theme_name = cli
         .tui
         .theme
@@ -193,6 +196,36 @@ mod tests {
             ("LANG", "en_GB.UTF-8")
         ])));
         assert!(!locale_is_utf8(&env_of(&[])));
+    }
+
+    #[test]
+    fn ca_files_come_from_the_flag_or_the_file_and_each_source_adds_its_own() {
+        let p = write_config(
+            "ca",
+            "[sources]\nmetrics = \"wss://m\"\nevals = \"wss://e\"\nca_file = \"/etc/all.pem\"\nevals_ca_file = \"/etc/e.pem\"\n",
+        );
+        let env = env_of(&[("LANG", "C.UTF-8")]);
+        let cli = Cli::parse_from(["qualtop", "--config", p.to_str().unwrap()]);
+        let s = resolve(&cli, &env).unwrap();
+        let files = |url| crate::cli::tui::ca_files_for(&s.sources, url);
+        assert_eq!(files("wss://m"), vec![PathBuf::from("/etc/all.pem")]);
+        assert_eq!(
+            files("wss://e"),
+            vec![PathBuf::from("/etc/all.pem"), PathBuf::from("/etc/e.pem")]
+        );
+        let cli = Cli::parse_from([
+            "qualtop",
+            "--config",
+            p.to_str().unwrap(),
+            "--ca-file",
+            "/tmp/flag.pem",
+        ]);
+        let s = resolve(&cli, &env).unwrap();
+        assert_eq!(
+            crate::cli::tui::ca_files_for(&s.sources, "wss://m"),
+            vec![PathBuf::from("/tmp/flag.pem")]
+        );
+        std::fs::remove_file(p).ok();
     }
 
     #[test]

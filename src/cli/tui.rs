@@ -41,6 +41,25 @@ impl Drop for Connections {
     }
 }
 
+/// The CA bundles trusted for `url`: `--ca-file` (or `[sources] ca_file`),
+/// then the source's own `metrics_ca_file` / `evals_ca_file`.
+pub(crate) fn ca_files_for(sources: &SourceArgs, url: &str) -> Vec<std::path::PathBuf> {
+    let own = [
+        (sources.metrics.as_deref(), &sources.metrics_ca_file),
+        (sources.evals.as_deref(), &sources.evals_ca_file),
+    ];
+    sources
+        .ca_file
+        .iter()
+        .chain(
+            own.iter()
+                .filter(|(u, _)| *u == Some(url))
+                .filter_map(|(_, f)| f.as_ref()),
+        )
+        .cloned()
+        .collect()
+}
+
 /// The one place where the TUI and the one-shot commands get their data: one
 /// feed per URL given, or the built-in demo backend (in this process, on
 /// 127.0.0.1 with an ephemeral port, over real WebSockets) when none is
@@ -91,7 +110,11 @@ pub async fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Resul
             }
         }
         urls.iter()
-            .map(|u| SourceConfig::new(u.clone(), u.clone()).with_token(token.clone()))
+            .map(|u| {
+                SourceConfig::new(u.clone(), u.clone())
+                    .with_token(token.clone())
+                    .with_ca_files(ca_files_for(sources, u))
+            })
             .collect()
     };
     connections.feeds = spawn_feeds(fleet, configs, &FeedOptions::default());

@@ -44,6 +44,9 @@ struct RawSources {
     metrics: Option<Spanned<String>>,
     evals: Option<Spanned<String>>,
     token_env: Option<Spanned<String>>,
+    ca_file: Option<String>,
+    metrics_ca_file: Option<String>,
+    evals_ca_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -87,6 +90,10 @@ pub struct Config {
     pub metrics: Option<String>,
     pub evals: Option<String>,
     pub token_env: String,
+    /// PEM CA bundles trusted for wss:// (both sources, then each one).
+    pub ca_file: Option<PathBuf>,
+    pub metrics_ca_file: Option<PathBuf>,
+    pub evals_ca_file: Option<PathBuf>,
     pub theme: String,
     pub window: Duration,
     pub fps: u32,
@@ -112,6 +119,9 @@ impl Default for Config {
             metrics: None,
             evals: None,
             token_env: "QUALTOP_TOKEN".into(),
+            ca_file: None,
+            metrics_ca_file: None,
+            evals_ca_file: None,
             theme: "dark".into(),
             window: Duration::from_secs(6 * 3600),
             fps: 10,
@@ -211,6 +221,9 @@ impl Config {
         };
         c.metrics = url(raw.sources.metrics, "metrics")?;
         c.evals = url(raw.sources.evals, "evals")?;
+        c.ca_file = raw.sources.ca_file.map(PathBuf::from);
+        c.metrics_ca_file = raw.sources.metrics_ca_file.map(PathBuf::from);
+        c.evals_ca_file = raw.sources.evals_ca_file.map(PathBuf::from);
         if let Some(t) = raw.sources.token_env {
             let name = t.get_ref();
             let valid = !name.is_empty()

@@ -15,6 +15,8 @@ pub struct SourceConfig {
     pub url: String,
     /// Sent as `Authorization: Bearer <token>` on the upgrade request.
     pub token: Option<String>,
+    /// PEM bundles trusted for `wss://` besides the bundled and system roots.
+    pub ca_files: Vec<std::path::PathBuf>,
 }
 
 impl SourceConfig {
@@ -23,7 +25,12 @@ impl SourceConfig {
             label: label.into(),
             url: url.into(),
             token: None,
+            ca_files: Vec::new(),
         }
+    }
+    pub fn with_ca_files(mut self, ca_files: Vec<std::path::PathBuf>) -> Self {
+        self.ca_files = ca_files;
+        self
     }
     pub fn with_token(mut self, token: Option<String>) -> Self {
         self.token = token;
@@ -38,6 +45,7 @@ impl fmt::Debug for SourceConfig {
             .field("label", &self.label)
             .field("url", &self.url)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("ca_files", &self.ca_files)
             .finish()
     }
 }

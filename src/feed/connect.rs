@@ -9,7 +9,9 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Error as WsError};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio_tungstenite::{
+    Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
+};
 
 use super::config::SourceConfig;
 use crate::protocol::{MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
@@ -56,13 +58,29 @@ pub fn upgrade_request(cfg: &SourceConfig) -> Result<Request, Ending> {
 pub async fn open(cfg: &SourceConfig, timeout: Duration) -> Result<WsStream, Ending> {
     install_crypto_provider();
     let request = upgrade_request(cfg)?;
-    let connecting = connect_async_with_config(request, Some(websocket_config()), true);
+    // wss://: bundled + system roots + the source's CA files.
+    let connector = if cfg.url.starts_with("wss://") {
+        let tls = crate::tls::client_config(&cfg.ca_files).map_err(Ending::Failed)?;
+        Some(Connector::Rustls(tls))
+    } else {
+        None
+    };
+    let connecting =
+        connect_async_tls_with_config(request, Some(websocket_config()), true, connector);
     match tokio::time::timeout(timeout, connecting).await {
         Err(_) => Err(Ending::Lost(format!(
             "no WebSocket upgrade within {} ms",
             timeout.as_millis()
         ))),
-        Ok(Err(e)) => Err(classify_connect_error(e)),
+        // A refused certificate stays refused until the trust changes.
+        Ok(Err(e)) => Err(match crate::tls::rustls_error(&e) {
+            Some(tls) => Ending::Failed(crate::tls::certificate_message(
+                &cfg.url,
+                tls,
+                &cfg.ca_files,
+            )),
+            None => classify_connect_error(e),
+        }),
         Ok(Ok((ws, _response))) => Ok(ws),
     }
 }

@@ -191,6 +191,17 @@ async fn send(ws: &mut WsStream, msg: &ClientMessage) -> Result<(), Ending> {
         .map_err(|e| Ending::Lost(format!("cannot send: {}", describe(&e))))
 }
 
+/// Tells the backend why we hang up on its frame: close 1009 with a reason.
+async fn close_oversize(ws: &mut WsStream) {
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let frame = CloseFrame {
+        code: CloseCode::Size,
+        reason: format!("frame over {} bytes", crate::protocol::MAX_FRAME_BYTES).into(),
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(Some(frame))).await;
+}
+
 /// Politely closes a connection we give up on, without waiting long.
 async fn close(ws: &mut WsStream) {
     let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(None)).await;
@@ -213,6 +224,7 @@ async fn first_frame(
             Some(Err(e)) => {
                 if is_oversize(&e) {
                     count_dropped_frame(fleet, index, &describe(&e), wall_ms(), None);
+                    close_oversize(ws).await;
                 }
                 return Err(Ending::Lost(describe(&e)));
             }
@@ -314,6 +326,7 @@ async fn serve(
                         // next frame boundary: the connection must be redialled.
                         if is_oversize(&e) {
                             session.drop_frame(fleet, &describe(&e), now);
+                            close_oversize(ws).await;
                         }
                         return Ending::Lost(describe(&e));
                     }

@@ -14,6 +14,8 @@ use toml::Spanned;
 use crate::config::{ConfigError, parse_duration};
 use crate::protocol::{Role, SignalKind};
 
+mod prom;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
@@ -92,6 +94,9 @@ struct RawProm {
     /// Attempts per query (1 = no retry).
     #[serde(default)]
     attempts: Option<u32>,
+    /// Where pushed points are written (remote write); none: kept in memory.
+    #[serde(default)]
+    remote_write_url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -173,6 +178,8 @@ pub struct PromSettings {
     pub timeout: Duration,
     pub delay: Duration,
     pub attempts: u32,
+    /// Remote-write URL for pushed points (same auth and tenant as queries).
+    pub remote_write_url: Option<String>,
 }
 
 impl PromSettings {
@@ -295,65 +302,7 @@ impl RelayConfig {
         }
         let prometheus = match raw.prometheus {
             None => None,
-            Some(p) => {
-                let secret = |name: &Option<String>,
-                              key: &str|
-                 -> Result<Option<String>, ConfigError> {
-                    match name {
-                        None => Ok(None),
-                        Some(n) => env(n).map(Some).ok_or_else(|| {
-                            err(
-                                p.url.span().start,
-                                format!("prometheus.{key}: environment variable {n} is not set"),
-                            )
-                        }),
-                    }
-                };
-                let basic = match (
-                    secret(&p.basic_user_env, "basic_user_env")?,
-                    secret(&p.basic_password_env, "basic_password_env")?,
-                ) {
-                    (Some(u), Some(pw)) => Some((u, pw)),
-                    (None, None) => None,
-                    _ => {
-                        return Err(err(
-                            p.url.span().start,
-                            "prometheus: set both basic_user_env and basic_password_env".into(),
-                        ));
-                    }
-                };
-                let timeout = match &p.timeout {
-                    Some(t) => parse_duration(t.get_ref())
-                        .map_err(|m| err(t.span().start, format!("prometheus.timeout: {m}")))?,
-                    None => Duration::from_secs(10),
-                };
-                let delay = match &p.delay {
-                    Some(t) => parse_duration(t.get_ref())
-                        .map_err(|m| err(t.span().start, format!("prometheus.delay: {m}")))?,
-                    None => DEFAULT_DELAY,
-                };
-                if !p.url.get_ref().starts_with("http://")
-                    && !p.url.get_ref().starts_with("https://")
-                {
-                    return Err(err(
-                        p.url.span().start,
-                        format!(
-                            "prometheus.url: {:?} is not an http(s) URL",
-                            p.url.get_ref()
-                        ),
-                    ));
-                }
-                Some(PromSettings {
-                    url: p.url.get_ref().clone(),
-                    path_prefix: p.path_prefix,
-                    tenant: p.tenant,
-                    bearer: secret(&p.bearer_env, "bearer_env")?,
-                    basic,
-                    timeout,
-                    delay,
-                    attempts: p.attempts.unwrap_or(3).clamp(1, 10),
-                })
-            }
+            Some(p) => Some(prom::prom_settings(p, env, &err)?),
         };
         let mut signals = Vec::new();
         for s in raw.signals {
@@ -390,6 +339,18 @@ impl RelayConfig {
                     format!(
                         "signal {:?} has PromQL but there is no [prometheus] section",
                         s.name
+                    ),
+                ));
+            }
+            if let (SignalSource::Push, Some(p)) = (&source, &prometheus)
+                && p.remote_write_url.is_none()
+            {
+                return Err(err(
+                    at,
+                    format!(
+                        "signal {:?} is pushed but [prometheus] has no remote_write_url: pushes kept in memory are lost when the relay stops; set it (e.g. {}/api/v1/write)",
+                        s.name,
+                        p.url.trim_end_matches('/')
                     ),
                 ));
             }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,18 +19,37 @@ use crate::server::{Hub, ServerStats, UpdatePoint};
 
 use super::auth::RelayAuth;
 use super::config::Permission;
+use super::durable::{PushedBucket, Rereads, job_of, write_request};
 use super::ingest::{IngestRules, parse_points};
+use super::remote_write::RemoteWriter;
 use super::stats::{EndpointGauge, RelayStats};
 use super::wall_ms;
 
 pub const POINTS_PATH: &str = "/v1/points";
 pub const METRICS_PAGE_PATH: &str = "/metrics.prom";
 
+/// Pushes written to the engine, then read back by the poller.
+pub struct Durable {
+    pub writer: RemoteWriter,
+    pub rereads: Arc<Rereads>,
+}
+
+/// Seconds an eval job should wait before retrying a push the engine did not take.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+#[derive(serde::Deserialize)]
+pub struct PushParams {
+    /// Who reports: one series per job, summed when read.
+    job: Option<String>,
+}
+
 /// What the routes share.
 pub struct HttpState {
     pub auth: Arc<RelayAuth>,
     /// Push-fed signals: kind and the hub that serves them.
     pub push: HashMap<String, (SignalKind, Arc<Hub>)>,
+    /// `None`: pushes are published from memory (not durable).
+    pub durable: Option<Durable>,
     pub dimensions: Vec<String>,
     pub bucket_ms: Millis,
     pub history_ms: Millis,
@@ -44,7 +63,7 @@ pub struct HttpState {
 
 pub fn routes(state: HttpState) -> Router {
     Router::new()
-        .route(POINTS_PATH, post(push))
+        .route(POINTS_PATH, post(push).get(push_info))
         .route(METRICS_PAGE_PATH, get(metrics_page))
         .with_state(Arc::new(state))
 }
@@ -59,6 +78,7 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 async fn push(
     State(s): State<Arc<HttpState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(params): Query<PushParams>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -104,6 +124,13 @@ async fn push(
             return json_error(StatusCode::PAYLOAD_TOO_LARGE, &message);
         }
     };
+    if let Some(d) = &s.durable {
+        let job = match job_of(params.job.as_deref(), who.as_deref()) {
+            Ok(j) => j,
+            Err(message) => return json_error(StatusCode::BAD_REQUEST, &message),
+        };
+        return push_durable(&s, d, &job, points, report).await;
+    }
     let mut by_hub: Vec<(Arc<Hub>, Vec<UpdatePoint>)> = Vec::new();
     for p in points {
         let Some((kind, hub)) = s.push.get(p.signal.as_str()) else {
@@ -138,6 +165,98 @@ async fn push(
         StatusCode::OK
     };
     (status, Json(report)).into_response()
+}
+
+/// What a pusher needs to aggregate before it posts (`qualtop push`): the
+/// bucket, the window, the dimensions and the push-fed signals.
+async fn push_info(State(s): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
+    if let Err(denied) = s.auth.check(&headers, Permission::Ingest) {
+        return denied.response();
+    }
+    let mut signals: Vec<serde_json::Value> = s
+        .push
+        .iter()
+        .map(|(name, (kind, _))| json!({ "name": name, "kind": kind }))
+        .collect();
+    signals.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    Json(json!({
+        "bucket_ms": s.bucket_ms,
+        "history_ms": s.history_ms,
+        "dimensions": s.dimensions,
+        "signals": signals,
+        "durable": s.durable.is_some(),
+        "now": wall_ms(),
+        "max_points": s.max_points,
+    }))
+    .into_response()
+}
+
+/// Writes the points to the engine: 200 only once it took them, else 503
+/// with `Retry-After` and nothing acknowledged.
+async fn push_durable(
+    s: &HttpState,
+    d: &Durable,
+    job: &str,
+    points: Vec<crate::protocol::Point<'static>>,
+    report: super::ingest::IngestReport,
+) -> Response {
+    let bucket_ms = s.bucket_ms.max(1);
+    let mut buckets = Vec::with_capacity(points.len());
+    for p in points {
+        let Some((kind, _)) = s.push.get(p.signal.as_str()) else {
+            continue;
+        };
+        let Ok(value) = validate_counts(*kind, p.good, p.total, p.value) else {
+            continue;
+        };
+        let slice = s
+            .dimensions
+            .iter()
+            .map(|dim| (dim.clone(), p.slice.get(dim).unwrap_or("").to_owned()))
+            .collect();
+        buckets.push(PushedBucket {
+            signal: p.signal.as_str().to_owned(),
+            slice,
+            bucket: p.ts.div_euclid(bucket_ms),
+            value,
+        });
+    }
+    if buckets.is_empty() {
+        s.stats.ingest(0, report.rejected);
+        let status = if report.rejected > 0 {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        return (status, Json(report)).into_response();
+    }
+    let req = write_request(&buckets, job, bucket_ms, s.history_ms, wall_ms());
+    if let Err(e) = d.writer.write(&req).await {
+        s.stats.ingest_refused();
+        tracing::warn!(error = %e, "push not written to the engine");
+        let body = json!({
+            "error": format!("{e}; nothing from this request was stored, retry it"),
+            "accepted": 0,
+            "rejected": report.rejected,
+            "errors": report.errors,
+        });
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
+            Json(body),
+        )
+            .into_response();
+    }
+    let mut ranges: HashMap<&str, (i64, i64)> = HashMap::new();
+    for b in &buckets {
+        let r = ranges.entry(&b.signal).or_insert((b.bucket, b.bucket));
+        *r = (r.0.min(b.bucket), r.1.max(b.bucket));
+    }
+    for (signal, (from, to)) in ranges {
+        d.rereads.request(signal, from, to);
+    }
+    s.stats.ingest(report.accepted, report.rejected);
+    (StatusCode::OK, Json(report)).into_response()
 }
 
 async fn metrics_page(State(s): State<Arc<HttpState>>, headers: HeaderMap) -> Response {

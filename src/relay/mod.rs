@@ -4,6 +4,7 @@
 //! Prometheus API ──(one poller: range queries per bucket)──┐
 //!                                                          ├─▶ Hub per endpoint ─▶ protocol server ─▶ clients
 //! eval jobs ──POST /v1/points (JSON lines, token: ingest)──┘        (/metrics, /evals, same code as the demo)
+//!     └─▶ remote write to the engine ([`durable`]), read back by the poller
 //! ```
 //!
 //! The relay is just another [`FleetSource`](crate::server::FleetSource) on
@@ -15,9 +16,11 @@
 pub mod auth;
 pub mod config;
 pub mod convert;
+pub mod durable;
 pub mod http;
 pub mod ingest;
 pub mod prometheus;
+pub mod remote_write;
 pub mod source;
 pub mod stats;
 #[cfg(test)]
@@ -148,6 +151,23 @@ fn open_annotations(cfg: &RelayConfig) -> anyhow::Result<Option<Arc<dyn Annotati
     Ok(Some(Arc::new(store)))
 }
 
+/// The engine writer for pushes, when `[prometheus] remote_write_url` is set.
+fn durable_push(cfg: &RelayConfig) -> anyhow::Result<Option<http::Durable>> {
+    let Some((prom, url)) = cfg
+        .prometheus
+        .as_ref()
+        .and_then(|p| Some((p, p.remote_write_url.clone()?)))
+    else {
+        return Ok(None);
+    };
+    durable::check_dimensions(&cfg.dimensions).map_err(anyhow::Error::msg)?;
+    tracing::info!(%url, "pushes are written to the engine (remote write)");
+    Ok(Some(http::Durable {
+        writer: remote_write::RemoteWriter::new(url, prom.client_config())?,
+        rereads: Arc::default(),
+    }))
+}
+
 /// Backfills the PromQL signals' history, then serves `/metrics`, `/evals`,
 /// `/healthz`, `POST /v1/points` and `/metrics.prom` on `cfg.listen`. Must
 /// be called inside a Tokio runtime.
@@ -187,6 +207,7 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
             .map(|(_, s)| Arc::clone(s.hub()))
     };
 
+    let durable = durable_push(&cfg)?;
     let mut prom_signals = Vec::new();
     let mut push = HashMap::new();
     for s in &cfg.signals {
@@ -194,6 +215,11 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
             continue;
         };
         let query = match &s.source {
+            // Durable: written to the engine and read back like PromQL.
+            SignalSource::Push if durable.is_some() => {
+                push.insert(s.name.clone(), (s.kind, Arc::clone(&hub)));
+                durable::derived_query(s.kind, &s.name, &cfg.dimensions, cfg.bucket_ms)
+            }
             SignalSource::Push => {
                 push.insert(s.name.clone(), (s.kind, hub));
                 continue;
@@ -225,6 +251,9 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
                 prom.delay,
                 Arc::clone(&stats),
             );
+            if let Some(d) = &durable {
+                poller = poller.with_rereads(Arc::clone(&d.rereads));
+            }
             // The history window before the first client: a snapshot is then
             // whole from the start. A failing upstream is retried by `run`.
             tracing::info!(url = %prom.url, "backfilling the history window");
@@ -241,6 +270,11 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         }
         _ => None,
     };
+    if !push.is_empty() && durable.is_none() {
+        tracing::warn!(
+            "no engine configured ([prometheus] with remote_write_url): pushed points live in this relay's memory only and are lost when it stops (pushes are not durable)"
+        );
+    }
 
     let auth = Arc::new(RelayAuth::new(
         cfg.tokens.clone(),
@@ -275,6 +309,7 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
     let routes = http::routes(http::HttpState {
         auth,
         push,
+        durable,
         dimensions: cfg.dimensions.clone(),
         bucket_ms: cfg.bucket_ms,
         history_ms: cfg.history_ms,

@@ -12,6 +12,7 @@ url = "http://127.0.0.1:9090"
 path_prefix = "/prometheus"
 tenant = "fleet-a"
 bearer_env = "PROM_TOKEN"
+remote_write_url = "http://127.0.0.1:9090/api/v1/write"
 
 [[signals]]
 name = "availability"
@@ -62,6 +63,10 @@ fn the_example_config_reads_fully() {
     );
     assert!(matches!(c.signals[0].source, SignalSource::Ratio { .. }));
     assert_eq!(c.signals[1].source, SignalSource::Push);
+    assert_eq!(
+        p.remote_write_url.as_deref(),
+        Some("http://127.0.0.1:9090/api/v1/write")
+    );
     assert_eq!(c.token_for("s3cret").unwrap().name, "oncall");
     assert_eq!(
         c.token_for("hello").unwrap().name,
@@ -96,6 +101,16 @@ fn mistakes_name_the_line() {
             "needs both",
         ),
         ("history = \"6h\"", "history = \"1m\"", "history"),
+        (
+            "remote_write_url = \"http://127.0.0.1:9090/api/v1/write\"",
+            "",
+            "no remote_write_url",
+        ),
+        (
+            "remote_write_url = \"http://",
+            "remote_write_url = \"ftp://",
+            "remote_write_url",
+        ),
         (
             "role = \"quality\"",
             "role = \"quality\"\ncolour = \"red\"",

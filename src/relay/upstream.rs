@@ -22,6 +22,7 @@ use crate::protocol::{BucketValue, ErrorMessage, Millis, SliceMap};
 use crate::server::{Hub, UpdatePoint};
 
 use super::convert::{Bucketed, Skipped, SliceLabels, gauge_buckets, ratio_buckets};
+use super::durable::Rereads;
 use super::prometheus::{PromClient, PromSeries};
 use super::stats::RelayStats;
 use super::wall_ms;
@@ -71,6 +72,8 @@ pub struct Poller {
     capacity: i64,
     delay_ms: Millis,
     stats: Arc<RelayStats>,
+    /// Buckets just pushed to the engine, to read back before their turn.
+    rereads: Option<Arc<Rereads>>,
 }
 
 impl Poller {
@@ -106,6 +109,51 @@ impl Poller {
             capacity: (history_ms / bucket_ms).max(1),
             delay_ms: delay.as_millis() as Millis,
             stats,
+            rereads: None,
+        }
+    }
+
+    /// Also reads back the buckets the push route asks for.
+    pub fn with_rereads(mut self, rereads: Arc<Rereads>) -> Poller {
+        self.rereads = Some(rereads);
+        self
+    }
+
+    /// Fetches and publishes the pushed buckets due for reading back.
+    async fn reread_due(&mut self) {
+        let Some(rereads) = self.rereads.clone() else {
+            return;
+        };
+        let now = wall_ms();
+        let newest = self.newest_due(now);
+        // Pushes may reach two buckets past now; the window bounds the rest.
+        let (oldest, ahead) = (
+            newest - self.capacity + 1,
+            now.div_euclid(self.bucket_ms) + 2,
+        );
+        for r in rereads.take_due(Instant::now()) {
+            let Some(i) = self.tracked.iter().position(|t| t.signal.name == r.signal) else {
+                continue;
+            };
+            let (from, to) = (r.from.max(oldest), r.to.min(ahead));
+            if from > to {
+                continue;
+            }
+            let Some(t) = self.tracked.get(i) else {
+                continue;
+            };
+            match self.fetch(&t.signal, from, to).await {
+                Ok((buckets, _)) => {
+                    let bucket_ms = self.bucket_ms;
+                    if let Some(t) = self.tracked.get_mut(i) {
+                        t.publish(buckets, newest, bucket_ms);
+                    }
+                }
+                // The regular round reports an outage; this is only early.
+                Err(e) => {
+                    tracing::debug!(signal = %r.signal, error = %format!("{e:#}"), "read-back failed")
+                }
+            }
         }
     }
 
@@ -183,12 +231,23 @@ impl Poller {
         loop {
             let now = wall_ms();
             self.round(now).await;
+            self.reread_due().await;
             let due = (self.newest_due(now) + 2) * self.bucket_ms + self.delay_ms;
             let mut wait = Duration::from_millis((due - wall_ms()).max(0) as u64);
             if self.any_down() {
                 wait = wait.min(RETRY_WHILE_DOWN);
             }
-            tokio::time::sleep(wait).await;
+            let Some(rereads) = self.rereads.clone() else {
+                tokio::time::sleep(wait).await;
+                continue;
+            };
+            if let Some(at) = rereads.next_at() {
+                wait = wait.min(at.saturating_duration_since(Instant::now()));
+            }
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = rereads.notify.notified() => {}
+            }
         }
     }
 

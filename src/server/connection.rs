@@ -139,6 +139,12 @@ impl Connection {
                     // Pings are answered by the WebSocket layer.
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
                     Some(Ok(Message::Close(_))) | None => Err(End::ClientLeft),
+                    Some(Err(e)) if is_oversize(&e) => {
+                        // 1009 with a reason, so the client can say why it was cut off.
+                        let reason = format!("frame over {} bytes", self.cfg.max_request_bytes);
+                        self.close_with(close_code::SIZE, reason.clone()).await;
+                        Err(End::ReadFailed(reason))
+                    }
                     Some(Err(e)) => Err(End::ReadFailed(e.to_string())),
                 },
                 update = next_update(&mut self.subscription) => self.on_update(update).await,
@@ -390,6 +396,10 @@ impl Connection {
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
+        self.close_with(code, reason.to_owned()).await;
+    }
+
+    async fn close_with(&mut self, code: u16, reason: String) {
         let frame = Message::Close(Some(CloseFrame {
             code,
             reason: reason.into(),
@@ -397,6 +407,19 @@ impl Connection {
         // Best effort: the peer may already be gone.
         let _ = tokio::time::timeout(self.cfg.send_timeout, self.socket.send(frame)).await;
     }
+}
+
+/// Whether a read failed because the client's frame or message was over the limit.
+fn is_oversize(e: &axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(WsError::Capacity(_)) = err.downcast_ref::<WsError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The next update of the current subscription; never ready without one.

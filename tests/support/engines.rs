@@ -20,7 +20,7 @@ pub struct VictoriaMetrics {
     port: u16,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -141,18 +141,32 @@ pub struct Prometheus {
 /// Prometheus scraping `target` (`host:port`, path `/metrics`) every
 /// second, or `None` (after saying why) where it is not installed and not required.
 pub fn prometheus(test: &str, target: &str) -> Option<Prometheus> {
+    start_prometheus(
+        test,
+        &format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+        &[],
+    )
+}
+
+/// Prometheus taking remote writes (`/api/v1/write`), samples up to an
+/// hour out of order (late and retried pushes), scraping nothing.
+pub fn prometheus_receiver(test: &str) -> Option<Prometheus> {
+    start_prometheus(
+        test,
+        "global:\n  evaluation_interval: 1s\nstorage:\n  tsdb:\n    out_of_order_time_window: 1h\n",
+        &["--web.enable-remote-write-receiver"],
+    )
+}
+
+fn start_prometheus(test: &str, yaml: &str, flags: &[&str]) -> Option<Prometheus> {
     let bin = engine(test, "prometheus", "prometheus")?;
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("qualtop-prom-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("prometheus temp dir");
     let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: ['{target}']\n"
-        ),
-    )
-    .expect("prometheus config");
+    std::fs::write(&config, yaml).expect("prometheus config");
     let child = Command::new(bin)
         .arg(format!("--config.file={}", config.display()))
         .arg(format!(
@@ -160,6 +174,7 @@ pub fn prometheus(test: &str, target: &str) -> Option<Prometheus> {
             dir.join("data").display()
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args(flags)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
