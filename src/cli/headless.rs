@@ -8,7 +8,7 @@ use anyhow::bail;
 
 use super::args::SourceArgs;
 use super::detection::catch_up;
-use super::tui::{Connections, connect};
+use super::tui::{Connections, connect_with};
 use crate::detect::{DetectionEngine, DetectionSettings, Detections};
 use crate::feed::{ConnState, Fleet, SharedFleet, wait_until_settled};
 
@@ -39,7 +39,8 @@ pub async fn connect_and_replay(
     settings: DetectionSettings,
 ) -> anyhow::Result<Replayed> {
     let fleet = SharedFleet::new(Fleet::default());
-    let connections = connect(&fleet, sources).await?;
+    // A fresh demo run: the same history whatever ran before.
+    let connections = connect_with(&fleet, sources, None).await?;
     let settled = wait_until_settled(&fleet, CONNECT_TIMEOUT).await;
     let missing = fleet.read(|f| {
         f.sources

@@ -66,6 +66,17 @@ pub(crate) fn ca_files_for(sources: &SourceArgs, url: &str) -> Vec<std::path::Pa
 /// given. Registers a `SourceStatus` per source in `fleet` either way, so
 /// the header always lists what was asked for. Must run inside the runtime.
 pub async fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Result<Connections> {
+    connect_with(fleet, sources, demo::default_data_dir().ok()).await
+}
+
+/// [`connect`], with the built-in demo's clock kept in `demo_data_dir`
+/// (`None`: a fresh run from the wall clock, its history free of bugs, as
+/// `check`, `snapshot` and tests want it whatever ran before).
+pub async fn connect_with(
+    fleet: &SharedFleet,
+    sources: &SourceArgs,
+    demo_data_dir: Option<std::path::PathBuf>,
+) -> anyhow::Result<Connections> {
     let token = std::env::var(&sources.token_env)
         .ok()
         .filter(|t| !t.is_empty());
@@ -91,7 +102,7 @@ pub async fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Resul
             },
             DemoOptions {
                 // The clock lives with the notes, so a restart continues the run.
-                data_dir: demo::default_data_dir().ok(),
+                data_dir: demo_data_dir,
                 ..DemoOptions::default()
             },
         )

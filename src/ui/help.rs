@@ -22,6 +22,15 @@ pub const ASCII_BORDER: border::Set = border::Set {
     horizontal_bottom: "-",
 };
 
+/// What the figures mean, in the words README uses.
+const GLOSSARY: [&str; 5] = [
+    " vs base: the recent rate against the detector's healthy rate",
+    "   (trailing 8 h, frozen while evidence builds)",
+    " REGRESSION 14:05 -3.1pp in tpu/api: the bug's onset, its drop",
+    "   inside its scope, and where in this row it lies",
+    " ENDED 14:40: it ended; the row clears 30 minutes later",
+];
+
 /// Width of the key column.
 const KEYS_WIDTH: usize = 13;
 /// Widest a column of the overlay grows.
@@ -83,6 +92,11 @@ pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, scroll: usize, lo
     lines.push(Line::raw(""));
     lines.push(Line::styled(" commands (: then Tab completes)", t.title));
     lines.extend(commands.into_iter().map(|c| Line::styled(c, t.text)));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(" figures", t.title));
+    for line in GLOSSARY {
+        lines.push(Line::styled(look.cut(line, usize::from(box_w)), t.text));
+    }
     // Too tall for the screen: it scrolls (↑↓ PgUp PgDn), the title says so.
     let max_scroll = lines.len().saturating_sub(inner_h);
     let scroll = scroll.min(max_scroll);

@@ -5,7 +5,7 @@
 use super::filter::{Filter, FilterTerm};
 use super::overview::DimensionValues;
 use super::query::{DrillStep, TimeCursor};
-use crate::detect::{DetectedRegression, ScopeMap};
+use crate::detect::{DetectedRegression, ScopeMap, group_bugs};
 use crate::protocol::Millis;
 
 /// The filter's `dim=value` terms with one value, spelled as the store
@@ -44,7 +44,7 @@ pub fn scope_of(path: &[DrillStep], pins: &[DrillStep]) -> ScopeMap {
         .collect()
 }
 
-/// The onset of the regression `scope` holds at `at`: among those in force
+/// The onset of the bug whose regression `scope` holds at `at`: among those in force
 /// whose scope lies inside `scope` or equals it, the closest to it (fewest
 /// extra dimensions: the routing bug at `model=atlas-m` wins over the TPU
 /// bug inside it), then the latest onset.
@@ -71,7 +71,14 @@ pub fn held_onset(
                 .cmp(&b.scope.len())
                 .then_with(|| b.onset.cmp(&a.onset))
         })
-        .map(|r| r.onset)
+        .map(|r| {
+            // The onset of the bug it belongs to, as the status column and
+            // `check` give it.
+            group_bugs(regressions)
+                .iter()
+                .find(|b| b.members.iter().any(|m| std::ptr::eq(*m, r)))
+                .map_or(r.onset, |b| b.onset())
+        })
 }
 
 #[cfg(test)]
