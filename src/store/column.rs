@@ -78,6 +78,22 @@ impl Ring {
             .as_ref()
             .map(|p| p[pos % PAGE])
     }
+
+    /// Calls `f(k, cell)` for each stored cell at `pos + k`, `k < len`,
+    /// skipping pages never written.
+    pub fn for_each(&self, pos: usize, len: usize, mut f: impl FnMut(usize, Cell)) {
+        let mut k = 0;
+        while k < len {
+            let at = pos + k;
+            let run = (PAGE - at % PAGE).min(len - k);
+            if let Some(Some(page)) = self.pages.get(at / PAGE) {
+                for (i, &c) in page[at % PAGE..at % PAGE + run].iter().enumerate() {
+                    f(k + i, c);
+                }
+            }
+            k += run;
+        }
+    }
 }
 
 /// Bytes one page costs.

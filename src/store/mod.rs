@@ -290,12 +290,7 @@ impl Store {
             _ => return Err(PointError::UnknownSignal),
         };
         let pos = bucket.rem_euclid(self.capacity as i64) as usize;
-        // Refuse before the head moves, so a refused point changes nothing.
-        let room = self.budget().saturating_sub(self.used);
-        if column.cost_of(slice.index(), pos, self.capacity) > room {
-            self.refused += 1;
-            return Err(PointError::MemoryBudget);
-        }
+        // The head moves first: a jump past the ring frees what it held.
         self.advance_to(bucket);
         let room = self.budget().saturating_sub(self.used);
         let column = &mut self.signals[sig.index()].column;

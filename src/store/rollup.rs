@@ -72,15 +72,14 @@ impl Store {
                     };
                     let (sum, seen) = (&mut sums[g as usize], &mut seen[g as usize]);
                     for &(pos, out, len) in &spans {
-                        for k in 0..len {
-                            let Some(c) = ring.get(pos + k) else { continue };
+                        ring.for_each(pos, len, |k, c| {
                             let (good, t) = cell_ratio(c);
                             if t != MISSING {
                                 sum[out + k].good += good as u64;
                                 sum[out + k].total += t as u64;
                                 seen[out + k] = true;
                             }
-                        }
+                        });
                     }
                 }
                 GroupRollup::Ratio(
@@ -103,15 +102,13 @@ impl Store {
                     };
                     let row = &mut out[g as usize];
                     for &(pos, o, len) in &spans {
-                        for k in 0..len {
-                            let Some(v) = ring.get(pos + k).map(f64::from_bits) else {
-                                continue;
-                            };
+                        ring.for_each(pos, len, |k, c| {
+                            let v = f64::from_bits(c);
                             if !v.is_nan() {
                                 let cell = &mut row[o + k];
                                 *cell = Some(cell.map_or(v, |c: f64| c.max(v)));
                             }
-                        }
+                        });
                     }
                 }
                 GroupRollup::Gauge(out)
