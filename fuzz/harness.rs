@@ -99,7 +99,9 @@ pub fn store_apply(data: &[u8]) {
         return;
     };
     let mut store = Store::with_budget(BUDGET);
-    let binding = store.bind_source(0, &hello()).expect("the fixed hello binds");
+    let binding = store
+        .bind_source(0, &hello())
+        .expect("the fixed hello binds");
     let mut drops = Drops::default();
     match decode_server(text) {
         Ok(Some(ServerMessage::Snapshot(s))) => {

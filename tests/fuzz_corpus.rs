@@ -21,7 +21,11 @@ fn replay(target: &str) {
     for path in files {
         let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let run = std::panic::catch_unwind(|| harness::run(target, &data));
-        assert!(run.is_ok(), "{target}: {} broke the property", path.display());
+        assert!(
+            run.is_ok(),
+            "{target}: {} broke the property",
+            path.display()
+        );
     }
 }
 

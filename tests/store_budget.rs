@@ -134,7 +134,11 @@ fn snapshot_of_50000_slices_with_a_week_of_history_costs_memory_for_its_data_onl
     assert_eq!(store.slices().len(), 50_000);
     // Was 50,000 × 10,080 × 8 B = 4 GB up front; now one page and one
     // page table per slice that has data.
-    assert!(store.used_bytes() < 128 << 20, "{} bytes", store.used_bytes());
+    assert!(
+        store.used_bytes() < 128 << 20,
+        "{} bytes",
+        store.used_bytes()
+    );
     let grown = rss_kib().saturating_sub(before);
     assert!(grown < 512 * 1024, "RSS grew {grown} KiB");
     let id = id_of_model(&store, "m49999");

@@ -63,7 +63,9 @@ fn run_child(how: &str) {
             if n == 0 {
                 break;
             }
-            sink.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&buf[..n]);
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(&buf[..n]);
         }
     });
     let start = Instant::now();
@@ -78,10 +80,14 @@ fn run_child(how: &str) {
     assert!(!status.success(), "{how}: the child should have died");
     let bytes = output.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let text = String::from_utf8_lossy(&bytes);
-    let entered = find(&bytes, ENTER_ALT).unwrap_or_else(|| panic!("{how}: never entered: {text:?}"));
+    let entered =
+        find(&bytes, ENTER_ALT).unwrap_or_else(|| panic!("{how}: never entered: {text:?}"));
     let left = find(&bytes, LEAVE_ALT).unwrap_or_else(|| panic!("{how}: never left: {text:?}"));
     assert!(left > entered, "{how}: left before entering");
-    assert!(find(&bytes, SHOW_CURSOR).is_some_and(|s| s > entered), "{how}: cursor hidden");
+    assert!(
+        find(&bytes, SHOW_CURSOR).is_some_and(|s| s > entered),
+        "{how}: cursor hidden"
+    );
     let fd = pty.master.as_raw_fd().expect("a unix pty has a fd");
     let mut t: libc::termios = unsafe { std::mem::zeroed() };
     // SAFETY: `fd` is the open master of our pty, `t` a valid termios.

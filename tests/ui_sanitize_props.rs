@@ -9,13 +9,34 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Characters a hostile backend would pick, by family.
 const POOLS: &[&[char]] = &[
-    &['a', 'Z', '0', ' ', '-', '=', '[', ']', ';', '\\', 'P', '^', '_', 'm'],
-    &['\x1b', '\x07', '\x00', '\t', '\n', '\r', '\x7f', '\u{9b}', '\u{9c}', '\u{9d}', '\u{85}'],
-    &['\u{202e}', '\u{202a}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}'],
-    &['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}', '\u{ad}', '\u{34f}', '\u{2028}'],
-    &['\u{3164}', '\u{115f}', '\u{1160}', '\u{ffa0}', '\u{1100}', '\u{1161}', '\u{11a8}'],
-    &['\u{301}', '\u{300}', '\u{20dd}', '\u{20e3}', '\u{1ab0}', '\u{fe0f}', '\u{fe0e}', '\u{e0100}'],
-    &['日', '本', '가', '😀', '👨', '👩', '🇫', '🇷', '\u{644}', '\u{627}', '\u{5d0}', 'é'],
+    &[
+        'a', 'Z', '0', ' ', '-', '=', '[', ']', ';', '\\', 'P', '^', '_', 'm',
+    ],
+    &[
+        '\x1b', '\x07', '\x00', '\t', '\n', '\r', '\x7f', '\u{9b}', '\u{9c}', '\u{9d}', '\u{85}',
+    ],
+    &[
+        '\u{202e}', '\u{202a}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}',
+    ],
+    &[
+        '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}', '\u{ad}', '\u{34f}', '\u{2028}',
+    ],
+    &[
+        '\u{3164}', '\u{115f}', '\u{1160}', '\u{ffa0}', '\u{1100}', '\u{1161}', '\u{11a8}',
+    ],
+    &[
+        '\u{301}',
+        '\u{300}',
+        '\u{20dd}',
+        '\u{20e3}',
+        '\u{1ab0}',
+        '\u{fe0f}',
+        '\u{fe0e}',
+        '\u{e0100}',
+    ],
+    &[
+        '日', '本', '가', '😀', '👨', '👩', '🇫', '🇷', '\u{644}', '\u{627}', '\u{5d0}', 'é',
+    ],
 ];
 
 fn generated(rng: &mut ChaCha8Rng) -> String {
@@ -76,7 +97,14 @@ fn checker_names_each_kind_of_violation() {
 
 #[test]
 fn text_a_person_writes_passes_untouched() {
-    for ok in ["gpt-5 · eu-west", "model=atlas-s ∧ hw=tpu", "café", "日本語", "Ελληνικά", "e\u{301}"] {
+    for ok in [
+        "gpt-5 · eu-west",
+        "model=atlas-s ∧ hw=tpu",
+        "café",
+        "日本語",
+        "Ελληνικά",
+        "e\u{301}",
+    ] {
         assert!(
             matches!(sanitize(ok), std::borrow::Cow::Borrowed(_)),
             "{ok:?} was changed"

@@ -73,10 +73,7 @@ pub struct Ring {
 impl Ring {
     /// The cell at `pos`, if its page exists.
     pub fn get(&self, pos: usize) -> Option<Cell> {
-        self.pages
-            .get(pos / PAGE)?
-            .as_ref()
-            .map(|p| p[pos % PAGE])
+        self.pages.get(pos / PAGE)?.as_ref().map(|p| p[pos % PAGE])
     }
 
     /// Calls `f(k, cell)` for each stored cell at `pos + k`, `k < len`,

@@ -9,8 +9,8 @@
 //! qualtop far from it.
 
 use std::io::{self, BufWriter, Stdout, Write};
-use std::sync::{Once, OnceLock};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Once, OnceLock};
 
 use crossterm::cursor::{Hide, Show};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};

@@ -138,11 +138,7 @@ fn keep_consistent(s: &str) -> String {
     let mut marks = Marks::default();
     for c in s.chars() {
         // unicode-width looks back a few characters at most.
-        let tail_start = out
-            .char_indices()
-            .rev()
-            .nth(15)
-            .map_or(0, |(i, _)| i);
+        let tail_start = out.char_indices().rev().nth(15).map_or(0, |(i, _)| i);
         let tail = &out[tail_start..];
         let mut with = String::with_capacity(tail.len() + 4);
         with.push_str(tail);
@@ -294,7 +290,9 @@ mod tests {
 
     #[test]
     fn zero_width_and_hangul_fillers_are_removed() {
-        let s = sanitize("a\u{200b}b\u{200c}c\u{200d}d\u{2060}e\u{feff}f\u{3164}g\u{115f}h\u{ffa0}i\u{1160}j");
+        let s = sanitize(
+            "a\u{200b}b\u{200c}c\u{200d}d\u{2060}e\u{feff}f\u{3164}g\u{115f}h\u{ffa0}i\u{1160}j",
+        );
         assert_eq!(s, "abcdefghij");
         assert_no_controls(&s);
     }
