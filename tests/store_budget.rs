@@ -89,6 +89,7 @@ fn hello_declaring_5000_signals_is_refused_with_a_reason_and_allocates_nothing()
     assert!(matches!(err, DecodeError::RefusedHello(_)), "{err:?}");
     assert!(err.to_string().contains("5000 signals"), "{err}");
     let grown = rss_kib().saturating_sub(before);
+    eprintln!("5,000-signal hello: RSS +{grown} KiB");
     assert!(grown < 64 * 1024, "RSS grew {grown} KiB");
 }
 
@@ -140,6 +141,7 @@ fn snapshot_of_50000_slices_with_a_week_of_history_costs_memory_for_its_data_onl
         store.used_bytes()
     );
     let grown = rss_kib().saturating_sub(before);
+    eprintln!("50,000-slice snapshot: RSS +{grown} KiB, rings {} bytes", store.used_bytes());
     assert!(grown < 512 * 1024, "RSS grew {grown} KiB");
     let id = id_of_model(&store, "m49999");
     let head = store.head().expect("head");
