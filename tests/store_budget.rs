@@ -141,7 +141,10 @@ fn snapshot_of_50000_slices_with_a_week_of_history_costs_memory_for_its_data_onl
         store.used_bytes()
     );
     let grown = rss_kib().saturating_sub(before);
-    eprintln!("50,000-slice snapshot: RSS +{grown} KiB, rings {} bytes", store.used_bytes());
+    eprintln!(
+        "50,000-slice snapshot: RSS +{grown} KiB, rings {} bytes",
+        store.used_bytes()
+    );
     assert!(grown < 512 * 1024, "RSS grew {grown} KiB");
     let id = id_of_model(&store, "m49999");
     let head = store.head().expect("head");
