@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::PROTOCOL_VERSION;
 use super::message::*;
+use super::validate::validate_hello;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -16,6 +17,9 @@ pub enum DecodeError {
     Malformed { kind: String, detail: String },
     #[error("backend speaks protocol {0}; this qualtop speaks protocol {PROTOCOL_VERSION}")]
     UnsupportedProtocol(u64),
+    /// A hello that parses but declares more than qualtop will hold.
+    #[error("{0}")]
+    RefusedHello(String),
 }
 
 #[derive(Deserialize)]
@@ -76,7 +80,9 @@ pub fn decode_server(text: &str) -> Result<Option<ServerMessage<'_>>, DecodeErro
                     });
                 }
             }
-            ServerMessage::Hello(body("hello", text)?)
+            let hello: Hello = body("hello", text)?;
+            validate_hello(&hello).map_err(DecodeError::RefusedHello)?;
+            ServerMessage::Hello(hello)
         }
         "snapshot" => ServerMessage::Snapshot(body("snapshot", text)?),
         "batch" => ServerMessage::Batch(body("batch", text)?),

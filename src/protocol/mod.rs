@@ -10,7 +10,8 @@ pub use decode::{DecodeError, decode_client, decode_server};
 pub use message::*;
 pub use slice::{CowStr, SliceMap};
 pub use validate::{
-    BucketValue, MAX_COUNT, PLAUSIBLE_TIME, PointError, timestamp_in_window, validate_counts,
+    BucketValue, MAX_COUNT, MAX_HELLO_DIMENSIONS, MAX_HISTORY_BUCKETS, MAX_NAME_BYTES, MAX_SIGNALS,
+    PLAUSIBLE_TIME, PointError, timestamp_in_window, validate_counts, validate_hello,
 };
 
 /// The protocol version this build speaks.

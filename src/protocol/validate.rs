@@ -1,6 +1,6 @@
 //! Rules every data point must pass before it reaches the store.
 
-use super::message::{Millis, SignalKind};
+use super::message::{Hello, Millis, SignalKind};
 
 /// Why a point was dropped. Each reason has its own counter on screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
@@ -27,10 +27,12 @@ pub enum PointError {
     SeriesTooLong,
     #[error("more slices than qualtop holds")]
     TooManySlices,
+    #[error("refused: memory budget reached")]
+    MemoryBudget,
 }
 
 impl PointError {
-    pub const ALL: [PointError; 11] = [
+    pub const ALL: [PointError; 12] = [
         PointError::GoodExceedsTotal,
         PointError::Negative,
         PointError::MissingCounts,
@@ -42,6 +44,7 @@ impl PointError {
         PointError::OutOfWindow,
         PointError::SeriesTooLong,
         PointError::TooManySlices,
+        PointError::MemoryBudget,
     ];
 
     /// A short word for counters and logs.
@@ -58,6 +61,7 @@ impl PointError {
             PointError::OutOfWindow => "out-of-window",
             PointError::SeriesTooLong => "too-long",
             PointError::TooManySlices => "too-many-slices",
+            PointError::MemoryBudget => "refused: memory budget",
         }
     }
 }
@@ -115,3 +119,55 @@ pub fn timestamp_in_window(ts: Millis, now: Millis, window_ms: Millis, bucket_ms
 /// Clocks a backend may report: 1970 to the end of the year 9999. Beyond
 /// that no real clock is, and bucket arithmetic could overflow.
 pub const PLAUSIBLE_TIME: std::ops::RangeInclusive<Millis> = 0..=253_402_300_799_999;
+
+/// Most signals one hello may declare: real fleets serve a handful.
+pub const MAX_SIGNALS: usize = 256;
+/// Most dimensions one hello may declare.
+pub const MAX_HELLO_DIMENSIONS: usize = 16;
+/// Most buckets of history a hello may declare (the store keeps at most a
+/// week of minutes whatever is declared; beyond this the hello is broken).
+pub const MAX_HISTORY_BUCKETS: i64 = 1_000_000;
+/// Longest signal or dimension name, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// Checks what a hello declares before anything is allocated for it: a
+/// hostile backend declaring 5,000 signals is refused with a reason.
+pub fn validate_hello(h: &Hello) -> Result<(), String> {
+    if h.bucket_ms <= 0 || h.history_ms <= 0 {
+        return Err("bucket_ms and history_ms must be positive".into());
+    }
+    if !PLAUSIBLE_TIME.contains(&h.now) {
+        return Err(format!("clock {} ms is not a plausible time", h.now));
+    }
+    if h.signals.len() > MAX_SIGNALS {
+        return Err(format!(
+            "declares {} signals; qualtop holds at most {MAX_SIGNALS} per backend",
+            h.signals.len()
+        ));
+    }
+    if h.dimensions.len() > MAX_HELLO_DIMENSIONS {
+        return Err(format!(
+            "declares {} dimensions; qualtop holds at most {MAX_HELLO_DIMENSIONS}",
+            h.dimensions.len()
+        ));
+    }
+    let buckets = h.history_ms / h.bucket_ms;
+    if buckets > MAX_HISTORY_BUCKETS {
+        return Err(format!(
+            "declares {buckets} buckets of history ({} ms / {} ms); at most {MAX_HISTORY_BUCKETS}",
+            h.history_ms, h.bucket_ms
+        ));
+    }
+    let mut names = h.signals.iter().map(|s| &s.name).chain(&h.dimensions);
+    if let Some(n) = names.find(|n| n.len() > MAX_NAME_BYTES) {
+        return Err(format!(
+            "a signal or dimension name is {} bytes long; at most {MAX_NAME_BYTES}",
+            n.len()
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = h.signals.iter().find(|s| !seen.insert(&s.name)) {
+        return Err(format!("signal {:?} declared twice", dup.name));
+    }
+    Ok(())
+}

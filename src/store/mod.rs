@@ -8,19 +8,22 @@ mod rollup;
 
 use std::collections::HashMap;
 
-pub use column::{Column, MISSING, Ratio};
+pub use column::{Cell, CellKind, Column, MISSING, PAGE, Ratio, cell_ratio, ratio_cell};
 pub use drops::Drops;
 pub use intern::{MAX_DIMENSIONS, MAX_SLICES, SliceId, SliceInterner};
 pub use rollup::{BucketRange, GroupRollup};
 
 use crate::protocol::{
-    BucketValue, Hello, Millis, PLAUSIBLE_TIME, Point, PointError, Series, SignalKind, SignalSpec,
-    SliceMap, validate_counts,
+    BucketValue, Hello, MAX_SIGNALS, Millis, PLAUSIBLE_TIME, Point, PointError, Series, SignalKind,
+    SignalSpec, SliceMap, validate_counts, validate_hello,
 };
 
 /// Fewest and most buckets a ring may hold, whatever a backend declares.
 pub const MIN_CAPACITY: usize = 16;
 pub const MAX_CAPACITY: usize = 7 * 24 * 60;
+/// Bytes the rings may hold in all, unless set otherwise: far below what
+/// would make an allocation fail, so a hostile backend is refused first.
+pub const DEFAULT_BUDGET: usize = 1 << 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SignalId(pub u16);
@@ -65,11 +68,41 @@ pub struct Store {
     /// Newest bucket index held (`ts / bucket_ms`).
     head: Option<i64>,
     now: Millis,
+    /// Byte budget of the rings; `None` is [`DEFAULT_BUDGET`].
+    budget: Option<usize>,
+    /// Bytes the rings hold now.
+    used: usize,
+    /// Points refused because the budget was reached.
+    refused: u64,
 }
 
 impl Store {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store whose rings may hold at most `bytes`.
+    pub fn with_budget(bytes: usize) -> Self {
+        let mut s = Self::default();
+        s.set_budget(bytes);
+        s
+    }
+    pub fn set_budget(&mut self, bytes: usize) {
+        self.budget = Some(bytes);
+    }
+    pub fn budget(&self) -> usize {
+        self.budget.unwrap_or(DEFAULT_BUDGET)
+    }
+    /// Bytes the rings hold now.
+    pub fn used_bytes(&self) -> usize {
+        self.used
+    }
+    /// Points refused so far because the memory budget was reached.
+    pub fn refused_for_budget(&self) -> u64 {
+        self.refused
+    }
+    fn recount(&mut self) {
+        self.used = self.signals.iter().map(|s| s.column.heap_bytes()).sum();
     }
 
     pub fn slices(&self) -> &SliceInterner {
@@ -111,11 +144,13 @@ impl Store {
     /// Registers a backend's dimensions and signals. A signal name that
     /// another backend already serves is left to that backend.
     pub fn bind_source(&mut self, source: usize, hello: &Hello) -> Result<SourceBinding, String> {
-        if hello.bucket_ms <= 0 || hello.history_ms <= 0 {
-            return Err("bucket_ms and history_ms must be positive".into());
-        }
-        if !PLAUSIBLE_TIME.contains(&hello.now) {
-            return Err(format!("clock {} ms is not a plausible time", hello.now));
+        validate_hello(hello)?;
+        if self.signals.len() + hello.signals.len() > MAX_SIGNALS * 4 {
+            return Err(format!(
+                "{} signals are held already; {} more is beyond what qualtop holds",
+                self.signals.len(),
+                hello.signals.len()
+            ));
         }
         if self.bucket_ms == 0 {
             self.bucket_ms = hello.bucket_ms;
@@ -144,7 +179,6 @@ impl Store {
                     let s = &mut self.signals[id.index()];
                     if s.spec.kind != spec.kind {
                         s.column = new_column(spec.kind);
-                        s.column.grow(self.interner.len(), self.capacity);
                     }
                     s.spec = spec.clone();
                     id
@@ -153,18 +187,17 @@ impl Store {
                     if self.signals.len() >= u16::MAX as usize {
                         return Err("too many signals".into());
                     }
-                    let mut column = new_column(spec.kind);
-                    column.grow(self.interner.len(), self.capacity);
                     self.signals.push(StoredSignal {
                         spec: spec.clone(),
                         source,
-                        column,
+                        column: new_column(spec.kind),
                     });
                     SignalId(self.signals.len() as u16 - 1)
                 }
             };
             signals.insert(spec.name.clone(), (id, spec.kind));
         }
+        self.recount();
         self.set_now(hello.now);
         Ok(SourceBinding {
             source,
@@ -200,6 +233,7 @@ impl Store {
         for id in binding.signal_ids() {
             self.signals[id.index()].column.clear_all();
         }
+        self.recount();
     }
 
     fn advance_to(&mut self, bucket: i64) {
@@ -211,11 +245,12 @@ impl Store {
                     for s in &mut self.signals {
                         s.column.clear_all();
                     }
+                    self.used = 0;
                 } else {
                     for b in h + 1..=bucket {
                         let pos = b.rem_euclid(cap) as usize;
                         for s in &mut self.signals {
-                            s.column.clear_position(pos, self.capacity);
+                            s.column.clear_position(pos);
                         }
                     }
                 }
@@ -230,14 +265,8 @@ impl Store {
         binding: &SourceBinding,
         slice: &SliceMap<'_>,
     ) -> Result<SliceId, PointError> {
-        let before = self.interner.len();
-        let id = self.interner.intern(slice, &binding.dims)?;
-        if self.interner.len() > before {
-            for s in &mut self.signals {
-                s.column.grow(self.interner.len(), self.capacity);
-            }
-        }
-        Ok(id)
+        // Rings are allocated on a slice's first point, not here.
+        self.interner.intern(slice, &binding.dims)
     }
 
     /// Where bucket `b` lives in each ring, or why it may not be stored.
@@ -265,18 +294,24 @@ impl Store {
         value: BucketValue,
     ) -> Result<(), PointError> {
         self.position(bucket)?;
-        self.advance_to(bucket);
-        let pos = bucket.rem_euclid(self.capacity as i64) as usize;
-        let i = slice.index() * self.capacity + pos;
-        match (&mut self.signals[sig.index()].column, value) {
-            (Column::Ratio { good, total }, BucketValue::Ratio { good: g, total: t }) => {
-                good[i] = g;
-                total[i] = t;
-            }
-            (Column::Gauge { values }, BucketValue::Gauge(v)) => values[i] = v,
+        let column = &self.signals[sig.index()].column;
+        let cell = match (column.kind, value) {
+            (CellKind::Ratio, BucketValue::Ratio { good, total }) => ratio_cell(good, total),
+            (CellKind::Gauge, BucketValue::Gauge(v)) => v.to_bits(),
             _ => return Err(PointError::UnknownSignal),
-        }
-        Ok(())
+        };
+        let pos = bucket.rem_euclid(self.capacity as i64) as usize;
+        // The head moves first: a jump past the ring frees what it held.
+        self.advance_to(bucket);
+        let room = self.budget().saturating_sub(self.used);
+        let column = &mut self.signals[sig.index()].column;
+        let before = column.heap_bytes();
+        let stored = column.set(slice.index(), pos, self.capacity, cell, room);
+        self.used = (self.used + column.heap_bytes()).saturating_sub(before);
+        stored.map_err(|_| {
+            self.refused += 1;
+            PointError::MemoryBudget
+        })
     }
 
     /// Applies one live point; a point for a bucket already held replaces it.
@@ -354,22 +389,23 @@ impl Store {
 
     /// One ratio bucket of one slice.
     pub fn ratio(&self, sig: SignalId, slice: SliceId, bucket: i64) -> Option<Ratio> {
-        let i = self.index_of(slice, bucket)?;
-        match &self.signals[sig.index()].column {
-            Column::Ratio { good, total } if total[i] != MISSING => {
-                Some(Ratio::new(good[i] as u64, total[i] as u64))
-            }
-            _ => None,
+        let pos = self.index_of(slice, bucket)?;
+        let column = &self.signals[sig.index()].column;
+        if column.kind != CellKind::Ratio {
+            return None;
         }
+        let (good, total) = cell_ratio(column.get(slice.index(), pos)?);
+        Some(Ratio::new(good as u64, total as u64))
     }
 
     /// One gauge bucket of one slice.
     pub fn gauge(&self, sig: SignalId, slice: SliceId, bucket: i64) -> Option<f64> {
-        let i = self.index_of(slice, bucket)?;
-        match &self.signals[sig.index()].column {
-            Column::Gauge { values } if !values[i].is_nan() => Some(values[i]),
-            _ => None,
+        let pos = self.index_of(slice, bucket)?;
+        let column = &self.signals[sig.index()].column;
+        if column.kind != CellKind::Gauge {
+            return None;
         }
+        column.get(slice.index(), pos).map(f64::from_bits)
     }
 
     fn index_of(&self, slice: SliceId, bucket: i64) -> Option<usize> {
@@ -380,7 +416,12 @@ impl Store {
         {
             return None;
         }
-        Some(slice.index() * self.capacity + bucket.rem_euclid(self.capacity as i64) as usize)
+        Some(bucket.rem_euclid(self.capacity as i64) as usize)
+    }
+
+    /// Where bucket `bucket` lives in every ring (see [`Column::get`]).
+    pub fn position_of(&self, bucket: i64) -> usize {
+        bucket.rem_euclid(self.capacity.max(1) as i64) as usize
     }
 
     /// Bytes of heap the rings hold, and bytes per stored bucket.

@@ -1,7 +1,7 @@
 //! Rollups: sums of good and total over groups of slices, bucket by bucket.
 //! Ratios are never averaged; counts are summed, then divided.
 
-use super::column::{Column, MISSING, Ratio};
+use super::column::{CellKind, MISSING, Ratio, cell_ratio};
 use super::{SignalId, SliceId, Store};
 
 /// A run of consecutive buckets, oldest first.
@@ -60,24 +60,26 @@ impl Store {
                 b += run as i64;
             }
         }
-        match &self.signals[signal.index()].column {
-            Column::Ratio { good, total } => {
+        let column = &self.signals[signal.index()].column;
+        match column.kind {
+            CellKind::Ratio => {
                 let mut sums = vec![vec![Ratio::default(); range.len]; groups];
                 let mut seen = vec![vec![false; range.len]; groups];
                 for &(slice, g) in members {
-                    let base = slice.index() * cap;
+                    // A slice with no ring has no data: nothing to add.
+                    let Some(ring) = column.ring(slice.index()) else {
+                        continue;
+                    };
                     let (sum, seen) = (&mut sums[g as usize], &mut seen[g as usize]);
                     for &(pos, out, len) in &spans {
-                        let good = &good[base + pos..base + pos + len];
-                        let total = &total[base + pos..base + pos + len];
-                        for k in 0..len {
-                            let t = total[k];
+                        ring.for_each(pos, len, |k, c| {
+                            let (good, t) = cell_ratio(c);
                             if t != MISSING {
-                                sum[out + k].good += good[k] as u64;
+                                sum[out + k].good += good as u64;
                                 sum[out + k].total += t as u64;
                                 seen[out + k] = true;
                             }
-                        }
+                        });
                     }
                 }
                 GroupRollup::Ratio(
@@ -92,18 +94,21 @@ impl Store {
                         .collect(),
                 )
             }
-            Column::Gauge { values } => {
+            CellKind::Gauge => {
                 let mut out = vec![vec![None::<f64>; range.len]; groups];
                 for &(slice, g) in members {
-                    let base = slice.index() * cap;
+                    let Some(ring) = column.ring(slice.index()) else {
+                        continue;
+                    };
                     let row = &mut out[g as usize];
                     for &(pos, o, len) in &spans {
-                        for (k, &v) in values[base + pos..base + pos + len].iter().enumerate() {
+                        ring.for_each(pos, len, |k, c| {
+                            let v = f64::from_bits(c);
                             if !v.is_nan() {
                                 let cell = &mut row[o + k];
                                 *cell = Some(cell.map_or(v, |c: f64| c.max(v)));
                             }
-                        }
+                        });
                     }
                 }
                 GroupRollup::Gauge(out)

@@ -1,10 +1,16 @@
 //! Raw mode, alternate screen and mouse capture, always undone: on normal
 //! exit (the guard's drop), on panic (a hook that restores before it
-//! reports), and on SIGTERM/SIGHUP/SIGINT (the loop returns, the guard drops).
+//! reports), on SIGTERM/SIGHUP/SIGINT (the loop returns, the guard drops),
+//! and on abort: an allocation failure, a stack overflow or `abort()` raise
+//! SIGABRT, whose handler writes the restore bytes and puts back the saved
+//! termios with async-signal-safe calls only (`set_alloc_error_hook` is
+//! unstable; this is the stable way). `process::exit` is covered by atexit.
+//! Only SIGKILL (the OOM killer) escapes: the store's memory budget keeps
+//! qualtop far from it.
 
 use std::io::{self, BufWriter, Stdout, Write};
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Once, OnceLock};
 
 use crossterm::cursor::{Hide, Show};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
@@ -25,6 +31,15 @@ static MOUSE: AtomicBool = AtomicBool::new(false);
 /// Set by the panic hook, so the loop stops drawing on a restored terminal.
 static PANICKED: AtomicBool = AtomicBool::new(false);
 static HOOK: Once = Once::new();
+static ABORT_HOOK: Once = Once::new();
+/// The terminal's settings before raw mode, and the fd they were read from,
+/// for the abort path (which may not call crossterm: it locks and allocates).
+static SAVED: OnceLock<(libc::c_int, libc::termios)> = OnceLock::new();
+/// Show the cursor, mouse reporting off, leave the alternate screen: what
+/// `restore` writes, as one constant the signal handler can write.
+const RESTORE_BYTES: &[u8] =
+    b"\x1b[?25h\x1b[?1006l\x1b[?1015l\x1b[?1003l\x1b[?1002l\x1b[?1000l\x1b[?1049l";
+const ABORT_NOTE: &[u8] = b"qualtop aborted; the terminal was restored (see the log)\n";
 
 /// Holds the terminal; dropping it gives the terminal back.
 pub struct TerminalGuard {
@@ -36,6 +51,7 @@ impl TerminalGuard {
     /// mouse capture if asked. Undoes what it did if a step fails.
     pub fn enter(mouse: bool) -> io::Result<Self> {
         install_panic_hook();
+        install_abort_restore();
         MOUSE.store(mouse, Ordering::SeqCst);
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
@@ -104,4 +120,67 @@ fn install_panic_hook() {
             previous(info);
         }));
     });
+}
+
+/// Saves the termios and installs the SIGABRT handler and the atexit hook.
+fn install_abort_restore() {
+    ABORT_HOOK.call_once(|| {
+        for fd in [libc::STDIN_FILENO, libc::STDOUT_FILENO] {
+            // SAFETY: isatty and tcgetattr read the fd's state into `t`, a
+            // plain C struct that zeroes are a valid value of.
+            unsafe {
+                let mut t: libc::termios = std::mem::zeroed();
+                if libc::isatty(fd) == 1 && libc::tcgetattr(fd, &mut t) == 0 {
+                    let _ = SAVED.set((fd, t));
+                    break;
+                }
+            }
+        }
+        // SAFETY: the handler only uses async-signal-safe calls (an atomic
+        // swap, write, tcsetattr); SA_RESETHAND lets the abort go on after it.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_abort as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESETHAND;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGABRT, &action, std::ptr::null_mut());
+            libc::atexit(on_exit);
+        }
+    });
+}
+
+extern "C" fn on_abort(_signal: libc::c_int) {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        restore_raw();
+        // SAFETY: write(2) of a static buffer is async-signal-safe.
+        unsafe {
+            libc::write(
+                libc::STDERR_FILENO,
+                ABORT_NOTE.as_ptr().cast(),
+                ABORT_NOTE.len(),
+            );
+        }
+    }
+}
+
+extern "C" fn on_exit() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        restore_raw();
+    }
+}
+
+/// The restore with no lock and no allocation: for signal handlers.
+fn restore_raw() {
+    // SAFETY: write(2) of a static buffer and tcsetattr with the termios
+    // saved before raw mode; both are async-signal-safe.
+    unsafe {
+        libc::write(
+            libc::STDOUT_FILENO,
+            RESTORE_BYTES.as_ptr().cast(),
+            RESTORE_BYTES.len(),
+        );
+        if let Some((fd, t)) = SAVED.get() {
+            libc::tcsetattr(*fd, libc::TCSANOW, t);
+        }
+    }
 }
