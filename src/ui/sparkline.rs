@@ -47,6 +47,16 @@ pub fn spark(cells: &[Option<f64>], range: (f64, f64), width: usize, ascii: bool
     out
 }
 
+/// Availability in nines on one scale for every row ([`AVAILABILITY_NINES`]):
+/// a fixed 99–100 % range drew a solid bar, its own range blew noise up.
+pub fn availability_spark(trend: &RatioTrend, width: usize, ascii: bool) -> String {
+    let cells = trend.nines_cells(width);
+    if cells.iter().all(Option::is_none) {
+        return String::new();
+    }
+    spark(&cells, AVAILABILITY_NINES, width, ascii)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,14 +84,4 @@ mod tests {
         let s = spark(&[Some(-5.0), Some(5.0)], (0.0, 1.0), 2, false);
         assert_eq!(s, "▁█");
     }
-}
-
-/// Availability in nines on one scale for every row ([`AVAILABILITY_NINES`]):
-/// a fixed 99–100 % range drew a solid bar, its own range blew noise up.
-pub fn availability_spark(trend: &RatioTrend, width: usize, ascii: bool) -> String {
-    let cells = trend.nines_cells(width);
-    if cells.iter().all(Option::is_none) {
-        return String::new();
-    }
-    spark(&cells, AVAILABILITY_NINES, width, ascii)
 }
