@@ -185,8 +185,10 @@ fn resume_clock(scenario: &Scenario, opts: &DemoOptions, wall: Millis) -> clock:
         seed: opts.seed,
         bucket_ms,
         speed: opts.speed,
-        // Once the last bug has left the history too, a restart tells it again.
-        story_ms: (last_minute * 60_000.0) as Millis + scenario.clock.history_minutes * 60_000,
+        // Once the last bug has ended, a restart tells the story again: a
+        // newcomer starting qualtop a quarter of an hour after a first try
+        // must not meet a healthy fleet with nothing left to happen.
+        story_ms: (last_minute * 60_000.0) as Millis,
     };
     clock::resume(saved.as_ref(), key, wall)
 }
@@ -241,3 +243,44 @@ pub fn default_data_dir() -> anyhow::Result<PathBuf> {
 }
 
 use crate::clock::wall_ms as wall_clock_ms;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Millis = 60_000;
+
+    fn resumed_after(dir: &std::path::Path, minutes: i64) -> clock::Resumed {
+        let scenario = Scenario::builtin().expect("the built-in scenario");
+        let opts = DemoOptions {
+            data_dir: Some(dir.to_path_buf()),
+            ..DemoOptions::default()
+        };
+        let start = 1_796_200_000_000;
+        let first = resume_clock(&scenario, &opts, start);
+        let saved = clock::SavedClock {
+            scenario: scenario.name.clone(),
+            seed: opts.seed,
+            anchor_ms: first.anchor_ms,
+            ref_wall_ms: start,
+            ref_data_ms: first.anchor_ms,
+            speed: opts.speed,
+        };
+        clock::save(dir, &saved).expect("the clock saves");
+        // At ×60 one real second is a minute of story.
+        resume_clock(&scenario, &opts, start + minutes * 1000)
+    }
+
+    #[test]
+    fn a_restart_mid_story_continues_and_one_after_the_last_bug_starts_it_again() {
+        let dir = std::env::temp_dir().join(format!("qualtop-demo-story-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // Minute 300: the routing bug is about to step up.
+        assert!(resumed_after(&dir, 300).continued);
+        // Minute 800: every bug has ended; a newcomer gets the story again.
+        let fresh = resumed_after(&dir, 800);
+        assert!(!fresh.continued);
+        assert!(fresh.anchor_ms > 1_796_200_000_000 + 700 * MINUTE / 60);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
