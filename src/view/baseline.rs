@@ -40,6 +40,38 @@ impl<'a> Baselines<'a> {
         }
     }
 
+    /// The buckets a row's figures need: its reference history and the
+    /// window, read in one pass.
+    pub fn span(&self, window: BucketRange) -> BucketRange {
+        match self.reference {
+            Some(r) if r.first < window.first => BucketRange {
+                first: r.first,
+                len: (window.last() - r.first + 1) as usize,
+            },
+            _ => window,
+        }
+    }
+
+    /// [`Baselines::of`] for a row whose summed counts over `span` (see
+    /// [`Baselines::span`]) are `history`.
+    pub fn of_history(
+        &self,
+        signal: SignalId,
+        scope: &ScopeMap,
+        history: &[Option<Ratio>],
+        span: BucketRange,
+    ) -> Option<f64> {
+        if !self.filtered
+            && let Some(rate) = self.detector(signal, scope)
+        {
+            return Some(rate);
+        }
+        let r = self.reference?;
+        let from = usize::try_from(r.first - span.first).ok()?;
+        let part = history.get(from..(from + r.len).min(history.len()))?;
+        estimate(part)
+    }
+
     /// The healthy rate of `signal` over `scope`, whose slices (after the
     /// filter) are `members`.
     pub fn of(&self, signal: SignalId, scope: &ScopeMap, members: &[SliceId]) -> Option<f64> {
@@ -66,10 +98,15 @@ impl<'a> Baselines<'a> {
     fn estimated(&self, signal: SignalId, members: &[SliceId]) -> Option<f64> {
         let range = self.reference?;
         let series: Vec<Option<Ratio>> = self.fleet.store.rollup_ratio(signal, members, range);
-        let buckets = series
-            .iter()
-            .flatten()
-            .map(|r| crate::detect::compact_counts(*r));
-        estimate_baseline(buckets).map(|b| b.rate)
+        estimate(&series)
     }
+}
+
+/// The detector's estimator over some buckets.
+fn estimate(series: &[Option<Ratio>]) -> Option<f64> {
+    let buckets = series
+        .iter()
+        .flatten()
+        .map(|r| crate::detect::compact_counts(*r));
+    estimate_baseline(buckets).map(|b| b.rate)
 }

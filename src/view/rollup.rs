@@ -71,19 +71,23 @@ impl RowBases<'_> {
             .collect()
     }
 
-    /// `series` of `sig` for the row `key` of `members`, with its baseline.
+    /// The window part of `history` (summed counts of `sig` over `span`)
+    /// for the row `key`, with its baseline.
     fn trend(
         &self,
         sig: SignalId,
         key: &RowKey,
-        members: &[SliceId],
-        series: Vec<Option<Ratio>>,
+        history: &[Option<Ratio>],
+        span: BucketRange,
+        window: usize,
     ) -> RatioTrend {
-        let trend = RatioTrend::new(series);
+        let trend = RatioTrend::new(history[history.len().saturating_sub(window)..].to_vec());
         if !trend.has_data() {
             return trend;
         }
-        let base = self.baselines.of(sig, &self.scope(key), members);
+        let base = self
+            .baselines
+            .of_history(sig, &self.scope(key), history, span);
         trend.with_baseline(base)
     }
 }
@@ -108,13 +112,7 @@ pub fn rolled_rows(
     bases: &RowBases,
 ) -> (Vec<OverviewRow>, OverviewRow) {
     let groups = grouping.groups();
-    let mut members: Vec<Vec<SliceId>> = vec![Vec::new(); groups];
-    for &(slice, g) in &grouping.members {
-        if let Some(m) = members.get_mut(g as usize) {
-            m.push(slice);
-        }
-    }
-    let all_members: Vec<SliceId> = grouping.members.iter().map(|&(s, _)| s).collect();
+    let span = bases.baselines.span(range);
     let mut rows: Vec<OverviewRow> = grouping
         .keys
         .into_iter()
@@ -125,14 +123,14 @@ pub fn rolled_rows(
     for (signals, quality) in [(&cols.availability, false), (&cols.quality, true)] {
         for &sig in signals {
             let GroupRollup::Ratio(series) =
-                store.rollup_groups(sig, &grouping.members, groups, range)
+                store.rollup_groups(sig, &grouping.members, groups, span)
             else {
                 continue;
             };
-            let mut total = vec![None; range.len];
-            for ((row, s), m) in rows.iter_mut().zip(series).zip(&members) {
+            let mut total = vec![None; span.len];
+            for (row, s) in rows.iter_mut().zip(series) {
                 add_series(&mut total, &s);
-                let trend = bases.trend(sig, &row.key, m, s);
+                let trend = bases.trend(sig, &row.key, &s, span, range.len);
                 let column = if quality {
                     &mut row.quality
                 } else {
@@ -140,7 +138,7 @@ pub fn rolled_rows(
                 };
                 column.add(&trend);
             }
-            let trend = bases.trend(sig, &RowKey::All, &all_members, total);
+            let trend = bases.trend(sig, &RowKey::All, &total, span, range.len);
             let column = if quality {
                 &mut all.quality
             } else {
@@ -172,12 +170,12 @@ pub fn leaf_rows(
     range: BucketRange,
     bases: &RowBases,
 ) -> (Vec<OverviewRow>, OverviewRow) {
+    let span = bases.baselines.span(range);
     let read = |sig: SignalId, slice: SliceId| -> Vec<Option<Ratio>> {
-        range.iter().map(|b| store.ratio(sig, slice, b)).collect()
+        span.iter().map(|b| store.ratio(sig, slice, b)).collect()
     };
-    let all_members: Vec<SliceId> = grouping.members.iter().map(|&(s, _)| s).collect();
     let mut totals: Vec<Vec<Option<Ratio>>> =
-        vec![vec![None; range.len]; cols.availability.len() + cols.quality.len()];
+        vec![vec![None; span.len]; cols.availability.len() + cols.quality.len()];
     let mut rows = Vec::with_capacity(grouping.members.len());
     let mut all = OverviewRow::empty(RowKey::All, String::new(), range.len);
     for ((&(slice, _), key), name) in grouping
@@ -199,7 +197,7 @@ pub fn leaf_rows(
         {
             let series = read(sig, slice);
             add_series(total, &series);
-            let trend = bases.trend(sig, &row.key, &[slice], series);
+            let trend = bases.trend(sig, &row.key, &series, span, range.len);
             let column = if quality {
                 &mut row.quality
             } else {
@@ -217,7 +215,7 @@ pub fn leaf_rows(
         .chain(cols.quality.iter().map(|s| (s, true)))
         .zip(totals)
     {
-        let trend = bases.trend(sig, &RowKey::All, &all_members, total);
+        let trend = bases.trend(sig, &RowKey::All, &total, span, range.len);
         let column = if quality {
             &mut all.quality
         } else {
