@@ -11,7 +11,7 @@
 //! place excludes (`model=atlas-s` against `model=atlas-l,atlas-m`) is
 //! never flagged by it.
 
-use crate::detect::{Bug, Place, ScopeMap, group_bugs, known_values};
+use crate::detect::{Bug, DetectedRegression, Place, ScopeMap, group_bugs, known_values};
 use crate::feed::Fleet;
 use crate::protocol::Millis;
 
@@ -56,6 +56,14 @@ impl<'a> BugMap<'a> {
             })
             .collect();
         BugMap { bugs }
+    }
+
+    /// The onset of the bug `r` belongs to.
+    pub fn onset_of(&self, r: &DetectedRegression) -> Option<Millis> {
+        self.bugs
+            .iter()
+            .find(|(b, _)| b.members.iter().any(|m| std::ptr::eq(*m, r)))
+            .map(|(b, _)| b.onset())
     }
 
     /// The bug in force at `at` that `row` shows for `signals`: the one

@@ -44,16 +44,33 @@ pub fn scope_of(path: &[DrillStep], pins: &[DrillStep]) -> ScopeMap {
         .collect()
 }
 
-/// The onset of the bug whose regression `scope` holds at `at`: among those in force
-/// whose scope lies inside `scope` or equals it, the closest to it (fewest
-/// extra dimensions: the routing bug at `model=atlas-m` wins over the TPU
-/// bug inside it), then the latest onset.
+/// The onset of the bug whose regression `scope` holds at `at` (see
+/// [`held_regression`]), as the status column and `check` give it.
 pub fn held_onset(
     regressions: &[DetectedRegression],
     scope: &ScopeMap,
     at: TimeCursor,
     bucket_ms: Millis,
 ) -> Option<Millis> {
+    let r = held_regression(regressions, scope, at, bucket_ms)?;
+    Some(
+        group_bugs(regressions)
+            .iter()
+            .find(|b| b.members.iter().any(|m| std::ptr::eq(*m, r)))
+            .map_or(r.onset, |b| b.onset()),
+    )
+}
+
+/// The regression `scope` holds at `at`: among those in force whose scope
+/// lies inside `scope` or equals it, the closest to it (fewest extra
+/// dimensions: the routing bug at `model=atlas-m` wins over the TPU bug
+/// inside it), then the latest onset.
+pub fn held_regression<'a>(
+    regressions: &'a [DetectedRegression],
+    scope: &ScopeMap,
+    at: TimeCursor,
+    bucket_ms: Millis,
+) -> Option<&'a DetectedRegression> {
     regressions
         .iter()
         .filter(|r| match at {
@@ -70,14 +87,6 @@ pub fn held_onset(
                 .len()
                 .cmp(&b.scope.len())
                 .then_with(|| b.onset.cmp(&a.onset))
-        })
-        .map(|r| {
-            // The onset of the bug it belongs to, as the status column and
-            // `check` give it.
-            group_bugs(regressions)
-                .iter()
-                .find(|b| b.members.iter().any(|m| std::ptr::eq(*m, r)))
-                .map_or(r.onset, |b| b.onset())
         })
 }
 

@@ -32,7 +32,7 @@ pub use findings::{
     burn_status, detail_markers, row_status, row_status_in, scope_entries,
 };
 pub use header::{DownBanner, HeaderModel, STALE_AFTER_MS, SourceLine};
-pub use held::{filter_pins, held_onset, scope_of};
+pub use held::{filter_pins, held_onset, held_regression, scope_of};
 pub use overview::{
     DimensionValues, OverviewRow, OverviewTable, RowKey, RowStatus, Severity, TimeAxis, ViewModel,
     compute_overview, path_of, window_of,

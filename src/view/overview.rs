@@ -9,7 +9,7 @@ use super::detail::{DetailModel, compute_detail};
 use super::filter::Filter;
 use super::findings::row_status_in;
 use super::header::HeaderModel;
-use super::held::{filter_pins, held_onset, scope_of};
+use super::held::{filter_pins, held_regression, scope_of};
 use super::query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, TimeCursor, ViewQuery};
 use super::rollup::{ColumnSignals, RowBases, column_signals, leaf_rows, rolled_rows};
 use super::select::{Grouping, ResolvedSplit, resolve_split, slices_under, unfixed_dimensions};
@@ -348,12 +348,14 @@ fn level_rows(
         {
             // The regression an annotation of this row would be about.
             let pins = filter_pins(&query.filter, &dimensions, &row_path);
-            row.onset = held_onset(
+            // The bugs are grouped once for the view, not once per row.
+            row.onset = held_regression(
                 &fleet.detections.regressions,
                 &scope_of(&row_path, &pins),
                 query.time,
                 bucket_ms,
-            );
+            )
+            .map(|r| bugs.onset_of(r).unwrap_or(r.onset));
         }
     }
     sort_rows(&mut rows, query.sort, query.sort_reversed);
