@@ -153,11 +153,15 @@ pub fn store_apply(data: &[u8]) {
 /// second pass changes nothing.
 pub fn sanitize(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let out = qualtop::ui::sanitize::sanitize(&text);
-    if let Some(v) = qualtop::ui::sanitize::violation(&out) {
+    let out = qualtop::text::sanitize::sanitize(&text);
+    if let Some(v) = qualtop::text::sanitize::violation(&out) {
         panic!("{v}: {text:?} gave {out:?}");
     }
-    assert_eq!(qualtop::ui::sanitize::sanitize(&out), out, "not idempotent");
+    assert_eq!(
+        qualtop::text::sanitize::sanitize(&out),
+        out,
+        "not idempotent"
+    );
 }
 
 /// A JSON-lines push body through the relay's parser.

@@ -17,6 +17,7 @@ pub mod protocol;
 pub mod relay;
 pub mod server;
 pub mod store;
+pub mod text;
 pub mod theme;
 pub mod tls;
 pub mod tui;

@@ -5,7 +5,7 @@ use qualtop::cli::check_report::CheckReport;
 use qualtop::detect::{DetectedRegression, Detections, ScopeOrigin};
 use qualtop::protocol::Role;
 use qualtop::store::Store;
-use qualtop::ui::sanitize::width;
+use qualtop::text::sanitize::width;
 
 const MIN: i64 = 60_000;
 const T0: i64 = 1_756_771_200_000; // 2025-09-02 00:00 UTC

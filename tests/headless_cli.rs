@@ -8,7 +8,7 @@ mod support;
 use std::process::Output;
 
 use headless_support::{HOSTILE_MODEL, shared_demo};
-use qualtop::ui::sanitize::width;
+use qualtop::text::sanitize::width;
 use serde_json::Value;
 
 fn run(args: &[&str], sources: &[String]) -> Output {

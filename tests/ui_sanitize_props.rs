@@ -2,7 +2,7 @@
 //! holds no control, escape, bidi, zero-width or filler character, at most
 //! two marks per base, and is as wide as its characters one by one.
 
-use qualtop::ui::sanitize::{MAX_MARKS, sanitize, violation};
+use qualtop::text::sanitize::{MAX_MARKS, sanitize, violation};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};

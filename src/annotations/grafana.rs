@@ -39,36 +39,21 @@ impl GrafanaConfig {
 
 /// The JSON body Grafana expects for an annotation.
 pub fn grafana_body(a: &Annotation) -> Value {
-    let mut tags = vec!["qualtop".to_string(), format!("state:{}", state_word(a))];
+    let mut tags = vec!["qualtop".to_string(), format!("state:{}", a.state.as_str())];
     tags.extend(a.scope.iter().map(|(d, v)| format!("{d}:{v}")));
     if let Some(s) = &a.signal {
         tags.push(format!("signal:{s}"));
     }
-    let scope = if a.scope.is_empty() {
-        "fleet".to_string()
-    } else {
-        a.scope
-            .iter()
-            .map(|(d, v)| format!("{d}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let scope = crate::text::scope::scope_text(&a.scope);
     let mut body = json!({
         "time": a.from,
         "tags": tags,
-        "text": format!("[{}] {} — {} ({})", state_word(a), scope, a.text, a.author),
+        "text": format!("[{}] {} — {} ({})", a.state.as_str(), scope, a.text, a.author),
     });
     if let Some(to) = a.to {
         body["timeEnd"] = json!(to);
     }
     body
-}
-
-fn state_word(a: &Annotation) -> String {
-    serde_json::to_value(a.state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// Pushes annotations, remembering which Grafana id each qualtop id got.

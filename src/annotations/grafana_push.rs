@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{AnnotationSync, GrafanaClient, GrafanaConfig};
+use super::{GrafanaClient, GrafanaConfig};
 use crate::protocol::Annotation;
 
 /// Annotations waiting for Grafana; beyond this the oldest is given up.
@@ -21,26 +21,6 @@ pub fn spawn_grafana_push(cfg: GrafanaConfig) -> anyhow::Result<mpsc::Sender<Ann
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(run(client, rx, retry));
     Ok(tx)
-}
-
-/// `[grafana] url` and `token_env` of the config, wired to the sync task:
-/// every annotation created or edited on this client is also posted to
-/// Grafana. The token is read from the variable named by `token_env`.
-pub fn start_grafana_push(
-    sync: &AnnotationSync,
-    url: &str,
-    token_env: Option<&str>,
-) -> anyhow::Result<()> {
-    let token = token_env
-        .and_then(|var| std::env::var(var).ok())
-        .filter(|t| !t.is_empty());
-    let push = spawn_grafana_push(GrafanaConfig::new(url, token))?;
-    anyhow::ensure!(
-        sync.forward_acknowledged(push),
-        "the annotation sync task has stopped"
-    );
-    tracing::info!(url, "annotations are also pushed to Grafana");
-    Ok(())
 }
 
 /// Keeps the latest version of each annotation queued, in arrival order.

@@ -7,19 +7,23 @@ mod outbox;
 mod places;
 mod rate;
 mod sqlite;
-mod sync;
 mod validate;
 
 pub use grafana::{GrafanaClient, GrafanaConfig, grafana_body};
-pub use grafana_push::{spawn_grafana_push, start_grafana_push};
+pub use grafana_push::spawn_grafana_push;
 pub use outbox::Outbox;
 pub use places::{ClientPlaces, backends_key};
 pub use rate::RateLimit;
 pub use sqlite::SqliteAnnotations;
-pub use sync::{AnnotationSync, annotations_mode, spawn_sync, start_client_sync};
 pub use validate::{AnnotationInvalid, validate_annotation};
 
 use crate::protocol::{Annotation, Millis};
+
+/// A seed for a client's annotation ids (`crate::app::AnnotationIds`),
+/// from the OS random source.
+pub fn random_id_seed() -> u128 {
+    uuid::Uuid::new_v4().as_u128()
+}
 
 /// A fresh annotation id (a UUID v4), as the client chooses it.
 pub fn new_annotation_id() -> String {

@@ -31,22 +31,9 @@ CREATE TABLE IF NOT EXISTS annotations (
 CREATE INDEX IF NOT EXISTS annotations_from ON annotations (from_ms);
 ";
 
-fn state_word(s: AnnotationState) -> &'static str {
-    match s {
-        AnnotationState::Suspected => "suspected",
-        AnnotationState::Confirmed => "confirmed",
-        AnnotationState::Mitigated => "mitigated",
-        AnnotationState::Resolved => "resolved",
-    }
-}
-
+/// An unknown word (a newer writer's state) reads as the first state.
 fn parse_state(s: &str) -> AnnotationState {
-    match s {
-        "confirmed" => AnnotationState::Confirmed,
-        "mitigated" => AnnotationState::Mitigated,
-        "resolved" => AnnotationState::Resolved,
-        _ => AnnotationState::Suspected,
-    }
+    s.parse().unwrap_or(AnnotationState::Suspected)
 }
 
 impl SqliteAnnotations {
@@ -131,7 +118,7 @@ impl AnnotationStore for SqliteAnnotations {
                 stored.signal,
                 stored.from,
                 stored.to,
-                state_word(stored.state),
+                stored.state.as_str(),
                 stored.text,
                 stored.author,
                 rev as i64,

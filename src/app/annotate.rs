@@ -40,30 +40,12 @@ pub struct Flash {
     pub until: Millis,
 }
 
-pub fn next_state(s: AnnotationState) -> AnnotationState {
-    match s {
-        AnnotationState::Suspected => AnnotationState::Confirmed,
-        AnnotationState::Confirmed => AnnotationState::Mitigated,
-        AnnotationState::Mitigated => AnnotationState::Resolved,
-        AnnotationState::Resolved => AnnotationState::Suspected,
-    }
-}
-
-pub fn state_word(s: AnnotationState) -> &'static str {
-    match s {
-        AnnotationState::Suspected => "suspected",
-        AnnotationState::Confirmed => "confirmed",
-        AnnotationState::Mitigated => "mitigated",
-        AnnotationState::Resolved => "resolved",
-    }
-}
-
 /// The state filter of the list: all → each state → all.
 fn next_filter(f: Option<AnnotationState>) -> Option<AnnotationState> {
     match f {
         None => Some(AnnotationState::Suspected),
         Some(AnnotationState::Resolved) => None,
-        Some(s) => Some(next_state(s)),
+        Some(s) => Some(s.next()),
     }
 }
 
@@ -219,7 +201,7 @@ impl App {
         self.popups.pop();
         if !editing {
             // The next `a` gets a fresh id.
-            self.new_id = crate::annotations::new_annotation_id();
+            self.new_id = self.ids.next_id();
         }
         self.submit(a)
     }
@@ -272,7 +254,7 @@ impl App {
                 let Some(mut a) = selected_entry else {
                     return Vec::new();
                 };
-                a.state = next_state(a.state);
+                a.state = a.state.next();
                 a.to = match a.state {
                     AnnotationState::Resolved => Some(self.data_now().max(a.from)),
                     _ => None,

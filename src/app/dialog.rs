@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::annotate::next_state;
 use super::field::TextField;
 use super::keys::{Key, KeyPress};
 use crate::protocol::{Annotation, AnnotationState, MAX_ANNOTATION_TEXT, Millis};
+use crate::text::time::start_words;
 use crate::view::DimensionValues;
 
 /// Longest scope or start text accepted.
@@ -134,13 +134,13 @@ impl AnnotationDialog {
             },
             DialogField::State => match step {
                 Some(1) => {
-                    self.draft.state = next_state(self.draft.state);
+                    self.draft.state = self.draft.state.next();
                     true
                 }
                 Some(_) => {
                     // Three steps forward is one back (four states).
                     for _ in 0..3 {
-                        self.draft.state = next_state(self.draft.state);
+                        self.draft.state = self.draft.state.next();
                     }
                     true
                 }
@@ -243,18 +243,6 @@ pub fn parse_start(text: &str, data_now: Millis) -> Result<Millis, String> {
     OffsetDateTime::parse(t, &Rfc3339)
         .map(|at| (at.unix_timestamp_nanos() / 1_000_000) as Millis)
         .map_err(|_| format!("start: {t:?} is neither HH:MM (UTC) nor RFC 3339"))
-}
-
-/// How the start field shows `from`: `HH:MM` on `data_now`'s day, else RFC 3339.
-pub fn start_words(from: Millis, data_now: Millis) -> String {
-    if from.div_euclid(DAY_MS) == data_now.div_euclid(DAY_MS) && from <= data_now {
-        let s = from.div_euclid(1000).rem_euclid(86_400);
-        return format!("{:02}:{:02}", s / 3600, s % 3600 / 60);
-    }
-    OffsetDateTime::from_unix_timestamp(from.div_euclid(1000))
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| from.to_string())
 }
 
 #[cfg(test)]

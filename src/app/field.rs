@@ -5,7 +5,7 @@
 use ratatui_textarea::{Input, Key as TaKey, TextArea, WrapMode};
 
 use super::keys::{Key, KeyPress};
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize::sanitize;
 
 #[derive(Debug, Clone)]
 pub struct TextField {

@@ -20,7 +20,7 @@ mod level;
 mod nav;
 mod time;
 
-pub use annotate::{AnnotationList, FLASH_MS, Flash, next_state, state_word};
+pub use annotate::{AnnotationList, FLASH_MS, Flash};
 pub use command::{COMMANDS, Command, Vocabulary, complete, complete_filter, parse};
 pub use dialog::{AnnotationDialog, DialogField, parse_scope, parse_start, scope_words};
 pub use event::{Effect, Event, MouseInput, ViewFacts, Viewport};
@@ -106,12 +106,45 @@ pub struct App {
     flash: Option<Flash>,
     /// The id the next new annotation gets.
     new_id: String,
-    /// Who writes the annotations (`$USER`).
+    /// Where the next ids come from (given, so the app draws no randomness).
+    ids: AnnotationIds,
+    /// Who writes the annotations (given by the caller: `$USER` in the TUI).
     pub author: String,
 }
 
+/// Fresh annotation ids without randomness in the app: UUIDs (v4 layout)
+/// counted up from a seed the caller draws once. Two clients collide only if
+/// their 122-bit seeds do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnotationIds {
+    seed: u128,
+    issued: u128,
+}
+
+impl AnnotationIds {
+    pub fn from_seed(seed: u128) -> Self {
+        AnnotationIds { seed, issued: 0 }
+    }
+
+    /// The next id: `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
+    pub fn next_id(&mut self) -> String {
+        let n = self.seed.wrapping_add(self.issued);
+        self.issued += 1;
+        uuid::Builder::from_random_bytes(n.to_be_bytes())
+            .into_uuid()
+            .to_string()
+    }
+}
+
 impl App {
+    /// An app with no author (`unknown`) and ids counted from seed 0: for
+    /// tests and tools; the TUI gives its own with [`App::with_identity`].
     pub fn new(keymap: KeyMap) -> Self {
+        Self::with_identity(keymap, "unknown".to_owned(), AnnotationIds::from_seed(0))
+    }
+
+    /// An app whose annotations carry `author` and ids from `ids`.
+    pub fn with_identity(keymap: KeyMap, author: String, mut ids: AnnotationIds) -> Self {
         App {
             levels: vec![Level::top()],
             popups: Vec::new(),
@@ -134,8 +167,9 @@ impl App {
             own_annotations: HashSet::new(),
             known_annotations: HashSet::new(),
             flash: None,
-            new_id: crate::annotations::new_annotation_id(),
-            author: crate::annotations::local_author(),
+            new_id: ids.next_id(),
+            ids,
+            author,
         }
     }
 
@@ -376,7 +410,7 @@ impl App {
                 } else {
                     format!(
                         "only {} of history: the {} window shows it all",
-                        nav::span_words(time::history_ms(&axis)),
+                        crate::text::time::span_words(time::history_ms(&axis)),
                         WINDOWS[self.time.window].0
                     )
                 });

@@ -6,6 +6,7 @@ use super::input::{Edit, InputKind};
 use super::keymap::Action;
 use super::level::Level;
 use super::{App, DetailState, Effect, MouseInput, PivotOption, Popup, WHEEL_ROWS, on_screen};
+use crate::text::time::span_words;
 use crate::theme::BUILTIN;
 use crate::view::{DrillStep, Filter, RowKey, Split};
 
@@ -401,19 +402,6 @@ impl App {
         let level = on_screen(&mut self.levels);
         level.remember(&self.facts.rows);
         vec![Effect::Redraw]
-    }
-}
-
-/// `6h`, `90m`, `45s`: a span as the window names read.
-pub(super) fn span_words(ms: crate::protocol::Millis) -> String {
-    const HOUR: i64 = 3_600_000;
-    const MINUTE: i64 = 60_000;
-    if ms >= HOUR && ms % HOUR == 0 {
-        format!("{}h", ms / HOUR)
-    } else if ms >= MINUTE {
-        format!("{}m", ms / MINUTE)
-    } else {
-        format!("{}s", ms / 1000)
     }
 }
 

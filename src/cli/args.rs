@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use super::check::CheckArgs;
 use super::scope::ScopeArgs;
 use super::snapshot::SnapshotArgs;
+use crate::protocol::AnnotationState;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -254,14 +255,6 @@ pub enum TimelineFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StateArg {
-    Suspected,
-    Confirmed,
-    Mitigated,
-    Resolved,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum AnnotationsCommand {
     /// Print the timeline of annotations, with the quality of each scope
@@ -289,8 +282,9 @@ pub enum AnnotationsCommand {
         /// End: RFC 3339 or a duration back from now [default: open].
         #[arg(long, value_name = "TIME")]
         to: Option<String>,
-        #[arg(long, value_enum, default_value_t = StateArg::Suspected)]
-        state: StateArg,
+        /// suspected, confirmed, mitigated or resolved.
+        #[arg(long, default_value = "suspected")]
+        state: AnnotationState,
         #[arg(long)]
         text: String,
         /// Who writes it [default: $USER].

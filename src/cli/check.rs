@@ -18,8 +18,8 @@ use crate::config::parse_duration;
 use crate::demo::{self, DemoOptions, Endpoint};
 use crate::detect::{DetectedRegression, DetectionSettings, Detections, group_bugs};
 use crate::server::{RunningServer, ServerConfig};
-use crate::ui::format;
-use crate::ui::sanitize::sanitize;
+use crate::text::format;
+use crate::text::sanitize::sanitize;
 
 /// Arguments of `qualtop check`.
 #[derive(Debug, Clone, Args)]

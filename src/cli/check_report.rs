@@ -13,10 +13,11 @@ use crate::detect::{
     CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
     TrackLevel, group_bugs,
 };
-use crate::detect::{Place, describe_place, known_values, narrowest};
+use crate::detect::{Place, known_values, narrowest};
 use crate::protocol::Millis;
 use crate::store::Store;
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize::sanitize;
+use crate::text::scope::place_text;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckReport {
@@ -155,7 +156,7 @@ pub fn reported_bugs(regressions: &[DetectedRegression], store: &Store) -> Vec<R
             let places: Vec<Place> = places.iter().map(clean_place).collect();
             ReportedBug {
                 active: bug.is_active(),
-                where_text: describe_place(&clean_place(&bug.place(&known))),
+                where_text: place_text(&clean_place(&bug.place(&known))),
                 places,
                 shared_scope: clean_map(&bug.scope()),
                 signals: bug.signals().into_iter().map(clean).collect(),
@@ -316,7 +317,7 @@ fn level_of(key: TrackKey) -> TrackLevel {
 }
 
 /// `2025-09-02 14:05` (UTC) from milliseconds since the epoch.
-pub use crate::clock::utc_minute as utc_datetime;
+pub use crate::text::time::utc_minute as utc_datetime;
 
 #[cfg(test)]
 mod tests {

@@ -3,9 +3,10 @@
 //! within [`PASTE_WIDTH`] columns so it pastes into a chat unbroken.
 
 use super::check_report::{CheckReport, ReportedBug, ReportedBurn, utc_datetime};
-use super::paste::{PASTE_WIDTH, short_time, wrap};
-use crate::detect::{describe_place, describe_scope};
-use crate::ui::sanitize::{truncate, width};
+use super::paste::{PASTE_WIDTH, wrap};
+use crate::text::sanitize::{truncate, width};
+use crate::text::scope::{place_text, scope_text};
+use crate::text::time::short_time;
 
 /// The state column, and the indent of a bug's further lines.
 const INDENT: &str = "        ";
@@ -97,8 +98,8 @@ fn bug_lines(bug: &ReportedBug, reference: i64, out: &mut Vec<String>) {
         w.baseline * 100.0,
         w.current * 100.0
     );
-    if describe_scope(&w.slice) != bug.where_text {
-        what.push_str(&format!(" in {}", describe_scope(&w.slice)));
+    if scope_text(&w.slice) != bug.where_text {
+        what.push_str(&format!(" in {}", scope_text(&w.slice)));
     }
     let others: Vec<&str> = bug
         .signals
@@ -120,7 +121,7 @@ fn places_line(bug: &ReportedBug) -> String {
     let mut line = format!("{INDENT}in ");
     let n = bug.places.len();
     for (i, place) in bug.places.iter().enumerate() {
-        let text = describe_place(place);
+        let text = place_text(place);
         let sep = if i > 0 { "; " } else { "" };
         let more = if i + 1 < n {
             format!("; +{} more", n - i - 1)
@@ -153,7 +154,7 @@ fn burn_lines(b: &ReportedBurn, reference: i64, out: &mut Vec<String>) {
         b.signal,
         b.peak_burn,
         short_time(b.since, reference),
-        describe_scope(&b.slice)
+        scope_text(&b.slice)
     );
     out.extend(wrap(&text, state, INDENT, PASTE_WIDTH));
 }

@@ -68,7 +68,7 @@ pub async fn connect_and_replay(
 }
 
 fn sanitize(s: &str) -> String {
-    crate::ui::sanitize::sanitize(s).into_owned()
+    crate::text::sanitize::sanitize(s).into_owned()
 }
 
 /// Why a backend is not usable, in a few words.

@@ -22,7 +22,7 @@ pub mod tui;
 
 pub use args::{
     AnnotationSourceArgs, AnnotationsCommand, Cli, Command, DEFAULT_TOKEN_ENV, OutputFormat,
-    SourceArgs, StateArg, TimelineFormat, TuiArgs,
+    SourceArgs, TimelineFormat, TuiArgs,
 };
 
 use std::process::ExitCode;

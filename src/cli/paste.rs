@@ -1,9 +1,7 @@
 //! Text meant to be pasted into a chat or a ticket: lines wrapped to a
 //! width, times short when the date is the report's, Markdown escaped.
 
-use crate::clock::utc_minute;
-use crate::protocol::Millis;
-use crate::ui::sanitize::{truncate, width};
+use crate::text::sanitize::{truncate, width};
 
 /// Widest line of text output: fits a chat message and an 100-column terminal.
 pub const PASTE_WIDTH: usize = 100;
@@ -29,16 +27,6 @@ pub fn wrap(text: &str, first: &str, indent: &str, max: usize) -> Vec<String> {
     }
     lines.push(line);
     lines
-}
-
-/// `14:05` when `ms` falls on the same UTC day as `reference`, else
-/// `2025-09-02 14:05`.
-pub fn short_time(ms: Millis, reference: Millis) -> String {
-    let (full, day) = (utc_minute(ms), utc_minute(reference));
-    match (full.split_once(' '), day.split_once(' ')) {
-        (Some((date, time)), Some((ref_date, _))) if date == ref_date => time.to_owned(),
-        _ => full,
-    }
 }
 
 /// Escapes what Markdown would read as markup (`|` would end a table cell,
@@ -81,13 +69,6 @@ mod tests {
         let lines = wrap(&"x".repeat(50), "> ", "  ", 20);
         assert_eq!(lines.len(), 1);
         assert_eq!(width(&lines[0]), 20);
-    }
-
-    #[test]
-    fn times_on_the_reference_day_drop_the_date() {
-        let day = 1_756_771_200_000;
-        assert_eq!(short_time(day + 3_600_000, day), "01:00");
-        assert_eq!(short_time(day - 60_000, day), "2025-09-01 23:59");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
 use crate::config::parse_duration;
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize::sanitize;
 
 use self::aggregate::{AggPoint, Aggregator, PassIf, Record, Rules, parse_rename};
 use self::post::{Outcome, Poster, points_url};
@@ -333,7 +333,7 @@ fn describe(p: &AggPoint, bucket_ms: i64) -> String {
         "{} {} at {}",
         p.suite,
         slice.join(","),
-        crate::clock::rfc3339_utc(p.bucket * bucket_ms)
+        crate::text::time::rfc3339_utc(p.bucket * bucket_ms)
     )
 }
 

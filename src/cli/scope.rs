@@ -15,7 +15,8 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 pub use super::args::OutputFormat;
-use crate::detect::{ScopeConfig, ScopeTable, describe};
+use crate::detect::{ScopeConfig, ScopeTable};
+use crate::text::scope::scope_text;
 
 /// Pseudo-trials of the overall rate mixed into each leaf's baseline, so a
 /// leaf with little history leans on the overall rate.
@@ -365,7 +366,7 @@ fn text(causes: &[CauseOut]) -> String {
             c.expected,
             c.actual,
             c.direction,
-            describe(&c.scope)
+            scope_text(&c.scope)
         ));
     }
     out

@@ -18,9 +18,9 @@ use super::headless::connect_and_replay;
 use crate::app::{DEFAULT_WINDOW, WINDOWS};
 use crate::feed::{ConnState, Fleet};
 use crate::protocol::Millis;
+use crate::text::format;
+use crate::text::sanitize::{sanitize, truncate, width};
 use crate::tui::wall_clock_ms;
-use crate::ui::format;
-use crate::ui::sanitize::{sanitize, truncate, width};
 use crate::ui::sparkline::{availability_spark, spark};
 use crate::view::{
     Filter, MIN_SPARK_SPAN, OverviewRow, RatioTrend, SourceLine, Split, ViewModel, ViewQuery,
@@ -204,7 +204,7 @@ pub(super) fn title(vm: &ViewModel, o: &SnapshotOptions) -> String {
         out.push_str(&format!("  filter {}", sanitize(o.query.filter.text())));
     }
     if let Some(now) = vm.data_now {
-        out.push_str(&format!("  {} UTC", crate::clock::utc_minute(now)));
+        out.push_str(&format!("  {} UTC", crate::text::time::utc_minute(now)));
     }
     out
 }

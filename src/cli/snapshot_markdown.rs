@@ -4,10 +4,11 @@
 //! sanitised; here it is also escaped, so a `|` cannot break the table.
 
 use super::check_report::{CheckReport, ReportedBug, ReportedBurn};
-use super::paste::{md_code, md_escape, short_time};
+use super::paste::{md_code, md_escape};
 use super::snapshot::{COLUMNS, NUMERIC, SnapshotOptions, grid, source_line};
-use crate::clock::utc_minute;
-use crate::detect::describe_scope;
+use crate::text::scope::scope_text;
+use crate::text::time::short_time;
+use crate::text::time::utc_minute;
 use crate::view::ViewModel;
 
 fn bug_item(bug: &ReportedBug, reference: i64) -> String {
@@ -50,7 +51,7 @@ pub fn render(vm: &ViewModel, report: &CheckReport, o: &SnapshotOptions) -> Stri
         title.push_str(&format!(", by {}", md_escape(split)));
     }
     if !o.query.filter.is_empty() {
-        let filter = crate::ui::sanitize::sanitize(o.query.filter.text());
+        let filter = crate::text::sanitize::sanitize(o.query.filter.text());
         title.push_str(&format!(", filter {}", md_code(&filter)));
     }
     let sources: Vec<String> = vm
@@ -87,7 +88,7 @@ pub fn render(vm: &ViewModel, report: &CheckReport, o: &SnapshotOptions) -> Stri
         for b in burns {
             out.push_str(&format!(
                 "- {} since {} UTC: {} at {:.1}x the error budget\n",
-                md_code(&describe_scope(&b.slice)),
+                md_code(&scope_text(&b.slice)),
                 short_time(b.since, report.to),
                 md_escape(&b.signal),
                 b.peak_burn

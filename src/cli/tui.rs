@@ -13,12 +13,14 @@ use anyhow::Context;
 use crossterm::event::EventStream;
 
 use super::args::{Cli, SourceArgs};
-use crate::annotations::{self, AnnotationSync};
-use crate::app::App;
+use crate::app::{AnnotationIds, App};
 use std::net::SocketAddr;
 
 use crate::demo::{self, DemoOptions, Endpoint};
-use crate::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feeds};
+use crate::feed::{
+    self as feed_sync, AnnotationSync, FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig,
+    spawn_feeds,
+};
 use crate::server::{RunningServer, ServerConfig};
 use crate::tui::{EventLoop, Exit, TerminalGuard, ThemeSwitch, wall_clock_ms};
 
@@ -29,7 +31,7 @@ pub struct Connections {
     /// The in-process demo backend, when no URL was given.
     pub demo: Option<RunningServer>,
     /// Submits annotations (outbox first, then the backend); see
-    /// [`crate::annotations::AnnotationSync`].
+    /// [`crate::feed::AnnotationSync`].
     pub annotations: Option<AnnotationSync>,
 }
 
@@ -129,7 +131,7 @@ pub async fn connect_with(
             .collect()
     };
     connections.feeds = spawn_feeds(fleet, configs, &FeedOptions::default());
-    connections.annotations = Some(annotations::start_client_sync(
+    connections.annotations = Some(feed_sync::start_client_sync(
         fleet,
         &urls,
         &connections.feeds,
@@ -156,16 +158,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         let fleet = SharedFleet::new(Fleet::default());
         let connections = connect(&fleet, &settings.sources).await?;
         if let (Some(url), Some(sync)) = (&settings.config.grafana_url, &connections.annotations) {
-            annotations::start_grafana_push(
-                sync,
-                url,
-                settings.config.grafana_token_env.as_deref(),
-            )
-            .context("[grafana] in the config")?;
+            feed_sync::start_grafana_push(sync, url, settings.config.grafana_token_env.as_deref())
+                .context("[grafana] in the config")?;
         }
         let _detection = super::detection::spawn_detection(fleet.clone(), settings.detection());
         let mut guard = TerminalGuard::enter(settings.mouse).context("taking over the terminal")?;
-        let mut app = App::new(settings.keymap.clone());
+        let mut app = App::with_identity(
+            settings.keymap.clone(),
+            crate::annotations::local_author(),
+            AnnotationIds::from_seed(crate::annotations::random_id_seed()),
+        );
         let mut event_loop = EventLoop {
             screen: &mut guard.terminal,
             app: &mut app,

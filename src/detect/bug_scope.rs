@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 pub type Place = BTreeMap<String, BTreeSet<String>>;
 
 /// The name of the empty scope, as the TUI's top row calls it.
-pub const WHOLE_FLEET: &str = "whole fleet";
 
 fn place_of(scope: &BTreeMap<String, String>) -> Place {
     scope
@@ -129,32 +128,14 @@ pub fn envelope(places: &[Place], known: &KnownValues) -> Place {
     out
 }
 
-/// `hardware=tpu ∧ model=atlas-l,atlas-m` (the `/` filter's value list), or
-/// [`WHOLE_FLEET`].
-pub fn describe_place(place: &Place) -> String {
-    if place.is_empty() {
-        return WHOLE_FLEET.to_owned();
-    }
-    place
-        .iter()
-        .map(|(d, vs)| format!("{d}={}", vs.iter().cloned().collect::<Vec<_>>().join(",")))
-        .collect::<Vec<_>>()
-        .join(" ∧ ")
-}
-
 /// Several places joined with `or`.
 #[cfg(test)]
 fn describe_places(places: &[Place]) -> String {
     places
         .iter()
-        .map(describe_place)
+        .map(crate::text::scope::place_text)
         .collect::<Vec<_>>()
         .join(" or ")
-}
-
-/// A single-valued scope (`{}`: [`WHOLE_FLEET`]).
-pub fn describe_scope(scope: &BTreeMap<String, String>) -> String {
-    describe_place(&place_of(scope))
 }
 
 #[cfg(test)]
@@ -215,7 +196,7 @@ mod tests {
         let s = [scope(&[]), scope(&[("model", "atlas-l")])];
         assert_eq!(
             describe_places(&narrowest(&s, &KnownValues::new())),
-            WHOLE_FLEET
+            crate::text::scope::WHOLE_FLEET
         );
     }
 
@@ -228,7 +209,10 @@ mod tests {
         let places = narrowest(&s, &KnownValues::new());
         assert_eq!(places.len(), 2);
         let env = envelope(&places, &KnownValues::new());
-        assert_eq!(describe_place(&env), "model=atlas-m,atlas-s");
+        assert_eq!(
+            crate::text::scope::place_text(&env),
+            "model=atlas-m,atlas-s"
+        );
     }
 
     #[test]

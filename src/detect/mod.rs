@@ -33,10 +33,7 @@ pub mod synthetic;
 pub use baseline::{
     Baseline, ReferenceWindow, compact as compact_counts, estimate as estimate_baseline,
 };
-pub use bug_scope::{
-    KnownValues, Place, WHOLE_FLEET, describe_place, describe_scope, envelope, known_values,
-    narrowest,
-};
+pub use bug_scope::{KnownValues, Place, envelope, known_values, narrowest};
 pub use bugs::{Bug, ONSET_SPREAD_MS, group_bugs, scope_includes};
 pub use burn::{BurnAlert, BurnRateConfig, BurnRateTracker, BurnRule, BurnStatus, DEFAULT_SLO};
 pub use config::{
@@ -54,5 +51,5 @@ pub use monitor::{
 };
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
-pub use scope_table::{ScopeTable, describe};
+pub use scope_table::ScopeTable;
 pub use settings::DetectionSettings;

@@ -113,15 +113,3 @@ impl ScopeTable {
             .fold((0.0, 0.0), |(e, a), l| (e + l.expected, a + l.actual))
     }
 }
-
-/// `dim=value ∧ dim=value`, or `(everything)` for the empty scope.
-pub fn describe(scope: &BTreeMap<String, String>) -> String {
-    if scope.is_empty() {
-        return "(everything)".to_owned();
-    }
-    scope
-        .iter()
-        .map(|(d, v)| format!("{d}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ∧ ")
-}

@@ -18,6 +18,7 @@
 //! Frames are decoded outside the fleet lock; each message is then applied
 //! under one write (a 1,000 × 4 × 360 snapshot holds it about 30 ms).
 
+mod annotation_sync;
 mod backoff;
 mod config;
 mod connect;
@@ -26,6 +27,9 @@ mod session;
 mod status;
 mod task;
 
+pub use annotation_sync::{
+    AnnotationSync, annotations_mode, spawn_sync, start_client_sync, start_grafana_push,
+};
 pub use backoff::full_jitter;
 pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;

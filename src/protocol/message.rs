@@ -280,6 +280,58 @@ pub enum AnnotationState {
     Resolved,
 }
 
+impl AnnotationState {
+    /// Every state, in the order an incident moves through them.
+    pub const ALL: [AnnotationState; 4] = [
+        AnnotationState::Suspected,
+        AnnotationState::Confirmed,
+        AnnotationState::Mitigated,
+        AnnotationState::Resolved,
+    ];
+
+    /// The wire name (`suspected`), also what every screen, export and
+    /// the SQLite column show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnnotationState::Suspected => "suspected",
+            AnnotationState::Confirmed => "confirmed",
+            AnnotationState::Mitigated => "mitigated",
+            AnnotationState::Resolved => "resolved",
+        }
+    }
+
+    /// The state after this one, round to the first.
+    pub fn next(self) -> AnnotationState {
+        match self {
+            AnnotationState::Suspected => AnnotationState::Confirmed,
+            AnnotationState::Confirmed => AnnotationState::Mitigated,
+            AnnotationState::Mitigated => AnnotationState::Resolved,
+            AnnotationState::Resolved => AnnotationState::Suspected,
+        }
+    }
+}
+
+impl std::fmt::Display for AnnotationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AnnotationState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AnnotationState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "{s:?} is not an annotation state (suspected, confirmed, mitigated, resolved)"
+                )
+            })
+    }
+}
+
 /// A note on a scope and time range that every screen in the war room sees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Annotation {

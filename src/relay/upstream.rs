@@ -348,7 +348,7 @@ fn notice(code: &str, message: String) -> ErrorMessage {
     }
 }
 
-pub use crate::clock::rfc3339_utc as utc;
+pub use crate::text::time::rfc3339_utc as utc;
 
 #[cfg(test)]
 mod tests {

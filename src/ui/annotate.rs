@@ -8,33 +8,17 @@ use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::format;
 use super::help::ASCII_BORDER;
-use super::sanitize::{sanitize, width};
 use super::theme::Look;
-use crate::app::{Action, App, Popup, state_word};
+use crate::app::{Action, App, Popup};
 use crate::protocol::{Annotation, AnnotationState, Millis};
+use crate::text::format;
+use crate::text::sanitize::{sanitize, width};
 use crate::view::{AnnotationEntry, EntryStatus};
 
-pub(super) const STATES: [AnnotationState; 4] = [
-    AnnotationState::Suspected,
-    AnnotationState::Confirmed,
-    AnnotationState::Mitigated,
-    AnnotationState::Resolved,
-];
-
-/// `model=m3, hardware=tpu`, or `whole fleet` for `{}`. Sanitised.
+/// `hardware=tpu ∧ model=m3`, or `whole fleet` for `{}`. Sanitised.
 pub fn scope_text(a: &Annotation) -> String {
-    if a.scope.is_empty() {
-        return "whole fleet".to_owned();
-    }
-    let joined = a
-        .scope
-        .iter()
-        .map(|(d, v)| format!("{d}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    sanitize(&joined).into_owned()
+    crate::text::scope::scope_text(&a.scope)
 }
 
 /// How long ago an annotation was last written: `5m`, or `now` if unknown.
@@ -48,7 +32,7 @@ pub fn age(a: &Annotation, wall_now: Millis) -> String {
 /// The word for where an annotation stands, and its style.
 pub fn status_text(e: &AnnotationEntry, look: &Look) -> (String, Style) {
     match &e.status {
-        EntryStatus::Shared => (state_word(e.annotation.state).to_owned(), look.theme.text),
+        EntryStatus::Shared => (e.annotation.state.as_str().to_owned(), look.theme.text),
         EntryStatus::Pending => ("pending".to_owned(), look.theme.warn),
         EntryStatus::Refused(reason) => {
             (format!("refused: {}", sanitize(reason)), look.theme.error)
@@ -105,7 +89,7 @@ pub fn render_list(f: &mut Frame, area: Rect, app: &App, look: &Look) {
         } else {
             "all places"
         },
-        list.state.map_or("any", state_word)
+        list.state.map_or("any", AnnotationState::as_str)
     );
     lines.push(Line::styled(look.cut(&filters, inner_w), t.dim));
     let keys = |a: Action| {

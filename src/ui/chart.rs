@@ -10,10 +10,10 @@ use ratatui::symbols::{Marker, border};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType};
 
-use super::format;
 use super::help::ASCII_BORDER;
 use super::theme::Look;
 use crate::store::BucketRange;
+use crate::text::format;
 use crate::view::{ChartKind, ChartSeries, MarkerKind, SeriesValues, TimeMarker};
 
 /// Smallest y range drawn, in the chart's units: one point for quality (so

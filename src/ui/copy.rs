@@ -1,21 +1,19 @@
 //! What the copy key puts on the clipboard: the selected row's slice and
 //! figures, or the detail view as text. Plain, sanitised text only.
 
-use super::format;
-use super::sanitize::sanitize;
 use crate::app::App;
+use crate::text::format;
+use crate::text::sanitize::sanitize;
+use crate::text::scope::steps_text;
 use crate::view::{
     DetailModel, DrillStep, OverviewRow, SeriesValues, TimeCursor, ViewModel, path_of,
 };
 
 fn path_text(path: &[DrillStep]) -> String {
-    if path.is_empty() {
-        return "whole fleet".to_owned();
-    }
-    path.iter()
-        .map(|s| format!("{}={}", s.dimension, s.value))
-        .collect::<Vec<_>>()
-        .join(", ")
+    steps_text(
+        path.iter()
+            .map(|s| (s.dimension.as_str(), s.value.as_str())),
+    )
 }
 
 fn row_text(path: &[DrillStep], row: &OverviewRow, quality_label: &str) -> String {
@@ -84,7 +82,7 @@ fn when_text(app: &App, vm: &ViewModel) -> String {
         .unwrap_or_else(|| app.time().window_ms());
     format!(
         "at {} UTC{frozen}, window {}",
-        crate::clock::utc_minute(at),
+        crate::text::time::utc_minute(at),
         format::duration(window)
     )
 }

@@ -6,14 +6,14 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::sanitize::{sanitize, width};
 use super::theme::Look;
 use crate::app::App;
+use crate::text::sanitize::{sanitize, width};
 use crate::view::{DrillStep, ViewModel, display_value};
 
-/// The breadcrumb texts: `fleet`, then `dim=value` per step (sanitised).
+/// The breadcrumb texts: `whole fleet`, then `dim=value` per step (sanitised).
 pub fn crumbs_of(path: &[DrillStep]) -> Vec<String> {
-    std::iter::once("fleet".to_owned())
+    std::iter::once(crate::text::scope::WHOLE_FLEET.to_owned())
         .chain(
             path.iter()
                 .map(|s| format!("{}={}", sanitize(&s.dimension), display_value(&s.value))),

@@ -10,11 +10,11 @@ use ratatui::widgets::Paragraph;
 
 use super::annotate::{age, scope_text, status_text};
 use super::chart::{TimeFrame, marker_glyph, marker_style, render_chart};
-use super::format;
-use super::sanitize::sanitize;
-use super::sanitize::width;
 use super::theme::Look;
 use crate::app::{App, DetailState};
+use crate::text::format;
+use crate::text::sanitize::sanitize;
+use crate::text::sanitize::width;
 use crate::view::{AnnotationEntry, Breakdown, DetailModel, Severity, annotation_applies};
 
 /// Most annotations listed under the detail view (the `A` list has them all).

@@ -8,10 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui_textarea::TextArea;
 
-use super::annotate::{STATES, centered, frame_block};
-use super::sanitize::sanitize;
+use super::annotate::{centered, frame_block};
 use super::theme::Look;
-use crate::app::{AnnotationDialog, DialogField, TextField, state_word};
+use crate::app::{AnnotationDialog, DialogField, TextField};
+use crate::protocol::AnnotationState;
+use crate::text::sanitize::sanitize;
 
 /// Width of the field names.
 const NAME_W: u16 = 8;
@@ -101,7 +102,7 @@ pub fn render_dialog(f: &mut Frame, area: Rect, d: &AnnotationDialog, look: &Loo
         look,
     );
     let to = match d.draft.to {
-        Some(ms) => format!(" to {} UTC", crate::clock::utc_minute(ms)),
+        Some(ms) => format!(" to {} UTC", crate::text::time::utc_minute(ms)),
         None => " UTC, HH:MM or RFC 3339".to_owned(),
     };
     f.render_widget(
@@ -114,13 +115,13 @@ pub fn render_dialog(f: &mut Frame, area: Rect, d: &AnnotationDialog, look: &Loo
     );
 
     let mut states = vec![name(DialogField::State, "state")];
-    for s in STATES {
+    for s in AnnotationState::ALL {
         let style = if s == d.draft.state {
             t.selected
         } else {
             t.dim
         };
-        states.push(Span::styled(state_word(s), style));
+        states.push(Span::styled(s.as_str(), style));
         states.push(Span::raw(" "));
     }
     states.push(Span::styled(arrows, t.dim));

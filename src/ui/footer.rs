@@ -6,9 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::sanitize::{sanitize, width};
 use super::theme::Look;
 use crate::app::{Action, App, COMMANDS, InputKind, InputLine};
+use crate::text::sanitize::{sanitize, width};
 use crate::view::{QualityPick, ViewModel};
 
 /// Actions in the footer, most useful first, per screen.

@@ -9,11 +9,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::format;
 use super::theme::Look;
 use crate::app::App;
 use crate::feed::ConnState;
 use crate::protocol::Millis;
+use crate::text::format;
 use crate::view::{DownBanner, SourceLine, TimeCursor, ViewModel};
 
 /// Longest a source's label may be before it is cut with an ellipsis.

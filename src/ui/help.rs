@@ -7,9 +7,9 @@ use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::sanitize::width;
 use super::theme::Look;
 use crate::app::{COMMANDS, KeyMap};
+use crate::text::sanitize::width;
 
 pub const ASCII_BORDER: border::Set = border::Set {
     top_left: "+",

@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::help::ASCII_BORDER;
-use super::sanitize::{sanitize, width};
 use super::theme::Look;
 use crate::app::{App, PivotOption};
+use crate::text::sanitize::{sanitize, width};
 use crate::view::{Split, ViewModel};
 
 pub fn render_pivot(

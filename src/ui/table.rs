@@ -8,11 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::columns::{Col, ColumnPlan, GAP, Wants};
-use super::format;
-use super::sanitize;
 use super::sparkline::{availability_spark, spark};
 use super::theme::Look;
 use crate::app::App;
+use crate::text::format;
+use crate::text::sanitize;
 use crate::view::{
     HeaderModel, MIN_SPARK_SPAN, OverviewRow, OverviewTable, RatioTrend, RowKey, RowStatus,
     Severity, SortKey, cell_of_bucket, spark_range,

@@ -66,22 +66,22 @@ impl Look {
     /// Cuts a clean string to `width` columns with the look's ellipsis.
     pub fn cut(&self, s: &str, width: usize) -> String {
         let ellipsis = if self.ascii {
-            super::sanitize::ASCII_ELLIPSIS
+            crate::text::sanitize::ASCII_ELLIPSIS
         } else {
             "…"
         };
-        super::sanitize::truncate_with(s, width, ellipsis)
+        crate::text::sanitize::truncate_with(s, width, ellipsis)
     }
 
     /// Shortens a clean name to `width` columns in the middle, keeping its
     /// last part (the last dimension of a leaf) whole where it can.
     pub fn cut_middle(&self, s: &str, width: usize) -> String {
         let ellipsis = if self.ascii {
-            super::sanitize::ASCII_ELLIPSIS
+            crate::text::sanitize::ASCII_ELLIPSIS
         } else {
             "…"
         };
-        super::format::shorten_middle(s, width, ellipsis)
+        crate::text::format::shorten_middle(s, width, ellipsis)
     }
 }
 

@@ -20,7 +20,7 @@ use crate::detect::ScopeMap;
 use crate::feed::Fleet;
 use crate::protocol::{Annotation, Millis};
 use crate::store::{BucketRange, GroupRollup, SignalId, SliceId, Store};
-use crate::ui::sanitize::{sanitize, truncate};
+use crate::text::sanitize::{sanitize, truncate};
 
 /// Longest an annotation's label on the time axis may be.
 const ANNOTATION_LABEL_MAX: usize = 40;

@@ -25,7 +25,8 @@ use super::query::{DrillStep, QualityPick, TimeCursor};
 use crate::detect::{BurnEpisode, Detections, ScopeMap, TrackState, group_bugs};
 use crate::feed::Fleet;
 use crate::protocol::{Millis, Role, SignalKind};
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize::sanitize;
+use crate::text::time::hh_mm;
 
 pub use super::findings_detail::{detail_markers, scope_entries};
 
@@ -110,12 +111,6 @@ pub(super) fn includes(outer: &ScopeMap, inner: &ScopeMap) -> bool {
 /// How long after a regression ends its rows read `ENDED 14:40`, in data
 /// time, before they clear.
 pub const ENDED_SHOWN_MS: Millis = 30 * 60_000;
-
-/// HH:MM in UTC.
-pub(super) fn clock(ms: Millis) -> String {
-    let s = ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
-}
 
 pub(super) fn points(pp: f64) -> Option<String> {
     pp.is_finite().then(|| format!("{pp:+.1}pp"))
@@ -205,7 +200,7 @@ fn quality_status(
     // The bug it shows names itself as the header and `check` name it:
     // its onset, its change now, and where that lies in the row.
     if let Some(shown) = bugs.shown(&row, &signals, at_time) {
-        let mut text = format!("REGRESSION {}", clock(shown.bug.onset()));
+        let mut text = format!("REGRESSION {}", hh_mm(shown.bug.onset()));
         if let Some(p) = points(shown.bug.now().worst().delta_pp) {
             text.push(' ');
             text.push_str(&p);
@@ -227,7 +222,7 @@ fn quality_status(
     if let Some(end) = bugs.ended(&row, &signals, now, ENDED_SHOWN_MS) {
         return Some(RowStatus {
             severity: Severity::Ended,
-            text: format!("ENDED {}", clock(end)),
+            text: format!("ENDED {}", hh_mm(end)),
         });
     }
     // No regression: the row's own detector, if it has one, says whether

@@ -1,12 +1,13 @@
 //! The detail view's side of detection: markers on the time axis (one per
 //! bug, not per folded alarm) and the scope panel of explaining causes.
 
-use super::findings::{MarkerKind, ScopeEntry, TimeMarker, clock, includes, points, row_scope};
+use super::findings::{MarkerKind, ScopeEntry, TimeMarker, includes, points, row_scope};
 use super::overview::RowKey;
 use super::query::DrillStep;
-use crate::detect::{Bug, DetectedRegression, ScopeMap, describe_place, group_bugs, known_values};
+use crate::detect::{Bug, DetectedRegression, ScopeMap, group_bugs, known_values};
 use crate::feed::Fleet;
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize::sanitize;
+use crate::text::time::hh_mm;
 
 /// The regressions (any signal) related to the group at `path`.
 fn related<'a>(fleet: &'a Fleet, path: &[DrillStep]) -> Vec<&'a DetectedRegression> {
@@ -118,15 +119,15 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                 })
                 .collect();
             steps.sort_by_key(|s| order(&s.dimension));
-            let mut text = describe_place(&place);
+            let mut text = crate::text::scope::place_text(&place);
             let worst = bug.now().worst();
             if let Some(p) = points(worst.delta_pp) {
                 text.push_str(&format!("  {p}"));
             }
-            text.push_str(&format!("  since {}", clock(bug.onset())));
+            text.push_str(&format!("  since {}", hh_mm(bug.onset())));
             text.push_str(&format!("  {}", bug.signals().join(", ")));
             if let Some(end) = bug.ended_at() {
-                text.push_str(&format!("  (ended {})", clock(end)));
+                text.push_str(&format!("  (ended {})", hh_mm(end)));
             }
             ScopeEntry {
                 path: steps,

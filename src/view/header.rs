@@ -4,7 +4,7 @@
 use super::findings::active_regressions;
 use crate::feed::{ConnState, Fleet, SourceStatus};
 use crate::protocol::Millis;
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize::sanitize;
 
 /// A source the feed still calls live, but that has sent nothing for this
 /// long by the wall clock, is shown stale anyway: the screen must never pass

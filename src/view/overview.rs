@@ -18,7 +18,7 @@ use super::trend::{GaugeTrend, RatioTrend};
 use crate::feed::Fleet;
 use crate::protocol::Millis;
 use crate::store::{BucketRange, SignalId, Store};
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize::sanitize;
 
 /// Which row: the aggregate of the level, or one group under it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

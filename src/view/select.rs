@@ -5,7 +5,7 @@ use super::filter::Filter;
 use super::overview::RowKey;
 use super::query::{DrillStep, Split};
 use crate::store::{SliceId, SliceInterner};
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize::sanitize;
 
 /// Shown for the empty value: a dimension the slice's backend does not declare.
 pub const NO_VALUE: &str = "(none)";

@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use qualtop::annotations::{
-    AnnotationStore, AnnotationSync, Outbox, SqliteAnnotations, spawn_sync,
-};
+use qualtop::annotations::{AnnotationStore, Outbox, SqliteAnnotations};
 use qualtop::demo::{self, DemoOptions};
+use qualtop::feed::{AnnotationSync, spawn_sync};
 use qualtop::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feeds};
 use qualtop::protocol::{Annotation, AnnotationState, Millis, decode_server};
 use qualtop::server::{AnnotationHub, AnnotationRate, RunningServer, ServerConfig};

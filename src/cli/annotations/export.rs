@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::when::rfc3339;
 use crate::cli::TimelineFormat;
-use crate::protocol::{Annotation, AnnotationState, Millis, Role, SignalKind};
+use crate::protocol::{Annotation, Millis, Role, SignalKind};
 use crate::store::{BucketRange, SignalId, SliceId, Store};
-use crate::ui::format::percent;
-use crate::ui::sanitize::sanitize;
+use crate::text::format::percent;
+use crate::text::sanitize::sanitize;
 
 /// Buckets each figure sums over: the annotation's start ± 2, or the last 5.
 pub const FIGURE_BUCKETS: usize = 5;
@@ -56,15 +56,6 @@ pub struct QualityFigure {
     pub slices: usize,
 }
 
-pub fn state_word(s: AnnotationState) -> &'static str {
-    match s {
-        AnnotationState::Suspected => "suspected",
-        AnnotationState::Confirmed => "confirmed",
-        AnnotationState::Mitigated => "mitigated",
-        AnnotationState::Resolved => "resolved",
-    }
-}
-
 /// The timeline of `annotations` overlapping `[since, ∞)`, oldest first.
 pub fn build_timeline(
     annotations: &[Annotation],
@@ -84,7 +75,7 @@ pub fn build_timeline(
             to: a.to,
             scope: a.scope.clone(),
             signal: a.signal.clone(),
-            state: state_word(a.state),
+            state: a.state.as_str(),
             author: a.author.clone(),
             text: a.text.clone(),
             rev: a.rev,
@@ -203,17 +194,6 @@ fn figure(rate: Option<f64>) -> String {
     rate.map_or_else(|| "no data".to_owned(), |r| percent(Some(r)))
 }
 
-fn describe_scope(scope: &BTreeMap<String, String>) -> String {
-    if scope.is_empty() {
-        return "whole fleet".to_owned();
-    }
-    scope
-        .iter()
-        .map(|(d, v)| format!("{}={}", sanitize(d), sanitize(v)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Markdown for a postmortem document. Every string that came from a
 /// backend or a colleague is sanitised: no escape sequence reaches the
 /// terminal or the document.
@@ -240,7 +220,7 @@ fn markdown(t: &Timeline) -> String {
             rfc3339(e.from),
             until,
             e.state,
-            describe_scope(&e.scope),
+            crate::text::scope::scope_text(&e.scope),
             signal
         ));
         let rev = e.rev.map(|r| format!(", rev {r}")).unwrap_or_default();

@@ -17,14 +17,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::args::{AnnotationsCommand, Cli, StateArg, TimelineFormat};
+use super::args::{AnnotationsCommand, Cli, TimelineFormat};
 use super::tui::{Connections, connect, init_logging};
 use crate::annotations::{
-    AnnotationStore, AnnotationSync, ClientPlaces, Outbox, SqliteAnnotations, local_author,
-    new_annotation_id,
+    AnnotationStore, ClientPlaces, Outbox, SqliteAnnotations, local_author, new_annotation_id,
 };
-use crate::feed::{AnnotationsMode, Fleet, SharedFleet, wait_until_settled};
-use crate::protocol::{Annotation, AnnotationState, Millis};
+use crate::feed::{AnnotationSync, AnnotationsMode, Fleet, SharedFleet, wait_until_settled};
+use crate::protocol::{Annotation, Millis};
 use crate::tui::wall_clock_ms;
 
 /// Longest wait for every source to deliver its first snapshot (export).
@@ -84,7 +83,7 @@ pub fn run(cli: &Cli, command: &AnnotationsCommand) -> anyhow::Result<ExitCode> 
                         .transpose()
                         .map_err(anyhow::Error::msg)
                         .context("--to")?,
-                    state: state_of(*state),
+                    state: *state,
                     text: text.clone(),
                     author: author.clone().unwrap_or_else(local_author),
                     rev: None,
@@ -99,15 +98,6 @@ pub fn run(cli: &Cli, command: &AnnotationsCommand) -> anyhow::Result<ExitCode> 
     });
     runtime.shutdown_timeout(Duration::from_millis(500));
     result
-}
-
-fn state_of(s: StateArg) -> AnnotationState {
-    match s {
-        StateArg::Suspected => AnnotationState::Suspected,
-        StateArg::Confirmed => AnnotationState::Confirmed,
-        StateArg::Mitigated => AnnotationState::Mitigated,
-        StateArg::Resolved => AnnotationState::Resolved,
-    }
 }
 
 /// `--scope model=m4 --scope hardware=tpu` → `{"hardware":"tpu","model":"m4"}`.
@@ -223,7 +213,7 @@ async fn add(
             .await;
             eprintln!(
                 "qualtop: the backend refused annotation {id}: {}",
-                crate::ui::sanitize::sanitize(&why)
+                crate::text::sanitize::sanitize(&why)
             );
             Ok(ExitCode::from(2))
         }
@@ -269,7 +259,7 @@ async fn flush(cli: &Cli, wait: Duration) -> anyhow::Result<ExitCode> {
     for r in &refused {
         eprintln!(
             "qualtop: refused (kept in the outbox): {}",
-            crate::ui::sanitize::sanitize(r)
+            crate::text::sanitize::sanitize(r)
         );
     }
     if left > 0 {
@@ -295,7 +285,7 @@ async fn export(
     let (live, mode) = fleet.read(|f| {
         (
             f.sources.iter().any(|s| s.state.is_live()),
-            crate::annotations::annotations_mode(f),
+            crate::feed::annotations_mode(f),
         )
     });
     if !live {

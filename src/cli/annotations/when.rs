@@ -23,7 +23,7 @@ pub fn parse_time(s: &str, now: Millis) -> Result<Millis, String> {
     Ok(now.saturating_sub(back.as_millis() as Millis))
 }
 
-pub use crate::clock::rfc3339_ms as rfc3339;
+pub use crate::text::time::rfc3339_ms as rfc3339;
 
 #[cfg(test)]
 mod tests {

@@ -178,7 +178,7 @@ impl Aggregator {
         {
             return Err(format!(
                 "{ts_field} {} is outside the relay's window",
-                crate::clock::rfc3339_utc(ts)
+                crate::text::time::rfc3339_utc(ts)
             ));
         }
         let suite_field = rules.field("suite");

@@ -72,10 +72,10 @@ pub fn duration(ms: Millis) -> String {
 }
 
 /// Data time of day in UTC: `07:26:58 UTC` (one rendering, in `clock`).
-pub use crate::clock::time_of_day as utc_clock;
+pub use crate::text::time::time_of_day as utc_clock;
 
 /// Data time to the minute in UTC: `07:26 UTC`.
-pub use crate::clock::hour_minute as utc_minute;
+pub use crate::text::time::hour_minute as utc_minute;
 
 /// Separators between a leaf's dimension values, widest first.
 const NAME_SEPARATORS: [&str; 2] = [" / ", "/"];

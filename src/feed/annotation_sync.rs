@@ -16,8 +16,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{AnnotationStore, Outbox, same_content};
-use crate::feed::{AnnotationsMode, ConnState, Fleet, SharedFleet, merge_annotation};
+use super::{AnnotationsMode, ConnState, Fleet, SharedFleet, merge_annotation};
+use crate::annotations::{
+    AnnotationStore, GrafanaConfig, Outbox, same_content, spawn_grafana_push,
+};
 use crate::protocol::{Annotate, Annotation, ClientMessage};
 
 /// Refusals worth sending again after a pause: the server may take it then.
@@ -160,9 +162,9 @@ pub fn spawn_sync(
 pub fn start_client_sync(
     fleet: &SharedFleet,
     urls: &[String],
-    feeds: &[crate::feed::FeedHandle],
+    feeds: &[super::FeedHandle],
 ) -> AnnotationSync {
-    let places = super::ClientPlaces::for_backends(urls)
+    let places = crate::annotations::ClientPlaces::for_backends(urls)
         .inspect_err(|e| tracing::warn!("annotations: {e:#}"))
         .ok();
     let outbox = places.as_ref().and_then(|p| {
@@ -171,7 +173,7 @@ pub fn start_client_sync(
             .ok()
     });
     let local = places.as_ref().and_then(|p| {
-        super::SqliteAnnotations::open_in(&p.local)
+        crate::annotations::SqliteAnnotations::open_in(&p.local)
             .inspect_err(|e| tracing::warn!("no local annotation store: {e:#}"))
             .ok()
             .map(|s| Arc::new(s) as Arc<dyn AnnotationStore>)
@@ -415,6 +417,26 @@ impl Sync {
         self.publish_pending();
         self.forward(&mine);
     }
+}
+
+/// `[grafana] url` and `token_env` of the config, wired to the sync task:
+/// every annotation created or edited on this client is also posted to
+/// Grafana. The token is read from the variable named by `token_env`.
+pub fn start_grafana_push(
+    sync: &AnnotationSync,
+    url: &str,
+    token_env: Option<&str>,
+) -> anyhow::Result<()> {
+    let token = token_env
+        .and_then(|var| std::env::var(var).ok())
+        .filter(|t| !t.is_empty());
+    let push = spawn_grafana_push(GrafanaConfig::new(url, token))?;
+    anyhow::ensure!(
+        sync.forward_acknowledged(push),
+        "the annotation sync task has stopped"
+    );
+    tracing::info!(url, "annotations are also pushed to Grafana");
+    Ok(())
 }
 
 #[cfg(test)]
