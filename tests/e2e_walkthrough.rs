@@ -54,9 +54,11 @@ fn key(p: &mut Pty, bytes: &[u8]) {
     thread::sleep(PACE);
 }
 
-/// The table row whose first word is `name`.
+/// The table row whose first word is `name` (a row has figures; the
+/// breadcrumb above the table may start with the same word).
 fn row<'a>(s: &'a [String], name: &str) -> Option<&'a String> {
-    s.iter().find(|l| l.split_whitespace().next() == Some(name))
+    s.iter()
+        .find(|l| l.split_whitespace().next() == Some(name) && l.contains('%'))
 }
 
 fn row_says(s: &[String], name: &str, word: &str) -> bool {

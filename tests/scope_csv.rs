@@ -90,7 +90,7 @@ fn ratio_form_without_at_tests_the_latest_bucket() {
     // The latest bucket (minute 31) is broken everywhere: a general drop.
     let csv = ratio_csv(|_, _| 0.9);
     let out = run_scope(&args(OutputFormat::Text), &csv).unwrap();
-    assert!(out.contains("(everything)"), "{out}");
+    assert!(out.contains("whole fleet"), "{out}");
 }
 
 #[test]

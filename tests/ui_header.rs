@@ -6,8 +6,9 @@ mod ui_fixture;
 
 use qualtop::app::{App, Event, KeyMap, ViewFacts};
 use qualtop::feed::{ConnState, Fleet};
+use qualtop::text::format;
 use qualtop::theme::Theme as RoleTheme;
-use qualtop::ui::{self, Look, Theme, format};
+use qualtop::ui::{self, Look, Theme};
 use qualtop::view::{ViewModel, compute_overview};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -107,7 +108,7 @@ fn a_dead_backend_gets_a_full_width_reverse_video_banner_at_80x24() {
     );
     assert!(reversed, "the banner is reverse video end to end");
     // The table still starts under it.
-    assert!(screen[4].0.starts_with("fleet"), "{screen:#?}");
+    assert!(screen[4].0.starts_with("whole fleet"), "{screen:#?}");
 }
 
 #[test]
@@ -136,7 +137,7 @@ fn a_live_fleet_has_no_banner_and_an_unmarked_count() {
     assert!(screen[0].0.contains("6 regressions"), "{}", screen[0].0);
     assert!(!screen[0].0.contains("stale"), "{}", screen[0].0);
     // Title, two sources, then straight to the crumbs: no banner line.
-    assert!(screen[3].0.starts_with("fleet"), "{screen:#?}");
+    assert!(screen[3].0.starts_with("whole fleet"), "{screen:#?}");
     assert!(
         screen[..3].iter().all(|(_, reversed)| !reversed),
         "{screen:#?}"
