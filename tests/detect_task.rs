@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use qualtop::cli::SourceArgs;
-use qualtop::cli::detection::spawn_detection;
-use qualtop::cli::tui::connect_with;
+use qualtop::client::{Sources, connect_with, spawn_detection};
 use qualtop::detect::{DetectionSettings, TrackLevel, TrackState};
 use qualtop::feed::{Fleet, SharedFleet, wait_until_settled};
 use qualtop::view::{QualityPick, RowKey, TimeCursor, row_status};
@@ -14,7 +12,7 @@ use qualtop::view::{QualityPick, RowKey, TimeCursor, row_status};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn detection_task_publishes_the_replayed_history_into_the_fleet() {
     let fleet = SharedFleet::new(Fleet::default());
-    let _connections = connect_with(&fleet, &SourceArgs::default(), None)
+    let _connections = connect_with(&fleet, &Sources::default(), None)
         .await
         .expect("the demo starts");
     assert!(wait_until_settled(&fleet, Duration::from_secs(30)).await);
@@ -74,7 +72,7 @@ async fn detection_started_with_the_feeds_tests_every_backends_full_history() {
     // either backend's snapshot. The first backend's history must not be
     // tested alone (the other's suites would start with part of theirs).
     let fleet = SharedFleet::new(Fleet::default());
-    let _connections = connect_with(&fleet, &SourceArgs::default(), None)
+    let _connections = connect_with(&fleet, &Sources::default(), None)
         .await
         .expect("the demo starts");
     let _detection = spawn_detection(fleet.clone(), DetectionSettings::default());

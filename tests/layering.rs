@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["detect", "annotations"],
     &["feed", "server"],
     &["demo", "relay", "view"],
-    &["app"],
+    &["app", "client"],
     &["ui"],
     &["tui"],
     &["cli"],

@@ -7,8 +7,9 @@ use std::time::Duration;
 use anyhow::bail;
 
 use super::args::SourceArgs;
-use super::detection::catch_up;
-use super::tui::{Connections, connect_with};
+use super::tui::sources_of;
+use crate::client::catch_up;
+use crate::client::{Connections, connect_with};
 use crate::detect::{DetectionEngine, DetectionSettings, Detections};
 use crate::feed::{ConnState, Fleet, SharedFleet, wait_until_settled};
 
@@ -40,7 +41,7 @@ pub async fn connect_and_replay(
 ) -> anyhow::Result<Replayed> {
     let fleet = SharedFleet::new(Fleet::default());
     // A fresh demo run: the same history whatever ran before.
-    let connections = connect_with(&fleet, sources, None).await?;
+    let connections = connect_with(&fleet, &sources_of(sources), None).await?;
     let settled = wait_until_settled(&fleet, CONNECT_TIMEOUT).await;
     let missing = fleet.read(|f| {
         f.sources

@@ -8,7 +8,6 @@ mod check;
 pub mod check_report;
 mod check_text;
 mod demo_server;
-pub mod detection;
 mod headless;
 mod paste;
 mod push;

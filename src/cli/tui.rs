@@ -1,5 +1,5 @@
 //! `qualtop` (and `qualtop demo`): the interactive overview. Sets up the log
-//! file, connects the sources (see [`connect`]), takes the terminal, runs the
+//! file, connects the sources (see [`crate::client::connect`]), takes the terminal, runs the
 //! loop and gives the terminal back whatever happens.
 
 use std::fs::{self, OpenOptions};
@@ -14,34 +14,9 @@ use crossterm::event::EventStream;
 
 use super::args::{Cli, SourceArgs};
 use crate::app::{AnnotationIds, App};
-use std::net::SocketAddr;
-
-use crate::demo::{self, DemoOptions, Endpoint};
-use crate::feed::{
-    self as feed_sync, AnnotationSync, FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig,
-    spawn_feeds,
-};
-use crate::server::{RunningServer, ServerConfig};
+use crate::client::{Backend, Connections, Sources};
+use crate::feed::{self as feed_sync, Fleet, SharedFleet};
 use crate::tui::{EventLoop, Exit, TerminalGuard, ThemeSwitch, wall_clock_ms};
-
-/// What [`connect`] started. Dropping it stops the feeds and the demo server.
-#[derive(Default)]
-pub struct Connections {
-    pub feeds: Vec<FeedHandle>,
-    /// The in-process demo backend, when no URL was given.
-    pub demo: Option<RunningServer>,
-    /// Submits annotations (outbox first, then the backend); see
-    /// [`crate::feed::AnnotationSync`].
-    pub annotations: Option<AnnotationSync>,
-}
-
-impl Drop for Connections {
-    fn drop(&mut self) {
-        for f in &self.feeds {
-            f.abort();
-        }
-    }
-}
 
 /// The CA bundles trusted for `url`: `--ca-file` (or `[sources] ca_file`),
 /// then the source's own `metrics_ca_file` / `evals_ca_file`.
@@ -62,23 +37,9 @@ pub(crate) fn ca_files_for(sources: &SourceArgs, url: &str) -> Vec<std::path::Pa
         .collect()
 }
 
-/// The one place where the TUI and the one-shot commands get their data: one
-/// feed per URL given, or the built-in demo backend (in this process, on
-/// 127.0.0.1 with an ephemeral port, over real WebSockets) when none is
-/// given. Registers a `SourceStatus` per source in `fleet` either way, so
-/// the header always lists what was asked for. Must run inside the runtime.
-pub async fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Result<Connections> {
-    connect_with(fleet, sources, demo::default_data_dir().ok()).await
-}
-
-/// [`connect`], with the built-in demo's clock kept in `demo_data_dir`
-/// (`None`: a fresh run from the wall clock, its history free of bugs, as
-/// `check`, `snapshot` and tests want it whatever ran before).
-pub async fn connect_with(
-    fleet: &SharedFleet,
-    sources: &SourceArgs,
-    demo_data_dir: Option<std::path::PathBuf>,
-) -> anyhow::Result<Connections> {
+/// Where `sources` points, as the client connects: the token read from
+/// `--token-env`, each URL with the CA bundles it trusts.
+pub fn sources_of(sources: &SourceArgs) -> Sources {
     let token = std::env::var(&sources.token_env)
         .ok()
         .filter(|t| !t.is_empty());
@@ -89,54 +50,21 @@ pub async fn connect_with(
         .collect();
     // The same URL for both roles is one backend: one connection.
     urls.dedup();
-    let mut connections = Connections::default();
-    let configs: Vec<SourceConfig> = if urls.is_empty() {
-        // The same store as `qualtop demo-server`'s default: notes written
-        // in a practice session survive it, as they would in a war room.
-        let annotations = demo::annotation_hub(None)
-            .inspect_err(|e| tracing::warn!("the demo runs without shared annotations: {e:#}"))
-            .ok();
-        let demo = demo::start(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            ServerConfig {
-                annotations,
-                ..ServerConfig::default()
-            },
-            DemoOptions {
-                // The clock lives with the notes, so a restart continues the run.
-                data_dir: demo_data_dir,
-                ..DemoOptions::default()
-            },
-        )
-        .await
-        .context("starting the built-in demo backend")?;
-        let configs = [Endpoint::Metrics, Endpoint::Evals]
+    Sources {
+        backends: urls
             .into_iter()
-            .map(|e| SourceConfig::new(format!("demo{}", e.path()), demo.url(e.path())))
-            .collect();
-        connections.demo = Some(demo);
-        configs
-    } else {
-        for url in &urls {
-            if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-                anyhow::bail!("{url:?} is not a ws:// or wss:// URL");
-            }
-        }
-        urls.iter()
-            .map(|u| {
-                SourceConfig::new(u.clone(), u.clone())
-                    .with_token(token.clone())
-                    .with_ca_files(ca_files_for(sources, u))
+            .map(|url| Backend {
+                ca_files: ca_files_for(sources, &url),
+                url,
             })
-            .collect()
-    };
-    connections.feeds = spawn_feeds(fleet, configs, &FeedOptions::default());
-    connections.annotations = Some(feed_sync::start_client_sync(
-        fleet,
-        &urls,
-        &connections.feeds,
-    ));
-    Ok(connections)
+            .collect(),
+        token,
+    }
+}
+
+/// [`crate::client::connect`] to what the command line names.
+pub async fn connect(fleet: &SharedFleet, sources: &SourceArgs) -> anyhow::Result<Connections> {
+    crate::client::connect(fleet, &sources_of(sources)).await
 }
 
 /// Runs the TUI until the user quits or a signal arrives.
@@ -161,7 +89,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             feed_sync::start_grafana_push(sync, url, settings.config.grafana_token_env.as_deref())
                 .context("[grafana] in the config")?;
         }
-        let _detection = super::detection::spawn_detection(fleet.clone(), settings.detection());
+        let _detection = crate::client::spawn_detection(fleet.clone(), settings.detection());
         let mut guard = TerminalGuard::enter(settings.mouse).context("taking over the terminal")?;
         let mut app = App::with_identity(
             settings.keymap.clone(),

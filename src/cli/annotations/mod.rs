@@ -5,7 +5,7 @@
 //!   backend cannot be reached);
 //! - `flush` sends what waits in the outbox.
 //!
-//! Each connects like the TUI ([`super::tui::connect`]), so it goes through
+//! Each connects like the TUI ([`crate::client::connect`]), so it goes through
 //! the same sync task, outbox and backends.
 
 pub mod export;
@@ -18,10 +18,11 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::args::{AnnotationsCommand, Cli, TimelineFormat};
-use super::tui::{Connections, connect, init_logging};
+use super::tui::{connect, init_logging};
 use crate::annotations::{
     AnnotationStore, ClientPlaces, Outbox, SqliteAnnotations, local_author, new_annotation_id,
 };
+use crate::client::Connections;
 use crate::feed::{AnnotationSync, AnnotationsMode, Fleet, SharedFleet, wait_until_settled};
 use crate::protocol::{Annotation, Millis};
 use crate::tui::wall_clock_ms;
