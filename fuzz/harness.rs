@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use qualtop::protocol::{
-    Hello, Role, ServerMessage, SignalKind, SignalSpec, decode_client, decode_server,
+    Hello, ServerMessage, SignalKind, SignalRole, SignalSpec, decode_client, decode_server,
 };
 use qualtop::store::{BucketRange, Drops, SliceId, Store};
 
@@ -81,8 +81,8 @@ fn hello() -> Hello {
         epoch: "e".into(),
         dimensions: vec!["model".into(), "hw".into()],
         signals: vec![
-            spec("quality", SignalKind::Ratio, Role::Quality),
-            spec("p99", SignalKind::Gauge, Role::Latency),
+            spec("quality", SignalKind::Ratio, SignalRole::Quality),
+            spec("p99", SignalKind::Gauge, SignalRole::Latency),
         ],
         bucket_ms: BUCKET,
         history_ms: 64 * BUCKET,

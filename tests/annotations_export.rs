@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use qualtop::cli::TimelineFormat;
 use qualtop::cli::annotations::export::{QualityFigure, build_timeline, render};
 use qualtop::protocol::{
-    Annotation, AnnotationState, CowStr, Hello, Millis, Point, Role, SignalKind, SignalSpec,
+    Annotation, AnnotationState, CowStr, Hello, Millis, Point, SignalKind, SignalRole, SignalSpec,
     SliceMap,
 };
 use qualtop::store::Store;
@@ -19,7 +19,7 @@ const HISTORY_BUCKETS: i64 = 60;
 /// golden-qa of atlas-s on TPU falls from here on (bucket offset from now).
 const ONSET: i64 = -30;
 
-fn spec(name: &str, kind: SignalKind, role: Role) -> SignalSpec {
+fn spec(name: &str, kind: SignalKind, role: SignalRole) -> SignalSpec {
     SignalSpec {
         name: name.into(),
         kind,
@@ -54,10 +54,10 @@ fn store() -> Store {
         epoch: "e".into(),
         dimensions: vec!["model".into(), "hardware".into()],
         signals: vec![
-            spec("availability", SignalKind::Ratio, Role::Availability),
-            spec("golden-qa", SignalKind::Ratio, Role::Quality),
-            spec("feedback", SignalKind::Ratio, Role::Quality),
-            spec("latency_p99", SignalKind::Gauge, Role::Latency),
+            spec("availability", SignalKind::Ratio, SignalRole::Availability),
+            spec("golden-qa", SignalKind::Ratio, SignalRole::Quality),
+            spec("feedback", SignalKind::Ratio, SignalRole::Quality),
+            spec("latency_p99", SignalKind::Gauge, SignalRole::Latency),
         ],
         bucket_ms: BUCKET,
         history_ms: HISTORY_BUCKETS * BUCKET,

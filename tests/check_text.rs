@@ -3,7 +3,7 @@
 
 use qualtop::cli::check_report::CheckReport;
 use qualtop::detect::{DetectedRegression, Detections, ScopeOrigin};
-use qualtop::protocol::Role;
+use qualtop::protocol::SignalRole;
 use qualtop::store::Store;
 use qualtop::text::sanitize::width;
 
@@ -13,7 +13,7 @@ const T0: i64 = 1_756_771_200_000; // 2025-09-02 00:00 UTC
 fn reg(signal: &str, scope: &[(&str, &str)], onset: i64, end: Option<i64>) -> DetectedRegression {
     DetectedRegression {
         signal: signal.to_owned(),
-        role: Role::Quality,
+        role: SignalRole::Quality,
         scope: scope
             .iter()
             .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))

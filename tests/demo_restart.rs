@@ -11,12 +11,12 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use qualtop::app::{App, Event, KeyMap, ViewFacts};
+use qualtop::clock::wall_ms;
 use qualtop::demo::clock::CLOCK_FILE;
 use qualtop::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feeds};
 use qualtop::protocol::Millis;
 use qualtop::protocol::PointError;
 use qualtop::text::format;
-use qualtop::tui::wall_clock_ms;
 use qualtop::ui::{self, Look};
 use qualtop::view::{HeaderModel, compute_overview};
 use ratatui::Terminal;
@@ -179,7 +179,7 @@ async fn killed_demo_gets_a_banner_and_its_restart_continues_the_clock_without_d
 
     // The header clock is data time: the demo runs at 60x, ahead of the wall.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let wall = wall_clock_ms();
+    let wall = wall_ms();
     let h = header(&fleet);
     let data_now = h.data_clock(wall);
     assert!(
@@ -201,16 +201,16 @@ async fn killed_demo_gets_a_banner_and_its_restart_continues_the_clock_without_d
     assert!(screen[1].0.contains("data fresh"), "{}", screen[1].0);
 
     // Kill it: the banner is up within two heartbeats.
-    let before_kill = header(&fleet).data_clock(wall_clock_ms());
+    let before_kill = header(&fleet).data_clock(wall_ms());
     server.kill();
     let took = within(&fleet, 2 * HEARTBEAT, |f| {
         HeaderModel::from_fleet(f, None)
-            .down_banner(wall_clock_ms())
+            .down_banner(wall_ms())
             .is_some()
     })
     .await;
     eprintln!("banner after {took:?}");
-    let screen = draw(&fleet, wall_clock_ms(), 80, 24);
+    let screen = draw(&fleet, wall_ms(), 80, 24);
     let banner = screen
         .iter()
         .find(|(text, _)| text.contains("disconnected"))
@@ -226,7 +226,7 @@ async fn killed_demo_gets_a_banner_and_its_restart_continues_the_clock_without_d
     let _server = DemoServer::start(port, &data, "same-2");
     within(&fleet, Duration::from_secs(30), |f| live_on(f, 2)).await;
     assert!(data.join(CLOCK_FILE).exists());
-    let after = header(&fleet).data_clock(wall_clock_ms());
+    let after = header(&fleet).data_clock(wall_ms());
     assert!(
         after >= before_kill,
         "restarted clock {after} went back from {before_kill}"
@@ -235,7 +235,7 @@ async fn killed_demo_gets_a_banner_and_its_restart_continues_the_clock_without_d
         assert_eq!(f.timeline, timeline, "no jump, so no new time axis");
         assert_eq!(out_of_window(f), 0, "out-of-window drops after the restart");
     });
-    assert!(header(&fleet).down_banner(wall_clock_ms()).is_none());
+    assert!(header(&fleet).down_banner(wall_ms()).is_none());
     for feed in &feeds {
         feed.abort();
     }
@@ -297,12 +297,12 @@ async fn a_hung_demo_gets_a_stale_banner_within_two_protocol_heartbeats() {
     let limit = 2 * qualtop::feed::HEARTBEAT_INTERVAL + Duration::from_secs(1);
     let took = within(&fleet, limit, |f| {
         HeaderModel::from_fleet(f, None)
-            .down_banner(wall_clock_ms())
+            .down_banner(wall_ms())
             .is_some_and(|b| b.word == "stale")
     })
     .await;
     eprintln!("stale banner after {took:?}");
-    let screen = draw(&fleet, wall_clock_ms(), 80, 24);
+    let screen = draw(&fleet, wall_ms(), 80, 24);
     assert!(
         screen.iter().any(|(t, rev)| *rev && t.contains("stale")),
         "{screen:#?}"

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use qualtop::demo::{LeafId, Scenario, SignalId, World};
+use qualtop::demo::{DemoSignalId, LeafId, Scenario, World};
 use qualtop::protocol::{BucketValue, Millis};
 
 /// 2025-09-02 00:00 UTC.
@@ -20,11 +20,11 @@ fn leaf(w: &World, model: &str, platform: &str, region: &str, hardware: &str) ->
         .unwrap_or_else(|| panic!("no leaf {model}/{platform}/{region}/{hardware}"))
 }
 
-fn signal(w: &World, name: &str) -> SignalId {
+fn signal(w: &World, name: &str) -> DemoSignalId {
     w.signal(name).unwrap_or_else(|| panic!("no signal {name}"))
 }
 
-fn counts(w: &World, l: LeafId, s: SignalId, minute: i64) -> (u64, u64) {
+fn counts(w: &World, l: LeafId, s: DemoSignalId, minute: i64) -> (u64, u64) {
     match w.sample(l, s, ANCHOR + minute * MINUTE) {
         Some(BucketValue::Ratio { good, total }) => (u64::from(good), u64::from(total)),
         other => panic!("expected a ratio, got {other:?}"),
@@ -32,14 +32,14 @@ fn counts(w: &World, l: LeafId, s: SignalId, minute: i64) -> (u64, u64) {
 }
 
 /// good/total summed over minutes `from..to`.
-fn pooled_rate(w: &World, l: LeafId, s: SignalId, from: i64, to: i64) -> f64 {
+fn pooled_rate(w: &World, l: LeafId, s: DemoSignalId, from: i64, to: i64) -> f64 {
     let (good, total) = (from..to)
         .map(|m| counts(w, l, s, m))
         .fold((0, 0), |(g, t), (dg, dt)| (g + dg, t + dt));
     good as f64 / total as f64
 }
 
-fn baseline(w: &World, l: LeafId, s: SignalId) -> f64 {
+fn baseline(w: &World, l: LeafId, s: DemoSignalId) -> f64 {
     w.baseline_rate(l, s, ANCHOR).unwrap()
 }
 
@@ -84,10 +84,10 @@ fn same_seed_gives_same_values_and_another_seed_differs() {
         for s in 0..a.signals().len() {
             for minute in [-300, -1, 0, 5, 400, 9000] {
                 let ts = ANCHOR + minute * MINUTE;
-                let va = a.sample(l, SignalId(s), ts);
-                assert_eq!(va, b.sample(l, SignalId(s), ts));
+                let va = a.sample(l, DemoSignalId(s), ts);
+                assert_eq!(va, b.sample(l, DemoSignalId(s), ts));
                 compared += 1;
-                if va != c.sample(l, SignalId(s), ts) {
+                if va != c.sample(l, DemoSignalId(s), ts) {
                     differ += 1;
                 }
             }
@@ -104,8 +104,8 @@ fn values_follow_the_anchor_so_servers_started_at_other_times_agree() {
     for s in 0..a.signals().len() {
         for minute in [-200, 0, 61, 305] {
             assert_eq!(
-                a.sample(l, SignalId(s), ANCHOR + minute * MINUTE),
-                later.sample(l, SignalId(s), later.anchor_ms() + minute * MINUTE),
+                a.sample(l, DemoSignalId(s), ANCHOR + minute * MINUTE),
+                later.sample(l, DemoSignalId(s), later.anchor_ms() + minute * MINUTE),
             );
         }
     }

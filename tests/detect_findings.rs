@@ -7,7 +7,7 @@ use qualtop::detect::{
     TrackFinding, TrackLevel, TrackState,
 };
 use qualtop::feed::Fleet;
-use qualtop::protocol::{Hello, Millis, Role, SignalKind, SignalSpec};
+use qualtop::protocol::{Hello, Millis, SignalKind, SignalRole, SignalSpec};
 use qualtop::view::{
     DrillStep, MarkerKind, QualityPick, RowKey, Severity, TimeCursor, active_burns,
     active_regressions, burn_status, detail_markers, row_status, scope_entries,
@@ -52,9 +52,9 @@ fn fleet(detections: Detections) -> Fleet {
         epoch: "e".into(),
         dimensions: vec!["model".into(), "hardware".into()],
         signals: vec![
-            spec("golden-qa", Role::Quality),
-            spec("code-syntax", Role::Quality),
-            spec("availability", Role::Availability),
+            spec("golden-qa", SignalRole::Quality),
+            spec("code-syntax", SignalRole::Quality),
+            spec("availability", SignalRole::Availability),
         ],
         bucket_ms: MINUTE,
         history_ms: 360 * MINUTE,
@@ -70,7 +70,7 @@ fn fleet(detections: Detections) -> Fleet {
 fn track(signal: &str, level: TrackLevel, s: ScopeMap, state: TrackState) -> TrackFinding {
     TrackFinding {
         signal: signal.into(),
-        role: Role::Quality,
+        role: SignalRole::Quality,
         level,
         scope: s,
         state,
@@ -96,7 +96,7 @@ fn regression(ended_at: Option<Millis>) -> DetectedRegression {
     let cause = scope(&[("hardware", "tpu"), ("model", "m2")]);
     DetectedRegression {
         signal: "golden-qa".into(),
-        role: Role::Quality,
+        role: SignalRole::Quality,
         scope: cause.clone(),
         origin: ScopeOrigin::Cause,
         causes: vec![CauseShare {

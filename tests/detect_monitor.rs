@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use qualtop::cli::check_report::CheckReport;
 use qualtop::detect::synthetic::draw_bucket;
 use qualtop::detect::{Monitor, MonitorConfig, ScopeConfig, Status, TrackKey};
-use qualtop::protocol::{CowStr, Hello, Point, Role, SignalKind, SignalSpec, SliceMap};
+use qualtop::protocol::{CowStr, Hello, Point, SignalKind, SignalRole, SignalSpec, SliceMap};
 use qualtop::store::{SignalId, Store};
 
 const MINUTE: i64 = 60_000;
@@ -29,8 +29,8 @@ fn hello() -> Hello {
         epoch: "e".into(),
         dimensions: vec!["model".into(), "hardware".into()],
         signals: vec![
-            spec("quality", Role::Quality),
-            spec("availability", Role::Availability),
+            spec("quality", SignalRole::Quality),
+            spec("availability", SignalRole::Availability),
         ],
         bucket_ms: MINUTE,
         history_ms: 1440 * MINUTE,
@@ -148,7 +148,7 @@ fn an_error_burst_pages_on_availability_burn() {
     let (store, monitor) = run(430, true);
     let avail = store.signal_by_name("availability").unwrap();
     let fleet = monitor.finding_for(TrackKey::Fleet, avail).unwrap();
-    assert_eq!(fleet.role, Role::Availability);
+    assert_eq!(fleet.role, SignalRole::Availability);
     let alert = fleet
         .burn
         .and_then(|b| b.alert)

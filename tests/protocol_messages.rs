@@ -9,7 +9,7 @@ fn quality() -> SignalSpec {
     SignalSpec {
         name: "quality".into(),
         kind: SignalKind::Ratio,
-        role: Role::Quality,
+        role: SignalRole::Quality,
         unit: None,
     }
 }
@@ -25,7 +25,7 @@ fn hello() -> Hello {
             SignalSpec {
                 name: "p99".into(),
                 kind: SignalKind::Gauge,
-                role: Role::Latency,
+                role: SignalRole::Latency,
                 unit: Some("ms".into()),
             },
         ],
@@ -238,7 +238,7 @@ fn unknown_fields_are_ignored() {
 fn unknown_role_decodes_as_other() {
     let json = r#"{"name":"toxicity","kind":"ratio","role":"safety"}"#;
     let spec: SignalSpec = serde_json::from_str(json).unwrap();
-    assert_eq!(spec.role, Role::Other);
+    assert_eq!(spec.role, SignalRole::Other);
 }
 
 #[test]

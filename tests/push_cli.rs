@@ -7,7 +7,9 @@ mod support;
 
 use std::time::Duration;
 
-use qualtop::relay::{self, config::Endpoint, wall_ms};
+use qualtop::clock::wall_ms;
+use qualtop::protocol::Endpoint;
+use qualtop::relay::{self};
 use qualtop::store::Ratio;
 use support::relay::{client, config, eventually, ratio_at};
 

@@ -7,7 +7,9 @@ mod support;
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use qualtop::relay::{self, config::Endpoint, wall_ms};
+use qualtop::clock::wall_ms;
+use qualtop::protocol::Endpoint;
+use qualtop::relay::{self};
 use serde_json::json;
 use support::relay::{config, next_json, next_of, ws_connect};
 use tokio_tungstenite::tungstenite::Message;

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use qualtop::feed::{Fleet, SharedFleet, SourceConfig, spawn_feed};
+use qualtop::protocol::Endpoint;
 use qualtop::protocol::MAX_FRAME_BYTES;
-use qualtop::relay::{self, config::Endpoint};
+use qualtop::relay::{self};
 use support::relay::{config, feed_options, next_json, ws_connect};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

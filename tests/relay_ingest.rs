@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use qualtop::relay::{self, RunningRelay, config::Endpoint, wall_ms};
+use qualtop::clock::wall_ms;
+use qualtop::protocol::Endpoint;
+use qualtop::relay::{self, RunningRelay};
 use qualtop::store::Ratio;
 use serde_json::{Value, json};
 use support::relay::{client, config, eventually, next_json, next_of, post, ratio_at, ws_connect};

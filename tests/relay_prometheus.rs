@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
+use qualtop::clock::wall_ms;
+use qualtop::protocol::Endpoint;
 use qualtop::relay::prometheus::{PromClient, PromConfig};
-use qualtop::relay::{self, config::Endpoint, wall_ms};
+use qualtop::relay::{self};
 use qualtop::store::Ratio;
 use support::relay::{client, config, eventually, ratio_at};
 

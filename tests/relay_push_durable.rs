@@ -10,7 +10,9 @@ mod support;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use qualtop::relay::{self, config::Endpoint, wall_ms};
+use qualtop::clock::wall_ms;
+use qualtop::protocol::Endpoint;
+use qualtop::relay::{self};
 use qualtop::store::Ratio;
 use support::engines::{free_port, http_get};
 use support::relay::{client, config, eventually, ratio_at};

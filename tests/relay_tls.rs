@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use qualtop::relay::{self, config::Endpoint, wall_ms};
+use qualtop::clock::wall_ms;
+use qualtop::protocol::Endpoint;
+use qualtop::relay::{self};
 use rustls::pki_types::CertificateDer;
 use serde_json::json;
 use support::relay::{config, next_json, next_of};

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use qualtop::feed::ConnState;
 use qualtop::feed::{Fleet, SharedFleet, SourceConfig, spawn_feed};
-use qualtop::relay::{self, config::Endpoint};
+use qualtop::protocol::Endpoint;
+use qualtop::relay::{self};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use support::relay::{config, eventually, feed_options, is_live, last_error};
 
@@ -102,7 +103,7 @@ endpoint = "evals"
     let https = relay.http_url("");
     let line = format!(
         r#"{{"ts":{},"suite":"golden-qa","model":"m1","passed":true}}"#,
-        qualtop::relay::wall_ms()
+        qualtop::clock::wall_ms()
     );
     let push = |ca: Option<std::path::PathBuf>| {
         let (https, line) = (https.clone(), line.clone());

@@ -8,7 +8,7 @@ use qualtop::app::{App, Event, KeyMap, ViewFacts};
 use qualtop::feed::{ConnState, Fleet};
 use qualtop::text::format;
 use qualtop::theme::Theme as RoleTheme;
-use qualtop::ui::{self, Look, Theme};
+use qualtop::ui::{self, Look, Styles};
 use qualtop::view::{ViewModel, compute_overview};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -47,7 +47,7 @@ fn vm_of(fleet: &Fleet) -> ViewModel {
 fn mono() -> Look {
     let roles = RoleTheme::builtin("mono").expect("mono is built in");
     Look {
-        theme: Theme::from_roles(&roles),
+        theme: Styles::from_roles(&roles),
         ascii: true,
     }
 }

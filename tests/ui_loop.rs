@@ -159,7 +159,7 @@ async fn themes_change_live_and_a_bad_name_keeps_the_one_on_screen() {
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let mut app = App::new(KeyMap::default());
     let dark = Look {
-        theme: qualtop::ui::Theme::from_roles(&Theme::builtin("dark").unwrap()),
+        theme: qualtop::ui::Styles::from_roles(&Theme::builtin("dark").unwrap()),
         ascii: false,
     };
     let mut event_loop = EventLoop {

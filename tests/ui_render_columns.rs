@@ -183,7 +183,7 @@ fn every_cell_of_the_selected_row_reads_on_the_bar_in_every_theme_and_depth() {
         ] {
             let roles = Theme::builtin(theme).unwrap().for_depth(depth);
             let look = Look {
-                theme: ui::Theme::from_roles(&roles),
+                theme: ui::Styles::from_roles(&roles),
                 ascii: false,
             };
             let buffer = draw(&app, &vm, 160, 24, &look);

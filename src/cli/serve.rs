@@ -7,7 +7,8 @@ use anyhow::Context;
 
 use super::server_process::{init_logging, stop_signal};
 
-use crate::relay::{self, config::Endpoint, config::RelayConfig};
+use crate::protocol::Endpoint;
+use crate::relay::{self, config::RelayConfig};
 
 pub fn run(config: &Path) -> anyhow::Result<ExitCode> {
     init_logging();

@@ -109,7 +109,7 @@ pub fn resolve(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Resul
     }
     let fps = cli.tui.fps.unwrap_or(config.fps);
     let look = Look {
-        theme: crate::ui::Theme::from_roles(&theme.for_depth(depth)),
+        theme: crate::ui::Styles::from_roles(&theme.for_depth(depth)),
         ascii,
     };
     Ok(Settings {

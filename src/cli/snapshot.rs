@@ -16,11 +16,11 @@ use super::check_report::CheckReport;
 use super::check_text::summary;
 use super::headless::connect_and_replay;
 use crate::app::{DEFAULT_WINDOW, WINDOWS};
+use crate::clock::wall_ms;
 use crate::feed::{ConnState, Fleet};
 use crate::protocol::Millis;
 use crate::text::format;
 use crate::text::sanitize::{sanitize, truncate, width};
-use crate::tui::wall_clock_ms;
 use crate::ui::sparkline::{availability_spark, spark};
 use crate::view::{
     Filter, MIN_SPARK_SPAN, OverviewRow, RatioTrend, SourceLine, Split, ViewModel, ViewQuery,
@@ -142,7 +142,7 @@ pub fn run(cli: &Cli, args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
             let options = SnapshotOptions {
                 format: args.format,
                 ascii: settings.look.ascii,
-                wall_now: wall_clock_ms(),
+                wall_now: wall_ms(),
                 query: query_for(args, f)?,
             };
             anyhow::Ok(render_snapshot(f, &options))

@@ -15,8 +15,9 @@ use crossterm::event::EventStream;
 use super::args::{Cli, SourceArgs};
 use crate::app::{AnnotationIds, App};
 use crate::client::{Backend, Connections, Sources};
+use crate::clock::wall_ms;
 use crate::feed::{self as feed_sync, Fleet, SharedFleet};
-use crate::tui::{EventLoop, Exit, TerminalGuard, ThemeSwitch, wall_clock_ms};
+use crate::tui::{EventLoop, Exit, TerminalGuard, ThemeSwitch};
 
 /// The CA bundles trusted for `url`: `--ca-file` (or `[sources] ca_file`),
 /// then the source's own `metrics_ca_file` / `evals_ca_file`.
@@ -103,7 +104,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             look: settings.look.clone(),
             pacing: settings.pacing,
             stats: Default::default(),
-            wall_clock: wall_clock_ms,
+            wall_clock: wall_ms,
             annotations: connections.annotations.clone(),
             themes: ThemeSwitch {
                 current: settings.theme.name.clone(),

@@ -12,7 +12,7 @@ pub struct LeafId(pub usize);
 
 /// One finest-grained slice of the fleet.
 #[derive(Debug, Clone)]
-pub struct Leaf {
+pub struct DemoLeaf {
     pub model: String,
     pub platform: String,
     pub region: String,
@@ -28,7 +28,7 @@ pub struct Leaf {
     pub(crate) key: u64,
 }
 
-impl Leaf {
+impl DemoLeaf {
     /// The value of one of [`DIMENSIONS`].
     pub fn value(&self, dim: &str) -> Option<&str> {
         match dim {
@@ -59,7 +59,7 @@ impl Leaf {
 }
 
 /// Expands the scenario's combinations, minus the exclusions.
-pub fn leaves(s: &Scenario) -> Vec<Leaf> {
+pub fn leaves(s: &Scenario) -> Vec<DemoLeaf> {
     let mut leaves = Vec::new();
     for (mi, m) in s.models.iter().enumerate() {
         for (pi, p) in s.platforms.iter().enumerate() {
@@ -69,7 +69,7 @@ pub fn leaves(s: &Scenario) -> Vec<Leaf> {
                     let Some(hw_share) = p.hardware.get(&h.name) else {
                         continue;
                     };
-                    let leaf = Leaf {
+                    let leaf = DemoLeaf {
                         model: m.name.clone(),
                         platform: p.name.clone(),
                         region: r.name.clone(),

@@ -16,9 +16,9 @@ mod source;
 mod world;
 
 pub use clock::DemoClock;
-pub use fleet::{Leaf, LeafId};
+pub use fleet::{DemoLeaf, LeafId};
 pub use scenario::{DIMENSIONS, Keyframe, RegressionSpec, Scenario, Scope, Variation};
-pub use signals::{AVAILABILITY, DemoSignal, Endpoint, LATENCY, METRIC_SIGNALS, SignalId};
+pub use signals::{AVAILABILITY, DemoSignal, DemoSignalId, Endpoint, LATENCY, METRIC_SIGNALS};
 pub use source::{DEFAULT_BACKLOG, DemoSource, history_hub};
 pub use world::{InjectedRegression, World};
 
@@ -87,7 +87,7 @@ impl DemoBackend {
             Some(s) => s,
             None => Scenario::builtin()?,
         };
-        let wall = wall_clock_ms();
+        let wall = wall_ms();
         let resumed = resume_clock(&scenario, &opts, wall);
         let world = Arc::new(World::new(scenario, opts.seed, resumed.anchor_ms));
         // History up to the bucket the clock is in now, live data from there.
@@ -148,13 +148,13 @@ impl DemoBackend {
     }
 
     /// The endpoints to hand to [`server::bind`]: `/metrics` and `/evals`.
-    pub fn endpoints(&self) -> Vec<server::Endpoint> {
+    pub fn endpoints(&self) -> Vec<server::Mount> {
         vec![
-            server::Endpoint {
+            server::Mount {
                 path: Endpoint::Metrics.path().to_owned(),
                 source: self.metrics.clone(),
             },
-            server::Endpoint {
+            server::Mount {
                 path: Endpoint::Evals.path().to_owned(),
                 source: self.evals.clone(),
             },
@@ -196,7 +196,7 @@ fn resume_clock(scenario: &Scenario, opts: &DemoOptions, wall: Millis) -> clock:
 /// Saves the run's clock; a demo that cannot save it still runs (a restart
 /// then starts a new run).
 fn keep_clock(dir: &std::path::Path, world: &World, clock: DemoClock) {
-    let wall = wall_clock_ms();
+    let wall = wall_ms();
     let saved = clock::SavedClock {
         scenario: world.scenario().name.clone(),
         seed: world.seed(),
@@ -242,7 +242,7 @@ pub fn default_data_dir() -> anyhow::Result<PathBuf> {
         .join("demo"))
 }
 
-use crate::clock::wall_ms as wall_clock_ms;
+use crate::clock::wall_ms;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! An injected regression, ready to evaluate: which leaves it hits, how hard
 //! at each minute, and what it does to each signal.
 
-use super::fleet::Leaf;
+use super::fleet::DemoLeaf;
 use super::noise;
 use super::scenario::{Keyframe, RegressionSpec};
 
@@ -19,7 +19,12 @@ pub struct CompiledRegression {
 }
 
 impl CompiledRegression {
-    pub fn compile(spec: &RegressionSpec, leaves: &[Leaf], signals: &[&str], seed: u64) -> Self {
+    pub fn compile(
+        spec: &RegressionSpec,
+        leaves: &[DemoLeaf],
+        signals: &[&str],
+        seed: u64,
+    ) -> Self {
         let key = noise::hash_str(&spec.name);
         let leaf_factor = leaves
             .iter()
@@ -60,7 +65,7 @@ impl CompiledRegression {
     }
 
     /// Share of the leaf's traffic hit at this minute, in 0..=1.
-    pub fn hit(&self, seed: u64, leaf_index: usize, leaf: &Leaf, minute: f64) -> f64 {
+    pub fn hit(&self, seed: u64, leaf_index: usize, leaf: &DemoLeaf, minute: f64) -> f64 {
         let factor = self.leaf_factor.get(leaf_index).copied().unwrap_or(0.0);
         if factor == 0.0 {
             return 0.0;
@@ -81,7 +86,7 @@ impl CompiledRegression {
         self.effect.get(signal_index).copied().unwrap_or(0.0)
     }
 
-    fn block_factor(&self, seed: u64, leaf: &Leaf, minute: f64) -> f64 {
+    fn block_factor(&self, seed: u64, leaf: &DemoLeaf, minute: f64) -> f64 {
         let v = &self.spec.variation;
         if v.block_minutes <= 0.0 {
             return 1.0;

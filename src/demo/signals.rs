@@ -1,6 +1,6 @@
 //! The signals a demo world serves, and which endpoint serves each.
 
-use crate::protocol::{Role, SignalKind, SignalSpec};
+use crate::protocol::{SignalKind, SignalRole, SignalSpec};
 
 use super::noise;
 use super::scenario::Scenario;
@@ -10,39 +10,20 @@ pub const LATENCY: &str = "latency_p99";
 /// The signals `/metrics` serves; every other signal is a quality signal on `/evals`.
 pub const METRIC_SIGNALS: [&str; 2] = [AVAILABILITY, LATENCY];
 
-/// The two WebSocket endpoints of the demo backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    /// Availability and latency.
-    Metrics,
-    /// Eval suites and user feedback.
-    Evals,
-}
+pub use crate::protocol::Endpoint;
 
-impl Endpoint {
-    pub const ALL: [Endpoint; 2] = [Endpoint::Metrics, Endpoint::Evals];
-
-    /// The URL path it is served on.
-    pub fn path(self) -> &'static str {
-        match self {
-            Endpoint::Metrics => "/metrics",
-            Endpoint::Evals => "/evals",
-        }
-    }
-
-    /// The `server` name in its hello.
-    pub fn server_name(self) -> String {
-        let role = match self {
-            Endpoint::Metrics => "metrics",
-            Endpoint::Evals => "evals",
-        };
-        format!("qualtop-demo-{role}/{}", env!("CARGO_PKG_VERSION"))
-    }
+/// The `server` name in the demo's hello on `endpoint`.
+pub fn server_name(endpoint: Endpoint) -> String {
+    format!(
+        "qualtop-demo-{}/{}",
+        endpoint.name(),
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// Index of a signal in [`super::World::signals`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SignalId(pub usize);
+pub struct DemoSignalId(pub usize);
 
 /// What produces a signal's numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +49,7 @@ pub(crate) fn signals_of(s: &Scenario) -> Vec<DemoSignal> {
         signal(
             AVAILABILITY,
             SignalKind::Ratio,
-            Role::Availability,
+            SignalRole::Availability,
             None,
             Endpoint::Metrics,
             Generator::Availability,
@@ -76,7 +57,7 @@ pub(crate) fn signals_of(s: &Scenario) -> Vec<DemoSignal> {
         signal(
             LATENCY,
             SignalKind::Gauge,
-            Role::Latency,
+            SignalRole::Latency,
             Some("ms"),
             Endpoint::Metrics,
             Generator::Latency,
@@ -86,7 +67,7 @@ pub(crate) fn signals_of(s: &Scenario) -> Vec<DemoSignal> {
         out.push(signal(
             &suite.name,
             SignalKind::Ratio,
-            Role::Quality,
+            SignalRole::Quality,
             None,
             Endpoint::Evals,
             Generator::Suite(i),
@@ -95,7 +76,7 @@ pub(crate) fn signals_of(s: &Scenario) -> Vec<DemoSignal> {
     out.push(signal(
         &s.feedback.name,
         SignalKind::Ratio,
-        Role::Quality,
+        SignalRole::Quality,
         None,
         Endpoint::Evals,
         Generator::Feedback,
@@ -106,7 +87,7 @@ pub(crate) fn signals_of(s: &Scenario) -> Vec<DemoSignal> {
 fn signal(
     name: &str,
     kind: SignalKind,
-    role: Role,
+    role: SignalRole,
     unit: Option<&str>,
     endpoint: Endpoint,
     generator: Generator,

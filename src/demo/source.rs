@@ -9,7 +9,7 @@ use crate::server::{FleetSource, Hub, Subscription, UpdatePoint};
 
 use super::clock::DemoClock;
 use super::fleet::LeafId;
-use super::signals::{Endpoint, SignalId};
+use super::signals::{DemoSignalId, Endpoint};
 use super::world::World;
 
 /// One endpoint of the demo backend.
@@ -32,7 +32,7 @@ impl Drop for DemoSource {
 struct Plan {
     world: Arc<World>,
     slices: Vec<(LeafId, Arc<SliceMap<'static>>)>,
-    signals: Vec<(SignalId, Arc<str>)>,
+    signals: Vec<(DemoSignalId, Arc<str>)>,
 }
 
 impl Plan {
@@ -116,7 +116,7 @@ impl DemoSource {
         let plan = plan(world, endpoint, &hub);
         let hello = Hello {
             protocol: PROTOCOL_VERSION,
-            server: endpoint.server_name(),
+            server: super::signals::server_name(endpoint),
             epoch: epoch.to_owned(),
             dimensions: world.dimensions(),
             signals: signal_specs(world, endpoint),

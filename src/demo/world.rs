@@ -7,11 +7,11 @@ use std::f64::consts::TAU;
 
 use crate::protocol::{BucketValue, Millis};
 
-use super::fleet::{self, Leaf, LeafId};
+use super::fleet::{self, DemoLeaf, LeafId};
 use super::noise;
 use super::regression::CompiledRegression;
 use super::scenario::{DIMENSIONS, Scenario, Scope};
-use super::signals::{self, DemoSignal, Endpoint, Generator, SignalId};
+use super::signals::{self, DemoSignal, DemoSignalId, Endpoint, Generator};
 
 const STREAM_TRAFFIC: u64 = 0x7a1f_0001;
 const STREAM_SAMPLE: u64 = 0x7a1f_0002;
@@ -43,7 +43,7 @@ pub struct World {
     scenario: Scenario,
     seed: u64,
     anchor_ms: Millis,
-    leaves: Vec<Leaf>,
+    leaves: Vec<DemoLeaf>,
     signals: Vec<DemoSignal>,
     regressions: Vec<CompiledRegression>,
     /// Healthy rate of each (leaf, quality signal), row-major by leaf.
@@ -105,10 +105,10 @@ impl World {
     pub fn dimensions(&self) -> Vec<String> {
         DIMENSIONS.iter().map(|d| (*d).to_owned()).collect()
     }
-    pub fn leaves(&self) -> &[Leaf] {
+    pub fn leaves(&self) -> &[DemoLeaf] {
         &self.leaves
     }
-    pub fn leaf(&self, id: LeafId) -> Option<&Leaf> {
+    pub fn leaf(&self, id: LeafId) -> Option<&DemoLeaf> {
         self.leaves.get(id.0)
     }
     pub fn leaf_ids(&self) -> impl Iterator<Item = LeafId> + use<> {
@@ -135,17 +135,17 @@ impl World {
     pub fn signals(&self) -> &[DemoSignal] {
         &self.signals
     }
-    pub fn signal(&self, name: &str) -> Option<SignalId> {
+    pub fn signal(&self, name: &str) -> Option<DemoSignalId> {
         self.signals
             .iter()
             .position(|s| s.spec.name == name)
-            .map(SignalId)
+            .map(DemoSignalId)
     }
     /// The signals one endpoint serves, in world order.
-    pub fn signals_of(&self, endpoint: Endpoint) -> Vec<SignalId> {
+    pub fn signals_of(&self, endpoint: Endpoint) -> Vec<DemoSignalId> {
         (0..self.signals.len())
             .filter(|i| self.signals[*i].endpoint == endpoint)
-            .map(SignalId)
+            .map(DemoSignalId)
             .collect()
     }
 
@@ -160,7 +160,7 @@ impl World {
 
     /// The counts (ratio) or value (gauge) of one bucket. Pure: the same
     /// arguments give the same answer in any process, in any order.
-    pub fn sample(&self, leaf: LeafId, signal: SignalId, ts: Millis) -> Option<BucketValue> {
+    pub fn sample(&self, leaf: LeafId, signal: DemoSignalId, ts: Millis) -> Option<BucketValue> {
         let l = self.leaves.get(leaf.0)?;
         let sig = self.signals.get(signal.0)?;
         let offset = self.offset_of(ts);
@@ -221,7 +221,7 @@ impl World {
 
     /// The noise-free pass rate (ratio) or value (gauge) of a bucket, with the
     /// injected regressions.
-    pub fn expected_rate(&self, leaf: LeafId, signal: SignalId, ts: Millis) -> Option<f64> {
+    pub fn expected_rate(&self, leaf: LeafId, signal: DemoSignalId, ts: Millis) -> Option<f64> {
         let minute = self.minute(self.offset_of(ts));
         let base = self.baseline_rate(leaf, signal, ts)?;
         let survival = self.survival(leaf.0, signal.0, minute);
@@ -230,7 +230,7 @@ impl World {
 
     /// The noise-free pass rate (ratio) or value (gauge) of a bucket had
     /// nothing been injected.
-    pub fn baseline_rate(&self, leaf: LeafId, signal: SignalId, ts: Millis) -> Option<f64> {
+    pub fn baseline_rate(&self, leaf: LeafId, signal: DemoSignalId, ts: Millis) -> Option<f64> {
         let l = self.leaves.get(leaf.0)?;
         let sig = self.signals.get(signal.0)?;
         let minute = self.minute(self.offset_of(ts));
@@ -301,7 +301,7 @@ impl World {
     }
 
     /// Requests a leaf served in a bucket; shared by availability and feedback.
-    fn traffic(&self, leaf: &Leaf, offset: i64) -> u64 {
+    fn traffic(&self, leaf: &DemoLeaf, offset: i64) -> u64 {
         let t = &self.scenario.traffic;
         let mut rng = noise::rng(
             self.seed,
@@ -316,7 +316,7 @@ impl World {
         noise::count(&mut rng, mean)
     }
 
-    fn latency_baseline(&self, leaf: &Leaf, minute: f64) -> f64 {
+    fn latency_baseline(&self, leaf: &DemoLeaf, minute: f64) -> f64 {
         let s = &self.scenario;
         let (Some(m), Some(p), Some(h)) = (
             s.models.get(leaf.model_index),
@@ -373,7 +373,7 @@ fn ratio(good: u64, total: u64) -> BucketValue {
 
 /// A leaf's own healthy rate of a quality signal: the model's, nudged on the
 /// log-odds scale so slices differ a little, as real ones do.
-fn healthy_slice_rate(s: &Scenario, seed: u64, leaf: &Leaf, sig: &DemoSignal) -> f64 {
+fn healthy_slice_rate(s: &Scenario, seed: u64, leaf: &DemoLeaf, sig: &DemoSignal) -> f64 {
     let Some(model_rate) = s
         .models
         .get(leaf.model_index)

@@ -250,7 +250,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Role;
+    use crate::protocol::SignalRole;
 
     const MIN: Millis = 60_000;
 
@@ -262,7 +262,7 @@ mod tests {
     ) -> DetectedRegression {
         DetectedRegression {
             signal: signal.to_owned(),
-            role: Role::Quality,
+            role: SignalRole::Quality,
             scope: scope
                 .iter()
                 .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))

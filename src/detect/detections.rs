@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::settings::DetectionSettings;
-use crate::protocol::{Millis, Role};
+use crate::protocol::{Millis, SignalRole};
 
 /// A slice scope: dimension → value. Empty = the whole fleet.
 pub type ScopeMap = BTreeMap<String, String>;
@@ -53,7 +53,7 @@ pub enum TrackState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackFinding {
     pub signal: String,
-    pub role: Role,
+    pub role: SignalRole,
     pub level: TrackLevel,
     pub scope: ScopeMap,
     pub state: TrackState,
@@ -104,7 +104,7 @@ pub enum ScopeOrigin {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DetectedRegression {
     pub signal: String,
-    pub role: Role,
+    pub role: SignalRole,
     /// Where it is; `{}` = the whole fleet.
     pub scope: ScopeMap,
     pub origin: ScopeOrigin,

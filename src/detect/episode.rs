@@ -7,7 +7,7 @@ use super::cusum::Regression;
 use super::detections::{CauseShare, ScopeMap, ScopeOrigin, TrackLevel};
 use super::monitor::TrackKey;
 use super::monitor_scope::ScopedRegression;
-use crate::protocol::{Millis, Role};
+use crate::protocol::{Millis, SignalRole};
 use crate::store::SignalId;
 
 /// One detector: a signal and a scope.
@@ -33,7 +33,7 @@ impl Member {
 #[derive(Debug, Clone)]
 pub(super) struct Episode {
     pub(super) signal: SignalId,
-    pub(super) role: Role,
+    pub(super) role: SignalRole,
     /// Track alarms folded in at the last fold: (key, detected_at).
     pub(super) current: Vec<(TrackKey, Millis)>,
     pub(super) members: Vec<Member>,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::burn::{BurnRateConfig, BurnRateTracker, BurnStatus};
 use super::config::DetectorConfig;
 use super::cusum::{RatioDetector, Regression, Status};
-use crate::protocol::{Millis, Role, SignalKind};
+use crate::protocol::{Millis, SignalKind, SignalRole};
 use crate::store::{Ratio, SignalId, SliceId, Store};
 
 /// What a detector watches: the fleet, one dimension value, or one slice.
@@ -113,7 +113,7 @@ impl MonitorConfig {
 pub struct Finding {
     pub key: TrackKey,
     pub signal: SignalId,
-    pub role: Role,
+    pub role: SignalRole,
     pub status: Status,
     /// Error-budget burn (availability signals only).
     pub burn: Option<BurnStatus>,
@@ -134,16 +134,17 @@ pub(crate) struct Track {
 }
 
 impl Track {
-    fn new(cfg: &MonitorConfig, role: Role) -> Self {
+    fn new(cfg: &MonitorConfig, role: SignalRole) -> Self {
         Self::with_detector(cfg, cfg.detector, role)
     }
-    fn leaf(cfg: &MonitorConfig, role: Role) -> Self {
+    fn leaf(cfg: &MonitorConfig, role: SignalRole) -> Self {
         Self::with_detector(cfg, cfg.leaf_detector, role)
     }
-    fn with_detector(cfg: &MonitorConfig, detector: DetectorConfig, role: Role) -> Self {
+    fn with_detector(cfg: &MonitorConfig, detector: DetectorConfig, role: SignalRole) -> Self {
         Track {
             detector: RatioDetector::new(detector),
-            burn: (role == Role::Availability).then(|| BurnRateTracker::new(cfg.burn.clone())),
+            burn: (role == SignalRole::Availability)
+                .then(|| BurnRateTracker::new(cfg.burn.clone())),
         }
     }
     fn push(&mut self, ts: Millis, r: Option<Ratio>) {
@@ -157,7 +158,7 @@ impl Track {
 #[derive(Debug, Clone)]
 pub(crate) struct SignalTracks {
     pub(crate) signal: SignalId,
-    pub(crate) role: Role,
+    pub(crate) role: SignalRole,
     pub(crate) fleet: Track,
     /// Per dimension, per value id (id 0, the empty value, stays `None`).
     pub(crate) groups: Vec<Vec<Option<Track>>>,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use super::cusum::Status;
 use super::monitor::{Monitor, TrackKey};
 use super::scope::{Cause, Leaf, ScopeConfig, localize, share_of};
-use crate::protocol::{Millis, Role};
+use crate::protocol::{Millis, SignalRole};
 use crate::store::{Ratio, SignalId, SliceId, Store};
 
 /// A key is folded into the cause holding most of its deficit when the
@@ -30,7 +30,7 @@ pub struct NamedCause {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScopedRegression {
     pub signal: SignalId,
-    pub role: Role,
+    pub role: SignalRole,
     /// Where it is: a found cause, or the key itself when no cause holds it.
     pub scope: BTreeMap<String, String>,
     /// The regressing keys folded into it.
@@ -241,7 +241,7 @@ impl Monitor {
 
 fn entry(
     signal: SignalId,
-    role: Role,
+    role: SignalRole,
     scope: BTreeMap<String, String>,
     keys: Vec<(TrackKey, super::cusum::Regression)>,
     causes: Vec<NamedCause>,

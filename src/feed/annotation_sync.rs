@@ -201,7 +201,7 @@ fn retryable(reason: &str) -> bool {
     RETRYABLE.iter().any(|code| reason.starts_with(code))
 }
 
-use crate::clock::wall_ms as now_ms;
+use crate::clock::wall_ms;
 
 impl Sync {
     fn submit(&mut self, a: Annotation) {
@@ -392,7 +392,7 @@ impl Sync {
         let mut done = Vec::new();
         let mut mine = Vec::new();
         for a in &self.pending {
-            match local.upsert(a, now_ms()) {
+            match local.upsert(a, wall_ms()) {
                 Ok(s) => {
                     stored.push(s.annotation().clone());
                     mine.push(s.annotation().clone());

@@ -14,7 +14,7 @@ use super::fleet::{Fleet, SharedFleet, merge_annotation};
 use super::status::{ConnState, SourceStatus};
 
 /// Wall-clock milliseconds, for `last_message_at` and `retry_at`.
-pub use crate::clock::wall_ms;
+use crate::clock::wall_ms;
 
 /// Longest a backend's clock is run on from its last report (then it is
 /// stale anyway): a silent backend's points cannot move the clock far.

@@ -13,8 +13,9 @@ use super::backoff::Backoff;
 use super::config::{FeedOptions, SourceConfig};
 use super::connect::{Ending, WsStream, describe, is_oversize, open};
 use super::fleet::SharedFleet;
-use super::session::{Session, Step, count_dropped_frame, decode_hello, hello_time_scale, wall_ms};
+use super::session::{Session, Step, count_dropped_frame, decode_hello, hello_time_scale};
 use super::status::{ConnState, SourceStatus};
+use crate::clock::wall_ms;
 use crate::protocol::{ClientMessage, Subscribe};
 
 /// Client messages waiting for a connection; more are refused, not buffered.

@@ -122,7 +122,7 @@ impl Hello {
 pub struct SignalSpec {
     pub name: String,
     pub kind: SignalKind,
-    pub role: Role,
+    pub role: SignalRole,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
 }
@@ -138,7 +138,7 @@ pub enum SignalKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Role {
+pub enum SignalRole {
     Availability,
     Quality,
     Latency,
@@ -147,13 +147,13 @@ pub enum Role {
     Other,
 }
 
-impl Role {
+impl SignalRole {
     pub fn as_str(self) -> &'static str {
         match self {
-            Role::Availability => "availability",
-            Role::Quality => "quality",
-            Role::Latency => "latency",
-            Role::Other => "other",
+            SignalRole::Availability => "availability",
+            SignalRole::Quality => "quality",
+            SignalRole::Latency => "latency",
+            SignalRole::Other => "other",
         }
     }
 }

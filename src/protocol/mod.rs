@@ -2,11 +2,13 @@
 //! validation of what arrives. Knows nothing of sockets or terminals.
 
 mod decode;
+mod endpoint;
 mod message;
 mod slice;
 mod validate;
 
 pub use decode::{DecodeError, decode_client, decode_server};
+pub use endpoint::Endpoint;
 pub use message::*;
 pub use slice::{CowStr, SliceMap};
 pub use validate::{

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::config::{ConfigError, parse_duration};
-use crate::protocol::{Role, SignalKind};
+use crate::protocol::{SignalKind, SignalRole};
 
 mod prom;
 
@@ -24,12 +24,7 @@ pub enum Permission {
     Ingest,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Endpoint {
-    Metrics,
-    Evals,
-}
+pub use crate::protocol::Endpoint;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,7 +99,7 @@ struct RawProm {
 struct RawSignal {
     name: String,
     kind: SignalKind,
-    role: Role,
+    role: SignalRole,
     endpoint: Endpoint,
     #[serde(default)]
     unit: Option<String>,
@@ -153,7 +148,7 @@ pub enum SignalSource {
 pub struct RelaySignal {
     pub name: String,
     pub kind: SignalKind,
-    pub role: Role,
+    pub role: SignalRole,
     pub endpoint: Endpoint,
     pub unit: Option<String>,
     pub source: SignalSource,

@@ -23,7 +23,7 @@ use super::durable::{PushedBucket, Rereads, job_of, write_request};
 use super::ingest::{IngestRules, parse_points};
 use super::remote_write::RemoteWriter;
 use super::stats::{EndpointGauge, RelayStats};
-use super::wall_ms;
+use crate::clock::wall_ms;
 
 pub const POINTS_PATH: &str = "/v1/points";
 pub const METRICS_PAGE_PATH: &str = "/metrics.prom";

@@ -47,16 +47,7 @@ use self::source::RelaySource;
 use self::stats::RelayStats;
 use self::upstream::{Poller, PromQuery, PromSignal};
 
-/// The WebSocket path of an endpoint.
-pub fn endpoint_path(e: Endpoint) -> &'static str {
-    match e {
-        Endpoint::Metrics => "/metrics",
-        Endpoint::Evals => "/evals",
-    }
-}
-
-/// Wall-clock time: the relay's data clock.
-pub use crate::clock::wall_ms;
+use crate::clock::wall_ms;
 
 /// A relay serving in the background; dropping it stops it.
 pub struct RunningRelay {
@@ -98,7 +89,7 @@ impl RunningRelay {
     /// `ws(s)://ADDR/metrics` or `/evals`.
     pub fn url(&self, endpoint: Endpoint) -> String {
         let scheme = if self.tls { "wss" } else { "ws" };
-        format!("{scheme}://{}{}", self.addr, endpoint_path(endpoint))
+        format!("{scheme}://{}{}", self.addr, endpoint.path())
     }
 
     /// `http(s)://ADDR{path}`, e.g. `relay.http_url("/v1/points")`.
@@ -295,10 +286,10 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         ..ServerConfig::default()
     };
     let server_stats = Arc::clone(&server_cfg.stats);
-    let endpoints: Vec<server::Endpoint> = sources
+    let endpoints: Vec<server::Mount> = sources
         .iter()
-        .map(|(e, s)| server::Endpoint {
-            path: endpoint_path(*e).to_owned(),
+        .map(|(e, s)| server::Mount {
+            path: e.path().to_owned(),
             source: Arc::clone(s) as Arc<dyn server::FleetSource>,
         })
         .collect();
@@ -319,7 +310,7 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         server_stats: Arc::clone(&server_stats),
         endpoints: hubs
             .iter()
-            .map(|(e, h)| (endpoint_path(*e).to_owned(), Arc::clone(h)))
+            .map(|(e, h)| (e.path().to_owned(), Arc::clone(h)))
             .collect(),
     });
     let tls = match &cfg.tls {

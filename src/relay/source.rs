@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::protocol::{Hello, Millis, PROTOCOL_VERSION, SignalSpec, Subscribe};
 use crate::server::{FleetSource, Hub, Subscription};
 
-use super::wall_ms;
+use crate::clock::wall_ms;
 
 #[derive(Debug)]
 pub struct RelaySource {

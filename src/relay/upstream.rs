@@ -25,7 +25,7 @@ use super::convert::{Bucketed, Skipped, SliceLabels, gauge_buckets, ratio_bucket
 use super::durable::Rereads;
 use super::prometheus::{PromClient, PromSeries};
 use super::stats::RelayStats;
-use super::wall_ms;
+use crate::clock::wall_ms;
 
 /// Buckets already fetched that each round asks for again, for late data.
 pub const REFRESH_BUCKETS: i64 = 2;

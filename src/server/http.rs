@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::auth::{Principal, bearer_token};
 use super::source::FleetSource;
-use super::{Endpoint, ServerConfig, connection};
+use super::{Mount, ServerConfig, connection};
 
 pub(super) const HEALTH_PATH: &str = "/healthz";
 
@@ -27,7 +27,7 @@ struct Route {
 
 pub(super) fn router(
     cfg: Arc<ServerConfig>,
-    endpoints: Vec<Endpoint>,
+    endpoints: Vec<Mount>,
     stop: watch::Receiver<bool>,
 ) -> Router {
     let mut app = Router::new().route(HEALTH_PATH, get(|| async { "ok\n" }));

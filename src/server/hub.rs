@@ -350,13 +350,13 @@ fn canonical(slice: &SliceMap<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Role;
+    use crate::protocol::SignalRole;
 
     fn spec(name: &str, kind: SignalKind) -> SignalSpec {
         SignalSpec {
             name: name.into(),
             kind,
-            role: Role::Quality,
+            role: SignalRole::Quality,
             unit: None,
         }
     }

@@ -97,17 +97,15 @@ impl fmt::Debug for ServerConfig {
 
 /// A WebSocket path and the source it serves.
 #[derive(Clone)]
-pub struct Endpoint {
+pub struct Mount {
     /// e.g. `/metrics`.
     pub path: String,
     pub source: Arc<dyn FleetSource>,
 }
 
-impl fmt::Debug for Endpoint {
+impl fmt::Debug for Mount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("path", &self.path)
-            .finish()
+        f.debug_struct("Mount").field("path", &self.path).finish()
     }
 }
 
@@ -182,7 +180,7 @@ pub struct Extras {
 pub async fn bind(
     addr: SocketAddr,
     cfg: ServerConfig,
-    endpoints: Vec<Endpoint>,
+    endpoints: Vec<Mount>,
 ) -> anyhow::Result<RunningServer> {
     bind_with(addr, cfg, endpoints, Extras::default()).await
 }
@@ -191,7 +189,7 @@ pub async fn bind(
 pub async fn bind_with(
     addr: SocketAddr,
     cfg: ServerConfig,
-    endpoints: Vec<Endpoint>,
+    endpoints: Vec<Mount>,
     extras: Extras,
 ) -> anyhow::Result<RunningServer> {
     for (i, e) in endpoints.iter().enumerate() {

@@ -71,7 +71,6 @@ pub enum Exit {
 }
 
 /// Wall-clock now in milliseconds since the epoch.
-pub use crate::clock::wall_ms as wall_clock_ms;
 
 /// Where themes come from and how far the terminal's colours go, so
 /// `:theme NAME` and the cycle key can swap the look while running.
@@ -98,7 +97,7 @@ impl ThemeSwitch {
     /// Loads `name` into `look`; on error the look is left as it was.
     pub fn apply(&mut self, name: &str, look: &mut Look) -> Result<(), String> {
         let theme = Theme::load(name, self.dir.as_deref()).map_err(|e| e.to_string())?;
-        look.theme = ui::Theme::from_roles(&theme.for_depth(self.depth));
+        look.theme = ui::Styles::from_roles(&theme.for_depth(self.depth));
         self.current = theme.name;
         Ok(())
     }
@@ -128,7 +127,7 @@ pub struct EventLoop<'a, S: Screen> {
     pub look: Look,
     pub pacing: Pacing,
     pub stats: LoopStats,
-    /// Wall-clock source ([`wall_clock_ms`]; tests pass a fake one).
+    /// Wall-clock source ([`crate::clock::wall_ms`]; tests pass a fake one).
     pub wall_clock: fn() -> Millis,
     /// Where saved annotations go; `None`: they cannot be saved.
     pub annotations: Option<AnnotationSync>,

@@ -11,7 +11,7 @@ mod terminal;
 pub use clipboard::{
     CopyPlan, MAX_COPY_BYTES, Route, TmuxClipboard, osc52, plan_copy, tmux_passthrough,
 };
-pub use event_loop::{EventLoop, Exit, LoopStats, MAX_FPS, Pacing, ThemeSwitch, wall_clock_ms};
+pub use event_loop::{EventLoop, Exit, LoopStats, MAX_FPS, Pacing, ThemeSwitch};
 pub use input::translate;
 pub use screen::Screen;
 pub use terminal::{TerminalGuard, Tty, panicked, restore};

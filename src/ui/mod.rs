@@ -19,7 +19,7 @@ pub mod theme;
 
 pub use columns::{Col, ColumnPlan};
 pub use copy::copy_text;
-pub use theme::{Look, Theme};
+pub use theme::{Look, Styles};
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

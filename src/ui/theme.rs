@@ -1,5 +1,6 @@
-//! Roles → styles. One place to change colours; a later change loads these
-//! from theme files. Meaning never rests on colour alone: every coloured
+//! The styles a frame is drawn with, one per part of the screen, resolved
+//! once from a theme's roles ([`crate::theme::Theme`]: built in, or loaded
+//! from a theme file). Meaning never rests on colour alone: every coloured
 //! state also has a word or a sign.
 
 use ratatui::buffer::Buffer;
@@ -7,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Theme {
+pub struct Styles {
     pub title: Style,
     pub text: Style,
     pub dim: Style,
@@ -26,13 +27,13 @@ pub struct Theme {
     pub popup: Style,
     /// Annotation markers and counts.
     pub annotation: Style,
-    /// Least contrast a cell keeps on the selection bar (see [`Theme::on_selected`]).
+    /// Least contrast a cell keeps on the selection bar (see [`Styles::on_selected`]).
     pub min_contrast: f64,
 }
 
-impl Default for Theme {
+impl Default for Styles {
     fn default() -> Self {
-        Theme {
+        Styles {
             title: Style::new().add_modifier(Modifier::BOLD),
             text: Style::new(),
             dim: Style::new().add_modifier(Modifier::DIM),
@@ -57,7 +58,7 @@ impl Default for Theme {
 /// How to draw: colours and character set.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Look {
-    pub theme: Theme,
+    pub theme: Styles,
     /// ASCII only: no block characters, no box drawing.
     pub ascii: bool,
 }
@@ -85,10 +86,10 @@ impl Look {
     }
 }
 
-impl Theme {
+impl Styles {
     /// The screen's styles from a theme file's semantic roles (already
     /// fitted to the terminal's colour depth by the caller).
-    pub fn from_roles(t: &crate::theme::Theme) -> Theme {
+    pub fn from_roles(t: &crate::theme::Theme) -> Styles {
         use crate::theme::Role;
         let fg_only = |r: Role| {
             let s = t.style(r);
@@ -99,7 +100,7 @@ impl Theme {
                 ..s
             }
         };
-        Theme {
+        Styles {
             title: t.style(Role::Title),
             text: t.style(Role::Text),
             dim: t.style(Role::Muted),

@@ -94,7 +94,7 @@ pub fn held_regression<'a>(
 mod tests {
     use super::*;
     use crate::detect::ScopeOrigin;
-    use crate::protocol::Role;
+    use crate::protocol::SignalRole;
 
     const MINUTE: Millis = 60_000;
 
@@ -112,7 +112,7 @@ mod tests {
     ) -> DetectedRegression {
         DetectedRegression {
             signal: "golden-qa".into(),
-            role: Role::Quality,
+            role: SignalRole::Quality,
             scope: scope(pairs),
             origin: ScopeOrigin::Cause,
             causes: Vec::new(),

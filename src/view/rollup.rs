@@ -9,7 +9,7 @@ use super::query::QualityPick;
 use super::select::Grouping;
 use super::trend::{GaugeTrend, RatioTrend};
 use crate::detect::ScopeMap;
-use crate::protocol::{Role, SignalKind};
+use crate::protocol::{SignalKind, SignalRole};
 use crate::store::{BucketRange, GroupRollup, Ratio, SignalId, SliceId, Store};
 
 /// The signals feeding each column.
@@ -32,10 +32,10 @@ pub fn column_signals(store: &Store, pick: &QualityPick) -> ColumnSignals {
         match (s.spec.role, s.spec.kind) {
             // The first availability signal is the request count; a second
             // one would count the same requests again.
-            (Role::Availability, SignalKind::Ratio) if cols.availability.is_empty() => {
+            (SignalRole::Availability, SignalKind::Ratio) if cols.availability.is_empty() => {
                 cols.availability.push(id)
             }
-            (Role::Quality, SignalKind::Ratio) => {
+            (SignalRole::Quality, SignalKind::Ratio) => {
                 cols.suites.push(s.spec.name.clone());
                 cols.all_quality.push(id);
                 let wanted = match pick {
@@ -46,7 +46,9 @@ pub fn column_signals(store: &Store, pick: &QualityPick) -> ColumnSignals {
                     cols.quality.push(id);
                 }
             }
-            (Role::Latency, SignalKind::Gauge) if cols.latency.is_none() => cols.latency = Some(id),
+            (SignalRole::Latency, SignalKind::Gauge) if cols.latency.is_none() => {
+                cols.latency = Some(id)
+            }
             _ => {}
         }
     }

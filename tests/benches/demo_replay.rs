@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use qualtop::demo::{Endpoint, Scenario, SignalId, World, history_hub};
+use qualtop::demo::{DemoSignalId, Endpoint, Scenario, World, history_hub};
 use qualtop::protocol::{ServerMessage, Snapshot, Subscribe};
 
 const ANCHOR: i64 = 1_756_771_200_000;
@@ -71,7 +71,7 @@ fn main() {
             let ts = world.bucket_ts(offset);
             for leaf in world.leaf_ids() {
                 for s in 0..signals {
-                    if let Some(v) = world.sample(leaf, SignalId(s), ts) {
+                    if let Some(v) = world.sample(leaf, DemoSignalId(s), ts) {
                         checksum = checksum.wrapping_add(match v {
                             qualtop::protocol::BucketValue::Ratio { good, .. } => u64::from(good),
                             qualtop::protocol::BucketValue::Gauge(g) => g as u64,

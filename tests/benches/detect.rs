@@ -10,7 +10,7 @@ use qualtop::detect::synthetic::{SeriesSpec, ratio_series};
 use qualtop::detect::{
     DetectorConfig, Monitor, MonitorConfig, RatioDetector, ThresholdRule, bernoulli_kl,
 };
-use qualtop::protocol::{CowStr, Hello, Point, Role, SignalKind, SignalSpec, SliceMap};
+use qualtop::protocol::{CowStr, Hello, Point, SignalKind, SignalRole, SignalSpec, SliceMap};
 use qualtop::store::{Ratio, Store};
 
 const DAY: usize = 1440;
@@ -151,7 +151,7 @@ fn monitor_cost() {
         signals: vec![SignalSpec {
             name: "quality".into(),
             kind: SignalKind::Ratio,
-            role: Role::Quality,
+            role: SignalRole::Quality,
             unit: None,
         }],
         bucket_ms: 60_000,

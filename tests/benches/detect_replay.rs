@@ -25,8 +25,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use detect_support::{DemoReplay, MINUTE};
-use qualtop::demo::{LeafId, SignalId};
-use qualtop::detect::{DetectionEngine, DetectionSettings, ScopeMap, TrackLevel, describe};
+use qualtop::demo::{DemoSignalId, LeafId};
+use qualtop::detect::{DetectionEngine, DetectionSettings, ScopeMap, TrackLevel};
+use qualtop::text::scope::scope_text as describe;
 use qualtop::protocol::Millis;
 use qualtop::store::{Ratio, SliceId, Store};
 use world::{CHANGE_WINDOW, Change, measure_change, tracks, truths, week_scenario};
@@ -68,13 +69,13 @@ fn main() {
     let mut replay = DemoReplay::new(week_scenario(), 2025, 0, DAY);
     let track_defs = tracks(&replay);
     let truth = truths(&replay);
-    let w_signals: Vec<(SignalId, String)> = replay
+    let w_signals: Vec<(DemoSignalId, String)> = replay
         .world
         .signals()
         .iter()
         .enumerate()
         .filter(|(_, s)| s.spec.kind == qualtop::protocol::SignalKind::Ratio)
-        .map(|(i, s)| (SignalId(i), s.spec.name.clone()))
+        .map(|(i, s)| (DemoSignalId(i), s.spec.name.clone()))
         .collect();
     println!(
         "demo world offline: {} leaves, {} tracks per signal, {} ratio signals, {DAYS} days of 1-minute buckets",

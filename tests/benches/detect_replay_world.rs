@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::detect_support::DemoReplay;
-use qualtop::demo::{InjectedRegression, LeafId, Scenario, SignalId};
+use qualtop::demo::{DemoSignalId, InjectedRegression, LeafId, Scenario};
 use qualtop::detect::{ScopeMap, TrackLevel, bernoulli_kl};
 use qualtop::protocol::Millis;
 use qualtop::store::SliceId;
@@ -155,7 +155,7 @@ impl Change {
 pub fn measure_change(
     replay: &DemoReplay,
     track: &TrackDef,
-    signal: SignalId,
+    signal: DemoSignalId,
     strong: i64,
 ) -> Change {
     let w = &replay.world;

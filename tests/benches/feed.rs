@@ -6,8 +6,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use qualtop::protocol::{
-    Batch, CowStr, Hello, Point, Role, Series, ServerMessage, SignalKind, SignalSpec, SliceMap,
-    Snapshot, decode_server,
+    Batch, CowStr, Hello, Point, Series, ServerMessage, SignalKind, SignalRole, SignalSpec,
+    SliceMap, Snapshot, decode_server,
 };
 use qualtop::store::{Drops, SourceBinding, Store};
 use rand::{Rng, SeedableRng};
@@ -20,11 +20,11 @@ const RUNS: usize = 7;
 /// Bucket 0 of the benchmark's clock, on a bucket boundary.
 const T0: i64 = 29_000_000 * BUCKET_MS;
 
-const SIGNALS: [(&str, SignalKind, Role); 4] = [
-    ("availability", SignalKind::Ratio, Role::Availability),
-    ("quality", SignalKind::Ratio, Role::Quality),
-    ("refusals", SignalKind::Ratio, Role::Quality),
-    ("latency_p99", SignalKind::Gauge, Role::Latency),
+const SIGNALS: [(&str, SignalKind, SignalRole); 4] = [
+    ("availability", SignalKind::Ratio, SignalRole::Availability),
+    ("quality", SignalKind::Ratio, SignalRole::Quality),
+    ("refusals", SignalKind::Ratio, SignalRole::Quality),
+    ("latency_p99", SignalKind::Gauge, SignalRole::Latency),
 ];
 
 fn hello(now: i64) -> Hello {

@@ -11,8 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use qualtop::clock::wall_ms;
+use qualtop::protocol::Endpoint;
 use qualtop::protocol::{ServerMessage, decode_server};
-use qualtop::relay::{self, config::Endpoint, config::RelayConfig, wall_ms};
+use qualtop::relay::{self, config::RelayConfig};
 use tokio_tungstenite::tungstenite::Message;
 
 fn env_or(name: &str, default: usize) -> usize {

@@ -62,7 +62,7 @@ impl DemoReplay {
         self.store.set_now(ts);
         for (leaf, slice) in self.world.leaf_ids().zip(&self.slices) {
             for (s, name) in self.names.iter().enumerate() {
-                let Some(v) = self.world.sample(leaf, qualtop::demo::SignalId(s), ts) else {
+                let Some(v) = self.world.sample(leaf, qualtop::demo::DemoSignalId(s), ts) else {
                     continue;
                 };
                 let (good, total, value) = match v {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use qualtop::feed::{FeedOptions, Fleet, SharedFleet};
 use qualtop::protocol::{
-    Batch, ClientMessage, CowStr, Hello, Millis, Point, Role, Series, ServerMessage, SignalKind,
-    SignalSpec, SliceMap, Snapshot, Subscribe, decode_client,
+    Batch, ClientMessage, CowStr, Hello, Millis, Point, Series, ServerMessage, SignalKind,
+    SignalRole, SignalSpec, SliceMap, Snapshot, Subscribe, decode_client,
 };
 use qualtop::store::Ratio;
 use tokio::net::{TcpListener, TcpStream};
@@ -63,13 +63,13 @@ pub fn hello(epoch: &str) -> Hello {
             SignalSpec {
                 name: "quality".into(),
                 kind: SignalKind::Ratio,
-                role: Role::Quality,
+                role: SignalRole::Quality,
                 unit: None,
             },
             SignalSpec {
                 name: "latency".into(),
                 kind: SignalKind::Gauge,
-                role: Role::Latency,
+                role: SignalRole::Latency,
                 unit: Some("ms".into()),
             },
         ],

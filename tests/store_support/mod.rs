@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test file uses a different part of it
 
 use qualtop::protocol::{
-    CowStr, Hello, Millis, Point, Role, Series, SignalKind, SignalSpec, SliceMap,
+    CowStr, Hello, Millis, Point, Series, SignalKind, SignalRole, SignalSpec, SliceMap,
 };
 use qualtop::store::{SliceId, SourceBinding, Store};
 
@@ -22,13 +22,13 @@ pub fn hello_with(bucket_ms: Millis, now: Millis) -> Hello {
             SignalSpec {
                 name: "quality".into(),
                 kind: SignalKind::Ratio,
-                role: Role::Quality,
+                role: SignalRole::Quality,
                 unit: None,
             },
             SignalSpec {
                 name: "p99".into(),
                 kind: SignalKind::Gauge,
-                role: Role::Latency,
+                role: SignalRole::Latency,
                 unit: Some("ms".into()),
             },
         ],

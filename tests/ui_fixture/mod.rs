@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 use qualtop::feed::{ConnState, Fleet, SourceStatus};
-use qualtop::protocol::{CowStr, Hello, Millis, Role, Series, SignalKind, SignalSpec, SliceMap};
+use qualtop::protocol::{
+    CowStr, Hello, Millis, Series, SignalKind, SignalRole, SignalSpec, SliceMap,
+};
 use qualtop::store::Drops;
 
 pub const BUCKET_MS: Millis = 60_000;
@@ -22,7 +24,7 @@ pub const SUITES: [&str; 4] = [
     "user-feedback",
 ];
 
-fn spec(name: &str, kind: SignalKind, role: Role, unit: Option<&str>) -> SignalSpec {
+fn spec(name: &str, kind: SignalKind, role: SignalRole, unit: Option<&str>) -> SignalSpec {
     SignalSpec {
         name: name.to_owned(),
         kind,
@@ -49,8 +51,18 @@ pub fn metrics_hello() -> Hello {
     hello(
         "demo-metrics",
         vec![
-            spec("availability", SignalKind::Ratio, Role::Availability, None),
-            spec("latency_p99", SignalKind::Gauge, Role::Latency, Some("ms")),
+            spec(
+                "availability",
+                SignalKind::Ratio,
+                SignalRole::Availability,
+                None,
+            ),
+            spec(
+                "latency_p99",
+                SignalKind::Gauge,
+                SignalRole::Latency,
+                Some("ms"),
+            ),
         ],
     )
 }
@@ -60,7 +72,7 @@ pub fn evals_hello() -> Hello {
         "demo-evals",
         SUITES
             .iter()
-            .map(|s| spec(s, SignalKind::Ratio, Role::Quality, None))
+            .map(|s| spec(s, SignalKind::Ratio, SignalRole::Quality, None))
             .collect(),
     )
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::when::rfc3339;
 use crate::cli::TimelineFormat;
-use crate::protocol::{Annotation, Millis, Role, SignalKind};
+use crate::protocol::{Annotation, Millis, SignalKind, SignalRole};
 use crate::store::{BucketRange, SignalId, SliceId, Store};
 use crate::text::format::percent;
 use crate::text::sanitize::sanitize;
@@ -115,7 +115,7 @@ fn figure_signals(store: &Store, a: &Annotation) -> Vec<SignalId> {
     }
     (0..store.signals().len())
         .map(|i| SignalId(i as u16))
-        .filter(|id| ratio(id) && store.signal(*id).spec.role == Role::Quality)
+        .filter(|id| ratio(id) && store.signal(*id).spec.role == SignalRole::Quality)
         .collect()
 }
 

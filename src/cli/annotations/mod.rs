@@ -23,9 +23,9 @@ use crate::annotations::{
     AnnotationStore, ClientPlaces, Outbox, SqliteAnnotations, local_author, new_annotation_id,
 };
 use crate::client::Connections;
+use crate::clock::wall_ms;
 use crate::feed::{AnnotationSync, AnnotationsMode, Fleet, SharedFleet, wait_until_settled};
 use crate::protocol::{Annotation, Millis};
-use crate::tui::wall_clock_ms;
 
 /// Longest wait for every source to deliver its first snapshot (export).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -37,7 +37,7 @@ const CLOCK_WAIT: Duration = Duration::from_secs(5);
 /// The backends' clock (data time), or the wall clock if none said its time.
 fn data_now(fleet: &SharedFleet) -> Millis {
     let now = fleet.read(|f| f.store.now());
-    if now > 0 { now } else { wall_clock_ms() }
+    if now > 0 { now } else { wall_ms() }
 }
 
 pub fn run(cli: &Cli, command: &AnnotationsCommand) -> anyhow::Result<ExitCode> {
