@@ -10,8 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 /// One place: dimension → the values it may take (one or more).
 pub type Place = BTreeMap<String, BTreeSet<String>>;
 
-/// The name of the empty scope, as the TUI's top row calls it.
-
 fn place_of(scope: &BTreeMap<String, String>) -> Place {
     scope
         .iter()

@@ -70,8 +70,6 @@ pub enum Exit {
     InputClosed,
 }
 
-/// Wall-clock now in milliseconds since the epoch.
-
 /// Where themes come from and how far the terminal's colours go, so
 /// `:theme NAME` and the cycle key can swap the look while running.
 #[derive(Debug, Clone, PartialEq)]
