@@ -17,6 +17,7 @@ mod keymap;
 mod keyparse;
 mod keys;
 mod level;
+mod line;
 mod nav;
 mod time;
 

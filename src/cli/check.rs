@@ -14,6 +14,7 @@ use clap::Args;
 use super::args::{OutputFormat, SourceArgs};
 use super::check_report::CheckReport;
 use super::headless::{connect_and_replay, reason};
+use crate::cli::runtime::{Threads, block_on};
 use crate::config::parse_duration;
 use crate::demo::{self, DemoOptions, Endpoint};
 use crate::detect::{DetectedRegression, DetectionSettings, Detections, group_bugs};
@@ -43,13 +44,7 @@ pub fn run(
     args: &CheckArgs,
     settings: DetectionSettings,
 ) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let report = runtime.block_on(check(sources, args, settings));
-    runtime.shutdown_timeout(Duration::from_millis(500));
+    let report = block_on(Threads::Client, check(sources, args, settings))?;
     let report = report?;
     print!("{}", report.render(args.format));
     Ok(if report.has_active() {

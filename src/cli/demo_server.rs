@@ -4,9 +4,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use super::server_process::{init_logging, stop_signal};
+use crate::cli::runtime::{Threads, block_on};
 
 use crate::demo::{self, DemoOptions, Endpoint, Scenario};
 use crate::server::ServerConfig;
@@ -29,11 +28,7 @@ pub fn run(
     };
     let annotations = demo::annotation_hub(Some(&data_dir))?;
     let token = std::env::var(token_env).ok().filter(|t| !t.is_empty());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    block_on(Threads::Server, async {
         let cfg = ServerConfig {
             token: token.clone(),
             annotations: Some(annotations),
@@ -63,5 +58,5 @@ pub fn run(
         tracing::info!("shutting down");
         server.shutdown().await;
         Ok(ExitCode::SUCCESS)
-    })
+    })?
 }

@@ -11,8 +11,9 @@ mod demo_server;
 mod headless;
 mod paste;
 mod push;
+mod relay;
+mod runtime;
 pub mod scope;
-mod serve;
 mod server_process;
 pub mod settings;
 pub mod snapshot;
@@ -77,7 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_default,
             ref check,
         }) => settings::config_command(&cli, print_default, check.as_ref().map(|f| f.as_deref())),
-        Some(Command::Serve { config }) => serve::run(&config),
+        Some(Command::Serve { config }) => relay::run(&config),
         Some(Command::Check { ref args, .. }) => {
             let s = settings::resolve(&cli, &|k: &str| std::env::var(k).ok())?;
             check::run(&s.sources, args, s.detection())

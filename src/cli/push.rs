@@ -19,6 +19,7 @@ use crate::text::sanitize::sanitize;
 use self::aggregate::{AggPoint, Aggregator, PassIf, Record, Rules, parse_rename};
 use self::post::{Outcome, Poster, points_url};
 use super::args::DEFAULT_TOKEN_ENV;
+use crate::cli::runtime::Threads;
 
 /// Malformed lines listed one by one; the rest are counted.
 const MAX_LISTED: usize = 100;
@@ -175,10 +176,7 @@ fn read_csv(input: impl Read, rules: &Rules, agg: &mut Aggregator) -> anyhow::Re
 /// Runs `qualtop push`; exit 0 when every line went in, 1 when some were
 /// skipped or rejected.
 pub fn run(args: &PushArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = super::runtime::runtime(Threads::Single)?;
     let token = std::env::var(&args.token_env)
         .ok()
         .filter(|t| !t.is_empty());

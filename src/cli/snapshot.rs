@@ -5,9 +5,8 @@
 //! every figure and status is the view's, never recomputed here.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
@@ -16,6 +15,7 @@ use super::check_report::CheckReport;
 use super::check_text::summary;
 use super::headless::connect_and_replay;
 use crate::app::{DEFAULT_WINDOW, WINDOWS};
+use crate::cli::runtime::{Threads, block_on};
 use crate::clock::wall_ms;
 use crate::feed::{ConnState, Fleet};
 use crate::protocol::Millis;
@@ -129,14 +129,9 @@ pub fn query_for(args: &SnapshotArgs, fleet: &Fleet) -> anyhow::Result<ViewQuery
 /// not deliver), runs detection over it as the TUI does, prints.
 pub fn run(cli: &Cli, args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
     window_ms(args.window.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     let env = |k: &str| std::env::var(k).ok();
     let settings = super::settings::resolve(cli, &env)?;
-    let output = runtime.block_on(async {
+    let output = block_on(Threads::Client, async {
         let replayed = connect_and_replay(&settings.sources, settings.detection()).await?;
         replayed.fleet.read(|f| {
             let options = SnapshotOptions {
@@ -147,8 +142,7 @@ pub fn run(cli: &Cli, args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
             };
             anyhow::Ok(render_snapshot(f, &options))
         })
-    });
-    runtime.shutdown_timeout(Duration::from_millis(500));
+    })?;
     print!("{}", output?);
     Ok(ExitCode::SUCCESS)
 }

@@ -7,13 +7,13 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use anyhow::Context;
 use crossterm::event::EventStream;
 
 use super::args::{Cli, SourceArgs};
 use crate::app::{AnnotationIds, App};
+use crate::cli::runtime::{Threads, block_on};
 use crate::client::{Backend, Connections, Sources};
 use crate::clock::wall_ms;
 use crate::feed::{self as feed_sync, Fleet, SharedFleet};
@@ -21,7 +21,7 @@ use crate::tui::{EventLoop, Exit, TerminalGuard, ThemeSwitch};
 
 /// The CA bundles trusted for `url`: `--ca-file` (or `[sources] ca_file`),
 /// then the source's own `metrics_ca_file` / `evals_ca_file`.
-pub(crate) fn ca_files_for(sources: &SourceArgs, url: &str) -> Vec<std::path::PathBuf> {
+pub(crate) fn ca_files_for(sources: &SourceArgs, url: &str) -> Vec<PathBuf> {
     let own = [
         (sources.metrics.as_deref(), &sources.metrics_ca_file),
         (sources.evals.as_deref(), &sources.evals_ca_file),
@@ -78,12 +78,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let env = |k: &str| std::env::var(k).ok();
     let settings = super::settings::resolve(cli, &env)?;
     let log = init_logging(settings.log.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let exit = runtime.block_on(async {
+    let exit = block_on(Threads::Client, async {
         let fleet = SharedFleet::new(Fleet::default());
         let connections = connect(&fleet, &settings.sources).await?;
         if let (Some(url), Some(sync)) = (&settings.config.grafana_url, &connections.annotations) {
@@ -122,8 +117,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             "TUI ended"
         );
         exit
-    });
-    runtime.shutdown_timeout(Duration::from_millis(500));
+    })?;
     let exit = exit.with_context(|| format!("the TUI stopped (log: {})", log.display()))?;
     Ok(match exit {
         Exit::Quit | Exit::InputClosed => ExitCode::SUCCESS,

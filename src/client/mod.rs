@@ -70,7 +70,7 @@ pub async fn connect(fleet: &SharedFleet, sources: &Sources) -> anyhow::Result<C
 pub async fn connect_with(
     fleet: &SharedFleet,
     sources: &Sources,
-    demo_data_dir: Option<std::path::PathBuf>,
+    demo_data_dir: Option<PathBuf>,
 ) -> anyhow::Result<Connections> {
     let urls: Vec<String> = sources.backends.iter().map(|b| b.url.clone()).collect();
     let mut connections = Connections::default();

@@ -5,12 +5,12 @@
 //! `scenario` (TOML) → `fleet` (leaf slices) + `regression` → `world` (pure
 //! bucket values, ground truth) → `source` (compressed clock, fan-out hub).
 
-mod check;
 pub mod clock;
 mod fleet;
 mod noise;
 mod regression;
 mod scenario;
+mod scenario_check;
 mod signals;
 mod source;
 mod world;

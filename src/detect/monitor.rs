@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::burn::{BurnRateConfig, BurnRateTracker, BurnStatus};
 use super::config::DetectorConfig;
 use super::cusum::{RatioDetector, Regression, Status};
-use crate::protocol::{Millis, SignalKind, SignalRole};
+use crate::protocol::{Millis, SignalRole};
 use crate::store::{Ratio, SignalId, SliceId, Store};
 
 /// What a detector watches: the fleet, one dimension value, or one slice.
@@ -143,8 +143,11 @@ impl Track {
     fn with_detector(cfg: &MonitorConfig, detector: DetectorConfig, role: SignalRole) -> Self {
         Track {
             detector: RatioDetector::new(detector),
-            burn: (role == SignalRole::Availability)
-                .then(|| BurnRateTracker::new(cfg.burn.clone())),
+            // Burn rate is an SLO on availability; quality has no budget to burn.
+            burn: match role {
+                SignalRole::Availability => Some(BurnRateTracker::new(cfg.burn.clone())),
+                SignalRole::Quality | SignalRole::Latency | SignalRole::Other => None,
+            },
         }
     }
     fn push(&mut self, ts: Millis, r: Option<Ratio>) {
@@ -230,7 +233,8 @@ impl Monitor {
     fn add_signals(&mut self, store: &Store) {
         for (i, s) in store.signals().iter().enumerate() {
             let id = SignalId(i as u16);
-            if s.spec.kind != SignalKind::Ratio || self.signals.iter().any(|t| t.signal == id) {
+            // The detectors test counts; a gauge has none to test.
+            if !s.spec.kind.is_counted() || self.signals.iter().any(|t| t.signal == id) {
                 continue;
             }
             self.signals.push(SignalTracks {

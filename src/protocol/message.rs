@@ -127,6 +127,22 @@ pub struct SignalSpec {
     pub unit: Option<String>,
 }
 
+impl SignalSpec {
+    /// A quality pass rate (good/total of an eval suite or of user
+    /// feedback): what the quality column, findings and annotation figures
+    /// read. Exhaustive, so a new kind or role must be placed here.
+    pub fn is_quality_rate(&self) -> bool {
+        match (self.role, self.kind) {
+            (SignalRole::Quality, SignalKind::Ratio) => true,
+            (SignalRole::Quality, SignalKind::Gauge)
+            | (
+                SignalRole::Availability | SignalRole::Latency | SignalRole::Other,
+                SignalKind::Ratio | SignalKind::Gauge,
+            ) => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignalKind {
@@ -134,6 +150,16 @@ pub enum SignalKind {
     Ratio,
     /// One value per bucket.
     Gauge,
+}
+
+impl SignalKind {
+    /// Counts per bucket (good/total), so a rate and a binomial test apply.
+    pub fn is_counted(self) -> bool {
+        match self {
+            SignalKind::Ratio => true,
+            SignalKind::Gauge => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -94,7 +94,7 @@ impl Ring {
 }
 
 /// Bytes one page costs.
-pub const PAGE_BYTES: usize = PAGE * std::mem::size_of::<Cell>();
+pub const PAGE_BYTES: usize = PAGE * size_of::<Cell>();
 
 /// Why a write found no room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +141,7 @@ impl Column {
 
     /// Growth of the per-slice index; it doubles, as Vec does.
     fn index_cost(&self, slice: usize) -> usize {
-        let (cap, slot) = (self.rings.capacity(), std::mem::size_of::<Option<Ring>>());
+        let (cap, slot) = (self.rings.capacity(), size_of::<Option<Ring>>());
         if slice >= cap {
             ((slice + 1).max(2 * cap) - cap) * slot
         } else {
@@ -208,17 +208,17 @@ impl Column {
 
     /// Bytes held per stored bucket.
     pub fn bytes_per_bucket(&self) -> usize {
-        std::mem::size_of::<Cell>()
+        size_of::<Cell>()
     }
 
     /// Bytes of heap the rings hold (pages and page tables; the per-slice
     /// index is counted too).
     pub fn heap_bytes(&self) -> usize {
-        self.bytes + self.rings.capacity() * std::mem::size_of::<Option<Ring>>()
+        self.bytes + self.rings.capacity() * size_of::<Option<Ring>>()
     }
 }
 
 /// Bytes of one ring's page table.
 pub fn table_bytes(capacity: usize) -> usize {
-    capacity.div_ceil(PAGE) * std::mem::size_of::<Option<Page>>()
+    capacity.div_ceil(PAGE) * size_of::<Option<Page>>()
 }

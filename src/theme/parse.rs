@@ -148,7 +148,7 @@ fn role_style(value: &toml::Value) -> Result<Style, String> {
         }
         toml::Value::Integer(i) => {
             let i = u8::try_from(*i).map_err(|_| format!("colour index {i} is not in 0-255"))?;
-            Ok(Style::default().fg(ratatui::style::Color::Indexed(i)))
+            Ok(Style::default().fg(Color::Indexed(i)))
         }
         _ => Err("expected a colour string or a table like { fg = \"red\", bold = true }".into()),
     }

@@ -24,7 +24,7 @@ use super::overview::{RowKey, RowStatus, Severity};
 use super::query::{DrillStep, QualityPick, TimeCursor};
 use crate::detect::{BurnEpisode, Detections, ScopeMap, TrackState, group_bugs};
 use crate::feed::Fleet;
-use crate::protocol::{Millis, SignalKind, SignalRole};
+use crate::protocol::Millis;
 use crate::text::sanitize::sanitize;
 use crate::text::time::hh_mm;
 
@@ -122,7 +122,7 @@ fn quality_signals(fleet: &Fleet, pick: &QualityPick) -> Vec<String> {
         .store
         .signals()
         .iter()
-        .filter(|s| s.spec.role == SignalRole::Quality && s.spec.kind == SignalKind::Ratio)
+        .filter(|s| s.spec.is_quality_rate())
         .filter(|s| match pick {
             QualityPick::Combined => true,
             QualityPick::Suite(name) => s.spec.name == *name,

@@ -49,7 +49,13 @@ pub fn column_signals(store: &Store, pick: &QualityPick) -> ColumnSignals {
             (SignalRole::Latency, SignalKind::Gauge) if cols.latency.is_none() => {
                 cols.latency = Some(id)
             }
-            _ => {}
+            // A second availability or latency signal: its column is taken.
+            (SignalRole::Availability, SignalKind::Ratio)
+            | (SignalRole::Latency, SignalKind::Gauge) => {}
+            // No column shows these (listed, so a new kind or role must say where it goes).
+            (SignalRole::Availability | SignalRole::Quality, SignalKind::Gauge)
+            | (SignalRole::Latency, SignalKind::Ratio)
+            | (SignalRole::Other, SignalKind::Ratio | SignalKind::Gauge) => {}
         }
     }
     cols

@@ -27,9 +27,9 @@ use std::time::Instant;
 use detect_support::{DemoReplay, MINUTE};
 use qualtop::demo::{DemoSignalId, LeafId};
 use qualtop::detect::{DetectionEngine, DetectionSettings, ScopeMap, TrackLevel};
-use qualtop::text::scope::scope_text as describe;
 use qualtop::protocol::Millis;
 use qualtop::store::{Ratio, SliceId, Store};
+use qualtop::text::scope::scope_text as describe;
 use world::{CHANGE_WINDOW, Change, measure_change, tracks, truths, week_scenario};
 
 const DAY: i64 = 1440;

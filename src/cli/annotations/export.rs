@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::when::rfc3339;
 use crate::cli::TimelineFormat;
-use crate::protocol::{Annotation, Millis, SignalKind, SignalRole};
+use crate::protocol::{Annotation, Millis};
 use crate::store::{BucketRange, SignalId, SliceId, Store};
 use crate::text::format::percent;
 use crate::text::sanitize::sanitize;
@@ -109,13 +109,13 @@ fn slices_in_scope(store: &Store, scope: &BTreeMap<String, String>) -> Vec<Slice
 
 /// The annotation's signal if it is a ratio; else every quality ratio.
 fn figure_signals(store: &Store, a: &Annotation) -> Vec<SignalId> {
-    let ratio = |id: &SignalId| store.signal(*id).spec.kind == SignalKind::Ratio;
+    let ratio = |id: &SignalId| store.signal(*id).spec.kind.is_counted();
     if let Some(id) = a.signal.as_deref().and_then(|s| store.signal_by_name(s)) {
         return [id].into_iter().filter(ratio).collect();
     }
     (0..store.signals().len())
         .map(|i| SignalId(i as u16))
-        .filter(|id| ratio(id) && store.signal(*id).spec.role == SignalRole::Quality)
+        .filter(|id| store.signal(*id).spec.is_quality_rate())
         .collect()
 }
 

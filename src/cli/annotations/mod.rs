@@ -22,6 +22,7 @@ use super::tui::{connect, init_logging};
 use crate::annotations::{
     AnnotationStore, ClientPlaces, Outbox, SqliteAnnotations, local_author, new_annotation_id,
 };
+use crate::cli::runtime::{Threads, block_on};
 use crate::client::Connections;
 use crate::clock::wall_ms;
 use crate::feed::{AnnotationSync, AnnotationsMode, Fleet, SharedFleet, wait_until_settled};
@@ -43,12 +44,7 @@ fn data_now(fleet: &SharedFleet) -> Millis {
 pub fn run(cli: &Cli, command: &AnnotationsCommand) -> anyhow::Result<ExitCode> {
     // These commands print their result; the log goes to the usual file.
     init_logging(cli.log.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let result = runtime.block_on(async {
+    block_on(Threads::Client, async {
         match command {
             AnnotationsCommand::Export { format, since } => {
                 export(cli, *format, since.as_deref()).await
@@ -96,9 +92,7 @@ pub fn run(cli: &Cli, command: &AnnotationsCommand) -> anyhow::Result<ExitCode> 
             }
             AnnotationsCommand::Flush { wait } => flush(cli, Duration::from_secs(*wait)).await,
         }
-    });
-    runtime.shutdown_timeout(Duration::from_millis(500));
-    result
+    })?
 }
 
 /// `--scope model=m4 --scope hardware=tpu` → `{"hardware":"tpu","model":"m4"}`.

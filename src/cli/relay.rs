@@ -1,11 +1,11 @@
-//! `qualtop serve --config relay.toml`: the relay, until Ctrl-C or SIGTERM.
+//! `qualtop serve --config relay.toml`: runs the relay ([`crate::relay`],
+//! which speaks the protocol through [`crate::server`]) until Ctrl-C or SIGTERM.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use super::server_process::{init_logging, stop_signal};
+use crate::cli::runtime::{Threads, block_on};
 
 use crate::protocol::Endpoint;
 use crate::relay::{self, config::RelayConfig};
@@ -14,11 +14,7 @@ pub fn run(config: &Path) -> anyhow::Result<ExitCode> {
     init_logging();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let cfg = RelayConfig::load(config, &env)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    block_on(Threads::Server, async {
         let auth = if cfg.tokens.is_empty() {
             " (no tokens: open to this machine only)"
         } else {
@@ -36,5 +32,5 @@ pub fn run(config: &Path) -> anyhow::Result<ExitCode> {
         tracing::info!("shutting down");
         relay.shutdown().await;
         Ok(ExitCode::SUCCESS)
-    })
+    })?
 }
