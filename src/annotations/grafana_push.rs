@@ -25,16 +25,15 @@ pub fn spawn_grafana_push(cfg: GrafanaConfig) -> anyhow::Result<mpsc::Sender<Ann
 
 /// Keeps the latest version of each annotation queued, in arrival order.
 fn enqueue(queue: &mut VecDeque<Annotation>, a: Annotation) {
-    match queue.iter_mut().find(|held| held.id == a.id) {
-        Some(held) => *held = a,
-        None => {
-            if queue.len() >= QUEUE_LIMIT
-                && let Some(old) = queue.pop_front()
-            {
-                tracing::warn!(id = %old.id, "Grafana push: queue full, annotation not pushed");
-            }
-            queue.push_back(a);
+    if let Some(held) = queue.iter_mut().find(|held| held.id == a.id) {
+        *held = a;
+    } else {
+        if queue.len() >= QUEUE_LIMIT
+            && let Some(old) = queue.pop_front()
+        {
+            tracing::warn!(id = %old.id, "Grafana push: queue full, annotation not pushed");
         }
+        queue.push_back(a);
     }
 }
 
@@ -73,7 +72,7 @@ async fn run(mut client: GrafanaClient, mut rx: mpsc::Receiver<Annotation>, retr
                 Some(a) => enqueue(&mut queue, a),
                 None => open = false,
             },
-            _ = async {
+            () = async {
                 match retry_at {
                     Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,

@@ -27,7 +27,11 @@ pub fn backends_key(urls: &[String]) -> String {
     sorted.sort_unstable();
     sorted.dedup();
     let digest = Sha256::digest(sorted.join("\n").as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    digest.iter().take(8).fold(String::new(), |mut hex, b| {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
 }
 
 impl ClientPlaces {

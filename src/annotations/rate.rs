@@ -14,9 +14,9 @@ impl RateLimit {
     /// Allows `burst` at once, then `per_minute` a minute.
     pub fn new(burst: u32, per_minute: u32) -> Self {
         RateLimit {
-            burst: burst as f64,
-            per_second: per_minute as f64 / 60.0,
-            tokens: burst as f64,
+            burst: f64::from(burst),
+            per_second: f64::from(per_minute) / 60.0,
+            tokens: f64::from(burst),
             last: None,
         }
     }

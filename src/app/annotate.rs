@@ -154,7 +154,7 @@ impl App {
         let ctrl_c = key == KeyPress::ctrl('c');
         if dialog.confirm_discard {
             match key.key {
-                Key::Char('y') | Key::Char('Y') => {
+                Key::Char('y' | 'Y') => {
                     self.popups.pop();
                 }
                 _ if ctrl_c => {

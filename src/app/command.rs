@@ -174,33 +174,30 @@ pub fn complete_filter(text: &str, dims: &[DimensionValues]) -> Vec<String> {
     let cut = text.rfind(' ').map_or(0, |i| i + 1);
     let (before, word) = text.split_at(cut);
     let lower = word.to_lowercase();
-    let candidates: Vec<String> = match word.split_once('=') {
-        Some((dim, values)) => {
-            let vcut = values.rfind(',').map_or(0, |i| i + 1);
-            let (chosen, partial) = values.split_at(vcut);
-            let partial = partial.to_lowercase();
-            dims.iter()
-                .filter(|d| d.name.eq_ignore_ascii_case(dim))
-                .flat_map(|d| d.values.iter())
-                .filter(|v| v.to_lowercase().starts_with(&partial))
-                .map(|v| format!("{dim}={chosen}{v}"))
-                .collect()
-        }
-        None => {
-            let names = dims
-                .iter()
-                .filter(|d| d.name.to_lowercase().starts_with(&lower))
-                .map(|d| format!("{}=", d.name));
-            let mut values: Vec<String> = dims
-                .iter()
-                .flat_map(|d| d.values.iter())
-                .filter(|v| !lower.is_empty() && v.to_lowercase().starts_with(&lower))
-                .cloned()
-                .collect();
-            values.sort();
-            values.dedup();
-            names.chain(values).collect()
-        }
+    let candidates: Vec<String> = if let Some((dim, values)) = word.split_once('=') {
+        let vcut = values.rfind(',').map_or(0, |i| i + 1);
+        let (chosen, partial) = values.split_at(vcut);
+        let partial = partial.to_lowercase();
+        dims.iter()
+            .filter(|d| d.name.eq_ignore_ascii_case(dim))
+            .flat_map(|d| d.values.iter())
+            .filter(|v| v.to_lowercase().starts_with(&partial))
+            .map(|v| format!("{dim}={chosen}{v}"))
+            .collect()
+    } else {
+        let names = dims
+            .iter()
+            .filter(|d| d.name.to_lowercase().starts_with(&lower))
+            .map(|d| format!("{}=", d.name));
+        let mut values: Vec<String> = dims
+            .iter()
+            .flat_map(|d| d.values.iter())
+            .filter(|v| !lower.is_empty() && v.to_lowercase().starts_with(&lower))
+            .cloned()
+            .collect();
+        values.sort();
+        values.dedup();
+        names.chain(values).collect()
     };
     candidates
         .into_iter()

@@ -215,7 +215,9 @@ pub struct KeyMap {
 
 impl Default for KeyMap {
     fn default() -> Self {
-        use Key::*;
+        use Key::{
+            BackTab, Backspace, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
+        };
         let p = KeyPress::plain;
         let c = KeyPress::char;
         let s = KeyPress::shift;

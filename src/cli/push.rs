@@ -203,8 +203,8 @@ pub fn run(args: &PushArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Some(PassIf::parse(p).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let rules = match &info {
-        Some(i) => Rules {
+    let rules = if let Some(i) = &info {
+        Rules {
             dimensions: i.dimensions.clone(),
             bucket_ms: i.bucket_ms.max(1),
             window: Some((i.now - i.history_ms, i.now + 2 * i.bucket_ms)),
@@ -218,25 +218,24 @@ pub fn run(args: &PushArgs) -> anyhow::Result<ExitCode> {
             default_suite: args.suite.clone(),
             pass_if,
             renames,
-        },
-        None => {
-            let bucket = args
-                .bucket
-                .as_deref()
-                .context("--dry-run without --relay needs --bucket (e.g. 1m)")?;
-            let bucket = parse_duration(bucket).map_err(anyhow::Error::msg)?;
-            if args.dimensions.is_empty() {
-                bail!("--dry-run without --relay needs --dimensions (e.g. model,hardware)");
-            }
-            Rules {
-                dimensions: args.dimensions.clone(),
-                bucket_ms: (bucket.as_millis() as i64).max(1),
-                window: None,
-                signals: None,
-                default_suite: args.suite.clone(),
-                pass_if,
-                renames,
-            }
+        }
+    } else {
+        let bucket = args
+            .bucket
+            .as_deref()
+            .context("--dry-run without --relay needs --bucket (e.g. 1m)")?;
+        let bucket = parse_duration(bucket).map_err(anyhow::Error::msg)?;
+        if args.dimensions.is_empty() {
+            bail!("--dry-run without --relay needs --dimensions (e.g. model,hardware)");
+        }
+        Rules {
+            dimensions: args.dimensions.clone(),
+            bucket_ms: (bucket.as_millis() as i64).max(1),
+            window: None,
+            signals: None,
+            default_suite: args.suite.clone(),
+            pass_if,
+            renames,
         }
     };
     let format = args.format.unwrap_or(

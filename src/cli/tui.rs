@@ -17,7 +17,7 @@ use crate::cli::runtime::{Threads, block_on};
 use crate::client::{Backend, Connections, Sources};
 use crate::clock::wall_ms;
 use crate::feed::{self as feed_sync, Fleet, SharedFleet};
-use crate::tui::{EventLoop, Exit, TerminalGuard, ThemeSwitch};
+use crate::tui::{EventLoop, Exit, LoopStats, TerminalGuard, ThemeSwitch};
 
 /// The CA bundles trusted for `url`: `--ca-file` (or `[sources] ca_file`),
 /// then the source's own `metrics_ca_file` / `evals_ca_file`.
@@ -98,7 +98,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             fleet,
             look: settings.look.clone(),
             pacing: settings.pacing,
-            stats: Default::default(),
+            stats: LoopStats::default(),
             wall_clock: wall_ms,
             annotations: connections.annotations.clone(),
             themes: ThemeSwitch {

@@ -85,10 +85,10 @@ impl ReferenceWindow {
 /// Counts kept as u32 to halve memory; a bucket with more than 4·10⁹
 /// trials is scaled down, which keeps its rate.
 pub fn compact(r: Ratio) -> (u32, u32) {
-    if r.total <= u32::MAX as u64 {
+    if u32::try_from(r.total).is_ok() {
         (r.good.min(r.total) as u32, r.total as u32)
     } else {
-        let scale = r.total as f64 / u32::MAX as f64;
+        let scale = r.total as f64 / f64::from(u32::MAX);
         ((r.good as f64 / scale) as u32, u32::MAX)
     }
 }
@@ -102,7 +102,7 @@ pub fn estimate(buckets: impl Iterator<Item = (u32, u32)> + Clone) -> Option<Bas
     let mut rates: Vec<f64> = buckets
         .clone()
         .filter(|&(_, t)| t > 0)
-        .map(|(g, t)| g as f64 / t as f64)
+        .map(|(g, t)| f64::from(g) / f64::from(t))
         .collect();
     if rates.is_empty() {
         return None;
@@ -111,7 +111,7 @@ pub fn estimate(buckets: impl Iterator<Item = (u32, u32)> + Clone) -> Option<Bas
     let mut totals: Vec<f64> = buckets
         .clone()
         .filter(|&(_, t)| t > 0)
-        .map(|(_, t)| t as f64)
+        .map(|(_, t)| f64::from(t))
         .collect();
     let typical_total = median(&mut totals);
     // Residuals are standardised with a rate kept off 0 and 1, so a perfect
@@ -124,8 +124,8 @@ pub fn estimate(buckets: impl Iterator<Item = (u32, u32)> + Clone) -> Option<Bas
         .clone()
         .filter(|&(_, t)| t > 0)
         .map(|(g, t)| {
-            let n = t as f64;
-            (g as f64 - n * p) / (n * p * (1.0 - p)).sqrt()
+            let n = f64::from(t);
+            (f64::from(g) - n * p) / (n * p * (1.0 - p)).sqrt()
         })
         .collect();
     let z_median = median(&mut z);
@@ -135,11 +135,11 @@ pub fn estimate(buckets: impl Iterator<Item = (u32, u32)> + Clone) -> Option<Bas
     let sd = dispersion.sqrt();
     let (mut good, mut total) = (0u64, 0u64);
     for (g, t) in buckets.clone().filter(|&(_, t)| t > 0) {
-        let n = t as f64;
-        let zi = (g as f64 - n * p) / (n * p * (1.0 - p)).sqrt();
+        let n = f64::from(t);
+        let zi = (f64::from(g) - n * p) / (n * p * (1.0 - p)).sqrt();
         if (zi - z_median).abs() <= TRIM_SDS * sd {
-            good += g as u64;
-            total += t as u64;
+            good += u64::from(g);
+            total += u64::from(t);
         }
     }
     let rate = if total > 0 {
@@ -157,8 +157,8 @@ pub fn estimate(buckets: impl Iterator<Item = (u32, u32)> + Clone) -> Option<Bas
     );
     let (mut sum_sq, mut kept) = (0.0, 0usize);
     for (g, t) in buckets.filter(|&(_, t)| t > 0) {
-        let n = t as f64;
-        let zi = (g as f64 - n * q) / (n * q * (1.0 - q)).sqrt();
+        let n = f64::from(t);
+        let zi = (f64::from(g) - n * q) / (n * q * (1.0 - q)).sqrt();
         if (zi - z_median).abs() <= PEARSON_TRIM * sd {
             sum_sq += zi * zi;
             kept += 1;
@@ -193,7 +193,7 @@ pub(crate) fn median(v: &mut [f64]) -> f64 {
         upper
     } else {
         let below = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (below + upper) / 2.0
+        f64::midpoint(below, upper)
     }
 }
 

@@ -116,7 +116,7 @@ pub fn envelope(places: &[Place], known: &KnownValues) -> Place {
     let mut out = first.clone();
     out.retain(|d, _| rest.iter().all(|p| p.contains_key(d)));
     for p in rest {
-        for (d, vs) in out.iter_mut() {
+        for (d, vs) in &mut out {
             if let Some(more) = p.get(d) {
                 vs.extend(more.iter().cloned());
             }

@@ -318,7 +318,7 @@ impl Monitor {
         let mut out = Vec::new();
         for tracks in &self.signals {
             self.visit(tracks, |key, track| {
-                out.push(self.finding(tracks, key, track))
+                out.push(self.finding(tracks, key, track));
             });
         }
         out

@@ -56,25 +56,22 @@ impl ScopeTable {
     /// Adds to the leaf with these values (rows for one leaf are summed).
     pub fn add(&mut self, values: &[&str], expected: f64, actual: f64, variance: Option<f64>) {
         let key = self.intern(values);
-        match self.index.get(&key) {
-            Some(&i) => {
-                let leaf = &mut self.leaves[i];
-                leaf.expected += expected;
-                leaf.actual += actual;
-                leaf.variance = match (leaf.variance, variance) {
-                    (Some(a), Some(b)) => Some(a + b),
-                    _ => None,
-                };
-            }
-            None => {
-                self.index.insert(key.clone(), self.leaves.len());
-                self.leaves.push(Leaf {
-                    values: key,
-                    expected,
-                    actual,
-                    variance,
-                });
-            }
+        if let Some(&i) = self.index.get(&key) {
+            let leaf = &mut self.leaves[i];
+            leaf.expected += expected;
+            leaf.actual += actual;
+            leaf.variance = match (leaf.variance, variance) {
+                (Some(a), Some(b)) => Some(a + b),
+                _ => None,
+            };
+        } else {
+            self.index.insert(key.clone(), self.leaves.len());
+            self.leaves.push(Leaf {
+                values: key,
+                expected,
+                actual,
+                variance,
+            });
         }
     }
 

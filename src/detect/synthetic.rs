@@ -60,15 +60,11 @@ pub fn draw_bucket(rng: &mut impl Rng, rate: f64, n: u64, dispersion: f64) -> Ra
     let p = if dispersion > 1.0 && n > 1 && rate > 0.0 && rate < 1.0 {
         let rho = ((dispersion - 1.0) / (n - 1) as f64).min(0.999);
         let s = 1.0 / rho - 1.0;
-        Beta::new(rate * s, (1.0 - rate) * s)
-            .map(|b| b.sample(rng))
-            .unwrap_or(rate)
+        Beta::new(rate * s, (1.0 - rate) * s).map_or(rate, |b| b.sample(rng))
     } else {
         rate
     };
-    let good = Binomial::new(n, p.clamp(0.0, 1.0))
-        .map(|b| b.sample(rng))
-        .unwrap_or(0);
+    let good = Binomial::new(n, p.clamp(0.0, 1.0)).map_or(0, |b| b.sample(rng));
     Ratio::new(good, n)
 }
 

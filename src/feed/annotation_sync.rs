@@ -139,7 +139,7 @@ pub fn spawn_sync(
                     Some(Command::Forward(to)) => sync.forward.push(to),
                     None => break,
                 },
-                _ = sleep_until(retry_at), if retry_at.is_some() => {
+                () = sleep_until(retry_at), if retry_at.is_some() => {
                     sync.retry_at = None;
                     sync.retry_refused();
                 }

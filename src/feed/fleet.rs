@@ -79,22 +79,19 @@ impl Fleet {
 /// the one held is ignored (messages of two backends may cross). Returns
 /// whether the list changed.
 pub fn merge_annotation(list: &mut Vec<Annotation>, a: Annotation) -> bool {
-    match list.iter_mut().find(|held| held.id == a.id) {
-        Some(held) => {
-            let newer = match (held.rev, a.rev) {
-                (Some(old), Some(new)) => new > old,
-                (Some(_), None) => false,
-                (None, _) => true,
-            };
-            if newer {
-                *held = a;
-            }
-            newer
+    if let Some(held) = list.iter_mut().find(|held| held.id == a.id) {
+        let newer = match (held.rev, a.rev) {
+            (Some(old), Some(new)) => new > old,
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if newer {
+            *held = a;
         }
-        None => {
-            list.push(a);
-            true
-        }
+        newer
+    } else {
+        list.push(a);
+        true
     }
 }
 

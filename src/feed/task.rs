@@ -370,7 +370,7 @@ async fn serve(
                     }
                 }
             },
-            _ = tokio::time::sleep_until(last_heard + silence_limit) => {
+            () = tokio::time::sleep_until(last_heard + silence_limit) => {
                 if stale {
                     return Ending::Lost(format!(
                         "no message for {} ms",

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::PROTOCOL_VERSION;
-use super::message::*;
+use super::message::{ClientMessage, Hello, ServerMessage};
 use super::validate::validate_hello;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CowStr<'a>(pub Cow<'a, str>);
 
-impl<'a> CowStr<'a> {
+impl CowStr<'_> {
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -73,7 +73,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SliceMap<'a>(pub Vec<(CowStr<'a>, CowStr<'a>)>);
 
-impl<'a> SliceMap<'a> {
+impl SliceMap<'_> {
     pub fn new() -> Self {
         SliceMap(Vec::new())
     }

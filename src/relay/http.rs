@@ -92,16 +92,13 @@ async fn push(
             return denied.response();
         }
     };
-    let bytes = match axum::body::to_bytes(body, s.max_body_bytes).await {
-        Ok(b) => b,
-        Err(_) => {
-            s.stats.ingest_refused();
-            let message = format!(
-                "body over {} bytes (or broken off); split it",
-                s.max_body_bytes
-            );
-            return json_error(StatusCode::PAYLOAD_TOO_LARGE, &message);
-        }
+    let Ok(bytes) = axum::body::to_bytes(body, s.max_body_bytes).await else {
+        s.stats.ingest_refused();
+        let message = format!(
+            "body over {} bytes (or broken off); split it",
+            s.max_body_bytes
+        );
+        return json_error(StatusCode::PAYLOAD_TOO_LARGE, &message);
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
         s.stats.ingest_refused();

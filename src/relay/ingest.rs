@@ -96,7 +96,7 @@ fn check_line(line: &str, rules: &IngestRules<'_>) -> Result<Point<'static>, Str
 
 fn names(signals: &HashMap<String, SignalKind>) -> String {
     let mut v: Vec<&str> = signals.keys().map(String::as_str).collect();
-    v.sort();
+    v.sort_unstable();
     v.join(", ")
 }
 

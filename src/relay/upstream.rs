@@ -151,7 +151,7 @@ impl Poller {
                 }
                 // The regular round reports an outage; this is only early.
                 Err(e) => {
-                    tracing::debug!(signal = %r.signal, error = %format!("{e:#}"), "read-back failed")
+                    tracing::debug!(signal = %r.signal, error = %format!("{e:#}"), "read-back failed");
                 }
             }
         }
@@ -308,13 +308,12 @@ impl Tracked {
             if self.recent.get(&key) == Some(&b.value) {
                 continue;
             }
-            let slice = match self.slices.get(&key.0) {
-                Some(s) => Arc::clone(s),
-                None => {
-                    let s = hub.intern(SliceMap::from_pairs(key.0.iter().cloned()));
-                    self.slices.insert(key.0.clone(), Arc::clone(&s));
-                    s
-                }
+            let slice = if let Some(s) = self.slices.get(&key.0) {
+                Arc::clone(s)
+            } else {
+                let s = hub.intern(SliceMap::from_pairs(key.0.iter().cloned()));
+                self.slices.insert(key.0.clone(), Arc::clone(&s));
+                s
             };
             points.push(UpdatePoint {
                 slice,

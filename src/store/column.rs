@@ -43,7 +43,7 @@ pub type Cell = u64;
 impl CellKind {
     pub fn empty(self) -> Cell {
         match self {
-            CellKind::Ratio => MISSING as u64,
+            CellKind::Ratio => u64::from(MISSING),
             CellKind::Gauge => f64::NAN.to_bits(),
         }
     }

@@ -355,13 +355,23 @@ impl Store {
             for i in 0..len {
                 let value = match kind {
                     SignalKind::Ratio => {
-                        let (g, t) = (s.good.as_ref().unwrap()[i], s.total.as_ref().unwrap()[i]);
+                        // Both columns are `len` long (checked above).
+                        let at = |c: &Option<Vec<Option<i64>>>| {
+                            c.as_deref().and_then(|c| c.get(i)).copied().flatten()
+                        };
+                        let (g, t) = (at(&s.good), at(&s.total));
                         if g.is_none() && t.is_none() {
                             continue;
                         }
                         validate_counts(kind, g, t, None)
                     }
-                    SignalKind::Gauge => match s.values.as_ref().unwrap()[i] {
+                    SignalKind::Gauge => match s
+                        .values
+                        .as_deref()
+                        .and_then(|c| c.get(i))
+                        .copied()
+                        .flatten()
+                    {
                         None => continue,
                         v => validate_counts(kind, None, None, v),
                     },
@@ -395,7 +405,7 @@ impl Store {
             return None;
         }
         let (good, total) = cell_ratio(column.get(slice.index(), pos)?);
-        Some(Ratio::new(good as u64, total as u64))
+        Some(Ratio::new(u64::from(good), u64::from(total)))
     }
 
     /// One gauge bucket of one slice.

@@ -75,8 +75,8 @@ impl Store {
                         ring.for_each(pos, len, |k, c| {
                             let (good, t) = cell_ratio(c);
                             if t != MISSING {
-                                sum[out + k].good += good as u64;
-                                sum[out + k].total += t as u64;
+                                sum[out + k].good += u64::from(good);
+                                sum[out + k].total += u64::from(t);
                                 seen[out + k] = true;
                             }
                         });

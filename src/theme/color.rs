@@ -109,7 +109,7 @@ fn xterm256_rgb(i: u8) -> (u8, u8, u8) {
 }
 
 fn distance(a: (u8, u8, u8), b: (u8, u8, u8)) -> u32 {
-    let d = |x: u8, y: u8| (x as i32 - y as i32).pow(2) as u32;
+    let d = |x: u8, y: u8| (i32::from(x) - i32::from(y)).pow(2) as u32;
     d(a.0, b.0) + d(a.1, b.1) + d(a.2, b.2)
 }
 
@@ -170,7 +170,7 @@ pub fn fit_readable(c: Color, against: (u8, u8, u8), min: f64, depth: ColorDepth
 /// WCAG 2 relative luminance of an sRGB colour.
 pub fn luminance((r, g, b): (u8, u8, u8)) -> f64 {
     let lin = |v: u8| {
-        let s = v as f64 / 255.0;
+        let s = f64::from(v) / 255.0;
         if s <= 0.03928 {
             s / 12.92
         } else {

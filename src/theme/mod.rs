@@ -79,7 +79,10 @@ impl Theme {
         if let Some(t) = Theme::builtin(name_or_path) {
             return Ok(t);
         }
-        let looks_like_path = name_or_path.contains('/') || name_or_path.ends_with(".toml");
+        let looks_like_path = name_or_path.contains('/')
+            || Path::new(name_or_path)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
         let path = if looks_like_path {
             Path::new(name_or_path).to_path_buf()
         } else if let Some(dir) = user_dir

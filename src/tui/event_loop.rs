@@ -239,7 +239,7 @@ impl<S: Screen> EventLoop<'_, S> {
                     }
                 }
                 _ = clock.tick() => effects = self.app.update(Event::Clock((self.wall_clock)())),
-                _ = sleep_until(due.unwrap_or(last_frame)), if due.is_some() => {
+                () = sleep_until(due.unwrap_or(last_frame)), if due.is_some() => {
                     if data_dirty {
                         vm = self.recompute();
                         data_dirty = false;

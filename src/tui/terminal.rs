@@ -130,7 +130,7 @@ fn install_abort_restore() {
             // plain C struct that zeroes are a valid value of.
             unsafe {
                 let mut t: libc::termios = std::mem::zeroed();
-                if libc::isatty(fd) == 1 && libc::tcgetattr(fd, &mut t) == 0 {
+                if libc::isatty(fd) == 1 && libc::tcgetattr(fd, &raw mut t) == 0 {
                     let _ = SAVED.set((fd, t));
                     break;
                 }
@@ -142,8 +142,8 @@ fn install_abort_restore() {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_abort as extern "C" fn(libc::c_int) as libc::sighandler_t;
             action.sa_flags = libc::SA_RESETHAND;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(libc::SIGABRT, &action, std::ptr::null_mut());
+            libc::sigemptyset(&raw mut action.sa_mask);
+            libc::sigaction(libc::SIGABRT, &raw const action, std::ptr::null_mut());
             libc::atexit(on_exit);
         }
     });

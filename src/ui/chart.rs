@@ -197,7 +197,7 @@ pub fn render_chart(
         series.baseline.map(|b| scale(b, series.kind)),
         series.kind,
     );
-    let y_labels = [lo, (lo + hi) / 2.0, hi].map(|v| y_label(v, series.kind));
+    let y_labels = [lo, f64::midpoint(lo, hi), hi].map(|v| y_label(v, series.kind));
     let x_labels = [
         format::utc_minute(time.range.first * time.bucket_ms).replace(" UTC", ""),
         format::utc_minute(time.range.last() * time.bucket_ms),
@@ -233,8 +233,10 @@ pub fn render_chart(
         .baseline
         .map(|b| {
             let y = scale(b, series.kind);
+            // Bounded by take_while: x grows by dot_step > 0 up to x_max.
+            #[allow(clippy::maybe_infinite_iter)]
             (0..)
-                .map(|k| k as f64 * dot_step)
+                .map(|k| f64::from(k) * dot_step)
                 .take_while(|x| *x <= x_max)
                 .map(|x| (x, y))
                 .collect()

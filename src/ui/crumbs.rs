@@ -27,24 +27,23 @@ pub fn render_crumbs(f: &mut Frame, area: Rect, app: &App, vm: &ViewModel, look:
     }
     let t = &look.theme;
     let sep = if look.ascii { " > " } else { " › " };
-    let (path, tail) = match (app.detail(), &vm.detail) {
-        (Some(d), Some(model)) => (
+    let (path, tail) = if let (Some(d), Some(model)) = (app.detail(), &vm.detail) {
+        (
             d.path.clone(),
             format!(
                 "  detail: {} slice{}",
                 model.leaves,
                 if model.leaves == 1 { "" } else { "s" }
             ),
-        ),
-        _ => {
-            let table = &vm.table;
-            let tail = match (&table.split, table.leaves) {
-                (_, true) => "  every leaf".to_owned(),
-                (Some(split), false) => format!("  by {split}"),
-                (None, false) => String::new(),
-            };
-            (app.level().path.clone(), tail)
-        }
+        )
+    } else {
+        let table = &vm.table;
+        let tail = match (&table.split, table.leaves) {
+            (_, true) => "  every leaf".to_owned(),
+            (Some(split), false) => format!("  by {split}"),
+            (None, false) => String::new(),
+        };
+        (app.level().path.clone(), tail)
     };
     let crumbs = crumbs_of(&path);
     // Too long for the line: the oldest steps give way to an ellipsis.

@@ -33,7 +33,7 @@ pub fn column_signals(store: &Store, pick: &QualityPick) -> ColumnSignals {
             // The first availability signal is the request count; a second
             // one would count the same requests again.
             (SignalRole::Availability, SignalKind::Ratio) if cols.availability.is_empty() => {
-                cols.availability.push(id)
+                cols.availability.push(id);
             }
             (SignalRole::Quality, SignalKind::Ratio) => {
                 cols.suites.push(s.spec.name.clone());
@@ -47,7 +47,7 @@ pub fn column_signals(store: &Store, pick: &QualityPick) -> ColumnSignals {
                 }
             }
             (SignalRole::Latency, SignalKind::Gauge) if cols.latency.is_none() => {
-                cols.latency = Some(id)
+                cols.latency = Some(id);
             }
             // A second availability or latency signal: its column is taken.
             (SignalRole::Availability, SignalKind::Ratio)

@@ -180,7 +180,7 @@ pub fn spark_range(cells: &[Option<f64>], min_span: f64) -> Option<(f64, f64)> {
     let first = values.next()?;
     let (mut lo, mut hi) = values.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if hi - lo < min_span {
-        let mid = (hi + lo) / 2.0;
+        let mid = f64::midpoint(hi, lo);
         lo = mid - min_span / 2.0;
         hi = mid + min_span / 2.0;
         if hi > 1.0 {
