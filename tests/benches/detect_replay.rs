@@ -16,7 +16,7 @@
 //! alarms per track-day on healthy tracks and time, per level and signal.
 //! `DETECT_REPLAY_DEBUG=1` also lists every false alarm and leaf alarm.
 
-#[path = "../detect_support/mod.rs"]
+#[path = "../it/support/detect.rs"]
 mod detect_support;
 #[path = "detect_replay_world.rs"]
 mod world;
