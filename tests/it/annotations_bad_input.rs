@@ -3,8 +3,9 @@
 //! connection carries on. Hostile text is stored as data and neutralised
 //! where it is shown.
 
-
+use crate::support::TempDir;
 use crate::support::annotations::*;
+use crate::support::wait::bounded;
 use qualtop::cli::TimelineFormat;
 use qualtop::cli::annotations::export::{build_timeline, render};
 use qualtop::protocol::MAX_ANNOTATION_TEXT;
@@ -21,7 +22,7 @@ async fn refused(raw: &mut Raw, frame: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_state_is_refused_by_id_and_not_stored() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let data = TempDir::new("state");
         let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;
         let (mut raw, _, _) = Raw::subscribed(&server.url("/metrics")).await;
@@ -43,7 +44,7 @@ async fn an_unknown_state_is_refused_by_id_and_not_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_text_and_unknown_dimensions_are_refused_by_id() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let data = TempDir::new("shape");
         let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;
         let (mut raw, _, _) = Raw::subscribed(&server.url("/evals")).await;
@@ -82,7 +83,7 @@ async fn oversized_text_and_unknown_dimensions_are_refused_by_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_connection_sending_too_fast_is_rate_limited_by_id() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let data = TempDir::new("rate");
         let rate = AnnotationRate {
             burst: 5,
@@ -125,7 +126,7 @@ async fn one_connection_sending_too_fast_is_rate_limited_by_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escape_sequences_are_stored_as_data_and_never_reach_an_export() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let data = TempDir::new("escape");
         let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;
         let (mut raw, _, _) = Raw::subscribed(&server.url("/metrics")).await;

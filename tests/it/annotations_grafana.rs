@@ -3,11 +3,12 @@
 //! retrying later when Grafana is down; an edit becomes a PATCH. A refused
 //! annotation never reaches Grafana.
 
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::TempDir;
 use crate::support::annotations::*;
+use crate::support::wait::{bounded, fleet_holds};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -78,7 +79,7 @@ async fn until_requests(g: &Shared, n: usize) -> Vec<(String, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_annotations_reach_grafana_after_it_comes_back_and_edits_patch() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         // Down for more than one push's own attempts: the task must retry later.
         let (url, seen) = grafana(4).await;
         let data = TempDir::new("grafana");
@@ -98,7 +99,7 @@ async fn acknowledged_annotations_reach_grafana_after_it_comes_back_and_edits_pa
         let n = note("pushed", "TPU slices of atlas-s look off");
         assert!(sync.submit(n.clone()));
         assert!(
-            eventually(&fleet, |f| f
+            fleet_holds(&fleet, WAIT, |f| f
                 .annotation_errors
                 .iter()
                 .any(|(id, _)| id == "refused"))

@@ -3,12 +3,13 @@
 //! is down, its annotation is sent (once) by the next `qualtop annotations
 //! flush`. The real binary, real loopback sockets, real files.
 
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::TempDir;
 use crate::support::annotations::*;
+use crate::support::wait::bounded;
 use qualtop::annotations::backends_key;
 
 struct Home {
@@ -50,15 +51,6 @@ fn outbox_files(dir: &Path) -> usize {
     })
 }
 
-/// A port nothing listens on now, for a backend that starts later.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn run(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
@@ -71,10 +63,10 @@ fn text(out: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn annotation_of_a_killed_client_is_sent_once_by_the_next_start() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let home = Home::new();
         let data = TempDir::new("killed-backend");
-        let port = free_port();
+        let port = crate::support::free_port();
         let url = format!("ws://127.0.0.1:{port}/metrics");
         let from = "2025-09-01T23:30:00Z";
 
@@ -167,7 +159,7 @@ async fn annotation_of_a_killed_client_is_sent_once_by_the_next_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_annotation_is_reported_and_leaves_the_outbox() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let home = Home::new();
         let data = TempDir::new("refused-backend");
         let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;

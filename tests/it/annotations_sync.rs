@@ -2,8 +2,9 @@
 //! (feed + sync task + outbox) against the demo backend over loopback
 //! WebSockets, with the backend's annotations in a real SQLite file.
 
-
+use crate::support::TempDir;
 use crate::support::annotations::*;
+use crate::support::wait::{bounded, fleet_holds};
 use qualtop::annotations::Outbox;
 use qualtop::feed::{AnnotationsMode, FeedHandle, SharedFleet};
 use qualtop::protocol::AnnotationState;
@@ -29,7 +30,7 @@ fn urls(server: &RunningServer, paths: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_client_annotates_the_other_sees_it_and_an_edit_bumps_rev_on_both() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let data = TempDir::new("two-clients");
         let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;
         let (a_box, b_box) = (TempDir::new("a-outbox"), TempDir::new("b-outbox"));
@@ -37,20 +38,20 @@ async fn one_client_annotates_the_other_sees_it_and_an_edit_bumps_rev_on_both() 
         let (a, a_feeds, a_sync) = client(&urls(&server, &["/metrics", "/evals"]), a_box.path());
         let (b, b_feeds, _b_sync) = client(&urls(&server, &["/evals"]), b_box.path());
         assert!(
-            eventually(&a, |f| matches!(
+            fleet_holds(&a, WAIT, |f| matches!(
                 f.annotations_mode,
                 AnnotationsMode::Shared { .. }
             ))
             .await
         );
-        assert!(eventually(&b, |f| f.sources[0].state.is_live()).await);
+        assert!(fleet_holds(&b, WAIT, |f| f.sources[0].state.is_live()).await);
 
         let note = note("war-room-1", "TPU slices of atlas-s look off since 23:30");
         assert!(a_sync.submit(note.clone()));
-        assert!(eventually(&b, |f| f.annotations.iter().any(|x| x.id == note.id)).await);
+        assert!(fleet_holds(&b, WAIT, |f| f.annotations.iter().any(|x| x.id == note.id)).await);
         assert_eq!(rev_of(&b, &note.id), Some(1));
         assert!(
-            eventually(&a, |f| f.pending_annotations.is_empty()
+            fleet_holds(&a, WAIT, |f| f.pending_annotations.is_empty()
                 && !f.annotations.is_empty())
             .await,
             "the sender's echo clears its pending list"
@@ -63,8 +64,8 @@ async fn one_client_annotates_the_other_sees_it_and_an_edit_bumps_rev_on_both() 
             ..note.clone()
         };
         assert!(a_sync.submit(edited));
-        assert!(eventually(&b, |f| f.annotations.iter().any(|x| x.rev == Some(2))).await);
-        assert!(eventually(&a, |f| f.annotations.iter().any(|x| x.rev == Some(2))).await);
+        assert!(fleet_holds(&b, WAIT, |f| f.annotations.iter().any(|x| x.rev == Some(2))).await);
+        assert!(fleet_holds(&a, WAIT, |f| f.annotations.iter().any(|x| x.rev == Some(2))).await);
         b.read(|f| {
             assert_eq!(f.annotations.len(), 1, "an edit replaces, never duplicates");
             assert_eq!(f.annotations[0].state, AnnotationState::Confirmed);
@@ -84,7 +85,7 @@ async fn one_client_annotates_the_other_sees_it_and_an_edit_bumps_rev_on_both() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn annotation_made_while_the_backend_is_down_is_delivered_when_it_is_back() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let data = TempDir::new("down");
         let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;
         let addr = server.local_addr();
@@ -95,14 +96,14 @@ async fn annotation_made_while_the_backend_is_down_is_delivered_when_it_is_back(
         let (fleet, feeds, sync) = client(std::slice::from_ref(&url), outbox.path());
         let note = note("while-down", "written while the backend was away");
         assert!(sync.submit(note.clone()));
-        assert!(eventually(&fleet, |f| f.pending_annotations.len() == 1).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.pending_annotations.len() == 1).await);
         let (pending, _) = Outbox::open(outbox.path()).unwrap().pending();
         assert_eq!(pending, vec![note.clone()], "in the outbox before any send");
 
         // The same address, so the client's redial finds it.
         let server = start_demo(addr, data.path()).await;
         assert!(
-            eventually(&fleet, |f| f.pending_annotations.is_empty()
+            fleet_holds(&fleet, WAIT, |f| f.pending_annotations.is_empty()
                 && rev_of_in(f, &note.id) == Some(1))
             .await,
             "delivered and acknowledged after the backend returned"
@@ -124,7 +125,7 @@ fn rev_of_in(f: &qualtop::feed::Fleet, id: &str) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outbox_of_a_stopped_client_is_sent_by_the_next_one() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let data = TempDir::new("next-client");
         let outbox = TempDir::new("next-client-outbox");
         let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;
@@ -134,13 +135,13 @@ async fn the_outbox_of_a_stopped_client_is_sent_by_the_next_one() {
         {
             let (fleet, feeds, sync) = client(std::slice::from_ref(&url), outbox.path());
             assert!(sync.submit(note("left-behind", "the client stopped before the echo")));
-            assert!(eventually(&fleet, |f| f.pending_annotations.len() == 1).await);
+            assert!(fleet_holds(&fleet, WAIT, |f| f.pending_annotations.len() == 1).await);
             stop(&feeds);
         }
         let server = start_demo(addr, data.path()).await;
         let (fleet, feeds, _sync) = client(std::slice::from_ref(&url), outbox.path());
         assert!(
-            eventually(&fleet, |f| rev_of_in(f, "left-behind") == Some(1)
+            fleet_holds(&fleet, WAIT, |f| rev_of_in(f, "left-behind") == Some(1)
                 && f.pending_annotations.is_empty())
             .await
         );
@@ -153,7 +154,7 @@ async fn the_outbox_of_a_stopped_client_is_sent_by_the_next_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn annotations_are_still_there_after_the_backend_restarts() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let data = TempDir::new("restart");
         let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;
         let (mut raw, _, snapshot) = Raw::subscribed(&server.url("/metrics")).await;
@@ -185,7 +186,7 @@ async fn annotations_are_still_there_after_the_backend_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_annotation_sent_twice_is_one_row_and_both_are_echoed() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let data = TempDir::new("twice");
         let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;
         let (mut sender, _, _) = Raw::subscribed(&server.url("/metrics")).await;

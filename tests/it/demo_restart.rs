@@ -5,7 +5,6 @@
 
 use crate::support;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -79,13 +78,6 @@ async fn listening(port: u16) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn scratch_dir(name: &str) -> PathBuf {
@@ -171,7 +163,7 @@ fn header(fleet: &SharedFleet) -> HeaderModel {
 async fn killed_demo_gets_a_banner_and_its_restart_continues_the_clock_without_drops() {
     let dir = scratch_dir("same");
     let data = dir.join("demo");
-    let port = free_port();
+    let port = support::free_port();
     let mut server = DemoServer::start(port, &data, "same-1");
     let (fleet, feeds) = connect(port);
     within(&fleet, Duration::from_secs(30), |f| live_on(f, 1)).await;
@@ -245,7 +237,7 @@ async fn killed_demo_gets_a_banner_and_its_restart_continues_the_clock_without_d
 async fn a_demo_restarted_on_a_new_clock_is_met_with_a_clean_resync() {
     let dir = scratch_dir("new");
     let data = dir.join("demo");
-    let port = free_port();
+    let port = support::free_port();
     // 100 buckets a second: in 5 s the run is over 8 h ahead of the wall
     // clock, beyond the 6 h the store holds (the 8h46m).
     let mut server = DemoServer::at_speed(port, &data, "new-1", 100.0);
@@ -287,7 +279,7 @@ async fn a_demo_restarted_on_a_new_clock_is_met_with_a_clean_resync() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_demo_gets_a_stale_banner_within_two_protocol_heartbeats() {
     let dir = scratch_dir("hung");
-    let port = free_port();
+    let port = support::free_port();
     let server = DemoServer::start(port, &dir.join("demo"), "hung");
     let (fleet, feeds) = connect(port);
     within(&fleet, Duration::from_secs(30), |f| live_on(f, 1)).await;
@@ -339,7 +331,7 @@ fn urls(port: u16) -> Vec<String> {
 async fn a_note_on_the_demo_is_exported_in_data_time_after_the_demo_restarts() {
     let dir = scratch_dir("note");
     let data = dir.join("demo");
-    let port = free_port();
+    let port = support::free_port();
     let mut server = DemoServer::start(port, &data, "note-1");
     listening(port).await;
     // Let the demo's clock run ahead of the wall clock (60x).

@@ -2,7 +2,6 @@
 //! what the 6-hour history holds, the TPU misconfiguration an hour later,
 //! and that a replay gives what watching bucket by bucket gave.
 
-
 use std::sync::OnceLock;
 
 use crate::support::detect::{ANCHOR, DemoReplay, MINUTE, engine};

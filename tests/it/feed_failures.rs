@@ -2,8 +2,8 @@
 //! connection carries on; oversize frames, bad tokens, wrong protocols and
 //! dead servers end in a clear state, never a crash.
 
-
 use crate::support::feed::*;
+use crate::support::wait::{bounded, fleet_holds};
 use qualtop::feed::{ConnState, Fleet, SourceConfig, spawn_feed, wait_until_settled};
 use qualtop::protocol::{MAX_FRAME_BYTES, PointError, ServerMessage};
 use qualtop::store::Ratio;
@@ -18,7 +18,7 @@ fn failed_reason(f: &Fleet) -> Option<String> {
 
 #[tokio::test]
 async fn malformed_frames_are_counted_and_the_connection_survives() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -37,7 +37,7 @@ async fn malformed_frames_are_counted_and_the_connection_survives() {
         conn.send_text(r#"{"type":"gossip","seq":99}"#).await; // unknown type: ignored, not a drop
         conn.send(&batch(2, vec![point("a", "tpu", 0, 1, 2)])).await;
         assert!(
-            eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 0)
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "a", "tpu", 0)
                 == Some(Ratio::new(1, 2)))
             .await,
             "the good batch after the bad frames still applies"
@@ -57,7 +57,7 @@ async fn malformed_frames_are_counted_and_the_connection_survives() {
 
 #[tokio::test]
 async fn bad_points_are_dropped_by_reason_and_good_ones_in_the_batch_apply() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -85,7 +85,11 @@ async fn bad_points_are_dropped_by_reason_and_good_ones_in_the_batch_apply() {
             point("a", "tpu", 0, 6, 10), // fine
         ];
         conn.send(&batch(2, points)).await;
-        assert!(eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 0).is_some()).await);
+        assert!(
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "a", "tpu", 0)
+                .is_some())
+            .await
+        );
         assert_eq!(quality_at(&fleet, "a", "tpu", 0), Some(Ratio::new(6, 10)));
         fleet.read(|f| {
             let d = &f.sources[0].drops;
@@ -113,7 +117,7 @@ async fn bad_points_are_dropped_by_reason_and_good_ones_in_the_batch_apply() {
 
 #[tokio::test]
 async fn oversize_frame_is_counted_and_the_client_reconnects() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -138,7 +142,7 @@ async fn oversize_frame_is_counted_and_the_client_reconnects() {
         let mut second = server.accept().await;
         second.handshake("e1", &snapshot(1, 0, vec![])).await;
         assert!(
-            eventually(&fleet, |f| f.sources[0].connections == 2
+            fleet_holds(&fleet, WAIT, |f| f.sources[0].connections == 2
                 && f.sources[0].state == ConnState::Live)
             .await
         );
@@ -150,7 +154,7 @@ async fn oversize_frame_is_counted_and_the_client_reconnects() {
 
 #[tokio::test]
 async fn hello_with_another_protocol_fails_with_a_reason() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -162,7 +166,7 @@ async fn hello_with_another_protocol_fails_with_a_reason() {
         let mut conn = server.accept().await;
         conn.send_text(r#"{"type":"hello","protocol":2,"server":"future","shape":"new"}"#)
             .await;
-        assert!(eventually(&fleet, |f| failed_reason(f).is_some()).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| failed_reason(f).is_some()).await);
         let reason = fleet.read(failed_reason).unwrap_or_default();
         assert!(
             reason.contains("protocol 2"),
@@ -177,7 +181,7 @@ async fn hello_with_another_protocol_fails_with_a_reason() {
 
 #[tokio::test]
 async fn first_message_other_than_hello_is_a_protocol_error() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -188,7 +192,7 @@ async fn first_message_other_than_hello_is_a_protocol_error() {
         );
         let mut conn = server.accept().await;
         conn.send(&snapshot(1, 0, vec![])).await;
-        assert!(eventually(&fleet, |f| failed_reason(f).is_some()).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| failed_reason(f).is_some()).await);
         let reason = fleet.read(failed_reason).unwrap_or_default();
         assert!(reason.contains("before hello"), "{reason}");
         feed.abort();
@@ -198,7 +202,7 @@ async fn first_message_other_than_hello_is_a_protocol_error() {
 
 #[tokio::test]
 async fn hello_the_store_cannot_bind_fails_with_a_reason() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -211,7 +215,7 @@ async fn hello_the_store_cannot_bind_fails_with_a_reason() {
         let mut bad = hello("e1");
         bad.bucket_ms = 0;
         conn.send(&ServerMessage::Hello(bad)).await;
-        assert!(eventually(&fleet, |f| failed_reason(f).is_some()).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| failed_reason(f).is_some()).await);
         let reason = fleet.read(failed_reason).unwrap_or_default();
         assert!(reason.contains("bucket_ms"), "{reason}");
         feed.abort();
@@ -221,14 +225,14 @@ async fn hello_the_store_cannot_bind_fails_with_a_reason() {
 
 #[tokio::test]
 async fn refused_token_fails_and_the_right_token_is_sent() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let cfg = SourceConfig::new("t", server.url()).with_token(Some("wrong".into()));
         let feed = spawn_feed(fleet.clone(), 0, cfg, fast_opts());
         let refused = server.accept_checking(Some("right")).await;
         assert_eq!(refused.err().flatten().as_deref(), Some("Bearer wrong"));
-        assert!(eventually(&fleet, |f| failed_reason(f).is_some()).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| failed_reason(f).is_some()).await);
         let reason = fleet.read(failed_reason).unwrap_or_default();
         assert!(reason.contains("401"), "{reason}");
         feed.abort();
@@ -250,7 +254,7 @@ async fn refused_token_fails_and_the_right_token_is_sent() {
 
 #[tokio::test]
 async fn unreachable_backend_is_disconnected_with_a_retry_time() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let port = Server::bind().await.port; // bound, then closed: nobody listens
         let fleet = new_fleet();
         let url = format!("ws://127.0.0.1:{port}/");
@@ -270,7 +274,7 @@ async fn unreachable_backend_is_disconnected_with_a_retry_time() {
 
 #[tokio::test]
 async fn failed_source_retries_slowly_and_recovers_when_the_backend_is_fixed() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let opts = qualtop::feed::FeedOptions {
@@ -280,7 +284,7 @@ async fn failed_source_retries_slowly_and_recovers_when_the_backend_is_fixed() {
         let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), opts);
         let mut conn = server.accept().await;
         conn.send_text(r#"{"type":"hello","protocol":7}"#).await;
-        assert!(eventually(&fleet, |f| failed_reason(f).is_some()).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| failed_reason(f).is_some()).await);
         let failed_at = std::time::Instant::now();
         let mut fixed = server.accept().await;
         assert!(
@@ -288,7 +292,7 @@ async fn failed_source_retries_slowly_and_recovers_when_the_backend_is_fixed() {
             "no retry before failed_retry"
         );
         fixed.handshake("e1", &snapshot(1, 0, vec![])).await;
-        assert!(eventually(&fleet, |f| f.sources[0].state == ConnState::Live).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].state == ConnState::Live).await);
         feed.abort();
     })
     .await;
@@ -297,7 +301,7 @@ async fn failed_source_retries_slowly_and_recovers_when_the_backend_is_fixed() {
 #[tokio::test]
 async fn implausible_clocks_are_dropped_without_moving_the_store() {
     use qualtop::protocol::Heartbeat;
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -318,7 +322,11 @@ async fn implausible_clocks_are_dropped_without_moving_the_store() {
         conn.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: -5 }))
             .await;
         conn.send(&batch(2, vec![point("a", "tpu", 0, 1, 1)])).await;
-        assert!(eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 0).is_some()).await);
+        assert!(
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "a", "tpu", 0)
+                .is_some())
+            .await
+        );
         fleet.read(|f| {
             assert_eq!(f.store.now(), T0);
             assert_eq!(f.sources[0].drops.frames, 2, "two bad heartbeats");

@@ -3,8 +3,8 @@
 //! snapshot as out of window, forgets detections made on the old axis, and
 //! has every other backend resend its data on the new axis.
 
-
 use crate::support::feed::*;
+use crate::support::wait::{bounded, fleet_holds};
 use qualtop::feed::{Fleet, SharedFleet, SourceConfig, spawn_feed};
 use qualtop::protocol::{Heartbeat, Hello, PointError, ServerMessage};
 
@@ -31,7 +31,7 @@ fn out_of_window(f: &Fleet) -> u64 {
 
 #[tokio::test]
 async fn a_backend_restarted_on_an_earlier_clock_resyncs_without_drops() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -42,7 +42,7 @@ async fn a_backend_restarted_on_an_earlier_clock_resyncs_without_drops() {
         );
         let mut conn = server.accept().await;
         conn.handshake("run-1", &snapshot(1, 0, full(-2))).await;
-        assert!(eventually(&fleet, |f| f.sources[0].snapshots == 1).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 1).await);
         // Something detection concluded on the old axis.
         fleet.write(|f| f.detections.through = Some(T0));
         drop(conn);
@@ -51,7 +51,7 @@ async fn a_backend_restarted_on_an_earlier_clock_resyncs_without_drops() {
         conn.send(&hello_at("run-2", BACK)).await;
         conn.expect_subscribe().await;
         conn.send(&snapshot(1, BACK, full(BACK - 2))).await;
-        assert!(eventually(&fleet, |f| f.sources[0].snapshots == 2).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 2).await);
         fleet.read(|f| {
             assert_eq!(out_of_window(f), 0, "the new snapshot was dropped");
             assert_eq!(f.timeline, 1);
@@ -70,7 +70,7 @@ async fn a_backend_restarted_on_an_earlier_clock_resyncs_without_drops() {
 
 #[tokio::test]
 async fn a_reconnect_on_the_same_clock_keeps_the_time_axis() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -81,14 +81,14 @@ async fn a_reconnect_on_the_same_clock_keeps_the_time_axis() {
         );
         let mut conn = server.accept().await;
         conn.handshake("run-1", &snapshot(1, 0, full(-2))).await;
-        assert!(eventually(&fleet, |f| f.sources[0].snapshots == 1).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 1).await);
         drop(conn);
         // A restart that continued its clock (the demo with its data dir).
         let mut conn = server.accept().await;
         conn.send(&hello_at("run-2", 1)).await;
         conn.expect_subscribe().await;
         conn.send(&snapshot(1, 1, full(-1))).await;
-        assert!(eventually(&fleet, |f| f.sources[0].snapshots == 2).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 2).await);
         fleet.read(|f| assert_eq!(f.timeline, 0));
         feed.abort();
     })
@@ -97,7 +97,7 @@ async fn a_reconnect_on_the_same_clock_keeps_the_time_axis() {
 
 #[tokio::test]
 async fn a_time_axis_restart_makes_the_other_backends_resend() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let (restarting, steady) = (Server::bind().await, Server::bind().await);
         let fleet = SharedFleet::new(Fleet::with_sources(["a", "b"]));
         let feeds = [(0, &restarting), (1, &steady)].map(|(i, s)| {
@@ -112,13 +112,13 @@ async fn a_time_axis_restart_makes_the_other_backends_resend() {
         a.handshake("a-1", &snapshot(1, 0, full(-2))).await;
         let mut b = steady.accept().await;
         b.handshake("b-1", &snapshot(1, 0, vec![])).await;
-        assert!(eventually(&fleet, |f| f.sources.iter().all(|s| s.snapshots == 1)).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources.iter().all(|s| s.snapshots == 1)).await);
         drop(a);
         let mut a = restarting.accept().await;
         a.send(&hello_at("a-2", BACK)).await;
         a.expect_subscribe().await;
         a.send(&snapshot(1, BACK, full(BACK - 2))).await;
-        assert!(eventually(&fleet, |f| f.timeline == 1).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.timeline == 1).await);
         // b's next frame finds its data gone with the old axis: it asks again.
         b.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: T0 }))
             .await;

@@ -1,10 +1,10 @@
 //! The feed over real loopback WebSockets: snapshot and batches reach the
 //! store, seq gaps and restarts resynchronise, silence shows as stale.
 
-
 use std::time::Duration;
 
 use crate::support::feed::*;
+use crate::support::wait::{bounded, fleet_holds};
 use qualtop::feed::{ConnState, FeedOptions, SourceConfig, spawn_feed, wait_until_settled};
 use qualtop::protocol::{Heartbeat, ServerMessage};
 use qualtop::store::Ratio;
@@ -15,7 +15,7 @@ fn live(f: &qualtop::feed::Fleet) -> bool {
 
 #[tokio::test]
 async fn snapshot_then_batches_land_in_the_store() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let opts = FeedOptions {
@@ -62,7 +62,7 @@ async fn snapshot_then_batches_land_in_the_store() {
         }))
         .await;
         assert!(
-            eventually(&fleet, |f| f.store.now() == T0 + BUCKET).await,
+            fleet_holds(&fleet, WAIT, |f| f.store.now() == T0 + BUCKET).await,
             "heartbeat moves the clock"
         );
         assert_eq!(
@@ -87,7 +87,7 @@ async fn snapshot_then_batches_land_in_the_store() {
 
 #[tokio::test]
 async fn skipped_seq_triggers_resubscribe_and_state_is_replaced() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -113,9 +113,9 @@ async fn skipped_seq_triggers_resubscribe_and_state_is_replaced() {
         conn.send(&fresh).await;
         conn.send(&batch(7, vec![point("c", "gpu", 0, 2, 3)])).await;
 
-        assert!(eventually(&fleet, |f| f.sources[0].snapshots == 2).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 2).await);
         assert!(
-            eventually(&fleet, |_| quality_at(&fleet, "c", "gpu", 0)
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "c", "gpu", 0)
                 == Some(Ratio::new(2, 3)))
             .await,
             "batches after the new snapshot apply"
@@ -139,7 +139,7 @@ async fn skipped_seq_triggers_resubscribe_and_state_is_replaced() {
 
 #[tokio::test]
 async fn heartbeat_ahead_of_our_seq_triggers_resubscribe() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -159,7 +159,7 @@ async fn heartbeat_ahead_of_our_seq_triggers_resubscribe() {
             again,
             Some(qualtop::protocol::ClientMessage::Subscribe(_))
         ));
-        assert!(eventually(&fleet, |f| f.sources[0].resyncs == 1).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].resyncs == 1).await);
         feed.abort();
     })
     .await;
@@ -167,7 +167,7 @@ async fn heartbeat_ahead_of_our_seq_triggers_resubscribe() {
 
 #[tokio::test]
 async fn restarted_server_with_new_epoch_is_resynced_without_phantom_data() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let port = server.port;
         let fleet = new_fleet();
@@ -193,13 +193,17 @@ async fn restarted_server_with_new_epoch_is_resynced_without_phantom_data() {
         );
         conn.handshake("epoch-1", &old).await;
         conn.send(&batch(2, vec![point("a", "tpu", 0, 4, 4)])).await;
-        assert!(eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 0).is_some()).await);
+        assert!(
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "a", "tpu", 0)
+                .is_some())
+            .await
+        );
 
         // Kill the server: connection and listener gone.
         drop(conn);
         drop(server);
         assert!(
-            eventually(&fleet, |f| matches!(
+            fleet_holds(&fleet, WAIT, |f| matches!(
                 f.sources[0].state,
                 ConnState::Disconnected { .. }
             ))
@@ -219,10 +223,10 @@ async fn restarted_server_with_new_epoch_is_resynced_without_phantom_data() {
             )],
         );
         conn.handshake("epoch-2", &new).await;
-        assert!(eventually(&fleet, |f| f.sources[0].snapshots == 2 && live(f)).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 2 && live(f)).await);
         conn.send(&batch(2, vec![point("a", "tpu", 1, 5, 5)])).await;
         assert!(
-            eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 1)
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "a", "tpu", 1)
                 == Some(Ratio::new(5, 5)))
             .await
         );
@@ -261,7 +265,7 @@ async fn restarted_server_with_new_epoch_is_resynced_without_phantom_data() {
 
 #[tokio::test]
 async fn silence_shows_stale_and_the_next_message_recovers_live() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let opts = FeedOptions {
@@ -272,15 +276,15 @@ async fn silence_shows_stale_and_the_next_message_recovers_live() {
         let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), opts);
         let mut conn = server.accept().await;
         conn.handshake("e1", &snapshot(1, 0, vec![])).await;
-        assert!(eventually(&fleet, live).await);
+        assert!(fleet_holds(&fleet, WAIT, live).await);
         assert!(
-            eventually(&fleet, |f| f.sources[0].state == ConnState::Stale).await,
+            fleet_holds(&fleet, WAIT, |f| f.sources[0].state == ConnState::Stale).await,
             "no message for stale_after"
         );
         conn.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: T0 }))
             .await;
         assert!(
-            eventually(&fleet, live).await,
+            fleet_holds(&fleet, WAIT, live).await,
             "a heartbeat ends the stale spell"
         );
         feed.abort();
@@ -290,7 +294,7 @@ async fn silence_shows_stale_and_the_next_message_recovers_live() {
 
 #[tokio::test]
 async fn long_silence_drops_the_connection_and_redials() {
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let opts = FeedOptions {
@@ -307,7 +311,7 @@ async fn long_silence_drops_the_connection_and_redials() {
         );
         let mut second = server.accept().await;
         second.handshake("e1", &snapshot(1, 0, vec![])).await;
-        assert!(eventually(&fleet, |f| f.sources[0].connections == 2 && live(f)).await);
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].connections == 2 && live(f)).await);
         feed.abort();
     })
     .await;
@@ -329,7 +333,7 @@ async fn annotation_messages_count_seq_and_keep_the_newest_rev() {
         created: None,
         updated: None,
     };
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -348,7 +352,11 @@ async fn annotation_messages_count_seq_and_keep_the_newest_rev() {
             .await;
         }
         conn.send(&batch(4, vec![point("a", "tpu", 0, 1, 1)])).await;
-        assert!(eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 0).is_some()).await);
+        assert!(
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "a", "tpu", 0)
+                .is_some())
+            .await
+        );
         fleet.read(|f| {
             assert_eq!(f.annotations.len(), 1);
             assert_eq!(f.annotations[0].text, "second");
@@ -362,7 +370,7 @@ async fn annotation_messages_count_seq_and_keep_the_newest_rev() {
 #[tokio::test]
 async fn client_messages_from_the_handle_reach_the_server_and_a_new_filter_is_kept() {
     use qualtop::protocol::{ClientMessage, Subscribe};
-    bounded(async {
+    bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
         let feed = spawn_feed(
@@ -389,7 +397,7 @@ async fn client_messages_from_the_handle_reach_the_server_and_a_new_filter_is_ke
         ))
         .await;
         assert!(
-            eventually(&fleet, |_| quality_at(&fleet, "a", "tpu", 0)
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "a", "tpu", 0)
                 == Some(Ratio::new(2, 2)))
             .await
         );

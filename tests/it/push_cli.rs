@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use qualtop::relay::{self, config::Endpoint, wall_ms};
 use qualtop::store::Ratio;
-use support::relay::{client, config, eventually, ratio_at};
+use support::relay::{client, config, ratio_at};
+use support::wait::eventually;
 
 const B: i64 = 1000;
 

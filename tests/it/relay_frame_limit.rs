@@ -10,7 +10,8 @@ use futures_util::{SinkExt, StreamExt};
 use qualtop::feed::{Fleet, SharedFleet, SourceConfig, spawn_feed};
 use qualtop::protocol::MAX_FRAME_BYTES;
 use qualtop::relay::{self, config::Endpoint};
-use support::relay::{config, feed_options, next_json, ws_connect};
+use support::fast_feed;
+use support::relay::{config, next_json, ws_connect};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -67,7 +68,7 @@ async fn the_client_closes_with_1009_and_a_reason_on_a_frame_over_the_protocol_l
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     let fleet = SharedFleet::new(Fleet::with_sources([url.as_str()]));
-    let _feed = spawn_feed(fleet, 0, SourceConfig::new(&url, &url), feed_options());
+    let _feed = spawn_feed(fleet, 0, SourceConfig::new(&url, &url), fast_feed());
     let (tcp, _) = tokio::time::timeout(WAIT, listener.accept())
         .await
         .unwrap()

@@ -13,7 +13,8 @@ use futures_util::SinkExt;
 use qualtop::relay::{self, RunningRelay, config::Endpoint, wall_ms};
 use qualtop::store::Ratio;
 use serde_json::{Value, json};
-use support::relay::{client, config, eventually, next_json, next_of, post, ratio_at, ws_connect};
+use support::relay::{client, config, next_json, next_of, post, ratio_at, ws_connect};
+use support::wait::eventually;
 use tokio_tungstenite::tungstenite::Message;
 
 const MIN: i64 = 60_000;

@@ -12,7 +12,8 @@ use axum::routing::get;
 use qualtop::relay::prometheus::{PromClient, PromConfig};
 use qualtop::relay::{self, config::Endpoint, wall_ms};
 use qualtop::store::Ratio;
-use support::relay::{client, config, eventually, ratio_at};
+use support::relay::{client, config, ratio_at};
+use support::wait::eventually;
 
 const B: i64 = 5_000;
 /// (model, good per second, bad per second).

@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use qualtop::relay::{self, config::Endpoint, wall_ms};
 use qualtop::store::Ratio;
-use support::engines::{free_port, http_get};
-use support::relay::{client, config, eventually, ratio_at};
+use support::engines::http_get;
+use support::free_port;
+use support::relay::{client, config, ratio_at};
+use support::wait::eventually;
 
 const B: i64 = 1000;
 const SIGNAL: &str = "golden-qa";

@@ -11,7 +11,9 @@ use qualtop::feed::ConnState;
 use qualtop::feed::{Fleet, SharedFleet, SourceConfig, spawn_feed};
 use qualtop::relay::{self, config::Endpoint};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use support::relay::{config, eventually, feed_options, is_live, last_error};
+use support::fast_feed;
+use support::relay::{config, is_live, last_error};
+use support::wait::eventually;
 
 /// Why the feed gave up on its source, if it did.
 fn failure(fleet: &SharedFleet) -> Option<String> {
@@ -24,7 +26,7 @@ fn failure(fleet: &SharedFleet) -> Option<String> {
 fn feed(url: &str, ca_files: Vec<std::path::PathBuf>) -> (SharedFleet, qualtop::feed::FeedHandle) {
     let fleet = SharedFleet::new(Fleet::with_sources([url]));
     let cfg = SourceConfig::new(url, url).with_ca_files(ca_files);
-    let handle = spawn_feed(fleet.clone(), 0, cfg, feed_options());
+    let handle = spawn_feed(fleet.clone(), 0, cfg, fast_feed());
     (fleet, handle)
 }
 

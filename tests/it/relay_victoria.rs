@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use qualtop::relay::{self, config::Endpoint, wall_ms};
 use qualtop::store::Ratio;
-use support::relay::{client, config, eventually, gauge_at, is_live, last_error, ratio_at};
+use support::relay::{client, config, gauge_at, is_live, last_error, ratio_at};
+use support::wait::eventually;
 
 const B: i64 = 1000;
 const SLICES: [(&str, &str); 4] = [("m1", "tpu"), ("m1", "gpu"), ("m2", "tpu"), ("m2", "gpu")];

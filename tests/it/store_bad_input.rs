@@ -1,10 +1,9 @@
 //! Every kind of bad input is refused with its reason and leaves the store
 //! as it was: no slice interned, no bucket written, no head moved.
 
-
+use crate::support::store::*;
 use qualtop::protocol::{Point, PointError};
 use qualtop::store::{Drops, Ratio};
-use crate::support::store::*;
 
 fn refused(p: Point<'static>, reason: PointError) {
     let (mut store, b) = store();

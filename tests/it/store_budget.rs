@@ -2,16 +2,12 @@
 //! allocated on data, under a byte budget, and a hello that declares too
 //! much is refused before anything is allocated.
 
-
 use std::fmt::Write as _;
-use std::sync::Mutex;
 
+use crate::support::alone;
+use crate::support::store::*;
 use qualtop::protocol::{DecodeError, PointError, ServerMessage, decode_server};
 use qualtop::store::{Drops, Store};
-use crate::support::store::*;
-
-/// RSS tests run one at a time: they read the whole process's memory.
-static RSS: Mutex<()> = Mutex::new(());
 
 const MINUTE: i64 = 60_000;
 const WEEK: i64 = 7 * 24 * 60 * MINUTE;
@@ -80,16 +76,21 @@ fn wide_snapshot(slices: usize) -> String {
 
 #[test]
 fn hello_declaring_5000_signals_is_refused_with_a_reason_and_allocates_nothing() {
-    let _one = RSS.lock().unwrap_or_else(|e| e.into_inner());
-    let text = hello_json(5_000, WEEK);
-    assert!(text.len() > 300_000, "a 300 KB hello");
-    let before = rss_kib();
-    let err = decode_server(&text).expect_err("refused");
-    assert!(matches!(err, DecodeError::RefusedHello(_)), "{err:?}");
-    assert!(err.to_string().contains("5000 signals"), "{err}");
-    let grown = rss_kib().saturating_sub(before);
-    eprintln!("5,000-signal hello: RSS +{grown} KiB");
-    assert!(grown < 64 * 1024, "RSS grew {grown} KiB");
+    // RSS is the whole process's: measured where no other test runs.
+    alone(
+        "store_budget::hello_declaring_5000_signals_is_refused_with_a_reason_and_allocates_nothing",
+        || {
+            let text = hello_json(5_000, WEEK);
+            assert!(text.len() > 300_000, "a 300 KB hello");
+            let before = rss_kib();
+            let err = decode_server(&text).expect_err("refused");
+            assert!(matches!(err, DecodeError::RefusedHello(_)), "{err:?}");
+            assert!(err.to_string().contains("5000 signals"), "{err}");
+            let grown = rss_kib().saturating_sub(before);
+            eprintln!("5,000-signal hello: RSS +{grown} KiB");
+            assert!(grown < 64 * 1024, "RSS grew {grown} KiB");
+        },
+    );
 }
 
 #[test]
@@ -116,40 +117,45 @@ fn store_refuses_a_hello_beyond_the_caps_even_without_the_decoder() {
 
 #[test]
 fn snapshot_of_50000_slices_with_a_week_of_history_costs_memory_for_its_data_only() {
-    let _one = RSS.lock().unwrap_or_else(|e| e.into_inner());
-    let (mut store, binding) = week_store(None);
-    let text = wide_snapshot(50_000);
-    assert!(text.len() > 4_000_000, "a 5 MB snapshot: {}", text.len());
-    let before = rss_kib();
-    let mut drops = Drops::default();
-    {
-        let Ok(Some(ServerMessage::Snapshot(snap))) = decode_server(&text) else {
-            panic!("snapshot decodes");
-        };
-        for s in &snap.series {
-            store.apply_series(&binding, s, &mut drops);
-        }
-    }
-    assert_eq!(drops.total(), 0, "{}", drops.summary());
-    assert_eq!(store.slices().len(), 50_000);
-    // Was 50,000 × 10,080 × 8 B = 4 GB up front; now one page and one
-    // page table per slice that has data.
-    assert!(
-        store.used_bytes() < 128 << 20,
-        "{} bytes",
-        store.used_bytes()
+    // RSS is the whole process's: measured where no other test runs.
+    alone(
+        "store_budget::snapshot_of_50000_slices_with_a_week_of_history_costs_memory_for_its_data_only",
+        || {
+            let (mut store, binding) = week_store(None);
+            let text = wide_snapshot(50_000);
+            assert!(text.len() > 4_000_000, "a 5 MB snapshot: {}", text.len());
+            let before = rss_kib();
+            let mut drops = Drops::default();
+            {
+                let Ok(Some(ServerMessage::Snapshot(snap))) = decode_server(&text) else {
+                    panic!("snapshot decodes");
+                };
+                for s in &snap.series {
+                    store.apply_series(&binding, s, &mut drops);
+                }
+            }
+            assert_eq!(drops.total(), 0, "{}", drops.summary());
+            assert_eq!(store.slices().len(), 50_000);
+            // Was 50,000 × 10,080 × 8 B = 4 GB up front; now one page and one
+            // page table per slice that has data.
+            assert!(
+                store.used_bytes() < 128 << 20,
+                "{} bytes",
+                store.used_bytes()
+            );
+            let grown = rss_kib().saturating_sub(before);
+            eprintln!(
+                "50,000-slice snapshot: RSS +{grown} KiB, rings {} bytes",
+                store.used_bytes()
+            );
+            assert!(grown < 512 * 1024, "RSS grew {grown} KiB");
+            let id = id_of_model(&store, "m49999");
+            let head = store.head().expect("head");
+            let sig = store.signal_by_name("signal-number-00000-with-a-long-name");
+            let r = store.ratio(sig.expect("signal"), id, head).expect("stored");
+            assert_eq!((r.good, r.total), (9, 10));
+        },
     );
-    let grown = rss_kib().saturating_sub(before);
-    eprintln!(
-        "50,000-slice snapshot: RSS +{grown} KiB, rings {} bytes",
-        store.used_bytes()
-    );
-    assert!(grown < 512 * 1024, "RSS grew {grown} KiB");
-    let id = id_of_model(&store, "m49999");
-    let head = store.head().expect("head");
-    let sig = store.signal_by_name("signal-number-00000-with-a-long-name");
-    let r = store.ratio(sig.expect("signal"), id, head).expect("stored");
-    assert_eq!((r.good, r.total), (9, 10));
 }
 
 fn id_of_model(store: &Store, model: &str) -> qualtop::store::SliceId {

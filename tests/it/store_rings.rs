@@ -1,10 +1,9 @@
 //! The store's rings: wrap-around, clearing as the head advances, late
 //! points replacing, and what falls outside the window being refused.
 
-
+use crate::support::store::*;
 use qualtop::protocol::PointError;
 use qualtop::store::{Drops, Ratio};
-use crate::support::store::*;
 
 #[test]
 fn late_point_for_a_held_bucket_replaces_it() {

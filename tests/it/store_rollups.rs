@@ -1,9 +1,8 @@
 //! Rollups sum counts of the member slices bucket by bucket (never average
 //! ratios), keep groups apart, leave gaps as gaps, and take a gauge's worst.
 
-
-use qualtop::store::{BucketRange, GroupRollup, Ratio, SliceId, Store};
 use crate::support::store::*;
+use qualtop::store::{BucketRange, GroupRollup, Ratio, SliceId, Store};
 
 /// Slices a/tpu, a/gpu, b/tpu, b/gpu with known counts over buckets 97..=100.
 fn fleet_store() -> Store {

@@ -3,13 +3,12 @@
 //! emits the annotation for the sync task; `A` lists, edits, moves states
 //! on; a colleague's new annotation flashes in the footer for a moment.
 
-
 use std::collections::BTreeMap;
 
+use crate::support::ui::*;
 use qualtop::app::{App, Effect, Event, FLASH_MS, Key, KeyMap, KeyPress, Popup, ViewFacts};
 use qualtop::protocol::{Annotation, AnnotationState};
 use qualtop::view::{AnnotationEntry, AnnotationFacts, EntryStatus, TimeAxis};
-use crate::support::ui::*;
 
 fn dialog(app: &App) -> &qualtop::app::AnnotationDialog {
     match app.popup() {

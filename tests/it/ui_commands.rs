@@ -1,9 +1,8 @@
 //! The `:` command line and Tab completion, over a real view model.
 
-
+use crate::support::ui::*;
 use qualtop::app::{App, Effect, Key, KeyPress};
 use qualtop::view::Split;
-use crate::support::ui::*;
 
 const W: u16 = 160;
 const H: u16 = 48;

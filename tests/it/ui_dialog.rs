@@ -3,13 +3,12 @@
 //! the store, signal and state cycled, start as HH:MM or RFC 3339), shell
 //! editing keys work, Ctrl-C cancels and never quits.
 
-
 use std::collections::BTreeMap;
 
+use crate::support::ui::*;
 use qualtop::app::{App, DialogField, Effect, Event, Key, KeyMap, KeyPress, Popup, ViewFacts};
 use qualtop::protocol::Annotation;
 use qualtop::view::DimensionValues;
-use crate::support::ui::*;
 
 fn dialog(app: &App) -> &qualtop::app::AnnotationDialog {
     match app.popup() {

@@ -2,10 +2,9 @@
 //! machine driven by keys over real view models of a hand-built fleet, the
 //! way the event loop drives it (recompute, then tell the app what it shows).
 
-
+use crate::support::ui::*;
 use qualtop::app::{DetailState, Effect, Key, KeyPress, PivotOption, Popup};
 use qualtop::view::{DrillStep, RowKey, SortKey, Split, ViewModel};
-use crate::support::ui::*;
 
 const W: u16 = 160;
 const H: u16 = 48;

@@ -2,7 +2,7 @@
 //! the backend's clock, and a dead backend that cannot be missed (banner,
 //! `(stale)` count), at 80x24 and in the mono theme.
 
-
+use crate::support::ui::*;
 use qualtop::app::{App, Event, KeyMap, ViewFacts};
 use qualtop::feed::{ConnState, Fleet};
 use qualtop::theme::Theme as RoleTheme;
@@ -11,7 +11,6 @@ use qualtop::view::{ViewModel, compute_overview};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
-use crate::support::ui::*;
 
 /// Lines of text, and whether each is reverse video from end to end.
 fn draw_vm(

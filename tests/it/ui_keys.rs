@@ -3,10 +3,9 @@
 //! a second Tab completes a command's argument; the window keys and
 //! `:window` say why when the history is shorter; the help scrolls.
 
-
+use crate::support::ui::*;
 use qualtop::app::{App, Effect, Event, Key, KeyMap, KeyPress, Popup, ViewFacts};
 use qualtop::view::{DimensionValues, TimeAxis};
-use crate::support::ui::*;
 
 const HOUR: i64 = 3_600_000;
 

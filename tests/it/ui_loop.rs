@@ -2,7 +2,6 @@
 //! when something changed, caps the frame rate, and does not draw while idle
 //! except for the once-a-second clock.
 
-
 use std::io;
 use std::time::Duration;
 

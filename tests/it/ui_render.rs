@@ -2,7 +2,7 @@
 //! insta snapshots of the visible text. The wall clock is fixed by the test
 //! (and the clock filtered anyway), so snapshots are stable.
 
-
+use crate::support::ui::*;
 use qualtop::app::{App, Event, KeyMap, KeyPress, ViewFacts};
 use qualtop::feed::{ConnState, Fleet, SourceStatus};
 use qualtop::ui::{self, Look};
@@ -11,7 +11,6 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use crate::support::ui::*;
 
 /// Computes the view model, feeds the app what the loop would, draws once.
 fn draw(fleet: &Fleet, app: &mut App, width: u16, height: u16, look: &Look) -> Buffer {

@@ -2,9 +2,9 @@
 //! at 80x24 and 160x48, counts and markers in the table, the notes under
 //! the detail view, and hostile text drawn without a control character.
 
-
 use std::collections::BTreeMap;
 
+use crate::support::ui::*;
 use qualtop::app::{App, Event, KeyMap, KeyPress};
 use qualtop::feed::{AnnotationsMode, Fleet};
 use qualtop::protocol::{Annotation, AnnotationState};
@@ -13,7 +13,6 @@ use qualtop::view::{AnnotationFacts, compute_overview};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use crate::support::ui::*;
 
 fn draw(fleet: &Fleet, app: &mut App, width: u16, height: u16) -> Buffer {
     draw_with(fleet, app, width, height, &Look::default())

@@ -2,7 +2,7 @@
 //! last dimension), the status column grows to the longest status, and the
 //! selected row keeps every cell readable.
 
-
+use crate::support::ui::*;
 use qualtop::app::{App, Event, KeyMap, KeyPress};
 use qualtop::feed::Fleet;
 use qualtop::theme::{ColorDepth, Theme, contrast_ratio, rgb_of};
@@ -12,7 +12,6 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
-use crate::support::ui::*;
 
 fn draw(app: &App, vm: &ViewModel, width: u16, height: u16, look: &Look) -> Buffer {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();

@@ -3,7 +3,7 @@
 //! the status column at 80 columns, and the detail view at 80x24, 160x48
 //! and 250x70. The clock is fixed by the test and masked anyway.
 
-
+use crate::support::ui::*;
 use qualtop::app::{App, Event, Key, KeyMap, KeyPress};
 use qualtop::feed::Fleet;
 use qualtop::protocol::{Annotation, AnnotationState};
@@ -12,7 +12,6 @@ use qualtop::view::{RowStatus, Severity, ViewModel};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use crate::support::ui::*;
 
 fn text_of(buffer: &Buffer) -> String {
     let area = buffer.area;

@@ -2,13 +2,12 @@
 //! (or scrolls) at 80x24 and 120x40, the `:` Tab list names the commands
 //! that take an argument, a filter that matches nothing says so.
 
-
+use crate::support::ui::*;
 use qualtop::app::{App, Key, KeyPress};
 use qualtop::feed::Fleet;
 use qualtop::ui::{self, Look};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use crate::support::ui::*;
 
 fn screen(fleet: &Fleet, app: &mut App, width: u16, height: u16) -> String {
     let vm = sync(fleet, app, width, height);

@@ -4,13 +4,12 @@
 //! equals the aggregate of the level it drills into, and the counts match a
 //! brute-force sum straight from the store.
 
-
+use crate::support::ui::*;
 use qualtop::feed::Fleet;
 use qualtop::store::{BucketRange, Ratio};
 use qualtop::view::{DrillStep, Filter, OverviewRow, RowKey, Split, ViewQuery, compute_overview};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use crate::support::ui::*;
 
 const SEED: u64 = 20_250_901;
 const VALUES: [&[&str]; 4] = [

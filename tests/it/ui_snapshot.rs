@@ -1,11 +1,10 @@
 //! `qualtop snapshot` as a pure function of the fleet: the same figures as
 //! the screen, as text (Unicode or ASCII) or JSON.
 
-
+use crate::support::ui::*;
 use qualtop::cli::snapshot::{SnapshotFormat, SnapshotOptions, render_snapshot};
 use qualtop::feed::ConnState;
 use qualtop::view::ViewQuery;
-use crate::support::ui::*;
 
 fn options(format: SnapshotFormat, ascii: bool) -> SnapshotOptions {
     SnapshotOptions {

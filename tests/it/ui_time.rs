@@ -2,10 +2,9 @@
 //! bucket through the history (and through a gap in it), with the app
 //! driven by keys over real view models as the event loop drives it.
 
-
+use crate::support::ui::*;
 use qualtop::app::{App, Effect, Key, KeyPress};
 use qualtop::view::TimeCursor;
-use crate::support::ui::*;
 
 const W: u16 = 160;
 const H: u16 = 48;

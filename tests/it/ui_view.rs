@@ -1,14 +1,13 @@
 //! The view model: rows, rollups and figures computed from a fleet built by
 //! hand, without any drawing.
 
-
+use crate::support::ui::*;
 use qualtop::feed::Fleet;
 use qualtop::protocol::{Annotation, AnnotationState};
 use qualtop::view::{
     ChartKind, DetailModel, DrillStep, Filter, MarkerKind, QualityPick, RowKey, SeriesValues,
     SortKey, TimeCursor, ViewQuery, compute_overview, window_of,
 };
-use crate::support::ui::*;
 
 #[test]
 fn one_row_per_value_of_the_first_dimension_under_a_whole_fleet_row() {

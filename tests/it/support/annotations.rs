@@ -2,11 +2,9 @@
 //! temp dir (restartable on the same port), raw protocol clients, and temp
 //! directories that clean up after themselves.
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -14,7 +12,7 @@ use qualtop::annotations::{
     AnnotationStore, AnnotationSync, Outbox, SqliteAnnotations, spawn_sync,
 };
 use qualtop::demo::{self, DemoOptions};
-use qualtop::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feeds};
+use qualtop::feed::{FeedHandle, Fleet, SharedFleet, SourceConfig, spawn_feeds};
 use qualtop::protocol::{Annotation, AnnotationState, Millis, decode_server};
 use qualtop::server::{AnnotationHub, AnnotationRate, RunningServer, ServerConfig};
 use serde_json::{Value, json};
@@ -27,38 +25,6 @@ pub const ANCHOR: Millis = 1_756_771_200_000;
 pub const WAIT: Duration = Duration::from_secs(10);
 /// Every test ends within this, pass or fail.
 pub const TEST_LIMIT: Duration = Duration::from_secs(60);
-
-pub async fn bounded<F: Future<Output = ()>>(body: F) {
-    tokio::time::timeout(TEST_LIMIT, body)
-        .await
-        .expect("test took longer than its limit");
-}
-
-/// A directory under the system temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "qualtop-annot-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 pub fn server_config(data_dir: &Path) -> ServerConfig {
     ServerConfig {
@@ -128,37 +94,8 @@ pub fn annotate_frame(a: &Annotation) -> Value {
     json!({"type": "annotate", "annotation": a})
 }
 
-pub fn feed_options() -> FeedOptions {
-    FeedOptions {
-        backoff_min: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(200),
-        healthy_after: Duration::from_millis(50),
-        connect_timeout: Duration::from_secs(2),
-        failed_retry: None,
-        ..FeedOptions::default()
-    }
-}
-
 pub fn fleet(labels: &[&str]) -> SharedFleet {
     SharedFleet::new(Fleet::with_sources(labels.iter().copied()))
-}
-
-/// Waits until `cond` holds on the fleet, or [`WAIT`] passed.
-pub async fn eventually(fleet: &SharedFleet, cond: impl Fn(&Fleet) -> bool) -> bool {
-    let mut changes = fleet.subscribe();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        changes.borrow_and_update();
-        if fleet.read(&cond) {
-            return true;
-        }
-        if tokio::time::timeout_at(deadline, changes.changed())
-            .await
-            .is_err()
-        {
-            return fleet.read(&cond);
-        }
-    }
 }
 
 /// A raw protocol 1 client, for frames the real client would never send.
@@ -251,7 +188,7 @@ pub fn client(
         .iter()
         .map(|u| SourceConfig::new(u.clone(), u.clone()))
         .collect();
-    let feeds = spawn_feeds(&fleet, configs, &feed_options());
+    let feeds = spawn_feeds(&fleet, configs, &super::fast_feed());
     let senders = feeds.iter().map(|f| (f.index(), f.sender())).collect();
     let sync = spawn_sync(
         fleet.clone(),

@@ -7,10 +7,11 @@
 //! Where the binary is missing the tests that need it say so and pass,
 //! unless QUALTOP_REQUIRE_ENGINES=1 (set by .ci/run), which makes them fail.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::free_port;
 
 pub struct VictoriaMetrics {
     child: Option<Child>,
@@ -18,13 +19,6 @@ pub struct VictoriaMetrics {
     dir: PathBuf,
     bin: PathBuf,
     port: u16,
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 fn binary(name: &str) -> Option<PathBuf> {

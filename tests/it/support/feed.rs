@@ -1,15 +1,14 @@
 //! A scripted protocol 1 server on loopback for the feed tests: each test
 //! sends exact frames and checks what the client sends back.
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use qualtop::feed::{FeedOptions, Fleet, SharedFleet};
 use qualtop::protocol::{
-    Batch, ClientMessage, CowStr, Hello, Millis, Point, Role, Series, ServerMessage, SignalKind,
-    SignalSpec, SliceMap, Snapshot, Subscribe, decode_client,
+    Batch, ClientMessage, Hello, Millis, Point, Series, ServerMessage, Snapshot, Subscribe,
+    decode_client,
 };
 use qualtop::store::Ratio;
 use tokio::net::{TcpListener, TcpStream};
@@ -17,6 +16,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
+
+use super::messages;
 
 pub const BUCKET: Millis = 60_000;
 /// A bucket boundary, so that `T0 + k·BUCKET` is bucket k of the window.
@@ -27,24 +28,15 @@ pub const TEST_LIMIT: Duration = Duration::from_secs(15);
 /// How long a test waits for one expected thing.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// Runs a test body, failing it if it takes longer than [`TEST_LIMIT`].
-pub async fn bounded<F: Future<Output = ()>>(body: F) {
-    tokio::time::timeout(TEST_LIMIT, body)
-        .await
-        .expect("test took longer than its time limit");
-}
-
-/// Short timers so that the tests run in milliseconds, not heartbeats.
+/// The shared fast timers with this server's own: stale and dead, and a
+/// connect that times out, within a test's wait.
 pub fn fast_opts() -> FeedOptions {
     FeedOptions {
-        backoff_min: Duration::from_millis(20),
         backoff_max: Duration::from_millis(100),
-        healthy_after: Duration::from_millis(50),
         stale_after: Duration::from_secs(3),
         dead_after: Duration::from_secs(6),
         connect_timeout: Duration::from_secs(2),
-        failed_retry: None,
-        ..FeedOptions::default()
+        ..super::fast_feed()
     }
 }
 
@@ -54,33 +46,10 @@ pub fn new_fleet() -> SharedFleet {
 
 pub fn hello(epoch: &str) -> Hello {
     Hello {
-        protocol: 1,
         server: "scripted".into(),
         epoch: epoch.into(),
-        dimensions: vec!["model".into(), "hw".into()],
-        signals: vec![
-            SignalSpec {
-                name: "quality".into(),
-                kind: SignalKind::Ratio,
-                role: Role::Quality,
-                unit: None,
-            },
-            SignalSpec {
-                name: "latency".into(),
-                kind: SignalKind::Gauge,
-                role: Role::Latency,
-                unit: Some("ms".into()),
-            },
-        ],
-        bucket_ms: BUCKET,
-        history_ms: HISTORY_BUCKETS * BUCKET,
-        now: T0,
-        features: vec![],
+        ..messages::hello("latency", BUCKET, HISTORY_BUCKETS * BUCKET, T0)
     }
-}
-
-pub fn slice(model: &str, hw: &str) -> SliceMap<'static> {
-    SliceMap::from_pairs([("model", model), ("hw", hw)])
 }
 
 /// A ratio series of `quality` starting at bucket `first` (relative to T0).
@@ -90,14 +59,13 @@ pub fn ratio_series(
     first: i64,
     counts: &[Option<(i64, i64)>],
 ) -> Series<'static> {
-    Series {
-        slice: slice(model, hw),
-        signal: CowStr::from("quality".to_string()),
-        start: T0 + first * BUCKET,
-        good: Some(counts.iter().map(|c| c.map(|(g, _)| g)).collect()),
-        total: Some(counts.iter().map(|c| c.map(|(_, t)| t)).collect()),
-        values: None,
-    }
+    messages::ratio_series(
+        model,
+        hw,
+        T0 + first * BUCKET,
+        counts.iter().map(|c| c.map(|(g, _)| g)).collect(),
+        counts.iter().map(|c| c.map(|(_, t)| t)).collect(),
+    )
 }
 
 pub fn snapshot(seq: u64, to_bucket: i64, series: Vec<Series<'static>>) -> ServerMessage<'static> {
@@ -111,14 +79,7 @@ pub fn snapshot(seq: u64, to_bucket: i64, series: Vec<Series<'static>>) -> Serve
 }
 
 pub fn point(model: &str, hw: &str, bucket: i64, good: i64, total: i64) -> Point<'static> {
-    Point {
-        slice: slice(model, hw),
-        signal: CowStr::from("quality".to_string()),
-        ts: T0 + bucket * BUCKET,
-        good: Some(good),
-        total: Some(total),
-        value: None,
-    }
+    messages::ratio_point(model, hw, T0 + bucket * BUCKET, good, total)
 }
 
 pub fn batch(seq: u64, points: Vec<Point<'static>>) -> ServerMessage<'static> {
@@ -136,24 +97,6 @@ pub fn quality_at(fleet: &SharedFleet, model: &str, hw: &str, k: i64) -> Option<
         })?;
         store.ratio(sig, id, store.bucket_of(T0 + k * BUCKET))
     })
-}
-
-/// Waits until `cond` holds on the fleet, or `WAIT` passes.
-pub async fn eventually(fleet: &SharedFleet, cond: impl Fn(&Fleet) -> bool) -> bool {
-    let mut changed = fleet.subscribe();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        changed.borrow_and_update();
-        if fleet.read(&cond) {
-            return true;
-        }
-        if tokio::time::timeout_at(deadline, changed.changed())
-            .await
-            .is_err()
-        {
-            return fleet.read(&cond);
-        }
-    }
 }
 
 /// A listening socket on an ephemeral loopback port.

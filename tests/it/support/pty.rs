@@ -23,7 +23,10 @@ pub struct Pty {
 /// predictable environment (LANG=C.UTF-8, TERM=xterm-256color, no NO_COLOR
 /// or COLORTERM unless given).
 pub fn spawn(name: &str, args: &[&str], env: &[(&str, &str)], cols: u16, rows: u16) -> Pty {
-    let dir = std::env::temp_dir().join(format!("qualtop-pty-{}-{name}", std::process::id()));
+    // Unique per spawn: every test of the binary shares its process id.
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("qualtop-pty-{}-{name}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let pty = native_pty_system()

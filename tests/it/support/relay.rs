@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use qualtop::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feed};
+use qualtop::feed::{FeedHandle, Fleet, SharedFleet, SourceConfig, spawn_feed};
 use qualtop::protocol::{Millis, ServerMessage, decode_server};
 use qualtop::relay::config::RelayConfig;
 use qualtop::store::Ratio;
@@ -42,37 +42,12 @@ pub fn config(text: &str) -> RelayConfig {
     cfg
 }
 
-/// Short timers, so that tests see reconnects in milliseconds.
-pub fn feed_options() -> FeedOptions {
-    FeedOptions {
-        backoff_min: Duration::from_millis(50),
-        backoff_max: Duration::from_millis(300),
-        healthy_after: Duration::from_millis(100),
-        failed_retry: None,
-        ..FeedOptions::default()
-    }
-}
-
 /// qualtop's own feed, connected to `url`.
 pub fn client(url: &str, token: Option<&str>) -> (SharedFleet, FeedHandle) {
     let fleet = SharedFleet::new(Fleet::with_sources([url]));
     let cfg = SourceConfig::new(url, url).with_token(token.map(str::to_owned));
-    let handle = spawn_feed(fleet.clone(), 0, cfg, feed_options());
+    let handle = spawn_feed(fleet.clone(), 0, cfg, super::fast_feed());
     (fleet, handle)
-}
-
-/// Polls `cond` every 50 ms until it holds or `within` passes.
-pub async fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if cond() {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The ratio the client holds for `signal` on the slice with these pairs

@@ -1,9 +1,10 @@
 //! A small store with known geometry for the store tests.
 
-use qualtop::protocol::{
-    CowStr, Hello, Millis, Point, Role, Series, SignalKind, SignalSpec, SliceMap,
-};
+use qualtop::protocol::{CowStr, Hello, Millis, Point, Series};
 use qualtop::store::{SliceId, SourceBinding, Store};
+
+use super::messages;
+pub use super::messages::slice;
 
 pub const BUCKET: Millis = 1_000;
 /// Ring of 16 buckets (the store's minimum).
@@ -12,30 +13,7 @@ pub const CAPACITY: i64 = 16;
 pub const NOW: Millis = 100 * BUCKET;
 
 pub fn hello_with(bucket_ms: Millis, now: Millis) -> Hello {
-    Hello {
-        protocol: 1,
-        server: "test".into(),
-        epoch: "e".into(),
-        dimensions: vec!["model".into(), "hw".into()],
-        signals: vec![
-            SignalSpec {
-                name: "quality".into(),
-                kind: SignalKind::Ratio,
-                role: Role::Quality,
-                unit: None,
-            },
-            SignalSpec {
-                name: "p99".into(),
-                kind: SignalKind::Gauge,
-                role: Role::Latency,
-                unit: Some("ms".into()),
-            },
-        ],
-        bucket_ms,
-        history_ms: CAPACITY * bucket_ms,
-        now,
-        features: vec![],
-    }
+    messages::hello("p99", bucket_ms, CAPACITY * bucket_ms, now)
 }
 
 /// A store bound to one source, clock at [`NOW`].
@@ -48,19 +26,8 @@ pub fn store() -> (Store, SourceBinding) {
     (store, binding)
 }
 
-pub fn slice(model: &str, hw: &str) -> SliceMap<'static> {
-    SliceMap::from_pairs([("model", model), ("hw", hw)])
-}
-
 pub fn ratio_point(model: &str, hw: &str, bucket: i64, good: i64, total: i64) -> Point<'static> {
-    Point {
-        slice: slice(model, hw),
-        signal: CowStr::from("quality".to_string()),
-        ts: bucket * BUCKET,
-        good: Some(good),
-        total: Some(total),
-        value: None,
-    }
+    messages::ratio_point(model, hw, bucket * BUCKET, good, total)
 }
 
 pub fn gauge_point(model: &str, hw: &str, bucket: i64, value: f64) -> Point<'static> {
@@ -81,14 +48,7 @@ pub fn ratio_series(
     good: Vec<Option<i64>>,
     total: Vec<Option<i64>>,
 ) -> Series<'static> {
-    Series {
-        slice: slice(model, hw),
-        signal: CowStr::from("quality".to_string()),
-        start: first_bucket * BUCKET,
-        good: Some(good),
-        total: Some(total),
-        values: None,
-    }
+    messages::ratio_series(model, hw, first_bucket * BUCKET, good, total)
 }
 
 /// The id of an interned slice, by its values.
