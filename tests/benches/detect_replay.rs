@@ -16,6 +16,7 @@
 //! alarms per track-day on healthy tracks and time, per level and signal.
 //! `DETECT_REPLAY_DEBUG=1` also lists every false alarm and leaf alarm.
 
+#[allow(dead_code)] // shared with the tests; the bench uses the replay, not all of it
 #[path = "../it/support/detect.rs"]
 mod detect_support;
 #[path = "detect_replay_world.rs"]

@@ -7,7 +7,7 @@
 //! a drill, pivot, filter, flat view or detail answered within one frame of
 //! the loop (1/15 s): the view model plus one draw.
 
-#[allow(dead_code)] // the bench uses the fleets, not the test helpers
+#[allow(dead_code)] // shared with the tests; the bench uses the fleets, not all of it
 #[path = "../it/support/ui.rs"]
 mod ui_fixture;
 
