@@ -50,6 +50,7 @@ mod store_bad_input;
 mod store_budget;
 mod store_rings;
 mod store_rollups;
+mod test_layout;
 mod tui_abort_restore;
 mod ui_annotate;
 mod ui_app;
