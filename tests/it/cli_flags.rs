@@ -80,9 +80,8 @@ fn config_check_without_a_file_checks_the_effective_one() {
         stdout.contains("config.toml: not present; the defaults apply"),
         "{stdout}"
     );
-    let dir = std::env::temp_dir().join(format!("qualtop-cfgcheck-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    let bad = dir.join("bad.toml");
+    let dir = support::TempDir::new("config-check");
+    let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "fps = \"fast\"\n").expect("written");
     let out = support::qualtop_command("config-check-bad")
         .env("QUALTOP_CONFIG", &bad)

@@ -51,9 +51,8 @@ async fn subscribed(url: &str) -> support::relay::Ws {
 
 #[tokio::test]
 async fn annotations_are_signed_by_the_token_and_survive_a_relay_restart() {
-    let dir =
-        std::env::temp_dir().join(format!("qualtop-relay-annotations-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let tmp = support::TempDir::new("relay-annotations");
+    let dir = tmp.path().to_path_buf();
     let mut cfg = config(TOML);
     cfg.data_dir = Some(dir.clone());
 
@@ -86,5 +85,4 @@ async fn annotations_are_signed_by_the_token_and_survive_a_relay_restart() {
     assert_eq!(held[0]["id"], "relay-1");
     assert_eq!(held[0]["text"], "tpu looks off");
     relay.shutdown().await;
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -23,8 +23,8 @@ async fn wss_and_https_serve_the_protocol_and_pushes_under_a_self_signed_certifi
     let cert =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
             .unwrap();
-    let dir = std::env::temp_dir().join(format!("qualtop-relay-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = support::TempDir::new("relay-tls");
+    let dir = tmp.path();
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
@@ -105,5 +105,4 @@ endpoint = "evals"
         "a self-signed certificate must not pass default trust"
     );
     relay.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }

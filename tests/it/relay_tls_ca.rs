@@ -44,8 +44,8 @@ async fn a_client_trusts_a_private_ca_only_when_given_its_file_and_otherwise_say
         .signed_by(&leaf_key, &ca)
         .unwrap();
 
-    let dir = std::env::temp_dir().join(format!("qualtop-tls-ca-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = support::TempDir::new("relay-tls-ca");
+    let dir = tmp.path();
     let (cert_path, key_path, ca_path) = (
         dir.join("relay.pem"),
         dir.join("relay.key"),
@@ -138,5 +138,4 @@ endpoint = "evals"
     );
     assert!(out.contains("accepted 1 points"), "{out}");
     relay.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
