@@ -5,7 +5,7 @@
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -78,13 +78,6 @@ async fn listening(port: u16) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("qualtop-restart-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
 }
 
 fn connect(port: u16) -> (SharedFleet, Vec<FeedHandle>) {
@@ -161,7 +154,8 @@ fn header(fleet: &SharedFleet) -> HeaderModel {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_demo_gets_a_banner_and_its_restart_continues_the_clock_without_drops() {
-    let dir = scratch_dir("same");
+    let tmp = support::TempDir::new("restart-same");
+    let dir = tmp.path().to_path_buf();
     let data = dir.join("demo");
     let port = support::free_port();
     let mut server = DemoServer::start(port, &data, "same-1");
@@ -230,12 +224,12 @@ async fn killed_demo_gets_a_banner_and_its_restart_continues_the_clock_without_d
     for feed in &feeds {
         feed.abort();
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_demo_restarted_on_a_new_clock_is_met_with_a_clean_resync() {
-    let dir = scratch_dir("new");
+    let tmp = support::TempDir::new("restart-new");
+    let dir = tmp.path().to_path_buf();
     let data = dir.join("demo");
     let port = support::free_port();
     // 100 buckets a second: in 5 s the run is over 8 h ahead of the wall
@@ -273,12 +267,12 @@ async fn a_demo_restarted_on_a_new_clock_is_met_with_a_clean_resync() {
     for feed in &feeds {
         feed.abort();
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_demo_gets_a_stale_banner_within_two_protocol_heartbeats() {
-    let dir = scratch_dir("hung");
+    let tmp = support::TempDir::new("restart-hung");
+    let dir = tmp.path().to_path_buf();
     let port = support::free_port();
     let server = DemoServer::start(port, &dir.join("demo"), "hung");
     let (fleet, feeds) = connect(port);
@@ -302,7 +296,6 @@ async fn a_hung_demo_gets_a_stale_banner_within_two_protocol_heartbeats() {
         feed.abort();
     }
     drop(server); // SIGKILL ends a stopped process too
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Runs a one-shot `qualtop` command off the async threads.
@@ -329,7 +322,8 @@ fn urls(port: u16) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_note_on_the_demo_is_exported_in_data_time_after_the_demo_restarts() {
-    let dir = scratch_dir("note");
+    let tmp = support::TempDir::new("restart-note");
+    let dir = tmp.path().to_path_buf();
     let data = dir.join("demo");
     let port = support::free_port();
     let mut server = DemoServer::start(port, &data, "note-1");
@@ -361,5 +355,4 @@ async fn a_note_on_the_demo_is_exported_in_data_time_after_the_demo_restarts() {
     );
     assert!(text.contains("routing change suspected"), "{text}");
     assert!(text.contains("\n1 annotation since"), "{text}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

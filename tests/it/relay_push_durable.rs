@@ -176,8 +176,8 @@ async fn served_exactly(ws_url: &str, first: i64, who: &str) {
 }
 
 async fn acknowledged_pushes_survive_a_killed_relay(query_url: &str, write_url: &str, tag: &str) {
-    let dir = std::env::temp_dir().join(format!("qualtop-push-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = support::TempDir::new(&format!("push-{tag}"));
+    let dir = tmp.path();
     let addr = format!("127.0.0.1:{}", free_port());
     let text = relay_toml(&addr, query_url, write_url, &dir.display().to_string());
     let path = dir.join("relay.toml");
@@ -196,7 +196,6 @@ async fn acknowledged_pushes_survive_a_killed_relay(query_url: &str, write_url: 
     served_exactly(&second.url(Endpoint::Evals), first, "a second relay").await;
     second.shutdown().await;
     drop(relay);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,7 +210,8 @@ async fn victoria_metrics_keeps_acknowledged_pushes_across_a_kill_9_and_an_outag
 
     // The engine down: 503, Retry-After, why, and nothing acknowledged.
     let addr = format!("127.0.0.1:{}", free_port());
-    let dir = std::env::temp_dir().join(format!("qualtop-push-down-{}", std::process::id()));
+    let tmp = support::TempDir::new("push-down");
+    let dir = tmp.path();
     let relay = relay::start(config(&relay_toml(
         &addr,
         &vm.url,
@@ -262,7 +262,6 @@ async fn victoria_metrics_keeps_acknowledged_pushes_across_a_kill_9_and_an_outag
     let (status, _, body) = push(&addr, "job-a", line(&TPU, b, 1, 1)).await;
     assert_eq!(status, 200, "after the engine is back: {body}");
     relay.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

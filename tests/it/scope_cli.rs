@@ -14,13 +14,12 @@ fn qualtop(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-/// A file in a directory of its own under the system temp dir.
-fn write_temp(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("qualtop-scope-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+/// A file in a directory of its own, which goes when the `TempDir` does.
+fn write_temp(name: &str, text: &str) -> (support::TempDir, PathBuf) {
+    let dir = support::TempDir::new("scope-cli");
+    let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
-    path
+    (dir, path)
 }
 
 /// real/predict per leaf; model m2 on tpu lost 30 %.
@@ -43,7 +42,7 @@ fn additive_csv() -> String {
 
 #[test]
 fn scope_of_a_csv_file_names_the_broken_combination_and_exits_0() {
-    let path = write_temp("additive.csv", &additive_csv());
+    let (_dir, path) = write_temp("additive.csv", &additive_csv());
     let out = qualtop(&[
         "scope",
         "--input",
@@ -77,7 +76,7 @@ fn scope_of_a_csv_file_names_the_broken_combination_and_exits_0() {
 fn malformed_csv_exits_2_naming_the_file_and_line() {
     let mut csv = additive_csv();
     csv = csv.replacen("m1,gpu,", "m1,gpu,lots,", 1);
-    let path = write_temp("broken.csv", &csv);
+    let (_dir, path) = write_temp("broken.csv", &csv);
     let out = qualtop(&["scope", "--input", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
