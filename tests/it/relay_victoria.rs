@@ -150,17 +150,14 @@ async fn relayed_series_equal_the_imported_counters_and_an_outage_is_visible_the
     let relay = relay::start(config(&relay_toml(&vm.url))).await.unwrap();
     let (fleet, _feed) = client(&relay.url(Endpoint::Metrics), None);
 
-    // The backfilled window, then live buckets as they close.
+    // The backfilled window, then live buckets as they close: both signals,
+    // which the relay queries one after the other.
     let start_b = wall_ms() / B;
+    let last = [("model", "m2"), ("hardware", "gpu")];
     assert!(
         eventually(Duration::from_secs(15), || {
-            ratio_at(
-                &fleet,
-                "availability",
-                &[("model", "m2"), ("hardware", "gpu")],
-                (start_b + 2) * B,
-            )
-            .is_some()
+            ratio_at(&fleet, "availability", &last, (start_b + 2) * B).is_some()
+                && gauge_at(&fleet, "latency_p99", &last, (start_b + 2) * B).is_some()
         })
         .await,
         "live buckets did not arrive"
