@@ -1,5 +1,5 @@
 //! What each fuzz target does with its input, shared with the stable test
-//! that replays the checked-in corpus (tests/fuzz_corpus.rs): one function
+//! that replays the checked-in corpus (tests/it/fuzz_corpus.rs): one function
 //! per target, panicking on a broken property. Uses qualtop's public API only.
 #![allow(dead_code)] // each user calls its own part
 

@@ -16,7 +16,14 @@
 //! 9. `cli` (parses and dispatches)
 
 // Unit tests may unwrap: a panic there is a failed test, not a crash.
-#![cfg_attr(test, allow(clippy::unwrap_used))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::default_trait_access,
+        clippy::unnecessary_wraps
+    )
+)]
 
 pub mod annotations;
 pub mod app;

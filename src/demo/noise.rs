@@ -140,7 +140,7 @@ mod tests {
     fn mean_one_lognormal_averages_to_one() {
         let mut r = rng(1, &[]);
         let n = 20_000;
-        let mean = (0..n).map(|_| mean_one_lognormal(&mut r, 0.8)).sum::<f64>() / n as f64;
+        let mean = (0..n).map(|_| mean_one_lognormal(&mut r, 0.8)).sum::<f64>() / f64::from(n);
         assert!((mean - 1.0).abs() < 0.05, "mean {mean}");
     }
 }

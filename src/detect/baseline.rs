@@ -235,6 +235,6 @@ mod tests {
     fn huge_totals_keep_their_rate_when_compacted() {
         let (g, t) = compact(Ratio::new(9_000_000_000, 10_000_000_000));
         assert_eq!(t, u32::MAX);
-        assert!((g as f64 / t as f64 - 0.9).abs() < 1e-6);
+        assert!((f64::from(g) / f64::from(t) - 0.9).abs() < 1e-6);
     }
 }

@@ -497,7 +497,7 @@ mod tests {
         let refused_at = Instant::now();
         fleet.write(|f| {
             f.annotation_errors
-                .push(("n1".into(), "rate_limited: retry in 2 s".into()))
+                .push(("n1".into(), "rate_limited: retry in 2 s".into()));
         });
         assert_eq!(sent_id(&mut rx).await.as_deref(), Some("n1"));
         assert!(refused_at.elapsed() >= RETRY_AFTER, "not before the pause");
@@ -508,7 +508,7 @@ mod tests {
 
         fleet.write(|f| {
             f.annotation_errors
-                .push(("n1".into(), "invalid_annotation: bad".into()))
+                .push(("n1".into(), "invalid_annotation: bad".into()));
         });
         assert_eq!(
             sent_id(&mut rx).await,

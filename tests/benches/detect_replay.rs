@@ -16,7 +16,8 @@
 //! alarms per track-day on healthy tracks and time, per level and signal.
 //! `DETECT_REPLAY_DEBUG=1` also lists every false alarm and leaf alarm.
 
-#[path = "../detect_support/mod.rs"]
+#[allow(dead_code)] // shared with the tests; the bench uses the replay, not all of it
+#[path = "../it/support/detect.rs"]
 mod detect_support;
 #[path = "detect_replay_world.rs"]
 mod world;

@@ -7,7 +7,8 @@
 //! a drill, pivot, filter, flat view or detail answered within one frame of
 //! the loop (1/15 s): the view model plus one draw.
 
-#[path = "../ui_fixture/mod.rs"]
+#[allow(dead_code)] // shared with the tests; the bench uses the fleets, not all of it
+#[path = "../it/support/ui.rs"]
 mod ui_fixture;
 
 use std::hint::black_box;
@@ -20,6 +21,28 @@ use qualtop::view::{DrillStep, Filter, Split, ViewQuery, compute_overview, windo
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
+
+/// A fleet of models x regions x hardware types: 10,000 slices = 100
+/// models x 25 regions x 4 hardware types.
+fn large_fleet(models: usize, regions: usize, hardware: usize) -> qualtop::feed::Fleet {
+    let mut b = ui_fixture::FleetBuilder::new();
+    let mut seed = 0;
+    for m in 0..models {
+        for r in 0..regions {
+            for h in 0..hardware {
+                seed += 1;
+                let s = ui_fixture::SliceScript::new(
+                    &format!("model-{m:03}"),
+                    "api",
+                    &format!("region-{r:02}"),
+                    &format!("hw-{h}"),
+                );
+                b.add(&s, seed);
+            }
+        }
+    }
+    b.build()
+}
 
 const RUNS: usize = 200;
 
@@ -51,7 +74,7 @@ fn report(what: &str, d: Duration, goal_ms: Option<f64>) {
 
 fn main() {
     let built = Instant::now();
-    let fleet = ui_fixture::large_fleet(100, 25, 4);
+    let fleet = large_fleet(100, 25, 4);
     let store = &fleet.store;
     println!(
         "fleet: {} slices, {} signals, {} buckets per ring (built in {:.1} s)",

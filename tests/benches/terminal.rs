@@ -8,7 +8,7 @@
 
 // Shared with the pty tests; the bench uses part of it.
 #[allow(dead_code)]
-#[path = "../support/pty.rs"]
+#[path = "../it/support/pty.rs"]
 mod pty;
 
 use std::net::TcpListener;
