@@ -11,6 +11,8 @@
 //! `cargo bench --bench push` (QUALTOP_PUSH_LINES overrides 1,000,000).
 
 #[allow(dead_code)]
+mod ratio;
+#[allow(dead_code)]
 #[path = "../support/relay.rs"]
 mod relay_support;
 
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use qualtop::feed::SharedFleet;
 use qualtop::relay::{self, RunningRelay, config::Endpoint, wall_ms};
+use ratio::{median, percentile};
 use relay_support::{client, config, is_live, ratio_at};
 
 const PUSHES: usize = 200;
@@ -39,17 +42,6 @@ role = "quality"
 endpoint = "evals"
 "#;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 /// Waits until the client's store holds the probe's bucket; the time it
 /// was seen, or None after 5 s.
