@@ -92,7 +92,7 @@ fn upserts() {
     let mut plain = Vec::new();
     for run in 0..RUNS {
         let dir = temp_dir(&format!("upsert-{run}"));
-        plain.push(plain_inserts(&dir.join("plain")));
+        plain.push(plain_inserts(&dir.join("plain-before")));
         let store = SqliteAnnotations::open_in(&dir).unwrap();
         let t = Instant::now();
         for i in 0..UPSERTS {
@@ -109,21 +109,26 @@ fn upserts() {
             store.upsert(&note(i, "second"), 3).unwrap();
         }
         resent.push(t.elapsed() / UPSERTS as u32);
+        // Before and after, so the reference sees the same disk weather.
+        plain.push(plain_inserts(&dir.join("plain-after")));
         let _ = std::fs::remove_dir_all(&dir);
     }
     let reference = median_us(plain);
     let (c, e, r) = (median_us(created), median_us(edited), median_us(resent));
     println!(
-        "sqlite upsert per annotation (median of {RUNS} x {UPSERTS}): created {c:.1} µs = {:.2}x, edited {e:.1} µs = {:.2}x, resent unchanged {r:.1} µs = {:.2}x a plain SQLite insert of the same rows ({reference:.1} µs; no goal set)",
+        "sqlite upsert per annotation (median of {RUNS} runs x {UPSERTS}): created {c:.1} µs = {:.2}x, edited {e:.1} µs = {:.2}x, resent unchanged {r:.1} µs = {:.2}x a plain SQLite insert of the same rows ({reference:.1} µs; no goal set)",
         c / reference,
         e / reference,
         r / reference
     );
 }
 
-/// The reference round trip: a plain WebSocket server that echoes each
-/// frame back, on loopback, with the same annotate frames.
-async fn echo_round_trips() -> f64 {
+type Echo =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The reference round trip: a plain WebSocket server on loopback that
+/// echoes each frame back; returns the client end.
+async fn echo_server() -> Echo {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -141,27 +146,27 @@ async fn echo_round_trips() -> f64 {
             }
         }
     });
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
         .await
         .expect("echo connects");
-    let mut samples = Vec::new();
-    for run in 0..RUNS {
-        let t = Instant::now();
-        for i in 0..ROUND_TRIPS {
-            let frame =
-                json!({"type":"annotate","annotation": note(run * ROUND_TRIPS + i, "round trip")});
-            ws.send(Message::text(frame.to_string()))
-                .await
-                .expect("echo send");
-            let Some(Ok(Message::Text(text))) = ws.next().await else {
-                panic!("echo ended")
-            };
-            let v: Value = serde_json::from_str(text.as_str()).expect("echo json");
-            assert_eq!(v["type"], "annotate");
-        }
-        samples.push(t.elapsed() / ROUND_TRIPS as u32);
+    ws
+}
+
+/// One batch of the same annotate frames through the echo, per frame.
+async fn echo_batch(ws: &mut Echo, run: usize) -> Duration {
+    let t = Instant::now();
+    for i in 0..ROUND_TRIPS {
+        let frame = json!({"type":"annotate","annotation": note(run * ROUND_TRIPS + i, "round trip")});
+        ws.send(Message::text(frame.to_string()))
+            .await
+            .expect("echo send");
+        let Some(Ok(Message::Text(text))) = ws.next().await else {
+            panic!("echo ended")
+        };
+        let v: Value = serde_json::from_str(text.as_str()).expect("echo json");
+        assert_eq!(v["type"], "annotate");
     }
-    median_us(samples)
+    t.elapsed() / ROUND_TRIPS as u32
 }
 
 async fn round_trips() {
@@ -190,9 +195,12 @@ async fn round_trips() {
     ))
     .await
     .unwrap();
-    let mut samples = Vec::new();
+    let mut echo = echo_server().await;
+    let (mut samples, mut echoes) = (Vec::new(), Vec::new());
     let mut n = 0;
-    for _ in 0..RUNS {
+    for run in 0..RUNS {
+        // Interleaved, so both see the same machine weather.
+        echoes.push(echo_batch(&mut echo, run).await);
         let t = Instant::now();
         for _ in 0..ROUND_TRIPS {
             n += 1;
@@ -211,7 +219,7 @@ async fn round_trips() {
         samples.push(t.elapsed() / ROUND_TRIPS as u32);
     }
     let took = median_us(samples);
-    let reference = echo_round_trips().await;
+    let reference = median_us(echoes);
     println!(
         "annotate → echo over loopback (stored, relayed): {took:.1} µs per annotation (median of {RUNS} x {ROUND_TRIPS}), {:.2}x a plain WebSocket echo of the same frames ({reference:.1} µs; no goal set)",
         took / reference

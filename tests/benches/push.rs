@@ -64,7 +64,7 @@ async fn visible(fleet: &SharedFleet, model: &str, ts: i64, began: Instant) -> O
 
 /// POST → visible in a subscribed client, and POST → acknowledged, in ms,
 /// one push at a time, each probe on its own slice so its arrival is
-/// unambiguous; then the GET reference.
+/// unambiguous; each after a GET of the relay, the reference.
 async fn latency(relay: &RunningRelay) {
     let (fleet, _feed) = client(&relay.url(Endpoint::Evals), None);
     let live = Instant::now();
@@ -75,8 +75,13 @@ async fn latency(relay: &RunningRelay) {
     let http = reqwest::Client::new();
     let url = relay.http_url("/v1/points");
     let ts = wall_ms() / MINUTE * MINUTE;
-    let (mut seen, mut acked, mut missed) = (Vec::new(), Vec::new(), 0);
+    let (mut seen, mut acked, mut gets, mut missed) = (Vec::new(), Vec::new(), Vec::new(), 0);
     for i in 0..PUSHES {
+        // The reference first, interleaved, so both see the same machine weather.
+        let began = Instant::now();
+        let resp = http.get(&url).send().await.expect("get");
+        let _ = resp.bytes().await;
+        gets.push(began.elapsed().as_secs_f64() * 1e3);
         let model = format!("probe-{i}");
         let body = format!(
             r#"{{"slice":{{"model":"{model}","hardware":"probe"}},"signal":"golden-qa","ts":{ts},"good":{},"total":100}}"#,
@@ -94,13 +99,6 @@ async fn latency(relay: &RunningRelay) {
             Some(ms) => seen.push(ms),
             None => missed += 1,
         }
-    }
-    let mut gets = Vec::new();
-    for _ in 0..PUSHES {
-        let began = Instant::now();
-        let resp = http.get(&url).send().await.expect("get");
-        let _ = resp.bytes().await;
-        gets.push(began.elapsed().as_secs_f64() * 1e3);
     }
     for v in [&mut seen, &mut acked, &mut gets] {
         v.sort_by(f64::total_cmp);

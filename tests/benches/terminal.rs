@@ -135,10 +135,10 @@ fn main() {
         w.per_sec as f64 / 1000.0,
         w.frames
     );
-    let vt = ratio::median((0..7).map(|_| vt100_parse(&w.bytes, 200, 60)).collect());
-    let vec = ratio::median((0..7).map(|_| vec_write(&w.bytes)).collect());
+    let vt = ratio::median((0..21).map(|_| vt100_parse(&w.bytes, 200, 60)).collect());
+    let vec = ratio::median((0..21).map(|_| vec_write(&w.bytes)).collect());
     println!(
-        "  qualtop CPU over those {secs} s: {:.0} ms, {:.1}x a vt100 emulator taking the same bytes ({:.1} ms), {:.0}x writing them to a Vec ({:.3} ms) (medians of 7; no goal set)",
+        "  qualtop CPU over those {secs} s: {:.0} ms, {:.1}x a vt100 emulator taking the same bytes ({:.1} ms), {:.0}x writing them to a Vec ({:.3} ms) (medians of 21; no goal set)",
         w.cpu * 1e3,
         w.cpu / vt,
         vt * 1e3,
