@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use qualtop::annotations::{AnnotationStore, SqliteAnnotations};
-use ratio::median;
 use qualtop::demo::{self, DemoOptions};
 use qualtop::protocol::{Annotation, AnnotationState};
 use qualtop::server::{AnnotationHub, AnnotationRate, ServerConfig};
+use ratio::median;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -51,7 +51,8 @@ fn median_us(v: Vec<Duration>) -> f64 {
 fn plain_inserts(dir: &std::path::Path) -> Duration {
     std::fs::create_dir_all(dir).expect("scratch dir");
     let conn = rusqlite::Connection::open(dir.join("plain.sqlite3")).expect("sqlite opens");
-    conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
     conn.pragma_update(None, "synchronous", "NORMAL")
         .expect("synchronous");
     conn.execute_batch(
@@ -156,7 +157,8 @@ async fn echo_server() -> Echo {
 async fn echo_batch(ws: &mut Echo, run: usize) -> Duration {
     let t = Instant::now();
     for i in 0..ROUND_TRIPS {
-        let frame = json!({"type":"annotate","annotation": note(run * ROUND_TRIPS + i, "round trip")});
+        let frame =
+            json!({"type":"annotate","annotation": note(run * ROUND_TRIPS + i, "round trip")});
         ws.send(Message::text(frame.to_string()))
             .await
             .expect("echo send");

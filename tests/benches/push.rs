@@ -42,7 +42,6 @@ role = "quality"
 endpoint = "evals"
 "#;
 
-
 /// Waits until the client's store holds the probe's bucket; the time it
 /// was seen, or None after 5 s.
 async fn visible(fleet: &SharedFleet, model: &str, ts: i64, began: Instant) -> Option<f64> {
@@ -90,7 +89,11 @@ async fn latency(relay: &RunningRelay) {
         let began = Instant::now();
         let post = async {
             let resp = http.post(&url).body(body).send().await.expect("push");
-            assert!(resp.status().is_success(), "push answered {}", resp.status());
+            assert!(
+                resp.status().is_success(),
+                "push answered {}",
+                resp.status()
+            );
             began.elapsed().as_secs_f64() * 1e3
         };
         let (ack, arrival) = tokio::join!(post, visible(&fleet, &model, ts, began));
@@ -109,19 +112,22 @@ async fn latency(relay: &RunningRelay) {
         percentile(&gets, 0.5),
     );
     println!(
-        "push -> visible in a subscribed client: p50 {p50:.2} ms, p99 {p99:.2} ms ({} of {PUSHES} pushes seen{}), {:.1}x a GET round trip to the same relay (p50 {get50:.2} ms; no goal set)",
+        "push -> visible in a subscribed client: p50 {:.0} µs, p99 {:.0} µs ({} of {PUSHES} pushes seen{}), {:.2}x a GET round trip to the same relay, interleaved (p50 {:.0} µs; no goal set)",
+        p50 * 1e3,
+        p99 * 1e3,
         seen.len(),
         if missed > 0 {
             format!(", {missed} NOT seen within 5 s")
         } else {
             String::new()
         },
-        p50 / get50
+        p50 / get50,
+        get50 * 1e3
     );
     println!(
-        "push -> acknowledged (200 from the relay): p50 {:.2} ms, p99 {:.2} ms",
-        percentile(&acked, 0.5),
-        percentile(&acked, 0.99)
+        "push -> acknowledged (200 from the relay): p50 {:.0} µs, p99 {:.0} µs",
+        percentile(&acked, 0.5) * 1e3,
+        percentile(&acked, 0.99) * 1e3
     );
 }
 
@@ -160,6 +166,8 @@ fn value_parse(path: &Path) -> f64 {
 }
 
 /// Runs the binary to its end: (seconds, peak RSS in MiB, exit code).
+// The child is reaped by wait4 below, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn run_push(args: &[String], scratch: &Path) -> (f64, f64, i32) {
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_qualtop"))
@@ -195,7 +203,8 @@ fn throughput(relay_url: &str) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let dir: PathBuf = std::env::temp_dir().join(format!("qualtop-bench-push-{}", std::process::id()));
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("qualtop-bench-push-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     let cases = dir.join("cases.jsonl");
@@ -206,7 +215,13 @@ fn throughput(relay_url: &str) {
     );
     let input = cases.to_string_lossy().into_owned();
     let dry: Vec<String> = [
-        "--input", &input, "--dry-run", "--bucket", "1m", "--dimensions", "model,hardware",
+        "--input",
+        &input,
+        "--dry-run",
+        "--bucket",
+        "1m",
+        "--dimensions",
+        "model,hardware",
     ]
     .map(str::to_owned)
     .to_vec();
