@@ -1,6 +1,14 @@
 //! Speed of the feed's hot path on one core: decode + apply of live batch
 //! points, decode + apply of a full snapshot, and bytes per stored bucket.
-//! Run with `cargo bench --bench feed`. Each figure is the median of runs.
+//! Run with `cargo bench --bench feed`. Each figure is the median of runs,
+//! next to a plain `serde_json::Value` parse of the same frames in the same
+//! run (issue #14: ingest >= 1.5x that parse, snapshot apply <= 1x).
+
+// A bench that cannot set up panics with what it expected; pedantic guards src/.
+#![allow(clippy::unwrap_used, clippy::pedantic)]
+
+#[allow(dead_code)]
+mod ratio;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -12,6 +20,7 @@ use qualtop::protocol::{
 use qualtop::store::{Drops, SourceBinding, Store};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use ratio::{at_least, at_most, median};
 
 const BUCKET_MS: i64 = 60_000;
 const HISTORY_BUCKETS: i64 = 360;
@@ -134,13 +143,19 @@ fn fresh_store(now: i64) -> (Store, SourceBinding) {
     (store, binding)
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
+/// Seconds to parse every frame as a plain `serde_json::Value`.
+fn value_parse(frames: &[String]) -> f64 {
+    let started = Instant::now();
+    for f in frames {
+        let v: serde_json::Value = serde_json::from_slice(f.as_bytes()).expect("frame parses");
+        black_box(v);
+    }
+    started.elapsed().as_secs_f64()
 }
 
-/// Live batches: 60 buckets × 4,000 points, decoded and applied.
-fn bench_batches() -> f64 {
+/// Live batches: 60 buckets × 4,000 points, decoded and applied; and the
+/// Value parse of the same frames (points/s each).
+fn bench_batches() -> (f64, f64) {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let buckets = 60i64;
     let frames: Vec<String> = (0..buckets)
@@ -154,8 +169,10 @@ fn bench_batches() -> f64 {
         frames[0].len() / 1024,
         bytes / points as usize
     );
-    let mut rates = Vec::new();
+    let (mut rates, mut reference) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
+        // Interleaved, so both see the same machine weather.
+        reference.push(points / value_parse(&frames));
         let (mut store, binding) = fresh_store(T0);
         let mut drops = 0u64;
         let started = Instant::now();
@@ -175,24 +192,38 @@ fn bench_batches() -> f64 {
         black_box(&store);
         rates.push(points / secs);
     }
-    median(rates)
+    (median(rates), median(reference))
 }
 
 /// A full snapshot: 1,000 slices × 4 signals × 360 buckets.
-fn bench_snapshot() -> (Duration, Duration, usize, (usize, usize), usize) {
+struct SnapshotFigures {
+    decode_apply: Duration,
+    apply: Duration,
+    /// The same frame parsed as a `serde_json::Value`.
+    reference: Duration,
+    bytes: usize,
+    memory: (usize, usize),
+    buckets: usize,
+}
+
+fn bench_snapshot() -> SnapshotFigures {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let to_bucket = HISTORY_BUCKETS;
     let frame = snapshot_json(to_bucket, &mut rng);
     let now = T0 + to_bucket * BUCKET_MS;
     let mut times = Vec::new();
     let mut applies = Vec::new();
+    let mut reference = Vec::new();
     let mut memory = (0, 0);
     let mut buckets = 0;
+    let frames = [frame];
     for _ in 0..RUNS {
+        reference.push(value_parse(&frames));
+        let [frame] = &frames;
         let (mut store, binding) = fresh_store(now);
         let mut drops = Drops::default();
         let started = Instant::now();
-        let Ok(Some(ServerMessage::Snapshot(snap))) = decode_server(&frame) else {
+        let Ok(Some(ServerMessage::Snapshot(snap))) = decode_server(frame) else {
             panic!("snapshot decodes");
         };
         // This part runs under the fleet's write lock in the feed.
@@ -209,31 +240,44 @@ fn bench_snapshot() -> (Duration, Duration, usize, (usize, usize), usize) {
         buckets = store.slices().len() * store.signals().len() * store.capacity();
         black_box(&store);
     }
-    (
-        Duration::from_secs_f64(median(times)),
-        Duration::from_secs_f64(median(applies)),
-        frame.len(),
+    SnapshotFigures {
+        decode_apply: Duration::from_secs_f64(median(times)),
+        apply: Duration::from_secs_f64(median(applies)),
+        reference: Duration::from_secs_f64(median(reference)),
+        bytes: frames[0].len(),
         memory,
         buckets,
-    )
+    }
 }
 
 fn main() {
-    let rate = bench_batches();
+    let (rate, reference) = bench_batches();
+    let speedup = rate / reference;
     println!(
-        "batch decode + apply: {:.2} M points/s (median of {RUNS}; goal >= 1.00)",
-        rate / 1e6
+        "ingest (batch decode + apply): {:.2} M points/s (median of {RUNS}), {speedup:.2}x the Value parse of the same frames ({:.2} M points/s) {} (absolute goal >= 1.00 M points/s)",
+        rate / 1e6,
+        reference / 1e6,
+        at_least(speedup, 1.5)
     );
-    let (took, apply, bytes, (heap, per_bucket), buckets) = bench_snapshot();
-    println!(
-        "snapshot 1000 slices x 4 signals x 360 buckets ({:.1} MiB of JSON): decode + apply {:.1} ms, of which apply (under the lock) {:.1} ms (median of {RUNS}; goal <= 200)",
-        bytes as f64 / (1024.0 * 1024.0),
-        took.as_secs_f64() * 1e3,
-        apply.as_secs_f64() * 1e3
+    let snap = bench_snapshot();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (apply, whole) = (
+        ms(snap.apply) / ms(snap.reference),
+        ms(snap.decode_apply) / ms(snap.reference),
     );
     println!(
-        "store: {:.1} MiB of rings for {buckets} buckets = {:.2} B per stored bucket (widest column {per_bucket} B)",
+        "snapshot 1000 slices x 4 signals x 360 buckets ({:.1} MiB of JSON): apply (under the lock) {:.1} ms (median of {RUNS}), {apply:.2}x the Value parse of the same frame ({:.1} ms) {}; decode + apply {:.1} ms, {whole:.2}x that parse (absolute goal <= 200 ms)",
+        snap.bytes as f64 / (1024.0 * 1024.0),
+        ms(snap.apply),
+        ms(snap.reference),
+        at_most(apply, 1.0),
+        ms(snap.decode_apply),
+    );
+    let (heap, per_bucket) = snap.memory;
+    println!(
+        "store: {:.1} MiB of rings for {} buckets = {:.2} B per stored bucket (widest column {per_bucket} B)",
         heap as f64 / (1024.0 * 1024.0),
-        heap as f64 / buckets as f64
+        snap.buckets,
+        heap as f64 / snap.buckets as f64
     );
 }

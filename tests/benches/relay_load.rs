@@ -5,6 +5,14 @@
 //!
 //! `cargo bench --bench relay_load` (QUALTOP_LOAD_CLIENTS, QUALTOP_LOAD_SECS
 //! and QUALTOP_LOAD_POINTS override 50 clients, 10 s, 500 points a push).
+//! The reference, measured in the same run: the same push bodies parsed
+//! line by line as `serde_json::Value` on one thread (median of 7).
+
+// A bench that cannot set up panics with what it expected; pedantic guards src/.
+#![allow(clippy::unwrap_used, clippy::pedantic)]
+
+#[allow(dead_code)]
+mod ratio;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,6 +23,7 @@ use qualtop::clock::wall_ms;
 use qualtop::protocol::Endpoint;
 use qualtop::protocol::{ServerMessage, decode_server};
 use qualtop::relay::{self, config::RelayConfig};
+use ratio::{median, percentile};
 use tokio_tungstenite::tungstenite::Message;
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -83,12 +92,36 @@ async fn run_client(url: String, received: Arc<Received>, stop: Arc<AtomicBool>)
     latencies
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
+/// The push body number `push` (all but the last line the golden-qa slices, then the probe).
+fn body(slices: &[String], push: usize, ts: i64) -> String {
+    let mut body = String::with_capacity(slices.len() * 90 + 120);
+    for (i, prefix) in slices.iter().enumerate() {
+        body.push_str(prefix);
+        body.push_str(&format!("{},\"total\":100}}\n", (push + i) % 101));
     }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
+    body.push_str(&format!(
+        r#"{{"slice":{{"model":"probe","hardware":"probe"}},"signal":"probe","ts":{ts},"value":{}}}"#,
+        now_us()
+    ));
+    body
+}
+
+/// Points/s of a plain `serde_json::Value` parse of 200 such bodies, line by line.
+fn value_parse(slices: &[String], ts: i64) -> f64 {
+    let bodies: Vec<String> = (0..200).map(|p| body(slices, p, ts)).collect();
+    let runs = (0..7).map(|_| {
+        let started = Instant::now();
+        let mut points = 0usize;
+        for b in &bodies {
+            for line in b.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).expect("line parses");
+                std::hint::black_box(v);
+                points += 1;
+            }
+        }
+        points as f64 / started.elapsed().as_secs_f64()
+    });
+    median(runs.collect())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -158,24 +191,13 @@ client_queue = 1024
             )
         })
         .collect();
+    let reference = value_parse(&slices, ts);
     let began = Instant::now();
     let mut pushes = 0u64;
     while began.elapsed() < Duration::from_secs(secs) {
-        let mut body = String::with_capacity(per_push * 90);
-        for (i, prefix) in slices.iter().enumerate() {
-            body.push_str(prefix);
-            body.push_str(&format!(
-                "{},\"total\":100}}\n",
-                (pushes as usize + i) % 101
-            ));
-        }
-        body.push_str(&format!(
-            r#"{{"slice":{{"model":"probe","hardware":"probe"}},"signal":"probe","ts":{ts},"value":{}}}"#,
-            now_us()
-        ));
         let resp = http
             .post(&points_url)
-            .body(body)
+            .body(body(&slices, pushes as usize, ts))
             .send()
             .await
             .expect("push");
@@ -208,13 +230,15 @@ client_queue = 1024
     println!(
         "relay_load: {clients} clients, {per_push} points a push, {secs} s of pushing (2 worker threads, clients in-process)"
     );
+    let rate_in = (pushes * per_push as u64) as f64 / pushing.as_secs_f64();
     println!(
-        "  pushed:     {pushes} pushes, {:.0} points/s in",
-        (pushes * per_push as u64) as f64 / pushing.as_secs_f64()
+        "  pushed:     {pushes} pushes, {rate_in:.0} points/s in, {:.3}x a plain Value parse of the same bodies ({reference:.0} points/s, one thread; no goal set)",
+        rate_in / reference
     );
+    let rate_out = fanned as f64 / elapsed.as_secs_f64();
     println!(
-        "  fanned out: {fanned} of {expected} points, {:.0} points/s out, {} batches",
-        fanned as f64 / elapsed.as_secs_f64(),
+        "  fanned out: {fanned} of {expected} points, {rate_out:.0} points/s out ({:.2}x that parse), {} batches",
+        rate_out / reference,
         received.batches.load(Ordering::Relaxed)
     );
     println!(

@@ -7,6 +7,9 @@
 //! a drill, pivot, filter, flat view or detail answered within one frame of
 //! the loop (1/15 s): the view model plus one draw.
 
+// A bench that cannot set up panics with what it expected; pedantic guards src/.
+#![allow(clippy::unwrap_used, clippy::pedantic)]
+
 #[allow(dead_code)] // shared with the tests; the bench uses the fleets, not all of it
 #[path = "../it/support/ui.rs"]
 mod ui_fixture;

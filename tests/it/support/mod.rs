@@ -17,9 +17,6 @@ pub mod wait;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
-
-use qualtop::feed::FeedOptions;
 
 /// The real binary with its own XDG directories (no user config or data
 /// leaks in or out) and a UTF-8 locale, for one-shot commands.
@@ -71,17 +68,8 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// Feed timers for in-process clients: reconnects in milliseconds, no
-/// give-up pause, so that tests see reconnects without waiting.
-pub fn fast_feed() -> FeedOptions {
-    FeedOptions {
-        backoff_min: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(200),
-        healthy_after: Duration::from_millis(50),
-        failed_retry: None,
-        ..FeedOptions::default()
-    }
-}
+// Lives in relay.rs so the push bench, which includes that file alone, has it too.
+pub use relay::fast_feed;
 
 /// Set in a child that runs one test alone: see [`alone`].
 const ALONE: &str = "QUALTOP_TEST_ALONE";

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use qualtop::feed::{FeedHandle, Fleet, SharedFleet, SourceConfig, spawn_feed};
+use qualtop::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feed};
 use qualtop::protocol::{Millis, ServerMessage, decode_server};
 use qualtop::relay::config::RelayConfig;
 use qualtop::store::Ratio;
@@ -15,6 +15,18 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Feed timers for in-process clients: reconnects in milliseconds, no
+/// give-up pause, so that tests see reconnects without waiting.
+pub fn fast_feed() -> FeedOptions {
+    FeedOptions {
+        backoff_min: Duration::from_millis(20),
+        backoff_max: Duration::from_millis(200),
+        healthy_after: Duration::from_millis(50),
+        failed_retry: None,
+        ..FeedOptions::default()
+    }
+}
 
 /// Tokens the test configs name by environment variable.
 pub fn token_env(name: &str) -> Option<String> {
@@ -46,7 +58,7 @@ pub fn config(text: &str) -> RelayConfig {
 pub fn client(url: &str, token: Option<&str>) -> (SharedFleet, FeedHandle) {
     let fleet = SharedFleet::new(Fleet::with_sources([url]));
     let cfg = SourceConfig::new(url, url).with_token(token.map(str::to_owned));
-    let handle = spawn_feed(fleet.clone(), 0, cfg, super::fast_feed());
+    let handle = spawn_feed(fleet.clone(), 0, cfg, fast_feed());
     (fleet, handle)
 }
 
