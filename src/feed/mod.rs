@@ -34,5 +34,5 @@ pub use backoff::full_jitter;
 pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
 pub use fleet::{AnnotationsMode, Fleet, MAX_ANNOTATION_ERRORS, SharedFleet, merge_annotation};
-pub use status::{ConnState, SourceStatus};
+pub use status::{ConnState, FRESH_BUCKETS, SourceStatus};
 pub use task::{FeedHandle, SendError, spawn_feed, spawn_feeds, wait_until_settled};

@@ -396,7 +396,10 @@ impl Session {
                 if plausible {
                     s.note_backend_now(hb.now, now, self.bucket_ms);
                 }
-                visible |= s.state != state || s.data_lag_ms != lag;
+                // The header shows the lag to the second ("data 3m old"); a
+                // lag that moved by milliseconds changes nothing on screen.
+                let shown = |lag| SourceStatus::lag_words(lag, self.bucket_ms);
+                visible |= s.state != state || shown(s.data_lag_ms) != shown(lag);
                 if !plausible {
                     s.drops.frames += 1;
                 }

@@ -4,6 +4,10 @@ use crate::protocol::{Hello, Millis};
 use crate::store::Drops;
 
 /// The state of one backend connection.
+/// Data at most this many buckets behind its backend's clock is fresh: a
+/// steady feed's newest bucket completes one bucket after it starts.
+pub const FRESH_BUCKETS: Millis = 2;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnState {
     /// Dialling or waiting for hello/snapshot.
@@ -87,6 +91,18 @@ impl SourceStatus {
             snapshots: 0,
             connections: 0,
         }
+    }
+
+    /// How the lag reads on screen: fresh under [`FRESH_BUCKETS`] buckets,
+    /// else its age to the second. Equal words: nothing to redraw.
+    pub fn lag_words(lag: Option<Millis>, bucket_ms: Millis) -> Option<String> {
+        lag.map(|l| {
+            if l < FRESH_BUCKETS * bucket_ms {
+                "fresh".to_owned()
+            } else {
+                crate::text::format::duration(l)
+            }
+        })
     }
 
     /// Notes the backend's clock as it reports it, and how far the newest

@@ -61,7 +61,7 @@ impl SourceLine {
                 s.newest_data
                     .map(|t| (data_now - t.saturating_add(bucket_ms)).max(0))
             }),
-            fresh_below_ms: 2 * bucket_ms,
+            fresh_below_ms: crate::feed::FRESH_BUCKETS * bucket_ms,
             backend_now: s.backend_now,
             time_scale: s.time_scale,
             newest_end: s.newest_data.map(|t| t.saturating_add(bucket_ms)),

@@ -412,3 +412,86 @@ async fn client_messages_from_the_handle_reach_the_server_and_a_new_filter_is_ke
     })
     .await;
 }
+
+/// Polls (without waiting on notifications, which are what is counted)
+/// until bucket 1 of (model, hw) holds data.
+async fn arrives(fleet: &qualtop::feed::SharedFleet, model: &str, hw: &str) -> bool {
+    for _ in 0..500 {
+        if quality_at(fleet, model, hw, 1).is_some() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+/// A heartbeat that only moves the data lag by seconds, while the header
+/// still reads "data fresh", does not wake the screen: an idle TUI stays
+/// idle (the event loop redraws on every notification).
+#[tokio::test]
+async fn heartbeats_that_change_nothing_shown_do_not_wake_the_screen() {
+    bounded(TEST_LIMIT, async {
+        let server = Server::bind().await;
+        let fleet = new_fleet();
+        let _feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
+        let mut conn = server.accept().await;
+        let snap = snapshot(
+            1,
+            0,
+            vec![ratio_series(
+                "a",
+                "tpu",
+                -1,
+                &[Some((9, 10)), Some((9, 10))],
+            )],
+        );
+        conn.handshake("e1", &snap).await;
+        assert!(wait_until_settled(&fleet, WAIT).await);
+        let notified = || *fleet.subscribe().borrow();
+        let heartbeat = |ms: i64| {
+            ServerMessage::Heartbeat(Heartbeat {
+                seq: 1,
+                now: T0 + BUCKET + ms,
+            })
+        };
+
+        // The clock enters the next bucket: the header's clock moves.
+        conn.send(&heartbeat(1_000)).await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.store.now() == T0 + BUCKET + 1_000).await);
+        let start = notified();
+        // Three heartbeats inside that bucket (lag 1 s, 2 s, 3 s: still fresh),
+        // then a batch, which must wake the screen.
+        for ms in [2_000, 3_000, 4_000] {
+            conn.send(&heartbeat(ms)).await;
+        }
+        conn.send(&batch(2, vec![point("a", "tpu", 1, 8, 10)]))
+            .await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.store.now() == T0 + BUCKET + 4_000).await);
+        assert!(
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "a", "tpu", 1)
+                .is_some())
+            .await
+        );
+        let with_heartbeats = notified() - start;
+        // The same batch alone, for the count a batch costs.
+        let start = notified();
+        conn.send(&batch(3, vec![point("b", "gpu", 1, 5, 5)])).await;
+        assert!(
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "b", "gpu", 1)
+                .is_some())
+            .await
+        );
+        let batch_alone = notified() - start;
+        assert!(batch_alone >= 1, "a batch wakes the screen");
+        assert_eq!(
+            with_heartbeats, batch_alone,
+            "the quiet heartbeats added notifications"
+        );
+    })
+    .await;
+}
