@@ -471,21 +471,14 @@ async fn heartbeats_that_change_nothing_shown_do_not_wake_the_screen() {
         }
         conn.send(&batch(2, vec![point("a", "tpu", 1, 8, 10)]))
             .await;
-        assert!(fleet_holds(&fleet, WAIT, |f| f.store.now() == T0 + BUCKET + 4_000).await);
-        assert!(
-            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "a", "tpu", 1)
-                .is_some())
-            .await
-        );
+        // One connection, in order: once the batch is in, so are the heartbeats.
+        assert!(arrives(&fleet, "a", "tpu").await);
+        assert_eq!(fleet.read(|f| f.store.now()), T0 + BUCKET + 4_000);
         let with_heartbeats = notified() - start;
         // The same batch alone, for the count a batch costs.
         let start = notified();
         conn.send(&batch(3, vec![point("b", "gpu", 1, 5, 5)])).await;
-        assert!(
-            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "b", "gpu", 1)
-                .is_some())
-            .await
-        );
+        assert!(arrives(&fleet, "b", "gpu").await);
         let batch_alone = notified() - start;
         assert!(batch_alone >= 1, "a batch wakes the screen");
         assert_eq!(
