@@ -72,12 +72,17 @@ impl Store {
                     };
                     let (sum, seen) = (&mut sums[g as usize], &mut seen[g as usize]);
                     for &(pos, out, len) in &spans {
-                        ring.for_each(pos, len, |k, c| {
-                            let (good, t) = cell_ratio(c);
-                            if t != MISSING {
-                                sum[out + k].good += good as u64;
-                                sum[out + k].total += t as u64;
-                                seen[out + k] = true;
+                        ring.for_each_run(pos, len, |k, cells| {
+                            let at = out + k..out + k + cells.len();
+                            // Branch-free over a run: a missing cell adds nothing.
+                            for ((&c, s), seen) in
+                                cells.iter().zip(&mut sum[at.clone()]).zip(&mut seen[at])
+                            {
+                                let (good, t) = cell_ratio(c);
+                                let here = t != MISSING;
+                                s.good += u64::from(if here { good } else { 0 });
+                                s.total += u64::from(if here { t } else { 0 });
+                                *seen |= here;
                             }
                         });
                     }
@@ -102,11 +107,13 @@ impl Store {
                     };
                     let row = &mut out[g as usize];
                     for &(pos, o, len) in &spans {
-                        ring.for_each(pos, len, |k, c| {
-                            let v = f64::from_bits(c);
-                            if !v.is_nan() {
-                                let cell = &mut row[o + k];
-                                *cell = Some(cell.map_or(v, |c: f64| c.max(v)));
+                        ring.for_each_run(pos, len, |k, cells| {
+                            for (&c, cell) in cells.iter().zip(&mut row[o + k..o + k + cells.len()])
+                            {
+                                let v = f64::from_bits(c);
+                                if !v.is_nan() {
+                                    *cell = Some(cell.map_or(v, |c: f64| c.max(v)));
+                                }
                             }
                         });
                     }
