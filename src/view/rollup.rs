@@ -111,6 +111,27 @@ pub fn rolled_rows(
     range: BucketRange,
     bases: &RowBases,
 ) -> (Vec<OverviewRow>, OverviewRow) {
+    let span = bases.baselines.span(range);
+    let (members, groups) = (grouping.members.clone(), grouping.groups());
+    rows_of_series(store, cols, grouping, range, bases, |sig| {
+        match store.rollup_groups(sig, &members, groups, span) {
+            GroupRollup::Ratio(series) => Some(series),
+            GroupRollup::Gauge(_) => None,
+        }
+    })
+}
+
+/// [`rolled_rows`] with each ratio signal's group series over the span
+/// given by `series_of` (`None`: the signal adds nothing), so that several
+/// groupings can share one pass over the rings ([`rollup_many`]).
+pub fn rows_of_series(
+    store: &Store,
+    cols: &ColumnSignals,
+    grouping: Grouping,
+    range: BucketRange,
+    bases: &RowBases,
+    mut series_of: impl FnMut(SignalId) -> Option<Vec<Vec<Option<Ratio>>>>,
+) -> (Vec<OverviewRow>, OverviewRow) {
     let groups = grouping.groups();
     let span = bases.baselines.span(range);
     let mut rows: Vec<OverviewRow> = grouping
@@ -122,9 +143,7 @@ pub fn rolled_rows(
     let mut all = OverviewRow::empty(RowKey::All, String::new(), range.len);
     for (signals, quality) in [(&cols.availability, false), (&cols.quality, true)] {
         for &sig in signals {
-            let GroupRollup::Ratio(series) =
-                store.rollup_groups(sig, &grouping.members, groups, span)
-            else {
+            let Some(series) = series_of(sig) else {
                 continue;
             };
             let mut total = vec![None; span.len];
@@ -158,6 +177,54 @@ pub fn rolled_rows(
     }
     rows.retain(OverviewRow::has_data);
     (rows, all)
+}
+
+/// Rolls a ratio signal up over several groupings of the same slices at
+/// once: one pass over the rings, each slice's cells added to its group in
+/// every grouping while they are still in cache. Every grouping's members
+/// must list the same slices in the same order.
+pub fn rollup_many(
+    store: &Store,
+    sig: SignalId,
+    groupings: &[Grouping],
+    span: BucketRange,
+) -> Option<Vec<Vec<Vec<Option<Ratio>>>>> {
+    let offsets: Vec<u32> = groupings
+        .iter()
+        .scan(0u32, |at, g| {
+            let here = *at;
+            *at += g.groups() as u32;
+            Some(here)
+        })
+        .collect();
+    let slices = groupings.first().map_or(0, |g| g.members.len());
+    let mut members = Vec::with_capacity(slices * groupings.len());
+    for i in 0..slices {
+        for (g, &offset) in groupings.iter().zip(&offsets) {
+            let (slice, group) = g.members[i];
+            members.push((slice, offset + group));
+        }
+    }
+    let groups = groupings.iter().map(Grouping::groups).sum();
+    let GroupRollup::Ratio(mut series) = store.rollup_groups(sig, &members, groups, span) else {
+        return None;
+    };
+    let mut out = Vec::with_capacity(groupings.len());
+    for g in groupings.iter().rev() {
+        out.push(series.split_off(series.len() - g.groups()));
+    }
+    out.reverse();
+    Some(out)
+}
+
+/// The sum of some group series, bucket by bucket: `None` where no group had
+/// a cell, as a rollup of all their members would say.
+pub fn sum_series(series: &[Vec<Option<Ratio>>], len: usize) -> Vec<Option<Ratio>> {
+    let mut total = vec![None; len];
+    for s in series {
+        add_series(&mut total, s);
+    }
+    total
 }
 
 /// [`rolled_rows`] for a grouping of one slice per group (the flat view):
