@@ -85,9 +85,13 @@ impl RowBases<'_> {
         if !trend.has_data() {
             return trend;
         }
-        let base = self
-            .baselines
-            .of_history(sig, &self.scope(key), history, span);
+        // Without detector baselines the scope is never read: not built either.
+        let scope = if self.baselines.consults_detector() {
+            self.scope(key)
+        } else {
+            ScopeMap::new()
+        };
+        let base = self.baselines.of_history(sig, &scope, history, span);
         trend.with_baseline(base)
     }
 }
@@ -228,8 +232,8 @@ pub fn sum_series(series: &[Vec<Option<Ratio>>], len: usize) -> Vec<Option<Ratio
 }
 
 /// [`rolled_rows`] for a grouping of one slice per group (the flat view):
-/// each row read straight from its slice's rings. Rolling up 10,000 groups
-/// of one would allocate a series per group per signal for nothing.
+/// the leaves are read a chunk at a time, one rollup per signal and chunk,
+/// rather than bucket by bucket or all 10,000 series of a signal at once.
 pub fn leaf_rows(
     store: &Store,
     cols: &ColumnSignals,
@@ -238,50 +242,68 @@ pub fn leaf_rows(
     bases: &RowBases,
 ) -> (Vec<OverviewRow>, OverviewRow) {
     let span = bases.baselines.span(range);
-    let read = |sig: SignalId, slice: SliceId| -> Vec<Option<Ratio>> {
-        span.iter().map(|b| store.ratio(sig, slice, b)).collect()
-    };
-    let mut totals: Vec<Vec<Option<Ratio>>> =
-        vec![vec![None; span.len]; cols.availability.len() + cols.quality.len()];
+    let signals: Vec<(SignalId, bool)> = cols
+        .availability
+        .iter()
+        .map(|&s| (s, false))
+        .chain(cols.quality.iter().map(|&s| (s, true)))
+        .collect();
+    let mut totals: Vec<Vec<Option<Ratio>>> = vec![vec![None; span.len]; signals.len()];
     let mut rows = Vec::with_capacity(grouping.members.len());
     let mut all = OverviewRow::empty(RowKey::All, String::new(), range.len);
-    for ((&(slice, _), key), name) in grouping
-        .members
-        .iter()
-        .zip(grouping.keys)
-        .zip(grouping.names)
-    {
-        let latency = match cols.latency {
-            Some(sig) => range.iter().map(|b| store.gauge(sig, slice, b)).collect(),
-            None => vec![None; range.len],
-        };
-        let mut row = OverviewRow::empty(key, name, range.len);
-        row.latency = GaugeTrend { buckets: latency };
-        let signals = cols.availability.iter().map(|s| (s, false));
-        for ((&sig, quality), total) in signals
-            .chain(cols.quality.iter().map(|s| (s, true)))
-            .zip(totals.iter_mut())
-        {
-            let series = read(sig, slice);
-            add_series(total, &series);
-            let trend = bases.trend(sig, &row.key, &series, span, range.len);
-            let column = if quality {
-                &mut row.quality
-            } else {
-                &mut row.availability
-            };
-            column.add(&trend);
+    let (mut keys, mut names) = (grouping.keys.into_iter(), grouping.names.into_iter());
+    for chunk in grouping.members.chunks(LEAF_CHUNK) {
+        let members: Vec<(SliceId, u32)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(k, &(slice, _))| (slice, k as u32))
+            .collect();
+        let mut ratios: Vec<std::vec::IntoIter<Vec<Option<Ratio>>>> = signals
+            .iter()
+            .map(
+                |&(sig, _)| match store.rollup_groups(sig, &members, chunk.len(), span) {
+                    GroupRollup::Ratio(series) => series,
+                    GroupRollup::Gauge(_) => vec![vec![None; span.len]; chunk.len()],
+                },
+            )
+            .map(Vec::into_iter)
+            .collect();
+        let mut latencies = match cols.latency {
+            Some(sig) => match store.rollup_groups(sig, &members, chunk.len(), range) {
+                GroupRollup::Gauge(series) => series,
+                GroupRollup::Ratio(_) => vec![vec![None; range.len]; chunk.len()],
+            },
+            None => vec![vec![None; range.len]; chunk.len()],
         }
-        all.latency.max_with(&row.latency);
-        if row.has_data() {
-            rows.push(row);
+        .into_iter();
+        for _ in chunk {
+            let (Some(key), Some(name)) = (keys.next(), names.next()) else {
+                break;
+            };
+            let mut row = OverviewRow::empty(key, name, range.len);
+            row.latency = GaugeTrend {
+                buckets: latencies.next().unwrap_or_default(),
+            };
+            for ((&(sig, quality), total), series) in
+                signals.iter().zip(totals.iter_mut()).zip(ratios.iter_mut())
+            {
+                let series = series.next().unwrap_or_default();
+                add_series(total, &series);
+                let trend = bases.trend(sig, &row.key, &series, span, range.len);
+                let column = if quality {
+                    &mut row.quality
+                } else {
+                    &mut row.availability
+                };
+                column.add(&trend);
+            }
+            all.latency.max_with(&row.latency);
+            if row.has_data() {
+                rows.push(row);
+            }
         }
     }
-    let signals = cols.availability.iter().map(|s| (s, false));
-    for ((&sig, quality), total) in signals
-        .chain(cols.quality.iter().map(|s| (s, true)))
-        .zip(totals)
-    {
+    for (&(sig, quality), total) in signals.iter().zip(totals) {
         let trend = bases.trend(sig, &RowKey::All, &total, span, range.len);
         let column = if quality {
             &mut all.quality
@@ -292,3 +314,6 @@ pub fn leaf_rows(
     }
     (rows, all)
 }
+
+/// Leaves read per rollup in the flat view: their series stay in cache.
+const LEAF_CHUNK: usize = 256;
