@@ -317,3 +317,87 @@ pub fn leaf_rows(
 
 /// Leaves read per rollup in the flat view: their series stay in cache.
 const LEAF_CHUNK: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{CowStr, Hello, Series, SignalSpec, SliceMap};
+    use crate::store::Drops;
+
+    const BUCKET: i64 = 60_000;
+    const BUCKETS: usize = 20;
+
+    /// 3 models x 2 regions, one ratio signal, with gaps and an empty bucket.
+    fn store() -> Store {
+        let hello = Hello {
+            protocol: 1,
+            server: "t".into(),
+            epoch: "e".into(),
+            dimensions: vec!["model".into(), "region".into()],
+            signals: vec![SignalSpec {
+                name: "q".into(),
+                kind: SignalKind::Ratio,
+                role: Role::Quality,
+                unit: None,
+            }],
+            bucket_ms: BUCKET,
+            history_ms: BUCKET * BUCKETS as i64,
+            now: BUCKET * 100,
+            features: Vec::new(),
+        };
+        let mut store = Store::new();
+        let binding = store.bind_source(0, &hello).expect("binds");
+        let mut drops = Drops::default();
+        for (i, (m, r)) in ["m1", "m2", "m3"]
+            .iter()
+            .flat_map(|m| ["eu", "us"].map(|r| (*m, r)))
+            .enumerate()
+        {
+            let total: Vec<Option<i64>> = (0..BUCKETS)
+                .map(|b| match (b + i) % 7 {
+                    0 => None,
+                    1 => Some(0),
+                    k => Some(100 + k as i64 * 10 + i as i64),
+                })
+                .collect();
+            let good = total.iter().map(|t| t.map(|t| t * 9 / 10)).collect();
+            let series = Series {
+                slice: SliceMap::from_pairs([("model", m), ("region", r)]),
+                signal: CowStr::from("q".to_owned()),
+                start: BUCKET * (101 - BUCKETS as i64),
+                good: Some(good),
+                total: Some(total),
+                values: None,
+            };
+            store.apply_series(&binding, &series, &mut drops);
+        }
+        assert_eq!(drops.total(), 0, "{}", drops.summary());
+        store
+    }
+
+    #[test]
+    fn one_pass_over_several_groupings_gives_each_what_its_own_rollup_gives() {
+        let store = store();
+        let sig = SignalId(0);
+        let ids: Vec<SliceId> = store.slices().ids().collect();
+        let groupings: Vec<Grouping> = (0..2)
+            .map(|d| Grouping::by_dimension(store.slices(), &ids, d))
+            .collect();
+        let span = BucketRange::ending_at(store.head().expect("clock"), BUCKETS + 5);
+        let many = rollup_many(&store, sig, &groupings, span).expect("a ratio signal");
+        assert_eq!(many.len(), 2);
+        for (g, series) in groupings.iter().zip(&many) {
+            let GroupRollup::Ratio(own) = store.rollup_groups(sig, &g.members, g.groups(), span)
+            else {
+                panic!("a ratio signal");
+            };
+            assert_eq!(*series, own);
+        }
+        // The charts' total: the first grouping's groups summed, gaps and
+        // empty buckets (0 of 0) as a rollup of all the slices has them.
+        assert_eq!(
+            sum_series(&many[0], span.len),
+            store.rollup_ratio(sig, &ids, span)
+        );
+    }
+}
