@@ -77,15 +77,15 @@ impl Store {
                     for &(pos, out, len) in &spans {
                         ring.for_each_run(pos, len, |k, cells| {
                             let at = out + k..out + k + cells.len();
-                            // Branch-free over a run: a missing cell adds nothing.
                             for ((&c, s), seen) in
                                 cells.iter().zip(&mut sum[at.clone()]).zip(&mut seen[at])
                             {
                                 let (good, t) = cell_ratio(c);
-                                let here = t != MISSING;
-                                s.good += u64::from(if here { good } else { 0 });
-                                s.total += u64::from(if here { t } else { 0 });
-                                *seen |= here;
+                                if t != MISSING {
+                                    s.good += u64::from(good);
+                                    s.total += u64::from(t);
+                                    *seen = true;
+                                }
                             }
                         });
                     }
