@@ -76,17 +76,16 @@ impl Ring {
         self.pages.get(pos / PAGE)?.as_ref().map(|p| p[pos % PAGE])
     }
 
-    /// Calls `f(k, cell)` for each stored cell at `pos + k`, `k < len`,
-    /// skipping pages never written.
-    pub fn for_each(&self, pos: usize, len: usize, mut f: impl FnMut(usize, Cell)) {
+    /// Calls `f(k, cells)` for each stored run of cells at `pos + k..`,
+    /// within `pos..pos + len`, skipping pages never written. Whole runs let
+    /// a rollup's inner loop zip slices with no bounds check per cell.
+    pub fn for_each_run(&self, pos: usize, len: usize, mut f: impl FnMut(usize, &[Cell])) {
         let mut k = 0;
         while k < len {
             let at = pos + k;
             let run = (PAGE - at % PAGE).min(len - k);
             if let Some(Some(page)) = self.pages.get(at / PAGE) {
-                for (i, &c) in page[at % PAGE..at % PAGE + run].iter().enumerate() {
-                    f(k + i, c);
-                }
+                f(k, &page[at % PAGE..at % PAGE + run]);
             }
             k += run;
         }

@@ -63,32 +63,41 @@ impl Store {
         let column = &self.signals[signal.index()].column;
         match column.kind {
             CellKind::Ratio => {
-                let mut sums = vec![vec![Ratio::default(); range.len]; groups];
-                let mut seen = vec![vec![false; range.len]; groups];
+                // Flat, one allocation each; split into a series per group at the end.
+                let n = range.len;
+                let mut sums = vec![Ratio::default(); groups * n];
+                let mut seen = vec![false; groups * n];
                 for &(slice, g) in members {
                     // A slice with no ring has no data: nothing to add.
                     let Some(ring) = column.ring(slice.index()) else {
                         continue;
                     };
-                    let (sum, seen) = (&mut sums[g as usize], &mut seen[g as usize]);
+                    let at = g as usize * n;
+                    let (sum, seen) = (&mut sums[at..at + n], &mut seen[at..at + n]);
                     for &(pos, out, len) in &spans {
-                        ring.for_each(pos, len, |k, c| {
-                            let (good, t) = cell_ratio(c);
-                            if t != MISSING {
-                                sum[out + k].good += u64::from(good);
-                                sum[out + k].total += u64::from(t);
-                                seen[out + k] = true;
+                        ring.for_each_run(pos, len, |k, cells| {
+                            let at = out + k..out + k + cells.len();
+                            for ((&c, s), seen) in
+                                cells.iter().zip(&mut sum[at.clone()]).zip(&mut seen[at])
+                            {
+                                let (good, t) = cell_ratio(c);
+                                if t != MISSING {
+                                    s.good += u64::from(good);
+                                    s.total += u64::from(t);
+                                    *seen = true;
+                                }
                             }
                         });
                     }
                 }
                 GroupRollup::Ratio(
-                    sums.into_iter()
-                        .zip(seen)
-                        .map(|(s, seen)| {
-                            s.into_iter()
-                                .zip(seen)
-                                .map(|(r, ok)| ok.then_some(r))
+                    (0..groups)
+                        .map(|g| {
+                            let at = g * n..(g + 1) * n;
+                            sums[at.clone()]
+                                .iter()
+                                .zip(&seen[at])
+                                .map(|(&r, &ok)| ok.then_some(r))
                                 .collect()
                         })
                         .collect(),
@@ -102,11 +111,13 @@ impl Store {
                     };
                     let row = &mut out[g as usize];
                     for &(pos, o, len) in &spans {
-                        ring.for_each(pos, len, |k, c| {
-                            let v = f64::from_bits(c);
-                            if !v.is_nan() {
-                                let cell = &mut row[o + k];
-                                *cell = Some(cell.map_or(v, |c: f64| c.max(v)));
+                        ring.for_each_run(pos, len, |k, cells| {
+                            for (&c, cell) in cells.iter().zip(&mut row[o + k..o + k + cells.len()])
+                            {
+                                let v = f64::from_bits(c);
+                                if !v.is_nan() {
+                                    *cell = Some(cell.map_or(v, |c: f64| c.max(v)));
+                                }
                             }
                         });
                     }

@@ -1,6 +1,7 @@
 //! The one loop: waits on terminal input, fleet changes, the clock and
 //! signals; draws only when something changed, at most [`MAX_FPS`] times a
-//! second; recomputes the view model only when data or the query changed.
+//! second; recomputes the view model only when data or the query changed,
+//! on a blocking thread, so a key is never queued behind a recompute.
 //! While the screen is frozen, new data refreshes only the connection lines
 //! of the header: the figures hold still until the query changes.
 //! The loop also carries out what the app cannot: it hands saved annotations
@@ -14,6 +15,7 @@ use anyhow::Context;
 use crossterm::event::Event as TermEvent;
 use futures_util::{Stream, StreamExt};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
 use super::clipboard;
@@ -26,7 +28,7 @@ use crate::feed::SharedFleet;
 use crate::protocol::Millis;
 use crate::theme::{ColorDepth, Theme};
 use crate::ui::{self, Look};
-use crate::view::{AnnotationFacts, HeaderModel, ViewModel, compute_overview};
+use crate::view::{AnnotationFacts, HeaderModel, ViewModel, ViewQuery, compute_overview};
 
 /// Most frames a second by default (`--fps`, `display.fps`).
 pub const MAX_FPS: u64 = 10;
@@ -132,12 +134,22 @@ pub struct EventLoop<'a, S: Screen> {
     pub themes: ThemeSwitch,
 }
 
+/// A view model computed off the loop, with the query it answers.
+type Computed = (ViewQuery, ViewModel);
+
 impl<S: Screen> EventLoop<'_, S> {
-    fn recompute(&mut self) -> ViewModel {
+    /// Computes the view model for the app's query on a blocking thread, so
+    /// that keys are handled while it runs (10,000 leaves take a while);
+    /// the model comes back on `done`.
+    fn start_recompute(&self, done: &mpsc::UnboundedSender<Computed>) {
         let query = self.app.query();
-        let vm = self.fleet.read(|fleet| compute_overview(fleet, &query));
-        self.stats.recomputes += 1;
-        vm
+        let fleet = self.fleet.clone();
+        let done = done.clone();
+        tokio::task::spawn_blocking(move || {
+            let vm = fleet.read(|f| compute_overview(f, &query));
+            // Nobody to tell once the loop has ended.
+            let _ = done.send((query, vm));
+        });
     }
 
     /// Tells the app what annotations the fleet holds (even while frozen:
@@ -193,6 +205,11 @@ impl<S: Screen> EventLoop<'_, S> {
         self.app.update(Event::Clock((self.wall_clock)()));
         self.annotations_to_app();
         let mut vm = ViewModel::default();
+        // No frame until the first model arrived: an empty one would flash.
+        let mut has_vm = false;
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Computed>();
+        // One computation at a time; changes meanwhile start the next one.
+        let mut computing = false;
         let mut data_dirty = true;
         // When new data may be drawn: a little after it arrived, so that the
         // other backend's share of the same bucket joins it in one frame.
@@ -206,9 +223,9 @@ impl<S: Screen> EventLoop<'_, S> {
                 anyhow::bail!("a task panicked; the log has the report");
             }
             let next_frame = last_frame + self.pacing.frame;
-            let due = if redraw {
+            let due = if redraw && has_vm {
                 Some(next_frame)
-            } else if data_dirty {
+            } else if data_dirty && !computing {
                 Some(data_settle.map_or(next_frame, |t| t.max(next_frame)))
             } else {
                 None
@@ -239,26 +256,40 @@ impl<S: Screen> EventLoop<'_, S> {
                     }
                 }
                 _ = clock.tick() => effects = self.app.update(Event::Clock((self.wall_clock)())),
+                Some((query, computed)) = done_rx.recv() => {
+                    computing = false;
+                    // One for a query the user has since left is dropped: the
+                    // app's selection belongs to the newest query, whose model
+                    // is computed next (its change set `data_dirty`).
+                    if query == self.app.query() {
+                        vm = computed;
+                        has_vm = true;
+                        self.stats.recomputes += 1;
+                        effects = self.app.update(Event::ViewChanged(ViewFacts::of(&vm)));
+                        redraw = true;
+                    } else {
+                        data_dirty = true;
+                    }
+                }
                 () = sleep_until(due.unwrap_or(last_frame)), if due.is_some() => {
-                    if data_dirty {
-                        vm = self.recompute();
+                    if data_dirty && !computing {
+                        self.start_recompute(&done_tx);
+                        computing = true;
                         data_dirty = false;
                         data_settle = None;
-                        effects.extend(self.app.update(Event::ViewChanged(ViewFacts::of(&vm))));
                     }
-                    let area = self.screen.area().context("reading the terminal size")?;
-                    let v = ui::layout(area, self.app, &vm).viewport();
-                    if v != viewport {
-                        viewport = v;
-                        self.app.update(Event::Viewport(v));
+                    if redraw && has_vm {
+                        let area = self.screen.area().context("reading the terminal size")?;
+                        let v = ui::layout(area, self.app, &vm).viewport();
+                        if v != viewport {
+                            viewport = v;
+                            self.app.update(Event::Viewport(v));
+                        }
+                        self.screen.draw(self.app, &vm, &self.look).context("drawing")?;
+                        self.stats.frames += 1;
+                        last_frame = Instant::now();
+                        redraw = false;
                     }
-                    self.screen.draw(self.app, &vm, &self.look).context("drawing")?;
-                    self.stats.frames += 1;
-                    last_frame = Instant::now();
-                    redraw = false;
-                    // Effects of this recompute are drawn in this frame already,
-                    // except a recompute the app asked for again.
-                    effects.retain(|e| *e != Effect::Redraw);
                 }
                 _ = sigterm.recv() => return Ok(Exit::Signal(libc_signal::SIGTERM)),
                 _ = sighup.recv() => return Ok(Exit::Signal(libc_signal::SIGHUP)),

@@ -8,15 +8,20 @@
 //! robust estimator over the scope's own trailing history, up to the
 //! recent part of the window the current figure covers.
 
+use std::collections::HashMap;
+
 use crate::detect::{DetectorConfig, ScopeMap, estimate_baseline};
 use crate::feed::Fleet;
-use crate::store::{BucketRange, Ratio, SignalId, SliceId};
+use crate::store::{BucketRange, Ratio, SignalId};
 
 use super::trend::RECENT_DIVISOR;
 
 /// Where baselines of one view come from.
 pub struct Baselines<'a> {
     fleet: &'a Fleet,
+    /// The detector's baseline per (signal name, scope), first track of each
+    /// kept as a search would find it: one lookup per row, not a scan.
+    tracks: HashMap<(&'a str, &'a ScopeMap), Option<f64>>,
     /// A filter is active: the slices of a scope are not the detector's.
     filtered: bool,
     /// The trailing history the estimator reads when the detector has no
@@ -33,11 +38,26 @@ impl<'a> Baselines<'a> {
             .reference_buckets
             .min(store.capacity());
         let reference = (span > 0).then(|| BucketRange::ending_at(last, span));
+        let mut tracks = HashMap::new();
+        if !filtered {
+            for t in &fleet.detections.tracks {
+                tracks
+                    .entry((t.signal.as_str(), &t.scope))
+                    .or_insert(t.baseline);
+            }
+        }
         Baselines {
             fleet,
+            tracks,
             filtered,
             reference,
         }
+    }
+
+    /// Whether a row's scope can matter: the detector answers for some
+    /// scope. When not, callers need not build the scope at all.
+    pub fn consults_detector(&self) -> bool {
+        !self.tracks.is_empty()
     }
 
     /// The buckets a row's figures need: its reference history and the
@@ -52,8 +72,8 @@ impl<'a> Baselines<'a> {
         }
     }
 
-    /// [`Baselines::of`] for a row whose summed counts over `span` (see
-    /// [`Baselines::span`]) are `history`.
+    /// The healthy rate of `signal` over `scope`, for a row whose summed
+    /// counts over `span` (see [`Baselines::span`]) are `history`.
     pub fn of_history(
         &self,
         signal: SignalId,
@@ -72,33 +92,10 @@ impl<'a> Baselines<'a> {
         estimate(part)
     }
 
-    /// The healthy rate of `signal` over `scope`, whose slices (after the
-    /// filter) are `members`.
-    pub fn of(&self, signal: SignalId, scope: &ScopeMap, members: &[SliceId]) -> Option<f64> {
-        if !self.filtered
-            && let Some(rate) = self.detector(signal, scope)
-        {
-            return Some(rate);
-        }
-        self.estimated(signal, members)
-    }
-
     /// The detector's own, when it tests this scope and signal.
     fn detector(&self, signal: SignalId, scope: &ScopeMap) -> Option<f64> {
         let name = &self.fleet.store.signals().get(signal.index())?.spec.name;
-        self.fleet
-            .detections
-            .tracks
-            .iter()
-            .find(|t| t.signal == *name && t.scope == *scope)?
-            .baseline
-    }
-
-    /// The detector's estimator over the members' trailing history.
-    fn estimated(&self, signal: SignalId, members: &[SliceId]) -> Option<f64> {
-        let range = self.reference?;
-        let series: Vec<Option<Ratio>> = self.fleet.store.rollup_ratio(signal, members, range);
-        estimate(&series)
+        *self.tracks.get(&(name.as_str(), scope))?
     }
 }
 

@@ -3,7 +3,7 @@
 //! and annotations), the scope panel, and a breakdown of the group's children
 //! by every dimension the path has not fixed: "is it only TPU?" at a glance.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::baseline::Baselines;
 use super::bug_status::BugMap;
@@ -12,14 +12,14 @@ use super::findings::{
 };
 use super::overview::{OverviewRow, RowKey, RowStatus};
 use super::query::{DrillStep, SortKey, ViewQuery};
-use super::rollup::{ColumnSignals, RowBases, rolled_rows};
+use super::rollup::{ColumnSignals, RowBases, rollup_many, rows_of_series, sum_series};
 use super::select::{Grouping, slices_under, unfixed_dimensions};
 use super::sort::sort_rows;
 use super::trend::{GaugeTrend, RatioTrend};
 use crate::detect::ScopeMap;
 use crate::feed::Fleet;
 use crate::protocol::{Annotation, Millis};
-use crate::store::{BucketRange, GroupRollup, SignalId, SliceId, Store};
+use crate::store::{BucketRange, GroupRollup, Ratio, SignalId, SliceId, Store};
 use crate::text::sanitize::{sanitize, truncate};
 
 /// Longest an annotation's label on the time axis may be.
@@ -133,6 +133,20 @@ pub fn compute_detail(
         .iter()
         .map(|s| (s.dimension.clone(), s.value.clone()))
         .collect();
+    let dims = unfixed_dimensions(slices, path);
+    let groupings: Vec<Grouping> = dims
+        .iter()
+        .map(|&d| Grouping::by_dimension(slices, &ids, d))
+        .collect();
+    let span = baselines.span(range);
+    // One pass over the rings per signal serves every breakdown, and the
+    // charts sum the first breakdown's groups instead of rolling up again.
+    let mut rolled: HashMap<SignalId, Vec<Vec<Vec<Option<Ratio>>>>> = cols
+        .availability
+        .iter()
+        .chain(&cols.quality)
+        .filter_map(|&sig| Some((sig, rollup_many(store, sig, &groupings, span)?)))
+        .collect();
     let mut charts = Vec::new();
     let kinds = cols.all_quality.iter().map(|&s| (s, ChartKind::Quality));
     for (sig, kind) in kinds.chain(
@@ -140,8 +154,12 @@ pub fn compute_detail(
             .iter()
             .map(|&s| (s, ChartKind::Availability)),
     ) {
-        let base = baselines.of(sig, &here, &ids);
-        charts.push(ratio_chart(store, sig, &ids, range, kind, base));
+        let history = match rolled.get(&sig).and_then(|d| d.first()) {
+            Some(groups) => sum_series(groups, span.len),
+            None => store.rollup_ratio(sig, &ids, span),
+        };
+        let base = baselines.of_history(sig, &here, &history, span);
+        charts.push(ratio_chart(store, sig, &history, range, kind, base));
     }
     if let Some(sig) = cols.latency {
         charts.push(gauge_chart(store, sig, &ids, range));
@@ -162,17 +180,21 @@ pub fn compute_detail(
         ..cols.clone()
     };
     let bugs = BugMap::new(fleet);
-    let breakdown = unfixed_dimensions(slices, path)
+    let breakdown = dims
         .into_iter()
-        .map(|d| {
+        .zip(groupings)
+        .enumerate()
+        .map(|(j, (d, grouping))| {
             let name = &slices.dimensions()[d];
-            let grouping = Grouping::by_dimension(slices, &ids, d);
             let bases = RowBases {
                 baselines: &baselines,
                 path,
                 split: name,
             };
-            let (mut rows, _) = rolled_rows(store, &breakdown_cols, grouping, range, &bases);
+            let (mut rows, _) =
+                rows_of_series(store, &breakdown_cols, grouping, range, &bases, |sig| {
+                    rolled.get_mut(&sig).map(|d| std::mem::take(&mut d[j]))
+                });
             for row in &mut rows {
                 row.status = row_status_in(
                     &bugs,
@@ -218,15 +240,18 @@ fn breakdown_row(row: OverviewRow) -> Option<BreakdownRow> {
     })
 }
 
+/// A signal's chart from its summed counts over `span` (the reference
+/// history, then the window).
 fn ratio_chart(
     store: &Store,
     sig: SignalId,
-    ids: &[SliceId],
+    history: &[Option<Ratio>],
     range: BucketRange,
     kind: ChartKind,
     base: Option<f64>,
 ) -> ChartSeries {
-    let trend = RatioTrend::new(store.rollup_ratio(sig, ids, range)).with_baseline(base);
+    let window = history[history.len().saturating_sub(range.len)..].to_vec();
+    let trend = RatioTrend::new(window).with_baseline(base);
     ChartSeries {
         title: sanitize(&store.signal(sig).spec.name).into_owned(),
         kind,

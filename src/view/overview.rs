@@ -338,14 +338,19 @@ fn level_rows(
     } else {
         dimension_values(store)
     };
+    // With no annotation in the fleet, only a regressed row needs its path.
+    let annotated = !fleet.annotations.is_empty() || !fleet.pending_annotations.is_empty();
     for row in rows.iter_mut().chain(std::iter::once(&mut all)) {
-        let row_path = path_of(&query.path, split_name, &row.key);
-        row.annotations = row_annotations(fleet, &row_path, range, bucket_ms);
-        if row
+        let regressed = row
             .status
             .as_ref()
-            .is_some_and(|s| s.severity == Severity::Regressed)
-        {
+            .is_some_and(|s| s.severity == Severity::Regressed);
+        if !annotated && !regressed {
+            continue;
+        }
+        let row_path = path_of(&query.path, split_name, &row.key);
+        row.annotations = row_annotations(fleet, &row_path, range, bucket_ms);
+        if regressed {
             // The regression an annotation of this row would be about.
             let pins = filter_pins(&query.filter, &dimensions, &row_path);
             // The bugs are grouped once for the view, not once per row.

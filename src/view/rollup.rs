@@ -93,9 +93,13 @@ impl RowBases<'_> {
         if !trend.has_data() {
             return trend;
         }
-        let base = self
-            .baselines
-            .of_history(sig, &self.scope(key), history, span);
+        // Without detector baselines the scope is never read: not built either.
+        let scope = if self.baselines.consults_detector() {
+            self.scope(key)
+        } else {
+            ScopeMap::new()
+        };
+        let base = self.baselines.of_history(sig, &scope, history, span);
         trend.with_baseline(base)
     }
 }
@@ -119,6 +123,27 @@ pub fn rolled_rows(
     range: BucketRange,
     bases: &RowBases,
 ) -> (Vec<OverviewRow>, OverviewRow) {
+    let span = bases.baselines.span(range);
+    let (members, groups) = (grouping.members.clone(), grouping.groups());
+    rows_of_series(store, cols, grouping, range, bases, |sig| {
+        match store.rollup_groups(sig, &members, groups, span) {
+            GroupRollup::Ratio(series) => Some(series),
+            GroupRollup::Gauge(_) => None,
+        }
+    })
+}
+
+/// [`rolled_rows`] with each ratio signal's group series over the span
+/// given by `series_of` (`None`: the signal adds nothing), so that several
+/// groupings can share one pass over the rings ([`rollup_many`]).
+pub fn rows_of_series(
+    store: &Store,
+    cols: &ColumnSignals,
+    grouping: Grouping,
+    range: BucketRange,
+    bases: &RowBases,
+    mut series_of: impl FnMut(SignalId) -> Option<Vec<Vec<Option<Ratio>>>>,
+) -> (Vec<OverviewRow>, OverviewRow) {
     let groups = grouping.groups();
     let span = bases.baselines.span(range);
     let mut rows: Vec<OverviewRow> = grouping
@@ -130,9 +155,7 @@ pub fn rolled_rows(
     let mut all = OverviewRow::empty(RowKey::All, String::new(), range.len);
     for (signals, quality) in [(&cols.availability, false), (&cols.quality, true)] {
         for &sig in signals {
-            let GroupRollup::Ratio(series) =
-                store.rollup_groups(sig, &grouping.members, groups, span)
-            else {
+            let Some(series) = series_of(sig) else {
                 continue;
             };
             let mut total = vec![None; span.len];
@@ -168,9 +191,57 @@ pub fn rolled_rows(
     (rows, all)
 }
 
+/// Rolls a ratio signal up over several groupings of the same slices at
+/// once: one pass over the rings, each slice's cells added to its group in
+/// every grouping while they are still in cache. Every grouping's members
+/// must list the same slices in the same order.
+pub fn rollup_many(
+    store: &Store,
+    sig: SignalId,
+    groupings: &[Grouping],
+    span: BucketRange,
+) -> Option<Vec<Vec<Vec<Option<Ratio>>>>> {
+    let offsets: Vec<u32> = groupings
+        .iter()
+        .scan(0u32, |at, g| {
+            let here = *at;
+            *at += g.groups() as u32;
+            Some(here)
+        })
+        .collect();
+    let slices = groupings.first().map_or(0, |g| g.members.len());
+    let mut members = Vec::with_capacity(slices * groupings.len());
+    for i in 0..slices {
+        for (g, &offset) in groupings.iter().zip(&offsets) {
+            let (slice, group) = g.members[i];
+            members.push((slice, offset + group));
+        }
+    }
+    let groups = groupings.iter().map(Grouping::groups).sum();
+    let GroupRollup::Ratio(mut series) = store.rollup_groups(sig, &members, groups, span) else {
+        return None;
+    };
+    let mut out = Vec::with_capacity(groupings.len());
+    for g in groupings.iter().rev() {
+        out.push(series.split_off(series.len() - g.groups()));
+    }
+    out.reverse();
+    Some(out)
+}
+
+/// The sum of some group series, bucket by bucket: `None` where no group had
+/// a cell, as a rollup of all their members would say.
+pub fn sum_series(series: &[Vec<Option<Ratio>>], len: usize) -> Vec<Option<Ratio>> {
+    let mut total = vec![None; len];
+    for s in series {
+        add_series(&mut total, s);
+    }
+    total
+}
+
 /// [`rolled_rows`] for a grouping of one slice per group (the flat view):
-/// each row read straight from its slice's rings. Rolling up 10,000 groups
-/// of one would allocate a series per group per signal for nothing.
+/// the leaves are read a chunk at a time, one rollup per signal and chunk,
+/// rather than bucket by bucket or all 10,000 series of a signal at once.
 pub fn leaf_rows(
     store: &Store,
     cols: &ColumnSignals,
@@ -179,50 +250,68 @@ pub fn leaf_rows(
     bases: &RowBases,
 ) -> (Vec<OverviewRow>, OverviewRow) {
     let span = bases.baselines.span(range);
-    let read = |sig: SignalId, slice: SliceId| -> Vec<Option<Ratio>> {
-        span.iter().map(|b| store.ratio(sig, slice, b)).collect()
-    };
-    let mut totals: Vec<Vec<Option<Ratio>>> =
-        vec![vec![None; span.len]; cols.availability.len() + cols.quality.len()];
+    let signals: Vec<(SignalId, bool)> = cols
+        .availability
+        .iter()
+        .map(|&s| (s, false))
+        .chain(cols.quality.iter().map(|&s| (s, true)))
+        .collect();
+    let mut totals: Vec<Vec<Option<Ratio>>> = vec![vec![None; span.len]; signals.len()];
     let mut rows = Vec::with_capacity(grouping.members.len());
     let mut all = OverviewRow::empty(RowKey::All, String::new(), range.len);
-    for ((&(slice, _), key), name) in grouping
-        .members
-        .iter()
-        .zip(grouping.keys)
-        .zip(grouping.names)
-    {
-        let latency = match cols.latency {
-            Some(sig) => range.iter().map(|b| store.gauge(sig, slice, b)).collect(),
-            None => vec![None; range.len],
-        };
-        let mut row = OverviewRow::empty(key, name, range.len);
-        row.latency = GaugeTrend { buckets: latency };
-        let signals = cols.availability.iter().map(|s| (s, false));
-        for ((&sig, quality), total) in signals
-            .chain(cols.quality.iter().map(|s| (s, true)))
-            .zip(totals.iter_mut())
-        {
-            let series = read(sig, slice);
-            add_series(total, &series);
-            let trend = bases.trend(sig, &row.key, &series, span, range.len);
-            let column = if quality {
-                &mut row.quality
-            } else {
-                &mut row.availability
-            };
-            column.add(&trend);
+    let (mut keys, mut names) = (grouping.keys.into_iter(), grouping.names.into_iter());
+    for chunk in grouping.members.chunks(LEAF_CHUNK) {
+        let members: Vec<(SliceId, u32)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(k, &(slice, _))| (slice, k as u32))
+            .collect();
+        let mut ratios: Vec<std::vec::IntoIter<Vec<Option<Ratio>>>> = signals
+            .iter()
+            .map(
+                |&(sig, _)| match store.rollup_groups(sig, &members, chunk.len(), span) {
+                    GroupRollup::Ratio(series) => series,
+                    GroupRollup::Gauge(_) => vec![vec![None; span.len]; chunk.len()],
+                },
+            )
+            .map(Vec::into_iter)
+            .collect();
+        let mut latencies = match cols.latency {
+            Some(sig) => match store.rollup_groups(sig, &members, chunk.len(), range) {
+                GroupRollup::Gauge(series) => series,
+                GroupRollup::Ratio(_) => vec![vec![None; range.len]; chunk.len()],
+            },
+            None => vec![vec![None; range.len]; chunk.len()],
         }
-        all.latency.max_with(&row.latency);
-        if row.has_data() {
-            rows.push(row);
+        .into_iter();
+        for _ in chunk {
+            let (Some(key), Some(name)) = (keys.next(), names.next()) else {
+                break;
+            };
+            let mut row = OverviewRow::empty(key, name, range.len);
+            row.latency = GaugeTrend {
+                buckets: latencies.next().unwrap_or_default(),
+            };
+            for ((&(sig, quality), total), series) in
+                signals.iter().zip(totals.iter_mut()).zip(ratios.iter_mut())
+            {
+                let series = series.next().unwrap_or_default();
+                add_series(total, &series);
+                let trend = bases.trend(sig, &row.key, &series, span, range.len);
+                let column = if quality {
+                    &mut row.quality
+                } else {
+                    &mut row.availability
+                };
+                column.add(&trend);
+            }
+            all.latency.max_with(&row.latency);
+            if row.has_data() {
+                rows.push(row);
+            }
         }
     }
-    let signals = cols.availability.iter().map(|s| (s, false));
-    for ((&sig, quality), total) in signals
-        .chain(cols.quality.iter().map(|s| (s, true)))
-        .zip(totals)
-    {
+    for (&(sig, quality), total) in signals.iter().zip(totals) {
         let trend = bases.trend(sig, &RowKey::All, &total, span, range.len);
         let column = if quality {
             &mut all.quality
@@ -232,4 +321,91 @@ pub fn leaf_rows(
         column.add(&trend);
     }
     (rows, all)
+}
+
+/// Leaves read per rollup in the flat view: their series stay in cache.
+const LEAF_CHUNK: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{CowStr, Hello, Series, SignalSpec, SliceMap};
+    use crate::store::Drops;
+
+    const BUCKET: i64 = 60_000;
+    const BUCKETS: usize = 20;
+
+    /// 3 models x 2 regions, one ratio signal, with gaps and an empty bucket.
+    fn store() -> Store {
+        let hello = Hello {
+            protocol: 1,
+            server: "t".into(),
+            epoch: "e".into(),
+            dimensions: vec!["model".into(), "region".into()],
+            signals: vec![SignalSpec {
+                name: "q".into(),
+                kind: SignalKind::Ratio,
+                role: SignalRole::Quality,
+                unit: None,
+            }],
+            bucket_ms: BUCKET,
+            history_ms: BUCKET * BUCKETS as i64,
+            now: BUCKET * 100,
+            features: Vec::new(),
+        };
+        let mut store = Store::new();
+        let binding = store.bind_source(0, &hello).expect("binds");
+        let mut drops = Drops::default();
+        for (i, (m, r)) in ["m1", "m2", "m3"]
+            .iter()
+            .flat_map(|m| ["eu", "us"].map(|r| (*m, r)))
+            .enumerate()
+        {
+            let total: Vec<Option<i64>> = (0..BUCKETS)
+                .map(|b| match (b + i) % 7 {
+                    0 => None,
+                    1 => Some(0),
+                    k => Some(100 + k as i64 * 10 + i as i64),
+                })
+                .collect();
+            let good = total.iter().map(|t| t.map(|t| t * 9 / 10)).collect();
+            let series = Series {
+                slice: SliceMap::from_pairs([("model", m), ("region", r)]),
+                signal: CowStr::from("q".to_owned()),
+                start: BUCKET * (101 - BUCKETS as i64),
+                good: Some(good),
+                total: Some(total),
+                values: None,
+            };
+            store.apply_series(&binding, &series, &mut drops);
+        }
+        assert_eq!(drops.total(), 0, "{}", drops.summary());
+        store
+    }
+
+    #[test]
+    fn one_pass_over_several_groupings_gives_each_what_its_own_rollup_gives() {
+        let store = store();
+        let sig = SignalId(0);
+        let ids: Vec<SliceId> = store.slices().ids().collect();
+        let groupings: Vec<Grouping> = (0..2)
+            .map(|d| Grouping::by_dimension(store.slices(), &ids, d))
+            .collect();
+        let span = BucketRange::ending_at(store.head().expect("clock"), BUCKETS + 5);
+        let many = rollup_many(&store, sig, &groupings, span).expect("a ratio signal");
+        assert_eq!(many.len(), 2);
+        for (g, series) in groupings.iter().zip(&many) {
+            let GroupRollup::Ratio(own) = store.rollup_groups(sig, &g.members, g.groups(), span)
+            else {
+                panic!("a ratio signal");
+            };
+            assert_eq!(*series, own);
+        }
+        // The charts' total: the first grouping's groups summed, gaps and
+        // empty buckets (0 of 0) as a rollup of all the slices has them.
+        assert_eq!(
+            sum_series(&many[0], span.len),
+            store.rollup_ratio(sig, &ids, span)
+        );
+    }
 }

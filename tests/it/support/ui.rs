@@ -337,3 +337,24 @@ pub fn select_row(app: &mut qualtop::app::App, vm: &qualtop::view::ViewModel, na
         press(app, KeyPress::plain(Key::Down));
     }
 }
+
+/// A fleet of models × regions × hardware slices, each with its own history.
+pub fn large_fleet(models: usize, regions: usize, hardware: usize) -> Fleet {
+    let mut b = FleetBuilder::new();
+    let mut seed = 0;
+    for m in 0..models {
+        for r in 0..regions {
+            for h in 0..hardware {
+                seed += 1;
+                let s = SliceScript::new(
+                    &format!("model-{m:03}"),
+                    "api",
+                    &format!("region-{r:02}"),
+                    &format!("hw-{h}"),
+                );
+                b.add(&s, seed);
+            }
+        }
+    }
+    b.build()
+}
