@@ -8,7 +8,8 @@ use super::server_process::{init_logging, stop_signal};
 use crate::cli::runtime::{Threads, block_on};
 
 use crate::demo::{self, DemoOptions, Endpoint, Scenario};
-use crate::server::ServerConfig;
+use crate::server::{Authorize, ServerConfig, SharedToken};
+use std::sync::Arc;
 
 /// Serves the demo on `listen` until Ctrl-C. If the environment variable
 /// `token_env` is set and not empty, clients must present it as a bearer token.
@@ -30,7 +31,9 @@ pub fn run(
     let token = std::env::var(token_env).ok().filter(|t| !t.is_empty());
     block_on(Threads::Server, async {
         let cfg = ServerConfig {
-            token: token.clone(),
+            authorize: token
+                .clone()
+                .map(|t| Arc::new(SharedToken::new(t)) as Arc<dyn Authorize>),
             annotations: Some(annotations),
             ..ServerConfig::default()
         };

@@ -170,6 +170,16 @@ pub fn save(dir: &Path, saved: &SavedClock) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+impl crate::server::DataClock for DemoClock {
+    fn now(&self) -> Millis {
+        DemoClock::now(self)
+    }
+
+    fn scale(&self) -> Option<f64> {
+        Some(DemoClock::scale(self))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

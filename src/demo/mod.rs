@@ -128,8 +128,8 @@ impl DemoBackend {
                 ]
             )
         );
-        let metrics = DemoSource::spawn(&world, Endpoint::Metrics, metrics_hub, clock, &epoch);
-        let evals = DemoSource::spawn(&world, Endpoint::Evals, evals_hub, clock, &epoch);
+        let metrics = source::spawn_source(&world, Endpoint::Metrics, metrics_hub, clock, &epoch);
+        let evals = source::spawn_source(&world, Endpoint::Evals, evals_hub, clock, &epoch);
         tracing::info!(
             scenario = %world.scenario().name,
             seed = opts.seed,

@@ -2,30 +2,18 @@
 //! then one bucket per tick of the compressed clock, fanned out to every client.
 
 use std::sync::Arc;
-use tokio::task::JoinHandle;
 
-use crate::protocol::{Hello, Millis, PROTOCOL_VERSION, SignalSpec, SliceMap, Subscribe};
-use crate::server::{FleetSource, Hub, Subscription, UpdatePoint};
+use crate::protocol::{Hello, PROTOCOL_VERSION, SignalSpec, SliceMap};
+use crate::server::{Hub, HubSource, UpdatePoint};
 
 use super::clock::DemoClock;
 use super::fleet::LeafId;
 use super::signals::{DemoSignalId, Endpoint};
 use super::world::World;
 
-/// One endpoint of the demo backend.
-#[derive(Debug)]
-pub struct DemoSource {
-    hello: Hello,
-    clock: DemoClock,
-    hub: Arc<Hub>,
-    ticker: JoinHandle<()>,
-}
-
-impl Drop for DemoSource {
-    fn drop(&mut self) {
-        self.ticker.abort();
-    }
-}
+/// One endpoint of the demo backend: its hub on the compressed clock, fed
+/// by a ticker that stops with it.
+pub type DemoSource = HubSource<DemoClock>;
 
 /// What a bucket generator needs: the endpoint's leaves and signals, by the
 /// hub's shared names.
@@ -103,48 +91,33 @@ fn plan(world: &Arc<World>, endpoint: Endpoint, hub: &Hub) -> Plan {
 /// Updates a client may fall behind before it is disconnected.
 pub const DEFAULT_BACKLOG: usize = 256;
 
-impl DemoSource {
-    /// Serves `hub` (filled by [`history_hub`] up to bucket `start`) and
-    /// ticks new buckets into it on `clock`. Must be called inside a Tokio runtime.
-    pub fn spawn(
-        world: &Arc<World>,
-        endpoint: Endpoint,
-        (hub, start): (Arc<Hub>, i64),
-        clock: DemoClock,
-        epoch: &str,
-    ) -> DemoSource {
-        let plan = plan(world, endpoint, &hub);
-        let hello = Hello {
-            protocol: PROTOCOL_VERSION,
-            server: super::signals::server_name(endpoint),
-            epoch: epoch.to_owned(),
-            dimensions: world.dimensions(),
-            signals: signal_specs(world, endpoint),
-            bucket_ms: world.bucket_ms(),
-            history_ms: world.history_ms(),
-            now: clock.now(),
-            // The demo backend is a war room's shared board. The server keeps
-            // this only when it was given an annotation store (see
-            // `server::hello_features`), so the hello never promises what
-            // the server cannot do.
-            features: vec![crate::server::ANNOTATIONS_FEATURE.to_owned()],
-        };
-        let ticker = tokio::spawn(tick(plan, Arc::clone(&hub), clock, start));
-        DemoSource {
-            hello,
-            clock,
-            hub,
-            ticker,
-        }
-    }
-
-    pub fn hub(&self) -> &Arc<Hub> {
-        &self.hub
-    }
-
-    pub fn clock(&self) -> DemoClock {
-        self.clock
-    }
+/// Serves `hub` (filled by [`history_hub`] up to bucket `start`) and ticks
+/// new buckets into it on `clock`. Must be called inside a Tokio runtime.
+pub fn spawn_source(
+    world: &Arc<World>,
+    endpoint: Endpoint,
+    (hub, start): (Arc<Hub>, i64),
+    clock: DemoClock,
+    epoch: &str,
+) -> DemoSource {
+    let plan = plan(world, endpoint, &hub);
+    let hello = Hello {
+        protocol: PROTOCOL_VERSION,
+        server: super::signals::server_name(endpoint),
+        epoch: epoch.to_owned(),
+        dimensions: world.dimensions(),
+        signals: signal_specs(world, endpoint),
+        bucket_ms: world.bucket_ms(),
+        history_ms: world.history_ms(),
+        now: clock.now(),
+        // The demo backend is a war room's shared board. The server keeps
+        // this only when it was given an annotation store (see
+        // `server::hello_features`), so the hello never promises what
+        // the server cannot do.
+        features: vec![crate::server::ANNOTATIONS_FEATURE.to_owned()],
+    };
+    let ticker = tokio::spawn(tick(plan, Arc::clone(&hub), clock, start));
+    HubSource::new(hello, hub, clock).feeding(ticker)
 }
 
 /// Publishes bucket `start`, `start + 1`, ... each when the clock has passed
@@ -154,26 +127,5 @@ async fn tick(plan: Plan, hub: Arc<Hub>, clock: DemoClock, start: i64) {
         let end = plan.world.bucket_ts(offset + 1);
         tokio::time::sleep_until(clock.instant_at(end)).await;
         hub.publish(plan.bucket(offset));
-    }
-}
-
-impl FleetSource for DemoSource {
-    fn hello(&self) -> Hello {
-        Hello {
-            now: self.clock.now(),
-            ..self.hello.clone()
-        }
-    }
-
-    fn now(&self) -> Millis {
-        self.clock.now()
-    }
-
-    fn time_scale(&self) -> Option<f64> {
-        Some(self.clock.scale())
-    }
-
-    fn subscribe(&self, sub: &Subscribe) -> Subscription {
-        self.hub.subscribe(sub, self.clock.now())
     }
 }

@@ -43,7 +43,7 @@ use crate::server::{
 use self::auth::RelayAuth;
 use self::config::{Endpoint, RelayConfig, SignalSource};
 use self::prometheus::PromClient;
-use self::source::RelaySource;
+use self::source::relay_source;
 use self::stats::RelayStats;
 use self::upstream::{Poller, PromQuery, PromSignal};
 
@@ -181,7 +181,7 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
                 unit: s.unit.clone(),
             })
             .collect();
-        let source = RelaySource::new(
+        let source = relay_source(
             &epoch,
             cfg.dimensions.clone(),
             specs,

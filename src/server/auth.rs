@@ -61,6 +61,46 @@ impl Principal {
     }
 }
 
+/// One shared secret for every client (`qualtop demo-server --token-env`):
+/// the bearer must match it, compared in constant time; anyone who has it
+/// may read and annotate under their own name.
+pub struct SharedToken {
+    token: String,
+}
+
+impl SharedToken {
+    pub fn new(token: impl Into<String>) -> SharedToken {
+        SharedToken {
+            token: token.into(),
+        }
+    }
+}
+
+impl fmt::Debug for SharedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedToken(<redacted>)")
+    }
+}
+
+impl Authorize for SharedToken {
+    fn admit(&self, bearer: Option<&str>, _path: &str) -> Result<Principal, Denied> {
+        match bearer {
+            Some(given) if constant_time_eq(given.as_bytes(), self.token.as_bytes()) => {
+                Ok(Principal::anyone())
+            }
+            _ => Err(Denied::Unauthorized),
+        }
+    }
+}
+
+/// Equal bytes, in a time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Why an upgrade (or an HTTP request) was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Denied {
@@ -159,6 +199,23 @@ mod tests {
         };
         let e = p.stamp(&mut annotation("x")).unwrap_err();
         assert!(e.contains("viewer"), "{e}");
+    }
+
+    #[test]
+    fn a_shared_token_admits_only_its_exact_bearer() {
+        let t = SharedToken::new("s3cret");
+        assert!(t.admit(Some("s3cret"), "/evals").is_ok());
+        for wrong in [Some("s3cre"), Some("s3cret "), Some(""), None] {
+            assert_eq!(
+                t.admit(wrong, "/evals").err(),
+                Some(Denied::Unauthorized),
+                "{wrong:?}"
+            );
+        }
+        assert!(
+            !format!("{t:?}").contains("s3cret"),
+            "Debug never shows the secret"
+        );
     }
 
     #[test]

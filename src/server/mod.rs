@@ -15,6 +15,7 @@ mod auth;
 mod connection;
 mod http;
 mod hub;
+mod hub_source;
 mod source;
 mod stats;
 mod tls;
@@ -22,8 +23,9 @@ mod tls;
 pub use annotations::{
     ANNOTATIONS_FEATURE, AnnotationHub, AnnotationRate, Refusal, hello_features,
 };
-pub use auth::{Authorize, Denied, Principal, bearer_token};
+pub use auth::{Authorize, Denied, Principal, SharedToken, bearer_token};
 pub use hub::Hub;
+pub use hub_source::{DataClock, HubSource, WallClock};
 pub use source::{FleetSource, Subscription, Update, UpdatePoint, Window};
 pub use stats::{ServerCounts, ServerStats};
 pub use tls::server_config as tls_server_config;
@@ -45,8 +47,6 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 /// How the server treats its clients.
 #[derive(Clone)]
 pub struct ServerConfig {
-    /// If set, upgrades without `Authorization: Bearer <token>` get HTTP 401.
-    pub token: Option<String>,
     /// Time between heartbeats (protocol 1 asks for at most 5 s).
     pub heartbeat_interval: Duration,
     /// A client that takes longer than this to accept one frame is dropped.
@@ -56,7 +56,8 @@ pub struct ServerConfig {
     /// Where annotations are stored and relayed; `None`: `annotate` is
     /// answered `unsupported`. Share one hub between every server of a room.
     pub annotations: Option<Arc<AnnotationHub>>,
-    /// Decides on each upgrade when set (and `token` is then not used).
+    /// Decides on each upgrade ([`SharedToken`] for one secret, the relay's
+    /// token table for roles); `None`: everyone is admitted.
     pub authorize: Option<Arc<dyn Authorize>>,
     /// Counters of connections and frames, shared by every connection.
     pub stats: Arc<ServerStats>,
@@ -68,7 +69,6 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            token: None,
             heartbeat_interval: Duration::from_secs(2),
             send_timeout: Duration::from_secs(10),
             max_request_bytes: MAX_REQUEST_BYTES,
@@ -84,7 +84,6 @@ impl fmt::Debug for ServerConfig {
     // By hand, so that the token never reaches a log.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerConfig")
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("send_timeout", &self.send_timeout)
             .field("max_request_bytes", &self.max_request_bytes)

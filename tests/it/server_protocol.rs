@@ -7,8 +7,9 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use qualtop::demo::{self, DemoBackend, DemoOptions, Scenario, World};
 use qualtop::protocol::{Millis, ServerMessage, decode_server};
-use qualtop::server::{self, RunningServer, ServerConfig};
+use qualtop::server::{self, Authorize, RunningServer, ServerConfig, SharedToken};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -22,7 +23,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 fn config(token: Option<&str>) -> ServerConfig {
     ServerConfig {
-        token: token.map(str::to_owned),
+        authorize: token.map(|t| Arc::new(SharedToken::new(t)) as Arc<dyn Authorize>),
         heartbeat_interval: Duration::from_millis(300),
         ..ServerConfig::default()
     }

@@ -1,0 +1,97 @@
+//! The one source both built-in backends serve: a hub (the window and the
+//! live updates) behind a hello, on a data clock. The demo runs it on its
+//! compressed clock with a ticker feeding the hub; the relay on the wall
+//! clock, fed by its poller and by pushes.
+
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+
+use super::{FleetSource, Hub, Subscription};
+use crate::clock::wall_ms;
+use crate::protocol::{Hello, Millis, Subscribe};
+
+/// The clock a source's data time runs on.
+pub trait DataClock: Send + Sync + 'static {
+    fn now(&self) -> Millis;
+    /// Seconds of data time per real second, when not 1 (a demo).
+    fn scale(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// Data time is wall time (the relay).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WallClock;
+
+impl DataClock for WallClock {
+    fn now(&self) -> Millis {
+        wall_ms()
+    }
+}
+
+/// A protocol source serving `hub`; the tasks that feed it stop when it is
+/// dropped.
+#[derive(Debug)]
+pub struct HubSource<C> {
+    hello: Hello,
+    hub: Arc<Hub>,
+    clock: C,
+    feeders: Vec<JoinHandle<()>>,
+}
+
+impl<C: DataClock> HubSource<C> {
+    /// `hello.now` is refreshed from `clock` on every hello.
+    pub fn new(hello: Hello, hub: Arc<Hub>, clock: C) -> Self {
+        HubSource {
+            hello,
+            hub,
+            clock,
+            feeders: Vec::new(),
+        }
+    }
+
+    /// Stops `task` (one that feeds the hub) when this source is dropped.
+    #[must_use]
+    pub fn feeding(mut self, task: JoinHandle<()>) -> Self {
+        self.feeders.push(task);
+        self
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+}
+
+impl<C> Drop for HubSource<C> {
+    fn drop(&mut self) {
+        for task in &self.feeders {
+            task.abort();
+        }
+    }
+}
+
+impl<C: DataClock> FleetSource for HubSource<C> {
+    fn hello(&self) -> Hello {
+        Hello {
+            now: self.clock.now(),
+            ..self.hello.clone()
+        }
+    }
+
+    fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    fn time_scale(&self) -> Option<f64> {
+        self.clock.scale()
+    }
+
+    fn subscribe(&self, sub: &Subscribe) -> Subscription {
+        self.hub.subscribe(sub, self.clock.now())
+    }
+}
