@@ -174,6 +174,15 @@ impl SliceInterner {
         &self.values[dim].names
     }
 
+    /// Each dimension, in order, with its known values by id, the empty
+    /// value left out: what a picker or a scope can name.
+    pub fn named_values(&self) -> impl Iterator<Item = (&str, impl Iterator<Item = &str>)> {
+        self.dims.iter().enumerate().map(|(d, name)| {
+            let values = self.values_of(d).iter().map(|v| &**v);
+            (name.as_str(), values.filter(|v| !v.is_empty()))
+        })
+    }
+
     /// A slice as (dimension, value) pairs, leaving out empty values.
     pub fn pairs(&self, slice: SliceId) -> impl Iterator<Item = (&str, &str)> {
         self.dims
