@@ -263,6 +263,21 @@ mod tests {
     }
 
     #[test]
+    fn named_values_list_dimensions_in_order_without_the_empty_value() {
+        let mut i = SliceInterner::new();
+        i.add_dimension("model").unwrap();
+        i.intern(&sm(&[("model", "m2")]), &[0]).unwrap();
+        i.add_dimension("region").unwrap();
+        i.intern(&sm(&[("model", "m1"), ("region", "eu")]), &[0, 1])
+            .unwrap();
+        let named: Vec<(&str, Vec<&str>)> = i
+            .named_values()
+            .map(|(name, values)| (name, values.collect()))
+            .collect();
+        assert_eq!(named, [("model", vec!["m2", "m1"]), ("region", vec!["eu"])]);
+    }
+
+    #[test]
     fn slices_beyond_the_limit_are_refused_but_known_ones_still_resolve() {
         let mut i = SliceInterner::new();
         i.add_dimension("id").unwrap();
