@@ -63,15 +63,10 @@ fn covers_all(known: &BTreeSet<String>, values: &BTreeSet<String>) -> bool {
 /// Every dimension's known values in `store`, raw like the scopes they are
 /// matched to.
 pub fn known_values(store: &crate::store::Store) -> KnownValues {
-    let slices = store.slices();
-    slices
-        .dimensions()
-        .iter()
-        .enumerate()
-        .map(|(d, name)| {
-            let values = slices.values_of(d).iter().filter(|v| !v.is_empty());
-            (name.clone(), values.map(|v| v.to_string()).collect())
-        })
+    store
+        .slices()
+        .named_values()
+        .map(|(name, values)| (name.to_owned(), values.map(str::to_owned).collect()))
         .collect()
 }
 
@@ -140,6 +135,13 @@ fn describe_places(places: &[Place]) -> String {
 mod tests {
     use super::*;
 
+    /// One leaf combination several tests place beside others.
+    const TPU_M_API: [(&str, &str); 3] = [
+        ("hardware", "tpu"),
+        ("model", "atlas-m"),
+        ("platform", "api"),
+    ];
+
     fn scope(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
@@ -150,21 +152,13 @@ mod tests {
     #[test]
     fn sibling_combinations_merge_into_one_value_list() {
         let s = [
-            scope(&[
-                ("hardware", "tpu"),
-                ("model", "atlas-m"),
-                ("platform", "api"),
-            ]),
+            scope(&TPU_M_API),
             scope(&[
                 ("hardware", "tpu"),
                 ("model", "atlas-l"),
                 ("platform", "api"),
             ]),
-            scope(&[
-                ("hardware", "tpu"),
-                ("model", "atlas-m"),
-                ("platform", "api"),
-            ]),
+            scope(&TPU_M_API),
         ];
         assert_eq!(
             describe_places(&narrowest(&s, &KnownValues::new())),
@@ -177,11 +171,7 @@ mod tests {
         let s = [
             scope(&[("hardware", "tpu"), ("model", "atlas-l")]),
             scope(&[("model", "atlas-l")]),
-            scope(&[
-                ("hardware", "tpu"),
-                ("model", "atlas-m"),
-                ("platform", "api"),
-            ]),
+            scope(&TPU_M_API),
         ];
         assert_eq!(
             describe_places(&narrowest(&s, &KnownValues::new())),

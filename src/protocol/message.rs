@@ -33,35 +33,14 @@ impl ServerMessage<'_> {
 
     /// Encodes the message as one JSON text frame.
     pub fn to_json(&self) -> String {
-        let result = match self {
-            ServerMessage::Hello(m) => serde_json::to_string(&Tagged {
-                kind: "hello",
-                body: m,
-            }),
-            ServerMessage::Snapshot(m) => serde_json::to_string(&Tagged {
-                kind: "snapshot",
-                body: m,
-            }),
-            ServerMessage::Batch(m) => serde_json::to_string(&Tagged {
-                kind: "batch",
-                body: m,
-            }),
-            ServerMessage::Heartbeat(m) => serde_json::to_string(&Tagged {
-                kind: "heartbeat",
-                body: m,
-            }),
-            ServerMessage::Error(m) => serde_json::to_string(&Tagged {
-                kind: "error",
-                body: m,
-            }),
-            ServerMessage::Annotation(m) => serde_json::to_string(&Tagged {
-                kind: "annotation",
-                body: m,
-            }),
-        };
-        // Serialising these plain structs to a String cannot fail: no maps with
-        // non-string keys, no failing Serialize impls.
-        result.unwrap_or_default()
+        match self {
+            ServerMessage::Hello(m) => tagged_json("hello", m),
+            ServerMessage::Snapshot(m) => tagged_json("snapshot", m),
+            ServerMessage::Batch(m) => tagged_json("batch", m),
+            ServerMessage::Heartbeat(m) => tagged_json("heartbeat", m),
+            ServerMessage::Error(m) => tagged_json("error", m),
+            ServerMessage::Annotation(m) => tagged_json("annotation", m),
+        }
     }
 }
 
@@ -74,18 +53,18 @@ pub enum ClientMessage {
 
 impl ClientMessage {
     pub fn to_json(&self) -> String {
-        let result = match self {
-            ClientMessage::Subscribe(m) => serde_json::to_string(&Tagged {
-                kind: "subscribe",
-                body: m,
-            }),
-            ClientMessage::Annotate(m) => serde_json::to_string(&Tagged {
-                kind: "annotate",
-                body: m,
-            }),
-        };
-        result.unwrap_or_default()
+        match self {
+            ClientMessage::Subscribe(m) => tagged_json("subscribe", m),
+            ClientMessage::Annotate(m) => tagged_json("annotate", m),
+        }
     }
+}
+
+/// One message as a JSON text frame, `"type": kind` first.
+fn tagged_json<T: Serialize>(kind: &'static str, body: &T) -> String {
+    // Serialising these plain structs to a String cannot fail: no maps with
+    // non-string keys, no failing Serialize impls.
+    serde_json::to_string(&Tagged { kind, body }).unwrap_or_default()
 }
 
 /// Adds `"type": kind` in front of a message's own fields.

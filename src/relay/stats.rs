@@ -123,48 +123,46 @@ impl RelayStats {
                 })
                 .collect::<Vec<_>>(),
         );
-        metric(
-            "connections_total",
-            "counter",
-            "WebSocket connections accepted.",
-            &one(server.connections_total),
-        );
-        metric(
-            "upgrades_refused_total",
-            "counter",
-            "Upgrades refused (token missing, wrong, lacking a role, or over its connection limit).",
-            &one(server.upgrades_refused),
-        );
-        metric(
-            "messages_sent_total",
-            "counter",
-            "Frames sent to clients.",
-            &one(server.frames_sent),
-        );
-        metric(
-            "bytes_sent_total",
-            "counter",
-            "Bytes of frames sent to clients.",
-            &one(server.bytes_sent),
-        );
-        metric(
-            "messages_dropped_total",
-            "counter",
-            "Updates that too-slow clients missed before being disconnected.",
-            &one(server.updates_dropped),
-        );
-        metric(
-            "slow_disconnects_total",
-            "counter",
-            "Clients disconnected for falling behind.",
-            &one(server.slow_disconnects),
-        );
-        metric(
-            "subscribes_total",
-            "counter",
-            "Subscribes answered with a snapshot.",
-            &one(server.subscribes),
-        );
+        let server_counters = [
+            (
+                "connections_total",
+                "WebSocket connections accepted.",
+                server.connections_total,
+            ),
+            (
+                "upgrades_refused_total",
+                "Upgrades refused (token missing, wrong, lacking a role, or over its connection limit).",
+                server.upgrades_refused,
+            ),
+            (
+                "messages_sent_total",
+                "Frames sent to clients.",
+                server.frames_sent,
+            ),
+            (
+                "bytes_sent_total",
+                "Bytes of frames sent to clients.",
+                server.bytes_sent,
+            ),
+            (
+                "messages_dropped_total",
+                "Updates that too-slow clients missed before being disconnected.",
+                server.updates_dropped,
+            ),
+            (
+                "slow_disconnects_total",
+                "Clients disconnected for falling behind.",
+                server.slow_disconnects,
+            ),
+            (
+                "subscribes_total",
+                "Subscribes answered with a snapshot.",
+                server.subscribes,
+            ),
+        ];
+        for (name, help, value) in server_counters {
+            metric(name, "counter", help, &one(value));
+        }
         let upstream = self
             .upstream
             .lock()

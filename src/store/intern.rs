@@ -174,6 +174,15 @@ impl SliceInterner {
         &self.values[dim].names
     }
 
+    /// Each dimension, in order, with its known values by id, the empty
+    /// value left out: what a picker or a scope can name.
+    pub fn named_values(&self) -> impl Iterator<Item = (&str, impl Iterator<Item = &str>)> {
+        self.dims.iter().enumerate().map(|(d, name)| {
+            let values = self.values_of(d).iter().map(|v| &**v);
+            (name.as_str(), values.filter(|v| !v.is_empty()))
+        })
+    }
+
     /// A slice as (dimension, value) pairs, leaving out empty values.
     pub fn pairs(&self, slice: SliceId) -> impl Iterator<Item = (&str, &str)> {
         self.dims
@@ -251,6 +260,21 @@ mod tests {
             .unwrap();
         assert_ne!(a, b);
         assert_eq!(i.pairs(a).count(), 1);
+    }
+
+    #[test]
+    fn named_values_list_dimensions_in_order_without_the_empty_value() {
+        let mut i = SliceInterner::new();
+        i.add_dimension("model").unwrap();
+        i.intern(&sm(&[("model", "m2")]), &[0]).unwrap();
+        i.add_dimension("region").unwrap();
+        i.intern(&sm(&[("model", "m1"), ("region", "eu")]), &[0, 1])
+            .unwrap();
+        let named: Vec<(&str, Vec<&str>)> = i
+            .named_values()
+            .map(|(name, values)| (name, values.collect()))
+            .collect();
+        assert_eq!(named, [("model", vec!["m2", "m1"]), ("region", vec!["eu"])]);
     }
 
     #[test]

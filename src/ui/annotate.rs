@@ -4,11 +4,10 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
-use super::help::ASCII_BORDER;
+use super::popup::{centered, frame_block, show};
 use super::theme::Look;
 use crate::app::{Action, App, Popup};
 use crate::protocol::{Annotation, AnnotationState, Millis};
@@ -38,28 +37,6 @@ pub fn status_text(e: &AnnotationEntry, look: &Look) -> (String, Style) {
             (format!("refused: {}", sanitize(reason)), look.theme.error)
         }
     }
-}
-
-pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let (w, h) = (w.min(area.width), h.min(area.height));
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
-}
-
-pub(super) fn frame_block(title: String, look: &Look) -> Block<'static> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_set(if look.ascii {
-            ASCII_BORDER
-        } else {
-            border::ROUNDED
-        })
-        .title(title)
-        .style(look.theme.popup)
 }
 
 pub fn render_list(f: &mut Frame, area: Rect, app: &App, look: &Look) {
@@ -158,6 +135,9 @@ pub fn render_list(f: &mut Frame, area: Rect, app: &App, look: &Look) {
             ""
         }
     );
-    f.render_widget(Clear, popup);
-    f.render_widget(Paragraph::new(lines).block(frame_block(title, look)), popup);
+    show(
+        f,
+        popup,
+        Paragraph::new(lines).block(frame_block(title, look)),
+    );
 }

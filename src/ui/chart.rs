@@ -10,7 +10,7 @@ use ratatui::symbols::{Marker, border};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType};
 
-use super::help::ASCII_BORDER;
+use super::popup::ASCII_BORDER;
 use super::theme::Look;
 use crate::store::BucketRange;
 use crate::text::format;

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui_textarea::TextArea;
 
-use super::annotate::{centered, frame_block};
+use super::popup::{centered, frame_block};
 use super::theme::Look;
 use crate::app::{AnnotationDialog, DialogField, TextField};
 use crate::protocol::AnnotationState;
@@ -26,7 +26,7 @@ pub fn render_dialog(f: &mut Frame, area: Rect, d: &AnnotationDialog, look: &Loo
     } else {
         " new annotation "
     };
-    let block = frame_block(title.to_owned(), look);
+    let block = frame_block(title, look);
     let inner = block.inner(popup);
     f.render_widget(block, popup);
     if inner.height < 4 || inner.width <= NAME_W + 4 {

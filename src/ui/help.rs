@@ -3,24 +3,13 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
+use super::popup::{centered, frame_block, show};
 use super::theme::Look;
 use crate::app::{COMMANDS, KeyMap};
 use crate::text::sanitize::width;
-
-pub const ASCII_BORDER: border::Set = border::Set {
-    top_left: "+",
-    top_right: "+",
-    bottom_left: "+",
-    bottom_right: "+",
-    vertical_left: "|",
-    vertical_right: "|",
-    horizontal_top: "-",
-    horizontal_bottom: "-",
-};
 
 /// What the figures mean, in the words README uses.
 const GLOSSARY: [&str; 5] = [
@@ -115,28 +104,12 @@ pub fn render_help(f: &mut Frame, area: Rect, keymap: &KeyMap, scroll: usize, lo
     } else {
         title
     };
-    let popup_w = (box_w + 2).min(area.width);
-    let popup_h = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - popup_w) / 2,
-        y: area.y + (area.height - popup_h) / 2,
-        width: popup_w,
-        height: popup_h,
-    };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_set(if look.ascii {
-            ASCII_BORDER
-        } else {
-            border::ROUNDED
-        })
-        .title(title)
-        .style(t.popup);
-    f.render_widget(Clear, popup);
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+    let popup = centered(area, box_w + 2, lines.len() as u16 + 2);
+    show(
+        f,
         popup,
+        Paragraph::new(lines)
+            .block(frame_block(title, look))
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
     );
 }

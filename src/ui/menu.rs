@@ -2,11 +2,10 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
-use super::help::ASCII_BORDER;
+use super::popup::{centered, frame_block, show};
 use super::theme::Look;
 use crate::app::{App, PivotOption};
 use crate::text::sanitize::{sanitize, width};
@@ -54,23 +53,10 @@ pub fn render_pivot(
         .max()
         .unwrap_or(0)
         .max(width(title));
-    let popup_w = (content_w as u16 + 2).min(area.width);
-    let popup_h = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - popup_w) / 2,
-        y: area.y + (area.height - popup_h) / 2,
-        width: popup_w,
-        height: popup_h,
-    };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_set(if look.ascii {
-            ASCII_BORDER
-        } else {
-            border::ROUNDED
-        })
-        .title(title)
-        .style(t.popup);
-    f.render_widget(Clear, popup);
-    f.render_widget(Paragraph::new(lines).block(block), popup);
+    let popup = centered(area, content_w as u16 + 2, lines.len() as u16 + 2);
+    show(
+        f,
+        popup,
+        Paragraph::new(lines).block(frame_block(title, look)),
+    );
 }

@@ -13,6 +13,7 @@ mod footer;
 mod header;
 mod help;
 mod menu;
+mod popup;
 pub mod sparkline;
 mod table;
 pub mod theme;

@@ -259,38 +259,28 @@ fn body_cell(
 ) -> Cell<'static> {
     let t = &look.theme;
     let w_us = usize::from(w);
+    // Data that stopped arriving is drawn in the stale style, whatever its own.
+    let unless_stale = |fresh: bool, style: Style| if fresh { style } else { t.stale };
     let (text, style) = match col {
         Col::Name if row.annotations.count > 0 => return name_with_count(row, w_us, look),
         Col::Name => (look.cut_middle(&row.name, w_us), Style::new()),
         Col::AvailabilitySpark => {
-            let style = if fresh.availability {
-                t.availability_spark
-            } else {
-                t.stale
-            };
+            let style = unless_stale(fresh.availability, t.availability_spark);
             let text = availability_spark(&row.availability, w_us, look.ascii);
             return marked_spark(text, &row.availability, row, w_us, style, look);
         }
         Col::Availability => (
             format::percent(row.availability.current()),
-            if fresh.availability {
-                Style::new()
-            } else {
-                t.stale
-            },
+            unless_stale(fresh.availability, Style::new()),
         ),
         Col::QualitySpark => {
-            let style = if fresh.quality {
-                t.quality_spark
-            } else {
-                t.stale
-            };
+            let style = unless_stale(fresh.quality, t.quality_spark);
             let text = quality_spark(&row.quality, w_us, look.ascii);
             return marked_spark(text, &row.quality, row, w_us, style, look);
         }
         Col::Quality => (
             format::percent(row.quality.current()),
-            if fresh.quality { Style::new() } else { t.stale },
+            unless_stale(fresh.quality, Style::new()),
         ),
         Col::QualityRange => {
             let cells = plan
