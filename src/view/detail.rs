@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 use super::baseline::Baselines;
 use super::bug_status::BugMap;
 use super::findings::{
-    MarkerKind, ScopeEntry, TimeMarker, detail_markers, row_status_in, scope_entries,
+    MarkerKind, RowAt, ScopeEntry, TimeMarker, detail_markers, row_status_in, scope_entries,
 };
 use super::overview::{OverviewRow, RowKey, RowStatus};
 use super::query::{DrillStep, SortKey, ViewQuery};
-use super::rollup::{ColumnSignals, RowBases, rollup_many, rows_of_series, sum_series};
+use super::rollup::{ColumnSignals, RowBases, RowInputs, rollup_many, rows_of_series, sum_series};
 use super::select::{Grouping, slices_under, unfixed_dimensions};
 use super::sort::sort_rows;
 use super::trend::{GaugeTrend, RatioTrend};
@@ -191,19 +191,27 @@ pub fn compute_detail(
                 path,
                 split: name,
             };
-            let (mut rows, _) =
-                rows_of_series(store, &breakdown_cols, grouping, range, &bases, |sig| {
-                    rolled.get_mut(&sig).map(|d| std::mem::take(&mut d[j]))
-                });
+            let (mut rows, _) = rows_of_series(
+                &RowInputs {
+                    store,
+                    cols: &breakdown_cols,
+                    range,
+                    bases: &bases,
+                },
+                grouping,
+                |sig| rolled.get_mut(&sig).map(|d| std::mem::take(&mut d[j])),
+            );
             for row in &mut rows {
                 row.status = row_status_in(
                     &bugs,
                     fleet,
-                    path,
-                    name,
-                    &row.key,
+                    &RowAt {
+                        path,
+                        split: name,
+                        key: &row.key,
+                        at: query.time,
+                    },
                     &query.quality,
-                    query.time,
                 );
             }
             sort_rows(&mut rows, SortKey::Status, false);

@@ -156,20 +156,29 @@ pub fn row_status(
     quality: &QualityPick,
     at: TimeCursor,
 ) -> Option<RowStatus> {
-    row_status_in(&BugMap::new(fleet), fleet, path, split, key, quality, at)
+    let row = RowAt {
+        path,
+        split,
+        key,
+        at,
+    };
+    row_status_in(&BugMap::new(fleet), fleet, &row, quality)
 }
 
 /// [`row_status`] with the bugs grouped once for every row of a view.
 pub fn row_status_in(
     bugs: &BugMap,
     fleet: &Fleet,
-    path: &[DrillStep],
-    split: &str,
-    key: &RowKey,
+    row: &RowAt,
     quality: &QualityPick,
-    at: TimeCursor,
 ) -> Option<RowStatus> {
-    let quality_status = quality_status(bugs, fleet, path, split, key, quality, at);
+    let RowAt {
+        path,
+        split,
+        key,
+        at,
+    } = *row;
+    let quality_status = quality_status(bugs, fleet, row, quality);
     if quality_status
         .as_ref()
         .is_none_or(|s| s.severity == Severity::Ok)
@@ -180,15 +189,28 @@ pub fn row_status_in(
     quality_status
 }
 
+/// Which row (the level's path, the dimension it splits by, the row's key),
+/// at which moment.
+#[derive(Clone, Copy)]
+pub struct RowAt<'a> {
+    pub path: &'a [DrillStep],
+    pub split: &'a str,
+    pub key: &'a RowKey,
+    pub at: TimeCursor,
+}
+
 fn quality_status(
     bugs: &BugMap,
     fleet: &Fleet,
-    path: &[DrillStep],
-    split: &str,
-    key: &RowKey,
+    row: &RowAt,
     quality: &QualityPick,
-    at: TimeCursor,
 ) -> Option<RowStatus> {
+    let RowAt {
+        path,
+        split,
+        key,
+        at,
+    } = *row;
     let when = moment(fleet, at)?;
     let d: &Detections = &fleet.detections;
     let signals = quality_signals(fleet, quality);

@@ -28,7 +28,7 @@ pub use detail::{
 };
 pub use filter::{Filter, FilterTerm};
 pub use findings::{
-    ENDED_SHOWN_MS, MarkerKind, ScopeEntry, TimeMarker, active_burns, active_regressions,
+    ENDED_SHOWN_MS, MarkerKind, RowAt, ScopeEntry, TimeMarker, active_burns, active_regressions,
     burn_status, detail_markers, row_status, row_status_in, scope_entries,
 };
 pub use header::{DownBanner, HeaderModel, STALE_AFTER_MS, SourceLine};

@@ -7,11 +7,11 @@ use super::baseline::Baselines;
 use super::bug_status::BugMap;
 use super::detail::{DetailModel, compute_detail};
 use super::filter::Filter;
-use super::findings::row_status_in;
+use super::findings::{RowAt, row_status_in};
 use super::header::HeaderModel;
 use super::held::{filter_pins, held_regression, scope_of};
 use super::query::{DEFAULT_WINDOW_BUCKETS, DrillStep, QualityPick, TimeCursor, ViewQuery};
-use super::rollup::{ColumnSignals, RowBases, column_signals, leaf_rows, rolled_rows};
+use super::rollup::{ColumnSignals, RowBases, RowInputs, column_signals, leaf_rows, rolled_rows};
 use super::select::{Grouping, ResolvedSplit, resolve_split, slices_under, unfixed_dimensions};
 use super::sort::sort_rows;
 use super::trend::{GaugeTrend, RatioTrend};
@@ -306,10 +306,16 @@ fn level_rows(
         path: &query.path,
         split: split_name,
     };
+    let inputs = RowInputs {
+        store,
+        cols,
+        range,
+        bases: &bases,
+    };
     let (mut rows, mut all) = if split == ResolvedSplit::Leaves {
-        leaf_rows(store, cols, grouping, range, &bases)
+        leaf_rows(&inputs, grouping)
     } else {
-        rolled_rows(store, cols, grouping, range, &bases)
+        rolled_rows(&inputs, grouping)
     };
     all.name = all_name(&query.path, &query.filter);
     if split == ResolvedSplit::Nothing
@@ -321,11 +327,13 @@ fn level_rows(
     all.status = row_status_in(
         &bugs,
         fleet,
-        &query.path,
-        split_name,
-        &RowKey::All,
+        &RowAt {
+            path: &query.path,
+            split: split_name,
+            key: &RowKey::All,
+            at: query.time,
+        },
         &query.quality,
-        query.time,
     );
     let mut path_buf = query.path.clone();
     for row in &mut rows {
@@ -391,21 +399,25 @@ fn status_of(
             row_status_in(
                 bugs,
                 fleet,
-                path_buf,
-                &last.dimension,
-                &RowKey::Value(last.value.clone()),
+                &RowAt {
+                    path: path_buf,
+                    split: &last.dimension,
+                    key: &RowKey::Value(last.value.clone()),
+                    at: query.time,
+                },
                 &query.quality,
-                query.time,
             )
         }
         _ => row_status_in(
             bugs,
             fleet,
-            &query.path,
-            split,
-            key,
+            &RowAt {
+                path: &query.path,
+                split,
+                key,
+                at: query.time,
+            },
             &query.quality,
-            query.time,
         ),
     }
 }

@@ -61,6 +61,16 @@ pub fn column_signals(store: &Store, pick: &QualityPick) -> ColumnSignals {
     cols
 }
 
+/// What every row of a level is computed from: the store, the columns'
+/// signals, the window, and where baselines come from.
+#[derive(Clone, Copy)]
+pub struct RowInputs<'a> {
+    pub store: &'a Store,
+    pub cols: &'a ColumnSignals,
+    pub range: BucketRange,
+    pub bases: &'a RowBases<'a>,
+}
+
 /// What a row's baseline is asked for: the scope of a row key, and where
 /// baselines come from.
 pub struct RowBases<'a> {
@@ -113,19 +123,28 @@ fn add_series(into: &mut [Option<Ratio>], series: &[Option<Ratio>]) {
     }
 }
 
+/// The column a signal's trend adds to: quality or availability.
+fn column_of(row: &mut OverviewRow, quality: bool) -> &mut RatioTrend {
+    if quality {
+        &mut row.quality
+    } else {
+        &mut row.availability
+    }
+}
+
 /// One row per group with data, unsorted, statuses empty; and the
 /// aggregate of them all (key `All`), summed signal by signal so that its
 /// baseline is its own scope's, not a mix of its groups'.
-pub fn rolled_rows(
-    store: &Store,
-    cols: &ColumnSignals,
-    grouping: Grouping,
-    range: BucketRange,
-    bases: &RowBases,
-) -> (Vec<OverviewRow>, OverviewRow) {
+pub fn rolled_rows(inputs: &RowInputs, grouping: Grouping) -> (Vec<OverviewRow>, OverviewRow) {
+    let RowInputs {
+        store,
+        range,
+        bases,
+        ..
+    } = *inputs;
     let span = bases.baselines.span(range);
     let (members, groups) = (grouping.members.clone(), grouping.groups());
-    rows_of_series(store, cols, grouping, range, bases, |sig| {
+    rows_of_series(inputs, grouping, |sig| {
         match store.rollup_groups(sig, &members, groups, span) {
             GroupRollup::Ratio(series) => Some(series),
             GroupRollup::Gauge(_) => None,
@@ -137,13 +156,16 @@ pub fn rolled_rows(
 /// given by `series_of` (`None`: the signal adds nothing), so that several
 /// groupings can share one pass over the rings ([`rollup_many`]).
 pub fn rows_of_series(
-    store: &Store,
-    cols: &ColumnSignals,
+    inputs: &RowInputs,
     grouping: Grouping,
-    range: BucketRange,
-    bases: &RowBases,
     mut series_of: impl FnMut(SignalId) -> Option<Vec<Vec<Option<Ratio>>>>,
 ) -> (Vec<OverviewRow>, OverviewRow) {
+    let RowInputs {
+        store,
+        cols,
+        range,
+        bases,
+    } = *inputs;
     let groups = grouping.groups();
     let span = bases.baselines.span(range);
     let mut rows: Vec<OverviewRow> = grouping
@@ -162,20 +184,10 @@ pub fn rows_of_series(
             for (row, s) in rows.iter_mut().zip(series) {
                 add_series(&mut total, &s);
                 let trend = bases.trend(sig, &row.key, &s, span, range.len);
-                let column = if quality {
-                    &mut row.quality
-                } else {
-                    &mut row.availability
-                };
-                column.add(&trend);
+                column_of(row, quality).add(&trend);
             }
             let trend = bases.trend(sig, &RowKey::All, &total, span, range.len);
-            let column = if quality {
-                &mut all.quality
-            } else {
-                &mut all.availability
-            };
-            column.add(&trend);
+            column_of(&mut all, quality).add(&trend);
         }
     }
     if let Some(sig) = cols.latency
@@ -242,13 +254,13 @@ pub fn sum_series(series: &[Vec<Option<Ratio>>], len: usize) -> Vec<Option<Ratio
 /// [`rolled_rows`] for a grouping of one slice per group (the flat view):
 /// the leaves are read a chunk at a time, one rollup per signal and chunk,
 /// rather than bucket by bucket or all 10,000 series of a signal at once.
-pub fn leaf_rows(
-    store: &Store,
-    cols: &ColumnSignals,
-    grouping: Grouping,
-    range: BucketRange,
-    bases: &RowBases,
-) -> (Vec<OverviewRow>, OverviewRow) {
+pub fn leaf_rows(inputs: &RowInputs, grouping: Grouping) -> (Vec<OverviewRow>, OverviewRow) {
+    let RowInputs {
+        store,
+        cols,
+        range,
+        bases,
+    } = *inputs;
     let span = bases.baselines.span(range);
     let signals: Vec<(SignalId, bool)> = cols
         .availability
@@ -298,12 +310,7 @@ pub fn leaf_rows(
                 let series = series.next().unwrap_or_default();
                 add_series(total, &series);
                 let trend = bases.trend(sig, &row.key, &series, span, range.len);
-                let column = if quality {
-                    &mut row.quality
-                } else {
-                    &mut row.availability
-                };
-                column.add(&trend);
+                column_of(&mut row, quality).add(&trend);
             }
             all.latency.max_with(&row.latency);
             if row.has_data() {
@@ -313,12 +320,7 @@ pub fn leaf_rows(
     }
     for (&(sig, quality), total) in signals.iter().zip(totals) {
         let trend = bases.trend(sig, &RowKey::All, &total, span, range.len);
-        let column = if quality {
-            &mut all.quality
-        } else {
-            &mut all.availability
-        };
-        column.add(&trend);
+        column_of(&mut all, quality).add(&trend);
     }
     (rows, all)
 }
