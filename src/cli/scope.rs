@@ -15,14 +15,8 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 pub use super::args::OutputFormat;
-use crate::detect::{ScopeConfig, ScopeTable};
+use crate::detect::{LeafHistory, ScopeConfig, ScopeTable};
 use crate::text::scope::scope_text;
-
-/// Pseudo-trials of the overall rate mixed into each leaf's baseline, so a
-/// leaf with little history leans on the overall rate.
-const PRIOR_TRIALS: f64 = 10.0;
-/// Median of a χ²₁ variable: turns the median squared residual into φ.
-const CHI2_1_MEDIAN: f64 = 0.4549;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -302,52 +296,18 @@ fn ratio_table(
             l.history.push(counts);
         }
     }
-    let (all_good, all_total) = leaves
-        .values()
-        .flat_map(|l| l.history.iter())
-        .fold((0.0, 0.0), |(g, t), &(bg, bt)| (g + bg, t + bt));
-    if all_total <= 0.0 {
-        bail!("no bucket before {at} to learn the baseline from");
-    }
-    let overall = all_good / all_total;
-    let rate_of = |l: &LeafCounts| {
-        let (g, t) = l
-            .history
-            .iter()
-            .fold((0.0, 0.0), |(g, t), &(bg, bt)| (g + bg, t + bt));
-        ((g + PRIOR_TRIALS * overall) / (t + PRIOR_TRIALS), t)
-    };
-    // Overdispersion from the baseline buckets: median squared standardised
-    // residual over the median of χ²₁, never below binomial.
-    let mut squares: Vec<f64> = Vec::new();
-    for l in leaves.values() {
-        let (p, _) = rate_of(l);
-        let var_unit = p * (1.0 - p);
-        for &(g, t) in &l.history {
-            if t > 0.0 && var_unit > 0.0 {
-                squares.push((g - t * p).powi(2) / (t * var_unit));
-            }
-        }
-    }
-    squares.sort_by(f64::total_cmp);
-    let dispersion = squares
-        .get(squares.len() / 2)
-        .map_or(1.0, |m| (m / CHI2_1_MEDIAN).max(1.0));
-    let mut t = ScopeTable::new(dims.iter().map(|&i| header[i].clone()).collect());
-    let mut sorted: Vec<(&Vec<String>, &LeafCounts)> = leaves.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
-    for (values, l) in sorted {
-        let (p, history_total) = rate_of(l);
-        let n = l.at.1;
-        if n <= 0.0 {
-            continue;
-        }
-        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-        let noise = dispersion * n * p * (1.0 - p);
-        let baseline_error = n * n * dispersion * p * (1.0 - p) / (history_total + PRIOR_TRIALS);
-        t.add(&refs, n * p, l.at.0, Some(noise + baseline_error));
-    }
-    Ok(t)
+    let header_dims: Vec<String> = dims.iter().map(|&i| header[i].clone()).collect();
+    let leaves: Vec<LeafHistory> = leaves
+        .into_iter()
+        .map(|(values, l)| LeafHistory {
+            values,
+            history: l.history,
+            at: l.at,
+        })
+        .collect();
+    ScopeTable::from_history(header_dims, leaves)
+        // Its one refusal: nothing to learn a baseline from.
+        .map_err(|_| anyhow::anyhow!("no bucket before {at} to learn the baseline from"))
 }
 
 fn text(causes: &[CauseOut]) -> String {

@@ -51,5 +51,5 @@ pub use monitor::{
 };
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
-pub use scope_table::ScopeTable;
+pub use scope_table::{LeafHistory, ScopeTable};
 pub use settings::DetectionSettings;

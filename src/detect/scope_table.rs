@@ -110,3 +110,114 @@ impl ScopeTable {
             .fold((0.0, 0.0), |(e, a), l| (e + l.expected, a + l.actual))
     }
 }
+
+/// Pseudo-trials of the overall rate mixed into each leaf's baseline, so a
+/// leaf with little history leans on the overall rate.
+const PRIOR_TRIALS: f64 = 10.0;
+/// Median of a χ²₁ variable: turns the median squared residual into φ.
+const CHI2_1_MEDIAN: f64 = 0.4549;
+
+/// One leaf's counts: (good, total) per baseline bucket, and in the bucket
+/// under test.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LeafHistory {
+    /// The leaf's value for each dimension, in the table's order.
+    pub values: Vec<String>,
+    pub history: Vec<(f64, f64)>,
+    pub at: (f64, f64),
+}
+
+impl ScopeTable {
+    /// The table for one tested bucket from each leaf's history: expected =
+    /// the leaf's baseline rate (shrunk toward the overall rate by
+    /// [`PRIOR_TRIALS`]) × its total; variance = the binomial one scaled by
+    /// the overdispersion φ of the baseline buckets (never below 1), plus the
+    /// baseline's own error. `Err` when no baseline bucket has any total.
+    pub fn from_history(
+        dims: Vec<String>,
+        mut leaves: Vec<LeafHistory>,
+    ) -> Result<ScopeTable, String> {
+        let (all_good, all_total) = leaves
+            .iter()
+            .flat_map(|l| l.history.iter())
+            .fold((0.0, 0.0), |(g, t), &(bg, bt)| (g + bg, t + bt));
+        if all_total <= 0.0 {
+            return Err("no bucket to learn the baseline from".to_owned());
+        }
+        let overall = all_good / all_total;
+        let rate_of = |l: &LeafHistory| {
+            let (g, t) = l
+                .history
+                .iter()
+                .fold((0.0, 0.0), |(g, t), &(bg, bt)| (g + bg, t + bt));
+            ((g + PRIOR_TRIALS * overall) / (t + PRIOR_TRIALS), t)
+        };
+        // Overdispersion from the baseline buckets: median squared
+        // standardised residual over the median of χ²₁, never below binomial.
+        let mut squares: Vec<f64> = Vec::new();
+        for l in &leaves {
+            let (p, _) = rate_of(l);
+            let var_unit = p * (1.0 - p);
+            for &(g, t) in &l.history {
+                if t > 0.0 && var_unit > 0.0 {
+                    squares.push((g - t * p).powi(2) / (t * var_unit));
+                }
+            }
+        }
+        squares.sort_by(f64::total_cmp);
+        let dispersion = squares
+            .get(squares.len() / 2)
+            .map_or(1.0, |m| (m / CHI2_1_MEDIAN).max(1.0));
+        let mut table = ScopeTable::new(dims);
+        leaves.sort_by(|a, b| a.values.cmp(&b.values));
+        for l in &leaves {
+            let (p, history_total) = rate_of(l);
+            let n = l.at.1;
+            if n <= 0.0 {
+                continue;
+            }
+            let refs: Vec<&str> = l.values.iter().map(String::as_str).collect();
+            let noise = dispersion * n * p * (1.0 - p);
+            let baseline_error =
+                n * n * dispersion * p * (1.0 - p) / (history_total + PRIOR_TRIALS);
+            table.add(&refs, n * p, l.at.0, Some(noise + baseline_error));
+        }
+        Ok(table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(values: &[&str], history: &[(f64, f64)], at: (f64, f64)) -> LeafHistory {
+        LeafHistory {
+            values: values.iter().map(|v| (*v).to_owned()).collect(),
+            history: history.to_vec(),
+            at,
+        }
+    }
+
+    #[test]
+    fn expected_is_the_leaf_baseline_and_leaves_sort_by_values() {
+        let t = ScopeTable::from_history(
+            vec!["hw".into()],
+            vec![
+                leaf(&["tpu"], &[(90.0, 100.0); 4], (50.0, 100.0)),
+                leaf(&["gpu"], &[(90.0, 100.0); 4], (90.0, 100.0)),
+            ],
+        )
+        .unwrap();
+        let (expected, actual) = t.totals();
+        // Both baselines are 0.9 (the prior is the same 0.9): 90 expected each.
+        assert!((expected - 180.0).abs() < 1e-9, "{expected}");
+        assert!((actual - 140.0).abs() < 1e-9, "{actual}");
+        assert_eq!(t.leaves().len(), 2);
+    }
+
+    #[test]
+    fn no_baseline_bucket_is_an_error_not_a_table() {
+        let r = ScopeTable::from_history(vec!["hw".into()], vec![leaf(&["tpu"], &[], (5.0, 10.0))]);
+        assert!(r.is_err());
+    }
+}
