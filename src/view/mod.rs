@@ -16,6 +16,7 @@ mod query;
 mod rollup;
 mod select;
 mod sort;
+pub mod timeline;
 mod trend;
 
 pub use annotations::{

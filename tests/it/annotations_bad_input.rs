@@ -7,10 +7,11 @@ use crate::support::TempDir;
 use crate::support::annotations::*;
 use crate::support::wait::bounded;
 use qualtop::cli::TimelineFormat;
-use qualtop::cli::annotations::export::{build_timeline, render};
+use qualtop::cli::annotations::export::render;
 use qualtop::protocol::MAX_ANNOTATION_TEXT;
 use qualtop::server::AnnotationRate;
 use qualtop::store::Store;
+use qualtop::view::timeline::build_timeline;
 use serde_json::{Value, json};
 
 async fn refused(raw: &mut Raw, frame: Value) -> Value {

@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 
 use qualtop::cli::TimelineFormat;
-use qualtop::cli::annotations::export::{QualityFigure, build_timeline, render};
+use qualtop::cli::annotations::export::render;
 use qualtop::protocol::{
     Annotation, AnnotationState, CowStr, Hello, Millis, Point, SignalKind, SignalRole, SignalSpec,
     SliceMap,
 };
 use qualtop::store::Store;
+use qualtop::view::timeline::{QualityFigure, build_timeline};
 
 const BUCKET: Millis = 60_000;
 /// 2025-09-02T00:00:00Z.

@@ -302,7 +302,7 @@ async fn export(
             .map_err(anyhow::Error::msg)
             .context("--since")?;
         anyhow::Ok(export::render(
-            &export::build_timeline(&annotations, &f.store, since),
+            &crate::view::timeline::build_timeline(&annotations, &f.store, since),
             format,
         ))
     })?;
