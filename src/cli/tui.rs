@@ -92,6 +92,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             crate::annotations::local_author(),
             AnnotationIds::from_seed(crate::annotations::random_id_seed()),
         );
+        // `[display] window`: the window the TUI opens at (`w` and `:window` change it).
+        app.set_window(i64::try_from(settings.config.window.as_millis()).unwrap_or(i64::MAX));
         let mut event_loop = EventLoop {
             screen: &mut guard.terminal,
             app: &mut app,

@@ -123,7 +123,7 @@ impl Default for Config {
             metrics_ca_file: None,
             evals_ca_file: None,
             theme: "dark".into(),
-            window: Duration::from_secs(6 * 3600),
+            window: Duration::from_secs(3600),
             fps: 10,
             tick: Duration::from_secs(1),
             ascii: false,

@@ -101,3 +101,17 @@ fn drills_into_the_demo_by_command_filter_and_detail_then_freezes() {
     assert!(s.wait_exit().success());
     s.assert_restored();
 }
+
+/// `[display] window` in the config file is the window the TUI opens at.
+#[test]
+fn the_configured_window_is_the_one_the_tui_opens_at() {
+    let dir = support::TempDir::new("config-window");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "[display]\nwindow = \"15m\"\n").expect("write the config");
+    let path = path.display().to_string();
+    // The built-in demo: the header names the window once there is data.
+    let mut s = start("window", &["--config", &path]);
+    s.wait_for("window 15m");
+    s.send(b"q");
+    assert!(s.wait_exit().success());
+}
