@@ -1,12 +1,14 @@
 //! Protocol 1: the wire types spoken between backends and qualtop, and the
 //! validation of what arrives. Knows nothing of sockets or terminals.
 
+mod change;
 mod decode;
 mod endpoint;
 mod message;
 mod slice;
 mod validate;
 
+pub use change::{Change, ChangeKind};
 pub use decode::{DecodeError, decode_client, decode_server};
 pub use endpoint::Endpoint;
 pub use message::*;
