@@ -7,7 +7,7 @@ use tokio::sync::watch;
 
 use super::status::SourceStatus;
 use crate::detect::Detections;
-use crate::protocol::{Annotation, Millis};
+use crate::protocol::{Annotation, Change, Millis};
 use crate::store::Store;
 
 #[derive(Debug, Default)]
@@ -21,6 +21,9 @@ pub struct Fleet {
     /// Annotations a backend rejected: (id, the backend's reason), newest last.
     pub annotation_errors: Vec<(String, String)>,
     pub annotations_mode: AnnotationsMode,
+    /// Deploys and config changes the backends reported, oldest first (by
+    /// `at`, then id); the same id again replaces the change.
+    pub changes: Vec<Change>,
     /// What the detection service concluded from `store` (empty until it
     /// runs; written only when it changed).
     pub detections: Detections,
@@ -67,6 +70,22 @@ impl Fleet {
         }
         self.detections = Detections::default();
         self.timeline += 1;
+    }
+
+    /// Adds or replaces a change by id, keeping the list in time order.
+    /// Returns whether the list changed.
+    pub fn merge_change(&mut self, change: Change) -> bool {
+        if let Some(at) = self.changes.iter().position(|held| held.id == change.id) {
+            if self.changes[at] == change {
+                return false;
+            }
+            self.changes.remove(at);
+        }
+        let at = self
+            .changes
+            .partition_point(|held| (held.at, held.id.as_str()) <= (change.at, change.id.as_str()));
+        self.changes.insert(at, change);
+        true
     }
 
     /// Keeps `a` unless an annotation with its id and a newer rev is held.
@@ -192,5 +211,40 @@ mod tests {
         let f = Fleet::with_sources(["metrics", "evals"]);
         assert_eq!(f.sources.len(), 2);
         assert_eq!(f.sources[1].label, "evals");
+    }
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+    use crate::protocol::ChangeKind;
+
+    fn change(id: &str, at: Millis, title: &str) -> Change {
+        Change {
+            id: id.into(),
+            at,
+            scope: std::collections::BTreeMap::new(),
+            kind: ChangeKind::Deploy,
+            title: title.into(),
+            source: "test".into(),
+            link: None,
+            author: None,
+        }
+    }
+
+    #[test]
+    fn changes_stay_in_time_order_and_an_id_again_replaces() {
+        let mut fleet = Fleet::default();
+        assert!(fleet.merge_change(change("b", 20, "two")));
+        assert!(fleet.merge_change(change("a", 10, "one")));
+        assert!(fleet.merge_change(change("c", 30, "three")));
+        assert!(
+            !fleet.merge_change(change("a", 10, "one")),
+            "same change again"
+        );
+        assert!(fleet.merge_change(change("a", 40, "one, moved")));
+        let order: Vec<&str> = fleet.changes.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(order, ["b", "c", "a"]);
+        assert_eq!(fleet.changes[2].title, "one, moved");
     }
 }
