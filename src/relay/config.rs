@@ -22,6 +22,8 @@ pub enum Permission {
     Read,
     Annotate,
     Ingest,
+    /// Edits annotations of others (`annotate` edits only one's own).
+    Admin,
 }
 
 pub use crate::protocol::Endpoint;

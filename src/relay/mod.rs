@@ -37,7 +37,7 @@ use tokio::task::JoinHandle;
 use crate::annotations::{AnnotationStore, SqliteAnnotations};
 use crate::protocol::SignalSpec;
 use crate::server::{
-    self, AnnotationHub, AnnotationRate, Extras, Hub, RunningServer, ServerConfig, ServerStats,
+    self, AnnotationHub, AnnotationLimits, Extras, Hub, RunningServer, ServerConfig, ServerStats,
 };
 
 use self::auth::RelayAuth;
@@ -278,7 +278,7 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
     let server_cfg = ServerConfig {
         annotations: annotations
             .clone()
-            .map(|s| AnnotationHub::new(s, AnnotationRate::default())),
+            .map(|s| AnnotationHub::new(s, AnnotationLimits::default())),
         authorize: Some(auth.clone()),
         max_request_bytes: cfg.max_frame_bytes,
         max_subscribes_per_minute: cfg.max_subscribes_per_minute,

@@ -16,7 +16,7 @@ use crate::protocol::{
 };
 
 use super::ServerConfig;
-use super::annotations::{AnnotationHub, hello_features, id_of_broken_annotate};
+use super::annotations::{AnnotationHub, Writer, hello_features, id_of_broken_annotate};
 use super::auth::Principal;
 use super::source::{FleetSource, Update, UpdatePoint};
 
@@ -66,7 +66,8 @@ struct Annotations {
     hub: Arc<AnnotationHub>,
     /// Every annotation stored from any connection, from this one's start on.
     relayed: broadcast::Receiver<Arc<Annotation>>,
-    limit: RateLimit,
+    /// Whose budgets this connection's annotations are charged to.
+    writer: Writer,
     /// The endpoint's dimensions, which a scope may name.
     dimensions: Vec<String>,
 }
@@ -88,7 +89,11 @@ pub(super) async fn serve(
     let annotations = cfg.annotations.as_ref().map(|hub| Annotations {
         hub: Arc::clone(hub),
         relayed: hub.subscribe(),
-        limit: hub.rate().limiter(),
+        writer: Writer {
+            peer: peer.ip(),
+            token: principal.name.clone(),
+            admin: principal.admin,
+        },
         dimensions: source.hello().dimensions,
     });
     let mut conn = Connection {
@@ -203,20 +208,17 @@ impl Connection {
         // Read after the relay receiver exists (it is made with the
         // connection): an annotation stored meanwhile comes in the snapshot,
         // or after it, or both (a repeat the client ignores by rev); never lost.
-        let annotations = match &self.annotations {
-            Some(a) => match a
-                .hub
-                .overlapping(granted.window.from, granted.window.to)
-                .await
-            {
-                Ok(list) => list,
+        let window = match &self.annotations {
+            Some(a) => match a.hub.window(granted.window.from, granted.window.to).await {
+                Ok(w) => w,
                 Err(e) => {
                     tracing::error!("annotations left out of a snapshot: {e:#}");
-                    Vec::new()
+                    crate::annotations::WindowAnnotations::default()
                 }
             },
-            None => Vec::new(),
+            None => crate::annotations::WindowAnnotations::default(),
         };
+        let annotations = window.annotations;
         self.seq += 1;
         let snapshot = ServerMessage::Snapshot(Snapshot {
             seq: self.seq,
@@ -232,6 +234,14 @@ impl Connection {
         // every snapshot, so a client that connects mid-outage sees it too.
         for notice in granted.notices {
             self.send_error(&notice.code, &notice.message, notice.id)
+                .await?;
+        }
+        if window.left_out > 0 {
+            let message = format!(
+                "{} more annotations overlap this window than a snapshot carries; the most recently written were sent",
+                window.left_out
+            );
+            self.send_error("annotations_truncated", &message, None)
                 .await?;
         }
         Ok(())
@@ -264,12 +274,17 @@ impl Connection {
         let id = a.annotation.id.chars().take(64).collect::<String>();
         let hub = Arc::clone(&ann.hub);
         let stored = hub
-            .accept(a.annotation, &ann.dimensions, &mut ann.limit, data_now)
+            .accept(a.annotation, &ann.dimensions, &ann.writer, data_now)
             .await;
         match stored {
             Err(refusal) => {
                 self.send_error(refusal.code, &refusal.message, Some(id))
-                    .await
+                    .await?;
+                // On a conflict the writer also gets the stored version, to show both.
+                match refusal.current {
+                    Some(current) => self.send_annotation(current).await,
+                    None => Ok(()),
+                }
             }
             Ok(Stored::Unchanged(a)) => self.send_annotation(a).await,
             Ok(Stored::Created(a) | Stored::Updated(a)) if self.subscription.is_none() => {

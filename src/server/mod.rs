@@ -21,7 +21,8 @@ mod stats;
 mod tls;
 
 pub use annotations::{
-    ANNOTATIONS_FEATURE, AnnotationHub, AnnotationRate, Refusal, hello_features,
+    ANNOTATIONS_FEATURE, AnnotationHub, AnnotationLimits, AnnotationRate, Refusal, Writer,
+    hello_features,
 };
 pub use auth::{Authorize, Denied, Principal, SharedToken, bearer_token};
 pub use hub::Hub;
