@@ -18,6 +18,7 @@
 //! Frames are decoded outside the fleet lock; each message is then applied
 //! under one write (a 1,000 × 4 × 360 snapshot holds it about 30 ms).
 
+mod annotation_set;
 mod annotation_sync;
 mod backoff;
 mod config;
@@ -33,6 +34,10 @@ pub use annotation_sync::{
 pub use backoff::full_jitter;
 pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
-pub use fleet::{AnnotationsMode, Fleet, MAX_ANNOTATION_ERRORS, SharedFleet, merge_annotation};
+pub use annotation_set::{AnnotationSet, MAX_HELD_ANNOTATIONS};
+pub use fleet::{
+    AnnotationsMode, Fleet, MAX_ANNOTATION_ERRORS, RefusedAnnotation, SharedFleet,
+    merge_annotation,
+};
 pub use status::{ConnState, FRESH_BUCKETS, SourceStatus};
 pub use task::{FeedHandle, SendError, spawn_feed, spawn_feeds, wait_until_settled};

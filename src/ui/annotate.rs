@@ -33,6 +33,10 @@ pub fn status_text(e: &AnnotationEntry, look: &Look) -> (String, Style) {
     match &e.status {
         EntryStatus::Shared => (e.annotation.state.as_str().to_owned(), look.theme.text),
         EntryStatus::Pending => ("pending".to_owned(), look.theme.warn),
+        // A conflict is not an error of the writer: both versions show.
+        EntryStatus::Refused(reason) if reason.starts_with("conflict:") => {
+            (format!("conflict: {}", sanitize(reason.trim_start_matches("conflict:").trim())), look.theme.error)
+        }
         EntryStatus::Refused(reason) => {
             (format!("refused: {}", sanitize(reason)), look.theme.error)
         }
@@ -127,8 +131,13 @@ pub fn render_list(f: &mut Frame, area: Rect, app: &App, look: &Look) {
     }
     lines.push(Line::styled(look.cut(&hint, inner_w), t.dim));
     let title = format!(
-        " annotations ({}){} ",
+        " annotations ({}){}{} ",
         entries.len(),
+        if facts.not_held > 0 {
+            format!(" - {} older not held", facts.not_held)
+        } else {
+            String::new()
+        },
         if facts.local_only {
             " - local only"
         } else {

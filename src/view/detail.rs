@@ -293,7 +293,7 @@ fn annotation_markers<'a>(
     let pending = fleet
         .pending_annotations
         .iter()
-        .filter(|p| !fleet.annotations.iter().any(|a| a.id == p.id));
+        .filter(|p| !fleet.annotations.contains(&p.id));
     fleet
         .annotations
         .iter()

@@ -61,6 +61,8 @@ async fn one_client_annotates_the_other_sees_it_and_an_edit_bumps_rev_on_both() 
         let edited = qualtop::protocol::Annotation {
             state: AnnotationState::Confirmed,
             text: "confirmed: TPU compiler rollout".into(),
+            // The edit names the rev it was made on, as the TUI's does.
+            rev: Some(1),
             ..note.clone()
         };
         assert!(a_sync.submit(edited));
@@ -68,7 +70,10 @@ async fn one_client_annotates_the_other_sees_it_and_an_edit_bumps_rev_on_both() 
         assert!(fleet_holds(&a, WAIT, |f| f.annotations.iter().any(|x| x.rev == Some(2))).await);
         b.read(|f| {
             assert_eq!(f.annotations.len(), 1, "an edit replaces, never duplicates");
-            assert_eq!(f.annotations[0].state, AnnotationState::Confirmed);
+            assert_eq!(
+                f.annotations.iter().next().map(|a| a.state),
+                Some(AnnotationState::Confirmed)
+            );
             assert_eq!(
                 f.sources[0].resyncs, 0,
                 "annotations interleave with batches without a seq gap"

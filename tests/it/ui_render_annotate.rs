@@ -81,7 +81,7 @@ fn note(id: &str, author: &str, scope: &[(&str, &str)], text: &str) -> Annotatio
 /// whole fleet, one refused, and the backend not sharing them.
 fn annotated_fleet() -> Fleet {
     let mut fleet = demo_like_fleet();
-    fleet.annotations.push(note(
+    fleet.annotations.merge(note(
         "n1",
         "oncall-2",
         &[("model", "m-large")],
@@ -193,7 +193,7 @@ fn hostile_annotation_text_is_drawn_without_control_characters() {
     let evil = "\x1b]0;pwned\x07\x1b[2J\u{202e}rm -rf\r\nnext\u{9b}31m";
     let mut hostile = note("evil", "\x1b[31mmallory", &[("model", "m-large")], evil);
     hostile.created = Some(WALL_NOW);
-    fleet.annotations.push(hostile);
+    fleet.annotations.merge(hostile);
     let mut app = App::new(KeyMap::default());
     app.update(Event::Clock(WALL_NOW));
     // As news (the footer flash), in the list, in the detail view, in the dialog.

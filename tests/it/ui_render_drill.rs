@@ -160,7 +160,7 @@ fn status_words_keep_their_column_at_80_columns_and_the_header_counts_regression
 }
 
 fn with_annotation(mut fleet: Fleet) -> Fleet {
-    fleet.annotations.push(Annotation {
+    fleet.annotations.merge(Annotation {
         id: "n1".into(),
         scope: [("model".to_owned(), "m-large".to_owned())].into(),
         signal: None,
