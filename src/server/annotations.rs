@@ -394,4 +394,82 @@ mod tests {
         assert_eq!(id_of_broken_annotate(&long).map(|s| s.len()), Some(64));
         assert_eq!(id_of_broken_annotate("not json"), None);
     }
+
+    fn hub(limits: AnnotationLimits, name: &str) -> (Arc<AnnotationHub>, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("qualtop-hub-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = SqliteAnnotations::open_in(&dir).unwrap();
+        (AnnotationHub::new(Arc::new(store), limits), dir)
+    }
+
+    fn note(id: &str) -> Annotation {
+        Annotation {
+            id: id.into(),
+            scope: std::collections::BTreeMap::new(),
+            signal: None,
+            from: wall_ms() - 60_000,
+            to: None,
+            state: crate::protocol::AnnotationState::Suspected,
+            text: "t".into(),
+            author: "a".into(),
+            rev: None,
+            created: None,
+            updated: None,
+        }
+    }
+
+    fn writer(peer: [u8; 4], token: Option<&str>) -> Writer {
+        Writer {
+            peer: IpAddr::from(peer),
+            token: token.map(str::to_owned),
+            admin: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_budget_spans_its_addresses() {
+        let limits = AnnotationLimits {
+            per_token: AnnotationRate {
+                burst: 3,
+                per_minute: 1,
+            },
+            ..AnnotationLimits::default()
+        };
+        let (hub, dir) = hub(limits, "token");
+        let mut codes = Vec::new();
+        for i in 0..5u8 {
+            let who = writer([10, 0, 0, i], Some("shared"));
+            let r = hub.accept(note(&format!("n{i}")), &[], &who, 0).await;
+            codes.push(r.err().map(|e| (e.code, e.message.contains("under this token"))));
+        }
+        assert_eq!(
+            codes,
+            [None, None, None, Some(("rate_limited", true)), Some(("rate_limited", true))]
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[tokio::test]
+    async fn past_the_writer_table_idle_writers_are_forgotten() {
+        let limits = AnnotationLimits {
+            per_peer: AnnotationRate {
+                burst: 1,
+                per_minute: 600,
+            },
+            max_writers: 2,
+            ..AnnotationLimits::default()
+        };
+        let (hub, dir) = hub(limits, "writers");
+        for (i, peer) in [[10, 0, 0, 1], [10, 0, 0, 2]].into_iter().enumerate() {
+            let r = hub.accept(note(&format!("w{i}")), &[], &writer(peer, None), 0).await;
+            assert!(r.is_ok(), "{r:?}");
+        }
+        let third = writer([10, 0, 0, 3], None);
+        let busy = hub.accept(note("w3"), &[], &third, 0).await.unwrap_err();
+        assert!(busy.message.contains("new writers"), "{}", busy.message);
+        // Both budgets refill within 100 ms: idle writers make room.
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        assert!(hub.accept(note("w3"), &[], &third, 0).await.is_ok());
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

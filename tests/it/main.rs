@@ -11,6 +11,7 @@ mod support;
 mod annotations_bad_input;
 mod annotations_export;
 mod annotations_grafana;
+mod annotations_limits;
 mod annotations_process;
 mod annotations_sync;
 mod check_cli;

@@ -61,6 +61,7 @@ fn shared(list: &[Annotation]) -> AnnotationFacts {
             })
             .collect(),
         local_only: false,
+        not_held: 0,
     }
 }
 
