@@ -63,8 +63,7 @@ impl Outbox {
     pub fn refuse(&self, a: &Annotation, reason: &str) -> anyhow::Result<()> {
         let name = self.path_of(&a.id)?;
         let dir = self.refused_dir();
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let body = serde_json::to_vec_pretty(&RefusedFile {
             reason: reason.to_owned(),
             annotation: a.clone(),
@@ -98,7 +97,10 @@ impl Outbox {
     /// reported), never fatal: one corrupt file must not block the rest.
     pub fn pending(&self) -> (Vec<Annotation>, Vec<String>) {
         if !self.dir.is_dir() {
-            return (Vec::new(), vec![format!("cannot read {}", self.dir.display())]);
+            return (
+                Vec::new(),
+                vec![format!("cannot read {}", self.dir.display())],
+            );
         }
         let (mut items, problems) = read_json_files::<Annotation>(&self.dir);
         items.sort_by(|a, b| (a.updated, a.from, &a.id).cmp(&(b.updated, b.from, &b.id)));
@@ -143,18 +145,17 @@ fn write_atomically(dir: &Path, path: &Path, body: &[u8]) -> anyhow::Result<()> 
         path.file_name().unwrap_or_default().to_string_lossy()
     ));
     {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)
-                .with_context(|| format!("writing {}", tmp.display()))?;
-            f.write_all(body)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("renaming into {}", path.display()))?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        use std::io::Write;
+        let mut f =
+            std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        f.write_all(body)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS annotation_history (
 );
 ";
 
-const COLUMNS: &str = "id, scope, signal, from_ms, to_ms, state, text, author, rev, created, updated";
+const COLUMNS: &str =
+    "id, scope, signal, from_ms, to_ms, state, text, author, rev, created, updated";
 
 /// An unknown word (a newer writer's state) reads as the first state.
 fn parse_state(s: &str) -> AnnotationState {
@@ -249,7 +250,13 @@ impl AnnotationStore for SqliteAnnotations {
         let (rev, created, author) = existing.as_ref().map_or_else(
             || (1, now, a.author.clone()),
             // The author stays who created it, whoever edits.
-            |o| (o.rev.unwrap_or(0) + 1, o.created.unwrap_or(now), o.author.clone()),
+            |o| {
+                (
+                    o.rev.unwrap_or(0) + 1,
+                    o.created.unwrap_or(now),
+                    o.author.clone(),
+                )
+            },
         );
         let stored = Annotation {
             rev: Some(rev),
@@ -310,7 +317,9 @@ impl AnnotationStore for SqliteAnnotations {
         let conn = self.lock();
         let overlap = "FROM annotations WHERE from_ms <= ?2 AND (to_ms IS NULL OR to_ms >= ?1)";
         let total: i64 =
-            conn.query_row(&format!("SELECT COUNT(*) {overlap}"), [from, to], |r| r.get(0))?;
+            conn.query_row(&format!("SELECT COUNT(*) {overlap}"), [from, to], |r| {
+                r.get(0)
+            })?;
         // Only the newest rows are read, so a flooded store costs a bounded read.
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} {overlap} ORDER BY updated DESC, from_ms DESC LIMIT ?3"

@@ -74,7 +74,10 @@ fn a_stale_or_missing_base_rev_is_a_conflict_naming_the_stored_version() {
         other => panic!("{other:?}"),
     }
     assert!(
-        matches!(s.write(&edit("no base", None), &r, 3).unwrap(), Err(EditRefused::Conflict { .. })),
+        matches!(
+            s.write(&edit("no base", None), &r, 3).unwrap(),
+            Err(EditRefused::Conflict { .. })
+        ),
         "an edit without a base rev is taken only for a new id"
     );
     // The same content again, whatever base it names, is a resend.
@@ -106,7 +109,8 @@ fn only_the_author_or_an_admin_may_edit_and_the_author_stays() {
         ..sample("mine", 100)
     };
     assert!(matches!(
-        s.write(&by_other, &rules("mallory", false, 100), 2).unwrap(),
+        s.write(&by_other, &rules("mallory", false, 100), 2)
+            .unwrap(),
         Err(EditRefused::NotAuthor { .. })
     ));
     let by_admin = s
@@ -159,7 +163,10 @@ fn a_window_keeps_the_newest_within_count_and_bytes_and_counts_the_rest() {
     let w = s.window(0, i64::MAX, 10, usize::MAX).unwrap();
     assert_eq!(w.annotations.len(), 10);
     assert_eq!(w.left_out, 40);
-    assert_eq!(w.annotations[0].id, "w40", "the newest ten, oldest from first");
+    assert_eq!(
+        w.annotations[0].id, "w40",
+        "the newest ten, oldest from first"
+    );
     let small = s.window(0, i64::MAX, 10, 600).unwrap();
     assert!(small.annotations.len() < 10 && !small.annotations.is_empty());
     assert_eq!(small.left_out, 50 - small.annotations.len());

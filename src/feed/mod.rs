@@ -28,16 +28,15 @@ mod session;
 mod status;
 mod task;
 
+pub use annotation_set::{AnnotationSet, MAX_HELD_ANNOTATIONS};
 pub use annotation_sync::{
     AnnotationSync, annotations_mode, spawn_sync, start_client_sync, start_grafana_push,
 };
 pub use backoff::full_jitter;
 pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
-pub use annotation_set::{AnnotationSet, MAX_HELD_ANNOTATIONS};
 pub use fleet::{
-    AnnotationsMode, Fleet, MAX_ANNOTATION_ERRORS, RefusedAnnotation, SharedFleet,
-    merge_annotation,
+    AnnotationsMode, Fleet, MAX_ANNOTATION_ERRORS, RefusedAnnotation, SharedFleet, merge_annotation,
 };
 pub use status::{ConnState, FRESH_BUCKETS, SourceStatus};
 pub use task::{FeedHandle, SendError, spawn_feed, spawn_feeds, wait_until_settled};

@@ -262,7 +262,10 @@ impl AnnotationHub {
             return Err(refuse("from new writers".into(), self.limits.global, 60.0));
         }
         for (key, rate) in &keys {
-            let limit = b.writers.entry(key.clone()).or_insert_with(|| rate.limiter());
+            let limit = b
+                .writers
+                .entry(key.clone())
+                .or_insert_with(|| rate.limiter());
             if !limit.ready(now) {
                 let wait = limit.retry_after().as_secs_f64();
                 let what = if key.starts_with("peer") {
@@ -440,11 +443,20 @@ mod tests {
         for i in 0..5u8 {
             let who = writer([10, 0, 0, i], Some("shared"));
             let r = hub.accept(note(&format!("n{i}")), &[], &who, 0).await;
-            codes.push(r.err().map(|e| (e.code, e.message.contains("under this token"))));
+            codes.push(
+                r.err()
+                    .map(|e| (e.code, e.message.contains("under this token"))),
+            );
         }
         assert_eq!(
             codes,
-            [None, None, None, Some(("rate_limited", true)), Some(("rate_limited", true))]
+            [
+                None,
+                None,
+                None,
+                Some(("rate_limited", true)),
+                Some(("rate_limited", true))
+            ]
         );
         std::fs::remove_dir_all(&dir).ok();
     }
@@ -461,7 +473,9 @@ mod tests {
         };
         let (hub, dir) = hub(limits, "writers");
         for (i, peer) in [[10, 0, 0, 1], [10, 0, 0, 2]].into_iter().enumerate() {
-            let r = hub.accept(note(&format!("w{i}")), &[], &writer(peer, None), 0).await;
+            let r = hub
+                .accept(note(&format!("w{i}")), &[], &writer(peer, None), 0)
+                .await;
             assert!(r.is_ok(), "{r:?}");
         }
         let third = writer([10, 0, 0, 3], None);

@@ -34,9 +34,13 @@ pub fn status_text(e: &AnnotationEntry, look: &Look) -> (String, Style) {
         EntryStatus::Shared => (e.annotation.state.as_str().to_owned(), look.theme.text),
         EntryStatus::Pending => ("pending".to_owned(), look.theme.warn),
         // A conflict is not an error of the writer: both versions show.
-        EntryStatus::Refused(reason) if reason.starts_with("conflict:") => {
-            (format!("conflict: {}", sanitize(reason.trim_start_matches("conflict:").trim())), look.theme.error)
-        }
+        EntryStatus::Refused(reason) if reason.starts_with("conflict:") => (
+            format!(
+                "conflict: {}",
+                sanitize(reason.trim_start_matches("conflict:").trim())
+            ),
+            look.theme.error,
+        ),
         EntryStatus::Refused(reason) => {
             (format!("refused: {}", sanitize(reason)), look.theme.error)
         }

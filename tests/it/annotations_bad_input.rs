@@ -119,7 +119,10 @@ async fn one_address_sending_too_fast_is_rate_limited_by_id() {
             .await;
         let (v, _) = other.until(&["annotation", "error"]).await;
         assert_eq!(v["code"], "rate_limited", "{v}");
-        assert!(v["message"].as_str().unwrap().contains("from this address"), "{v}");
+        assert!(
+            v["message"].as_str().unwrap().contains("from this address"),
+            "{v}"
+        );
     })
     .await;
 }

@@ -13,7 +13,9 @@ use futures_util::{SinkExt, StreamExt};
 use qualtop::annotations::{AnnotationStore, SqliteAnnotations};
 use qualtop::demo;
 use qualtop::protocol::Annotation;
-use qualtop::server::{AnnotationHub, AnnotationLimits, AnnotationRate, RunningServer, ServerConfig};
+use qualtop::server::{
+    AnnotationHub, AnnotationLimits, AnnotationRate, RunningServer, ServerConfig,
+};
 use serde_json::{Value, json};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
@@ -36,7 +38,10 @@ async fn connect_from(server: &RunningServer, last: u8) -> Peer {
         .expect("a port in the url");
     let socket = TcpSocket::new_v4().unwrap();
     socket
-        .bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)), 0))
+        .bind(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)),
+            0,
+        ))
         .unwrap();
     let stream = socket
         .connect(SocketAddr::from(([127, 0, 0, 1], port)))
@@ -167,7 +172,10 @@ async fn past_the_open_cap_a_new_open_annotation_is_refused_with_a_clear_error()
         send(&mut ws, &annotate_frame(&note("one-more", "x"))).await;
         let e = next_of(&mut ws, &["error"]).await;
         let msg = e["message"].as_str().unwrap();
-        assert!(msg.contains("3 open annotations") && msg.contains("purge"), "{msg}");
+        assert!(
+            msg.contains("3 open annotations") && msg.contains("purge"),
+            "{msg}"
+        );
         assert_eq!(e["id"], "one-more");
     })
     .await;
@@ -182,14 +190,24 @@ async fn a_flooded_store_still_gives_a_bounded_snapshot_and_says_what_it_left_ou
             let store = SqliteAnnotations::open_in(data.path()).unwrap();
             let text = "x".repeat(4000);
             for i in 0..3_000 {
-                store.upsert(&note(&format!("f{i:04}"), &text), 1_000 + i).unwrap();
+                store
+                    .upsert(&note(&format!("f{i:04}"), &text), 1_000 + i)
+                    .unwrap();
             }
         }
         let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;
         let mut ws = connect_from(&server, 1).await;
-        send(&mut ws, &json!({"type": "subscribe", "window_ms": 6 * 3_600_000})).await;
+        send(
+            &mut ws,
+            &json!({"type": "subscribe", "window_ms": 6 * 3_600_000}),
+        )
+        .await;
         let frame = loop {
-            let f = tokio::time::timeout(WAIT, ws.next()).await.unwrap().unwrap().unwrap();
+            let f = tokio::time::timeout(WAIT, ws.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
             if let Message::Text(t) = f
                 && t.as_str().contains("\"type\":\"snapshot\"")
             {
@@ -201,7 +219,10 @@ async fn a_flooded_store_still_gives_a_bounded_snapshot_and_says_what_it_left_ou
         let limits = AnnotationLimits::default();
         assert!(!held.is_empty() && held.len() <= limits.snapshot_max);
         let annotation_bytes: usize = held.iter().map(|a| a.to_string().len()).sum();
-        assert!(annotation_bytes <= limits.snapshot_max_bytes, "{annotation_bytes}");
+        assert!(
+            annotation_bytes <= limits.snapshot_max_bytes,
+            "{annotation_bytes}"
+        );
         assert!(
             held.iter().any(|a| a["id"] == "f2999"),
             "the most recently written are kept"
@@ -210,7 +231,10 @@ async fn a_flooded_store_still_gives_a_bounded_snapshot_and_says_what_it_left_ou
         assert_eq!(notice["code"], "annotations_truncated");
         let left_out = 3_000 - held.len();
         assert!(
-            notice["message"].as_str().unwrap().starts_with(&left_out.to_string()),
+            notice["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(&left_out.to_string()),
             "{notice}"
         );
     })
@@ -223,30 +247,50 @@ async fn a_stale_edit_is_a_conflict_followed_by_the_stored_version() {
         let data = TempDir::new("conflict");
         let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;
         let mut ws = connect_from(&server, 1).await;
-        send(&mut ws, &json!({"type": "subscribe", "window_ms": 3_600_000})).await;
+        send(
+            &mut ws,
+            &json!({"type": "subscribe", "window_ms": 3_600_000}),
+        )
+        .await;
         next_of(&mut ws, &["snapshot"]).await;
         let v1 = note("c-1", "first");
         send(&mut ws, &annotate_frame(&v1)).await;
-        assert_eq!(next_of(&mut ws, &["annotation"]).await["annotation"]["rev"], 1);
+        assert_eq!(
+            next_of(&mut ws, &["annotation"]).await["annotation"]["rev"],
+            1
+        );
         let edit = |text: &str, rev: Option<u64>| Annotation {
             text: text.into(),
             rev,
             ..v1.clone()
         };
         send(&mut ws, &annotate_frame(&edit("second", Some(1)))).await;
-        assert_eq!(next_of(&mut ws, &["annotation"]).await["annotation"]["rev"], 2);
+        assert_eq!(
+            next_of(&mut ws, &["annotation"]).await["annotation"]["rev"],
+            2
+        );
 
         // An outbox replayed after an outage: the edit made on rev 1.
         send(&mut ws, &annotate_frame(&edit("replayed", Some(1)))).await;
         let e = next_of(&mut ws, &["error", "annotation"]).await;
-        assert_eq!((e["code"].as_str(), e["id"].as_str()), (Some("conflict"), Some("c-1")), "{e}");
+        assert_eq!(
+            (e["code"].as_str(), e["id"].as_str()),
+            (Some("conflict"), Some("c-1")),
+            "{e}"
+        );
         let current = next_of(&mut ws, &["annotation", "error"]).await;
-        assert_eq!(current["annotation"]["text"], "second", "the server's version follows");
+        assert_eq!(
+            current["annotation"]["text"], "second",
+            "the server's version follows"
+        );
         assert_eq!(current["annotation"]["rev"], 2);
 
         // An old client's edit without a base rev: taken only for a new id.
         send(&mut ws, &annotate_frame(&edit("old client", None))).await;
-        assert_eq!(next_of(&mut ws, &["error", "annotation"]).await["code"], "conflict");
+        assert_eq!(
+            next_of(&mut ws, &["error", "annotation"]).await["code"],
+            "conflict"
+        );
         let stored = SqliteAnnotations::open_in(data.path()).unwrap();
         let texts: Vec<String> = stored
             .history("c-1")
@@ -254,7 +298,11 @@ async fn a_stale_edit_is_a_conflict_followed_by_the_stored_version() {
             .into_iter()
             .map(|r| r.annotation.text)
             .collect();
-        assert_eq!(texts, ["first", "second"], "the history holds every version");
+        assert_eq!(
+            texts,
+            ["first", "second"],
+            "the history holds every version"
+        );
     })
     .await;
 }
@@ -276,14 +324,28 @@ fn purge_deletes_a_flood_by_author_and_keeps_the_rest() {
         .args(["annotations", "purge", "--data-dir", dir])
         .output()
         .unwrap();
-    assert!(!refused.status.success(), "a purge without terms needs --all");
+    assert!(
+        !refused.status.success(),
+        "a purge without terms needs --all"
+    );
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--all"));
     let out = crate::support::qualtop_command("purge")
-        .args(["annotations", "purge", "--data-dir", dir, "--author", "flooder"])
+        .args([
+            "annotations",
+            "purge",
+            "--data-dir",
+            dir,
+            "--author",
+            "flooder",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("purged 50 annotations"), "{stdout}");
     let left: Vec<String> = stored_rows(data.path()).into_iter().map(|a| a.id).collect();
     assert_eq!(left, ["keep"]);

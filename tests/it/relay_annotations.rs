@@ -135,9 +135,11 @@ async fn annotate(ws: &mut support::relay::Ws, text: &str, rev: Option<u64>) -> 
     if let Some(r) = rev {
         a["rev"] = json!(r);
     }
-    ws.send(Message::text(json!({"type": "annotate", "annotation": a}).to_string()))
-        .await
-        .unwrap();
+    ws.send(Message::text(
+        json!({"type": "annotate", "annotation": a}).to_string(),
+    ))
+    .await
+    .unwrap();
     loop {
         let v = next_json(ws, WAIT).await.unwrap();
         if v["type"] == "error" || v["annotation"]["text"] == text {
@@ -158,13 +160,21 @@ async fn only_the_author_or_an_admin_token_may_edit_an_annotation() {
     assert_eq!(created["annotation"]["rev"], 1, "{created}");
     let refused = annotate(&mut other, "hijacked", Some(1)).await;
     assert_eq!(refused["code"], "forbidden", "{refused}");
-    assert!(refused["message"].as_str().unwrap().contains("only its author (oncall)"));
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("only its author (oncall)")
+    );
 
     // The admin's edit is taken, and the author stays the one who wrote it.
     let by_admin = annotate(&mut admin, "resolved by the incident lead", Some(1)).await;
     assert_eq!(by_admin["annotation"]["rev"], 2, "{by_admin}");
     assert_eq!(by_admin["annotation"]["author"], "oncall", "{by_admin}");
     let own = annotate(&mut author, "mine, edited on rev 2", Some(2)).await;
-    assert_eq!(own["annotation"]["rev"], 3, "the author edits on the newest rev: {own}");
+    assert_eq!(
+        own["annotation"]["rev"], 3,
+        "the author edits on the newest rev: {own}"
+    );
     relay.shutdown().await;
 }
