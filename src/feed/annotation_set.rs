@@ -186,7 +186,7 @@ mod tests {
         assert!(!set.contains("ended-late"));
         assert!(set.contains("open-old"), "open ones stay longest");
         assert_eq!((set.len(), set.let_go()), (3, 2));
-        for a in set.iter() {
+        for a in &set {
             assert_eq!(set.get(&a.id), Some(a), "the index follows every move");
         }
     }

@@ -135,7 +135,7 @@ pub struct Refusal {
     pub code: &'static str,
     pub message: String,
     /// On a conflict: the stored version, sent to the writer after the error.
-    pub current: Option<Annotation>,
+    pub current: Option<Box<Annotation>>,
 }
 
 impl Refusal {
@@ -326,7 +326,7 @@ impl AnnotationHub {
                 code: refused.code(),
                 message: refused.message(&id, base),
                 current: match refused {
-                    crate::annotations::EditRefused::Conflict { current } => Some(*current),
+                    crate::annotations::EditRefused::Conflict { current } => Some(current),
                     _ => None,
                 },
             }

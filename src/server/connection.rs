@@ -282,7 +282,7 @@ impl Connection {
                     .await?;
                 // On a conflict the writer also gets the stored version, to show both.
                 match refusal.current {
-                    Some(current) => self.send_annotation(current).await,
+                    Some(current) => self.send_annotation(*current).await,
                     None => Ok(()),
                 }
             }
