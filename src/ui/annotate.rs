@@ -37,14 +37,27 @@ pub fn status_text(e: &AnnotationEntry, look: &Look) -> (String, Style) {
         EntryStatus::Refused(reason) if reason.starts_with("conflict:") => (
             format!(
                 "conflict: {}",
-                sanitize(reason.trim_start_matches("conflict:").trim())
+                sanitize(without_id(reason.trim_start_matches("conflict:").trim()))
             ),
             look.theme.error,
         ),
         EntryStatus::Refused(reason) => {
-            (format!("refused: {}", sanitize(reason)), look.theme.error)
+            let shown = match reason.split_once(": ") {
+                Some((code, message)) => format!("{code}: {}", without_id(message)),
+                None => reason.clone(),
+            };
+            (format!("refused: {}", sanitize(&shown)), look.theme.error)
         }
     }
+}
+
+/// A server's refusal without its `annotation "<id>": ` lead: the row already
+/// says which, and a UUID would push the reason off the line.
+fn without_id(message: &str) -> &str {
+    message
+        .strip_prefix("annotation \"")
+        .and_then(|rest| rest.split_once("\": "))
+        .map_or(message, |(_, reason)| reason)
 }
 
 pub fn render_list(f: &mut Frame, area: Rect, app: &App, look: &Look) {

@@ -238,3 +238,49 @@ fn the_copy_is_the_selected_row_or_the_detail_view_as_plain_text() {
     assert!(detail.contains("by hardware"), "{detail}");
     assert!(!detail.chars().any(|c| c.is_control() && c != '\n'));
 }
+
+#[test]
+fn a_conflict_shows_both_versions_and_the_list_says_how_many_are_not_held() {
+    let mut fleet = annotated_fleet();
+    fleet.annotations_mode = AnnotationsMode::Unknown;
+    let theirs = note("c1", "oncall", &[("model", "m-large")], "their newer edit");
+    let mut mine = note("c1", "me", &[("model", "m-large")], "my stale edit");
+    mine.rev = Some(1);
+    fleet.annotations.merge(Annotation {
+        rev: Some(2),
+        updated: Some(WALL_NOW),
+        ..theirs
+    });
+    fleet
+        .refused_annotations
+        .push(qualtop::feed::RefusedAnnotation {
+            annotation: mine,
+            reason:
+                "conflict: annotation \"c1\": edited rev 1 but the server holds rev 2 (by oncall)"
+                    .into(),
+        });
+    // Fill past the client's cap so that some are let go.
+    for i in 0..qualtop::feed::MAX_HELD_ANNOTATIONS + 3 {
+        let mut old = note(&format!("old{i}"), "x", &[], "old");
+        old.to = Some(old.from + 1);
+        old.rev = Some(1);
+        fleet.annotations.merge(old);
+    }
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = App::new(KeyMap::default());
+        draw(&fleet, &mut app, w, h);
+        app.update(Event::Key(KeyPress::char('A')));
+        let text = text_of(&draw(&fleet, &mut app, w, h));
+        assert!(text.contains("my stale edit"), "{text}");
+        assert!(text.contains("their newer edit"), "{text}");
+        assert!(
+            text.contains("conflict: edited rev 1 but the server"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("annotation \"c1\""),
+            "the id is the row's: {text}"
+        );
+        assert!(text.contains("older not held"), "{text}");
+    }
+}
