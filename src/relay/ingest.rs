@@ -35,14 +35,34 @@ pub struct IngestRules<'a> {
     pub bucket_ms: Millis,
     /// Most non-blank lines one request may carry.
     pub max_points: usize,
+    /// Longest label value, in bytes.
+    pub max_label_value_bytes: usize,
+}
+
+/// A point that passed the checks, with the line it came from.
+pub type LinedPoint = (usize, Point<'static>);
+
+/// Most rejected lines a report lists (all are counted).
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+impl IngestReport {
+    /// Counts a line refused after parsing (e.g. a new slice over the cap).
+    pub fn refuse(&mut self, line: usize, error: String) {
+        self.accepted = self.accepted.saturating_sub(1);
+        self.rejected += 1;
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(LineError { line, error });
+            self.errors.sort_by_key(|e| e.line);
+        }
+    }
 }
 
 /// Parses and validates a JSON-lines body. Blank lines are skipped; at most
-/// 100 errors are listed (all are counted).
+/// [`MAX_LISTED_ERRORS`] errors are listed (all are counted).
 pub fn parse_points(
     body: &str,
     rules: &IngestRules<'_>,
-) -> Result<(Vec<Point<'static>>, IngestReport), String> {
+) -> Result<(Vec<LinedPoint>, IngestReport), String> {
     let mut points = Vec::new();
     let mut report = IngestReport::default();
     for (i, line) in body.lines().enumerate() {
@@ -57,10 +77,10 @@ pub fn parse_points(
             ));
         }
         match check_line(line, rules) {
-            Ok(p) => points.push(p),
+            Ok(p) => points.push((i + 1, p)),
             Err(error) => {
                 report.rejected += 1;
-                if report.errors.len() < 100 {
+                if report.errors.len() < MAX_LISTED_ERRORS {
                     report.errors.push(LineError { line: i + 1, error });
                 }
             }
@@ -87,6 +107,17 @@ fn check_line(line: &str, rules: &IngestRules<'_>) -> Result<Point<'static>, Str
     }
     if let Some(missing) = rules.dimensions.iter().find(|d| p.slice.get(d).is_none()) {
         return Err(format!("slice lacks dimension {missing:?}"));
+    }
+    if let Some((dim, v)) = p
+        .slice
+        .iter()
+        .find(|(_, v)| v.len() > rules.max_label_value_bytes)
+    {
+        return Err(format!(
+            "label {dim:?} is {} bytes, over the cap of {} (limits.max_label_value_bytes)",
+            v.len(),
+            rules.max_label_value_bytes
+        ));
     }
     if !timestamp_in_window(p.ts, rules.now, rules.window_ms, rules.bucket_ms) {
         return Err(format!("ts {} is outside the relay's window", p.ts));
@@ -117,6 +148,7 @@ mod tests {
             window_ms: 3_600_000,
             bucket_ms: 60_000,
             max_points: MAX_POINTS_PER_REQUEST,
+            max_label_value_bytes: 16,
         };
         let ok = format!(
             r#"{{"slice":{{"model":"m1","hardware":"tpu"}},"signal":"golden-qa","ts":{now},"good":9,"total":10}}"#
@@ -132,13 +164,15 @@ mod tests {
                 .replace(",\"hardware\":\"tpu\"", ""),
             ok.replace(&now.to_string(), "5"),
             ok.replace("\"good\":9", "\"good\":-1"),
+            ok.replace("m1", &"x".repeat(17)),
         ]
         .join("\n");
         let (points, report) = parse_points(&body, &rules).unwrap();
         assert_eq!(points.len(), 1);
-        assert_eq!((report.accepted, report.rejected), (1, 7));
+        assert_eq!((report.accepted, report.rejected), (1, 8));
+        assert_eq!(points[0].0, 1, "a point keeps its line");
         let lines: Vec<usize> = report.errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, vec![3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(lines, vec![3, 4, 5, 6, 7, 8, 9, 10]);
         assert!(report.errors[0].error.contains("not a point object"));
         assert!(report.errors[1].error.contains("good exceeds total"));
         assert!(report.errors[2].error.contains("unknown signal \"vibes\""));
@@ -150,6 +184,11 @@ mod tests {
         assert!(report.errors[4].error.contains("lacks dimension"));
         assert!(report.errors[5].error.contains("outside"));
         assert!(report.errors[6].error.contains("negative"));
+        assert!(
+            report.errors[7].error.contains("17 bytes, over the cap of 16"),
+            "{}",
+            report.errors[7].error
+        );
 
         let few = IngestRules {
             max_points: 3,
