@@ -55,7 +55,6 @@ pub struct HttpState {
     pub history_ms: Millis,
     pub max_body_bytes: usize,
     pub max_points: usize,
-    pub max_label_value_bytes: usize,
     pub stats: Arc<RelayStats>,
     pub server_stats: Arc<ServerStats>,
     /// Every WebSocket endpoint's path and hub, for the metrics page.
@@ -121,7 +120,6 @@ async fn push(
         window_ms: s.history_ms,
         bucket_ms: s.bucket_ms,
         max_points: s.max_points,
-        max_label_value_bytes: s.max_label_value_bytes,
     };
     let (points, mut report) = match parse_points(text, &rules) {
         Ok(x) => x,

@@ -311,7 +311,6 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         history_ms: cfg.history_ms,
         max_body_bytes: cfg.max_body_bytes,
         max_points: cfg.max_points_per_request,
-        max_label_value_bytes: cfg.max_label_value_bytes,
         stats: Arc::clone(&stats),
         server_stats: Arc::clone(&server_stats),
         endpoints: hubs

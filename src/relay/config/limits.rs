@@ -111,13 +111,13 @@ pub(super) fn limits(
         )?,
         // Each place is allocated up front: a huge queue is a huge allocation.
         client_queue: num(&raw.client_queue, "client_queue", 256, 1, 65_536)?,
-        // Below this a subscribe or an annotation no longer fits, and every
-        // client is cut off (1009) as it connects.
+        // Below this a subscribe no longer fits, and every client is cut
+        // off (1009) as it connects.
         max_frame_bytes: num(
             &raw.max_frame_bytes,
             "max_frame_bytes",
             crate::server::MAX_REQUEST_BYTES,
-            16 * 1024,
+            1024,
             16 << 20,
         )?,
         max_subscribes_per_minute: num(
