@@ -167,7 +167,11 @@ fn slices_that_aged_out_of_the_window_are_forgotten_and_free_their_place() {
     assert!(hub.standing().is_empty(), "the notice is lifted");
     let c = hub.admit(model("c")).unwrap();
     hub.publish(vec![at(&c, 5000), at(&a, 6000)]);
-    let w = hub.subscribe(&Subscribe::default(), 6000).window;
+    let sub = Subscribe {
+        window_ms: 5000,
+        ..Default::default()
+    };
+    let w = hub.subscribe(&sub, 6000).window;
     let mut held: Vec<&str> = w.series.iter().filter_map(|s| s.slice.get("model")).collect();
     held.sort_unstable();
     assert_eq!(held, ["a", "c"]);
