@@ -255,11 +255,16 @@ impl Scenario {
                 "models × platforms × regions × hardware = {leaves} slices: at most {MAX_LEAVES}"
             ));
         }
-        let rates = [
-            ("traffic.requests_per_minute", self.traffic.requests_per_minute),
-        ]
+        let rates = [(
+            "traffic.requests_per_minute",
+            self.traffic.requests_per_minute,
+        )]
         .into_iter()
-        .chain(self.suites.iter().map(|s| ("suite cases_per_minute", s.cases_per_minute)));
+        .chain(
+            self.suites
+                .iter()
+                .map(|s| ("suite cases_per_minute", s.cases_per_minute)),
+        );
         for (key, v) in rates {
             if v > MAX_PER_MINUTE {
                 return Err(format!("{key} = {v:e}: at most {MAX_PER_MINUTE:e}"));
@@ -322,10 +327,16 @@ mod tests {
         let cases = [
             ("history_minutes = ", "clock.history_minutes = 100000000"),
             ("bucket_ms = ", "clock.bucket_ms = 0"),
-            ("requests_per_minute = ", "traffic.requests_per_minute = 1e300"),
+            (
+                "requests_per_minute = ",
+                "traffic.requests_per_minute = 1e300",
+            ),
         ];
         for (key, expected) in cases {
-            let line = BUILTIN.lines().find(|l| l.trim_start().starts_with(key)).unwrap();
+            let line = BUILTIN
+                .lines()
+                .find(|l| l.trim_start().starts_with(key))
+                .unwrap();
             let value = expected.rsplit(" = ").next().unwrap();
             let text = BUILTIN.replacen(line, &format!("{key}{value}"), 1);
             let err = format!("{:#}", Scenario::parse(&text).unwrap_err());

@@ -17,8 +17,8 @@ use crate::protocol::{SignalKind, SignalRole};
 mod limits;
 mod prom;
 
-pub use limits::{DEFAULT_MAX_LABEL_VALUE_BYTES, DEFAULT_MAX_SLICES};
 use crate::server::ConnectionLimits;
+pub use limits::{DEFAULT_MAX_LABEL_VALUE_BYTES, DEFAULT_MAX_SLICES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -297,7 +297,10 @@ impl RelayConfig {
             if d.trim().is_empty() || d.len() > crate::protocol::MAX_NAME_BYTES {
                 return Err(err(
                     dims_at,
-                    format!("dimensions: {d:?} is not a name (1 to {} bytes, not blank)", crate::protocol::MAX_NAME_BYTES),
+                    format!(
+                        "dimensions: {d:?} is not a name (1 to {} bytes, not blank)",
+                        crate::protocol::MAX_NAME_BYTES
+                    ),
                 ));
             }
             if dimensions[..i].contains(d) {
@@ -359,7 +362,10 @@ impl RelayConfig {
                 ));
             }
             if s.name.trim().is_empty() || s.name.len() > crate::protocol::MAX_NAME_BYTES {
-                return Err(err(at, format!("signal name {:?} is blank or too long", s.name)));
+                return Err(err(
+                    at,
+                    format!("signal name {:?} is blank or too long", s.name),
+                ));
             }
             if signals.iter().any(|x: &RelaySignal| x.name == s.name) {
                 return Err(err(at, format!("signal {:?} is declared twice", s.name)));

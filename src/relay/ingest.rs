@@ -170,7 +170,6 @@ mod tests {
         assert!(report.errors[5].error.contains("outside"));
         assert!(report.errors[6].error.contains("negative"));
 
-
         let few = IngestRules {
             max_points: 3,
             ..rules

@@ -165,7 +165,10 @@ impl Hub {
         if st.standing.iter().any(|(k, _)| k == FULL_NOTICE) {
             return;
         }
-        tracing::warn!(max, "hub full: new slices are refused until old ones age out");
+        tracing::warn!(
+            max,
+            "hub full: new slices are refused until old ones age out"
+        );
         let notice = ErrorMessage {
             code: FULL_NOTICE.into(),
             message: format!(
@@ -305,12 +308,17 @@ impl HubState {
         let max = self.limits.max_label_value_bytes;
         if let Some((dimension, v)) = slice.iter().find(|(_, v)| v.len() > max) {
             return Err(SliceRefused::LabelTooLong {
-                dimension: crate::text::sanitize::sanitize(dimension).chars().take(64).collect(),
+                dimension: crate::text::sanitize::sanitize(dimension)
+                    .chars()
+                    .take(64)
+                    .collect(),
                 len: v.len(),
                 max,
             });
         }
-        if self.rows.len() >= self.limits.max_slices && !self.by_content.contains_key(&canonical(slice)) {
+        if self.rows.len() >= self.limits.max_slices
+            && !self.by_content.contains_key(&canonical(slice))
+        {
             return Err(SliceRefused::Full {
                 max: self.limits.max_slices,
             });
@@ -373,7 +381,11 @@ impl HubState {
     /// Drops the slices that no longer hold any bucket of the window, so a
     /// burst of one-off slices is freed once it ages out.
     fn forget_empty_rows(&mut self) {
-        if self.rows.iter().all(|r| r.cells.iter().any(Option::is_some)) {
+        if self
+            .rows
+            .iter()
+            .all(|r| r.cells.iter().any(Option::is_some))
+        {
             return;
         }
         self.rows.retain(|r| r.cells.iter().any(Option::is_some));

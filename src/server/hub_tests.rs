@@ -172,7 +172,11 @@ fn slices_that_aged_out_of_the_window_are_forgotten_and_free_their_place() {
         ..Default::default()
     };
     let w = hub.subscribe(&sub, 6000).window;
-    let mut held: Vec<&str> = w.series.iter().filter_map(|s| s.slice.get("model")).collect();
+    let mut held: Vec<&str> = w
+        .series
+        .iter()
+        .filter_map(|s| s.slice.get("model"))
+        .collect();
     held.sort_unstable();
     assert_eq!(held, ["a", "c"]);
 }

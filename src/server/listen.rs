@@ -99,7 +99,10 @@ pub(super) async fn serve(l: Listen, mut stop: watch::Receiver<bool>) {
         };
         let _ = tcp.set_nodelay(true);
         let conn = Conn {
-            io: Counted { io: tcp, _slot: slot },
+            io: Counted {
+                io: tcp,
+                _slot: slot,
+            },
             peer,
             tls: l.tls.clone(),
             app: l.app.clone(),

@@ -73,19 +73,28 @@ async fn a_job_that_labels_by_request_id_is_refused_by_line_past_max_slices_and_
     let lines: Vec<String> = (0..80).map(|i| line(&format!("req-{i:08x}"), ts)).collect();
     let (status, report) = push(&relay, &lines).await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!((&report["accepted"], &report["rejected"]), (&json!(49), &json!(31)));
+    assert_eq!(
+        (&report["accepted"], &report["rejected"]),
+        (&json!(49), &json!(31))
+    );
     let errors = report["errors"].as_array().unwrap();
     assert_eq!(errors.first().unwrap()["line"], 50);
     assert_eq!(errors.last().unwrap()["line"], 80);
     let reason = errors[0]["error"].as_str().unwrap();
-    assert!(reason.contains("limits.max_slices") && reason.contains("request id"), "{reason}");
+    assert!(
+        reason.contains("limits.max_slices") && reason.contains("request id"),
+        "{reason}"
+    );
 
     // Screens are told why points are missing, now and on every later snapshot.
     let notice = next_of(&mut early, "error", WAIT).await.unwrap();
     assert_eq!(notice["code"], "slice_cap", "{notice}");
     let (mut late, snapshot) = subscribe(&relay).await;
     assert_eq!(snapshot["series"].as_array().unwrap().len(), 50);
-    assert_eq!(next_of(&mut late, "error", WAIT).await.unwrap()["code"], "slice_cap");
+    assert_eq!(
+        next_of(&mut late, "error", WAIT).await.unwrap()["code"],
+        "slice_cap"
+    );
 
     // The slices already held still take points: the real evals go on.
     let (status, report) = push(&relay, &[line("capital-of-france", ts + MIN)]).await;
@@ -99,7 +108,10 @@ async fn a_job_that_labels_by_request_id_is_refused_by_line_past_max_slices_and_
         .text()
         .await
         .unwrap();
-    assert!(page.contains("qualtop_relay_slices{endpoint=\"/evals\"} 50\n"), "{page}");
+    assert!(
+        page.contains("qualtop_relay_slices{endpoint=\"/evals\"} 50\n"),
+        "{page}"
+    );
     relay.shutdown().await;
 }
 
@@ -111,7 +123,10 @@ async fn a_megabyte_label_value_is_refused_by_line_and_never_reaches_a_snapshot(
     let lines = [line("ok", ts), line(&huge, ts)];
     let (status, report) = push(&relay, &lines).await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!((&report["accepted"], &report["rejected"]), (&json!(1), &json!(1)));
+    assert_eq!(
+        (&report["accepted"], &report["rejected"]),
+        (&json!(1), &json!(1))
+    );
     assert_eq!(report["errors"][0]["line"], 2);
     let reason = report["errors"][0]["error"].as_str().unwrap();
     assert!(
@@ -119,6 +134,9 @@ async fn a_megabyte_label_value_is_refused_by_line_and_never_reaches_a_snapshot(
         "{reason}"
     );
     let (_ws, snapshot) = subscribe(&relay).await;
-    assert!(snapshot.to_string().len() < 4096, "the snapshot stays small");
+    assert!(
+        snapshot.to_string().len() < 4096,
+        "the snapshot stays small"
+    );
     relay.shutdown().await;
 }

@@ -81,7 +81,8 @@ async fn real_client_works(relay: &RunningRelay) {
 #[tokio::test]
 async fn half_open_connections_past_the_per_address_cap_get_503_while_healthz_and_clients_work_and_idle_ones_are_closed()
  {
-    let relay = start("max_connections = 64\nmax_connections_per_ip = 8\nheader_timeout = \"1s\"").await;
+    let relay =
+        start("max_connections = 64\nmax_connections_per_ip = 8\nheader_timeout = \"1s\"").await;
     let addr = relay.local_addr();
     let opened = Instant::now();
     let mut held = Vec::new();
@@ -99,10 +100,16 @@ async fn half_open_connections_past_the_per_address_cap_get_503_while_healthz_an
             .await
             .expect("a refusal at once, not a wait");
         assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
-        assert!(answer.contains("your address holds 8 connections"), "{answer}");
+        assert!(
+            answer.contains("your address holds 8 connections"),
+            "{answer}"
+        );
     }
     let health = get_from("127.0.0.1", addr, "/healthz").await;
-    assert!(health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"), "{health}");
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+        "{health}"
+    );
     real_client_works(&relay).await;
 
     for s in &mut held {
@@ -111,19 +118,29 @@ async fn half_open_connections_past_the_per_address_cap_get_503_while_healthz_an
             "a half-open connection outlived the header timeout"
         );
     }
-    assert!(opened.elapsed() >= Duration::from_millis(900), "closed before the timeout");
+    assert!(
+        opened.elapsed() >= Duration::from_millis(900),
+        "closed before the timeout"
+    );
     // Their places are free again.
     let health = get_from("127.0.0.2", addr, "/healthz").await;
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     let page = get_from("127.0.0.1", addr, "/metrics.prom").await;
-    assert!(page.contains("qualtop_relay_connections_refused_at_cap_total 4\n"), "{page}");
-    assert!(page.contains("qualtop_relay_connections_timed_out_total 8\n"), "{page}");
+    assert!(
+        page.contains("qualtop_relay_connections_refused_at_cap_total 4\n"),
+        "{page}"
+    );
+    assert!(
+        page.contains("qualtop_relay_connections_timed_out_total 8\n"),
+        "{page}"
+    );
     relay.shutdown().await;
 }
 
 #[tokio::test]
 async fn at_the_global_cap_new_connections_are_refused_until_the_timeout_frees_the_silent_ones() {
-    let relay = start("max_connections = 12\nmax_connections_per_ip = 4\nheader_timeout = \"1s\"").await;
+    let relay =
+        start("max_connections = 12\nmax_connections_per_ip = 4\nheader_timeout = \"1s\"").await;
     let addr = relay.local_addr();
     let mut held = Vec::new();
     for ip in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
@@ -134,7 +151,10 @@ async fn at_the_global_cap_new_connections_are_refused_until_the_timeout_frees_t
     }
     let refused = get_from("127.0.0.1", addr, "/healthz").await;
     assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
-    assert!(refused.contains("server at its cap of 12 connections"), "{refused}");
+    assert!(
+        refused.contains("server at its cap of 12 connections"),
+        "{refused}"
+    );
     for s in &mut held {
         assert!(until_closed(s, Duration::from_secs(5)).await.is_some());
     }
@@ -177,12 +197,17 @@ async fn a_websocket_that_never_asks_for_anything_is_closed_after_the_first_requ
     };
     let frame = close.expect("a close frame with a reason");
     assert_eq!(u16::from(frame.code), 1008);
-    assert!(frame.reason.contains("no request within 1s"), "{}", frame.reason);
+    assert!(
+        frame.reason.contains("no request within 1s"),
+        "{}",
+        frame.reason
+    );
     relay.shutdown().await;
 }
 
 #[tokio::test]
-async fn half_done_tls_handshakes_meet_the_cap_and_the_handshake_timeout_while_https_healthz_works() {
+async fn half_done_tls_handshakes_meet_the_cap_and_the_handshake_timeout_while_https_healthz_works()
+{
     qualtop::tls::install_crypto_provider();
     let cert =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
@@ -209,7 +234,9 @@ async fn half_done_tls_handshakes_meet_the_cap_and_the_handshake_timeout_while_h
     for _ in 0..2 {
         let mut s = connect_from("127.0.0.2", addr).await;
         assert!(
-            until_closed(&mut s, Duration::from_millis(500)).await.is_some(),
+            until_closed(&mut s, Duration::from_millis(500))
+                .await
+                .is_some(),
             "past the cap a TLS connection is closed at once"
         );
     }

@@ -45,7 +45,9 @@ async fn the_demo_server_refuses_past_the_per_address_cap_serves_healthz_and_cli
         held.push(connect_from("127.0.0.2", addr).await);
     }
     let mut extra = connect_from("127.0.0.2", addr).await;
-    let refused = until_closed(&mut extra, Duration::from_secs(3)).await.unwrap();
+    let refused = until_closed(&mut extra, Duration::from_secs(3))
+        .await
+        .unwrap();
     assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
 
     let mut health = connect_from("127.0.0.1", addr).await;
@@ -53,14 +55,26 @@ async fn the_demo_server_refuses_past_the_per_address_cap_serves_healthz_and_cli
         .write_all(b"GET /healthz HTTP/1.1\r\nhost: demo\r\nconnection: close\r\n\r\n")
         .await
         .unwrap();
-    let answer = until_closed(&mut health, Duration::from_secs(5)).await.unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("ok\n"), "{answer}");
-    let (mut ws, _) = tokio_tungstenite::connect_async(server.url("/evals")).await.unwrap();
-    let hello = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap();
+    let answer = until_closed(&mut health, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("ok\n"),
+        "{answer}"
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.url("/evals"))
+        .await
+        .unwrap();
+    let hello = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .unwrap();
     assert!(matches!(hello, Some(Ok(Message::Text(t))) if t.contains("\"hello\"")));
 
     for s in &mut held {
-        assert!(until_closed(s, Duration::from_secs(5)).await.is_some(), "idle socket kept open");
+        assert!(
+            until_closed(s, Duration::from_secs(5)).await.is_some(),
+            "idle socket kept open"
+        );
     }
     server.shutdown().await;
 }

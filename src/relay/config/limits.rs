@@ -85,7 +85,13 @@ pub(super) fn limits(
         Ok(d)
     };
     let c = ConnectionLimits::default();
-    let max_connections = num(&raw.max_connections, "max_connections", c.max_connections, 1, 1_000_000)?;
+    let max_connections = num(
+        &raw.max_connections,
+        "max_connections",
+        c.max_connections,
+        1,
+        1_000_000,
+    )?;
     let max_connections_per_ip = num(
         &raw.max_connections_per_ip,
         "max_connections_per_ip",
@@ -94,7 +100,13 @@ pub(super) fn limits(
         max_connections as i64,
     )?;
     Ok(Limits {
-        max_body_bytes: num(&raw.max_body_bytes, "max_body_bytes", 8 << 20, 1024, 256 << 20)?,
+        max_body_bytes: num(
+            &raw.max_body_bytes,
+            "max_body_bytes",
+            8 << 20,
+            1024,
+            256 << 20,
+        )?,
         max_points_per_request: num(
             &raw.max_points_per_request,
             "max_points_per_request",
@@ -128,7 +140,13 @@ pub(super) fn limits(
             10_000,
         )? as u32,
         send_timeout: dur(&raw.send_timeout, "send_timeout", Duration::from_secs(10))?,
-        max_slices: num(&raw.max_slices, "max_slices", DEFAULT_MAX_SLICES, 1, 1_000_000)?,
+        max_slices: num(
+            &raw.max_slices,
+            "max_slices",
+            DEFAULT_MAX_SLICES,
+            1,
+            1_000_000,
+        )?,
         max_label_value_bytes: num(
             &raw.max_label_value_bytes,
             "max_label_value_bytes",
