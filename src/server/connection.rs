@@ -123,7 +123,8 @@ impl Connection {
         let mut heartbeat = interval_at(Instant::now() + period, period);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         // A socket that never asks for anything only holds a connection slot.
-        let first_request_by = Instant::now() + self.cfg.limits.first_request_timeout;
+        let first_request = tokio::time::sleep(self.cfg.limits.first_request_timeout);
+        tokio::pin!(first_request);
         let mut requested = false;
         loop {
             let end = tokio::select! {
@@ -157,7 +158,7 @@ impl Connection {
                 },
                 update = next_update(&mut self.subscription) => self.on_update(update).await,
                 relayed = next_relayed(&mut self.annotations) => self.on_relayed(relayed).await,
-                () = tokio::time::sleep_until(first_request_by), if !requested => {
+                () = &mut first_request, if !requested => {
                     let reason = format!("no request within {:?}", self.cfg.limits.first_request_timeout);
                     self.close_with(close_code::POLICY, reason).await;
                     Err(End::NoRequest)

@@ -97,7 +97,10 @@ pub(super) async fn serve(l: Listen, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         };
-        let _ = tcp.set_nodelay(true);
+        if l.tls.is_some() {
+            // As before: TLS records go out at once; plain HTTP keeps Nagle.
+            let _ = tcp.set_nodelay(true);
+        }
         let conn = Conn {
             io: Counted {
                 io: tcp,
