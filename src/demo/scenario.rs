@@ -15,6 +15,13 @@ pub type Scope = BTreeMap<String, Vec<String>>;
 
 const BUILTIN: &str = include_str!("three_bugs.toml");
 
+/// Longest history a scenario may keep: a week, as the store keeps.
+pub const MAX_HISTORY_MINUTES: i64 = 10_080;
+/// Most leaf slices a scenario may make.
+pub const MAX_LEAVES: usize = 10_000;
+/// Highest request or case rate per minute (counts stay far inside u32).
+pub const MAX_PER_MINUTE: f64 = 1e9;
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -214,8 +221,56 @@ impl Scenario {
     pub fn parse(text: &str) -> anyhow::Result<Scenario> {
         // toml's error names the line, the column and the key.
         let scenario: Scenario = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        scenario.check_sizes().map_err(anyhow::Error::msg)?;
         scenario.check().map_err(anyhow::Error::msg)?;
         Ok(scenario)
+    }
+
+    /// Bounds on what the demo allocates from (history × slices × signals),
+    /// checked first: an absurd value must fail here, not exhaust memory.
+    fn check_sizes(&self) -> Result<(), String> {
+        if !(1000..=3_600_000).contains(&self.clock.bucket_ms) {
+            return Err(format!(
+                "clock.bucket_ms = {}: must be 1000 (1s) to 3600000 (1h)",
+                self.clock.bucket_ms
+            ));
+        }
+        if !(1..=MAX_HISTORY_MINUTES).contains(&self.clock.history_minutes) {
+            return Err(format!(
+                "clock.history_minutes = {}: must be 1 to {MAX_HISTORY_MINUTES} (a week)",
+                self.clock.history_minutes
+            ));
+        }
+        let leaves = [
+            self.models.len(),
+            self.platforms.len(),
+            self.regions.len(),
+            self.hardware.len(),
+        ]
+        .iter()
+        .try_fold(1usize, |n, k| n.checked_mul(*k))
+        .unwrap_or(usize::MAX);
+        if leaves > MAX_LEAVES {
+            return Err(format!(
+                "models × platforms × regions × hardware = {leaves} slices: at most {MAX_LEAVES}"
+            ));
+        }
+        let rates = [(
+            "traffic.requests_per_minute",
+            self.traffic.requests_per_minute,
+        )]
+        .into_iter()
+        .chain(
+            self.suites
+                .iter()
+                .map(|s| ("suite cases_per_minute", s.cases_per_minute)),
+        );
+        for (key, v) in rates {
+            if v > MAX_PER_MINUTE {
+                return Err(format!("{key} = {v:e}: at most {MAX_PER_MINUTE:e}"));
+            }
+        }
+        Ok(())
     }
 
     /// Names of the values of one dimension, in declaration order.
@@ -265,6 +320,28 @@ mod tests {
         let err = format!("{:#}", Scenario::parse(&text).unwrap_err());
         assert!(err.contains("context-window-routing"), "{err}");
         assert!(err.contains("atlas-q"), "{err}");
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_naming_the_key_before_anything_is_allocated() {
+        let cases = [
+            ("history_minutes = ", "clock.history_minutes = 100000000"),
+            ("bucket_ms = ", "clock.bucket_ms = 0"),
+            (
+                "requests_per_minute = ",
+                "traffic.requests_per_minute = 1e300",
+            ),
+        ];
+        for (key, expected) in cases {
+            let line = BUILTIN
+                .lines()
+                .find(|l| l.trim_start().starts_with(key))
+                .unwrap();
+            let value = expected.rsplit(" = ").next().unwrap();
+            let text = BUILTIN.replacen(line, &format!("{key}{value}"), 1);
+            let err = format!("{:#}", Scenario::parse(&text).unwrap_err());
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
     }
 
     #[test]

@@ -188,6 +188,10 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
             cfg.bucket_ms,
             cfg.history_ms,
             cfg.client_queue,
+            server::HubLimits {
+                max_slices: cfg.max_slices,
+                max_label_value_bytes: cfg.max_label_value_bytes,
+            },
         );
         sources.push((endpoint, Arc::new(source)));
     }
@@ -283,6 +287,7 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         max_request_bytes: cfg.max_frame_bytes,
         max_subscribes_per_minute: cfg.max_subscribes_per_minute,
         send_timeout: cfg.send_timeout,
+        limits: cfg.connections,
         ..ServerConfig::default()
     };
     let server_stats = Arc::clone(&server_cfg.stats);

@@ -28,6 +28,7 @@ enum End {
     TooSlow(u64),
     SourceEnded,
     TooManySubscribes,
+    NoRequest,
     SendFailed(String),
     /// Includes frames over the size limit.
     ReadFailed(String),
@@ -41,6 +42,7 @@ impl std::fmt::Display for End {
             End::TooSlow(missed) => write!(f, "too slow: {missed} updates behind"),
             End::SourceEnded => f.write_str("source ended"),
             End::TooManySubscribes => f.write_str("too many subscribes"),
+            End::NoRequest => f.write_str("no request in time"),
             End::SendFailed(e) => write!(f, "send failed: {e}"),
             End::ReadFailed(e) => write!(f, "read failed: {e}"),
         }
@@ -125,6 +127,10 @@ impl Connection {
         let period = self.cfg.heartbeat_interval;
         let mut heartbeat = interval_at(Instant::now() + period, period);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // A socket that never asks for anything only holds a connection slot.
+        let first_request = tokio::time::sleep(self.cfg.limits.first_request_timeout);
+        tokio::pin!(first_request);
+        let mut requested = false;
         loop {
             let end = tokio::select! {
                 changed = stop.changed() => {
@@ -137,7 +143,10 @@ impl Connection {
                     }
                 }
                 frame = self.socket.recv() => match frame {
-                    Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await,
+                    Some(Ok(Message::Text(text))) => {
+                        requested = true;
+                        self.on_text(text.as_str()).await
+                    }
                     Some(Ok(Message::Binary(_))) => {
                         self.send_error("bad_request", "protocol 1 uses text frames only", None).await
                     }
@@ -154,6 +163,11 @@ impl Connection {
                 },
                 update = next_update(&mut self.subscription) => self.on_update(update).await,
                 relayed = next_relayed(&mut self.annotations) => self.on_relayed(relayed).await,
+                () = &mut first_request, if !requested => {
+                    let reason = format!("no request within {:?}", self.cfg.limits.first_request_timeout);
+                    self.close_with(close_code::POLICY, reason).await;
+                    Err(End::NoRequest)
+                }
                 _ = heartbeat.tick() => {
                     let beat = ServerMessage::Heartbeat(Heartbeat { seq: self.seq, now: self.source.now() });
                     self.send(beat.to_json()).await
