@@ -14,6 +14,7 @@ mod annotations_grafana;
 mod annotations_process;
 mod annotations_sync;
 mod changes_demo;
+mod changes_promql;
 mod changes_relay;
 mod check_cli;
 mod check_text;
