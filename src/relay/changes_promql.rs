@@ -147,7 +147,11 @@ pub fn change_of(
             .to_string()
             .as_bytes(),
     );
-    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let hex = digest.iter().take(6).fold(String::new(), |mut hex, b| {
+        use std::fmt::Write;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
     Change {
         id: format!("prom-{}-{hex}-{at}", source.name),
         at,
@@ -167,20 +171,17 @@ fn fill(template: &str, labels: &BTreeMap<String, String>) -> String {
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) => {
-                let name = &after[..close];
-                match labels.get(name) {
-                    Some(v) => out.push_str(v),
-                    None => out.push_str(&rest[open..=open + 1 + close]),
-                }
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push_str(&rest[open..]);
-                rest = "";
-            }
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let name = &after[..close];
+        match labels.get(name) {
+            Some(v) => out.push_str(v),
+            None => out.push_str(&rest[open..=open + 1 + close]),
         }
+        rest = &after[close + 1..];
     }
     out.push_str(rest);
     let mut cut = out.len().min(MAX_CHANGE_TITLE);

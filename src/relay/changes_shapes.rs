@@ -196,7 +196,11 @@ fn parse_time(v: &Value) -> Result<Millis, String> {
 fn content_id(c: &Change) -> String {
     let canonical = serde_json::json!([c.at, c.scope, c.kind.as_str(), c.title, c.source]);
     let digest = Sha256::digest(canonical.to_string().as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let hex = digest.iter().take(8).fold(String::new(), |mut hex, b| {
+        use std::fmt::Write;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
     format!("chg-{hex}")
 }
 

@@ -154,19 +154,18 @@ fn open_annotations(cfg: &RelayConfig) -> anyhow::Result<Option<Arc<dyn Annotati
 fn start_changes(
     cfg: &RelayConfig,
 ) -> anyhow::Result<(Arc<server::ChangeHub>, Option<JoinHandle<()>>)> {
-    let store: Arc<dyn server::ChangeStore> = match cfg
+    let dir = cfg
         .data_dir
         .clone()
-        .or_else(|| dirs::data_dir().map(|d| d.join("qualtop").join("relay")))
-    {
-        Some(dir) => Arc::new(
+        .or_else(|| dirs::data_dir().map(|d| d.join("qualtop").join("relay")));
+    let store: Arc<dyn server::ChangeStore> = if let Some(dir) = dir {
+        Arc::new(
             changes_store::SqliteChanges::open_in(&dir)
                 .with_context(|| format!("opening the change store in {}", dir.display()))?,
-        ),
-        None => {
-            tracing::warn!("no data directory: changes are kept in memory only");
-            Arc::new(server::MemoryChanges::default())
-        }
+        )
+    } else {
+        tracing::warn!("no data directory: changes are kept in memory only");
+        Arc::new(server::MemoryChanges::default())
     };
     let hub = server::ChangeHub::new(store, cfg.dimensions.clone());
     let poller = match (&cfg.prometheus, cfg.changes.promql.is_empty()) {
