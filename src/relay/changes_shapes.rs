@@ -231,7 +231,7 @@ mod tests {
             "links": [{"href": "https://ci.example/42", "text": "run"}]
         });
         let c = parse_change(&body, ctx(&mapping)).unwrap();
-        assert_eq!(c.at, 1_436_949_778_315);
+        assert_eq!(c.at, 1_437_122_578_315);
         assert_eq!(
             c.scope,
             BTreeMap::from([("model".into(), "atlas-m".into())])
