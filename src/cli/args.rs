@@ -247,6 +247,9 @@ pub enum Command {
     Scope(ScopeArgs),
     /// Aggregate eval results (one line per case) and push them to a relay.
     Push(super::push::PushArgs),
+    /// Report a deploy or config change to a relay (a pipeline step), or
+    /// send the ones waiting in the outbox.
+    Changes(super::changes::ChangesArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -21,6 +21,7 @@
 mod annotation_set;
 mod annotation_sync;
 mod backoff;
+mod changes;
 mod config;
 mod connect;
 mod fleet;
@@ -33,6 +34,7 @@ pub use annotation_sync::{
     AnnotationSync, annotations_mode, spawn_sync, start_client_sync, start_grafana_push,
 };
 pub use backoff::full_jitter;
+pub use changes::{ChangeDrops, MAX_CHANGES, apply_changes};
 pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
 pub use fleet::{

@@ -11,13 +11,15 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
 use crate::annotations::{RateLimit, Stored};
 use crate::protocol::{
-    Annotate, Annotation, AnnotationMessage, Batch, ClientMessage, CowStr, DecodeError,
-    ErrorMessage, Heartbeat, Point, ServerMessage, SliceMap, Snapshot, Subscribe, decode_client,
+    Annotate, Annotation, AnnotationMessage, Batch, Change, ChangeMessage, ClientMessage, CowStr,
+    DecodeError, ErrorMessage, Heartbeat, Point, ServerMessage, SliceMap, Snapshot, Subscribe,
+    decode_client,
 };
 
 use super::ServerConfig;
 use super::annotations::{AnnotationHub, Writer, hello_features, id_of_broken_annotate};
 use super::auth::Principal;
+use super::changes::next_change;
 use super::source::{FleetSource, Update, UpdatePoint};
 
 /// Why a connection ended, for the log.
@@ -61,6 +63,8 @@ struct Connection {
     subscribes: RateLimit,
     /// Present when the server stores annotations.
     annotations: Option<Annotations>,
+    /// Every change the source publishes from this connection's start on.
+    changes: Option<broadcast::Receiver<Arc<Change>>>,
 }
 
 /// This connection's side of the annotation hub.
@@ -98,7 +102,9 @@ pub(super) async fn serve(
         },
         dimensions: source.hello().dimensions,
     });
+    let changes = source.changes().map(|hub| hub.subscribe());
     let mut conn = Connection {
+        changes,
         socket,
         source,
         cfg,
@@ -168,6 +174,7 @@ impl Connection {
                     self.close_with(close_code::POLICY, reason).await;
                     Err(End::NoRequest)
                 }
+                change = next_change(&mut self.changes) => self.on_change(change).await,
                 _ = heartbeat.tick() => {
                     let beat = ServerMessage::Heartbeat(Heartbeat { seq: self.seq, now: self.source.now() });
                     self.send(beat.to_json()).await
@@ -233,6 +240,13 @@ impl Connection {
             None => crate::annotations::WindowAnnotations::default(),
         };
         let annotations = window.annotations;
+        let changes = match self.source.changes() {
+            Some(hub) => {
+                hub.for_snapshot(&sub, granted.window.from, granted.window.to)
+                    .await
+            }
+            None => Vec::new(),
+        };
         self.seq += 1;
         let snapshot = ServerMessage::Snapshot(Snapshot {
             seq: self.seq,
@@ -240,6 +254,7 @@ impl Connection {
             to: granted.window.to,
             series: granted.window.series,
             annotations,
+            changes,
         });
         tracing::debug!(filter = ?sub.filter, window_ms = sub.window_ms, "snapshot sent");
         self.subscription = Some((sub, granted.updates));
@@ -328,6 +343,42 @@ impl Connection {
             // The hub outlives every connection; should it not, stop listening.
             Err(broadcast::error::RecvError::Closed) => {
                 self.annotations = None;
+                Ok(())
+            }
+        }
+    }
+
+    /// A change the source published: subscribers whose filter it meets
+    /// see it (its receiver was made before any snapshot, so none is lost).
+    async fn on_change(
+        &mut self,
+        change: Result<Arc<Change>, broadcast::error::RecvError>,
+    ) -> Result<(), End> {
+        match change {
+            Ok(c)
+                if self
+                    .subscription
+                    .as_ref()
+                    .is_some_and(|(sub, _)| c.meets(sub)) =>
+            {
+                self.seq += 1;
+                let message = ServerMessage::Change(ChangeMessage {
+                    seq: self.seq,
+                    change: (*c).clone(),
+                });
+                self.send(message.to_json()).await
+            }
+            Ok(_) => Ok(()),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                let message = format!(
+                    "client fell {missed} changes behind; disconnecting (reconnect to resync)"
+                );
+                self.send_error("too_slow", &message, None).await?;
+                self.close(close_code::POLICY, "too slow").await;
+                Err(End::TooSlow(missed))
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                self.changes = None;
                 Ok(())
             }
         }
