@@ -13,6 +13,7 @@ mod annotations_export;
 mod annotations_grafana;
 mod annotations_process;
 mod annotations_sync;
+mod changes_rank;
 mod check_cli;
 mod check_text;
 mod cli_flags;
