@@ -13,8 +13,8 @@ use crate::detect::{
     CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
     TrackLevel, group_bugs,
 };
-use crate::detect::{Place, known_values, narrowest};
-use crate::protocol::Millis;
+use crate::detect::{Place, known_values, narrowest, rank_suspects};
+use crate::protocol::{Change, Millis};
 use crate::store::Store;
 use crate::text::sanitize::sanitize;
 use crate::text::scope::place_text;
@@ -88,6 +88,33 @@ pub struct ReportedRegression {
     /// the detector that alarmed (`fleet`, `group`, `leaf`).
     pub found_by: String,
     pub scope: Vec<ReportedCause>,
+    /// The changes that may explain it, best first (at most
+    /// [`MAX_SUSPECTS`]); `[]` when none was reported near its onset.
+    pub suspects: Vec<ReportedSuspect>,
+}
+
+/// Suspects kept per regression in the report.
+pub const MAX_SUSPECTS: usize = 3;
+
+/// A change ranked against a regression (`detect::rank_suspects`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportedSuspect {
+    /// The change as reported, every string sanitised.
+    pub change: Change,
+    /// 0..1: higher explains the regression better.
+    pub score: f64,
+    /// `deploy "tpu-runtime v42" to hardware=tpu ∧ platform=api, 3m before onset, same scope`.
+    pub why: String,
+}
+
+impl ReportedBug {
+    /// The best-scoring suspect of any of its regressions.
+    pub fn top_suspect(&self) -> Option<&ReportedSuspect> {
+        self.regressions
+            .iter()
+            .filter_map(|r| r.suspects.first())
+            .max_by(|a, b| a.score.total_cmp(&b.score))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -115,7 +142,20 @@ fn clean_place(p: &Place) -> Place {
         .collect()
 }
 
-fn reported(r: &DetectedRegression) -> ReportedRegression {
+fn clean_change(c: &Change) -> Change {
+    Change {
+        id: clean(&c.id),
+        at: c.at,
+        scope: clean_map(&c.scope),
+        kind: c.kind,
+        title: clean(&c.title),
+        source: clean(&c.source),
+        link: c.link.as_deref().map(clean),
+        author: c.author.as_deref().map(clean),
+    }
+}
+
+fn reported(r: &DetectedRegression, changes: &[Change]) -> ReportedRegression {
     ReportedRegression {
         slice: clean_map(&r.scope),
         signal: clean(&r.signal),
@@ -139,11 +179,29 @@ fn reported(r: &DetectedRegression) -> ReportedRegression {
                 explains: round(c.explains, 3),
             })
             .collect(),
+        suspects: rank_suspects(r, changes)
+            .into_iter()
+            .take(MAX_SUSPECTS)
+            .map(|s| ReportedSuspect {
+                change: clean_change(s.change),
+                score: round(s.score, 3),
+                why: s.why,
+            })
+            .collect(),
     }
 }
 
 /// The regressions grouped into bugs, active first, then newest first.
 pub fn reported_bugs(regressions: &[DetectedRegression], store: &Store) -> Vec<ReportedBug> {
+    reported_bugs_with_changes(regressions, store, &[])
+}
+
+/// [`reported_bugs`], each regression with its suspects among `changes`.
+pub fn reported_bugs_with_changes(
+    regressions: &[DetectedRegression],
+    store: &Store,
+    changes: &[Change],
+) -> Vec<ReportedBug> {
     let known = known_values(store);
     let mut bugs: Vec<ReportedBug> = group_bugs(regressions)
         .iter()
@@ -163,8 +221,8 @@ pub fn reported_bugs(regressions: &[DetectedRegression], store: &Store) -> Vec<R
                 onset: bug.onset(),
                 detected_at: bug.detected_at(),
                 ended_at: bug.ended_at(),
-                worst: reported(current.worst()),
-                regressions: bug.members.iter().map(|r| reported(r)).collect(),
+                worst: reported(current.worst(), changes),
+                regressions: bug.members.iter().map(|r| reported(r, changes)).collect(),
             }
         })
         .collect();
@@ -176,6 +234,12 @@ impl CheckReport {
     /// Everything the detection engine logged: every regression (active or
     /// ended), grouped into bugs, and every burn alert.
     pub fn from_detections(d: &Detections, store: &Store) -> Self {
+        Self::from_detections_and_changes(d, store, &[])
+    }
+
+    /// [`Self::from_detections`], each regression with its suspects among
+    /// the reported `changes`.
+    pub fn from_detections_and_changes(d: &Detections, store: &Store, changes: &[Change]) -> Self {
         let to = d.through.unwrap_or_else(|| store.now());
         let from = d.since.unwrap_or(to);
         let burn_alerts = d
@@ -190,7 +254,7 @@ impl CheckReport {
                 active: b.is_active(),
             })
             .collect();
-        let bugs = reported_bugs(&d.regressions, store);
+        let bugs = reported_bugs_with_changes(&d.regressions, store, changes);
         CheckReport {
             from,
             to,

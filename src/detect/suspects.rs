@@ -161,20 +161,24 @@ pub fn rank_suspects<'a>(
     regression: &DetectedRegression,
     changes: &'a [Change],
 ) -> Vec<Suspect<'a>> {
+    rank_at(&regression.scope, regression.onset, changes)
+}
+
+/// [`rank_suspects`] for anything with a scope and a start (an annotation).
+pub fn rank_at<'a>(scope: &ScopeMap, onset: Millis, changes: &'a [Change]) -> Vec<Suspect<'a>> {
     let mut out: Vec<Suspect<'a>> = changes
         .iter()
         .filter_map(|change| {
-            let lead = regression.onset.saturating_sub(change.at);
+            let lead = onset.saturating_sub(change.at);
             if !(-ONSET_SLACK_MS..=LOOKBACK_MS).contains(&lead) {
                 return None;
             }
-            let fit = ScopeFit::of(&change.scope, &regression.scope);
+            let fit = ScopeFit::of(&change.scope, scope);
             if fit == ScopeFit::Disjoint {
                 return None;
             }
-            let score = time_weight(lead)
-                * fit.weight(&change.scope, &regression.scope)
-                * kind_weight(change.kind);
+            let score =
+                time_weight(lead) * fit.weight(&change.scope, scope) * kind_weight(change.kind);
             Some(Suspect {
                 change,
                 score,

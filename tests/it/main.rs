@@ -14,6 +14,7 @@ mod annotations_grafana;
 mod annotations_process;
 mod annotations_sync;
 mod changes_rank;
+mod changes_report;
 mod check_cli;
 mod check_text;
 mod cli_flags;
