@@ -68,6 +68,11 @@ pub struct ViewFacts {
     pub charts: usize,
     /// Per row, the onset of the regression it shows (a new annotation's start).
     pub row_onsets: Vec<Option<Millis>>,
+    /// Per row, what a new annotation of it cites: the top suspect change.
+    pub row_suspects: Vec<Option<String>>,
+    /// Changes in the window, and those touching the group on screen.
+    pub changes: usize,
+    pub changes_here: usize,
     /// The backends' clock (data time).
     pub data_now: Option<Millis>,
 }
@@ -84,6 +89,9 @@ impl ViewFacts {
             scope_targets: vm.detail.as_ref().map_or(0, |d| d.scope.len()),
             charts: vm.detail.as_ref().map_or(0, |d| d.charts.len()),
             row_onsets: vm.table.rows.iter().map(|r| r.onset).collect(),
+            row_suspects: vm.table.rows.iter().map(|r| r.suspect.clone()).collect(),
+            changes: vm.changes.len(),
+            changes_here: vm.changes.iter().filter(|c| c.here).count(),
             data_now: vm.data_now,
         }
     }
