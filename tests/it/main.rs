@@ -62,6 +62,7 @@ mod test_layout;
 mod tui_abort_restore;
 mod ui_annotate;
 mod ui_app;
+mod ui_changes;
 mod ui_commands;
 mod ui_contrast;
 mod ui_dialog;
