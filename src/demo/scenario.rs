@@ -7,6 +7,8 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::protocol::ChangeKind;
+
 /// The dimensions every demo slice has, in this order.
 pub const DIMENSIONS: [&str; 4] = ["model", "platform", "region", "hardware"];
 
@@ -40,6 +42,32 @@ pub struct Scenario {
     pub excludes: Vec<Scope>,
     #[serde(default, rename = "regression")]
     pub regressions: Vec<RegressionSpec>,
+    /// The changes that caused the regressions (decoys come from the seed:
+    /// see `demo::changes`).
+    #[serde(default, rename = "change")]
+    pub changes: Vec<ChangeSpec>,
+}
+
+/// A change the scenario plays at a fixed minute: a deploy or config push,
+/// and the regression it caused (ground truth for ranking changes).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSpec {
+    /// Minutes from the anchor.
+    pub at: f64,
+    /// A partial slice: one value per dimension it names; `{}` is the fleet.
+    #[serde(default)]
+    pub scope: BTreeMap<String, String>,
+    pub kind: ChangeKind,
+    pub title: String,
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub link: Option<String>,
+    /// The regression this change caused; regressions that share its
+    /// `cause` share the change.
+    #[serde(default)]
+    pub regression: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -215,6 +243,7 @@ impl Scenario {
         // toml's error names the line, the column and the key.
         let scenario: Scenario = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
         scenario.check().map_err(anyhow::Error::msg)?;
+        scenario.check_changes().map_err(anyhow::Error::msg)?;
         Ok(scenario)
     }
 
@@ -227,6 +256,34 @@ impl Scenario {
             "hardware" => self.hardware.iter().map(|h| h.name.as_str()).collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// Checks the `[[change]]` entries: known dimensions and values, a
+    /// regression that exists, a finite time, a title.
+    fn check_changes(&self) -> Result<(), String> {
+        for (i, c) in self.changes.iter().enumerate() {
+            let key = format!("change[{i}] {:?}", c.title);
+            if !c.at.is_finite() {
+                return Err(format!("{key}.at must be a number of minutes"));
+            }
+            if c.title.trim().is_empty() {
+                return Err(format!("change[{i}].title must not be empty"));
+            }
+            for (dim, value) in &c.scope {
+                if !DIMENSIONS.contains(&dim.as_str()) {
+                    return Err(format!("{key}.scope names unknown dimension {dim:?}"));
+                }
+                if !self.values_of(dim).contains(&value.as_str()) {
+                    return Err(format!("{key}.scope: {dim} {value:?} is not in the fleet"));
+                }
+            }
+            if let Some(r) = &c.regression
+                && !self.regressions.iter().any(|spec| &spec.name == r)
+            {
+                return Err(format!("{key}.regression names unknown regression {r:?}"));
+            }
+        }
+        Ok(())
     }
 
     /// Names of the quality signals: the suites, then feedback.
@@ -265,6 +322,22 @@ mod tests {
         let err = format!("{:#}", Scenario::parse(&text).unwrap_err());
         assert!(err.contains("context-window-routing"), "{err}");
         assert!(err.contains("atlas-q"), "{err}");
+    }
+
+    #[test]
+    fn builtin_changes_each_name_a_regression_and_a_bad_one_is_rejected_by_key() {
+        let s = Scenario::builtin().unwrap();
+        assert_eq!(s.changes.len(), 3);
+        assert!(s.changes.iter().all(|c| c.regression.is_some()));
+        let text = BUILTIN.replace(
+            "regression = \"tpu-compiler-precision\"",
+            "regression = \"nope\"",
+        );
+        let err = format!("{:#}", Scenario::parse(&text).unwrap_err());
+        assert!(
+            err.contains("change[2]") && err.contains("\"nope\""),
+            "{err}"
+        );
     }
 
     #[test]

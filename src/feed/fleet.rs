@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
 
+use super::changes::ChangeDrops;
 use super::status::SourceStatus;
 use crate::detect::Detections;
 use crate::protocol::{Annotation, Change, Millis};
@@ -24,6 +25,8 @@ pub struct Fleet {
     /// Deploys and config changes the backends reported, oldest first (by
     /// `at`, then id); the same id again replaces the change.
     pub changes: Vec<Change>,
+    /// Changes refused or dropped to stay under the cap (see `feed::changes`).
+    pub change_drops: ChangeDrops,
     /// What the detection service concluded from `store` (empty until it
     /// runs; written only when it changed).
     pub detections: Detections,

@@ -20,6 +20,7 @@
 
 mod annotation_sync;
 mod backoff;
+mod changes;
 mod config;
 mod connect;
 mod fleet;
@@ -31,6 +32,7 @@ pub use annotation_sync::{
     AnnotationSync, annotations_mode, spawn_sync, start_client_sync, start_grafana_push,
 };
 pub use backoff::full_jitter;
+pub use changes::{ChangeDrops, MAX_CHANGES, apply_changes};
 pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
 pub use fleet::{AnnotationsMode, Fleet, MAX_ANNOTATION_ERRORS, SharedFleet, merge_annotation};

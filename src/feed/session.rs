@@ -54,6 +54,7 @@ fn kind_of(msg: &ServerMessage<'_>) -> &'static str {
         ServerMessage::Heartbeat(_) => "heartbeat",
         ServerMessage::Error(_) => "error",
         ServerMessage::Annotation(_) => "annotation",
+        ServerMessage::Change(_) => "change",
     }
 }
 
@@ -245,6 +246,15 @@ impl Session {
             ServerMessage::Batch(b) => self.apply_batch(fleet, b, now),
             ServerMessage::Heartbeat(h) => self.apply_heartbeat(fleet, h, now),
             ServerMessage::Annotation(a) => self.apply_annotation(fleet, a, now),
+            ServerMessage::Change(c) => {
+                // Like an annotation: in the seq, and safe to apply out of order (merged by id).
+                let step = self.seq_step(fleet, c.seq, now);
+                fleet.write(|f| {
+                    super::changes::apply_changes(f, self.index, [c.change]);
+                    status_mut(f, self.index).map(|s| self.touch(s, now))
+                });
+                step
+            }
             ServerMessage::Error(e) => {
                 tracing::warn!(source = self.index, code = %e.code, "backend error: {}", e.message);
                 fleet.write(|f| {
@@ -333,6 +343,10 @@ impl Session {
             for a in snap.annotations {
                 merge_annotation(annotations, a);
             }
+            super::changes::apply_changes(f, self.index, snap.changes);
+            let Some(status) = f.sources.get_mut(self.index) else {
+                return;
+            };
             status.snapshots += 1;
             status.last_message_at = Some(now);
             status.state = ConnState::Live;
@@ -414,17 +428,23 @@ impl Session {
         Step::Continue
     }
 
+    /// A message that carries a seq but no data of the stream: a gap asks
+    /// for a resubscribe, but the message itself is still applied.
+    fn seq_step(&mut self, fleet: &SharedFleet, seq: u64, now: Millis) -> Step {
+        if self.awaiting_snapshot || self.next_seq(seq) {
+            Step::Continue
+        } else {
+            self.gap(fleet, seq, now)
+        }
+    }
+
     fn apply_annotation(
         &mut self,
         fleet: &SharedFleet,
         msg: AnnotationMessage,
         now: Millis,
     ) -> Step {
-        let step = if self.awaiting_snapshot || self.next_seq(msg.seq) {
-            Step::Continue
-        } else {
-            self.gap(fleet, msg.seq, now)
-        };
+        let step = self.seq_step(fleet, msg.seq, now);
         // Annotations carry their own rev, so applying one out of order is safe.
         fleet.write(|f| {
             merge_annotation(&mut f.annotations, msg.annotation);

@@ -48,6 +48,8 @@ struct RawRelay {
     tokens: Vec<Spanned<RawToken>>,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    changes: Option<Spanned<super::changes_config::RawChanges>>,
 }
 
 fn default_listen() -> Spanned<String> {
@@ -221,6 +223,8 @@ pub struct RelayConfig {
     pub max_subscribes_per_minute: u32,
     /// A client that does not take one frame within this is disconnected.
     pub send_timeout: Duration,
+    /// `[changes]`: PagerDuty mapping and PromQL change sources.
+    pub changes: super::changes_config::ChangesConfig,
 }
 
 /// Default wait after a bucket closes before it is queried: one common
@@ -407,7 +411,17 @@ impl RelayConfig {
                 ),
             ));
         }
+        let changes = match raw.changes {
+            None => super::changes_config::ChangesConfig::default(),
+            Some(c) => {
+                let at = c.span().start;
+                c.into_inner()
+                    .into_config(&dimensions, prometheus.is_some())
+                    .map_err(|m| err(at, m))?
+            }
+        };
         Ok(RelayConfig {
+            changes,
             listen,
             bucket_ms,
             history_ms,

@@ -11,13 +11,15 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
 use crate::annotations::{RateLimit, Stored};
 use crate::protocol::{
-    Annotate, Annotation, AnnotationMessage, Batch, ClientMessage, CowStr, DecodeError,
-    ErrorMessage, Heartbeat, Point, ServerMessage, SliceMap, Snapshot, Subscribe, decode_client,
+    Annotate, Annotation, AnnotationMessage, Batch, Change, ChangeMessage, ClientMessage, CowStr,
+    DecodeError, ErrorMessage, Heartbeat, Point, ServerMessage, SliceMap, Snapshot, Subscribe,
+    decode_client,
 };
 
 use super::ServerConfig;
 use super::annotations::{AnnotationHub, hello_features, id_of_broken_annotate};
 use super::auth::Principal;
+use super::changes::next_change;
 use super::source::{FleetSource, Update, UpdatePoint};
 
 /// Why a connection ended, for the log.
@@ -59,6 +61,8 @@ struct Connection {
     subscribes: RateLimit,
     /// Present when the server stores annotations.
     annotations: Option<Annotations>,
+    /// Every change the source publishes from this connection's start on.
+    changes: Option<broadcast::Receiver<Arc<Change>>>,
 }
 
 /// This connection's side of the annotation hub.
@@ -91,7 +95,9 @@ pub(super) async fn serve(
         limit: hub.rate().limiter(),
         dimensions: source.hello().dimensions,
     });
+    let changes = source.changes().map(|hub| hub.subscribe());
     let mut conn = Connection {
+        changes,
         socket,
         source,
         cfg,
@@ -149,6 +155,7 @@ impl Connection {
                 },
                 update = next_update(&mut self.subscription) => self.on_update(update).await,
                 relayed = next_relayed(&mut self.annotations) => self.on_relayed(relayed).await,
+                change = next_change(&mut self.changes) => self.on_change(change).await,
                 _ = heartbeat.tick() => {
                     let beat = ServerMessage::Heartbeat(Heartbeat { seq: self.seq, now: self.source.now() });
                     self.send(beat.to_json()).await
@@ -217,6 +224,13 @@ impl Connection {
             },
             None => Vec::new(),
         };
+        let changes = match self.source.changes() {
+            Some(hub) => {
+                hub.for_snapshot(&sub, granted.window.from, granted.window.to)
+                    .await
+            }
+            None => Vec::new(),
+        };
         self.seq += 1;
         let snapshot = ServerMessage::Snapshot(Snapshot {
             seq: self.seq,
@@ -224,6 +238,7 @@ impl Connection {
             to: granted.window.to,
             series: granted.window.series,
             annotations,
+            changes,
         });
         tracing::debug!(filter = ?sub.filter, window_ms = sub.window_ms, "snapshot sent");
         self.subscription = Some((sub, granted.updates));
@@ -299,6 +314,42 @@ impl Connection {
             // The hub outlives every connection; should it not, stop listening.
             Err(broadcast::error::RecvError::Closed) => {
                 self.annotations = None;
+                Ok(())
+            }
+        }
+    }
+
+    /// A change the source published: subscribers whose filter it meets
+    /// see it (its receiver was made before any snapshot, so none is lost).
+    async fn on_change(
+        &mut self,
+        change: Result<Arc<Change>, broadcast::error::RecvError>,
+    ) -> Result<(), End> {
+        match change {
+            Ok(c)
+                if self
+                    .subscription
+                    .as_ref()
+                    .is_some_and(|(sub, _)| c.meets(sub)) =>
+            {
+                self.seq += 1;
+                let message = ServerMessage::Change(ChangeMessage {
+                    seq: self.seq,
+                    change: (*c).clone(),
+                });
+                self.send(message.to_json()).await
+            }
+            Ok(_) => Ok(()),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                let message = format!(
+                    "client fell {missed} changes behind; disconnecting (reconnect to resync)"
+                );
+                self.send_error("too_slow", &message, None).await?;
+                self.close(close_code::POLICY, "too slow").await;
+                Err(End::TooSlow(missed))
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                self.changes = None;
                 Ok(())
             }
         }

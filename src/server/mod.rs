@@ -5,6 +5,7 @@
 //! ```text
 //! source ──publish──▶ Hub (window + broadcast) ──▶ one task per connection ──▶ client
 //! annotate ──▶ AnnotationHub (validate, rate, store, relay) ──▶ every connection ──▶ client
+//! change ──▶ ChangeHub (validate, store, relay) ──▶ every connection ──▶ client
 //! ```
 //!
 //! Annotations are on when [`ServerConfig::annotations`] holds a hub; the
@@ -12,6 +13,7 @@
 
 mod annotations;
 mod auth;
+mod changes;
 mod connection;
 mod http;
 mod hub;
@@ -24,6 +26,7 @@ pub use annotations::{
     ANNOTATIONS_FEATURE, AnnotationHub, AnnotationRate, Refusal, hello_features,
 };
 pub use auth::{Authorize, Denied, Principal, SharedToken, bearer_token};
+pub use changes::{ChangeHub, ChangeStore, MAX_SNAPSHOT_CHANGES, MemoryChanges, PublishError};
 pub use hub::Hub;
 pub use hub_source::{DataClock, HubSource, WallClock};
 pub use source::{FleetSource, Subscription, Update, UpdatePoint, Window};

@@ -13,6 +13,7 @@ mod annotations_export;
 mod annotations_grafana;
 mod annotations_process;
 mod annotations_sync;
+mod changes_demo;
 mod changes_rank;
 mod changes_report;
 mod check_cli;
