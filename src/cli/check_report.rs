@@ -13,7 +13,7 @@ use crate::detect::{
     CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
     TrackLevel, group_bugs,
 };
-use crate::detect::{Place, known_values, narrowest, rank_suspects};
+use crate::detect::{Place, known_values, narrowest, rank_bug};
 use crate::protocol::{Change, Millis};
 use crate::store::Store;
 use crate::text::sanitize::sanitize;
@@ -88,8 +88,9 @@ pub struct ReportedRegression {
     /// the detector that alarmed (`fleet`, `group`, `leaf`).
     pub found_by: String,
     pub scope: Vec<ReportedCause>,
-    /// The changes that may explain it, best first (at most
-    /// [`MAX_SUSPECTS`]); `[]` when none was reported near its onset.
+    /// The changes that may explain it (ranked against every regression of
+    /// its bug), best first, at most [`MAX_SUSPECTS`]; `[]` when none was
+    /// reported near its onset.
     pub suspects: Vec<ReportedSuspect>,
 }
 
@@ -155,7 +156,20 @@ fn clean_change(c: &Change) -> Change {
     }
 }
 
-fn reported(r: &DetectedRegression, changes: &[Change]) -> ReportedRegression {
+/// The suspects of the bug made of `members`, as reported.
+fn bug_suspects(members: &[&DetectedRegression], changes: &[Change]) -> Vec<ReportedSuspect> {
+    rank_bug(members, changes)
+        .into_iter()
+        .take(MAX_SUSPECTS)
+        .map(|s| ReportedSuspect {
+            change: clean_change(s.change),
+            score: round(s.score, 3),
+            why: s.why,
+        })
+        .collect()
+}
+
+fn reported(r: &DetectedRegression, suspects: &[ReportedSuspect]) -> ReportedRegression {
     ReportedRegression {
         slice: clean_map(&r.scope),
         signal: clean(&r.signal),
@@ -179,15 +193,7 @@ fn reported(r: &DetectedRegression, changes: &[Change]) -> ReportedRegression {
                 explains: round(c.explains, 3),
             })
             .collect(),
-        suspects: rank_suspects(r, changes)
-            .into_iter()
-            .take(MAX_SUSPECTS)
-            .map(|s| ReportedSuspect {
-                change: clean_change(s.change),
-                score: round(s.score, 3),
-                why: s.why,
-            })
-            .collect(),
+        suspects: suspects.to_vec(),
     }
 }
 
@@ -212,6 +218,8 @@ pub fn reported_bugs_with_changes(
             let localised = current.localised();
             let places = narrowest(localised.iter().map(|r| &r.scope), &known);
             let places: Vec<Place> = places.iter().map(clean_place).collect();
+            // Every regression of one fault shares the fault's suspects.
+            let suspects = bug_suspects(&bug.members, changes);
             ReportedBug {
                 active: bug.is_active(),
                 where_text: place_text(&clean_place(&bug.place(&known))),
@@ -221,8 +229,8 @@ pub fn reported_bugs_with_changes(
                 onset: bug.onset(),
                 detected_at: bug.detected_at(),
                 ended_at: bug.ended_at(),
-                worst: reported(current.worst(), changes),
-                regressions: bug.members.iter().map(|r| reported(r, changes)).collect(),
+                worst: reported(current.worst(), &suspects),
+                regressions: bug.members.iter().map(|r| reported(r, &suspects)).collect(),
             }
         })
         .collect();

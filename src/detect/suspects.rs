@@ -161,27 +161,54 @@ pub fn rank_suspects<'a>(
     regression: &DetectedRegression,
     changes: &'a [Change],
 ) -> Vec<Suspect<'a>> {
-    rank_at(&regression.scope, regression.onset, changes)
+    rank_bug(&[regression], changes)
 }
 
 /// [`rank_suspects`] for anything with a scope and a start (an annotation).
 pub fn rank_at<'a>(scope: &ScopeMap, onset: Millis, changes: &'a [Change]) -> Vec<Suspect<'a>> {
+    rank_places(&[(scope, onset)], changes)
+}
+
+/// The changes that may explain a bug (the regressions of one fault, see
+/// [`group_bugs`](super::group_bugs)), best first. A change's score is the
+/// mean of its score against each member: one that fits every signal and
+/// place of the fault beats one just as near in time that misses some (a
+/// deploy to `model=atlas-m` cannot explain the same fault on `atlas-l`),
+/// and one member whose onset estimate strays does not decide alone. The
+/// words are those of the member it explains best.
+pub fn rank_bug<'a>(members: &[&DetectedRegression], changes: &'a [Change]) -> Vec<Suspect<'a>> {
+    let places: Vec<(&ScopeMap, Millis)> = members.iter().map(|r| (&r.scope, r.onset)).collect();
+    rank_places(&places, changes)
+}
+
+/// One change against one (scope, onset): its score, lead and fit, if it
+/// may explain it at all.
+fn against(change: &Change, scope: &ScopeMap, onset: Millis) -> Option<(f64, Millis, ScopeFit)> {
+    let lead = onset.saturating_sub(change.at);
+    if !(-ONSET_SLACK_MS..=LOOKBACK_MS).contains(&lead) {
+        return None;
+    }
+    let fit = ScopeFit::of(&change.scope, scope);
+    if fit == ScopeFit::Disjoint {
+        return None;
+    }
+    let score = time_weight(lead) * fit.weight(&change.scope, scope) * kind_weight(change.kind);
+    Some((score, lead, fit))
+}
+
+fn rank_places<'a>(places: &[(&ScopeMap, Millis)], changes: &'a [Change]) -> Vec<Suspect<'a>> {
+    let n = places.len().max(1) as f64;
     let mut out: Vec<Suspect<'a>> = changes
         .iter()
         .filter_map(|change| {
-            let lead = onset.saturating_sub(change.at);
-            if !(-ONSET_SLACK_MS..=LOOKBACK_MS).contains(&lead) {
-                return None;
-            }
-            let fit = ScopeFit::of(&change.scope, scope);
-            if fit == ScopeFit::Disjoint {
-                return None;
-            }
-            let score =
-                time_weight(lead) * fit.weight(&change.scope, scope) * kind_weight(change.kind);
+            let each: Vec<(f64, Millis, ScopeFit)> = places
+                .iter()
+                .filter_map(|(scope, onset)| against(change, scope, *onset))
+                .collect();
+            let (_, lead, fit) = *each.iter().max_by(|a, b| a.0.total_cmp(&b.0))?;
             Some(Suspect {
                 change,
-                score,
+                score: each.iter().map(|e| e.0).sum::<f64>() / n,
                 lead_ms: lead,
                 fit,
                 why: why(change, lead, fit),

@@ -5,7 +5,7 @@
 
 use super::findings::{MarkerKind, TimeMarker};
 use super::query::DrillStep;
-use crate::detect::{DetectedRegression, ScopeMap, Suspect, rank_suspects};
+use crate::detect::{DetectedRegression, ScopeMap, Suspect, rank_bug};
 use crate::feed::Fleet;
 use crate::protocol::{Change, Millis};
 use crate::store::BucketRange;
@@ -108,15 +108,12 @@ pub fn change_markers<'a>(
         })
 }
 
-/// The best suspect among the regressions of one bug (or any set).
-pub fn best_suspect<'a, 'r>(
-    regressions: impl IntoIterator<Item = &'r DetectedRegression>,
+/// The top suspect of the bug made of `members` (`detect::rank_bug`).
+pub fn best_suspect<'a>(
+    members: &[&DetectedRegression],
     changes: &'a [Change],
 ) -> Option<Suspect<'a>> {
-    regressions
-        .into_iter()
-        .filter_map(|r| rank_suspects(r, changes).into_iter().next())
-        .max_by(|a, b| a.score.total_cmp(&b.score))
+    rank_bug(members, changes).into_iter().next()
 }
 
 /// What a new annotation of a regression cites by default: `suspect:

@@ -31,7 +31,7 @@ use std::time::Instant;
 use detect_support::{DemoReplay, MINUTE};
 use qualtop::demo::{ChangeRole, DemoChanges, InjectedRegression, Scenario, World, demo_changes};
 use qualtop::detect::{
-    DetectedRegression, DetectionEngine, DetectionSettings, ScopeMap, rank_suspects,
+    DetectedRegression, DetectionEngine, DetectionSettings, ScopeMap, group_bugs, rank_bug,
 };
 use qualtop::protocol::Millis;
 use qualtop::text::scope::scope_text;
@@ -108,13 +108,19 @@ fn main() {
         replay.run(&mut engine, history + AFTER_ANCHOR);
         let truth = replay.world.truth();
         let found = engine.detections(&replay.store);
+        let bugs = group_bugs(&found.regressions);
         for r in &found.regressions {
             let Some((injected, true_id, true_at)) = matching(&replay.world, &truth, &changes, r)
             else {
                 unmatched.push((seed, r.signal.clone(), r.scope.clone(), r.onset));
                 continue;
             };
-            let ranked = rank_suspects(r, &changes.changes);
+            // As every surface ranks: against the regressions of its bug.
+            let members = bugs
+                .iter()
+                .find(|b| b.members.iter().any(|m| std::ptr::eq(*m, r)))
+                .map_or(vec![r], |b| b.members.clone());
+            let ranked = rank_bug(&members, &changes.changes);
             let rank = ranked.iter().position(|s| s.change.id == true_id);
             let above = &ranked[..rank.unwrap_or(ranked.len())];
             scored.push(Scored {
