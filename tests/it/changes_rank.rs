@@ -238,3 +238,35 @@ fn a_hostile_title_is_neutralised_in_the_words() {
         "flag \"flip now\" to whole fleet, 1m before onset, same scope"
     );
 }
+
+#[test]
+fn against_a_bug_a_change_fitting_every_place_beats_a_nearer_one_missing_some() {
+    let large = regression(&[("hardware", "tpu"), ("model", "atlas-l")], 100);
+    let medium = regression(&[("model", "atlas-m"), ("platform", "api")], 102);
+    let changes = vec![
+        change(
+            "true",
+            96,
+            &[("hardware", "tpu"), ("platform", "api")],
+            ChangeKind::Config,
+            "sampler v7",
+        ),
+        change(
+            "near",
+            99,
+            &[("model", "atlas-m")],
+            ChangeKind::Deploy,
+            "atlas-m rollout",
+        ),
+    ];
+    // Alone, the medium regression's nearest overlapping change wins...
+    assert_eq!(ids(&medium, &changes)[0], "near");
+    // ...but the fault is on atlas-l too, where the atlas-m rollout cannot reach.
+    let ranked = qualtop::detect::rank_bug(&[&large, &medium], &changes);
+    assert_eq!(ranked[0].change.id, "true");
+    assert!(
+        ranked[0].why.contains("to hardware=tpu ∧ platform=api"),
+        "{}",
+        ranked[0].why
+    );
+}
