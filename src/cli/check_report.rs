@@ -13,7 +13,7 @@ use crate::detect::{
     CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
     TrackLevel, group_bugs,
 };
-use crate::detect::{Place, known_values, narrowest, rank_bug};
+use crate::detect::{Place, known_values, narrowest, rank_in_bug};
 use crate::protocol::{Change, Millis};
 use crate::store::Store;
 use crate::text::sanitize::sanitize;
@@ -88,9 +88,9 @@ pub struct ReportedRegression {
     /// the detector that alarmed (`fleet`, `group`, `leaf`).
     pub found_by: String,
     pub scope: Vec<ReportedCause>,
-    /// The changes that may explain it (ranked against every regression of
-    /// its bug), best first, at most [`MAX_SUSPECTS`]; `[]` when none was
-    /// reported near its onset.
+    /// The changes that may explain it (`detect::rank_in_bug`: with the
+    /// regressions of its bug that began with it), best first, at most
+    /// [`MAX_SUSPECTS`]; `[]` when none was reported near its onset.
     pub suspects: Vec<ReportedSuspect>,
 }
 
@@ -156,9 +156,13 @@ fn clean_change(c: &Change) -> Change {
     }
 }
 
-/// The suspects of the bug made of `members`, as reported.
-fn bug_suspects(members: &[&DetectedRegression], changes: &[Change]) -> Vec<ReportedSuspect> {
-    rank_bug(members, changes)
+/// The suspects of `r`, one of the bug `members`, as reported.
+fn suspects_of(
+    r: &DetectedRegression,
+    members: &[&DetectedRegression],
+    changes: &[Change],
+) -> Vec<ReportedSuspect> {
+    rank_in_bug(r, members, changes)
         .into_iter()
         .take(MAX_SUSPECTS)
         .map(|s| ReportedSuspect {
@@ -169,7 +173,7 @@ fn bug_suspects(members: &[&DetectedRegression], changes: &[Change]) -> Vec<Repo
         .collect()
 }
 
-fn reported(r: &DetectedRegression, suspects: &[ReportedSuspect]) -> ReportedRegression {
+fn reported(r: &DetectedRegression, suspects: Vec<ReportedSuspect>) -> ReportedRegression {
     ReportedRegression {
         slice: clean_map(&r.scope),
         signal: clean(&r.signal),
@@ -193,7 +197,7 @@ fn reported(r: &DetectedRegression, suspects: &[ReportedSuspect]) -> ReportedReg
                 explains: round(c.explains, 3),
             })
             .collect(),
-        suspects: suspects.to_vec(),
+        suspects,
     }
 }
 
@@ -218,8 +222,9 @@ pub fn reported_bugs_with_changes(
             let localised = current.localised();
             let places = narrowest(localised.iter().map(|r| &r.scope), &known);
             let places: Vec<Place> = places.iter().map(clean_place).collect();
-            // Every regression of one fault shares the fault's suspects.
-            let suspects = bug_suspects(&bug.members, changes);
+            // Each regression is ranked with the rest of its fault as evidence.
+            let reported_in_bug =
+                |r: &DetectedRegression| reported(r, suspects_of(r, &bug.members, changes));
             ReportedBug {
                 active: bug.is_active(),
                 where_text: place_text(&clean_place(&bug.place(&known))),
@@ -229,8 +234,8 @@ pub fn reported_bugs_with_changes(
                 onset: bug.onset(),
                 detected_at: bug.detected_at(),
                 ended_at: bug.ended_at(),
-                worst: reported(current.worst(), &suspects),
-                regressions: bug.members.iter().map(|r| reported(r, &suspects)).collect(),
+                worst: reported_in_bug(current.worst()),
+                regressions: bug.members.iter().map(|r| reported_in_bug(r)).collect(),
             }
         })
         .collect();

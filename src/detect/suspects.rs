@@ -4,6 +4,7 @@
 //! reason in words. The one ranking every surface (screen, `check`,
 //! `snapshot`, exports) calls.
 
+use super::bugs::ONSET_SPREAD_MS;
 use super::detections::{DetectedRegression, ScopeMap};
 use crate::protocol::{Change, ChangeKind, Millis};
 use crate::text::sanitize::clean;
@@ -179,6 +180,28 @@ pub fn rank_at<'a>(scope: &ScopeMap, onset: Millis, changes: &'a [Change]) -> Ve
 pub fn rank_bug<'a>(members: &[&DetectedRegression], changes: &'a [Change]) -> Vec<Suspect<'a>> {
     let places: Vec<(&ScopeMap, Millis)> = members.iter().map(|r| (&r.scope, r.onset)).collect();
     rank_places(&places, changes)
+}
+
+/// The changes that may explain `regression`, one of the regressions of a
+/// bug (`bug`, which holds it too): ranked with [`rank_bug`] against the
+/// members whose onsets lie within [`ONSET_SPREAD_MS`] of its own, the same
+/// fault seen at the same moment on other signals and places. A bug that
+/// folded two faults hours apart (a routing change after a TPU one, on
+/// nested places) thus ranks each regression against its own fault.
+pub fn rank_in_bug<'a>(
+    regression: &DetectedRegression,
+    bug: &[&DetectedRegression],
+    changes: &'a [Change],
+) -> Vec<Suspect<'a>> {
+    let mut peers: Vec<&DetectedRegression> = bug
+        .iter()
+        .copied()
+        .filter(|m| (m.onset - regression.onset).abs() <= ONSET_SPREAD_MS)
+        .collect();
+    if !peers.iter().any(|m| std::ptr::eq(*m, regression)) {
+        peers.push(regression);
+    }
+    rank_bug(&peers, changes)
 }
 
 /// One change against one (scope, onset): its score, lead and fit, if it

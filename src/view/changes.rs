@@ -5,7 +5,7 @@
 
 use super::findings::{MarkerKind, TimeMarker};
 use super::query::DrillStep;
-use crate::detect::{DetectedRegression, ScopeMap, Suspect, rank_bug};
+use crate::detect::{DetectedRegression, ScopeMap, Suspect, rank_in_bug};
 use crate::feed::Fleet;
 use crate::protocol::{Change, Millis};
 use crate::store::BucketRange;
@@ -108,12 +108,14 @@ pub fn change_markers<'a>(
         })
 }
 
-/// The top suspect of the bug made of `members` (`detect::rank_bug`).
+/// The top suspect of `regression`, one of the bug `members`
+/// (`detect::rank_in_bug`).
 pub fn best_suspect<'a>(
+    regression: &DetectedRegression,
     members: &[&DetectedRegression],
     changes: &'a [Change],
 ) -> Option<Suspect<'a>> {
-    rank_bug(members, changes).into_iter().next()
+    rank_in_bug(regression, members, changes).into_iter().next()
 }
 
 /// What a new annotation of a regression cites by default: `suspect:

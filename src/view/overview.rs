@@ -401,7 +401,7 @@ fn level_rows(
             );
             row.onset = held.map(|r| bugs.onset_of(r).unwrap_or(r.onset));
             row.suspect = held
-                .and_then(|r| best_suspect(bugs.members_of(r).unwrap_or(&[r]), &fleet.changes))
+                .and_then(|r| best_suspect(r, bugs.members_of(r).unwrap_or(&[r]), &fleet.changes))
                 .map(|s| citation(&s));
         }
     }

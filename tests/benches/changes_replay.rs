@@ -31,7 +31,7 @@ use std::time::Instant;
 use detect_support::{DemoReplay, MINUTE};
 use qualtop::demo::{ChangeRole, DemoChanges, InjectedRegression, Scenario, World, demo_changes};
 use qualtop::detect::{
-    DetectedRegression, DetectionEngine, DetectionSettings, ScopeMap, group_bugs, rank_bug,
+    DetectedRegression, DetectionEngine, DetectionSettings, ScopeMap, group_bugs, rank_in_bug,
 };
 use qualtop::protocol::Millis;
 use qualtop::text::scope::scope_text;
@@ -120,7 +120,7 @@ fn main() {
                 .iter()
                 .find(|b| b.members.iter().any(|m| std::ptr::eq(*m, r)))
                 .map_or(vec![r], |b| b.members.clone());
-            let ranked = rank_bug(&members, &changes.changes);
+            let ranked = rank_in_bug(r, &members, &changes.changes);
             let rank = ranked.iter().position(|s| s.change.id == true_id);
             let above = &ranked[..rank.unwrap_or(ranked.len())];
             scored.push(Scored {
