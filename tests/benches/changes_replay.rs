@@ -174,6 +174,20 @@ fn main() {
         100.0 * first as f64 / candidates.max(1) as f64,
         scored.len() - candidates
     );
+    // Late detections of a fault (spreading to other slices hours on) have
+    // onsets far from any change that caused it: reported apart.
+    let near: Vec<&Scored> = scored
+        .iter()
+        .filter(|s| s.rank.is_some() && s.lead_ms.abs() <= 30 * MINUTE)
+        .collect();
+    let near_first = near.iter().filter(|s| s.rank == Some(1)).count();
+    println!(
+        "of them with an estimated onset within 30 min of the true change: {near_first} of {} = {:.1} % first; later onsets: {} of {} first",
+        near.len(),
+        100.0 * near_first as f64 / near.len().max(1) as f64,
+        first - near_first,
+        candidates - near.len()
+    );
     if std::env::var_os("CHANGES_REPLAY_DEBUG").is_some() {
         for s in &scored {
             println!(
