@@ -106,7 +106,13 @@ impl App {
         };
         // A regression's note starts by citing its top suspect change (editable).
         let cited = match (self.details.last(), onset) {
-            (None, Some(_)) => self.facts.row_suspects.get(selected).cloned().flatten(),
+            (None, Some(_)) => self
+                .facts
+                .changes
+                .row_suspects
+                .get(selected)
+                .cloned()
+                .flatten(),
             _ => None,
         };
         let pins = filter_pins(&self.filter, &self.facts.dimensions, &path);

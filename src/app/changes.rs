@@ -22,9 +22,9 @@ impl App {
     /// How many lines the list shows under its filter.
     fn listed_changes(&self, only_here: bool) -> usize {
         if only_here {
-            self.facts.changes_here
+            self.facts.changes.here
         } else {
-            self.facts.changes
+            self.facts.changes.all
         }
     }
 
