@@ -96,7 +96,7 @@ fn main() {
     let mut decoys = 0usize;
     for seed in SEEDS {
         let scenario = Scenario::builtin().unwrap();
-        let history = scenario.clock.history_minutes as i64;
+        let history = scenario.clock.history_minutes;
         let mut replay = DemoReplay::new(scenario, seed, -history, history + AFTER_ANCHOR + 60);
         let changes = demo_changes(&replay.world, seed);
         decoys += changes
