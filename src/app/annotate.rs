@@ -104,6 +104,17 @@ impl App {
                 None => (self.level().path.clone(), None),
             },
         };
+        // A regression's note starts by citing its top suspect change (editable).
+        let cited = match (self.details.last(), onset) {
+            (None, Some(_)) => self
+                .facts
+                .changes
+                .row_suspects
+                .get(selected)
+                .cloned()
+                .flatten(),
+            _ => None,
+        };
         let pins = filter_pins(&self.filter, &self.facts.dimensions, &path);
         let from = onset.unwrap_or_else(|| match self.time.cursor {
             TimeCursor::Frozen { last_bucket } => last_bucket * self.facts.time.bucket_ms,
@@ -123,7 +134,7 @@ impl App {
             from,
             to: None,
             state: AnnotationState::Suspected,
-            text: String::new(),
+            text: cited.unwrap_or_default(),
             author: self.author.clone(),
             rev: None,
             created: None,

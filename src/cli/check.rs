@@ -109,7 +109,9 @@ pub async fn check(
             );
         }
     }
-    Ok(fleet.read(|f| CheckReport::from_detections(&replayed.published, &f.store)))
+    Ok(fleet.read(|f| {
+        CheckReport::from_detections_and_changes(&replayed.published, &f.store, &f.changes)
+    }))
 }
 
 fn active_of(d: &Detections) -> impl Iterator<Item = &DetectedRegression> {

@@ -114,6 +114,14 @@ fn bug_lines(bug: &ReportedBug, reference: i64, out: &mut Vec<String>) {
     if bug.places.len() > 1 {
         out.push(places_line(bug));
     }
+    if let Some(s) = bug.top_suspect() {
+        out.extend(wrap(
+            &format!("suspect: {}", s.why),
+            INDENT,
+            INDENT,
+            PASTE_WIDTH,
+        ));
+    }
 }
 
 /// `in A; B; +3 more`: the places inside the envelope, one line at most.

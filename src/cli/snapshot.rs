@@ -152,7 +152,8 @@ pub fn run(cli: &Cli, args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
 /// and options, same output.
 pub fn render_snapshot(fleet: &Fleet, options: &SnapshotOptions) -> String {
     let vm = compute_overview(fleet, &options.query);
-    let report = CheckReport::from_detections(&fleet.detections, &fleet.store);
+    let report =
+        CheckReport::from_detections_and_changes(&fleet.detections, &fleet.store, &fleet.changes);
     match options.format {
         SnapshotFormat::Text => text(&vm, &report, options),
         SnapshotFormat::Markdown => super::snapshot_markdown::render(&vm, &report, options),

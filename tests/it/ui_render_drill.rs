@@ -374,6 +374,7 @@ fn scope_entries_and_detection_markers_are_drawn_and_enter_jumps_to_a_scope() {
         path: target.clone(),
         active: true,
         text: "model=m-large ∧ hardware=tpu-v5  -8.0pp  since 11:10  golden-qa".into(),
+        suspect: None,
     });
     detail.markers.push(TimeMarker {
         ts: DATA_NOW - 25 * BUCKET_MS,

@@ -353,10 +353,9 @@ async fn export(
             .transpose()
             .map_err(anyhow::Error::msg)
             .context("--since")?;
-        anyhow::Ok(export::render(
-            &crate::view::timeline::build_timeline(&annotations, &f.store, since),
-            format,
-        ))
+        let mut timeline = crate::view::timeline::build_timeline(&annotations, &f.store, since);
+        crate::view::timeline::cite_suspects(&mut timeline, &f.changes);
+        anyhow::Ok(export::render(&timeline, format))
     })?;
     print!("{text}");
     Ok(ExitCode::SUCCESS)
