@@ -20,6 +20,7 @@
 
 mod annotation_sync;
 mod backoff;
+mod clocks;
 mod config;
 mod connect;
 mod fleet;
