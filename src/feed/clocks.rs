@@ -32,13 +32,14 @@ pub fn judge_clocks(f: &mut Fleet, index: usize, wall_now: Millis) -> bool {
     let verdicts = judge(&readings, wall_now);
     for (s, refused) in f.sources.iter_mut().zip(&verdicts.refused) {
         if s.clock_refused_ms.is_some() != refused.is_some() {
-            match refused {
-                Some(off) => tracing::warn!(
+            if let Some(off) = refused {
+                tracing::warn!(
                     source = %s.label,
                     offset_ms = off,
                     "clock disagrees with the other backends: refused"
-                ),
-                None => tracing::info!(source = %s.label, "clock agrees again"),
+                );
+            } else {
+                tracing::info!(source = %s.label, "clock agrees again");
             }
         }
         s.clock_refused_ms = *refused;
