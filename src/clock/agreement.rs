@@ -91,10 +91,16 @@ pub fn disagreement_words(offset_ms: Millis) -> String {
         1_000
     };
     let abs = (offset_ms.unsigned_abs().saturating_add(unit / 2)) / unit * unit;
-    let size = if abs >= YEAR_MS {
-        format!("{}y", abs / YEAR_MS)
-    } else {
-        crate::text::format::duration(i64::try_from(abs).unwrap_or(i64::MAX))
+    // Layer 1 cannot use `text`: the few units a clock offset needs, here.
+    let (s, m, h, d) = (abs / 1_000, abs / 60_000, abs / 3_600_000, abs / 86_400_000);
+    let size = match abs {
+        _ if abs >= YEAR_MS => format!("{}y", abs / YEAR_MS),
+        _ if d > 0 => format!("{d}d"),
+        _ if h > 0 && m % 60 == 0 => format!("{h}h"),
+        _ if h > 0 => format!("{h}h{}m", m % 60),
+        _ if m > 0 && s % 60 == 0 => format!("{m}m"),
+        _ if m > 0 => format!("{m}m{}s", s % 60),
+        _ => format!("{s}s"),
     };
     let way = if offset_ms >= 0 { "ahead" } else { "behind" };
     format!("{size} {way}")
@@ -166,5 +172,7 @@ mod tests {
         assert_eq!(disagreement_words(8 * HOUR), "8h ahead");
         assert_eq!(disagreement_words(-25 * 60_000), "25m behind");
         assert_eq!(disagreement_words(8 * HOUR - 700), "8h ahead");
+        assert_eq!(disagreement_words(-(90 * 60_000)), "1h30m behind");
+        assert_eq!(disagreement_words(3 * 86_400_000), "3d ahead");
     }
 }
