@@ -32,6 +32,10 @@ pub struct CheckReport {
     pub bugs: Vec<ReportedBug>,
     /// Error-budget burn alerts of availability signals (not regressions).
     pub burn_alerts: Vec<ReportedBurn>,
+    /// `metrics clock 8h ahead`: backends whose clock disagrees with the
+    /// others', so their data were left out (`check` then exits 2).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clock_warnings: Vec<String>,
 }
 
 /// One bug: the regressions of one fault, across signals and refinements.
@@ -275,6 +279,7 @@ impl CheckReport {
             active: bugs.iter().filter(|b| b.active).count(),
             bugs,
             burn_alerts,
+            clock_warnings: Vec::new(),
         }
     }
 
@@ -352,7 +357,20 @@ impl CheckReport {
             active: bugs.iter().filter(|b| b.active).count(),
             bugs,
             burn_alerts: Vec::new(),
+            clock_warnings: Vec::new(),
         }
+    }
+
+    /// The report with the clock warnings of the fleet it came from.
+    #[must_use]
+    pub fn with_clock_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.clock_warnings = warnings.iter().map(|w| clean(w)).collect();
+        self
+    }
+
+    /// Why the report cannot be trusted, when backends disagree on time.
+    pub fn clock_disagreement(&self) -> Option<String> {
+        super::headless::disagreement(&self.clock_warnings)
     }
 
     /// Whether `check` should exit 1: a regression or a burn alert is in

@@ -15,6 +15,7 @@ mod push;
 mod relay;
 mod runtime;
 pub mod scope;
+mod scope_input;
 mod server_process;
 pub mod settings;
 pub mod snapshot;

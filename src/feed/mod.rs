@@ -22,9 +22,11 @@ mod annotation_set;
 mod annotation_sync;
 mod backoff;
 mod changes;
+mod clocks;
 mod config;
 mod connect;
 mod fleet;
+mod flood;
 mod session;
 mod status;
 mod task;
@@ -39,6 +41,9 @@ pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
 pub use fleet::{
     AnnotationsMode, Fleet, MAX_ANNOTATION_ERRORS, RefusedAnnotation, SharedFleet, merge_annotation,
+};
+pub use flood::{
+    CLEAN_STRETCH, MAX_PINGS_PER_SECOND, RESUBSCRIBE_MAX_DELAY, RESUBSCRIBE_MIN_DELAY,
 };
 pub use status::{ConnState, FRESH_BUCKETS, SourceStatus};
 pub use task::{FeedHandle, SendError, spawn_feed, spawn_feeds, wait_until_settled};
