@@ -287,8 +287,7 @@ pub fn annotation_validate(data: &[u8]) {
         Ok(()) => {
             assert!(!a.id.is_empty() && a.id.len() <= 64, "id {:?}", a.id);
             assert!(
-                a.id
-                    .chars()
+                a.id.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
                 "id {:?}",
                 a.id

@@ -308,7 +308,9 @@ fn tui_soak(restarts: usize) -> TuiFigures {
     ];
     let mut tui = Tui::spawn(&args);
     assert!(
-        wait_until(&mut tui, Duration::from_secs(60), |r| all_live(r, &backends)),
+        wait_until(&mut tui, Duration::from_secs(60), |r| all_live(
+            r, &backends
+        )),
         "the TUI never went live: {:#?}\nlog:\n{}",
         tui.rows(),
         tui.log()
@@ -343,7 +345,9 @@ fn tui_soak(restarts: usize) -> TuiFigures {
         }
         let started = Instant::now();
         backends[x].spawn();
-        let live = wait_until(&mut tui, Duration::from_secs(90), |r| all_live(r, &backends));
+        let live = wait_until(&mut tui, Duration::from_secs(90), |r| {
+            all_live(r, &backends)
+        });
         assert!(
             live,
             "restart {i}: no resync within 90 s: {:#?}",
@@ -398,7 +402,10 @@ fn main() {
     let early = t.rss_kib.iter().take(10).copied().max().unwrap_or(0);
     let late = t.rss_kib.iter().rev().take(10).copied().max().unwrap_or(0);
     let max_rss = t.rss_kib.iter().copied().max().unwrap_or(0);
-    println!("soak (cargo bench --bench soak), {:.0} s in all", began.elapsed().as_secs_f64());
+    println!(
+        "soak (cargo bench --bench soak), {:.0} s in all",
+        began.elapsed().as_secs_f64()
+    );
     println!("| what | figure |");
     println!("|---|---|");
     println!(

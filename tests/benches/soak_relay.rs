@@ -103,9 +103,7 @@ impl Relay {
     }
 
     fn vm_hwm_kib(&self) -> u64 {
-        self.child
-            .as_ref()
-            .map_or(0, |c| crate::rss_kib(c.id()).1)
+        self.child.as_ref().map_or(0, |c| crate::rss_kib(c.id()).1)
     }
 }
 
@@ -150,7 +148,9 @@ impl RelayFigures {
             "| relay: SIGKILL restarts with {n} feed clients | {} of {}: every client took a new snapshot, and a point pushed after the restart reached all {n} in {} of them |",
             self.resynced, self.restarts, self.pushed_seen
         );
-        println!("| relay: restarted -> /healthz answers | p50 {ready50:.0} ms, max {ready_max:.0} ms |");
+        println!(
+            "| relay: restarted -> /healthz answers | p50 {ready50:.0} ms, max {ready_max:.0} ms |"
+        );
         println!(
             "| relay: restarted -> all {n} clients live on a new snapshot | p50 {all50:.0} ms, max {all_max:.0} ms (one client: p50 {one50:.0} ms, max {one_max:.0} ms) |"
         );
@@ -173,9 +173,15 @@ impl RelayFigures {
 
     pub fn check(&self) {
         assert_eq!(self.resynced, self.restarts, "relay restarts not resynced");
-        assert_eq!(self.pushed_seen, self.restarts, "pushes after restarts lost");
+        assert_eq!(
+            self.pushed_seen, self.restarts,
+            "pushes after restarts lost"
+        );
         assert!(self.cut_s.is_some(), "the slow consumer was never cut off");
-        assert!(self.slow_resync_s.is_some(), "the slow consumer did not resync");
+        assert!(
+            self.slow_resync_s.is_some(),
+            "the slow consumer did not resync"
+        );
     }
 }
 
@@ -200,7 +206,12 @@ pub fn run(restarts: usize, clients: usize) -> RelayFigures {
         let feeds: Vec<(SharedFleet, FeedHandle)> = (0..clients)
             .map(|_| {
                 let fleet = SharedFleet::new(Fleet::with_sources([url.as_str()]));
-                let h = spawn_feed(fleet.clone(), 0, SourceConfig::new(&url, &url), opts.clone());
+                let h = spawn_feed(
+                    fleet.clone(),
+                    0,
+                    SourceConfig::new(&url, &url),
+                    opts.clone(),
+                );
                 (fleet, h)
             })
             .collect();
@@ -218,8 +229,9 @@ pub fn run(restarts: usize, clients: usize) -> RelayFigures {
                 let mut n = 0u32;
                 while !stop.load(Ordering::Relaxed) {
                     let ts = wall_ms() / MINUTE * MINUTE;
-                    let body: Vec<String> =
-                        (0..20).map(|m| line(&format!("load-{m}"), ts, n % 101)).collect();
+                    let body: Vec<String> = (0..20)
+                        .map(|m| line(&format!("load-{m}"), ts, n % 101))
+                        .collect();
                     let _ = http.post(&url).body(body.join("\n")).send().await;
                     n += 1;
                     sleep(Duration::from_millis(100)).await;
@@ -248,7 +260,10 @@ pub fn run(restarts: usize, clients: usize) -> RelayFigures {
             relay.spawn();
             let started = Instant::now();
             while !relay.healthy() {
-                assert!(started.elapsed() < Duration::from_secs(30), "relay restarts");
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "relay restarts"
+                );
                 sleep(Duration::from_millis(10)).await;
             }
             fig.ready_s.push(started.elapsed().as_secs_f64());
@@ -331,7 +346,10 @@ async fn subscribed(url: &str, port: u16, rcvbuf: Option<u32>) -> RawWs {
     let (mut ws, _) = tokio_tungstenite::client_async(url, stream)
         .await
         .expect("upgrade");
-    assert!(until(&mut ws, "hello", Duration::from_secs(10)).await, "hello");
+    assert!(
+        until(&mut ws, "hello", Duration::from_secs(10)).await,
+        "hello"
+    );
     ws.send(Message::text(r#"{"type":"subscribe","window_ms":3600000}"#))
         .await
         .unwrap();
@@ -374,7 +392,7 @@ async fn slow_consumer(relay: &Relay, feeds: &[(SharedFleet, FeedHandle)], fig: 
             .send()
             .await;
         n += 1;
-        if n % 5 == 0 && slow_disconnects(relay).await > before_cut {
+        if n.is_multiple_of(5) && slow_disconnects(relay).await > before_cut {
             fig.cut_s = Some(flood.elapsed().as_secs_f64());
             break;
         }
