@@ -15,7 +15,7 @@
 //! 3. A slow consumer (a WebSocket client that stops reading) on the relay
 //!    under a push flood: it is cut off, then reconnects and resyncs.
 //!
-//! Run: `cargo bench --bench soak` (about 9 minutes; QUALTOP_SOAK_RESTARTS,
+//! Run: `cargo bench --bench soak` (about 10 minutes; QUALTOP_SOAK_RESTARTS,
 //! QUALTOP_SOAK_RELAY_RESTARTS and QUALTOP_SOAK_CLIENTS override 100, 20, 20).
 
 // A bench that cannot set up panics with what it expected; pedantic guards src/.
