@@ -48,6 +48,16 @@ pub fn touches(scope: &ScopeMap, path: &[DrillStep]) -> bool {
         .all(|s| scope.get(&s.dimension).is_none_or(|v| *v == s.value))
 }
 
+/// Whether a change on `scope` applied to the whole group at `path`: every
+/// dimension the change fixes, the path fixes to the same value (a TPU
+/// deploy covers `hardware=tpu` and its subgroups, not `model=atlas-l`,
+/// which it only touches).
+pub fn covers(scope: &ScopeMap, path: &[DrillStep]) -> bool {
+    scope
+        .iter()
+        .all(|(d, v)| path.iter().any(|s| s.dimension == *d && s.value == *v))
+}
+
 /// Every change from `start` (inclusive) to `end` (exclusive), newest
 /// first, each saying whether it touches `path`.
 pub fn change_lines(
@@ -70,8 +80,11 @@ pub fn change_lines(
         .collect()
 }
 
-/// Buckets of `range` (0 = oldest shown) where a change touching `path`
-/// took effect.
+/// Buckets of `range` (0 = oldest shown) where a change covering `path`
+/// took effect. Only covering ones: a fleet sees several changes an hour on
+/// some slice, and a marker for each on every row that merely overlaps
+/// them would hide the sparkline (the `C` list and the detail view show
+/// every change touching the row).
 pub fn row_change_starts(
     fleet: &Fleet,
     path: &[DrillStep],
@@ -81,7 +94,7 @@ pub fn row_change_starts(
     let mut out: Vec<usize> = fleet
         .changes
         .iter()
-        .filter(|c| touches(&c.scope, path))
+        .filter(|c| covers(&c.scope, path))
         .filter_map(|c| {
             let offset = c.at.div_euclid(bucket_ms.max(1)).checked_sub(range.first)?;
             usize::try_from(offset).ok().filter(|&o| o < range.len)
@@ -157,5 +170,28 @@ mod tests {
         assert!(touches(&tpu, &path(&[("hardware", "tpu"), ("model", "m")])));
         assert!(!touches(&tpu, &path(&[("hardware", "gpu")])));
         assert!(touches(&scope(&[]), &path(&[("hardware", "gpu")])));
+    }
+
+    #[test]
+    fn a_change_covers_only_groups_it_applied_to_whole() {
+        let tpu_api = scope(&[("hardware", "tpu"), ("platform", "api")]);
+        assert!(
+            !covers(&tpu_api, &[]),
+            "the fleet is more than TPU on the API"
+        );
+        assert!(!covers(&tpu_api, &path(&[("hardware", "tpu")])));
+        assert!(covers(
+            &tpu_api,
+            &path(&[("hardware", "tpu"), ("platform", "api")])
+        ));
+        assert!(covers(
+            &tpu_api,
+            &path(&[("platform", "api"), ("hardware", "tpu"), ("model", "m")])
+        ));
+        assert!(!covers(&tpu_api, &path(&[("model", "atlas-l")])));
+        assert!(
+            covers(&scope(&[]), &[]),
+            "a fleet-wide change covers every row"
+        );
     }
 }

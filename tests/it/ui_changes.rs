@@ -149,7 +149,7 @@ fn m_large_detail() -> Vec<KeyPress> {
 }
 
 #[test]
-fn change_markers_sit_on_the_sparklines_of_the_rows_they_touch() {
+fn change_markers_sit_on_the_sparklines_of_the_rows_they_cover() {
     let fleet = fleet_with_changes("tpu-runtime v42");
     let (_, screen) = screen_after(&fleet, &[], 120, 40);
     let row = |name: &str| {
@@ -159,8 +159,15 @@ fn change_markers_sit_on_the_sparklines_of_the_rows_they_touch() {
             .unwrap_or_else(|| panic!("{name} missing:\n{screen}"))
             .to_owned()
     };
-    // Every row is touched by the fleet-wide push; m-large by the tpu deploy too.
-    assert!(row("m-large").contains('◆'), "{screen}");
+    // The fleet-wide push covers every row. The tpu deploy touches the
+    // fleet and m-large but covers neither: its marker waits for a row it
+    // applied to whole (the detail view and `C` list it), so a fleet's
+    // stream of partial changes does not bury the sparklines.
+    let marks = |name: &str| row(name).matches('◆').count();
+    assert_eq!(marks("m-large"), 1, "{screen}");
+    assert_eq!(marks("m-medium"), 1, "{screen}");
+    // The m-small deploy covers its own row.
+    assert_eq!(marks("m-small"), 2, "{screen}");
     insta::assert_snapshot!("changes_overview_120x40", screen);
 }
 
