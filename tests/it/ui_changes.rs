@@ -13,39 +13,9 @@ use qualtop::ui::{self, Look};
 use qualtop::view::ViewModel;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
 
 /// Where `demo_like_fleet`'s m-large on tpu-v5 starts to drop.
 const ONSET: Millis = DATA_NOW - 29 * BUCKET_MS;
-
-fn text_of(buffer: &Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let line: String = (0..area.width).map(|x| buffer[(x, y)].symbol()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// Replaces `HH:MM:SS UTC` wall-clock times (the data times are fixed).
-fn mask_clock(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        let mut l = line.to_owned();
-        if let Some(i) = l.rfind(" UTC")
-            && i >= 8
-            && l.as_bytes()[i - 3] == b':'
-            && l.as_bytes()[i - 6] == b':'
-        {
-            l.replace_range(i - 8..i + 4, "[clock]");
-        }
-        out.push_str(&l);
-        out.push('\n');
-    }
-    out
-}
 
 fn change(
     id: &str,

@@ -26,20 +26,6 @@ fn draw_with(fleet: &Fleet, app: &mut App, width: u16, height: u16, look: &Look)
     terminal.backend().buffer().clone()
 }
 
-fn text_of(buffer: &Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut line = String::new();
-        for x in 0..area.width {
-            line.push_str(buffer[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// The header's `HH:MM:SS UTC` clock is the one thing that varies.
 fn mask_clock(text: &str) -> String {
     text.lines()
