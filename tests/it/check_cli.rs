@@ -2,6 +2,7 @@
 //! backend: exit codes, the report, loopback only.
 
 use crate::support;
+use crate::support::demo::DemoServer;
 
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -72,17 +73,22 @@ fn demo_history_alone_holds_no_detectable_regression_so_check_exits_0() {
 
 #[test]
 fn watching_the_demo_finds_the_routing_bug_on_atlas_m_and_exits_1() {
-    // At 25 buckets a second, the routing bug steps up (minute +304 of the
-    // scenario) about 12 s after the demo's clock starts and fades from +700
-    // (28 s). The clock starts before check connects and replays the history
-    // (6 s in a debug build, more on a loaded machine), then the watch runs
-    // 16 s: the run ends inside the bug for any replay of 1 to 12 s.
+    // The demo starts 400 minutes into its story (a saved clock), where the
+    // routing bug (steps up at +304, fades from +700) and the TPU
+    // misconfiguration (+60 to +425) are both active: however long the
+    // replay takes on a loaded machine, the 12 s watch ends inside them.
+    let tmp = support::TempDir::new("check-watch");
+    let port = support::free_port();
+    let (_server, anchor) =
+        DemoServer::in_story(port, &tmp.path().join("demo"), "check-watch-demo", 400);
     let out = qualtop(&[
         "check",
+        "--metrics",
+        &format!("ws://127.0.0.1:{port}/metrics"),
+        "--evals",
+        &format!("ws://127.0.0.1:{port}/evals"),
         "--for",
-        "16s",
-        "--demo-speed",
-        "25",
+        "12s",
         "--format",
         "json",
     ]);
@@ -100,13 +106,11 @@ fn watching_the_demo_finds_the_routing_bug_on_atlas_m_and_exits_1() {
         .collect();
     assert!(
         // About every 10 s (later while a catch-up holds the thread).
-        !progress.is_empty() && progress.iter().all(|l| l.contains(" of 16s, ")),
+        !progress.is_empty() && progress.iter().all(|l| l.contains(" of 12s, ")),
         "{err}"
     );
     assert!(progress.iter().all(|l| l.ends_with(" active")), "{err}");
     let report = json_of(&out);
-    // Data time starts 6 h before the demo's anchor.
-    let anchor = report["from"].as_i64().unwrap() + 360 * MINUTE;
     // Every regression, from every bug.
     let regressions: Vec<&Value> = report["bugs"]
         .as_array()

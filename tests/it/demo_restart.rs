@@ -4,9 +4,9 @@
 //! shows data time, and a dead backend gets a banner within two heartbeats.
 
 use crate::support;
+use crate::support::demo::DemoServer;
 
-use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use qualtop::app::{App, Event, KeyMap, ViewFacts};
@@ -24,47 +24,6 @@ use ratatui::style::Modifier;
 
 /// The demo server's heartbeat interval (`ServerConfig::default()`).
 const HEARTBEAT: Duration = Duration::from_secs(2);
-
-struct DemoServer {
-    child: Child,
-}
-
-impl DemoServer {
-    fn start(port: u16, data_dir: &Path, scratch: &str) -> DemoServer {
-        DemoServer::at_speed(port, data_dir, scratch, 1.0)
-    }
-
-    fn at_speed(port: u16, data_dir: &Path, scratch: &str, speed: f64) -> DemoServer {
-        let child = support::qualtop_command(scratch)
-            .args(["demo-server", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--speed", &speed.to_string()])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("demo-server starts");
-        DemoServer { child }
-    }
-
-    /// SIGSTOP: the backend hangs with its sockets open.
-    fn freeze(&self) {
-        // SAFETY: a plain signal to our own child process.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGSTOP) };
-    }
-
-    /// SIGKILL: the backend dies without a goodbye.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for DemoServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// Waits until the demo server accepts connections (it builds its world first).
 async fn listening(port: u16) {

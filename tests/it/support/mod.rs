@@ -4,6 +4,7 @@
 //! all need: temp dirs, ports, waits, the fast feed timers, the binary.
 
 pub mod annotations;
+pub mod demo;
 pub mod detect;
 pub mod engines;
 pub mod feed;
