@@ -12,24 +12,11 @@ use qualtop::protocol::{ChangeKind, Millis};
 use qualtop::relay::changes_store::SqliteChanges;
 use qualtop::relay::{self};
 use qualtop::server::ChangeStore;
-use support::relay::config;
+use support::relay::{config, relay_toml, token};
 
-const TOML: &str = r#"
-bucket = "1m"
-history = "1h"
-dimensions = ["model", "hardware"]
-
-[[signals]]
-name = "golden-qa"
-kind = "ratio"
-role = "quality"
-endpoint = "evals"
-
-[[tokens]]
-name = "ci"
-roles = ["ingest"]
-env = "T_EVALS"
-"#;
+fn toml() -> String {
+    relay_toml(&["model", "hardware"], &token("ci", &["ingest"], "T_EVALS"))
+}
 
 async fn changes(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
@@ -77,7 +64,7 @@ fn add_args(relay: &str, outbox: &Path, scope: &str) -> Vec<String> {
 async fn a_change_waits_in_the_outbox_while_the_relay_is_down_and_flush_sends_it() {
     let data = support::TempDir::new("changes-cli-data");
     let outbox = support::TempDir::new("changes-cli-outbox");
-    let mut cfg = config(TOML);
+    let mut cfg = config(&toml());
     cfg.data_dir = Some(data.path().to_path_buf());
     let port = support::free_port();
     cfg.listen = format!("127.0.0.1:{port}").parse().unwrap();

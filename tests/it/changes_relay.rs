@@ -16,36 +16,21 @@ use qualtop::relay::{self};
 use qualtop::server::ChangeStore;
 use qualtop::text::sanitize::sanitize;
 use serde_json::{Value, json};
-use support::relay::{client, config, next_json, next_of, post, ws_connect};
+use support::relay::{client, config, next_json, next_of, post, relay_toml, token, ws_connect};
 use support::wait::eventually;
 use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-const TOML: &str = r#"
-bucket = "1m"
-history = "1h"
-dimensions = ["model", "hardware", "region"]
-
-[[signals]]
-name = "golden-qa"
-kind = "ratio"
-role = "quality"
-endpoint = "evals"
-
-[changes]
-custom_details = { service = "model", accelerator = "hardware" }
-
-[[tokens]]
-name = "oncall"
-roles = ["read", "annotate"]
-env = "T_ONCALL"
-
-[[tokens]]
-name = "ci"
-roles = ["ingest"]
-env = "T_EVALS"
-"#;
+fn toml() -> String {
+    let extra = [
+        "[changes]\ncustom_details = { service = \"model\", accelerator = \"hardware\" }\n\n"
+            .to_owned(),
+        token("oncall", &["read", "annotate"], "T_ONCALL"),
+        token("ci", &["ingest"], "T_EVALS"),
+    ];
+    relay_toml(&["model", "hardware", "region"], &extra.concat())
+}
 
 async fn subscribed(url: &str) -> (support::relay::Ws, Value) {
     let mut ws = ws_connect(url, Some("oncall-secret")).await.unwrap();
@@ -73,7 +58,7 @@ fn stored(dir: &Path) -> usize {
 }
 
 fn relay_in(dir: &Path) -> relay::config::RelayConfig {
-    let mut cfg = config(TOML);
+    let mut cfg = config(&toml());
     cfg.data_dir = Some(dir.to_path_buf());
     cfg
 }

@@ -11,27 +11,17 @@ use qualtop::clock::wall_ms;
 use qualtop::protocol::Endpoint;
 use qualtop::relay::{self};
 use serde_json::json;
-use support::relay::{config, next_json, next_of, ws_connect};
+use support::relay::{config, next_json, next_of, relay_toml, token, ws_connect};
 use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-const TOML: &str = r#"
-bucket = "1m"
-history = "1h"
-dimensions = ["model", "hardware"]
-
-[[signals]]
-name = "golden-qa"
-kind = "ratio"
-role = "quality"
-endpoint = "evals"
-
-[[tokens]]
-name = "oncall"
-roles = ["read", "annotate"]
-env = "T_ONCALL"
-"#;
+fn toml() -> String {
+    relay_toml(
+        &["model", "hardware"],
+        &token("oncall", &["read", "annotate"], "T_ONCALL"),
+    )
+}
 
 async fn subscribed(url: &str) -> support::relay::Ws {
     let mut ws = ws_connect(url, Some("oncall-secret")).await.unwrap();
@@ -55,7 +45,7 @@ async fn subscribed(url: &str) -> support::relay::Ws {
 async fn annotations_are_signed_by_the_token_and_survive_a_relay_restart() {
     let tmp = support::TempDir::new("relay-annotations");
     let dir = tmp.path().to_path_buf();
-    let mut cfg = config(TOML);
+    let mut cfg = config(&toml());
     cfg.data_dir = Some(dir.clone());
 
     let relay = relay::start(cfg.clone()).await.unwrap();
@@ -77,7 +67,7 @@ async fn annotations_are_signed_by_the_token_and_survive_a_relay_restart() {
     drop(ws);
     relay.shutdown().await;
 
-    let mut cfg2 = config(TOML);
+    let mut cfg2 = config(&toml());
     cfg2.data_dir = Some(dir.clone());
     let relay = relay::start(cfg2).await.unwrap();
     let mut ws = subscribed(&relay.url(Endpoint::Metrics)).await;
@@ -89,32 +79,14 @@ async fn annotations_are_signed_by_the_token_and_survive_a_relay_restart() {
     relay.shutdown().await;
 }
 
-const TOML_ROLES: &str = r#"
-bucket = "1m"
-history = "1h"
-dimensions = ["model", "hardware"]
-
-[[signals]]
-name = "golden-qa"
-kind = "ratio"
-role = "quality"
-endpoint = "evals"
-
-[[tokens]]
-name = "oncall"
-roles = ["read", "annotate"]
-env = "T_ONCALL"
-
-[[tokens]]
-name = "other"
-roles = ["read", "annotate"]
-env = "T_OTHER"
-
-[[tokens]]
-name = "boss"
-roles = ["read", "admin"]
-env = "T_ADMIN"
-"#;
+fn toml_roles() -> String {
+    let tokens = [
+        token("oncall", &["read", "annotate"], "T_ONCALL"),
+        token("other", &["read", "annotate"], "T_OTHER"),
+        token("boss", &["read", "admin"], "T_ADMIN"),
+    ];
+    relay_toml(&["model", "hardware"], &tokens.concat())
+}
 
 /// Connects with `token`, subscribes, and waits for the snapshot.
 async fn subscribed_as(url: &str, token: &str) -> support::relay::Ws {
@@ -150,7 +122,7 @@ async fn annotate(ws: &mut support::relay::Ws, text: &str, rev: Option<u64>) -> 
 
 #[tokio::test]
 async fn only_the_author_or_an_admin_token_may_edit_an_annotation() {
-    let relay = relay::start(config(TOML_ROLES)).await.unwrap();
+    let relay = relay::start(config(&toml_roles())).await.unwrap();
     let url = relay.url(Endpoint::Evals);
     let mut author = subscribed_as(&url, "oncall-secret").await;
     let mut other = subscribed_as(&url, "other-secret").await;

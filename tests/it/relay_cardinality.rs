@@ -13,28 +13,16 @@ use qualtop::clock::wall_ms;
 use qualtop::protocol::Endpoint;
 use qualtop::relay::{self, RunningRelay};
 use serde_json::{Value, json};
-use support::relay::{config, next_json, next_of, post, ws_connect};
+use support::relay::{config, next_json, next_of, post, relay_toml, ws_connect};
 use tokio_tungstenite::tungstenite::Message;
 
 const MIN: i64 = 60_000;
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn start(limits: &str) -> RunningRelay {
-    relay::start(config(&format!(
-        r#"
-bucket = "1m"
-history = "1h"
-dimensions = ["model", "prompt"]
-
-[[signals]]
-name = "golden-qa"
-kind = "ratio"
-role = "quality"
-endpoint = "evals"
-
-[limits]
-{limits}
-"#
+    relay::start(config(&relay_toml(
+        &["model", "prompt"],
+        &format!("[limits]\n{limits}\n"),
     )))
     .await
     .unwrap()

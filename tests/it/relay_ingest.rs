@@ -15,7 +15,9 @@ use qualtop::protocol::Endpoint;
 use qualtop::relay::{self, RunningRelay};
 use qualtop::store::Ratio;
 use serde_json::{Value, json};
-use support::relay::{client, config, next_json, next_of, post, ratio_at, ws_connect};
+use support::relay::{
+    client, config, next_json, next_of, post, ratio_at, relay_toml, token, ws_connect,
+};
 use support::wait::eventually;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -26,43 +28,14 @@ const ONCALL: &str = "oncall-secret";
 const VIEWER: &str = "viewer-secret";
 
 fn toml(limits: &str) -> String {
-    format!(
-        r#"
-bucket = "1m"
-history = "1h"
-dimensions = ["model", "hardware"]
-
-[[signals]]
-name = "golden-qa"
-kind = "ratio"
-role = "quality"
-endpoint = "evals"
-
-[[signals]]
-name = "judge-score"
-kind = "gauge"
-role = "quality"
-endpoint = "evals"
-
-[[tokens]]
-name = "oncall"
-roles = ["read", "annotate"]
-env = "T_ONCALL"
-
-[[tokens]]
-name = "viewer"
-roles = ["read"]
-env = "T_VIEWER"
-
-[[tokens]]
-name = "eval-job"
-roles = ["ingest"]
-env = "T_EVALS"
-
-[limits]
-{limits}
-"#
-    )
+    let extra = [
+        "[[signals]]\nname = \"judge-score\"\nkind = \"gauge\"\nrole = \"quality\"\nendpoint = \"evals\"\n\n".to_owned(),
+        token("oncall", &["read", "annotate"], "T_ONCALL"),
+        token("viewer", &["read"], "T_VIEWER"),
+        token("eval-job", &["ingest"], "T_EVALS"),
+        format!("[limits]\n{limits}\n"),
+    ];
+    relay_toml(&["model", "hardware"], &extra.concat())
 }
 
 async fn start(limits: &str) -> RunningRelay {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use qualtop::protocol::Endpoint;
 use qualtop::relay::{self, RunningRelay};
-use support::relay::{config, next_json, next_of, ws_connect};
+use support::relay::{config, next_json, next_of, relay_toml, ws_connect};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
@@ -20,22 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 const WAIT: Duration = Duration::from_secs(10);
 
 fn toml(extra: &str, limits: &str) -> String {
-    format!(
-        r#"
-bucket = "1m"
-history = "1h"
-dimensions = ["model"]
-{extra}
-[[signals]]
-name = "golden-qa"
-kind = "ratio"
-role = "quality"
-endpoint = "evals"
-
-[limits]
-{limits}
-"#
-    )
+    relay_toml(&["model"], &format!("{extra}\n[limits]\n{limits}\n"))
 }
 
 async fn start(limits: &str) -> RunningRelay {

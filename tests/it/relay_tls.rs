@@ -13,7 +13,7 @@ use qualtop::protocol::Endpoint;
 use qualtop::relay::{self};
 use rustls::pki_types::CertificateDer;
 use serde_json::json;
-use support::relay::{config, next_json, next_of};
+use support::relay::{config, next_json, next_of, relay_toml, tls};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -31,27 +31,9 @@ async fn wss_and_https_serve_the_protocol_and_pushes_under_a_self_signed_certifi
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
 
-    let relay = relay::start(config(&format!(
-        r#"
-bucket = "1m"
-history = "1h"
-dimensions = ["model"]
-
-[tls]
-cert = "{}"
-key = "{}"
-
-[[signals]]
-name = "golden-qa"
-kind = "ratio"
-role = "quality"
-endpoint = "evals"
-"#,
-        cert_path.display(),
-        key_path.display()
-    )))
-    .await
-    .unwrap();
+    let relay = relay::start(config(&relay_toml(&["model"], &tls(&cert_path, &key_path))))
+        .await
+        .unwrap();
     let url = relay.url(Endpoint::Evals);
     assert!(url.starts_with("wss://127.0.0.1:"), "{url}");
 

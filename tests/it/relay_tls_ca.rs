@@ -13,7 +13,7 @@ use qualtop::protocol::Endpoint;
 use qualtop::relay::{self};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use support::fast_feed;
-use support::relay::{config, is_live, last_error};
+use support::relay::{config, is_live, last_error, relay_toml, tls};
 use support::wait::eventually;
 
 /// Why the feed gave up on its source, if it did.
@@ -56,27 +56,9 @@ async fn a_client_trusts_a_private_ca_only_when_given_its_file_and_otherwise_say
     std::fs::write(&key_path, leaf_key.serialize_pem()).unwrap();
     std::fs::write(&ca_path, ca.pem()).unwrap();
 
-    let relay = relay::start(config(&format!(
-        r#"
-bucket = "1m"
-history = "1h"
-dimensions = ["model"]
-
-[tls]
-cert = "{}"
-key = "{}"
-
-[[signals]]
-name = "golden-qa"
-kind = "ratio"
-role = "quality"
-endpoint = "evals"
-"#,
-        cert_path.display(),
-        key_path.display()
-    )))
-    .await
-    .unwrap();
+    let relay = relay::start(config(&relay_toml(&["model"], &tls(&cert_path, &key_path))))
+        .await
+        .unwrap();
     let url = relay.url(Endpoint::Evals);
     assert!(url.starts_with("wss://"), "{url}");
 

@@ -172,3 +172,43 @@ pub async fn post(url: &str, token: Option<&str>, body: String) -> (u16, String)
     let status = resp.status().as_u16();
     (status, resp.text().await.unwrap_or_default())
 }
+
+/// A relay.toml over `dims` with one quality signal (`golden-qa`, a ratio
+/// on the evals endpoint), then `extra`: tables such as `[limits]`,
+/// `[tls]`, more `[[signals]]`, [`token`]s.
+pub fn relay_toml(dims: &[&str], extra: &str) -> String {
+    let dims: Vec<String> = dims.iter().map(|d| format!("{d:?}")).collect();
+    format!(
+        r#"bucket = "1m"
+history = "1h"
+dimensions = [{}]
+
+[[signals]]
+name = "golden-qa"
+kind = "ratio"
+role = "quality"
+endpoint = "evals"
+
+{extra}
+"#,
+        dims.join(", ")
+    )
+}
+
+/// A `[[tokens]]` table whose secret is in `env` (see [`token_env`]).
+pub fn token(name: &str, roles: &[&str], env: &str) -> String {
+    let roles: Vec<String> = roles.iter().map(|r| format!("{r:?}")).collect();
+    format!(
+        "[[tokens]]\nname = {name:?}\nroles = [{}]\nenv = {env:?}\n\n",
+        roles.join(", ")
+    )
+}
+
+/// A `[tls]` table serving the certificate and key at these paths.
+pub fn tls(cert: &Path, key: &Path) -> String {
+    format!(
+        "[tls]\ncert = {:?}\nkey = {:?}\n\n",
+        cert.display().to_string(),
+        key.display().to_string()
+    )
+}
