@@ -191,7 +191,11 @@ impl Session {
             index,
             binding,
             bucket_ms: hello.bucket_ms,
-            subscribe: Subscribe { window_ms, filter },
+            subscribe: Subscribe {
+                window_ms,
+                filter,
+                group_by: None,
+            },
             last_seq: None,
             awaiting_snapshot: true,
             snapshots: 0,

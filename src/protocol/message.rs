@@ -174,6 +174,10 @@ pub struct Subscribe {
     /// dimension → accepted values: OR within a dimension, AND across them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub filter: BTreeMap<String, Vec<String>>,
+    /// Roll the filtered leaves up to these dimensions (feature `rollups`):
+    /// one series per group, counts summed. `None`: one series per leaf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<String>>,
 }
 
 impl Subscribe {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use super::{ChangeHub, FleetSource, Hub, Subscription};
+use super::{ChangeHub, FleetSource, Hub, ROLLUPS_FEATURE, Subscription, UpdatePoint};
 use crate::clock::wall_ms;
-use crate::protocol::{CHANGES_FEATURE, Hello, Millis, Subscribe};
+use crate::protocol::{CHANGES_FEATURE, Hello, Millis, Point, Subscribe};
 
 /// The clock a source's data time runs on.
 pub trait DataClock: Send + Sync + 'static {
@@ -42,8 +42,11 @@ pub struct HubSource<C> {
 }
 
 impl<C: DataClock> HubSource<C> {
-    /// `hello.now` is refreshed from `clock` on every hello.
-    pub fn new(hello: Hello, hub: Arc<Hub>, clock: C) -> Self {
+    /// `hello.now` is refreshed from `clock` on every hello. The hello lists `rollups`: a hub rolls up any grouping on demand.
+    pub fn new(mut hello: Hello, hub: Arc<Hub>, clock: C) -> Self {
+        if !hello.has_feature(ROLLUPS_FEATURE) {
+            hello.features.push(ROLLUPS_FEATURE.to_owned());
+        }
         HubSource {
             hello,
             hub,
@@ -105,6 +108,10 @@ impl<C: DataClock> FleetSource for HubSource<C> {
 
     fn subscribe(&self, sub: &Subscribe) -> Subscription {
         self.hub.subscribe(sub, self.clock.now())
+    }
+
+    fn rolled_points(&self, sub: &Subscribe, touched: &[UpdatePoint]) -> Vec<Point<'static>> {
+        self.hub.rolled_points(sub, touched)
     }
 
     fn changes(&self) -> Option<Arc<ChangeHub>> {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use crate::protocol::{BucketValue, ErrorMessage, Hello, Millis, Series, SliceMap, Subscribe};
+use crate::protocol::{
+    BucketValue, ErrorMessage, Hello, Millis, Point, Series, SliceMap, Subscribe,
+};
 
 /// A producer of one endpoint's data.
 pub trait FleetSource: Send + Sync + 'static {
@@ -20,6 +22,12 @@ pub trait FleetSource: Send + Sync + 'static {
     /// than the wall clock (a demo): sent as the hello's optional `time_scale`.
     fn time_scale(&self) -> Option<f64> {
         None
+    }
+    /// For a subscription with `group_by` (feature `rollups`): the current
+    /// rolled-up buckets of the groups `touched` (one update's points) falls
+    /// in. A source without the feature never gets such a subscription.
+    fn rolled_points(&self, _sub: &Subscribe, _touched: &[UpdatePoint]) -> Vec<Point<'static>> {
+        Vec::new()
     }
     /// Where this source's changes are published, if it reports any (the
     /// hello then lists the `changes` feature).

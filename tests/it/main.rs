@@ -65,6 +65,7 @@ mod scope_cli;
 mod scope_csv;
 mod scope_localize;
 mod server_protocol;
+mod server_rollup;
 mod server_slowloris;
 mod store_bad_input;
 mod store_budget;

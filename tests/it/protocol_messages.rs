@@ -97,10 +97,12 @@ fn subscribe_with_filter_roundtrips() {
     roundtrip_client(ClientMessage::Subscribe(Subscribe {
         window_ms: 3_600_000,
         filter,
+        group_by: Some(vec!["model".into(), "hardware".into()]),
     }));
     let bare = ClientMessage::Subscribe(Subscribe {
         window_ms: 60_000,
         filter: BTreeMap::new(),
+        group_by: None,
     });
     assert_eq!(bare.to_json(), r#"{"type":"subscribe","window_ms":60000}"#);
     roundtrip_client(bare);

@@ -23,6 +23,7 @@ use super::ServerConfig;
 use super::annotations::{AnnotationHub, Writer, hello_features, id_of_broken_annotate};
 use super::auth::Principal;
 use super::changes::next_change;
+use super::rollup::check_group_by;
 use super::source::{FleetSource, Update, UpdatePoint};
 
 /// Why a connection ended, for the log.
@@ -217,6 +218,9 @@ impl Connection {
                 .send_error("bad_request", "subscribe: window_ms must be positive", None)
                 .await;
         }
+        if let Err(message) = check_group_by(&sub, &self.source.hello()) {
+            return self.send_error("bad_request", &message, None).await;
+        }
         if !self.subscribes.allow(Instant::now().into_std()) {
             let message = format!(
                 "more than {} subscribes a minute; disconnecting",
@@ -303,12 +307,16 @@ impl Connection {
             return Ok(());
         };
         let notices = update.notices.clone();
-        let points: Vec<Point<'_>> = update
-            .points
-            .iter()
-            .filter(|p| sub.matches(&p.slice))
-            .map(borrowed_point)
-            .collect();
+        let points: Vec<Point<'_>> = if sub.group_by.is_some() {
+            self.source.rolled_points(sub, &update.points)
+        } else {
+            update
+                .points
+                .iter()
+                .filter(|p| sub.matches(&p.slice))
+                .map(borrowed_point)
+                .collect()
+        };
         if !points.is_empty() {
             let batch = ServerMessage::Batch(Batch {
                 seq: self.seq + 1,
