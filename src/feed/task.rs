@@ -14,7 +14,8 @@ use super::config::{FeedOptions, SourceConfig};
 use super::connect::{Ending, WsStream, describe, is_oversize, open};
 use super::fleet::SharedFleet;
 use super::flood::{MAX_PINGS_PER_SECOND, PingBudget, ResubscribeBackoff};
-use super::session::{Session, Step, count_dropped_frame, decode_hello, hello_time_scale};
+use super::hello::{decode_hello, hello_time_scale};
+use super::session::{Session, Step, count_dropped_frame};
 use super::status::{ConnState, SourceStatus};
 use crate::clock::wall_ms;
 use crate::protocol::{ClientMessage, Subscribe};
@@ -353,9 +354,11 @@ async fn serve(
                     Some(Ok(Message::Text(text))) => {
                         last_heard = Instant::now();
                         stale = false;
-                        if session.on_text(fleet, text.as_str()) == Step::Resubscribe
-                            && resubscribe_at.is_none()
-                        {
+                        let step = session.on_text(fleet, text.as_str());
+                        if let Step::Refuse(reason) = step {
+                            return Ending::Failed(reason);
+                        }
+                        if step == Step::Resubscribe && resubscribe_at.is_none() {
                             let delay = gaps.after_gap(Instant::now());
                             if delay.is_zero() {
                                 let again = ClientMessage::Subscribe(session.subscription().clone());
@@ -392,6 +395,14 @@ async fn serve(
                         }
                     }
                     Some(Ok(_)) => {} // pong, or a raw frame tungstenite never yields
+                }
+            }
+            () = sleep_until_some(session.part_deadline()), if session.part_deadline().is_some() => {
+                if session.part_timed_out(fleet) == Step::Resubscribe {
+                    let again = ClientMessage::Subscribe(session.subscription().clone());
+                    if let Err(e) = send(ws, &again).await {
+                        return e;
+                    }
                 }
             }
             () = sleep_until_some(resubscribe_at), if resubscribe_at.is_some() => {

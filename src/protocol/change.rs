@@ -295,6 +295,7 @@ mod tests {
         let sub = |dim: &str, v: &str| Subscribe {
             window_ms: 1,
             filter: [(dim.to_string(), vec![v.to_string()])].into(),
+            snapshot_parts: false,
         };
         let change = sample();
         assert!(change.meets(&sub("hardware", "tpu")));
