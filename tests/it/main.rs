@@ -41,6 +41,7 @@ mod e2e_walkthrough;
 mod feed_clock_skew;
 mod feed_failures;
 mod feed_flood;
+mod feed_parts;
 mod feed_restart;
 mod feed_stream;
 mod fuzz_corpus;
