@@ -205,6 +205,13 @@ async fn close_oversize(ws: &mut WsStream) {
     let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(Some(frame))).await;
 }
 
+/// Why a source whose snapshot cannot arrive in one frame is given up.
+fn snapshot_too_large(what: &str) -> String {
+    format!(
+        "{what} while waiting for the snapshot: this backend sends its whole snapshot in one frame (no snapshot_parts); narrow the subscription with a filter (`/` in the TUI), or serve the fleet through a relay, which sends snapshots in parts"
+    )
+}
+
 /// Sleeps until `at` (forever when `None`; the caller's guard skips that).
 async fn sleep_until_some(at: Option<Instant>) {
     match at {
@@ -348,6 +355,11 @@ async fn serve(
                         if is_oversize(&e) {
                             session.drop_frame(fleet, &describe(&e), now);
                             close_oversize(ws).await;
+                            if session.awaiting_snapshot {
+                                // Most likely the snapshot itself: redialling
+                                // would only fetch it again.
+                                return Ending::Failed(snapshot_too_large(&describe(&e)));
+                            }
                         }
                         return Ending::Lost(describe(&e));
                     }

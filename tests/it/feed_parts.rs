@@ -173,3 +173,55 @@ async fn a_snapshot_declaring_more_slices_than_the_client_holds_fails_saying_how
     })
     .await;
 }
+
+/// A snapshot frame over the client's frame limit, as a backend without
+/// parts sends a large fleet.
+fn oversize_snapshot() -> String {
+    format!(
+        r#"{{"type":"snapshot","seq":1,"from":0,"to":0,"series":[],"pad":"{}"}}"#,
+        "x".repeat(qualtop::protocol::MAX_FRAME_BYTES)
+    )
+}
+
+#[tokio::test]
+async fn a_snapshot_over_the_frame_limit_fails_the_source_saying_how_to_narrow_instead_of_looping() {
+    bounded(TEST_LIMIT, async {
+        let server = Server::bind().await;
+        let fleet = new_fleet();
+        let _feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let mut conn = server.accept().await;
+        conn.send(&ServerMessage::Hello(hello("e1"))).await;
+        conn.expect_subscribe().await;
+        let _ = conn.try_send_text(oversize_snapshot()).await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].state.is_failed()).await);
+        let ConnState::Failed { reason } = fleet.read(|f| f.sources[0].state.clone()) else {
+            unreachable!()
+        };
+        assert!(reason.contains("frame over the size limit"), "{reason}");
+        assert!(reason.contains("filter"), "{reason}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn snapshot_command_exits_2_naming_a_source_whose_snapshot_could_not_load() {
+    bounded(Duration::from_secs(60), async {
+        let server = Server::bind().await;
+        let url = server.url();
+        let run = tokio::task::spawn_blocking(move || {
+            crate::support::qualtop_command("parts-snapshot-exit")
+                .args(["snapshot", "--evals", &url])
+                .output()
+                .unwrap()
+        });
+        let mut conn = server.accept().await;
+        conn.send(&ServerMessage::Hello(hello("e1"))).await;
+        conn.expect_subscribe().await;
+        let _ = conn.try_send_text(oversize_snapshot()).await;
+        let out = run.await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+        assert!(stderr.contains("frame over the size limit"), "{stderr}");
+    })
+    .await;
+}
