@@ -42,4 +42,3 @@ pub fn hello_time_scale(text: &str) -> Option<f64> {
     let scale = serde_json::from_str::<Extras>(text).ok()?.time_scale?;
     (scale.is_finite() && scale > 0.0 && scale <= 1e6).then_some(scale)
 }
-

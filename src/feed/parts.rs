@@ -123,7 +123,13 @@ impl Session {
 
     /// One part of a snapshot in parts: checked, kept, and the snapshot
     /// applied when it is the last.
-    pub(super) fn on_part(&mut self, fleet: &SharedFleet, snap: Snapshot<'_>, text: &str, now: Millis) -> Step {
+    pub(super) fn on_part(
+        &mut self,
+        fleet: &SharedFleet,
+        snap: Snapshot<'_>,
+        text: &str,
+        now: Millis,
+    ) -> Step {
         let Some(part) = snap.part else {
             return Step::Continue;
         };
@@ -195,9 +201,15 @@ impl Session {
     }
 
     /// Why the snapshot whose first part this is cannot be held, if so.
-    fn refusal(&self, fleet: &SharedFleet, snap: &Snapshot<'_>, part: SnapshotPart) -> Option<String> {
+    fn refusal(
+        &self,
+        fleet: &SharedFleet,
+        snap: &Snapshot<'_>,
+        part: SnapshotPart,
+    ) -> Option<String> {
         let slices = part.slices?;
-        let why = fleet.read(|f| over_capacity(&f.store, &self.binding, slices, (snap.from, snap.to)))?;
+        let why =
+            fleet.read(|f| over_capacity(&f.store, &self.binding, slices, (snap.from, snap.to)))?;
         fleet.write(|f| {
             if let Some(s) = status_mut(f, self.index) {
                 s.snapshot_progress = None;

@@ -470,4 +470,3 @@ pub fn count_dropped_frame(
         tracing::debug!(source = index, dropped, "dropped a frame: {why}");
     }
 }
-

@@ -34,7 +34,9 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    println!("| leaves | to listen | endpoint | snapshot bytes | parts | decode / Value parse | connect → applied | client VmRSS / VmHWM | store |");
+    println!(
+        "| leaves | to listen | endpoint | snapshot bytes | parts | decode / Value parse | connect → applied | client VmRSS / VmHWM | store |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
         run(n);
@@ -96,7 +98,12 @@ async fn feed_both(port: u16) -> (f64, Vec<String>, usize) {
         .enumerate()
         .map(|(i, e)| {
             let url = format!("ws://127.0.0.1:{port}/{e}");
-            spawn_feed(fleet.clone(), i, SourceConfig::new(*e, url), FeedOptions::default())
+            spawn_feed(
+                fleet.clone(),
+                i,
+                SourceConfig::new(*e, url),
+                FeedOptions::default(),
+            )
         })
         .collect();
     let deadline = started + Duration::from_secs(900);

@@ -29,7 +29,12 @@ async fn a_scaled_demo_has_exactly_the_leaves_asked_for_and_still_its_bugs() {
     assert_eq!(distinct.len(), 2_000, "every leaf is its own slice");
     let regions: BTreeSet<_> = world.leaves().iter().map(|l| &l.region).collect();
     assert!(regions.len() > 4, "more regions: {regions:?}");
-    assert!(world.leaves().iter().any(|l| l.model.starts_with("atlas-m-ft")));
+    assert!(
+        world
+            .leaves()
+            .iter()
+            .any(|l| l.model.starts_with("atlas-m-ft"))
+    );
     // The same bugs, on the same base models' leaves.
     let (before, after) = (plain.world.truth(), world.truth());
     assert_eq!(
@@ -51,7 +56,13 @@ fn demo_server_with_leaves_listens_and_says_how_long_its_history_took() {
     let port = free_port();
     let started = Instant::now();
     let mut child = qualtop_command("demo-scale")
-        .args(["demo-server", "--listen", &format!("127.0.0.1:{port}"), "--leaves", "2000"])
+        .args([
+            "demo-server",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--leaves",
+            "2000",
+        ])
         .arg("--data-dir")
         .arg(dir.path())
         .env("RUST_LOG", "warn")
@@ -67,7 +78,10 @@ fn demo_server_with_leaves_listens_and_says_how_long_its_history_took() {
             said = Some(line);
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "no word in time");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no word in time"
+        );
     }
     let _ = child.kill();
     let _ = child.wait();
@@ -77,5 +91,8 @@ fn demo_server_with_leaves_listens_and_says_how_long_its_history_took() {
         .args(["demo-server", "--leaves", "50001"])
         .output()
         .unwrap();
-    assert!(!refused.status.success(), "more than 50,000 leaves is refused");
+    assert!(
+        !refused.status.success(),
+        "more than 50,000 leaves is refused"
+    );
 }

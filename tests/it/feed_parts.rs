@@ -41,7 +41,12 @@ async fn a_snapshot_in_parts_is_applied_once_every_part_is_in_and_not_before() {
     bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let _feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let _feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         conn.send(&ServerMessage::Hello(hello("e1"))).await;
         let sub = conn.expect_subscribe().await;
@@ -50,22 +55,37 @@ async fn a_snapshot_in_parts_is_applied_once_every_part_is_in_and_not_before() {
         conn.send(&part(1, 1, 3, Some(3), one("a", 9))).await;
         conn.send(&part(1, 2, 3, None, one("b", 8))).await;
         assert!(
-            fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshot_progress == Some((2, 3))).await,
+            fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshot_progress
+                == Some((2, 3)))
+            .await,
             "progress shows 2 of 3"
         );
-        assert_eq!(quality_at(&fleet, "a", "tpu", 0), None, "nothing applied before the last part");
-        assert_eq!(fleet.read(|f| f.sources[0].state.clone()), ConnState::Connecting);
+        assert_eq!(
+            quality_at(&fleet, "a", "tpu", 0),
+            None,
+            "nothing applied before the last part"
+        );
+        assert_eq!(
+            fleet.read(|f| f.sources[0].state.clone()),
+            ConnState::Connecting
+        );
 
         conn.send(&part(1, 3, 3, None, one("c", 7))).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].state == ConnState::Live).await);
         for (model, good) in [("a", 9), ("b", 8), ("c", 7)] {
-            assert_eq!(quality_at(&fleet, model, "tpu", 0), Some(Ratio::new(good, 10)));
+            assert_eq!(
+                quality_at(&fleet, model, "tpu", 0),
+                Some(Ratio::new(good, 10))
+            );
         }
         assert_eq!(fleet.read(|f| f.sources[0].snapshot_progress), None);
         // The stream goes on from the parts' shared seq.
-        conn.send(&batch(2, vec![point("a", "tpu", 1, 5, 10)])).await;
+        conn.send(&batch(2, vec![point("a", "tpu", 1, 5, 10)]))
+            .await;
         assert!(
-            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "a", "tpu", 1).is_some()).await,
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "a", "tpu", 1)
+                .is_some())
+            .await,
             "the batch after the parts follows their seq"
         );
     })
@@ -89,27 +109,48 @@ async fn a_part_that_never_comes_times_out_keeps_the_old_state_and_resubscribes(
         // The user narrows the view: a new snapshot, in parts, that stalls.
         // (A second subscribe arrives from the client only on the timeout.)
         conn.send(&part(2, 1, 2, Some(1), one("new", 9))).await;
-        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshot_progress == Some((1, 2))).await);
+        assert!(
+            fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshot_progress
+                == Some((1, 2)))
+            .await
+        );
         match conn.recv().await {
             Some(ClientMessage::Subscribe(s)) => assert!(s.snapshot_parts),
             other => panic!("expected a subscribe after the timeout, got {other:?}"),
         }
         let (progress, error) = fleet.read(|f| {
-            (f.sources[0].snapshot_progress, f.sources[0].last_error.clone())
+            (
+                f.sources[0].snapshot_progress,
+                f.sources[0].last_error.clone(),
+            )
         });
         assert_eq!(progress, None);
         let error = error.unwrap_or_default();
         assert!(error.contains("part 1 of 2"), "{error}");
-        assert_eq!(quality_at(&fleet, "old", "tpu", 0), Some(Ratio::new(5, 10)), "old state kept");
-        assert_eq!(quality_at(&fleet, "new", "tpu", 0), None, "half a snapshot never shows");
+        assert_eq!(
+            quality_at(&fleet, "old", "tpu", 0),
+            Some(Ratio::new(5, 10)),
+            "old state kept"
+        );
+        assert_eq!(
+            quality_at(&fleet, "new", "tpu", 0),
+            None,
+            "half a snapshot never shows"
+        );
 
         // The answer to the new subscribe completes as usual.
         conn.send(&part(3, 1, 2, Some(2), one("new", 9))).await;
         conn.send(&part(3, 2, 2, None, one("other", 8))).await;
         assert!(
-            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "other", "tpu", 0).is_some()).await
+            fleet_holds(&fleet, WAIT, |_| quality_at(&fleet, "other", "tpu", 0)
+                .is_some())
+            .await
         );
-        assert_eq!(quality_at(&fleet, "old", "tpu", 0), None, "the new snapshot replaced the old");
+        assert_eq!(
+            quality_at(&fleet, "old", "tpu", 0),
+            None,
+            "the new snapshot replaced the old"
+        );
     })
     .await;
 }
@@ -119,15 +160,29 @@ async fn a_batch_between_parts_drops_them_and_resubscribes() {
     bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let _feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let _feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         conn.send(&ServerMessage::Hello(hello("e1"))).await;
         conn.expect_subscribe().await;
         conn.send(&part(1, 1, 2, Some(2), one("a", 9))).await;
-        conn.send(&batch(2, vec![point("a", "tpu", 1, 5, 10)])).await;
-        assert!(matches!(conn.recv().await, Some(ClientMessage::Subscribe(_))));
-        let error = fleet.read(|f| f.sources[0].last_error.clone()).unwrap_or_default();
-        assert!(error.contains("batch came between snapshot parts"), "{error}");
+        conn.send(&batch(2, vec![point("a", "tpu", 1, 5, 10)]))
+            .await;
+        assert!(matches!(
+            conn.recv().await,
+            Some(ClientMessage::Subscribe(_))
+        ));
+        let error = fleet
+            .read(|f| f.sources[0].last_error.clone())
+            .unwrap_or_default();
+        assert!(
+            error.contains("batch came between snapshot parts"),
+            "{error}"
+        );
         assert_eq!(quality_at(&fleet, "a", "tpu", 0), None);
     })
     .await;
@@ -138,10 +193,16 @@ async fn a_one_frame_backend_is_read_as_before() {
     bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let _feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let _feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         // `part` with one part is the same as no `part`.
-        conn.handshake("e1", &part(1, 1, 1, Some(1), one("a", 9))).await;
+        conn.handshake("e1", &part(1, 1, 1, Some(1), one("a", 9)))
+            .await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].state == ConnState::Live).await);
         assert_eq!(quality_at(&fleet, "a", "tpu", 0), Some(Ratio::new(9, 10)));
     })
@@ -169,7 +230,10 @@ async fn a_snapshot_declaring_more_slices_than_the_client_holds_fails_saying_how
         };
         assert!(reason.contains("50000 slices"), "{reason}");
         assert!(reason.contains("filter"), "says how to narrow: {reason}");
-        assert!(conn.closed_by_client().await, "no reconnect loop on the same connection");
+        assert!(
+            conn.closed_by_client().await,
+            "no reconnect loop on the same connection"
+        );
     })
     .await;
 }
@@ -184,11 +248,17 @@ fn oversize_snapshot() -> String {
 }
 
 #[tokio::test]
-async fn a_snapshot_over_the_frame_limit_fails_the_source_saying_how_to_narrow_instead_of_looping() {
+async fn a_snapshot_over_the_frame_limit_fails_the_source_saying_how_to_narrow_instead_of_looping()
+{
     bounded(TEST_LIMIT, async {
         let server = Server::bind().await;
         let fleet = new_fleet();
-        let _feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), fast_opts());
+        let _feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
         let mut conn = server.accept().await;
         conn.send(&ServerMessage::Hello(hello("e1"))).await;
         conn.expect_subscribe().await;

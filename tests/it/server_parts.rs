@@ -48,7 +48,11 @@ async fn snapshot_frames(server: &RunningServer, parts: bool) -> Vec<String> {
     let sub = format!(
         r#"{{"type":"subscribe","window_ms":{}{}}}"#,
         hello.history_ms,
-        if parts { r#","snapshot_parts":true"# } else { "" }
+        if parts {
+            r#","snapshot_parts":true"#
+        } else {
+            ""
+        }
     );
     ws.send(Message::text(sub)).await.unwrap();
     let mut frames = Vec::new();
@@ -78,7 +82,11 @@ async fn a_client_that_reads_parts_gets_small_parts_holding_what_an_old_client_g
         let mut series = Vec::new();
         let mut seq = None;
         for (i, text) in parts.iter().enumerate() {
-            assert!(text.len() < 2 * PART_BYTES, "part {i}: {} bytes", text.len());
+            assert!(
+                text.len() < 2 * PART_BYTES,
+                "part {i}: {} bytes",
+                text.len()
+            );
             let Ok(Some(ServerMessage::Snapshot(s))) = decode_server(text) else {
                 unreachable!()
             };
@@ -88,7 +96,11 @@ async fn a_client_that_reads_parts_gets_small_parts_holding_what_an_old_client_g
             if i == 0 {
                 assert_eq!(p.slices, Some(LEAVES as u64));
             }
-            series.extend(s.series.into_iter().map(|s| (s.slice.into_owned(), s.signal.as_str().to_owned())));
+            series.extend(
+                s.series
+                    .into_iter()
+                    .map(|s| (s.slice.into_owned(), s.signal.as_str().to_owned())),
+            );
         }
         let Ok(Some(ServerMessage::Snapshot(one))) = decode_server(&whole[0]) else {
             unreachable!()
@@ -121,7 +133,12 @@ async fn the_feed_loads_a_snapshot_in_parts_from_the_server_and_goes_live_with_e
         );
         let (slices, snapshots, progress, frames) = fleet.read(|f| {
             let s = &f.sources[0];
-            (f.store.slices().len(), s.snapshots, s.snapshot_progress, s.drops.frames)
+            (
+                f.store.slices().len(),
+                s.snapshots,
+                s.snapshot_progress,
+                s.drops.frames,
+            )
         });
         assert_eq!(slices, LEAVES);
         assert_eq!(snapshots, 1, "applied once, as one snapshot");

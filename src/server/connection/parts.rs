@@ -72,7 +72,11 @@ fn series_bytes(s: &Series<'_>) -> usize {
     let ints = |v: &Option<Vec<Option<i64>>>| {
         v.as_ref().map_or(0, |v| {
             v.iter()
-                .map(|c| c.map_or(5, |n| n.unsigned_abs().checked_ilog10().unwrap_or(0) as usize + 2))
+                .map(|c| {
+                    c.map_or(5, |n| {
+                        n.unsigned_abs().checked_ilog10().unwrap_or(0) as usize + 2
+                    })
+                })
                 .sum::<usize>()
         })
     };
@@ -128,7 +132,12 @@ mod tests {
     #[test]
     fn a_large_snapshot_splits_into_parts_near_the_target_that_keep_every_series() {
         let all: Vec<_> = (0..40)
-            .flat_map(|m| [series(&format!("m{m}"), "q", 360), series(&format!("m{m}"), "a", 360)])
+            .flat_map(|m| {
+                [
+                    series(&format!("m{m}"), "q", 360),
+                    series(&format!("m{m}"), "a", 360),
+                ]
+            })
             .collect();
         let frames: Vec<String> = snapshot_frames(snapshot(all.clone()), true, 16 * 1024).collect();
         assert!(frames.len() > 3, "{} frames", frames.len());
@@ -139,7 +148,10 @@ mod tests {
                 panic!("part {i} does not decode");
             };
             let part = s.part.expect("every frame is a part");
-            assert_eq!((part.id, part.index as usize, part.count as usize), (3, i + 1, frames.len()));
+            assert_eq!(
+                (part.id, part.index as usize, part.count as usize),
+                (3, i + 1, frames.len())
+            );
             assert_eq!(part.slices, (i == 0).then_some(40));
             back.extend(s.series.into_iter().map(|s| s.slice.into_owned()));
         }
@@ -150,7 +162,8 @@ mod tests {
     fn a_client_without_parts_or_a_small_snapshot_gets_one_plain_frame() {
         let all = vec![series("a", "q", 10), series("b", "q", 10)];
         for (parts, target) in [(false, 16), (true, 1 << 20)] {
-            let frames: Vec<String> = snapshot_frames(snapshot(all.clone()), parts, target).collect();
+            let frames: Vec<String> =
+                snapshot_frames(snapshot(all.clone()), parts, target).collect();
             assert_eq!(frames.len(), 1);
             assert!(!frames[0].contains("\"part\""), "{}", frames[0]);
         }
