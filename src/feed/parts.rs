@@ -196,7 +196,7 @@ impl Session {
             Ok(Some(ServerMessage::Snapshot(s))) => Some(s),
             _ => None,
         });
-        self.apply_whole(fleet, (seq, to), parts, now);
+        self.apply_whole(fleet, (seq, to, None), parts, now);
         Step::Continue
     }
 

@@ -16,23 +16,32 @@ impl Session {
         }
         self.pending = None;
         let (seq, to) = (snap.seq, snap.to);
-        self.apply_whole(fleet, (seq, to), std::iter::once(snap), now);
+        self.apply_whole(fleet, (seq, to, Some(now)), std::iter::once(snap), now);
     }
 
     /// Replaces this source's data with a whole snapshot (its parts, in
-    /// order) under one write.
+    /// order) under one write. `said_at`: when the backend said `to`; `None`
+    /// (parts) keeps the clock reading held (hello, heartbeat), as `to` is
+    /// as old as the first part and a slow load at the demo's ×60 would read
+    /// as a clock minutes behind.
     pub(super) fn apply_whole<'a>(
         &mut self,
         fleet: &SharedFleet,
-        (seq, to): (u64, Millis),
+        (seq, to, said_at): (u64, Millis, Option<Millis>),
         parts: impl Iterator<Item = Snapshot<'a>>,
         now: Millis,
     ) {
         let bucket_ms = self.bucket_ms.max(1);
         fleet.write(|f| {
-            if let Some(s) = status_mut(f, self.index) {
-                s.backend_now = Some((to, now));
-            }
+            let reading = status_mut(f, self.index).map(|s| {
+                let reading = match (said_at, s.backend_now) {
+                    (None, Some(held)) => held,
+                    _ => (to, said_at.unwrap_or(now)),
+                };
+                s.backend_now = Some(reading);
+                reading
+            });
+            let (clock, clock_at) = reading.unwrap_or((to, now));
             let agreed = judge_clocks(f, self.index, now);
             // This snapshot refills the axis if it started again just now.
             self.timeline = f.timeline;
@@ -47,7 +56,7 @@ impl Session {
             };
             // The clock first, so the newest buckets are inside the window.
             if agreed {
-                store.set_now(to);
+                store.set_now(to.max(clock));
             }
             store.reset_source(&self.binding);
             let newest_allowed = store.bucket_of(store.now()) + 1;
@@ -70,7 +79,7 @@ impl Session {
                 changes.extend(snap.changes);
             }
             status.newest_data = newest.map(|b| b.saturating_mul(bucket_ms));
-            status.note_backend_now(to, now, bucket_ms);
+            status.note_backend_now(clock, clock_at, bucket_ms);
             status.snapshot_progress = None;
             super::changes::apply_changes(f, self.index, changes);
             let Some(status) = f.sources.get_mut(self.index) else {

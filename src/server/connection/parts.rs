@@ -85,7 +85,7 @@ fn series_bytes(s: &Series<'_>) -> usize {
         + s.signal.as_str().len()
         + ints(&s.good)
         + ints(&s.total)
-        + s.values.as_ref().map_or(0, |v| v.len() * 24)
+        + s.values.as_ref().map_or(0, |v| v.len() * 12)
 }
 
 /// Slices in a snapshot: a hub sends each slice's series together.
