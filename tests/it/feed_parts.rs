@@ -274,24 +274,26 @@ async fn a_snapshot_over_the_frame_limit_fails_the_source_saying_how_to_narrow_i
 }
 
 #[tokio::test]
-async fn snapshot_command_exits_2_naming_a_source_whose_snapshot_could_not_load() {
-    bounded(Duration::from_secs(60), async {
-        let server = Server::bind().await;
-        let url = server.url();
-        let run = tokio::task::spawn_blocking(move || {
-            crate::support::qualtop_command("parts-snapshot-exit")
-                .args(["snapshot", "--evals", &url])
-                .output()
-                .unwrap()
-        });
-        let mut conn = server.accept().await;
-        conn.send(&ServerMessage::Hello(hello("e1"))).await;
-        conn.expect_subscribe().await;
-        let _ = conn.try_send_text(oversize_snapshot()).await;
-        let out = run.await.unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-        assert!(stderr.contains("frame over the size limit"), "{stderr}");
+async fn snapshot_and_check_exit_2_naming_a_source_whose_snapshot_could_not_load() {
+    bounded(Duration::from_secs(90), async {
+        for command in ["snapshot", "check"] {
+            let server = Server::bind().await;
+            let url = server.url();
+            let run = tokio::task::spawn_blocking(move || {
+                crate::support::qualtop_command("parts-exit")
+                    .args([command, "--evals", &url])
+                    .output()
+                    .unwrap()
+            });
+            let mut conn = server.accept().await;
+            conn.send(&ServerMessage::Hello(hello("e1"))).await;
+            conn.expect_subscribe().await;
+            let _ = conn.try_send_text(oversize_snapshot()).await;
+            let out = run.await.unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+            assert!(stderr.contains("frame over the size limit"), "{command}: {stderr}");
+        }
     })
     .await;
 }
