@@ -292,8 +292,45 @@ async fn snapshot_and_check_exit_2_naming_a_source_whose_snapshot_could_not_load
             let out = run.await.unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
-            assert!(stderr.contains("frame over the size limit"), "{command}: {stderr}");
+            assert!(
+                stderr.contains("frame over the size limit"),
+                "{command}: {stderr}"
+            );
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_part_out_of_order_or_out_of_range_drops_the_parts_and_resubscribes() {
+    bounded(TEST_LIMIT, async {
+        let server = Server::bind().await;
+        let fleet = new_fleet();
+        let _feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("t", server.url()),
+            fast_opts(),
+        );
+        let mut conn = server.accept().await;
+        conn.send(&ServerMessage::Hello(hello("e1"))).await;
+        conn.expect_subscribe().await;
+        conn.send(&part(1, 1, 3, Some(3), one("a", 9))).await;
+        conn.send(&part(1, 3, 3, None, one("c", 7))).await;
+        assert!(
+            matches!(conn.recv().await, Some(ClientMessage::Subscribe(_))),
+            "skipped part 2"
+        );
+        assert_eq!(quality_at(&fleet, "a", "tpu", 0), None);
+        conn.send(&part(2, 5, 4, None, one("a", 9))).await;
+        assert!(
+            matches!(conn.recv().await, Some(ClientMessage::Subscribe(_))),
+            "index past count"
+        );
+        conn.send(&part(3, 1, 2, Some(2), one("a", 9))).await;
+        conn.send(&part(3, 2, 2, None, one("c", 7))).await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].state == ConnState::Live).await);
+        assert_eq!(quality_at(&fleet, "c", "tpu", 0), Some(Ratio::new(7, 10)));
     })
     .await;
 }
