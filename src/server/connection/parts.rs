@@ -1,7 +1,7 @@
 //! A snapshot as frames: one for a client that does not read parts (or a
 //! snapshot that fits one part), else parts of about a target size each.
 
-use crate::protocol::{Series, ServerMessage, Snapshot, SnapshotPart};
+use crate::protocol::{MAX_SNAPSHOT_PARTS, Series, ServerMessage, Snapshot, SnapshotPart};
 
 /// The frames of `snap`, in sending order, each made when it is taken (a
 /// large fleet's snapshot is never all in memory as text). `parts` says the
@@ -12,7 +12,11 @@ pub fn snapshot_frames(
     target: usize,
 ) -> Box<dyn Iterator<Item = String> + Send> {
     let bounds = if parts {
-        part_bounds(&snap.series, target.max(1))
+        // Larger parts rather than more than a client accepts (twice the
+        // even share: a greedy cut can leave a part nearly half empty).
+        let total: usize = snap.series.iter().map(series_bytes).sum();
+        let floor = 2 * total.div_ceil(MAX_SNAPSHOT_PARTS as usize);
+        part_bounds(&snap.series, target.max(floor).max(1))
     } else {
         Vec::new()
     };
@@ -156,6 +160,16 @@ mod tests {
             back.extend(s.series.into_iter().map(|s| s.slice.into_owned()));
         }
         assert_eq!(back, all.into_iter().map(|s| s.slice).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_tiny_target_still_makes_no_more_parts_than_a_client_accepts() {
+        let all: Vec<_> = (0..5000)
+            .map(|m| series(&format!("m{m}"), "q", 2))
+            .collect();
+        let frames = snapshot_frames(snapshot(all), true, 1).count();
+        assert!(frames <= MAX_SNAPSHOT_PARTS as usize, "{frames} parts");
+        assert!(frames > 1000, "{frames} parts");
     }
 
     #[test]
