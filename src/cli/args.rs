@@ -199,6 +199,11 @@ pub enum Command {
         /// clients must present (unset: no token asked).
         #[arg(long, value_name = "VAR", default_value = DEFAULT_TOKEN_ENV)]
         token_env: String,
+        /// Grow the fleet to N leaf slices (more regions, fine-tuned model
+        /// variants), the three bugs still in it: a fleet at scale to try
+        /// and measure (at most 50000).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=50_000))]
+        leaves: Option<u32>,
     },
     /// Annotations: add one from a script, send what waits in the outbox,
     /// or print the postmortem timeline.

@@ -19,7 +19,7 @@ pub fn run(
     listen: SocketAddr,
     speed: f64,
     seed: u64,
-    scenario: Option<&Path>,
+    (scenario, leaves): (Option<&Path>, Option<usize>),
     data_dir: Option<&Path>,
     token_env: &str,
 ) -> anyhow::Result<ExitCode> {
@@ -49,9 +49,18 @@ pub fn run(
             seed,
             speed,
             data_dir: Some(data_dir.clone()),
+            leaves,
             ..DemoOptions::default()
         };
+        let started = std::time::Instant::now();
         let server = demo::start(listen, cfg, opts).await?;
+        if let Some(n) = leaves {
+            // The scale mode's one figure: how long its history took to make.
+            eprintln!(
+                "qualtop demo-server: {n} leaves, history generated and listening after {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         let auth = if token.is_some() {
             format!(" (bearer token from ${token_env} required)")
         } else {

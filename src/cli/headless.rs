@@ -47,7 +47,14 @@ pub async fn connect_and_replay(
         f.sources
             .iter()
             .filter(|s| !(s.state.is_live() && s.snapshots > 0))
-            .map(|s| format!("{}: {}", sanitize(&s.label), reason(&s.state)))
+            .map(|s| match s.snapshot_progress {
+                // Parts arriving slowly, or a part that never came.
+                Some((got, all)) if s.state == ConnState::Connecting => format!(
+                    "{}: snapshot still loading, part {got} of {all}",
+                    sanitize(&s.label)
+                ),
+                _ => format!("{}: {}", sanitize(&s.label), reason(&s.state)),
+            })
             .collect::<Vec<_>>()
     });
     if !missing.is_empty() {

@@ -65,11 +65,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             scenario,
             data_dir,
             token_env,
+            leaves,
         }) => demo_server::run(
             listen,
             speed,
             seed,
-            scenario.as_deref(),
+            (scenario.as_deref(), leaves.map(|n| n as usize)),
             data_dir.as_deref(),
             &token_env,
         ),

@@ -4,7 +4,7 @@
 use crate::protocol::SliceMap;
 
 use super::noise;
-use super::scenario::{DIMENSIONS, Scenario, Scope};
+use super::scenario::{DIMENSIONS, ModelSpec, RegionSpec, Scenario, Scope};
 
 /// Index of a leaf in [`super::World::leaves`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,6 +93,9 @@ pub fn leaves(s: &Scenario) -> Vec<DemoLeaf> {
             }
         }
     }
+    if let Some(cap) = s.max_leaves {
+        leaves.truncate(cap);
+    }
     let total: f64 = leaves.iter().map(|l| l.traffic_share).sum();
     if total > 0.0 {
         for l in &mut leaves {
@@ -100,4 +103,69 @@ pub fn leaves(s: &Scenario) -> Vec<DemoLeaf> {
         }
     }
     leaves
+}
+
+/// Most leaves the scale mode makes (the documented limit of a fleet).
+pub const MAX_SCALED_LEAVES: usize = 50_000;
+
+/// Regions a scaled fleet adds to the scenario's, each a small share.
+const MORE_REGIONS: [&str; 12] = [
+    "us-central",
+    "eu-central",
+    "eu-north",
+    "ap-northeast",
+    "ap-southeast",
+    "sa-east",
+    "ca-central",
+    "me-central",
+    "af-south",
+    "ap-east",
+    "us-south",
+    "eu-south",
+];
+
+/// The scenario grown to exactly `target` leaves (the demo's scale mode):
+/// more regions, then fine-tuned variants of each model (`atlas-m-ft007`,
+/// with its base's quality and latency), which together take a third of the
+/// traffic. The regressions' scopes name base models, so the bugs stay where
+/// they were; traffic per leaf stays as it was, so their signal does too.
+pub fn scaled(mut s: Scenario, target: usize) -> Scenario {
+    let target = target.clamp(1, MAX_SCALED_LEAVES);
+    let base = leaves(&s).len().max(1);
+    if target > base {
+        for name in MORE_REGIONS {
+            if !s.regions.iter().any(|r| r.name == name) {
+                s.regions.push(RegionSpec {
+                    name: name.to_owned(),
+                    traffic_share: 0.04,
+                });
+            }
+        }
+        let bases: Vec<ModelSpec> = s.models.clone();
+        let mut made = 0usize;
+        // Each pass adds about the models still needed, then counts again.
+        while leaves(&s).len() < target {
+            let have = leaves(&s).len();
+            let per_model = (have / s.models.len().max(1)).max(1);
+            let more = (target - have).div_ceil(per_model).max(1);
+            for _ in 0..more {
+                let b = &bases[made % bases.len()];
+                made += 1;
+                s.models.push(ModelSpec {
+                    name: format!("{}-ft{:03}", b.name, made.div_ceil(bases.len())),
+                    traffic_share: b.traffic_share,
+                    ..b.clone()
+                });
+            }
+        }
+        // Fine-tunes share a third of the traffic in proportion to their base.
+        let variants = made.div_ceil(bases.len()).max(1) as f64;
+        for m in s.models.iter_mut().skip(bases.len()) {
+            m.traffic_share *= 0.5 / variants;
+        }
+        let leaves_before = base as f64;
+        s.traffic.requests_per_minute *= target as f64 / leaves_before;
+    }
+    s.max_leaves = Some(target);
+    s
 }

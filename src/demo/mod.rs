@@ -18,7 +18,7 @@ mod world;
 
 pub use changes::{ChangeRole, ChangeTruth, Decoy, DemoChanges, demo_changes};
 pub use clock::DemoClock;
-pub use fleet::{DemoLeaf, LeafId};
+pub use fleet::{DemoLeaf, LeafId, MAX_SCALED_LEAVES};
 pub use scenario::{ChangeSpec, DIMENSIONS, Keyframe, RegressionSpec, Scenario, Scope, Variation};
 pub use signals::{AVAILABILITY, DemoSignal, DemoSignalId, Endpoint, LATENCY, METRIC_SIGNALS};
 pub use source::{DEFAULT_BACKLOG, DemoSource, history_hub};
@@ -52,6 +52,9 @@ pub struct DemoOptions {
     pub data_dir: Option<PathBuf>,
     /// Updates a client may fall behind before it is disconnected.
     pub backlog: usize,
+    /// Grow the fleet to this many leaf slices (`demo-server --leaves`);
+    /// `None`: the scenario's own.
+    pub leaves: Option<usize>,
 }
 
 impl Default for DemoOptions {
@@ -63,6 +66,7 @@ impl Default for DemoOptions {
             anchor_ms: None,
             data_dir: None,
             backlog: DEFAULT_BACKLOG,
+            leaves: None,
         }
     }
 }
@@ -91,6 +95,10 @@ impl DemoBackend {
         let scenario = match opts.scenario.take() {
             Some(s) => s,
             None => Scenario::builtin()?,
+        };
+        let scenario = match opts.leaves {
+            Some(n) => fleet::scaled(scenario, n),
+            None => scenario,
         };
         let wall = wall_ms();
         let resumed = resume_clock(&scenario, &opts, wall);

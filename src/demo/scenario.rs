@@ -53,6 +53,10 @@ pub struct Scenario {
     /// see `demo::changes`).
     #[serde(default, rename = "change")]
     pub changes: Vec<ChangeSpec>,
+    /// Leaves kept at most, in expansion order (the demo's scale mode, not
+    /// a file's field).
+    #[serde(skip)]
+    pub max_leaves: Option<usize>,
 }
 
 /// A change the scenario plays at a fixed minute: a deploy or config push,

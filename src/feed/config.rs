@@ -74,6 +74,9 @@ pub struct FeedOptions {
     /// How long a failed source (bad token, wrong protocol, bad hello) waits
     /// before trying again; `None` ends its task for good.
     pub failed_retry: Option<Duration>,
+    /// How long a snapshot in parts may wait for its next part before it is
+    /// given up and the client subscribes again.
+    pub snapshot_part_timeout: Duration,
 }
 
 /// Protocol 1 promises a heartbeat at least this often.
@@ -91,6 +94,7 @@ impl Default for FeedOptions {
             dead_after: 6 * HEARTBEAT_INTERVAL,
             connect_timeout: Duration::from_secs(10),
             failed_retry: Some(Duration::from_secs(60)),
+            snapshot_part_timeout: super::parts::SNAPSHOT_PART_TIMEOUT,
         }
     }
 }

@@ -27,7 +27,10 @@ mod config;
 mod connect;
 mod fleet;
 mod flood;
+mod hello;
+mod parts;
 mod session;
+mod snapshot;
 mod status;
 mod task;
 
@@ -45,5 +48,6 @@ pub use fleet::{
 pub use flood::{
     CLEAN_STRETCH, MAX_PINGS_PER_SECOND, RESUBSCRIBE_MAX_DELAY, RESUBSCRIBE_MIN_DELAY,
 };
+pub use parts::SNAPSHOT_PART_TIMEOUT;
 pub use status::{ConnState, FRESH_BUCKETS, SourceStatus};
 pub use task::{FeedHandle, SendError, spawn_feed, spawn_feeds, wait_until_settled};

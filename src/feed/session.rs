@@ -3,8 +3,8 @@
 //! message is applied under one short write.
 
 use crate::protocol::{
-    AnnotationMessage, Batch, DecodeError, Heartbeat, Hello, Millis, PLAUSIBLE_TIME, ServerMessage,
-    Snapshot, Subscribe, decode_server,
+    AnnotationMessage, Batch, Heartbeat, Hello, Millis, PLAUSIBLE_TIME, ServerMessage, Subscribe,
+    decode_server,
 };
 use crate::store::SourceBinding;
 
@@ -12,6 +12,7 @@ use super::clocks::judge_clocks;
 use super::config::FeedOptions;
 use super::connect::Ending;
 use super::fleet::{Fleet, SharedFleet, merge_annotation};
+use super::parts::PendingSnapshot;
 use super::status::{ConnState, SourceStatus};
 
 /// Wall-clock milliseconds, for `last_message_at` and `retry_at`.
@@ -31,23 +32,28 @@ pub enum Step {
     Continue,
     /// Our state is stale: send `subscribe` again and wait for a snapshot.
     Resubscribe,
+    /// The backend sends more than this client can hold: hang up and say why.
+    Refuse(String),
 }
 
 /// The per-connection protocol state: the store binding and the seq count.
 #[derive(Debug)]
 pub struct Session {
-    index: usize,
-    binding: SourceBinding,
-    bucket_ms: Millis,
+    pub(super) index: usize,
+    pub(super) binding: SourceBinding,
+    pub(super) bucket_ms: Millis,
     subscribe: Subscribe,
-    last_seq: Option<u64>,
-    awaiting_snapshot: bool,
-    snapshots: u64,
+    pub(super) last_seq: Option<u64>,
+    pub(super) awaiting_snapshot: bool,
+    pub(super) snapshots: u64,
     /// `Fleet::timeline` this session's data belongs to.
-    timeline: u64,
+    pub(super) timeline: u64,
+    /// A snapshot in parts, until its last part.
+    pub(super) pending: Option<PendingSnapshot>,
+    pub(super) part_timeout: std::time::Duration,
 }
 
-fn kind_of(msg: &ServerMessage<'_>) -> &'static str {
+pub(super) fn kind_of(msg: &ServerMessage<'_>) -> &'static str {
     match msg {
         ServerMessage::Hello(_) => "hello",
         ServerMessage::Snapshot(_) => "snapshot",
@@ -57,44 +63,6 @@ fn kind_of(msg: &ServerMessage<'_>) -> &'static str {
         ServerMessage::Annotation(_) => "annotation",
         ServerMessage::Change(_) => "change",
     }
-}
-
-/// Decodes the first frame of a connection, which must be a `hello`.
-pub fn decode_hello(text: &str) -> Result<Hello, Ending> {
-    let hello = match decode_server(text) {
-        Ok(Some(ServerMessage::Hello(h))) => h,
-        Ok(Some(other)) => {
-            return Err(Ending::Failed(format!(
-                "backend sent {} before hello: not a protocol 1 backend",
-                kind_of(&other)
-            )));
-        }
-        Ok(None) => {
-            return Err(Ending::Failed(
-                "backend's first message is of an unknown type, not hello".into(),
-            ));
-        }
-        Err(e @ DecodeError::UnsupportedProtocol(_)) => return Err(Ending::Failed(e.to_string())),
-        Err(e) => return Err(Ending::Failed(format!("bad hello: {e}"))),
-    };
-    if !PLAUSIBLE_TIME.contains(&hello.now) {
-        return Err(Ending::Failed(format!(
-            "bad hello: clock {} ms is not a plausible time",
-            hello.now
-        )));
-    }
-    Ok(hello)
-}
-
-/// The hello's optional `time_scale` (seconds of data time per real
-/// second), read apart from [`Hello`] so older backends need not send it.
-pub fn hello_time_scale(text: &str) -> Option<f64> {
-    #[derive(serde::Deserialize)]
-    struct Extras {
-        time_scale: Option<f64>,
-    }
-    let scale = serde_json::from_str::<Extras>(text).ok()?.time_scale?;
-    (scale.is_finite() && scale > 0.0 && scale <= 1e6).then_some(scale)
 }
 
 /// Whether a restarted backend's clock (`hello`, a new epoch) left the time
@@ -120,7 +88,7 @@ fn refused_clocks(f: &Fleet) -> Vec<Option<String>> {
         .collect()
 }
 
-fn status_mut(f: &mut Fleet, index: usize) -> Option<&mut SourceStatus> {
+pub(super) fn status_mut(f: &mut Fleet, index: usize) -> Option<&mut SourceStatus> {
     f.sources.get_mut(index)
 }
 
@@ -195,11 +163,14 @@ impl Session {
                 window_ms,
                 filter,
                 group_by: None,
+                snapshot_parts: true,
             },
             last_seq: None,
             awaiting_snapshot: true,
             snapshots: 0,
             timeline,
+            pending: None,
+            part_timeout: opts.snapshot_part_timeout,
         })
     }
 
@@ -211,7 +182,10 @@ impl Session {
     /// Replaces the subscription (a new filter from the user); the caller
     /// sends it, and the state is replaced by the snapshot that follows.
     pub fn resubscribe_with(&mut self, subscribe: Subscribe) {
-        self.subscribe = subscribe;
+        self.subscribe = Subscribe {
+            snapshot_parts: true,
+            ..subscribe
+        };
         self.awaiting_snapshot = true;
     }
 
@@ -245,7 +219,32 @@ impl Session {
             return Step::Resubscribe;
         }
         match decode_server(text) {
-            Ok(Some(msg)) => self.on_message(fleet, msg, now),
+            Ok(Some(ServerMessage::Snapshot(snap))) if snap.part.is_some_and(|p| p.count > 1) => {
+                self.on_part(fleet, snap, text, now)
+            }
+            Ok(Some(msg)) => {
+                // Parts come back to back: data of the stream between them
+                // means the sequence broke (see docs/protocol.md).
+                let breaks = matches!(
+                    msg,
+                    ServerMessage::Batch(_)
+                        | ServerMessage::Annotation(_)
+                        | ServerMessage::Change(_)
+                        | ServerMessage::Snapshot(_)
+                );
+                if breaks && let Some(p) = &self.pending {
+                    let why = format!(
+                        "a {} came between snapshot parts {} and {} of {}; subscribing again",
+                        kind_of(&msg),
+                        p.received(),
+                        p.received() + 1,
+                        p.count
+                    );
+                    let _ = self.on_message(fleet, msg, now);
+                    return self.give_up_parts(fleet, why);
+                }
+                self.on_message(fleet, msg, now)
+            }
             Ok(None) => {
                 // Protocol 1: unknown message types are ignored.
                 fleet.write(|f| status_mut(f, self.index).map(|s| self.touch(s, now)));
@@ -333,62 +332,6 @@ impl Session {
             }
         });
         Step::Resubscribe
-    }
-
-    fn apply_snapshot(&mut self, fleet: &SharedFleet, snap: Snapshot<'_>, now: Millis) {
-        if !PLAUSIBLE_TIME.contains(&snap.to) {
-            self.drop_frame(fleet, "snapshot \"to\" is not a plausible time", now);
-            return;
-        }
-        let bucket_ms = self.bucket_ms.max(1);
-        fleet.write(|f| {
-            if let Some(s) = status_mut(f, self.index) {
-                s.backend_now = Some((snap.to, now));
-            }
-            let agreed = judge_clocks(f, self.index, now);
-            // This snapshot refills the axis if it started again just now.
-            self.timeline = f.timeline;
-            let Fleet {
-                store,
-                sources,
-                annotations,
-                ..
-            } = f;
-            let Some(status) = sources.get_mut(self.index) else {
-                return;
-            };
-            // The clock first, so the newest buckets are inside the window.
-            if agreed {
-                store.set_now(snap.to);
-            }
-            store.reset_source(&self.binding);
-            for series in &snap.series {
-                store.apply_series(&self.binding, series, &mut status.drops);
-            }
-            let newest_allowed = store.bucket_of(store.now()) + 1;
-            status.newest_data = snap
-                .series
-                .iter()
-                .filter_map(|s| last_filled_bucket(s, bucket_ms))
-                .filter(|&b| b <= newest_allowed)
-                .max()
-                .map(|b| b.saturating_mul(bucket_ms));
-            status.note_backend_now(snap.to, now, bucket_ms);
-            for a in snap.annotations {
-                merge_annotation(annotations, a);
-            }
-            super::changes::apply_changes(f, self.index, snap.changes);
-            let Some(status) = f.sources.get_mut(self.index) else {
-                return;
-            };
-            status.snapshots += 1;
-            status.last_message_at = Some(now);
-            status.state = ConnState::Live;
-        });
-        self.snapshots += 1;
-        self.last_seq = Some(snap.seq);
-        self.awaiting_snapshot = false;
-        tracing::debug!(source = self.index, seq = snap.seq, "snapshot applied");
     }
 
     fn apply_batch(&mut self, fleet: &SharedFleet, batch: Batch<'_>, now: Millis) -> Step {
@@ -527,19 +470,4 @@ pub fn count_dropped_frame(
     } else {
         tracing::debug!(source = index, dropped, "dropped a frame: {why}");
     }
-}
-
-/// The bucket of the newest non-empty entry of a snapshot series.
-fn last_filled_bucket(s: &crate::protocol::Series<'_>, bucket_ms: Millis) -> Option<i64> {
-    let last = match (&s.good, &s.total, &s.values) {
-        (_, _, Some(values)) => values.iter().rposition(Option::is_some),
-        (Some(good), Some(total), None) => good
-            .iter()
-            .zip(total)
-            .rposition(|(g, t)| g.is_some() || t.is_some()),
-        _ => None,
-    }?;
-    s.start
-        .div_euclid(bucket_ms)
-        .checked_add(i64::try_from(last).ok()?)
 }

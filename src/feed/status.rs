@@ -75,6 +75,9 @@ pub struct SourceStatus {
     /// How far its clock is from the other backends' (positive: ahead) when
     /// that is too far to share a time axis: its clock is then refused.
     pub clock_refused_ms: Option<Millis>,
+    /// Parts of a snapshot in parts received so far, and how many it has,
+    /// while it loads (`loading snapshot 3/12`).
+    pub snapshot_progress: Option<(u32, u32)>,
 }
 
 impl SourceStatus {
@@ -94,6 +97,7 @@ impl SourceStatus {
             snapshots: 0,
             connections: 0,
             clock_refused_ms: None,
+            snapshot_progress: None,
         }
     }
 

@@ -14,7 +14,8 @@ use super::config::{FeedOptions, SourceConfig};
 use super::connect::{Ending, WsStream, describe, is_oversize, open};
 use super::fleet::SharedFleet;
 use super::flood::{MAX_PINGS_PER_SECOND, PingBudget, ResubscribeBackoff};
-use super::session::{Session, Step, count_dropped_frame, decode_hello, hello_time_scale};
+use super::hello::{decode_hello, hello_time_scale};
+use super::session::{Session, Step, count_dropped_frame};
 use super::status::{ConnState, SourceStatus};
 use crate::clock::wall_ms;
 use crate::protocol::{ClientMessage, Subscribe};
@@ -204,6 +205,13 @@ async fn close_oversize(ws: &mut WsStream) {
     let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(Some(frame))).await;
 }
 
+/// Why a source whose snapshot cannot arrive in one frame is given up.
+fn snapshot_too_large(what: &str) -> String {
+    format!(
+        "{what} while waiting for the snapshot: this backend sends its whole snapshot in one frame (no snapshot_parts); narrow the subscription with a filter (`/` in the TUI), or serve the fleet through a relay, which sends snapshots in parts"
+    )
+}
+
 /// Sleeps until `at` (forever when `None`; the caller's guard skips that).
 async fn sleep_until_some(at: Option<Instant>) {
     match at {
@@ -347,15 +355,22 @@ async fn serve(
                         if is_oversize(&e) {
                             session.drop_frame(fleet, &describe(&e), now);
                             close_oversize(ws).await;
+                            if session.awaiting_snapshot {
+                                // Most likely the snapshot itself: redialling
+                                // would only fetch it again.
+                                return Ending::Failed(snapshot_too_large(&describe(&e)));
+                            }
                         }
                         return Ending::Lost(describe(&e));
                     }
                     Some(Ok(Message::Text(text))) => {
                         last_heard = Instant::now();
                         stale = false;
-                        if session.on_text(fleet, text.as_str()) == Step::Resubscribe
-                            && resubscribe_at.is_none()
-                        {
+                        let step = session.on_text(fleet, text.as_str());
+                        if let Step::Refuse(reason) = step {
+                            return Ending::Failed(reason);
+                        }
+                        if step == Step::Resubscribe && resubscribe_at.is_none() {
                             let delay = gaps.after_gap(Instant::now());
                             if delay.is_zero() {
                                 let again = ClientMessage::Subscribe(session.subscription().clone());
@@ -392,6 +407,14 @@ async fn serve(
                         }
                     }
                     Some(Ok(_)) => {} // pong, or a raw frame tungstenite never yields
+                }
+            }
+            () = sleep_until_some(session.part_deadline()), if session.part_deadline().is_some() => {
+                if session.part_timed_out(fleet) == Step::Resubscribe {
+                    let again = ClientMessage::Subscribe(session.subscription().clone());
+                    if let Err(e) = send(ws, &again).await {
+                        return e;
+                    }
                 }
             }
             () = sleep_until_some(resubscribe_at), if resubscribe_at.is_some() => {

@@ -296,6 +296,7 @@ mod tests {
             window_ms: 1,
             filter: [(dim.to_string(), vec![v.to_string()])].into(),
             group_by: None,
+            snapshot_parts: false,
         };
         let change = sample();
         assert!(change.meets(&sub("hardware", "tpu")));

@@ -178,6 +178,10 @@ pub struct Subscribe {
     /// one series per group, counts summed. `None`: one series per leaf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<String>>,
+    /// The client reads a snapshot sent in parts (feature `snapshot_parts`);
+    /// without it a backend sends one frame, as protocol 1 always did.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub snapshot_parts: bool,
 }
 
 impl Subscribe {
@@ -205,6 +209,32 @@ pub struct Snapshot<'a> {
     /// Changes in the window whose scope meets the filter (feature `changes`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
+    /// Which part of a snapshot sent in several frames this is (feature
+    /// `snapshot_parts`); absent: the whole snapshot in one frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<SnapshotPart>,
+}
+
+/// Hello feature: this backend can send a snapshot in several frames, to a
+/// client whose `subscribe` says `snapshot_parts`.
+pub const SNAPSHOT_PARTS_FEATURE: &str = "snapshot_parts";
+
+/// One frame of a snapshot in parts. Every part carries the same `seq`,
+/// `from`, `to` and `id`; series are spread over the parts, annotations and
+/// changes come in the first. The client applies the snapshot once all
+/// `count` parts have arrived, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotPart {
+    /// Names the snapshot its parts belong to (unique per connection).
+    pub id: u64,
+    /// 1-based position of this part.
+    pub index: u32,
+    /// Parts in all.
+    pub count: u32,
+    /// Distinct slices in the whole snapshot, so a client can refuse one it
+    /// cannot hold before it buffers the rest (first part; optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slices: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -27,8 +27,14 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest WebSocket message qualtop accepts (see README, "Limits"): room for
 /// a snapshot of ~1,000 slices × 4 signals × 6 h of minute buckets (~17 MiB).
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
-/// Largest single frame. Servers send a snapshot as one unfragmented frame,
-/// so this cannot be smaller than the largest message.
+/// Largest single frame. A backend without `snapshot_parts` sends a
+/// snapshot as one unfragmented frame, so this cannot be smaller than the
+/// largest message.
 pub const MAX_FRAME_BYTES: usize = MAX_MESSAGE_BYTES;
+/// Size a server aims each snapshot part at: well under any client's frame
+/// limit, and small enough that progress shows while a large fleet loads.
+pub const SNAPSHOT_PART_TARGET_BYTES: usize = 4 * 1024 * 1024;
+/// Most parts one snapshot may have: 4 MiB × 4,096 = 16 GiB, beyond any fleet.
+pub const MAX_SNAPSHOT_PARTS: u32 = 4096;
 /// Longest annotation text the server accepts, in bytes.
 pub const MAX_ANNOTATION_TEXT: usize = 4096;

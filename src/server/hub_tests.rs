@@ -50,6 +50,7 @@ fn filter_is_applied_to_the_snapshot() {
         window_ms: 5000,
         filter: [("model".to_owned(), vec!["b".to_owned()])].into(),
         group_by: None,
+        snapshot_parts: false,
     };
     let w = hub.subscribe(&sub, 1000).window;
     assert_eq!(w.series.len(), 1);

@@ -75,6 +75,8 @@ pub struct ServerConfig {
     pub max_subscribes_per_minute: u32,
     /// Connection caps and the timeout of each stage of a connection.
     pub limits: ConnectionLimits,
+    /// Size each snapshot part aims at, for clients that read parts.
+    pub snapshot_part_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +90,7 @@ impl Default for ServerConfig {
             stats: Arc::default(),
             max_subscribes_per_minute: 60,
             limits: ConnectionLimits::default(),
+            snapshot_part_bytes: crate::protocol::SNAPSHOT_PART_TARGET_BYTES,
         }
     }
 }
@@ -103,6 +106,7 @@ impl fmt::Debug for ServerConfig {
             .field("authorize", &self.authorize.as_ref().map(|_| "<hook>"))
             .field("max_subscribes_per_minute", &self.max_subscribes_per_minute)
             .field("limits", &self.limits)
+            .field("snapshot_part_bytes", &self.snapshot_part_bytes)
             .finish()
     }
 }

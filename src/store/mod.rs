@@ -97,6 +97,14 @@ impl Store {
     pub fn used_bytes(&self) -> usize {
         self.used
     }
+    /// Bytes the rings of one backend's signals hold.
+    pub fn source_bytes(&self, binding: &SourceBinding) -> usize {
+        binding
+            .signal_ids()
+            .filter_map(|id| self.signals.get(id.index()))
+            .map(|s| s.column.heap_bytes())
+            .sum()
+    }
     /// Points refused so far because the memory budget was reached.
     pub fn refused_for_budget(&self) -> u64 {
         self.refused

@@ -183,8 +183,15 @@ fn source_line<'a>(s: &'a SourceLine, wall_now: Millis, look: &Look) -> Line<'a>
     let t = &look.theme;
     let state = s.shown_state(wall_now);
     let (mark, word, style) = match &state {
-        ConnState::Live => ("●", "live".to_owned(), t.live),
-        ConnState::Connecting => ("○", "connecting".to_owned(), t.warn),
+        ConnState::Live => match s.loading {
+            // A new snapshot (another filter) loads behind the data shown.
+            Some((got, all)) => ("●", format!("live, loading snapshot {got}/{all}"), t.live),
+            None => ("●", "live".to_owned(), t.live),
+        },
+        ConnState::Connecting => match s.loading {
+            Some((got, all)) => ("○", format!("loading snapshot {got}/{all}"), t.warn),
+            None => ("○", "connecting".to_owned(), t.warn),
+        },
         ConnState::Stale => ("◌", "STALE".to_owned(), t.stale),
         ConnState::Disconnected { reason, retry_at } => {
             let secs = ((retry_at - wall_now).max(0) + 999) / 1000;

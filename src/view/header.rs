@@ -40,6 +40,8 @@ pub struct SourceLine {
     /// `clock 8h ahead`: its clock disagrees with the other backends', so
     /// its data are left off the shared time axis.
     pub clock_warning: Option<String>,
+    /// Parts of a snapshot received and in all, while one loads.
+    pub loading: Option<(u32, u32)>,
 }
 
 impl SourceLine {
@@ -73,6 +75,7 @@ impl SourceLine {
             clock_warning: s
                 .clock_refused_ms
                 .map(|off| format!("clock {}", crate::clock::disagreement_words(off))),
+            loading: s.snapshot_progress,
         }
     }
 

@@ -95,6 +95,7 @@ fn main() {
                 series: window.series,
                 annotations: Vec::new(),
                 changes: Vec::new(),
+                part: None,
             })
             .to_json()
         });

@@ -132,6 +132,7 @@ fn snapshot_json(to_bucket: i64, rng: &mut ChaCha8Rng) -> String {
         series,
         annotations: vec![],
         changes: vec![],
+        part: None,
     })
     .to_json()
 }

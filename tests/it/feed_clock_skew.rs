@@ -39,6 +39,7 @@ fn snapshot_at(to: Millis) -> ServerMessage<'static> {
         series: vec![series],
         annotations: vec![],
         changes: vec![],
+        part: None,
     })
 }
 

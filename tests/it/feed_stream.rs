@@ -388,6 +388,7 @@ async fn client_messages_from_the_handle_reach_the_server_and_a_new_filter_is_ke
             window_ms: 5 * BUCKET,
             filter: [("model".to_string(), vec!["a".to_string()])].into(),
             group_by: None,
+            snapshot_parts: true,
         };
         feed.send(ClientMessage::Subscribe(narrower.clone()))
             .expect("queue has room");

@@ -98,11 +98,13 @@ fn subscribe_with_filter_roundtrips() {
         window_ms: 3_600_000,
         filter,
         group_by: Some(vec!["model".into(), "hardware".into()]),
+        snapshot_parts: false,
     }));
     let bare = ClientMessage::Subscribe(Subscribe {
         window_ms: 60_000,
         filter: BTreeMap::new(),
         group_by: None,
+        snapshot_parts: false,
     });
     assert_eq!(bare.to_json(), r#"{"type":"subscribe","window_ms":60000}"#);
     roundtrip_client(bare);
@@ -135,6 +137,7 @@ fn snapshot_with_ratio_and_gauge_series_and_nulls_roundtrips() {
         ],
         annotations: vec![annotation()],
         changes: vec![change()],
+        part: None,
     });
     let json = msg.to_json();
     assert!(json.contains(r#""good":[90,null,0]"#), "{json}");

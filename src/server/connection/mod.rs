@@ -12,10 +12,11 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at};
 use crate::annotations::RateLimit;
 use crate::protocol::{
     Annotation, Batch, Change, ClientMessage, CowStr, DecodeError, ErrorMessage, Heartbeat, Point,
-    ServerMessage, SliceMap, Snapshot, Subscribe, decode_client,
+    SNAPSHOT_PARTS_FEATURE, ServerMessage, SliceMap, Snapshot, Subscribe, decode_client,
 };
 
 mod notes;
+mod parts;
 
 use notes::next_relayed;
 
@@ -127,6 +128,9 @@ impl Connection {
     async fn run(&mut self, mut stop: watch::Receiver<bool>) -> End {
         let mut hello = self.source.hello();
         hello.features = hello_features(hello.features, self.annotations.is_some());
+        if !hello.has_feature(SNAPSHOT_PARTS_FEATURE) {
+            hello.features.push(SNAPSHOT_PARTS_FEATURE.to_owned());
+        }
         let hello = with_time_scale(
             ServerMessage::Hello(hello).to_json(),
             self.source.time_scale(),
@@ -255,17 +259,24 @@ impl Connection {
             None => Vec::new(),
         };
         self.seq += 1;
-        let snapshot = ServerMessage::Snapshot(Snapshot {
+        let snapshot = Snapshot {
             seq: self.seq,
             from: granted.window.from,
             to: granted.window.to,
             series: granted.window.series,
             annotations,
             changes,
-        });
+            part: None,
+        };
+        let frames =
+            parts::snapshot_frames(snapshot, sub.snapshot_parts, self.cfg.snapshot_part_bytes);
         tracing::debug!(filter = ?sub.filter, window_ms = sub.window_ms, "snapshot sent");
         self.subscription = Some((sub, granted.updates));
-        self.send(snapshot.to_json()).await?;
+        // Parts go back to back: no batch, note or heartbeat between them
+        // (updates wait in the subscription's queue meanwhile).
+        for frame in frames {
+            self.send(frame).await?;
+        }
         // The source's standing state (e.g. an upstream that is down) follows
         // every snapshot, so a client that connects mid-outage sees it too.
         for notice in granted.notices {

@@ -76,6 +76,7 @@ pub fn snapshot(seq: u64, to_bucket: i64, series: Vec<Series<'static>>) -> Serve
         series,
         annotations: vec![],
         changes: vec![],
+        part: None,
     })
 }
 

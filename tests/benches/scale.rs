@@ -1,0 +1,214 @@
+//! A fleet at scale: `qualtop demo-server --leaves N` (its own process) and
+//! a client in this one, at 5,000 and 50,000 leaf slices × 6 signals × 360
+//! one-minute buckets. For each size:
+//!
+//! - seconds from starting the server to its listening (history generation);
+//! - snapshot bytes and parts per endpoint (a client that reads parts);
+//! - time from connect to both snapshots applied (the feed, as the TUI runs it);
+//! - client RSS (VmRSS after, VmHWM) and the store's bucket bytes;
+//! - typed decode of the snapshot frames vs a plain `serde_json::Value`
+//!   parse of the same bytes (the ratio; below 1 is faster than Value).
+//!
+//! Run: `cargo bench --bench scale` (QUALTOP_SCALE_LEAVES=5000,50000 by
+//! default; 50,000 needs about 3 GiB for the server and as much again here).
+
+// A bench that cannot set up panics with what it expected; pedantic guards src/.
+#![allow(clippy::unwrap_used, clippy::pedantic)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use qualtop::feed::{ConnState, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feed};
+use qualtop::protocol::{ServerMessage, decode_server};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+const ENDPOINTS: [&str; 2] = ["metrics", "evals"];
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("QUALTOP_SCALE_LEAVES")
+        .unwrap_or_else(|_| "5000,50000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    println!(
+        "| leaves | to listen | endpoint | snapshot bytes | parts | decode / Value parse | connect → applied | client VmRSS / VmHWM | store |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for n in sizes {
+        run(n);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The demo server with `n` leaves, and the seconds it took to listen.
+fn server(n: usize, port: u16, dir: &std::path::Path) -> (Child, f64) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qualtop"))
+        .args(["demo-server", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--leaves", &n.to_string(), "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("serving ws://") {
+            break;
+        }
+    }
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, started.elapsed().as_secs_f64())
+}
+
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Both endpoints through the feed: seconds to both applied, and what
+/// each source ended as.
+async fn feed_both(port: u16) -> (f64, Vec<String>, usize) {
+    let fleet = SharedFleet::new(Fleet::with_sources(ENDPOINTS));
+    let started = Instant::now();
+    let feeds: Vec<_> = ENDPOINTS
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let url = format!("ws://127.0.0.1:{port}/{e}");
+            spawn_feed(
+                fleet.clone(),
+                i,
+                SourceConfig::new(*e, url),
+                FeedOptions::default(),
+            )
+        })
+        .collect();
+    let deadline = started + Duration::from_secs(900);
+    let settled = |f: &Fleet| {
+        f.sources
+            .iter()
+            .all(|s| s.snapshots > 0 || matches!(s.state, ConnState::Failed { .. }))
+    };
+    while !fleet.read(settled) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = started.elapsed().as_secs_f64();
+    let states = fleet.read(|f| {
+        f.sources
+            .iter()
+            .map(|s| match &s.state {
+                ConnState::Failed { reason } => format!("failed: {reason}"),
+                other => other.word().to_owned(),
+            })
+            .collect()
+    });
+    let store = fleet.read(|f| f.store.used_bytes());
+    for f in &feeds {
+        f.abort();
+    }
+    (took, states, store)
+}
+
+/// One endpoint's snapshot as a parts-reading client gets it: bytes,
+/// parts, and seconds of typed decode and of `Value` parse over them.
+async fn raw_snapshot(port: u16, endpoint: &str) -> (usize, usize, f64, f64) {
+    let config = WebSocketConfig::default()
+        .max_frame_size(None)
+        .max_message_size(None);
+    let url = format!("ws://127.0.0.1:{port}/{endpoint}");
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
+        .await
+        .unwrap();
+    let _hello = ws.next().await;
+    ws.send(Message::text(
+        r#"{"type":"subscribe","window_ms":21600000,"snapshot_parts":true}"#,
+    ))
+    .await
+    .unwrap();
+    let (mut bytes, mut parts, mut typed, mut value) = (0, 0, 0.0, 0.0);
+    loop {
+        let Some(Ok(Message::Text(text))) = ws.next().await else {
+            panic!("connection ended mid-snapshot");
+        };
+        let t = Instant::now();
+        let decoded = decode_server(text.as_str());
+        typed += t.elapsed().as_secs_f64();
+        let Ok(Some(ServerMessage::Snapshot(s))) = decoded else {
+            continue;
+        };
+        let last = s.part.is_none_or(|p| p.index == p.count);
+        drop(s);
+        let t = Instant::now();
+        let v: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+        value += t.elapsed().as_secs_f64();
+        drop(v);
+        bytes += text.len();
+        parts += 1;
+        if last {
+            return (bytes, parts, typed, value);
+        }
+    }
+}
+
+fn run(n: usize) {
+    let dir = std::env::temp_dir().join(format!("qualtop-bench-scale-{}-{n}", std::process::id()));
+    let port = free_port();
+    let (mut child, to_listen) = server(n, port, &dir);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The client first, so its high-water mark is its own.
+    let (applied, states, store) = rt.block_on(feed_both(port));
+    let (rss, hwm) = rss_mib();
+    for (i, endpoint) in ENDPOINTS.iter().enumerate() {
+        let (bytes, parts, typed, value) = rt.block_on(raw_snapshot(port, endpoint));
+        let (listen, client, mem) = if i == 0 {
+            (
+                format!("{to_listen:.1} s"),
+                format!("{applied:.2} s ({})", states.join(", ")),
+                (
+                    format!("{rss:.0} / {hwm:.0} MiB"),
+                    format!("{:.0} MiB", store as f64 / (1 << 20) as f64),
+                ),
+            )
+        } else {
+            (String::new(), String::new(), (String::new(), String::new()))
+        };
+        println!(
+            "| {n} | {listen} | {endpoint} | {:.1} MiB | {parts} | {:.2} s / {:.2} s = {:.2}x | {client} | {} | {} |",
+            bytes as f64 / (1 << 20) as f64,
+            typed,
+            value,
+            typed / value.max(1e-9),
+            mem.0,
+            mem.1,
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
