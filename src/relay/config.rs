@@ -12,12 +12,15 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::config::{ConfigError, parse_duration};
+use crate::detect::DetectionSettings;
 use crate::protocol::{SignalKind, SignalRole};
 
+mod alerts;
 mod limits;
 mod prom;
 
 use crate::server::ConnectionLimits;
+pub use alerts::{AlertsConfig, DEFAULT_REPEAT};
 pub use limits::{DEFAULT_MAX_LABEL_VALUE_BYTES, DEFAULT_MAX_SLICES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
@@ -56,6 +59,11 @@ struct RawRelay {
     limits: limits::RawLimits,
     #[serde(default)]
     changes: Option<Spanned<super::changes_config::RawChanges>>,
+    /// The same section, keys and checks as config.toml's.
+    #[serde(default)]
+    detection: crate::config::RawDetection,
+    #[serde(default)]
+    alerts: Option<alerts::RawAlerts>,
 }
 
 fn default_listen() -> Spanned<String> {
@@ -225,6 +233,10 @@ pub struct RelayConfig {
     pub connections: ConnectionLimits,
     /// `[changes]`: PagerDuty mapping and PromQL change sources.
     pub changes: super::changes_config::ChangesConfig,
+    /// `[detection]`, as in config.toml: what the relay's detectors use.
+    pub detection: DetectionSettings,
+    /// `[alerts]`: post regressions to an Alertmanager, if set.
+    pub alerts: Option<AlertsConfig>,
 }
 
 /// Default wait after a bucket closes before it is queried: one common
@@ -436,8 +448,21 @@ impl RelayConfig {
                     .map_err(|m| err(at, m))?
             }
         };
+        let detection = raw
+            .detection
+            .values(crate::config::DetectionValues::default())
+            .map(|v| {
+                DetectionSettings::from_config(v.false_alarm_days, v.min_change_pp, v.slo_percent)
+            })
+            .map_err(|(at, m)| err(at, m))?;
+        let alerts = match raw.alerts {
+            None => None,
+            Some(a) => Some(alerts::alerts(a, &err)?),
+        };
         Ok(RelayConfig {
             changes,
+            detection,
+            alerts,
             listen,
             bucket_ms,
             history_ms,
