@@ -211,11 +211,20 @@ async fn forward(i: usize, hub: Arc<Hub>, tx: mpsc::Sender<Message>, findings: A
     }
 }
 
+/// An endpoint whose newest data is this many buckets older than the
+/// clock says is due no longer holds detection back: its silence is a gap.
+const SILENT_AFTER_BUCKETS: i64 = 3;
+
 /// The store and engine, moved to the blocking pool for each step.
 struct Detector {
     store: Store,
     engine: DetectionEngine,
     bindings: Vec<Option<SourceBinding>>,
+    /// Newest bucket each endpoint has delivered.
+    newest: Vec<Option<i64>>,
+    /// Whether each endpoint's window has been applied.
+    synced: Vec<bool>,
+    delay_ms: Millis,
 }
 
 impl Detector {
@@ -229,6 +238,34 @@ impl Detector {
         for s in &window.series {
             self.store.apply_series(binding, s, &mut drops);
         }
+        self.synced[i] = true;
+        self.newest[i] = window
+            .series
+            .iter()
+            .filter_map(|s| {
+                let len = s.good.as_ref().or(s.total.as_ref()).map_or_else(
+                    || s.values.as_ref().map_or(0, Vec::len),
+                    Vec::len,
+                );
+                (len > 0).then(|| self.store.bucket_of(s.start) + len as i64 - 1)
+            })
+            .max();
+    }
+
+    /// The newest bucket to test at `now`: closed `delay` ago, and delivered
+    /// by every endpoint that is not silent. Testing a bucket before the
+    /// poller published it would read it as a gap for good.
+    fn complete(&self, now: Millis) -> i64 {
+        if !self.synced.iter().all(|s| *s) {
+            // Before every window is in, the history would read as gaps.
+            return i64::MIN;
+        }
+        let due = self.store.bucket_of(now - self.delay_ms) - 1;
+        self.newest
+            .iter()
+            .flatten()
+            .filter(|&&b| b >= due - SILENT_AFTER_BUCKETS)
+            .fold(due, |c, &b| c.min(b))
     }
 
     fn apply_update(&mut self, i: usize, update: &Update) {
@@ -236,6 +273,7 @@ impl Detector {
             return;
         };
         self.store.set_now(wall_ms());
+        let mut newest = self.newest[i];
         for p in &update.points {
             let (good, total, value) = match p.value {
                 BucketValue::Ratio { good, total } => {
@@ -253,8 +291,11 @@ impl Detector {
             };
             // Out of the window or over budget: the hub already held it, the
             // detectors read a gap.
-            let _ = self.store.apply_point(binding, &point);
+            if self.store.apply_point(binding, &point).is_ok() {
+                newest = newest.max(Some(self.store.bucket_of(p.ts)));
+            }
         }
+        self.newest[i] = newest;
     }
 }
 
@@ -281,10 +322,14 @@ async fn run(
     let bucket_ms = store.bucket_ms().max(1);
     let delay_ms = delay.as_millis() as Millis;
     let mut detector = Some(Detector {
+        newest: vec![None; hellos.len()],
+        synced: vec![false; hellos.len()],
         store,
         engine: DetectionEngine::new(settings),
         bindings,
+        delay_ms,
     });
+    let mut tested = i64::MIN;
     // Wakes `delay` after each bucket closes, as the poller publishes it.
     let first = (wall_ms() - delay_ms).div_euclid(bucket_ms) * bucket_ms + bucket_ms + delay_ms;
     let start = tokio::time::Instant::now()
@@ -295,32 +340,42 @@ async fn run(
         let Some(d) = detector.as_mut() else {
             return;
         };
-        tokio::select! {
+        // An update that completes a bucket is tested at once; the tick
+        // tests past endpoints that went silent.
+        let due = tokio::select! {
             msg = rx.recv() => match msg {
-                Some(Message::Snapshot(i, w)) => d.apply_window(i, &w),
-                Some(Message::Update(i, u)) => d.apply_update(i, &u),
+                Some(Message::Snapshot(i, w)) => {
+                    d.apply_window(i, &w);
+                    d.complete(wall_ms()) > tested
+                }
+                Some(Message::Update(i, u)) => {
+                    d.apply_update(i, &u);
+                    d.complete(wall_ms()) > tested
+                }
                 None => return,
             },
-            _ = tick.tick() => {
-                let Some(d) = detector.take() else { return };
-                match step(d, delay_ms, &findings).await {
-                    Some(d) => detector = Some(d),
-                    None => return,
-                }
+            _ = tick.tick() => true,
+        };
+        if due && d.complete(wall_ms()) > i64::MIN {
+            tested = d.complete(wall_ms());
+            let Some(d) = detector.take() else { return };
+            match step(d, &findings).await {
+                Some(d) => detector = Some(d),
+                None => return,
             }
         }
     }
 }
 
-/// Tests every bucket closed `delay_ms` ago that was not tested yet, off the
+/// Tests every complete bucket that was not tested yet, off the
 /// async workers, then publishes. `None` if the blocking pool failed.
-async fn step(mut d: Detector, delay_ms: Millis, findings: &Arc<RelayFindings>) -> Option<Detector> {
+async fn step(mut d: Detector, findings: &Arc<RelayFindings>) -> Option<Detector> {
     loop {
         let started = Instant::now();
         let (back, n) = tokio::task::spawn_blocking(move || {
             let now = wall_ms();
             d.store.set_now(now);
-            let complete = d.store.bucket_of(now - delay_ms) - 1;
+            let complete = d.complete(now);
             let n = d.engine.step_through(&d.store, complete, BUCKETS_PER_STEP);
             (d, n)
         })

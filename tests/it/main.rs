@@ -49,6 +49,7 @@ mod headless_cli;
 mod layering;
 mod protocol_messages;
 mod push_cli;
+mod relay_alerts;
 mod relay_annotations;
 mod relay_cardinality;
 mod relay_config_refusals;
