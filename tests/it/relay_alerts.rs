@@ -18,17 +18,17 @@ use support::wait::eventually;
 const B: i64 = 1000;
 const SLICES: [(&str, &str); 4] = [("m1", "tpu"), ("m1", "gpu"), ("m2", "tpu"), ("m2", "gpu")];
 const DELAY_MS: i64 = 1100;
-/// The rule docs/relay.md gives, as a rule file.
+/// The rule docs/relay.md gives, word for word.
 const RULES: &str = "groups:
   - name: qualtop
     rules:
       - alert: QualityRegression
         expr: qualtop_regression_active == 1
-        for: 0m
+        for: 0m          # the detectors already waited for significance
         labels:
           severity: page
         annotations:
-          summary: '{{ $labels.signal }} regressed'
+          summary: '{{ $labels.signal }} regressed in {{ $labels.model }} {{ $labels.hardware }}'
 ";
 
 /// Failed cases of slice `s` in bucket `b`: about 1 % of 2000, and 40 % on
@@ -156,7 +156,9 @@ async fn a_replayed_fault_fires_a_prometheus_rule_on_the_relays_regression_metri
             a.iter().any(|x| {
                 x["state"] == "firing"
                     && x["labels"]["alertname"] == "QualityRegression"
+                    && x["labels"]["severity"] == "page"
                     && is_m2_tpu(&x["labels"])
+                    && x["annotations"]["summary"] == "golden-qa regressed in m2 tpu"
             })
         })
     })
@@ -199,4 +201,10 @@ async fn with_alerts_set_the_relay_posts_the_regression_to_a_real_alertmanager()
     .await;
     assert!(posted, "the Alertmanager did not get the alert: {last}");
     assert_eq!(last.as_array().map(Vec::len), Some(1), "{last}");
+}
+
+#[test]
+fn the_rule_tested_here_is_the_one_docs_relay_md_gives() {
+    let doc = include_str!("../../docs/relay.md");
+    assert!(doc.contains(RULES), "docs/relay.md's rule and RULES differ");
 }
