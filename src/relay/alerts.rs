@@ -78,7 +78,11 @@ pub fn summary(r: &RegressionRow) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let verb = if r.delta_pp < 0.0 { "dropped" } else { "changed" };
+    let verb = if r.delta_pp < 0.0 {
+        "dropped"
+    } else {
+        "changed"
+    };
     format!(
         "{} {verb} {:.1} points ({:.1}% → {:.1}%) in {scope}",
         r.signal,
@@ -169,7 +173,12 @@ mod tests {
             rows: vec![row(None)],
             ..Published::default()
         };
-        let (alerts, ended) = alerts_body(&names, &p, Some("http://relay/metrics.prom"), &BTreeSet::new());
+        let (alerts, ended) = alerts_body(
+            &names,
+            &p,
+            Some("http://relay/metrics.prom"),
+            &BTreeSet::new(),
+        );
         assert!(ended.is_empty());
         assert_eq!(
             alerts,

@@ -173,7 +173,14 @@ pub fn spawn(
     let mut handles: Vec<JoinHandle<()>> = watched
         .iter()
         .enumerate()
-        .map(|(i, w)| tokio::spawn(forward(i, Arc::clone(&w.hub), tx.clone(), Arc::clone(&findings))))
+        .map(|(i, w)| {
+            tokio::spawn(forward(
+                i,
+                Arc::clone(&w.hub),
+                tx.clone(),
+                Arc::clone(&findings),
+            ))
+        })
         .collect();
     let hellos = watched.into_iter().map(|w| w.hello).collect();
     handles.push(tokio::spawn(run(hellos, settings, delay, findings, rx)));
@@ -201,7 +208,10 @@ async fn forward(i: usize, hub: Arc<Hub>, tx: mpsc::Sender<Message>, findings: A
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "detection fell behind a hub; taking its window again");
+                    tracing::warn!(
+                        missed = n,
+                        "detection fell behind a hub; taking its window again"
+                    );
                     findings.resynced();
                     break;
                 }
@@ -243,10 +253,11 @@ impl Detector {
             .series
             .iter()
             .filter_map(|s| {
-                let len = s.good.as_ref().or(s.total.as_ref()).map_or_else(
-                    || s.values.as_ref().map_or(0, Vec::len),
-                    Vec::len,
-                );
+                let len = s
+                    .good
+                    .as_ref()
+                    .or(s.total.as_ref())
+                    .map_or_else(|| s.values.as_ref().map_or(0, Vec::len), Vec::len);
                 (len > 0).then(|| self.store.bucket_of(s.start) + len as i64 - 1)
             })
             .max();
@@ -383,7 +394,12 @@ async fn step(mut d: Detector, findings: &Arc<RelayFindings>) -> Option<Detector
         .inspect_err(|e| tracing::error!("relay detection stopped: {e}"))
         .ok()?;
         d = back;
-        findings.account(d.engine.through(), n, started.elapsed(), d.store.used_bytes());
+        findings.account(
+            d.engine.through(),
+            n,
+            started.elapsed(),
+            d.store.used_bytes(),
+        );
         if n > 0 {
             let detections = d.engine.detections(&d.store);
             findings.publish(&detections.regressions, wall_ms());

@@ -32,13 +32,23 @@ impl LabelNames {
         for d in dimensions {
             let mut name: String = d
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             if name.starts_with(|c: char| c.is_ascii_digit()) {
                 name.insert(0, '_');
             }
             let clash = out.iter().any(|(_, n)| n.as_deref() == Some(name.as_str()));
-            let label = if name.is_empty() || name.starts_with("__") || TAKEN.contains(&name.as_str()) || clash {
+            let label = if name.is_empty()
+                || name.starts_with("__")
+                || TAKEN.contains(&name.as_str())
+                || clash
+            {
                 tracing::warn!(
                     dimension = %crate::text::sanitize::sanitize(d),
                     "dimension has no Prometheus label (reserved or clashing name): left out of qualtop_regression_* labels"
@@ -110,15 +120,16 @@ fn braces(labels: &[(String, String)]) -> String {
 pub fn render(names: &LabelNames, p: &Published) -> String {
     let mut out = String::new();
     let series = series(names, &p.rows);
-    let mut metric = |name: &str, kind: &str, help: &str, f: &dyn Fn(&RegressionRow) -> Option<f64>| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        for (labels, r) in &series {
-            if let Some(v) = f(r).filter(|v| v.is_finite()) {
-                let _ = writeln!(out, "{name}{} {v}", braces(labels));
+    let mut metric =
+        |name: &str, kind: &str, help: &str, f: &dyn Fn(&RegressionRow) -> Option<f64>| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (labels, r) in &series {
+                if let Some(v) = f(r).filter(|v| v.is_finite()) {
+                    let _ = writeln!(out, "{name}{} {v}", braces(labels));
+                }
             }
-        }
-    };
+        };
     let secs = |ms: i64| ms as f64 / 1000.0;
     metric(
         "qualtop_regression_active",
@@ -157,7 +168,10 @@ pub fn render(names: &LabelNames, p: &Published) -> String {
         &|r| Some(r.baseline),
     );
     let mut one = |name: &str, kind: &str, help: &str, v: f64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+        );
     };
     if let Some(t) = p.through {
         one(
@@ -198,10 +212,18 @@ pub fn render(names: &LabelNames, p: &Published) -> String {
 mod tests {
     use super::*;
 
-    fn row(signal: &str, scope: &[(&str, &str)], ended: Option<i64>, detected: i64) -> RegressionRow {
+    fn row(
+        signal: &str,
+        scope: &[(&str, &str)],
+        ended: Option<i64>,
+        detected: i64,
+    ) -> RegressionRow {
         RegressionRow {
             signal: signal.into(),
-            scope: scope.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            scope: scope
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
             onset: 60_000,
             detected_at: detected,
             ended_at: ended,
@@ -213,15 +235,25 @@ mod tests {
 
     #[test]
     fn dimension_names_are_mapped_to_label_names_or_dropped() {
-        let dims: Vec<String> = ["model", "gpu-type", "9zone", "__meta", "signal", "gpu_type", "a.b"]
-            .iter()
-            .map(|s| (*s).into())
-            .collect();
+        let dims: Vec<String> = [
+            "model", "gpu-type", "9zone", "__meta", "signal", "gpu_type", "a.b",
+        ]
+        .iter()
+        .map(|s| (*s).into())
+        .collect();
         let n = LabelNames::new(&dims);
         let got: Vec<Option<&str>> = n.0.iter().map(|(_, l)| l.as_deref()).collect();
         assert_eq!(
             got,
-            [Some("model"), Some("gpu_type"), Some("_9zone"), None, None, None, Some("a_b")]
+            [
+                Some("model"),
+                Some("gpu_type"),
+                Some("_9zone"),
+                None,
+                None,
+                None,
+                Some("a_b")
+            ]
         );
     }
 
@@ -230,10 +262,20 @@ mod tests {
         let n = LabelNames::new(&["model".into(), "hardware".into()]);
         let p = Published {
             rows: vec![
-                row("golden-qa", &[("model", "m\"2\\\n"), ("hardware", "tpu")], None, 120_000),
+                row(
+                    "golden-qa",
+                    &[("model", "m\"2\\\n"), ("hardware", "tpu")],
+                    None,
+                    120_000,
+                ),
                 row("avail", &[], Some(200_000), 90_000),
                 // Same labels as the first, ended earlier: the active one wins.
-                row("golden-qa", &[("model", "m\"2\\\n"), ("hardware", "tpu")], Some(100_000), 70_000),
+                row(
+                    "golden-qa",
+                    &[("model", "m\"2\\\n"), ("hardware", "tpu")],
+                    Some(100_000),
+                    70_000,
+                ),
             ],
             ..Published::default()
         };
@@ -242,8 +284,15 @@ mod tests {
             page.contains("qualtop_regression_active{hardware=\"tpu\",model=\"m\\\"2\\\\\\n\",signal=\"golden-qa\"} 1\n"),
             "{page}"
         );
-        assert!(page.contains("qualtop_regression_active{signal=\"avail\"} 0\n"), "{page}");
-        assert_eq!(page.matches("qualtop_regression_active{").count(), 2, "{page}");
+        assert!(
+            page.contains("qualtop_regression_active{signal=\"avail\"} 0\n"),
+            "{page}"
+        );
+        assert_eq!(
+            page.matches("qualtop_regression_active{").count(),
+            2,
+            "{page}"
+        );
         assert!(page.contains("qualtop_regression_onset_seconds{signal=\"avail\"} 60\n"));
         assert!(page.contains("qualtop_regression_ended_seconds{signal=\"avail\"} 200\n"));
         assert!(page.contains("qualtop_regression_change_pp{signal=\"avail\"} -9\n"));

@@ -20,10 +20,10 @@ use crate::server::{Hub, ServerStats, UpdatePoint};
 use super::auth::RelayAuth;
 use super::config::Permission;
 use super::durable::{PushedBucket, Rereads, job_of, write_request};
-use super::ingest::{IngestReport, IngestRules, LinedPoint, parse_points};
-use super::remote_write::RemoteWriter;
 use super::findings::RelayFindings;
 use super::findings_page::{self, LabelNames};
+use super::ingest::{IngestReport, IngestRules, LinedPoint, parse_points};
+use super::remote_write::RemoteWriter;
 use super::stats::{EndpointGauge, RelayStats};
 use crate::clock::wall_ms;
 

@@ -123,15 +123,16 @@ async fn a_replayed_fault_fires_a_prometheus_rule_on_the_relays_regression_metri
         return;
     };
     let target = relay.local_addr().to_string();
-    let Some(prom) =
-        support::engines::prometheus_with_rules(test, &target, "/metrics.prom", RULES)
+    let Some(prom) = support::engines::prometheus_with_rules(test, &target, "/metrics.prom", RULES)
     else {
         return;
     };
     let page_url = relay.http_url("/metrics.prom");
     let found = eventually(Duration::from_secs(30), || {
         http_get(&page_url).is_ok_and(|p| {
-            p.contains("qualtop_regression_active{hardware=\"tpu\",model=\"m2\",signal=\"golden-qa\"} 1\n")
+            p.contains(
+                "qualtop_regression_active{hardware=\"tpu\",model=\"m2\",signal=\"golden-qa\"} 1\n",
+            )
         })
     })
     .await;
@@ -143,7 +144,9 @@ async fn a_replayed_fault_fires_a_prometheus_rule_on_the_relays_regression_metri
         .filter(|l| l.starts_with("qualtop_regression_active{") && l.ends_with(" 1"))
         .collect();
     assert_eq!(active.len(), 1, "{active:?}");
-    assert!(page.contains("qualtop_regression_change_pp{hardware=\"tpu\",model=\"m2\",signal=\"golden-qa\"} -"));
+    assert!(page.contains(
+        "qualtop_regression_change_pp{hardware=\"tpu\",model=\"m2\",signal=\"golden-qa\"} -"
+    ));
 
     let alerts_url = format!("{}/api/v1/alerts", prom.url);
     let mut last = Value::Null;

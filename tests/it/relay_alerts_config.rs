@@ -10,8 +10,10 @@ use qualtop::relay::config::RelayConfig;
 const BASE: &str = "bucket = \"1m\"\nhistory = \"1h\"\ndimensions = [\"model\"]\n";
 
 fn relay(extra: &str) -> Result<RelayConfig, String> {
-    RelayConfig::parse(&format!("{BASE}{extra}"), Path::new("relay.toml"), &|_| None)
-        .map_err(|e| e.message)
+    RelayConfig::parse(&format!("{BASE}{extra}"), Path::new("relay.toml"), &|_| {
+        None
+    })
+    .map_err(|e| e.message)
 }
 
 #[test]
@@ -47,14 +49,18 @@ fn relay_detection_refuses_what_config_toml_refuses_with_the_same_message() {
             .unwrap_err()
             .message;
         // config.toml's parser adds the offending text to serde's own errors.
-        assert!(from_client.starts_with(&from_relay), "{bad}: {from_relay} / {from_client}");
+        assert!(
+            from_client.starts_with(&from_relay),
+            "{bad}: {from_relay} / {from_client}"
+        );
     }
 }
 
 #[test]
 fn alerts_section_is_checked_at_load() {
-    let ok = relay("[alerts]\nalertmanager_url = \"http://am:9093/api/v2/alerts\"\nrepeat = \"1m\"\n")
-        .unwrap();
+    let ok =
+        relay("[alerts]\nalertmanager_url = \"http://am:9093/api/v2/alerts\"\nrepeat = \"1m\"\n")
+            .unwrap();
     let a = ok.alerts.unwrap();
     assert_eq!(a.alertmanager_url, "http://am:9093/api/v2/alerts");
     assert_eq!(a.repeat, std::time::Duration::from_secs(60));

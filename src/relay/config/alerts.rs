@@ -66,8 +66,18 @@ pub(super) fn alerts(
         }
     };
     Ok(AlertsConfig {
-        repeat: dur(&raw.repeat, "repeat", DEFAULT_REPEAT, Duration::from_secs(1))?,
-        timeout: dur(&raw.timeout, "timeout", DEFAULT_TIMEOUT, Duration::from_secs(1))?,
+        repeat: dur(
+            &raw.repeat,
+            "repeat",
+            DEFAULT_REPEAT,
+            Duration::from_secs(1),
+        )?,
+        timeout: dur(
+            &raw.timeout,
+            "timeout",
+            DEFAULT_TIMEOUT,
+            Duration::from_secs(1),
+        )?,
         alertmanager_url: raw.alertmanager_url.into_inner(),
         generator_url: raw.generator_url,
     })
