@@ -16,6 +16,7 @@ use crate::detect::DetectionSettings;
 use crate::protocol::{SignalKind, SignalRole};
 
 mod alerts;
+mod detection;
 mod limits;
 mod prom;
 
@@ -448,21 +449,10 @@ impl RelayConfig {
                     .map_err(|m| err(at, m))?
             }
         };
-        let detection = raw
-            .detection
-            .values(crate::config::DetectionValues::default())
-            .map(|v| {
-                DetectionSettings::from_config(v.false_alarm_days, v.min_change_pp, v.slo_percent)
-            })
-            .map_err(|(at, m)| err(at, m))?;
-        let alerts = match raw.alerts {
-            None => None,
-            Some(a) => Some(alerts::alerts(a, &err)?),
-        };
         Ok(RelayConfig {
+            detection: detection::detection(&raw.detection, &err)?,
+            alerts: raw.alerts.map(|a| alerts::alerts(a, &err)).transpose()?,
             changes,
-            detection,
-            alerts,
             listen,
             bucket_ms,
             history_ms,
