@@ -443,7 +443,10 @@ mod tests {
         changes.mark_unchanged();
         assert!(f.snapshot().rows[0].is_active());
         f.publish(&[regression(None)], 4_000);
-        assert!(!changes.has_changed().unwrap(), "nothing changed, no notice");
+        assert!(
+            !changes.has_changed().unwrap(),
+            "nothing changed, no notice"
+        );
         f.publish(&[regression(Some(10_000))], 11_000);
         assert_eq!(f.snapshot().rows[0].ended_at, Some(10_000));
         f.publish(&[regression(Some(10_000))], 70_000);
@@ -473,7 +476,11 @@ mod tests {
         let due = now - 1_500 - 1;
         assert_eq!(d.complete(now), due, "no data anywhere: the clock decides");
         d.newest = vec![Some(due - 2), Some(due)];
-        assert_eq!(d.complete(now), due - 2, "the slower endpoint holds it back");
+        assert_eq!(
+            d.complete(now),
+            due - 2,
+            "the slower endpoint holds it back"
+        );
         d.newest = vec![Some(due - SILENT_AFTER_BUCKETS - 1), Some(due)];
         assert_eq!(d.complete(now), due, "a silent endpoint does not");
     }

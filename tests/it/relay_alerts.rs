@@ -31,10 +31,13 @@ const RULES: &str = "groups:
           summary: '{{ $labels.signal }} regressed in {{ $labels.model }} {{ $labels.hardware }}'
 ";
 
+/// Buckets the fault lasts.
+const FAULT_BUCKETS: i64 = 15;
+
 /// Failed cases of slice `s` in bucket `b`: about 1 % of 2000, and 40 % on
-/// m2/tpu from bucket `fault` on.
+/// m2/tpu for [`FAULT_BUCKETS`] from bucket `fault`.
 fn failed(s: usize, b: i64, fault: i64) -> i64 {
-    if s == 2 && b >= fault {
+    if s == 2 && (fault..fault + FAULT_BUCKETS).contains(&b) {
         800
     } else {
         15 + (b + s as i64).rem_euclid(11)
@@ -97,7 +100,7 @@ total = 'sum by (model, hardware) (increase(cases_total[1s]))'
 }
 
 /// A relay over VictoriaMetrics holding two minutes of healthy history,
-/// whose m2/tpu slice starts failing two buckets after the relay starts.
+/// whose m2/tpu slice fails for a while from three buckets after it starts.
 async fn faulty_relay(
     test: &str,
     alerts: impl Fn() -> String,
@@ -117,8 +120,9 @@ fn is_m2_tpu(labels: &Value) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replayed_fault_fires_a_prometheus_rule_on_the_relays_regression_metric() {
-    let test = "a_replayed_fault_fires_a_prometheus_rule_on_the_relays_regression_metric";
+async fn a_replayed_fault_fires_a_prometheus_rule_on_the_relays_regression_metric_then_resolves() {
+    let test =
+        "a_replayed_fault_fires_a_prometheus_rule_on_the_relays_regression_metric_then_resolves";
     let Some((_vm, relay)) = faulty_relay(test, String::new).await else {
         return;
     };
@@ -167,11 +171,31 @@ async fn a_replayed_fault_fires_a_prometheus_rule_on_the_relays_regression_metri
     })
     .await;
     assert!(firing, "the rule did not fire: {last}");
+
+    // The fault ends: the series goes to 0 (it stays), and the alert resolves.
+    let ended = "qualtop_regression_active{hardware=\"tpu\",model=\"m2\",signal=\"golden-qa\"} 0\n";
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            http_get(&page_url).is_ok_and(|p| p.contains(ended))
+        })
+        .await,
+        "the regression did not end on the page"
+    );
+    let resolved = eventually(Duration::from_secs(20), || {
+        let Ok(body) = http_get(&alerts_url) else {
+            return false;
+        };
+        last = serde_json::from_str(&body).unwrap_or(Value::Null);
+        last["data"]["alerts"].as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
+    assert!(resolved, "the alert did not resolve: {last}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_alerts_set_the_relay_posts_the_regression_to_a_real_alertmanager() {
-    let test = "with_alerts_set_the_relay_posts_the_regression_to_a_real_alertmanager";
+async fn with_alerts_set_the_relay_posts_the_regression_to_a_real_alertmanager_and_resolves_it() {
+    let test =
+        "with_alerts_set_the_relay_posts_the_regression_to_a_real_alertmanager_and_resolves_it";
     let Some(am) = support::engines::alertmanager(test) else {
         return;
     };
@@ -204,6 +228,17 @@ async fn with_alerts_set_the_relay_posts_the_regression_to_a_real_alertmanager()
     .await;
     assert!(posted, "the Alertmanager did not get the alert: {last}");
     assert_eq!(last.as_array().map(Vec::len), Some(1), "{last}");
+
+    // Once the fault ends the relay posts endsAt: the alert leaves the active list.
+    let resolved = eventually(Duration::from_secs(40), || {
+        let Ok(body) = http_get(&url) else {
+            return false;
+        };
+        last = serde_json::from_str(&body).unwrap_or(Value::Null);
+        last.as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
+    assert!(resolved, "the alert was not resolved: {last}");
 }
 
 #[test]
