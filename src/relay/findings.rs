@@ -239,6 +239,10 @@ struct Detector {
 
 impl Detector {
     fn apply_window(&mut self, i: usize, window: &Window) {
+        // An endpoint the store refused (logged at start) must not hold the others back.
+        if let Some(s) = self.synced.get_mut(i) {
+            *s = true;
+        }
         let Some(Some(binding)) = self.bindings.get(i) else {
             return;
         };
@@ -248,7 +252,6 @@ impl Detector {
         for s in &window.series {
             self.store.apply_series(binding, s, &mut drops);
         }
-        self.synced[i] = true;
         self.newest[i] = window
             .series
             .iter()
