@@ -93,14 +93,18 @@ pub fn summary(r: &RegressionRow) -> String {
 }
 
 /// Starts the poster. Must run inside the runtime.
-pub fn spawn(cfg: AlertsConfig, findings: Arc<RelayFindings>) -> anyhow::Result<JoinHandle<()>> {
+pub fn spawn(
+    cfg: AlertsConfig,
+    names: LabelNames,
+    findings: Arc<RelayFindings>,
+) -> anyhow::Result<JoinHandle<()>> {
     crate::tls::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(cfg.timeout)
         .connect_timeout(cfg.timeout)
         .build()
         .context("building the Alertmanager HTTP client")?;
-    Ok(tokio::spawn(run(cfg, findings, http)))
+    Ok(tokio::spawn(run(cfg, names, findings, http)))
 }
 
 async fn post(http: &reqwest::Client, url: &str, alerts: &[Value]) -> anyhow::Result<()> {
@@ -113,8 +117,12 @@ async fn post(http: &reqwest::Client, url: &str, alerts: &[Value]) -> anyhow::Re
     Ok(())
 }
 
-async fn run(cfg: AlertsConfig, findings: Arc<RelayFindings>, http: reqwest::Client) {
-    let names = LabelNames::new(&findings.dimensions);
+async fn run(
+    cfg: AlertsConfig,
+    names: LabelNames,
+    findings: Arc<RelayFindings>,
+    http: reqwest::Client,
+) {
     let mut changes = findings.subscribe();
     let mut resolved: BTreeSet<String> = BTreeSet::new();
     let mut backoff = FIRST_BACKOFF;

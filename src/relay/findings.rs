@@ -78,16 +78,14 @@ pub struct RelayFindings {
     changed: watch::Sender<u64>,
     /// Ended regressions stay on the page (at 0) this long after their end.
     pub keep_ended_ms: Millis,
-    pub dimensions: Vec<String>,
 }
 
 impl RelayFindings {
-    pub fn new(dimensions: Vec<String>, keep_ended_ms: Millis) -> Self {
+    pub fn new(keep_ended_ms: Millis) -> Self {
         RelayFindings {
             state: Mutex::new(Published::default()),
             changed: watch::channel(0).0,
             keep_ended_ms,
-            dimensions,
         }
     }
 
@@ -439,7 +437,7 @@ mod tests {
 
     #[test]
     fn an_ended_regression_stays_for_the_keep_window_then_goes() {
-        let f = RelayFindings::new(vec!["model".into()], 60_000);
+        let f = RelayFindings::new(60_000);
         let mut changes = f.subscribe();
         f.publish(&[regression(None)], 3_000);
         assert!(changes.has_changed().unwrap());

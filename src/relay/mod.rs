@@ -376,10 +376,7 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         mapping: cfg.changes.custom_details.clone(),
     });
     // Detection reads the hubs as a subscriber would, after the backfill.
-    let findings = Arc::new(findings::RelayFindings::new(
-        cfg.dimensions.clone(),
-        cfg.history_ms,
-    ));
+    let findings = Arc::new(findings::RelayFindings::new(cfg.history_ms));
     let watched = sources
         .iter()
         .map(|(_, s)| findings::Watched {
@@ -392,16 +389,22 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         .as_ref()
         .map_or(std::time::Duration::ZERO, |p| p.delay);
     let detection = findings::spawn(watched, cfg.detection, delay, Arc::clone(&findings));
+    // Mapped once: a dropped dimension is logged once.
+    let labels = findings_page::LabelNames::new(&cfg.dimensions);
     let alerts = match &cfg.alerts {
         Some(a) => {
             tracing::info!(url = %a.alertmanager_url, "regressions are posted to the Alertmanager");
-            Some(alerts::spawn(a.clone(), Arc::clone(&findings))?)
+            Some(alerts::spawn(
+                a.clone(),
+                labels.clone(),
+                Arc::clone(&findings),
+            )?)
         }
         None => None,
     };
     let routes = http::routes(http::HttpState {
         findings: Arc::clone(&findings),
-        labels: findings_page::LabelNames::new(&cfg.dimensions),
+        labels,
         auth,
         push,
         durable,
