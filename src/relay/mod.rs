@@ -388,6 +388,16 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         .prometheus
         .as_ref()
         .map_or(std::time::Duration::ZERO, |p| p.delay);
+    let learn = cfg
+        .detection
+        .monitor_config(cfg.bucket_ms)
+        .detector
+        .min_reference_buckets as i64;
+    if cfg.history_ms / cfg.bucket_ms.max(1) < learn {
+        tracing::warn!(
+            "history holds fewer than the {learn} buckets a detector needs for its baseline: the relay's detectors will stay learning; raise history"
+        );
+    }
     let detection = findings::spawn(watched, cfg.detection, delay, Arc::clone(&findings));
     // Mapped once: a dropped dimension is logged once.
     let labels = findings_page::LabelNames::new(&cfg.dimensions);
