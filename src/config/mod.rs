@@ -2,8 +2,10 @@
 //! or `--config` to override. Errors name the file, the line and the key;
 //! qualtop never starts half-configured.
 
+mod detection;
 mod duration;
 
+pub use detection::{DetectionValues, RawDetection};
 pub use duration::{format_duration, parse_duration};
 
 use std::collections::BTreeMap;
@@ -58,14 +60,6 @@ struct RawDisplay {
     tick: Option<Spanned<String>>,
     ascii: Option<bool>,
     mouse: Option<bool>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct RawDetection {
-    false_alarm_days: Option<Spanned<f64>>,
-    min_change_pp: Option<Spanned<f64>>,
-    slo: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -281,37 +275,17 @@ impl Config {
         }
         c.ascii = raw.display.ascii.unwrap_or(c.ascii);
         c.mouse = raw.display.mouse.unwrap_or(c.mouse);
-        let d = raw.detection;
-        if let Some(v) = d.false_alarm_days {
-            let x = *v.get_ref();
-            if !(x.is_finite() && (1.0..=3650.0).contains(&x)) {
-                return Err(err(
-                    v.span().start,
-                    format!("detection.false_alarm_days: {x} is not between 1 and 3650"),
-                ));
-            }
-            c.false_alarm_days = x;
-        }
-        if let Some(v) = d.min_change_pp {
-            let x = *v.get_ref();
-            if !(x.is_finite() && x > 0.0 && x <= 50.0) {
-                return Err(err(
-                    v.span().start,
-                    format!("detection.min_change_pp: {x} is not between 0 and 50 points"),
-                ));
-            }
-            c.min_change_pp = x;
-        }
-        if let Some(v) = d.slo {
-            let x = *v.get_ref();
-            if !(x.is_finite() && x > 50.0 && x < 100.0) {
-                return Err(err(
-                    v.span().start,
-                    format!("detection.slo: {x} is not a percentage between 50 and 100"),
-                ));
-            }
-            c.slo = x;
-        }
+        let d = raw
+            .detection
+            .values(DetectionValues {
+                false_alarm_days: c.false_alarm_days,
+                min_change_pp: c.min_change_pp,
+                slo_percent: c.slo,
+            })
+            .map_err(|(at, m)| err(at, m))?;
+        c.false_alarm_days = d.false_alarm_days;
+        c.min_change_pp = d.min_change_pp;
+        c.slo = d.slo_percent;
         c.log_file = raw.log.file.filter(|f| !f.is_empty()).map(PathBuf::from);
         for (action, keys) in raw.keys {
             c.key_lines

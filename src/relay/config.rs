@@ -12,12 +12,16 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::config::{ConfigError, parse_duration};
+use crate::detect::DetectionSettings;
 use crate::protocol::{SignalKind, SignalRole};
 
+mod alerts;
+mod detection;
 mod limits;
 mod prom;
 
 use crate::server::ConnectionLimits;
+pub use alerts::{AlertsConfig, DEFAULT_REPEAT};
 pub use limits::{DEFAULT_MAX_LABEL_VALUE_BYTES, DEFAULT_MAX_SLICES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
@@ -56,6 +60,11 @@ struct RawRelay {
     limits: limits::RawLimits,
     #[serde(default)]
     changes: Option<Spanned<super::changes_config::RawChanges>>,
+    /// The same section, keys and checks as config.toml's.
+    #[serde(default)]
+    detection: crate::config::RawDetection,
+    #[serde(default)]
+    alerts: Option<alerts::RawAlerts>,
 }
 
 fn default_listen() -> Spanned<String> {
@@ -225,6 +234,10 @@ pub struct RelayConfig {
     pub connections: ConnectionLimits,
     /// `[changes]`: PagerDuty mapping and PromQL change sources.
     pub changes: super::changes_config::ChangesConfig,
+    /// `[detection]`, as in config.toml: what the relay's detectors use.
+    pub detection: DetectionSettings,
+    /// `[alerts]`: post regressions to an Alertmanager, if set.
+    pub alerts: Option<AlertsConfig>,
 }
 
 /// Default wait after a bucket closes before it is queried: one common
@@ -437,6 +450,8 @@ impl RelayConfig {
             }
         };
         Ok(RelayConfig {
+            detection: detection::detection(&raw.detection, &err)?,
+            alerts: raw.alerts.map(|a| alerts::alerts(a, &err)).transpose()?,
             changes,
             listen,
             bucket_ms,

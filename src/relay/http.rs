@@ -20,6 +20,8 @@ use crate::server::{Hub, ServerStats, UpdatePoint};
 use super::auth::RelayAuth;
 use super::config::Permission;
 use super::durable::{PushedBucket, Rereads, job_of, write_request};
+use super::findings::RelayFindings;
+use super::findings_page::{self, LabelNames};
 use super::ingest::{IngestReport, IngestRules, LinedPoint, parse_points};
 use super::remote_write::RemoteWriter;
 use super::stats::{EndpointGauge, RelayStats};
@@ -59,6 +61,9 @@ pub struct HttpState {
     pub server_stats: Arc<ServerStats>,
     /// Every WebSocket endpoint's path and hub, for the metrics page.
     pub endpoints: Vec<(String, Arc<Hub>)>,
+    /// The detectors' regressions, and the label of each dimension.
+    pub findings: Arc<RelayFindings>,
+    pub labels: LabelNames,
 }
 
 pub fn routes(state: HttpState) -> Router {
@@ -300,7 +305,8 @@ async fn metrics_page(State(s): State<Arc<HttpState>>, headers: HeaderMap) -> Re
             slices: hub.slices(),
         })
         .collect();
-    let page = s.stats.render(&s.server_stats.counts(), &endpoints);
+    let mut page = s.stats.render(&s.server_stats.counts(), &endpoints);
+    page.push_str(&findings_page::render(&s.labels, &s.findings.snapshot()));
     (
         [(
             header::CONTENT_TYPE,

@@ -15,6 +15,7 @@
 //! Tokens (roles read / annotate / ingest) decide who may connect, push, or
 //! annotate; annotations are signed with the token's name.
 
+pub mod alerts;
 pub mod auth;
 pub mod changes;
 pub mod changes_config;
@@ -24,6 +25,8 @@ pub mod changes_store;
 pub mod config;
 pub mod convert;
 pub mod durable;
+pub mod findings;
+pub mod findings_page;
 pub mod http;
 pub mod ingest;
 pub mod prometheus;
@@ -65,6 +68,10 @@ pub struct RunningRelay {
     poller: Option<JoinHandle<()>>,
     hubs: Vec<(Endpoint, Arc<Hub>)>,
     stats: Arc<RelayStats>,
+    findings: Arc<findings::RelayFindings>,
+    /// The detectors over the hubs' windows; dropped with the relay.
+    detection: Option<findings::DetectionTask>,
+    alerts: Option<JoinHandle<()>>,
     server_stats: Arc<ServerStats>,
     /// Kept open for the server (see `start`).
     #[allow(dead_code)]
@@ -84,6 +91,9 @@ impl Drop for RunningRelay {
     fn drop(&mut self) {
         if let Some(p) = &self.poller {
             p.abort();
+        }
+        if let Some(a) = &self.alerts {
+            a.abort();
         }
     }
 }
@@ -121,11 +131,20 @@ impl RunningRelay {
         &self.server_stats
     }
 
+    /// What the relay's detectors conclude now.
+    pub fn findings(&self) -> &Arc<findings::RelayFindings> {
+        &self.findings
+    }
+
     /// Stops polling, closes every connection and stops listening.
     pub async fn shutdown(mut self) {
         if let Some(p) = self.poller.take() {
             p.abort();
         }
+        if let Some(a) = self.alerts.take() {
+            a.abort();
+        }
+        self.detection.take();
         if let Some(server) = self.server.take() {
             server.shutdown().await;
         }
@@ -356,7 +375,46 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         hub: change_hub,
         mapping: cfg.changes.custom_details.clone(),
     });
+    // Detection reads the hubs as a subscriber would, after the backfill.
+    let findings = Arc::new(findings::RelayFindings::new(cfg.history_ms));
+    let watched = sources
+        .iter()
+        .map(|(_, s)| findings::Watched {
+            hello: server::FleetSource::hello(s.as_ref()),
+            hub: Arc::clone(s.hub()),
+        })
+        .collect();
+    let delay = cfg
+        .prometheus
+        .as_ref()
+        .map_or(std::time::Duration::ZERO, |p| p.delay);
+    let learn = cfg
+        .detection
+        .monitor_config(cfg.bucket_ms)
+        .detector
+        .min_reference_buckets as i64;
+    if cfg.history_ms / cfg.bucket_ms.max(1) < learn {
+        tracing::warn!(
+            "history holds fewer than the {learn} buckets a detector needs for its baseline: the relay's detectors will stay learning; raise history"
+        );
+    }
+    let detection = findings::spawn(watched, cfg.detection, delay, Arc::clone(&findings));
+    // Mapped once: a dropped dimension is logged once.
+    let labels = findings_page::LabelNames::new(&cfg.dimensions);
+    let alerts = match &cfg.alerts {
+        Some(a) => {
+            tracing::info!(url = %a.alertmanager_url, "regressions are posted to the Alertmanager");
+            Some(alerts::spawn(
+                a.clone(),
+                labels.clone(),
+                Arc::clone(&findings),
+            )?)
+        }
+        None => None,
+    };
     let routes = http::routes(http::HttpState {
+        findings: Arc::clone(&findings),
+        labels,
         auth,
         push,
         durable,
@@ -390,5 +448,8 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         hubs,
         stats,
         server_stats,
+        findings,
+        detection: Some(detection),
+        alerts,
     })
 }

@@ -286,7 +286,7 @@ fn label(name: &str, value: &str) -> String {
 }
 
 /// Label values escape backslash, quote and newline.
-fn escape(v: &str) -> String {
+pub(super) fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

@@ -1,5 +1,6 @@
 //! Real Prometheus-compatible engines for tests: VictoriaMetrics from the
-//! Debian package `victoria-metrics` and Prometheus from `prometheus`, each
+//! Debian package `victoria-metrics`, Prometheus from `prometheus` and
+//! Alertmanager from `prometheus-alertmanager`, each
 //! started on a loopback port in a temporary directory and killed when
 //! dropped. VictoriaMetrics can be stopped and restarted on the same port
 //! and data (outage tests).
@@ -140,6 +141,25 @@ pub fn prometheus(test: &str, target: &str) -> Option<Prometheus> {
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: ['{target}']\n"
         ),
         &[],
+        &[],
+    )
+}
+
+/// Prometheus scraping `http://{target}{path}` every second and evaluating
+/// `rules` (a rule file's YAML) every second.
+pub fn prometheus_with_rules(
+    test: &str,
+    target: &str,
+    path: &str,
+    rules: &str,
+) -> Option<Prometheus> {
+    start_prometheus(
+        test,
+        &format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: ['rules.yml']\nscrape_configs:\n  - job_name: relay\n    metrics_path: '{path}'\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+        &[],
+        &[("rules.yml", rules)],
     )
 }
 
@@ -150,16 +170,26 @@ pub fn prometheus_receiver(test: &str) -> Option<Prometheus> {
         test,
         "global:\n  evaluation_interval: 1s\nstorage:\n  tsdb:\n    out_of_order_time_window: 1h\n",
         &["--web.enable-remote-write-receiver"],
+        &[],
     )
 }
 
-fn start_prometheus(test: &str, yaml: &str, flags: &[&str]) -> Option<Prometheus> {
+/// `files` are written next to the config (rule files are found there).
+fn start_prometheus(
+    test: &str,
+    yaml: &str,
+    flags: &[&str],
+    files: &[(&str, &str)],
+) -> Option<Prometheus> {
     let bin = engine(test, "prometheus", "prometheus")?;
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("qualtop-prom-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("prometheus temp dir");
     let config = dir.join("prometheus.yml");
     std::fs::write(&config, yaml).expect("prometheus config");
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("prometheus file");
+    }
     let child = Command::new(bin)
         .arg(format!("--config.file={}", config.display()))
         .arg(format!(
@@ -190,6 +220,60 @@ fn start_prometheus(test: &str, yaml: &str, flags: &[&str]) -> Option<Prometheus
 }
 
 impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Alertmanager from the Debian package `prometheus-alertmanager`, alone
+/// (no cluster), routing every alert to a receiver that sends nothing.
+pub struct Alertmanager {
+    child: Child,
+    pub url: String,
+    dir: PathBuf,
+}
+
+pub fn alertmanager(test: &str) -> Option<Alertmanager> {
+    let bin = engine(test, "prometheus-alertmanager", "prometheus-alertmanager")?;
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("qualtop-am-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("alertmanager temp dir");
+    let config = dir.join("alertmanager.yml");
+    std::fs::write(
+        &config,
+        "route:\n  receiver: 'none'\n  group_wait: 0s\nreceivers:\n  - name: 'none'\n",
+    )
+    .expect("alertmanager config");
+    let child = Command::new(bin)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        // Empty: no gossip port, so parallel tests do not collide.
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting alertmanager");
+    let am = Alertmanager {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http_get(&format!("{}/-/ready", am.url)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "alertmanager did not become ready at {}",
+            am.url
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(am)
+}
+
+impl Drop for Alertmanager {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -1,0 +1,488 @@
+//! The relay's detection: a task that keeps its own [`Store`] of every
+//! endpoint's window (fed by the hubs like any subscriber, so the hot path
+//! never waits on it) and, once per bucket, steps the same
+//! [`DetectionEngine`] the TUI and `check` run, with relay.toml's
+//! `[detection]`. What it concludes is published here for `/metrics.prom`
+//! ([`super::findings_page`]) and the Alertmanager poster ([`super::alerts`]).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::clock::wall_ms;
+use crate::detect::{DetectedRegression, DetectionEngine, DetectionSettings, ScopeMap};
+use crate::protocol::{BucketValue, CowStr, Hello, Millis, Point, Subscribe};
+use crate::server::{Hub, Update, Window};
+use crate::store::{Drops, SourceBinding, Store};
+
+/// Buckets stepped per trip to the blocking pool: a first replay of a long
+/// window is cut into pieces, so a shutdown or a new snapshot gets in.
+const BUCKETS_PER_STEP: usize = 60;
+/// Updates queued between the hubs' forwarders and the detection task; past
+/// it the forwarder waits, its hub receiver lags, and it resubscribes.
+const QUEUE: usize = 256;
+
+/// One regression as the page and the Alertmanager see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegressionRow {
+    pub signal: String,
+    pub scope: ScopeMap,
+    pub onset: Millis,
+    pub detected_at: Millis,
+    pub ended_at: Option<Millis>,
+    pub baseline: f64,
+    pub current: f64,
+    pub delta_pp: f64,
+}
+
+impl RegressionRow {
+    fn of(r: &DetectedRegression) -> Self {
+        RegressionRow {
+            signal: r.signal.clone(),
+            scope: r.scope.clone(),
+            onset: r.onset,
+            detected_at: r.detected_at,
+            ended_at: r.ended_at,
+            baseline: r.baseline,
+            current: r.current,
+            delta_pp: r.delta_pp,
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.ended_at.is_none()
+    }
+}
+
+/// What the detection task publishes, and what it cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Published {
+    /// Active regressions, and those ended within the keep window.
+    pub rows: Vec<RegressionRow>,
+    /// Start of the newest bucket tested.
+    pub through: Option<Millis>,
+    pub buckets: u64,
+    /// Time spent stepping the detectors (on the blocking pool).
+    pub busy: Duration,
+    pub store_bytes: usize,
+    /// Snapshots taken again after falling behind a hub.
+    pub resyncs: u64,
+}
+
+/// Shared between the detection task, the page and the poster.
+#[derive(Debug)]
+pub struct RelayFindings {
+    state: Mutex<Published>,
+    changed: watch::Sender<u64>,
+    /// Ended regressions stay on the page (at 0) this long after their end.
+    pub keep_ended_ms: Millis,
+}
+
+impl RelayFindings {
+    pub fn new(keep_ended_ms: Millis) -> Self {
+        RelayFindings {
+            state: Mutex::new(Published::default()),
+            changed: watch::channel(0).0,
+            keep_ended_ms,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Published> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn snapshot(&self) -> Published {
+        self.lock().clone()
+    }
+
+    /// Ticks whenever the set of regressions or their figures change.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Replaces the rows (from a [`DetectionEngine`]'s regressions at data
+    /// time `now`), notifying only when they changed.
+    pub fn publish(&self, regressions: &[DetectedRegression], now: Millis) {
+        let keep = self.keep_ended_ms;
+        let rows: Vec<RegressionRow> = regressions
+            .iter()
+            .filter(|r| r.ended_at.is_none_or(|e| now - e <= keep))
+            .map(RegressionRow::of)
+            .collect();
+        let mut st = self.lock();
+        if st.rows != rows {
+            st.rows = rows;
+            drop(st);
+            self.changed.send_modify(|n| *n += 1);
+        }
+    }
+
+    fn account(&self, through: Option<Millis>, buckets: usize, busy: Duration, bytes: usize) {
+        let mut st = self.lock();
+        st.through = through;
+        st.buckets += buckets as u64;
+        st.busy += busy;
+        st.store_bytes = bytes;
+    }
+
+    fn resynced(&self) {
+        self.lock().resyncs += 1;
+    }
+}
+
+/// One endpoint the detectors read: its hello (dimensions, signals, bucket)
+/// and its hub.
+pub struct Watched {
+    pub hello: Hello,
+    pub hub: Arc<Hub>,
+}
+
+enum Message {
+    Snapshot(usize, Window),
+    Update(usize, Arc<Update>),
+}
+
+/// The running task and the hub forwarders; dropping it stops them.
+pub struct DetectionTask {
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Drop for DetectionTask {
+    fn drop(&mut self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+/// Starts detection over `watched`. Buckets are tested `delay` after they
+/// close (when the poller has fetched them). Must run inside the runtime.
+pub fn spawn(
+    watched: Vec<Watched>,
+    settings: DetectionSettings,
+    delay: Duration,
+    findings: Arc<RelayFindings>,
+) -> DetectionTask {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let mut handles: Vec<JoinHandle<()>> = watched
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            tokio::spawn(forward(
+                i,
+                Arc::clone(&w.hub),
+                tx.clone(),
+                Arc::clone(&findings),
+            ))
+        })
+        .collect();
+    let hellos = watched.into_iter().map(|w| w.hello).collect();
+    handles.push(tokio::spawn(run(hellos, settings, delay, findings, rx)));
+    DetectionTask { handles }
+}
+
+/// Subscribes to one hub and passes its snapshot and updates on; after
+/// falling behind it subscribes again (a fresh snapshot replaces the data).
+async fn forward(i: usize, hub: Arc<Hub>, tx: mpsc::Sender<Message>, findings: Arc<RelayFindings>) {
+    let everything = Subscribe {
+        window_ms: Millis::MAX / 4,
+        filter: std::collections::BTreeMap::new(),
+    };
+    loop {
+        let sub = hub.subscribe(&everything, wall_ms());
+        let mut updates = sub.updates;
+        if tx.send(Message::Snapshot(i, sub.window)).await.is_err() {
+            return;
+        }
+        loop {
+            match updates.recv().await {
+                Ok(u) => {
+                    if tx.send(Message::Update(i, u)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(
+                        missed = n,
+                        "detection fell behind a hub; taking its window again"
+                    );
+                    findings.resynced();
+                    break;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+/// An endpoint whose newest data is this many buckets older than the
+/// clock says is due no longer holds detection back: its silence is a gap.
+const SILENT_AFTER_BUCKETS: i64 = 3;
+
+/// The store and engine, moved to the blocking pool for each step.
+struct Detector {
+    store: Store,
+    engine: DetectionEngine,
+    bindings: Vec<Option<SourceBinding>>,
+    /// Newest bucket each endpoint has delivered.
+    newest: Vec<Option<i64>>,
+    /// Whether each endpoint's window has been applied.
+    synced: Vec<bool>,
+    delay_ms: Millis,
+}
+
+impl Detector {
+    fn apply_window(&mut self, i: usize, window: &Window) {
+        // An endpoint the store refused (logged at start) must not hold the others back.
+        if let Some(s) = self.synced.get_mut(i) {
+            *s = true;
+        }
+        let Some(Some(binding)) = self.bindings.get(i) else {
+            return;
+        };
+        self.store.set_now(wall_ms());
+        self.store.reset_source(binding);
+        let mut drops = Drops::default();
+        for s in &window.series {
+            self.store.apply_series(binding, s, &mut drops);
+        }
+        self.newest[i] = window
+            .series
+            .iter()
+            .filter_map(|s| {
+                let len = s
+                    .good
+                    .as_ref()
+                    .or(s.total.as_ref())
+                    .map_or_else(|| s.values.as_ref().map_or(0, Vec::len), Vec::len);
+                (len > 0).then(|| self.store.bucket_of(s.start) + len as i64 - 1)
+            })
+            .max();
+    }
+
+    /// The newest bucket to test at `now`: closed `delay` ago, and delivered
+    /// by every endpoint that is not silent. Testing a bucket before the
+    /// poller published it would read it as a gap for good.
+    fn complete(&self, now: Millis) -> i64 {
+        if !self.synced.iter().all(|s| *s) {
+            // Before every window is in, the history would read as gaps.
+            return i64::MIN;
+        }
+        let due = self.store.bucket_of(now - self.delay_ms) - 1;
+        self.newest
+            .iter()
+            .flatten()
+            .filter(|&&b| b >= due - SILENT_AFTER_BUCKETS)
+            .fold(due, |c, &b| c.min(b))
+    }
+
+    fn apply_update(&mut self, i: usize, update: &Update) {
+        let Some(Some(binding)) = self.bindings.get(i) else {
+            return;
+        };
+        self.store.set_now(wall_ms());
+        let mut newest = self.newest[i];
+        for p in &update.points {
+            let (good, total, value) = match p.value {
+                BucketValue::Ratio { good, total } => {
+                    (Some(i64::from(good)), Some(i64::from(total)), None)
+                }
+                BucketValue::Gauge(v) => (None, None, Some(v)),
+            };
+            let point = Point {
+                slice: (*p.slice).clone(),
+                signal: CowStr::from(&*p.signal),
+                ts: p.ts,
+                good,
+                total,
+                value,
+            };
+            // Out of the window or over budget: the hub already held it, the
+            // detectors read a gap.
+            if self.store.apply_point(binding, &point).is_ok() {
+                newest = newest.max(Some(self.store.bucket_of(p.ts)));
+            }
+        }
+        self.newest[i] = newest;
+    }
+}
+
+async fn run(
+    hellos: Vec<Hello>,
+    settings: DetectionSettings,
+    delay: Duration,
+    findings: Arc<RelayFindings>,
+    mut rx: mpsc::Receiver<Message>,
+) {
+    let mut store = Store::new();
+    let bindings = hellos
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let mut h = h.clone();
+            h.now = wall_ms();
+            store
+                .bind_source(i, &h)
+                .inspect_err(|e| tracing::error!("detection cannot read endpoint {i}: {e}"))
+                .ok()
+        })
+        .collect();
+    let bucket_ms = store.bucket_ms().max(1);
+    let delay_ms = delay.as_millis() as Millis;
+    let mut detector = Some(Detector {
+        newest: vec![None; hellos.len()],
+        synced: vec![false; hellos.len()],
+        store,
+        engine: DetectionEngine::new(settings),
+        bindings,
+        delay_ms,
+    });
+    let mut tested = i64::MIN;
+    // Wakes `delay` after each bucket closes, as the poller publishes it.
+    let first = (wall_ms() - delay_ms).div_euclid(bucket_ms) * bucket_ms + bucket_ms + delay_ms;
+    let start = tokio::time::Instant::now()
+        + Duration::from_millis((first - wall_ms()).clamp(0, bucket_ms) as u64);
+    let mut tick = tokio::time::interval_at(start, Duration::from_millis(bucket_ms as u64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        let Some(d) = detector.as_mut() else {
+            return;
+        };
+        // An update that completes a bucket is tested at once; the tick
+        // tests past endpoints that went silent.
+        let due = tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(Message::Snapshot(i, w)) => {
+                    d.apply_window(i, &w);
+                    d.complete(wall_ms()) > tested
+                }
+                Some(Message::Update(i, u)) => {
+                    d.apply_update(i, &u);
+                    d.complete(wall_ms()) > tested
+                }
+                None => return,
+            },
+            _ = tick.tick() => true,
+        };
+        if due && d.complete(wall_ms()) > i64::MIN {
+            tested = d.complete(wall_ms());
+            let Some(d) = detector.take() else { return };
+            match step(d, &findings).await {
+                Some(d) => detector = Some(d),
+                None => return,
+            }
+        }
+    }
+}
+
+/// Tests every complete bucket that was not tested yet, off the
+/// async workers, then publishes. `None` if the blocking pool failed.
+async fn step(mut d: Detector, findings: &Arc<RelayFindings>) -> Option<Detector> {
+    loop {
+        let started = Instant::now();
+        let (back, n) = tokio::task::spawn_blocking(move || {
+            let now = wall_ms();
+            d.store.set_now(now);
+            let complete = d.complete(now);
+            let n = d.engine.step_through(&d.store, complete, BUCKETS_PER_STEP);
+            (d, n)
+        })
+        .await
+        .inspect_err(|e| tracing::error!("relay detection stopped: {e}"))
+        .ok()?;
+        d = back;
+        findings.account(
+            d.engine.through(),
+            n,
+            started.elapsed(),
+            d.store.used_bytes(),
+        );
+        if n > 0 {
+            let detections = d.engine.detections(&d.store);
+            findings.publish(&detections.regressions, wall_ms());
+        }
+        if n < BUCKETS_PER_STEP {
+            return Some(d);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::ScopeOrigin;
+    use crate::protocol::SignalRole;
+
+    fn regression(ended_at: Option<Millis>) -> DetectedRegression {
+        DetectedRegression {
+            signal: "golden-qa".into(),
+            role: SignalRole::Quality,
+            scope: [("model".to_owned(), "m2".to_owned())].into(),
+            origin: ScopeOrigin::Cause,
+            causes: Vec::new(),
+            alarms: Vec::new(),
+            onset: 1_000,
+            detected_at: 2_000,
+            ended_at,
+            baseline: 0.99,
+            current: 0.8,
+            delta_pp: -19.0,
+        }
+    }
+
+    #[test]
+    fn an_ended_regression_stays_for_the_keep_window_then_goes() {
+        let f = RelayFindings::new(60_000);
+        let mut changes = f.subscribe();
+        f.publish(&[regression(None)], 3_000);
+        assert!(changes.has_changed().unwrap());
+        changes.mark_unchanged();
+        assert!(f.snapshot().rows[0].is_active());
+        f.publish(&[regression(None)], 4_000);
+        assert!(
+            !changes.has_changed().unwrap(),
+            "nothing changed, no notice"
+        );
+        f.publish(&[regression(Some(10_000))], 11_000);
+        assert_eq!(f.snapshot().rows[0].ended_at, Some(10_000));
+        f.publish(&[regression(Some(10_000))], 70_000);
+        assert_eq!(f.snapshot().rows.len(), 1);
+        f.publish(&[regression(Some(10_000))], 70_001);
+        assert!(f.snapshot().rows.is_empty());
+    }
+
+    fn detector(endpoints: usize) -> Detector {
+        Detector {
+            store: Store::new(),
+            engine: DetectionEngine::new(DetectionSettings::default()),
+            bindings: vec![None; endpoints],
+            newest: vec![None; endpoints],
+            synced: vec![false; endpoints],
+            delay_ms: 1_500,
+        }
+    }
+
+    #[test]
+    fn a_bucket_is_tested_once_every_live_endpoint_delivered_it() {
+        let mut d = detector(2);
+        // Store::new has no bucket size yet: bucket_of divides by 1 ms.
+        let now = 100_000;
+        assert_eq!(d.complete(now), i64::MIN, "not before every window is in");
+        d.synced = vec![true, true];
+        let due = now - 1_500 - 1;
+        assert_eq!(d.complete(now), due, "no data anywhere: the clock decides");
+        d.newest = vec![Some(due - 2), Some(due)];
+        assert_eq!(
+            d.complete(now),
+            due - 2,
+            "the slower endpoint holds it back"
+        );
+        d.newest = vec![Some(due - SILENT_AFTER_BUCKETS - 1), Some(due)];
+        assert_eq!(d.complete(now), due, "a silent endpoint does not");
+    }
+}
