@@ -1,6 +1,7 @@
 //! From many alarms to few regressions: localise the deficit of a signal
 //! among leaf slices since the earliest onset, then fold every regressing
-//! key (fleet, group, slice) into the cause that holds most of its deficit.
+//! key (fleet, group, slice) into the cause that holds most of the drop
+//! that set it off (its deficit from its onset, not since the window's).
 //! A regression confined to one combination comes out as one regression
 //! with that scope, not a dozen leaf alarms.
 
@@ -12,11 +13,16 @@ use super::scope::{Cause, Leaf, ScopeConfig, localize, share_of};
 use crate::protocol::{Millis, SignalRole};
 use crate::store::{Ratio, SignalId, SliceId, Store};
 
-/// A key is folded into the cause holding most of its deficit when the
-/// causes together hold at least this share of it.
+/// A key is folded into the cause holding most of its early deficit when
+/// the causes together hold at least this share of it.
 const FOLD_SHARE: f64 = 0.5;
 /// The scope search looks at most this many buckets back.
 const SCOPE_WINDOW_BUCKETS: i64 = 240;
+/// The drop that set a key off is read from its onset over its detection
+/// delay, at least this many buckets (one bucket is too noisy to share out)…
+const EARLY_MIN_BUCKETS: i64 = 5;
+/// …and at most this many (a slow alarm's early drop, not the hours since).
+const EARLY_MAX_BUCKETS: i64 = 30;
 
 /// A cause with names, for display.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,37 +150,22 @@ impl Monitor {
             explains: share,
             cause: c.clone(),
         };
-        // Each key goes to the cause holding most of its deficit, if enough.
+        // Each key goes to the cause holding most of the drop that set it
+        // off, if enough: a cause that began later in the same slices (a
+        // second bug overlapping the first) holds the key's deficit now but
+        // does not explain its alarm.
+        let next = self.next_bucket().unwrap_or_default();
         let mut folded: Vec<Vec<usize>> = vec![Vec::new(); causes.len()];
         let mut alone = Vec::new();
-        for (k, &(key, _)) in regressing.iter().enumerate() {
+        for (k, &(key, r)) in regressing.iter().enumerate() {
             let members: Vec<usize> = (0..window.leaves.len())
                 .filter(|&i| in_key(key, i))
                 .collect();
             let own: f64 = members.iter().map(|&i| deficit(i)).sum();
-            // Share of the key's deficit inside any cause: a group hit by
-            // three separate combinations belongs with them, not alone.
-            let explained: f64 = members
-                .iter()
-                .filter(|&&i| causes.iter().any(|c| c.contains(&window.leaves[i].values)))
-                .map(|&i| deficit(i))
-                .sum();
-            let explained = if own > 0.0 { explained / own } else { 0.0 };
-            let best = causes
-                .iter()
-                .enumerate()
-                .map(|(c, cause)| {
-                    let inside: f64 = members
-                        .iter()
-                        .filter(|&&i| cause.contains(&window.leaves[i].values))
-                        .map(|&i| deficit(i))
-                        .sum();
-                    (c, if own > 0.0 { inside / own } else { 0.0 })
-                })
-                .max_by(|a, b| a.1.total_cmp(&b.1));
-            match best {
-                Some((c, share)) if share > 0.0 && explained >= FOLD_SHARE => folded[c].push(k),
-                _ => alone.push((k, members, own)),
+            let early = early_deficits(store, signal, &window, &members, r, next);
+            match explaining_cause(&causes, &window, &members, &early) {
+                Some(c) => folded[c].push(k),
+                None => alone.push((k, members, own)),
             }
         }
         let mut out = Vec::new();
@@ -237,6 +228,73 @@ impl Monitor {
         out.sort_by_key(|e| e.onset);
         out
     }
+}
+
+/// Per member leaf (same order as `members`): its deficit from the key's
+/// onset over its detection delay (clamped to [`EARLY_MIN_BUCKETS`],
+/// [`EARLY_MAX_BUCKETS`]), at the leaf's expected rate in `window`.
+fn early_deficits(
+    store: &Store,
+    signal: SignalId,
+    window: &LeafWindow,
+    members: &[usize],
+    r: super::cusum::Regression,
+    next: i64,
+) -> Vec<f64> {
+    let first = store.bucket_of(r.onset);
+    let delay = store.bucket_of(r.detected_at) - first + 1;
+    let end = (first + delay.clamp(EARLY_MIN_BUCKETS, EARLY_MAX_BUCKETS)).min(next);
+    members
+        .iter()
+        .map(|&i| {
+            let total = window.totals[i];
+            if total == 0 {
+                return 0.0;
+            }
+            let rate = window.leaves[i].expected / total as f64;
+            let mut sum = Ratio::default();
+            for b in first..end {
+                if let Some(x) = store.ratio(signal, window.slices[i], b) {
+                    sum.add(x);
+                }
+            }
+            sum.total as f64 * rate - sum.good as f64
+        })
+        .collect()
+}
+
+/// The cause that explains a key's alarm: the causes together hold at
+/// least [`FOLD_SHARE`] of the key's early deficit (`early`, per member
+/// leaf), and this one the most of it. `None`: no cause explains it (it
+/// began with a fault the search no longer sees, or is noise).
+fn explaining_cause(
+    causes: &[Cause],
+    window: &LeafWindow,
+    members: &[usize],
+    early: &[f64],
+) -> Option<usize> {
+    let own: f64 = early.iter().sum();
+    if own <= 0.0 {
+        return None;
+    }
+    let held = |inside: &dyn Fn(&[u32]) -> bool| -> f64 {
+        members
+            .iter()
+            .zip(early)
+            .filter(|(i, _)| inside(&window.leaves[**i].values))
+            .map(|(_, d)| d)
+            .sum::<f64>()
+            / own
+    };
+    // Share inside any cause: a group hit by three separate combinations
+    // belongs with them, not alone.
+    let explained = held(&|v| causes.iter().any(|c| c.contains(v)));
+    let (best, share) = causes
+        .iter()
+        .enumerate()
+        .map(|(c, cause)| (c, held(&|v| cause.contains(v))))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    (share > 0.0 && explained >= FOLD_SHARE).then_some(best)
 }
 
 fn entry(

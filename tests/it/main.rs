@@ -28,6 +28,7 @@ mod demo_restart;
 mod demo_world;
 mod detect_burn;
 mod detect_cusum;
+mod detect_demo_bugs;
 mod detect_engine;
 mod detect_findings;
 mod detect_monitor;
