@@ -18,6 +18,11 @@ use crate::store::{Ratio, SignalId, SliceId, Store};
 const FOLD_SHARE: f64 = 0.5;
 /// The scope search looks at most this many buckets back.
 const SCOPE_WINDOW_BUCKETS: i64 = 240;
+/// A cause was under way when a key's drop was seen only if its deficit
+/// per case then was at least this share of its deficit per case now: a
+/// fault that began later in the same slices (the routing bug on atlas-m,
+/// inside the TPU misconfiguration's slices) was not.
+const UNDER_WAY_RATE: f64 = 0.5;
 /// The drop that set a key off is read from its onset over its detection
 /// delay, at least this many buckets (one bucket is too noisy to share out)…
 const EARLY_MIN_BUCKETS: i64 = 5;
@@ -155,6 +160,19 @@ impl Monitor {
         // second bug overlapping the first) holds the key's deficit now but
         // does not explain its alarm.
         let next = self.next_bucket().unwrap_or_default();
+        let first = store.bucket_of(from);
+        // From the oldest key's onset: whether a cause was under way then.
+        let lo = regressing
+            .iter()
+            .map(|(_, r)| store.bucket_of(r.onset))
+            .min()
+            .unwrap_or(first)
+            .min(first)
+            .max(next - store.capacity() as i64);
+        let series: Vec<CauseSeries> = causes
+            .iter()
+            .map(|c| CauseSeries::new(store, signal, &window, c, lo, next))
+            .collect();
         let mut folded: Vec<Vec<usize>> = vec![Vec::new(); causes.len()];
         let mut alone = Vec::new();
         for (k, &(key, r)) in regressing.iter().enumerate() {
@@ -163,7 +181,21 @@ impl Monitor {
                 .collect();
             let own: f64 = members.iter().map(|&i| deficit(i)).sum();
             let early = early_deficits(store, signal, &window, &members, r, next);
-            match explaining_cause(&causes, &window, &members, &early) {
+            // Causes already under way when the key's drop was seen: their
+            // deficit per case now (over as many buckets) is not more than
+            // twice what it was then.
+            let from_b = store.bucket_of(r.onset);
+            let span = early_span(store, r);
+            let seen = (from_b + span).min(next);
+            let under_way: Vec<bool> = series
+                .iter()
+                .map(|c| {
+                    let then = c.rate(from_b, seen);
+                    let after = c.rate(seen.max(next - span), next);
+                    after.is_none_or(|after| then.unwrap_or(0.0) >= UNDER_WAY_RATE * after)
+                })
+                .collect();
+            match explaining_cause(&causes, &under_way, &window, &members, &early) {
                 Some(c) => folded[c].push(k),
                 None => alone.push((k, members, own)),
             }
@@ -230,6 +262,60 @@ impl Monitor {
     }
 }
 
+/// A cause's deficit and cases per bucket (its leaves at their expected
+/// rates in `window`), summed from `lo`: any span's rate in O(1).
+struct CauseSeries {
+    lo: i64,
+    /// Running sums: entry `k` holds buckets `lo..lo + k`.
+    deficit: Vec<f64>,
+    cases: Vec<f64>,
+}
+
+impl CauseSeries {
+    fn new(
+        store: &Store,
+        signal: SignalId,
+        window: &LeafWindow,
+        cause: &Cause,
+        lo: i64,
+        next: i64,
+    ) -> Self {
+        let len = usize::try_from(next - lo).unwrap_or(0);
+        let (mut deficit, mut cases) = (vec![0.0; len + 1], vec![0.0; len + 1]);
+        for (i, leaf) in window.leaves.iter().enumerate() {
+            if !cause.contains(&leaf.values) || window.totals[i] == 0 {
+                continue;
+            }
+            let rate = leaf.expected / window.totals[i] as f64;
+            for (k, b) in (lo..next).enumerate() {
+                if let Some(x) = store.ratio(signal, window.slices[i], b) {
+                    deficit[k + 1] += x.total as f64 * rate - x.good as f64;
+                    cases[k + 1] += x.total as f64;
+                }
+            }
+        }
+        for k in 1..=len {
+            deficit[k] += deficit[k - 1];
+            cases[k] += cases[k - 1];
+        }
+        CauseSeries { lo, deficit, cases }
+    }
+
+    /// Deficit per case over buckets `from..to`; `None` without a case.
+    fn rate(&self, from: i64, to: i64) -> Option<f64> {
+        let at = |b: i64| usize::try_from(b - self.lo).unwrap_or(0).min(self.cases.len() - 1);
+        let (a, b) = (at(from), at(to));
+        let cases = self.cases[b] - self.cases[a];
+        (b > a && cases > 0.0).then(|| (self.deficit[b] - self.deficit[a]) / cases)
+    }
+}
+
+/// How many buckets from a key's onset its early drop is read over.
+fn early_span(store: &Store, r: super::cusum::Regression) -> i64 {
+    let delay = store.bucket_of(r.detected_at) - store.bucket_of(r.onset) + 1;
+    delay.clamp(EARLY_MIN_BUCKETS, EARLY_MAX_BUCKETS)
+}
+
 /// Per member leaf (same order as `members`): its deficit from the key's
 /// onset over its detection delay (clamped to [`EARLY_MIN_BUCKETS`],
 /// [`EARLY_MAX_BUCKETS`]), at the leaf's expected rate in `window`.
@@ -242,8 +328,7 @@ fn early_deficits(
     next: i64,
 ) -> Vec<f64> {
     let first = store.bucket_of(r.onset);
-    let delay = store.bucket_of(r.detected_at) - first + 1;
-    let end = (first + delay.clamp(EARLY_MIN_BUCKETS, EARLY_MAX_BUCKETS)).min(next);
+    let end = (first + early_span(store, r)).min(next);
     members
         .iter()
         .map(|&i| {
@@ -265,10 +350,12 @@ fn early_deficits(
 
 /// The cause that explains a key's alarm: the causes together hold at
 /// least [`FOLD_SHARE`] of the key's early deficit (`early`, per member
-/// leaf), and this one the most of it. `None`: no cause explains it (it
-/// began with a fault the search no longer sees, or is noise).
+/// leaf), and this one, among those `under_way` when the key's drop was
+/// seen, the most of it. `None`: no cause explains it (it began with a
+/// fault the search no longer sees, or is noise).
 fn explaining_cause(
     causes: &[Cause],
+    under_way: &[bool],
     window: &LeafWindow,
     members: &[usize],
     early: &[f64],
@@ -292,6 +379,7 @@ fn explaining_cause(
     let (best, share) = causes
         .iter()
         .enumerate()
+        .filter(|(c, _)| under_way.get(*c).copied().unwrap_or(false))
         .map(|(c, cause)| (c, held(&|v| cause.contains(v))))
         .max_by(|a, b| a.1.total_cmp(&b.1))?;
     (share > 0.0 && explained >= FOLD_SHARE).then_some(best)

@@ -12,7 +12,7 @@ fn explore() {
     let mut live = engine();
     replay.run(&mut live, 360);
     let mut at = 0;
-    for stop in [100, 150, 200, 300, 330, 400, 500, 600, 800] {
+    for stop in [100, 150, 200, 300, 330, 400, 450, 500, 600, 800] {
         replay.run(&mut live, stop - at);
         at = stop;
         let d = live.detections(&replay.store);
