@@ -189,11 +189,7 @@ impl Monitor {
             let seen = (from_b + span).min(next);
             let under_way: Vec<bool> = series
                 .iter()
-                .map(|c| {
-                    let then = c.rate(from_b, seen);
-                    let after = c.rate(seen.max(next - span), next);
-                    after.is_none_or(|after| then.unwrap_or(0.0) >= UNDER_WAY_RATE * after)
-                })
+                .map(|c| was_under_way(c.rate(from_b, seen), c.rate(seen.max(next - span), next)))
                 .collect();
             match explaining_cause(&causes, &under_way, &window, &members, &early) {
                 Some(c) => folded[c].push(k),
@@ -308,6 +304,13 @@ impl CauseSeries {
         let cases = self.cases[b] - self.cases[a];
         (b > a && cases > 0.0).then(|| (self.deficit[b] - self.deficit[a]) / cases)
     }
+}
+
+/// Whether a cause with deficit per case `then` (over a key's early window)
+/// and `now` (over as many buckets up to now) was under way then: now is at
+/// most 1 / [`UNDER_WAY_RATE`] times then. No case now: nothing says no.
+fn was_under_way(then: Option<f64>, now: Option<f64>) -> bool {
+    now.is_none_or(|now| then.unwrap_or(0.0) >= UNDER_WAY_RATE * now)
 }
 
 /// How many buckets from a key's onset its early drop is read over.
@@ -433,4 +436,106 @@ pub fn cause_map(store: &Store, cause: &Cause) -> BTreeMap<String, String> {
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cause(scope: &[(usize, u32)]) -> Cause {
+        Cause {
+            scope: scope.to_vec(),
+            explains: 0.5,
+            expected: 0.0,
+            actual: 0.0,
+            z: 5.0,
+            leaves: 1,
+        }
+    }
+
+    /// Four leaves over two dimensions (hardware 0/1 × model 0/1).
+    fn window() -> LeafWindow {
+        let leaf = |h, m| Leaf {
+            values: vec![h, m],
+            expected: 100.0,
+            actual: 100.0,
+            variance: None,
+        };
+        LeafWindow {
+            slices: (0..4).map(SliceId).collect(),
+            leaves: vec![leaf(0, 0), leaf(0, 1), leaf(1, 0), leaf(1, 1)],
+            totals: vec![100; 4],
+        }
+    }
+
+    #[test]
+    fn a_key_goes_to_the_cause_holding_most_of_its_early_drop() {
+        let w = window();
+        let causes = [cause(&[(0, 1)]), cause(&[(1, 1)])];
+        // A group key over leaves 1 and 3 (model 1): its early drop is all
+        // in leaf 3 (hardware 1 ∧ model 1), inside both causes.
+        let members = [1, 3];
+        let early = [0.0, 10.0];
+        assert!(explaining_cause(&causes, &[true, true], &w, &members, &early).is_some());
+        // Only the first cause was under way then: it explains the key.
+        assert_eq!(
+            explaining_cause(&causes, &[true, false], &w, &members, &early),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn a_cause_that_began_after_the_key_does_not_explain_it() {
+        let w = window();
+        let causes = [cause(&[(1, 1)])];
+        let members = [1, 3];
+        let early = [4.0, 6.0];
+        // Holding all of the key's drop is not enough when it was not yet on.
+        assert_eq!(
+            explaining_cause(&causes, &[false], &w, &members, &early),
+            None
+        );
+    }
+
+    #[test]
+    fn a_key_whose_early_drop_lies_mostly_outside_every_cause_stays_alone() {
+        let w = window();
+        let causes = [cause(&[(0, 1), (1, 1)])];
+        // Leaves 0 and 3: 70 % of the drop in leaf 0, outside the cause.
+        let members = [0, 3];
+        let early = [7.0, 3.0];
+        assert_eq!(explaining_cause(&causes, &[true], &w, &members, &early), None);
+        // No drop at all (or a surplus): nothing to explain.
+        assert_eq!(
+            explaining_cause(&causes, &[true], &w, &members, &[0.0, -1.0]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_cause_is_under_way_unless_its_drop_more_than_doubled_since() {
+        // The same fault going on, or fading, or on and off: under way.
+        assert!(was_under_way(Some(0.04), Some(0.04)));
+        assert!(was_under_way(Some(0.04), Some(0.0)));
+        assert!(was_under_way(Some(0.04), Some(0.08)));
+        // A second fault in the same slices since (0.02 then, 0.065 now).
+        assert!(!was_under_way(Some(0.02), Some(0.065)));
+        // Nothing then, a drop now: it began later.
+        assert!(!was_under_way(None, Some(0.03)));
+        assert!(was_under_way(Some(0.01), None));
+    }
+
+    #[test]
+    fn a_cause_series_gives_the_rate_of_any_span() {
+        let s = CauseSeries {
+            lo: 10,
+            deficit: vec![0.0, 1.0, 1.0, 4.0],
+            cases: vec![0.0, 10.0, 20.0, 30.0],
+        };
+        assert_eq!(s.rate(10, 13), Some(4.0 / 30.0));
+        assert_eq!(s.rate(12, 13), Some(0.3));
+        // Before its start reads from its start; an empty span is no rate.
+        assert_eq!(s.rate(0, 11), Some(0.1));
+        assert_eq!(s.rate(12, 12), None);
+    }
 }
