@@ -428,10 +428,7 @@ mod tests {
         // A regression scoped where a later fault now is does not chain the
         // earlier fault (onset 57) into the later one (onset 302).
         let place = [("model", "m"), ("platform", "api"), ("region", "eu")];
-        let rs = [
-            reg("uf", &place, 57, None),
-            reg("gq", &place, 302, None),
-        ];
+        let rs = [reg("uf", &place, 57, None), reg("gq", &place, 302, None)];
         assert_eq!(group_bugs(&rs).len(), 2);
     }
 

@@ -71,7 +71,14 @@ fn onsets(bug: &ReportedBug) -> Vec<i64> {
 
 fn describe(bugs: &[ReportedBug]) -> String {
     bugs.iter()
-        .map(|b| format!("{} (active {}) onsets {:?}", b.where_text, b.active, onsets(b)))
+        .map(|b| {
+            format!(
+                "{} (active {}) onsets {:?}",
+                b.where_text,
+                b.active,
+                onsets(b)
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -112,8 +119,14 @@ fn with_all_three_in_force_each_fault_is_its_own_bug_where_it_is() {
         .collect();
     assert_eq!(routing.len(), 1, "{all}");
     // Each began with its fault.
-    assert!(onsets(tpu[0]).iter().all(|m| (55..100).contains(m)), "{all}");
-    assert!(onsets(compiler[0]).iter().all(|m| (115..140).contains(m)), "{all}");
+    assert!(
+        onsets(tpu[0]).iter().all(|m| (55..100).contains(m)),
+        "{all}"
+    );
+    assert!(
+        onsets(compiler[0]).iter().all(|m| (115..140).contains(m)),
+        "{all}"
+    );
     assert!(s.header_count >= 3, "{all}");
 }
 
