@@ -199,16 +199,33 @@ fn overlap(a: &DetectedRegression, b: &DetectedRegression) -> bool {
             .min(b.ended_at.unwrap_or(Millis::MAX))
 }
 
-/// Whether two regressions are one fault: in force at a common time, and
-/// the same place, or onsets within [`ONSET_SPREAD_MS`], or nested places
-/// with onsets within [`NESTED_SPREAD_MS`]. A broad group alarm does not
-/// swallow a narrower fault that began an hour later inside it (the TPU
-/// misconfiguration's `hardware=tpu` and the compiler bug on atlas-s).
+/// Whether two places can hold one fault: they share slices (no dimension
+/// both constrain to different values), or they are sibling combinations
+/// (the same dimensions, one value apart: `model=atlas-l` and
+/// `model=atlas-m` under `hardware=tpu ∧ platform=api`).
+fn related_places(a: &ScopeMap, b: &ScopeMap) -> bool {
+    let apart = a
+        .iter()
+        .filter(|(d, v)| b.get(*d).is_some_and(|w| w != *v))
+        .count();
+    apart == 0 || (apart == 1 && a.len() == b.len() && a.keys().eq(b.keys()))
+}
+
+/// Whether two regressions are one fault: in force at a common time, in
+/// related places, and either the same signal on the same place (a detector
+/// region firing again), or onsets within [`ONSET_SPREAD_MS`], or nested
+/// places with onsets within [`NESTED_SPREAD_MS`]. A broad group alarm does
+/// not swallow a narrower fault that began an hour later inside it (the TPU
+/// misconfiguration's `hardware=tpu` and the compiler bug on atlas-s), and
+/// two faults that began hours apart are not chained through a place they
+/// came to share.
 fn same_bug(a: &DetectedRegression, b: &DetectedRegression) -> bool {
     let apart = (a.onset - b.onset).abs();
     let nested = scope_includes(&a.scope, &b.scope) || scope_includes(&b.scope, &a.scope);
+    let refiring = a.signal == b.signal && a.scope == b.scope;
     overlap(a, b)
-        && (a.scope == b.scope || apart <= ONSET_SPREAD_MS || (nested && apart <= NESTED_SPREAD_MS))
+        && related_places(&a.scope, &b.scope)
+        && (refiring || apart <= ONSET_SPREAD_MS || (nested && apart <= NESTED_SPREAD_MS))
 }
 
 /// The regressions given, grouped into bugs, each bug's members in the
@@ -394,6 +411,25 @@ mod tests {
         assert_eq!(bugs.len(), 2);
         assert_eq!(bugs[0].ended_at(), Some(90 * MIN));
         assert!(!bugs[0].is_active() && bugs[1].is_active());
+    }
+
+    #[test]
+    fn faults_starting_together_in_unrelated_places_are_two_bugs() {
+        // Two dimensions apart: neither shares slices nor is a sibling.
+        let rs = [
+            reg("gq", &[("hardware", "tpu"), ("model", "s")], 120, None),
+            reg("gq", &[("hardware", "gpu"), ("model", "m")], 123, None),
+        ];
+        assert_eq!(group_bugs(&rs).len(), 2);
+    }
+
+    #[test]
+    fn two_signals_that_came_to_share_a_place_hours_apart_are_two_bugs() {
+        // A regression scoped where a later fault now is does not chain the
+        // earlier fault (onset 57) into the later one (onset 302).
+        let place = [("model", "m"), ("platform", "api"), ("region", "eu")];
+        let rs = [reg("uf", &place, 57, None), reg("gq", &place, 302, None)];
+        assert_eq!(group_bugs(&rs).len(), 2);
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod detections;
 mod engine;
 mod episode;
 mod monitor;
+mod monitor_fold;
 mod monitor_scope;
 mod scope;
 mod scope_table;

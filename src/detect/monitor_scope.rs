@@ -1,6 +1,7 @@
 //! From many alarms to few regressions: localise the deficit of a signal
 //! among leaf slices since the earliest onset, then fold every regressing
-//! key (fleet, group, slice) into the cause that holds most of its deficit.
+//! key (fleet, group, slice) into the cause that holds most of the drop
+//! that set it off (its deficit from its onset, not since the window's).
 //! A regression confined to one combination comes out as one regression
 //! with that scope, not a dozen leaf alarms.
 
@@ -8,16 +9,15 @@ use std::collections::BTreeMap;
 
 use super::cusum::Status;
 use super::monitor::{Monitor, TrackKey};
+use super::monitor_fold::{
+    CauseSeries, early_deficits, early_span, explaining_cause, was_under_way,
+};
 use super::scope::{Cause, Leaf, ScopeConfig, localize, share_of};
 use crate::protocol::{Millis, SignalRole};
 use crate::store::{Ratio, SignalId, SliceId, Store};
 
-/// A key is folded into the cause holding most of its deficit when the
-/// causes together hold at least this share of it.
-const FOLD_SHARE: f64 = 0.5;
 /// The scope search looks at most this many buckets back.
 const SCOPE_WINDOW_BUCKETS: i64 = 240;
-
 /// A cause with names, for display.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedCause {
@@ -144,37 +144,45 @@ impl Monitor {
             explains: share,
             cause: c.clone(),
         };
-        // Each key goes to the cause holding most of its deficit, if enough.
+        // Each key goes to the cause holding most of the drop that set it
+        // off, if enough: a cause that began later in the same slices (a
+        // second bug overlapping the first) holds the key's deficit now but
+        // does not explain its alarm.
+        let next = self.next_bucket().unwrap_or_default();
+        let first = store.bucket_of(from);
+        // From the oldest key's onset: whether a cause was under way then.
+        let lo = regressing
+            .iter()
+            .map(|(_, r)| store.bucket_of(r.onset))
+            .min()
+            .unwrap_or(first)
+            .min(first)
+            .max(next - store.capacity() as i64);
+        let series: Vec<CauseSeries> = causes
+            .iter()
+            .map(|c| CauseSeries::new(store, signal, &window, c, lo, next))
+            .collect();
         let mut folded: Vec<Vec<usize>> = vec![Vec::new(); causes.len()];
         let mut alone = Vec::new();
-        for (k, &(key, _)) in regressing.iter().enumerate() {
+        for (k, &(key, r)) in regressing.iter().enumerate() {
             let members: Vec<usize> = (0..window.leaves.len())
                 .filter(|&i| in_key(key, i))
                 .collect();
             let own: f64 = members.iter().map(|&i| deficit(i)).sum();
-            // Share of the key's deficit inside any cause: a group hit by
-            // three separate combinations belongs with them, not alone.
-            let explained: f64 = members
+            let early = early_deficits(store, signal, &window, &members, r, next);
+            // Causes already under way when the key's drop was seen: their
+            // deficit per case now (over as many buckets) is not more than
+            // twice what it was then.
+            let from_b = store.bucket_of(r.onset);
+            let span = early_span(store, r);
+            let seen = (from_b + span).min(next);
+            let under_way: Vec<bool> = series
                 .iter()
-                .filter(|&&i| causes.iter().any(|c| c.contains(&window.leaves[i].values)))
-                .map(|&i| deficit(i))
-                .sum();
-            let explained = if own > 0.0 { explained / own } else { 0.0 };
-            let best = causes
-                .iter()
-                .enumerate()
-                .map(|(c, cause)| {
-                    let inside: f64 = members
-                        .iter()
-                        .filter(|&&i| cause.contains(&window.leaves[i].values))
-                        .map(|&i| deficit(i))
-                        .sum();
-                    (c, if own > 0.0 { inside / own } else { 0.0 })
-                })
-                .max_by(|a, b| a.1.total_cmp(&b.1));
-            match best {
-                Some((c, share)) if share > 0.0 && explained >= FOLD_SHARE => folded[c].push(k),
-                _ => alone.push((k, members, own)),
+                .map(|c| was_under_way(c.rate(from_b, seen), c.rate(seen.max(next - span), next)))
+                .collect();
+            match explaining_cause(&causes, &under_way, &window, &members, &early) {
+                Some(c) => folded[c].push(k),
+                None => alone.push((k, members, own)),
             }
         }
         let mut out = Vec::new();

@@ -29,6 +29,7 @@ mod demo_scale;
 mod demo_world;
 mod detect_burn;
 mod detect_cusum;
+mod detect_demo_bugs;
 mod detect_engine;
 mod detect_findings;
 mod detect_monitor;

@@ -1,0 +1,145 @@
+//! The built-in demo's three bugs (TPU misconfiguration from +60, compiler
+//! bug on TPU atlas-s from +122, routing bug on atlas-m from +299), replayed
+//! offline through the engine and reported as `check` and the header count
+//! them: one bug per fault, each where it is, and no alarm of one fault
+//! folded into another that overlaps it in time.
+
+use std::sync::OnceLock;
+
+use crate::support::detect::{ANCHOR, DemoReplay, MINUTE, engine};
+use qualtop::cli::check_report::{ReportedBug, reported_bugs};
+use qualtop::demo::Scenario;
+use qualtop::feed::Fleet;
+use qualtop::view::active_regressions;
+
+/// The TPU misconfiguration's place: the three larger models on first-party TPUs.
+const TPU_PLACE: &str = "hardware=tpu ∧ model=atlas-l,atlas-m,atlas-xl ∧ platform=api";
+/// The compiler bug's narrowest true place: atlas-s runs on GPU and
+/// Trainium too, and those slices stay healthy.
+const COMPILER_PLACE: &str = "hardware=tpu ∧ model=atlas-s";
+
+struct Snapshot {
+    bugs: Vec<ReportedBug>,
+    header_count: usize,
+}
+
+struct Run {
+    /// 40 minutes into the TPU misconfiguration, before the other two.
+    tpu_only: Snapshot,
+    /// All three in force: the routing bug 100 minutes in.
+    all_three: Snapshot,
+}
+
+fn snapshot(replay: &DemoReplay, live: &qualtop::detect::DetectionEngine) -> Snapshot {
+    let detections = live.detections(&replay.store);
+    let bugs = reported_bugs(&detections.regressions, &replay.store);
+    // The header counts from the detections alone.
+    let fleet = Fleet {
+        detections,
+        ..Fleet::default()
+    };
+    Snapshot {
+        bugs,
+        header_count: active_regressions(&fleet),
+    }
+}
+
+fn run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let mut replay = DemoReplay::new(Scenario::builtin().unwrap(), 2025, -360, 1440);
+        let mut live = engine();
+        replay.run(&mut live, 360 + 100);
+        let tpu_only = snapshot(&replay, &live);
+        replay.run(&mut live, 300);
+        let all_three = snapshot(&replay, &live);
+        Run {
+            tpu_only,
+            all_three,
+        }
+    })
+}
+
+/// Minutes from the anchor.
+fn minute(ms: i64) -> i64 {
+    (ms - ANCHOR).div_euclid(MINUTE)
+}
+
+fn onsets(bug: &ReportedBug) -> Vec<i64> {
+    bug.regressions.iter().map(|r| minute(r.onset)).collect()
+}
+
+fn describe(bugs: &[ReportedBug]) -> String {
+    bugs.iter()
+        .map(|b| {
+            format!(
+                "{} (active {}) onsets {:?}",
+                b.where_text,
+                b.active,
+                onsets(b)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_tpu_misconfiguration_is_one_bug_across_models_and_signals() {
+    let s = &run().tpu_only;
+    assert_eq!(s.bugs.len(), 1, "{}", describe(&s.bugs));
+    assert_eq!(s.header_count, 1);
+    let bug = &s.bugs[0];
+    assert_eq!(bug.where_text, TPU_PLACE);
+    assert!(bug.signals.len() >= 3, "{:?}", bug.signals);
+    // Found as combinations on several suites, still listed once.
+    assert!(bug.regressions.len() >= 6, "{}", describe(&s.bugs));
+}
+
+#[test]
+fn with_all_three_in_force_each_fault_is_its_own_bug_where_it_is() {
+    let s = &run().all_three;
+    let all = describe(&s.bugs);
+    let tpu: Vec<_> = s
+        .bugs
+        .iter()
+        .filter(|b| b.where_text == TPU_PLACE)
+        .collect();
+    assert_eq!(tpu.len(), 1, "{all}");
+    let compiler: Vec<_> = s
+        .bugs
+        .iter()
+        .filter(|b| b.where_text == COMPILER_PLACE)
+        .collect();
+    assert_eq!(compiler.len(), 1, "{all}");
+    let routing: Vec<_> = s
+        .bugs
+        .iter()
+        .filter(|b| onsets(b).iter().all(|&m| m >= 290))
+        .filter(|b| b.where_text.contains("model=atlas-m") && !b.where_text.contains("atlas-s"))
+        .collect();
+    assert_eq!(routing.len(), 1, "{all}");
+    // Each began with its fault.
+    assert!(
+        onsets(tpu[0]).iter().all(|m| (55..100).contains(m)),
+        "{all}"
+    );
+    assert!(
+        onsets(compiler[0]).iter().all(|m| (115..140).contains(m)),
+        "{all}"
+    );
+    assert!(s.header_count >= 3, "{all}");
+}
+
+#[test]
+fn no_alarm_of_a_later_overlapping_fault_is_folded_into_an_earlier_one() {
+    // The routing bug (+299) lies inside the TPU misconfiguration's slices
+    // (atlas-m on first-party TPUs) while both are on: none of its alarms
+    // joins the TPU bug, and no bug holds alarms of both.
+    let s = &run().all_three;
+    for bug in &s.bugs {
+        let o = onsets(bug);
+        let tpu_era = o.iter().any(|m| (55..100).contains(m));
+        let routing_era = o.iter().any(|m| (290..400).contains(m));
+        assert!(!(tpu_era && routing_era), "{}", describe(&s.bugs));
+    }
+}
