@@ -190,7 +190,7 @@ pub fn spawn(
 async fn forward(i: usize, hub: Arc<Hub>, tx: mpsc::Sender<Message>, findings: Arc<RelayFindings>) {
     let everything = Subscribe {
         window_ms: Millis::MAX / 4,
-        filter: std::collections::BTreeMap::new(),
+        ..Subscribe::default()
     };
     loop {
         let sub = hub.subscribe(&everything, wall_ms());
