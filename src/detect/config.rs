@@ -9,6 +9,11 @@ pub const DEFAULT_FALSE_ALARM_DAYS: f64 = 30.0;
 /// Default smallest drop worth knowing: one percentage point.
 pub const DEFAULT_MIN_SHIFT: f64 = 0.01;
 
+/// See [`DetectorConfig::glr_margin`].
+pub const DEFAULT_GLR_MARGIN: f64 = 0.0;
+/// See [`DetectorConfig::glr_window_penalty`].
+pub const DEFAULT_GLR_WINDOW_PENALTY: f64 = 0.0;
+
 const DAY_MS: f64 = 86_400_000.0;
 
 /// Settings of one ratio detector. Plain data; `Copy` so every track can hold
@@ -49,6 +54,11 @@ pub struct DetectorConfig {
     /// pin its rate this well stays `Learning` (its groups still test it).
     pub max_baseline_error: f64,
     pub threshold_rule: ThresholdRule,
+    /// Added to the threshold (nats): the GLR maximises over onsets and
+    /// sizes, so on healthy data it peaks higher than one fixed test.
+    pub glr_margin: f64,
+    /// A GLR window of L buckets pays this × ln L (see `drop_glr`).
+    pub glr_window_penalty: f64,
 }
 
 /// How the threshold h follows from ARL₀.
@@ -83,6 +93,8 @@ impl Default for DetectorConfig {
             baseline_guard: 1.0,
             max_baseline_error: 0.25,
             threshold_rule: ThresholdRule::Lorden,
+            glr_margin: DEFAULT_GLR_MARGIN,
+            glr_window_penalty: DEFAULT_GLR_WINDOW_PENALTY,
         }
     }
 }
