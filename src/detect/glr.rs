@@ -57,8 +57,7 @@ pub fn drop_glr(
         if p >= p0 {
             continue;
         }
-        let statistic =
-            total as f64 * bernoulli_kl(p, p0) / phi - penalty * ((i + 1) as f64).ln();
+        let statistic = total as f64 * bernoulli_kl(p, p0) / phi - penalty * ((i + 1) as f64).ln();
         if best.is_none_or(|b| statistic >= b.statistic) {
             best = Some(DropGlr {
                 statistic,

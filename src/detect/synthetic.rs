@@ -265,7 +265,11 @@ impl DropShape {
             DropShape::Step => 1.0,
             DropShape::Ramp { buckets } => ((k + 1) as f64 / buckets.max(1) as f64).min(1.0),
             DropShape::Intermittent { on, period } => {
-                if k % period.max(1) < on { 1.0 } else { 0.0 }
+                if k % period.max(1) < on {
+                    1.0
+                } else {
+                    0.0
+                }
             }
         }
     }

@@ -92,7 +92,8 @@ pub fn delay_table(cfg: DetectorConfig) -> f64 {
         for shape in shapes {
             for size in sizes {
                 let shift = size * cfg.min_shift;
-                let spec = SeriesSpec::healthy(s.rate, s.total, s.dispersion).with_drop(CHANGE, shift);
+                let spec =
+                    SeriesSpec::healthy(s.rate, s.total, s.dispersion).with_drop(CHANGE, shift);
                 let limit = information_limit(&spec, shape, cfg.arl0_buckets);
                 let len = CHANGE + (limit * 4.0).ceil() as usize + 200;
                 let (mut delays, mut onsets) = (Vec::new(), Vec::new());

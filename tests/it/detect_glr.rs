@@ -125,6 +125,9 @@ fn null_runs_raise_no_more_false_alarms_than_configured() {
             }
         }
         let rate = alarms as f64 / 400_000.0;
-        assert!(rate <= 1.5 / 2000.0, "φ {phi}: false alarms per bucket {rate:.2e}");
+        assert!(
+            rate <= 1.5 / 2000.0,
+            "φ {phi}: false alarms per bucket {rate:.2e}"
+        );
     }
 }
