@@ -1,4 +1,5 @@
-//! A token bucket: how fast one connection may create annotations.
+//! A token bucket: how fast one peer, one token or the whole server may
+//! create annotations.
 
 use std::time::{Duration, Instant};
 
@@ -23,17 +24,36 @@ impl RateLimit {
 
     /// Takes one token if there is one.
     pub fn allow(&mut self, now: Instant) -> bool {
+        if self.ready(now) {
+            self.take();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Refills to `now` and says whether a token is there, without taking
+    /// it (several buckets are checked before any is charged).
+    pub fn ready(&mut self, now: Instant) -> bool {
         if let Some(last) = self.last {
             let dt = now.saturating_duration_since(last).as_secs_f64();
             self.tokens = (self.tokens + dt * self.per_second).min(self.burst);
         }
         self.last = Some(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.tokens >= 1.0
+    }
+
+    /// Spends one token (after [`RateLimit::ready`] said there is one).
+    pub fn take(&mut self) {
+        self.tokens = (self.tokens - 1.0).max(0.0);
+    }
+
+    /// Whether the bucket is full again: an idle peer's entry can be dropped.
+    pub fn is_full(&self, now: Instant) -> bool {
+        let dt = self
+            .last
+            .map_or(0.0, |l| now.saturating_duration_since(l).as_secs_f64());
+        self.tokens + dt * self.per_second >= self.burst
     }
 
     /// How long until the next token.

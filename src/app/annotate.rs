@@ -104,6 +104,17 @@ impl App {
                 None => (self.level().path.clone(), None),
             },
         };
+        // A regression's note starts by citing its top suspect change (editable).
+        let cited = match (self.details.last(), onset) {
+            (None, Some(_)) => self
+                .facts
+                .changes
+                .row_suspects
+                .get(selected)
+                .cloned()
+                .flatten(),
+            _ => None,
+        };
         let pins = filter_pins(&self.filter, &self.facts.dimensions, &path);
         let from = onset.unwrap_or_else(|| match self.time.cursor {
             TimeCursor::Frozen { last_bucket } => last_bucket * self.facts.time.bucket_ms,
@@ -123,7 +134,7 @@ impl App {
             from,
             to: None,
             state: AnnotationState::Suspected,
-            text: String::new(),
+            text: cited.unwrap_or_default(),
             author: self.author.clone(),
             rev: None,
             created: None,
@@ -206,8 +217,22 @@ impl App {
         self.submit(a)
     }
 
+    /// Queues an edit on the rev it was made from (`rev` names it; `None`
+    /// for a new id), so a stale edit is a conflict, never a silent revert.
+    /// Saving a refused (say, conflicting) version again is a choice made
+    /// with the server's version on screen: it edits that rev.
     fn submit(&mut self, mut a: Annotation) -> Vec<Effect> {
-        a.rev = None;
+        let entries = &self.annotations.entries;
+        let was_refused = entries
+            .iter()
+            .any(|e| matches!(e.status, EntryStatus::Refused(_)) && e.annotation.id == a.id);
+        let server_rev = entries
+            .iter()
+            .find(|e| e.status == EntryStatus::Shared && e.annotation.id == a.id)
+            .and_then(|e| e.annotation.rev);
+        if was_refused && server_rev.is_some() {
+            a.rev = server_rev;
+        }
         a.created = None;
         a.updated = None;
         self.own_annotations.insert(a.id.clone());

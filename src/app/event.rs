@@ -68,8 +68,20 @@ pub struct ViewFacts {
     pub charts: usize,
     /// Per row, the onset of the regression it shows (a new annotation's start).
     pub row_onsets: Vec<Option<Millis>>,
+    /// What the app needs of the changes (boxed: events stay small).
+    pub changes: Box<ChangeFacts>,
     /// The backends' clock (data time).
     pub data_now: Option<Millis>,
+}
+
+/// The changes as the state machine needs them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChangeFacts {
+    /// Per row, what a new annotation of it cites: the top suspect change.
+    pub row_suspects: Vec<Option<String>>,
+    /// Changes in the window, and those touching the group on screen.
+    pub all: usize,
+    pub here: usize,
 }
 
 impl ViewFacts {
@@ -84,6 +96,11 @@ impl ViewFacts {
             scope_targets: vm.detail.as_ref().map_or(0, |d| d.scope.len()),
             charts: vm.detail.as_ref().map_or(0, |d| d.charts.len()),
             row_onsets: vm.table.rows.iter().map(|r| r.onset).collect(),
+            changes: Box::new(ChangeFacts {
+                row_suspects: vm.table.rows.iter().map(|r| r.suspect.clone()).collect(),
+                all: vm.changes.len(),
+                here: vm.changes.iter().filter(|c| c.here).count(),
+            }),
             data_now: vm.data_now,
         }
     }

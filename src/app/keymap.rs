@@ -49,6 +49,8 @@ pub enum Action {
     AnnotationsState,
     /// In the list: move the selected annotation's state on.
     AdvanceState,
+    /// Every deploy and config change in the window.
+    Changes,
     CycleTheme,
     /// Copy the selected row, or the detail view, to the clipboard (OSC 52).
     Copy,
@@ -58,7 +60,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 37] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -91,6 +93,7 @@ impl Action {
         Action::AnnotationsHere,
         Action::AnnotationsState,
         Action::AdvanceState,
+        Action::Changes,
         Action::CycleTheme,
         Action::Copy,
         Action::Help,
@@ -132,6 +135,7 @@ impl Action {
             Action::AnnotationsHere => "annotations_here",
             Action::AnnotationsState => "annotations_state",
             Action::AdvanceState => "advance_state",
+            Action::Changes => "changes",
             Action::CycleTheme => "cycle_theme",
             Action::Copy => "copy",
             Action::Help => "help",
@@ -179,6 +183,7 @@ impl Action {
             Action::AnnotationsHere => "list: here / all",
             Action::AnnotationsState => "list: state filter",
             Action::AdvanceState => "list: next state",
+            Action::Changes => "list changes (deploys)",
             Action::CycleTheme => "next theme",
             Action::Copy => "copy row (OSC 52)",
             Action::Help => "this help",
@@ -255,6 +260,7 @@ impl Default for KeyMap {
                 (Action::AnnotationsHere, vec![c('p')]),
                 (Action::AnnotationsState, vec![c('t')]),
                 (Action::AdvanceState, vec![c('r')]),
+                (Action::Changes, vec![c('C')]),
                 (Action::CycleTheme, vec![c('T')]),
                 (Action::Copy, vec![c('y')]),
                 (Action::Help, vec![c('?')]),

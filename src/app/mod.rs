@@ -8,6 +8,7 @@
 //! [`App::query`] turns it into the question the view model answers.
 
 mod annotate;
+mod changes;
 mod command;
 mod dialog;
 mod event;
@@ -22,6 +23,7 @@ mod nav;
 mod time;
 
 pub use annotate::{AnnotationList, FLASH_MS, Flash};
+pub use changes::ChangeList;
 pub use command::{COMMANDS, Command, Vocabulary, complete, complete_filter, parse};
 pub use dialog::{AnnotationDialog, DialogField, parse_scope, parse_start, scope_words};
 pub use event::{Effect, Event, MouseInput, ViewFacts, Viewport};
@@ -52,6 +54,8 @@ pub enum Popup {
     Annotate(Box<AnnotationDialog>),
     /// Every annotation the client knows.
     Annotations(AnnotationList),
+    /// Every change in the window (`C`).
+    Changes(ChangeList),
 }
 
 /// An entry of the pivot menu.
@@ -361,6 +365,7 @@ impl App {
             }
             Some(Popup::Pivot { selected }) => return self.pivot_key(action, *selected),
             Some(Popup::Annotations(_)) => return self.list_key(action),
+            Some(Popup::Changes(_)) => return self.change_list_key(action),
             // Its keys never reach the key map (see `update`).
             Some(Popup::Annotate(_)) => return Vec::new(),
             None => {}
@@ -382,6 +387,7 @@ impl App {
             }
             Action::Annotate => self.open_new_annotation(),
             Action::Annotations => self.open_annotation_list(),
+            Action::Changes => self.open_change_list(),
             Action::CycleTheme => vec![Effect::CycleTheme],
             Action::Copy => vec![Effect::CopySelection],
             Action::Filter => {

@@ -247,6 +247,9 @@ pub enum Command {
     Scope(ScopeArgs),
     /// Aggregate eval results (one line per case) and push them to a relay.
     Push(super::push::PushArgs),
+    /// Report a deploy or config change to a relay (a pipeline step), or
+    /// send the ones waiting in the outbox.
+    Changes(super::changes::ChangesArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -299,5 +302,29 @@ pub enum AnnotationsCommand {
         /// How long to wait, in seconds.
         #[arg(long, default_value_t = 10)]
         wait: u64,
+    },
+    /// Delete annotations from a server's store (say, after a flood). Works
+    /// on the SQLite file of the server's data directory, so only who may
+    /// write that file (the server's admin) can; the server may keep
+    /// running. Annotations matching every given term go.
+    Purge {
+        /// The server's data directory [default: the demo's, $XDG_DATA_HOME/qualtop/demo].
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Only those of this author (a relay token's name).
+        #[arg(long)]
+        author: Option<String>,
+        /// Only those created at or after TIME: RFC 3339 or a duration back from now (10m).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only this id; repeat for more.
+        #[arg(long = "id", value_name = "ID")]
+        ids: Vec<String>,
+        /// Only those not resolved.
+        #[arg(long)]
+        open_only: bool,
+        /// Required when no --author, --since or --id narrows the purge.
+        #[arg(long)]
+        all: bool,
     },
 }

@@ -2,7 +2,7 @@
 //! detectors in data-time order, keep watching for `--for` (a progress line
 //! on stderr every 10 s), then print every bug found (active or ended).
 //! Exit 1 if any is still active, 0 if none, 2 when a backend cannot be
-//! reached (the message on stderr).
+//! reached or the backends disagree on time (the message on stderr).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ use clap::Args;
 
 use super::args::{OutputFormat, SourceArgs};
 use super::check_report::CheckReport;
-use super::headless::{connect_and_replay, reason};
+use super::headless::{clock_warnings, connect_and_replay, reason};
 use crate::cli::runtime::{Threads, block_on};
 use crate::config::parse_duration;
 use crate::demo::{self, DemoOptions, Endpoint};
@@ -47,6 +47,11 @@ pub fn run(
     let report = block_on(Threads::Client, check(sources, args, settings))?;
     let report = report?;
     print!("{}", report.render(args.format));
+    // A report missing one backend's data must not pass a deploy gate.
+    if let Some(why) = report.clock_disagreement() {
+        eprintln!("qualtop: {why}");
+        return Ok(ExitCode::from(2));
+    }
     Ok(if report.has_active() {
         ExitCode::from(1)
     } else {
@@ -109,7 +114,10 @@ pub async fn check(
             );
         }
     }
-    Ok(fleet.read(|f| CheckReport::from_detections(&replayed.published, &f.store)))
+    Ok(fleet.read(|f| {
+        CheckReport::from_detections_and_changes(&replayed.published, &f.store, &f.changes)
+            .with_clock_warnings(clock_warnings(f))
+    }))
 }
 
 fn active_of(d: &Detections) -> impl Iterator<Item = &DetectedRegression> {

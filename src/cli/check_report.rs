@@ -13,8 +13,8 @@ use crate::detect::{
     CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
     TrackLevel, group_bugs,
 };
-use crate::detect::{Place, known_values, narrowest};
-use crate::protocol::Millis;
+use crate::detect::{Place, known_values, narrowest, rank_in_bug};
+use crate::protocol::{Change, Millis};
 use crate::store::Store;
 use crate::text::sanitize::sanitize;
 use crate::text::scope::place_text;
@@ -32,6 +32,10 @@ pub struct CheckReport {
     pub bugs: Vec<ReportedBug>,
     /// Error-budget burn alerts of availability signals (not regressions).
     pub burn_alerts: Vec<ReportedBurn>,
+    /// `metrics clock 8h ahead`: backends whose clock disagrees with the
+    /// others', so their data were left out (`check` then exits 2).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clock_warnings: Vec<String>,
 }
 
 /// One bug: the regressions of one fault, across signals and refinements.
@@ -88,6 +92,34 @@ pub struct ReportedRegression {
     /// the detector that alarmed (`fleet`, `group`, `leaf`).
     pub found_by: String,
     pub scope: Vec<ReportedCause>,
+    /// The changes that may explain it (`detect::rank_in_bug`: with the
+    /// regressions of its bug that began with it), best first, at most
+    /// [`MAX_SUSPECTS`]; `[]` when none was reported near its onset.
+    pub suspects: Vec<ReportedSuspect>,
+}
+
+/// Suspects kept per regression in the report.
+pub const MAX_SUSPECTS: usize = 3;
+
+/// A change ranked against a regression (`detect::rank_suspects`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportedSuspect {
+    /// The change as reported, every string sanitised.
+    pub change: Change,
+    /// 0..1: higher explains the regression better.
+    pub score: f64,
+    /// `deploy "tpu-runtime v42" to hardware=tpu ∧ platform=api, 3m before onset, same scope`.
+    pub why: String,
+}
+
+impl ReportedBug {
+    /// The best-scoring suspect of any of its regressions.
+    pub fn top_suspect(&self) -> Option<&ReportedSuspect> {
+        self.regressions
+            .iter()
+            .filter_map(|r| r.suspects.first())
+            .max_by(|a, b| a.score.total_cmp(&b.score))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -115,7 +147,37 @@ fn clean_place(p: &Place) -> Place {
         .collect()
 }
 
-fn reported(r: &DetectedRegression) -> ReportedRegression {
+fn clean_change(c: &Change) -> Change {
+    Change {
+        id: clean(&c.id),
+        at: c.at,
+        scope: clean_map(&c.scope),
+        kind: c.kind,
+        title: clean(&c.title),
+        source: clean(&c.source),
+        link: c.link.as_deref().map(clean),
+        author: c.author.as_deref().map(clean),
+    }
+}
+
+/// The suspects of `r`, one of the bug `members`, as reported.
+fn suspects_of(
+    r: &DetectedRegression,
+    members: &[&DetectedRegression],
+    changes: &[Change],
+) -> Vec<ReportedSuspect> {
+    rank_in_bug(r, members, changes)
+        .into_iter()
+        .take(MAX_SUSPECTS)
+        .map(|s| ReportedSuspect {
+            change: clean_change(s.change),
+            score: round(s.score, 3),
+            why: s.why,
+        })
+        .collect()
+}
+
+fn reported(r: &DetectedRegression, suspects: Vec<ReportedSuspect>) -> ReportedRegression {
     ReportedRegression {
         slice: clean_map(&r.scope),
         signal: clean(&r.signal),
@@ -139,11 +201,21 @@ fn reported(r: &DetectedRegression) -> ReportedRegression {
                 explains: round(c.explains, 3),
             })
             .collect(),
+        suspects,
     }
 }
 
 /// The regressions grouped into bugs, active first, then newest first.
 pub fn reported_bugs(regressions: &[DetectedRegression], store: &Store) -> Vec<ReportedBug> {
+    reported_bugs_with_changes(regressions, store, &[])
+}
+
+/// [`reported_bugs`], each regression with its suspects among `changes`.
+pub fn reported_bugs_with_changes(
+    regressions: &[DetectedRegression],
+    store: &Store,
+    changes: &[Change],
+) -> Vec<ReportedBug> {
     let known = known_values(store);
     let mut bugs: Vec<ReportedBug> = group_bugs(regressions)
         .iter()
@@ -154,6 +226,9 @@ pub fn reported_bugs(regressions: &[DetectedRegression], store: &Store) -> Vec<R
             let localised = current.localised();
             let places = narrowest(localised.iter().map(|r| &r.scope), &known);
             let places: Vec<Place> = places.iter().map(clean_place).collect();
+            // Each regression is ranked with the rest of its fault as evidence.
+            let reported_in_bug =
+                |r: &DetectedRegression| reported(r, suspects_of(r, &bug.members, changes));
             ReportedBug {
                 active: bug.is_active(),
                 where_text: place_text(&clean_place(&bug.place(&known))),
@@ -163,8 +238,8 @@ pub fn reported_bugs(regressions: &[DetectedRegression], store: &Store) -> Vec<R
                 onset: bug.onset(),
                 detected_at: bug.detected_at(),
                 ended_at: bug.ended_at(),
-                worst: reported(current.worst()),
-                regressions: bug.members.iter().map(|r| reported(r)).collect(),
+                worst: reported_in_bug(current.worst()),
+                regressions: bug.members.iter().map(|r| reported_in_bug(r)).collect(),
             }
         })
         .collect();
@@ -176,6 +251,12 @@ impl CheckReport {
     /// Everything the detection engine logged: every regression (active or
     /// ended), grouped into bugs, and every burn alert.
     pub fn from_detections(d: &Detections, store: &Store) -> Self {
+        Self::from_detections_and_changes(d, store, &[])
+    }
+
+    /// [`Self::from_detections`], each regression with its suspects among
+    /// the reported `changes`.
+    pub fn from_detections_and_changes(d: &Detections, store: &Store, changes: &[Change]) -> Self {
         let to = d.through.unwrap_or_else(|| store.now());
         let from = d.since.unwrap_or(to);
         let burn_alerts = d
@@ -190,7 +271,7 @@ impl CheckReport {
                 active: b.is_active(),
             })
             .collect();
-        let bugs = reported_bugs(&d.regressions, store);
+        let bugs = reported_bugs_with_changes(&d.regressions, store, changes);
         CheckReport {
             from,
             to,
@@ -198,6 +279,7 @@ impl CheckReport {
             active: bugs.iter().filter(|b| b.active).count(),
             bugs,
             burn_alerts,
+            clock_warnings: Vec::new(),
         }
     }
 
@@ -275,7 +357,20 @@ impl CheckReport {
             active: bugs.iter().filter(|b| b.active).count(),
             bugs,
             burn_alerts: Vec::new(),
+            clock_warnings: Vec::new(),
         }
+    }
+
+    /// The report with the clock warnings of the fleet it came from.
+    #[must_use]
+    pub fn with_clock_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.clock_warnings = warnings.iter().map(|w| clean(w)).collect();
+        self
+    }
+
+    /// Why the report cannot be trusted, when backends disagree on time.
+    pub fn clock_disagreement(&self) -> Option<String> {
+        super::headless::disagreement(&self.clock_warnings)
     }
 
     /// Whether `check` should exit 1: a regression or a burn alert is in

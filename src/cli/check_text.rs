@@ -114,6 +114,14 @@ fn bug_lines(bug: &ReportedBug, reference: i64, out: &mut Vec<String>) {
     if bug.places.len() > 1 {
         out.push(places_line(bug));
     }
+    if let Some(s) = bug.top_suspect() {
+        out.extend(wrap(
+            &format!("suspect: {}", s.why),
+            INDENT,
+            INDENT,
+            PASTE_WIDTH,
+        ));
+    }
 }
 
 /// `in A; B; +3 more`: the places inside the envelope, one line at most.
@@ -161,7 +169,15 @@ fn burn_lines(b: &ReportedBurn, reference: i64, out: &mut Vec<String>) {
 
 /// The whole report as text, one `\n` after every line.
 pub fn render(report: &CheckReport) -> String {
-    let mut lines = vec![summary(report)];
+    let mut lines = Vec::new();
+    if !report.clock_warnings.is_empty() {
+        let warning = format!(
+            "NOT TRUSTED: backends disagree on time: {}; their data are left out",
+            report.clock_warnings.join("; ")
+        );
+        lines.extend(wrap(&warning, "", INDENT, PASTE_WIDTH));
+    }
+    lines.push(summary(report));
     lines.push(format!(
         "data {} to {} UTC, {} slices",
         utc_datetime(report.from),

@@ -12,7 +12,9 @@ use crate::server::{Authorize, ServerConfig, SharedToken};
 use std::sync::Arc;
 
 /// Serves the demo on `listen` until Ctrl-C. If the environment variable
-/// `token_env` is set and not empty, clients must present it as a bearer token.
+/// `token_env` is set and not empty, clients must present it as a bearer
+/// token. Without one it serves loopback only, as the relay does: an open
+/// server beyond this machine would let anyone annotate the war room.
 pub fn run(
     listen: SocketAddr,
     speed: f64,
@@ -22,13 +24,18 @@ pub fn run(
     token_env: &str,
 ) -> anyhow::Result<ExitCode> {
     init_logging();
+    let token = std::env::var(token_env).ok().filter(|t| !t.is_empty());
+    if token.is_none() && !listen.ip().is_loopback() {
+        anyhow::bail!(
+            "--listen {listen} is not loopback: set a token in ${token_env} (clients pass the same with --token-env) before serving beyond this machine"
+        );
+    }
     let scenario = scenario.map(Scenario::load).transpose()?;
     let data_dir = match data_dir {
         Some(d) => d.to_owned(),
         None => demo::default_data_dir()?,
     };
     let annotations = demo::annotation_hub(Some(&data_dir))?;
-    let token = std::env::var(token_env).ok().filter(|t| !t.is_empty());
     block_on(Threads::Server, async {
         let cfg = ServerConfig {
             authorize: token

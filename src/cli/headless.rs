@@ -68,6 +68,34 @@ pub async fn connect_and_replay(
     Ok(replayed)
 }
 
+/// `metrics clock 8h ahead` for each backend whose clock the feed refused
+/// because it disagrees with the others'.
+pub fn clock_warnings(fleet: &Fleet) -> Vec<String> {
+    fleet
+        .sources
+        .iter()
+        .filter_map(|s| {
+            let off = s.clock_refused_ms?;
+            Some(format!(
+                "{} clock {}",
+                sanitize(&s.label),
+                crate::clock::disagreement_words(off)
+            ))
+        })
+        .collect()
+}
+
+/// Why a report cannot be trusted, when backends disagree on time.
+pub fn disagreement(warnings: &[String]) -> Option<String> {
+    (!warnings.is_empty()).then(|| {
+        format!(
+            "the backends disagree on time ({}): their data cannot share one time axis, \
+             so this output may miss regressions",
+            warnings.join("; ")
+        )
+    })
+}
+
 fn sanitize(s: &str) -> String {
     crate::text::sanitize::sanitize(s).into_owned()
 }

@@ -4,6 +4,7 @@
 
 pub mod annotations;
 mod args;
+mod changes;
 mod check;
 pub mod check_report;
 mod check_text;
@@ -14,6 +15,7 @@ mod push;
 mod relay;
 mod runtime;
 pub mod scope;
+mod scope_input;
 mod server_process;
 pub mod settings;
 pub mod snapshot;
@@ -85,5 +87,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Scope(ref args)) => scope::run(args),
         Some(Command::Push(ref args)) => push::run(args),
+        Some(Command::Changes(ref args)) => changes::run(args),
     }
 }

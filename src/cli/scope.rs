@@ -8,6 +8,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -15,6 +16,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 pub use super::args::OutputFormat;
+use super::scope_input::{MAX_SCOPE_CELLS, TextLimits};
 use crate::detect::{LeafHistory, ScopeConfig, ScopeTable};
 use crate::text::scope::scope_text;
 
@@ -90,16 +92,24 @@ struct ScopeReport {
 /// `qualtop scope`: reads the file, prints the causes. Errors (unreadable
 /// file, a malformed line) go back to `main`, which prints them and exits 2.
 pub fn run(args: &ScopeArgs) -> Result<std::process::ExitCode> {
-    let input = std::fs::read_to_string(&args.input)
+    let file = std::fs::File::open(&args.input)
         .with_context(|| format!("cannot read {}", args.input.display()))?;
-    let out = run_scope(args, &input).with_context(|| format!("in {}", args.input.display()))?;
+    // Streamed: memory grows with the distinct leaves and buckets, not rows.
+    let input = TextLimits::new(std::io::BufReader::new(file));
+    let out =
+        run_scope_from(args, input).with_context(|| format!("in {}", args.input.display()))?;
     print!("{out}");
     Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// The whole command on the file's text: parse, localise, format.
 pub fn run_scope(args: &ScopeArgs, input: &str) -> Result<String> {
-    let causes = find_causes(args, input)?;
+    run_scope_from(args, TextLimits::new(input.as_bytes()))
+}
+
+/// The whole command on a stream of CSV.
+fn run_scope_from(args: &ScopeArgs, input: impl Read) -> Result<String> {
+    let causes = find_causes_from(args, input)?;
     Ok(match args.format {
         OutputFormat::Json => serde_json::to_string_pretty(&ScopeReport { causes })
             .context("encoding the causes as JSON")?,
@@ -109,9 +119,13 @@ pub fn run_scope(args: &ScopeArgs, input: &str) -> Result<String> {
 
 /// The causes of the file's deficit, best first per direction.
 pub fn find_causes(args: &ScopeArgs, input: &str) -> Result<Vec<CauseOut>> {
+    find_causes_from(args, TextLimits::new(input.as_bytes()))
+}
+
+fn find_causes_from(args: &ScopeArgs, input: impl Read) -> Result<Vec<CauseOut>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(input.as_bytes());
+        .from_reader(input);
     let header: Vec<String> = reader
         .headers()
         .context("reading the CSV header (line 1)")?
@@ -183,18 +197,19 @@ fn number(record: &csv::StringRecord, col: usize, name: &str) -> Result<f64> {
     Ok(v)
 }
 
-fn records<'r>(
-    reader: &'r mut csv::Reader<&[u8]>,
-) -> impl Iterator<Item = Result<csv::StringRecord>> + 'r {
+fn records<R: Read>(
+    reader: &mut csv::Reader<R>,
+) -> impl Iterator<Item = Result<csv::StringRecord>> + '_ {
     reader.records().map(|r| {
-        r.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            anyhow::anyhow!("line {line}: {e}")
+        r.map_err(|e| match e.position() {
+            Some(p) => anyhow::anyhow!("line {}: {e}", p.line()),
+            // An input limit: its message names the line.
+            None => anyhow::anyhow!("{e}"),
         })
     })
 }
 
-fn additive_table(header: &[String], reader: &mut csv::Reader<&[u8]>) -> Result<ScopeTable> {
+fn additive_table<R: Read>(header: &[String], reader: &mut csv::Reader<R>) -> Result<ScopeTable> {
     let col = |n: &str| header.iter().position(|h| h == n).unwrap_or(usize::MAX);
     let (real, predict) = (col("real"), col("predict"));
     let dims: Vec<usize> = (0..header.len())
@@ -227,10 +242,34 @@ struct LeafCounts {
     at: (f64, f64),
 }
 
-fn ratio_table(
+/// Strings seen once each, by id: leaves and timestamps are held once,
+/// however many rows repeat them.
+#[derive(Default)]
+struct Interner<K> {
+    ids: HashMap<K, u32>,
+    keys: Vec<K>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Interner<K> {
+    fn id<Q>(&mut self, key: &Q) -> u32
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some(&id) = self.ids.get(key) {
+            return id;
+        }
+        let id = self.keys.len() as u32;
+        self.keys.push(key.to_owned());
+        self.ids.insert(key.to_owned(), id);
+        id
+    }
+}
+
+fn ratio_table<R: Read>(
     args: &ScopeArgs,
     header: &[String],
-    reader: &mut csv::Reader<&[u8]>,
+    reader: &mut csv::Reader<R>,
 ) -> Result<ScopeTable> {
     let col = |n: &str| header.iter().position(|h| h == n).unwrap_or(usize::MAX);
     let (ts_col, good_col, total_col) =
@@ -238,7 +277,11 @@ fn ratio_table(
     let dims: Vec<usize> = (0..header.len())
         .filter(|&i| i != ts_col && i != good_col && i != total_col)
         .collect();
-    let mut rows: Vec<(String, Vec<String>, f64, f64)> = Vec::new();
+    // Rows of one leaf and timestamp summed as they stream past.
+    let mut leaves: Interner<Vec<String>> = Interner::default();
+    let mut stamps: Interner<String> = Interner::default();
+    let mut cells: HashMap<(u32, u32), (f64, f64)> = HashMap::new();
+    let mut values: Vec<String> = Vec::with_capacity(dims.len());
     for record in records(reader) {
         let record = record?;
         let line = line_of(&record);
@@ -251,58 +294,71 @@ fn ratio_table(
             .get(ts_col)
             .filter(|s| !s.is_empty())
             .with_context(|| format!("line {line}: no `{}` value", args.ts_col))?;
-        let values = dims
-            .iter()
-            .map(|&i| record.get(i).unwrap_or("").to_owned())
-            .collect();
-        rows.push((ts.to_owned(), values, good, total));
+        if args
+            .at
+            .as_deref()
+            .is_some_and(|at| compare_ts(ts, at) == Ordering::Greater)
+        {
+            continue;
+        }
+        values.clear();
+        values.extend(dims.iter().map(|&i| record.get(i).unwrap_or("").to_owned()));
+        let key = (leaves.id(values.as_slice()), stamps.id(ts));
+        if cells.len() >= MAX_SCOPE_CELLS && !cells.contains_key(&key) {
+            bail!(
+                "line {line}: more than {MAX_SCOPE_CELLS} distinct (slice, {}) cells; \
+                 aggregate the file to fewer slices or buckets first",
+                args.ts_col
+            );
+        }
+        let cell = cells.entry(key).or_default();
+        cell.0 += good;
+        cell.1 += total;
     }
     let at = match &args.at {
         Some(at) => at.clone(),
-        None => rows
+        None => stamps
+            .keys
             .iter()
-            .map(|r| r.0.as_str())
             .max_by(|a, b| compare_ts(a, b))
             .context("the file has no data rows")?
-            .to_owned(),
+            .clone(),
     };
-    if !rows
-        .iter()
-        .any(|r| compare_ts(&r.0, &at) == Ordering::Equal)
-    {
+    let order: Vec<Ordering> = stamps.keys.iter().map(|ts| compare_ts(ts, &at)).collect();
+    if !order.contains(&Ordering::Equal) {
         bail!("no row has {} = {at}", args.ts_col);
     }
-    // Per leaf: baseline buckets (rows of one leaf and ts summed) and the
-    // tested bucket.
-    let mut leaves: HashMap<Vec<String>, LeafCounts> = HashMap::new();
-    let mut buckets: HashMap<(Vec<String>, String), (f64, f64)> = HashMap::new();
-    for (ts, values, good, total) in rows {
-        match compare_ts(&ts, &at) {
-            Ordering::Less => {
-                let b = buckets.entry((values, ts)).or_default();
-                b.0 += good;
-                b.1 += total;
-            }
+    // Per leaf: baseline buckets and the tested bucket.
+    let mut counts: Vec<Option<LeafCounts>> = vec![None; leaves.keys.len()];
+    let mut history: Vec<((u32, u32), (f64, f64))> = Vec::new();
+    for (key, c) in cells {
+        match order[key.1 as usize] {
+            Ordering::Less => history.push((key, c)),
             Ordering::Equal => {
-                let l = leaves.entry(values).or_default();
-                l.at.0 += good;
-                l.at.1 += total;
+                let l = counts[key.0 as usize].get_or_insert_with(LeafCounts::default);
+                l.at.0 += c.0;
+                l.at.1 += c.1;
             }
             Ordering::Greater => {}
         }
     }
-    for ((values, _), counts) in buckets {
-        if let Some(l) = leaves.get_mut(&values) {
-            l.history.push(counts);
+    for ((leaf, _), c) in history {
+        if let Some(l) = counts[leaf as usize].as_mut() {
+            l.history.push(c);
         }
     }
     let header_dims: Vec<String> = dims.iter().map(|&i| header[i].clone()).collect();
     let leaves: Vec<LeafHistory> = leaves
+        .keys
         .into_iter()
-        .map(|(values, l)| LeafHistory {
-            values,
-            history: l.history,
-            at: l.at,
+        .zip(counts)
+        .filter_map(|(values, l)| {
+            let l = l?;
+            Some(LeafHistory {
+                values,
+                history: l.history,
+                at: l.at,
+            })
         })
         .collect();
     ScopeTable::from_history(header_dims, leaves)

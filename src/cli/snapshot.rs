@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::args::Cli;
 use super::check_report::CheckReport;
 use super::check_text::summary;
-use super::headless::connect_and_replay;
+use super::headless::{clock_warnings, connect_and_replay, disagreement};
 use crate::app::{DEFAULT_WINDOW, WINDOWS};
 use crate::cli::runtime::{Threads, block_on};
 use crate::clock::wall_ms;
@@ -140,10 +140,17 @@ pub fn run(cli: &Cli, args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
                 wall_now: wall_ms(),
                 query: query_for(args, f)?,
             };
-            anyhow::Ok(render_snapshot(f, &options))
+            let why = disagreement(&clock_warnings(f));
+            anyhow::Ok((render_snapshot(f, &options), why))
         })
     })?;
-    print!("{}", output?);
+    let (output, disagreement) = output?;
+    print!("{output}");
+    // The table misses one backend's data: say so, and do not exit 0.
+    if let Some(why) = disagreement {
+        eprintln!("qualtop: {why}");
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -152,7 +159,8 @@ pub fn run(cli: &Cli, args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
 /// and options, same output.
 pub fn render_snapshot(fleet: &Fleet, options: &SnapshotOptions) -> String {
     let vm = compute_overview(fleet, &options.query);
-    let report = CheckReport::from_detections(&fleet.detections, &fleet.store);
+    let report =
+        CheckReport::from_detections_and_changes(&fleet.detections, &fleet.store, &fleet.changes);
     match options.format {
         SnapshotFormat::Text => text(&vm, &report, options),
         SnapshotFormat::Markdown => super::snapshot_markdown::render(&vm, &report, options),
@@ -209,6 +217,9 @@ pub(super) fn source_line(s: &SourceLine, wall_now: Millis) -> String {
         out.push_str(&format!(" ({server})"));
     }
     out.push_str(&format!("  {}", state_word(s, wall_now)));
+    if let Some(clock) = &s.clock_warning {
+        out.push_str(&format!("  {clock}: its data left out"));
+    }
     if let Some(age) = s.data_age_ms {
         out.push_str(&format!("  data {} old", format::duration(age)));
     }
@@ -349,6 +360,7 @@ fn json_of(vm: &ViewModel, report: &CheckReport, o: &SnapshotOptions) -> Value {
                 "data_age_ms": s.data_age_ms,
                 "last_message_age_ms": s.last_message_at.map(|t| o.wall_now - t),
                 "dropped": s.drops,
+                "clock_warning": s.clock_warning,
             })
         })
         .collect();

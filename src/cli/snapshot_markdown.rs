@@ -31,6 +31,9 @@ fn bug_item(bug: &ReportedBug, reference: i64) -> String {
     if !others.is_empty() {
         line.push_str(&format!("; also {}", others.join(", ")));
     }
+    if let Some(s) = bug.top_suspect() {
+        line.push_str(&format!("\n  - suspect: {}", md_escape(&s.why)));
+    }
     line
 }
 

@@ -5,6 +5,7 @@
 //! `scenario` (TOML) → `fleet` (leaf slices) + `regression` → `world` (pure
 //! bucket values, ground truth) → `source` (compressed clock, fan-out hub).
 
+mod changes;
 pub mod clock;
 mod fleet;
 mod noise;
@@ -15,9 +16,10 @@ mod signals;
 mod source;
 mod world;
 
+pub use changes::{ChangeRole, ChangeTruth, Decoy, DemoChanges, demo_changes};
 pub use clock::DemoClock;
 pub use fleet::{DemoLeaf, LeafId};
-pub use scenario::{DIMENSIONS, Keyframe, RegressionSpec, Scenario, Scope, Variation};
+pub use scenario::{ChangeSpec, DIMENSIONS, Keyframe, RegressionSpec, Scenario, Scope, Variation};
 pub use signals::{AVAILABILITY, DemoSignal, DemoSignalId, Endpoint, LATENCY, METRIC_SIGNALS};
 pub use source::{DEFAULT_BACKLOG, DemoSource, history_hub};
 pub use world::{InjectedRegression, World};
@@ -29,7 +31,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::protocol::Millis;
-use crate::server::{self, AnnotationHub, RunningServer, ServerConfig};
+use crate::server::{self, AnnotationHub, ChangeHub, RunningServer, ServerConfig};
 
 /// Fastest clock accepted, in buckets per real second.
 pub const MAX_SPEED: f64 = 1000.0;
@@ -71,6 +73,9 @@ pub struct DemoBackend {
     pub world: Arc<World>,
     pub metrics: Arc<DemoSource>,
     pub evals: Arc<DemoSource>,
+    /// Where the run's changes are published as their time comes (both
+    /// endpoints serve them).
+    pub changes: Arc<ChangeHub>,
 }
 
 impl DemoBackend {
@@ -128,8 +133,13 @@ impl DemoBackend {
                 ]
             )
         );
-        let metrics = source::spawn_source(&world, Endpoint::Metrics, metrics_hub, clock, &epoch);
-        let evals = source::spawn_source(&world, Endpoint::Evals, evals_hub, clock, &epoch);
+        let (changes, change_ticker) =
+            source::spawn_changes(&world, demo_changes(&world, opts.seed), clock);
+        let metrics = source::spawn_source(&world, Endpoint::Metrics, metrics_hub, clock, &epoch)
+            .with_changes(Arc::clone(&changes))
+            .feeding(change_ticker);
+        let evals = source::spawn_source(&world, Endpoint::Evals, evals_hub, clock, &epoch)
+            .with_changes(Arc::clone(&changes));
         tracing::info!(
             scenario = %world.scenario().name,
             seed = opts.seed,
@@ -144,6 +154,7 @@ impl DemoBackend {
             world,
             metrics: Arc::new(metrics),
             evals: Arc::new(evals),
+            changes,
         })
     }
 

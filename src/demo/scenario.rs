@@ -7,6 +7,8 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::protocol::ChangeKind;
+
 /// The dimensions every demo slice has, in this order.
 pub const DIMENSIONS: [&str; 4] = ["model", "platform", "region", "hardware"];
 
@@ -14,6 +16,13 @@ pub const DIMENSIONS: [&str; 4] = ["model", "platform", "region", "hardware"];
 pub type Scope = BTreeMap<String, Vec<String>>;
 
 const BUILTIN: &str = include_str!("three_bugs.toml");
+
+/// Longest history a scenario may keep: a week, as the store keeps.
+pub const MAX_HISTORY_MINUTES: i64 = 10_080;
+/// Most leaf slices a scenario may make.
+pub const MAX_LEAVES: usize = 10_000;
+/// Highest request or case rate per minute (counts stay far inside u32).
+pub const MAX_PER_MINUTE: f64 = 1e9;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +49,32 @@ pub struct Scenario {
     pub excludes: Vec<Scope>,
     #[serde(default, rename = "regression")]
     pub regressions: Vec<RegressionSpec>,
+    /// The changes that caused the regressions (decoys come from the seed:
+    /// see `demo::changes`).
+    #[serde(default, rename = "change")]
+    pub changes: Vec<ChangeSpec>,
+}
+
+/// A change the scenario plays at a fixed minute: a deploy or config push,
+/// and the regression it caused (ground truth for ranking changes).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSpec {
+    /// Minutes from the anchor.
+    pub at: f64,
+    /// A partial slice: one value per dimension it names; `{}` is the fleet.
+    #[serde(default)]
+    pub scope: BTreeMap<String, String>,
+    pub kind: ChangeKind,
+    pub title: String,
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub link: Option<String>,
+    /// The regression this change caused; regressions that share its
+    /// `cause` share the change.
+    #[serde(default)]
+    pub regression: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -214,8 +249,57 @@ impl Scenario {
     pub fn parse(text: &str) -> anyhow::Result<Scenario> {
         // toml's error names the line, the column and the key.
         let scenario: Scenario = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        scenario.check_sizes().map_err(anyhow::Error::msg)?;
         scenario.check().map_err(anyhow::Error::msg)?;
+        scenario.check_changes().map_err(anyhow::Error::msg)?;
         Ok(scenario)
+    }
+
+    /// Bounds on what the demo allocates from (history × slices × signals),
+    /// checked first: an absurd value must fail here, not exhaust memory.
+    fn check_sizes(&self) -> Result<(), String> {
+        if !(1000..=3_600_000).contains(&self.clock.bucket_ms) {
+            return Err(format!(
+                "clock.bucket_ms = {}: must be 1000 (1s) to 3600000 (1h)",
+                self.clock.bucket_ms
+            ));
+        }
+        if !(1..=MAX_HISTORY_MINUTES).contains(&self.clock.history_minutes) {
+            return Err(format!(
+                "clock.history_minutes = {}: must be 1 to {MAX_HISTORY_MINUTES} (a week)",
+                self.clock.history_minutes
+            ));
+        }
+        let leaves = [
+            self.models.len(),
+            self.platforms.len(),
+            self.regions.len(),
+            self.hardware.len(),
+        ]
+        .iter()
+        .try_fold(1usize, |n, k| n.checked_mul(*k))
+        .unwrap_or(usize::MAX);
+        if leaves > MAX_LEAVES {
+            return Err(format!(
+                "models × platforms × regions × hardware = {leaves} slices: at most {MAX_LEAVES}"
+            ));
+        }
+        let rates = [(
+            "traffic.requests_per_minute",
+            self.traffic.requests_per_minute,
+        )]
+        .into_iter()
+        .chain(
+            self.suites
+                .iter()
+                .map(|s| ("suite cases_per_minute", s.cases_per_minute)),
+        );
+        for (key, v) in rates {
+            if v > MAX_PER_MINUTE {
+                return Err(format!("{key} = {v:e}: at most {MAX_PER_MINUTE:e}"));
+            }
+        }
+        Ok(())
     }
 
     /// Names of the values of one dimension, in declaration order.
@@ -227,6 +311,34 @@ impl Scenario {
             "hardware" => self.hardware.iter().map(|h| h.name.as_str()).collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// Checks the `[[change]]` entries: known dimensions and values, a
+    /// regression that exists, a finite time, a title.
+    fn check_changes(&self) -> Result<(), String> {
+        for (i, c) in self.changes.iter().enumerate() {
+            let key = format!("change[{i}] {:?}", c.title);
+            if !c.at.is_finite() {
+                return Err(format!("{key}.at must be a number of minutes"));
+            }
+            if c.title.trim().is_empty() {
+                return Err(format!("change[{i}].title must not be empty"));
+            }
+            for (dim, value) in &c.scope {
+                if !DIMENSIONS.contains(&dim.as_str()) {
+                    return Err(format!("{key}.scope names unknown dimension {dim:?}"));
+                }
+                if !self.values_of(dim).contains(&value.as_str()) {
+                    return Err(format!("{key}.scope: {dim} {value:?} is not in the fleet"));
+                }
+            }
+            if let Some(r) = &c.regression
+                && !self.regressions.iter().any(|spec| &spec.name == r)
+            {
+                return Err(format!("{key}.regression names unknown regression {r:?}"));
+            }
+        }
+        Ok(())
     }
 
     /// Names of the quality signals: the suites, then feedback.
@@ -265,6 +377,44 @@ mod tests {
         let err = format!("{:#}", Scenario::parse(&text).unwrap_err());
         assert!(err.contains("context-window-routing"), "{err}");
         assert!(err.contains("atlas-q"), "{err}");
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_naming_the_key_before_anything_is_allocated() {
+        let cases = [
+            ("history_minutes = ", "clock.history_minutes = 100000000"),
+            ("bucket_ms = ", "clock.bucket_ms = 0"),
+            (
+                "requests_per_minute = ",
+                "traffic.requests_per_minute = 1e300",
+            ),
+        ];
+        for (key, expected) in cases {
+            let line = BUILTIN
+                .lines()
+                .find(|l| l.trim_start().starts_with(key))
+                .unwrap();
+            let value = expected.rsplit(" = ").next().unwrap();
+            let text = BUILTIN.replacen(line, &format!("{key}{value}"), 1);
+            let err = format!("{:#}", Scenario::parse(&text).unwrap_err());
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+    }
+
+    #[test]
+    fn builtin_changes_each_name_a_regression_and_a_bad_one_is_rejected_by_key() {
+        let s = Scenario::builtin().unwrap();
+        assert_eq!(s.changes.len(), 3);
+        assert!(s.changes.iter().all(|c| c.regression.is_some()));
+        let text = BUILTIN.replace(
+            "regression = \"tpu-compiler-precision\"",
+            "regression = \"nope\"",
+        );
+        let err = format!("{:#}", Scenario::parse(&text).unwrap_err());
+        assert!(
+            err.contains("change[2]") && err.contains("\"nope\""),
+            "{err}"
+        );
     }
 
     #[test]

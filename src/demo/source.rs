@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use crate::protocol::{Hello, PROTOCOL_VERSION, SignalSpec, SliceMap};
-use crate::server::{Hub, HubSource, UpdatePoint};
+use crate::server::{ChangeHub, Hub, HubSource, UpdatePoint};
 
+use super::changes::DemoChanges;
 use super::clock::DemoClock;
 use super::fleet::LeafId;
 use super::signals::{DemoSignalId, Endpoint};
@@ -127,5 +128,37 @@ async fn tick(plan: Plan, hub: Arc<Hub>, clock: DemoClock, start: i64) {
         let end = plan.world.bucket_ts(offset + 1);
         tokio::time::sleep_until(clock.instant_at(end)).await;
         hub.publish(plan.bucket(offset));
+    }
+}
+
+/// A hub holding the run's changes up to the clock's now, and a task that
+/// publishes each later one when the clock reaches it.
+pub fn spawn_changes(
+    world: &World,
+    changes: DemoChanges,
+    clock: DemoClock,
+) -> (Arc<ChangeHub>, tokio::task::JoinHandle<()>) {
+    let hub = ChangeHub::in_memory(world.dimensions());
+    let now = clock.now();
+    let (past, future): (Vec<_>, Vec<_>) = changes.changes.into_iter().partition(|c| c.at <= now);
+    for change in past {
+        publish(&hub, change, now);
+    }
+    let ticker = tokio::spawn({
+        let hub = Arc::clone(&hub);
+        async move {
+            for change in future {
+                tokio::time::sleep_until(clock.instant_at(change.at)).await;
+                publish(&hub, change, clock.now());
+            }
+        }
+    });
+    (hub, ticker)
+}
+
+fn publish(hub: &ChangeHub, change: crate::protocol::Change, now: crate::protocol::Millis) {
+    // The demo's changes are made to pass; a scenario that breaks one is logged, not fatal.
+    if let Err(e) = hub.publish(change, now) {
+        tracing::warn!("demo change not served: {e}");
     }
 }

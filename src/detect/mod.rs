@@ -14,6 +14,7 @@
 //!   plain [`Detections`].
 //! - [`group_bugs`]: regressions folded into the bugs on-call counts.
 //! - [`localize`] / [`ScopeTable`]: where a deficit lives.
+//! - [`rank_suspects`]: which reported change explains a regression.
 
 mod baseline;
 mod bug_scope;
@@ -30,6 +31,7 @@ mod monitor_scope;
 mod scope;
 mod scope_table;
 mod settings;
+mod suspects;
 pub mod synthetic;
 
 pub use baseline::{
@@ -56,3 +58,7 @@ pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
 pub use scope_table::{LeafHistory, ScopeTable};
 pub use settings::DetectionSettings;
+pub use suspects::{
+    LOOKBACK_MS, ONSET_SLACK_MS, ScopeFit, Suspect, kind_weight, rank_at, rank_bug, rank_in_bug,
+    rank_suspects, top_suspect,
+};

@@ -4,8 +4,13 @@
 //! and only then leaves the outbox. Where no backend shares annotations they
 //! are kept in a local store, and the screen says so.
 //!
+//! A refusal for good (conflict, invalid, forbidden, too many open) moves
+//! the annotation to the outbox's `refused/` with its reason: shown, and not
+//! sent again at every reconnect; editing it again makes it pending again.
+//!
 //! What the screen reads (all in [`Fleet`]): `pending_annotations` (in the
-//! outbox, not yet acknowledged), `annotation_errors` (refusals by id),
+//! outbox, not yet acknowledged), `refused_annotations` (refused for good,
+//! with the reason), `annotation_errors` (refusals by id),
 //! `annotations_mode` (shared, local only, or not known yet) and
 //! `annotations` (everything acknowledged, newest rev of each).
 
@@ -16,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{AnnotationsMode, ConnState, Fleet, SharedFleet, merge_annotation};
+use super::{AnnotationsMode, ConnState, Fleet, RefusedAnnotation, SharedFleet, merge_annotation};
 use crate::annotations::{
     AnnotationStore, GrafanaConfig, Outbox, same_content, spawn_grafana_push,
 };
@@ -90,6 +95,8 @@ struct Sync {
     local: Option<Arc<dyn AnnotationStore>>,
     senders: HashMap<usize, mpsc::Sender<ClientMessage>>,
     pending: Vec<Annotation>,
+    /// Refused for good: kept (in the outbox's `refused/`) and shown, not sent.
+    refused: Vec<RefusedAnnotation>,
     /// Snapshots seen per source: a new one means a new connection or resync.
     snapshots_seen: HashMap<usize, u64>,
     local_loaded: bool,
@@ -109,12 +116,18 @@ pub fn spawn_sync(
 ) -> AnnotationSync {
     let (tx, mut rx) = mpsc::channel::<Command>(64);
     let mut changes = fleet.subscribe();
-    let pending = outbox.as_ref().map_or_else(Vec::new, |o| {
-        let (items, problems) = o.pending();
+    let (pending, refused) = outbox.as_ref().map_or_else(Default::default, |o| {
+        let (items, mut problems) = o.pending();
+        let (refused, more) = o.refused();
+        problems.extend(more);
         for p in problems {
             tracing::warn!("outbox: skipped {p}");
         }
-        items
+        let refused = refused
+            .into_iter()
+            .map(|(annotation, reason)| RefusedAnnotation { annotation, reason })
+            .collect();
+        (items, refused)
     });
     let mut sync = Sync {
         fleet,
@@ -122,6 +135,7 @@ pub fn spawn_sync(
         local,
         senders: senders.into_iter().collect(),
         pending,
+        refused,
         snapshots_seen: HashMap::new(),
         local_loaded: false,
         forward: Vec::new(),
@@ -219,6 +233,7 @@ impl Sync {
         }
         self.pending.retain(|p| p.id != a.id);
         self.pending.push(a.clone());
+        self.refused.retain(|r| r.annotation.id != a.id);
         self.publish_pending();
         let (mode, up) = self.fleet.read(|f| {
             let mode = annotations_mode(f);
@@ -254,8 +269,31 @@ impl Sync {
             tracing::warn!("outbox: cannot remove discarded {id}: {e:#}");
         }
         self.pending.retain(|p| p.id != id);
+        self.refused.retain(|r| r.annotation.id != id);
         self.fleet
             .write(|f| f.annotation_errors.retain(|(held, _)| held != id));
+        self.publish_pending();
+    }
+
+    /// Moves pending annotations the backend refused for good to `refused/`.
+    fn set_aside(&mut self, refusals: Vec<(String, String)>) {
+        for (id, reason) in refusals {
+            let Some(at) = self.pending.iter().position(|p| p.id == id) else {
+                continue;
+            };
+            let a = self.pending.remove(at);
+            if let Some(o) = &self.outbox
+                && let Err(e) = o.refuse(&a, &reason)
+            {
+                tracing::warn!("outbox: cannot set aside refused {id}: {e:#}");
+            }
+            tracing::info!(id = %id, "annotation refused for good: {reason}");
+            self.refused.retain(|r| r.annotation.id != id);
+            self.refused.push(RefusedAnnotation {
+                annotation: a,
+                reason,
+            });
+        }
         self.publish_pending();
     }
 
@@ -299,17 +337,23 @@ impl Sync {
         }
     }
 
-    /// Writes the pending list where the screen reads it, if it changed.
+    /// Writes the pending and refused lists where the screen reads them, if
+    /// they changed.
     fn publish_pending(&self) {
-        let pending = self.pending.clone();
-        let unchanged = self.fleet.read(|f| f.pending_annotations == pending);
+        let unchanged = self.fleet.read(|f| {
+            f.pending_annotations == self.pending && f.refused_annotations == self.refused
+        });
         if !unchanged {
-            self.fleet.write(|f| f.pending_annotations = pending);
+            let (pending, refused) = (self.pending.clone(), self.refused.clone());
+            self.fleet.write(|f| {
+                f.pending_annotations = pending;
+                f.refused_annotations = refused;
+            });
         }
     }
 
     fn reconcile(&mut self) {
-        let (mode, held_mode, snapshots, acked, refused) = self.fleet.read(|f| {
+        let (mode, held_mode, snapshots, acked, refused, for_good) = self.fleet.read(|f| {
             let snapshots: Vec<(usize, u64)> = f
                 .sources
                 .iter()
@@ -319,7 +363,13 @@ impl Sync {
             let acked: Vec<Annotation> = self
                 .pending
                 .iter()
-                .filter_map(|p| f.annotations.iter().find(|a| same_content(a, p)))
+                .filter_map(|p| f.annotations.get(&p.id).filter(|a| same_content(a, p)))
+                .cloned()
+                .collect();
+            let for_good: Vec<(String, String)> = f
+                .annotation_errors
+                .iter()
+                .filter(|(id, why)| !retryable(why) && self.pending.iter().any(|p| p.id == *id))
                 .cloned()
                 .collect();
             let refused = f
@@ -332,8 +382,12 @@ impl Sync {
                 snapshots,
                 acked,
                 refused,
+                for_good,
             )
         });
+        if !for_good.is_empty() {
+            self.set_aside(for_good);
+        }
         if refused && self.retry_at.is_none() {
             self.retry_at = Some(Instant::now() + RETRY_AFTER);
         }
@@ -440,86 +494,5 @@ pub fn start_grafana_push(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::{AnnotationState, Hello, PROTOCOL_VERSION};
-
-    fn shared_fleet() -> SharedFleet {
-        let mut f = Fleet::with_sources(["backend"]);
-        f.sources[0].hello = Some(Hello {
-            protocol: PROTOCOL_VERSION,
-            server: "test".into(),
-            epoch: "e".into(),
-            dimensions: vec!["model".into()],
-            signals: Vec::new(),
-            bucket_ms: 60_000,
-            history_ms: 3_600_000,
-            now: 1_756_771_200_000,
-            features: vec!["annotations".into()],
-        });
-        f.sources[0].state = ConnState::Live;
-        f.sources[0].snapshots = 1;
-        SharedFleet::new(f)
-    }
-
-    fn note(id: &str) -> Annotation {
-        Annotation {
-            id: id.into(),
-            scope: Default::default(),
-            signal: None,
-            from: 1_756_771_200_000,
-            to: None,
-            state: AnnotationState::Suspected,
-            text: "t".into(),
-            author: "a".into(),
-            rev: None,
-            created: None,
-            updated: None,
-        }
-    }
-
-    async fn sent_id(rx: &mut mpsc::Receiver<ClientMessage>) -> Option<String> {
-        match tokio::time::timeout(Duration::from_secs(60), rx.recv()).await {
-            Ok(Some(ClientMessage::Annotate(a))) => Some(a.annotation.id),
-            _ => None,
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn rate_limited_annotations_are_sent_again_later_and_invalid_ones_are_not() {
-        let fleet = shared_fleet();
-        let (tx, mut rx) = mpsc::channel(16);
-        let sync = spawn_sync(fleet.clone(), None, None, vec![(0, tx)]);
-        // Sent once when the sync sees the live source, none pending yet.
-        assert!(sync.submit(note("n1")));
-        assert_eq!(sent_id(&mut rx).await.as_deref(), Some("n1"));
-
-        let refused_at = Instant::now();
-        fleet.write(|f| {
-            f.annotation_errors
-                .push(("n1".into(), "rate_limited: retry in 2 s".into()));
-        });
-        assert_eq!(sent_id(&mut rx).await.as_deref(), Some("n1"));
-        assert!(refused_at.elapsed() >= RETRY_AFTER, "not before the pause");
-        assert!(
-            fleet.read(|f| f.annotation_errors.is_empty()),
-            "the retried refusal no longer shows"
-        );
-
-        fleet.write(|f| {
-            f.annotation_errors
-                .push(("n1".into(), "invalid_annotation: bad".into()));
-        });
-        assert_eq!(
-            sent_id(&mut rx).await,
-            None,
-            "a refusal for good is not retried"
-        );
-        assert_eq!(fleet.read(|f| f.pending_annotations.len()), 1);
-        assert!(sync.discard("n1"));
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        fleet.read(|f| {
-            assert!(f.pending_annotations.is_empty() && f.annotation_errors.is_empty());
-        });
-    }
-}
+#[path = "annotation_sync_tests.rs"]
+mod tests;

@@ -29,12 +29,19 @@ pub enum Ending {
 
 pub use crate::tls::install_crypto_provider;
 
+/// Most bytes waiting to be sent to a backend. Pongs queue here when a
+/// backend pings and never reads; past it tungstenite keeps one pong, not
+/// all (a hostile ping flood grew this without limit).
+pub const MAX_WRITE_BUFFER_BYTES: usize = 1 << 20;
+
 /// Frame and message limits of protocol 1: a bigger frame closes the
-/// connection instead of growing a buffer without bound.
+/// connection instead of growing a buffer without bound; so does the
+/// outgoing queue, at [`MAX_WRITE_BUFFER_BYTES`].
 pub fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_frame_size(Some(MAX_FRAME_BYTES))
         .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
 }
 
 /// The upgrade request for a source, with its bearer token if any.
@@ -167,5 +174,10 @@ mod tests {
         let c = websocket_config();
         assert_eq!(c.max_frame_size, Some(MAX_FRAME_BYTES));
         assert_eq!(c.max_message_size, Some(MAX_MESSAGE_BYTES));
+        assert_eq!(c.max_write_buffer_size, MAX_WRITE_BUFFER_BYTES);
+        assert!(
+            c.max_write_buffer_size > c.write_buffer_size,
+            "tungstenite panics otherwise"
+        );
     }
 }

@@ -5,6 +5,8 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
 
+use super::annotation_set::AnnotationSet;
+use super::changes::ChangeDrops;
 use super::status::SourceStatus;
 use crate::detect::Detections;
 use crate::protocol::{Annotation, Change, Millis};
@@ -14,16 +16,21 @@ use crate::store::Store;
 pub struct Fleet {
     pub store: Store,
     pub sources: Vec<SourceStatus>,
-    /// Annotations known to the client, by id (newest rev kept).
-    pub annotations: Vec<Annotation>,
+    /// Annotations known to the client, by id (newest rev kept), bounded.
+    pub annotations: AnnotationSet,
     /// Annotations written to the outbox and not yet acknowledged.
     pub pending_annotations: Vec<Annotation>,
+    /// Annotations of this client a backend refused for good (conflict,
+    /// invalid, forbidden): kept with the reason, never sent again unless edited.
+    pub refused_annotations: Vec<RefusedAnnotation>,
     /// Annotations a backend rejected: (id, the backend's reason), newest last.
     pub annotation_errors: Vec<(String, String)>,
     pub annotations_mode: AnnotationsMode,
     /// Deploys and config changes the backends reported, oldest first (by
     /// `at`, then id); the same id again replaces the change.
     pub changes: Vec<Change>,
+    /// Changes refused or dropped to stay under the cap (see `feed::changes`).
+    pub change_drops: ChangeDrops,
     /// What the detection service concluded from `store` (empty until it
     /// runs; written only when it changed).
     pub detections: Detections,
@@ -42,6 +49,14 @@ pub enum AnnotationsMode {
     Shared { source: usize },
     /// No backend stores annotations: they stay on this machine.
     LocalOnly,
+}
+
+/// An annotation of this client the backend refused for good, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusedAnnotation {
+    pub annotation: Annotation,
+    /// `code: message`, raw (sanitise before drawing).
+    pub reason: String,
 }
 
 /// Most rejected-annotation errors kept for display.
@@ -94,24 +109,11 @@ impl Fleet {
     }
 }
 
-/// Adds or replaces an annotation by id; an update with an older rev than
-/// the one held is ignored (messages of two backends may cross). Returns
-/// whether the list changed.
-pub fn merge_annotation(list: &mut Vec<Annotation>, a: Annotation) -> bool {
-    if let Some(held) = list.iter_mut().find(|held| held.id == a.id) {
-        let newer = match (held.rev, a.rev) {
-            (Some(old), Some(new)) => new > old,
-            (Some(_), None) => false,
-            (None, _) => true,
-        };
-        if newer {
-            *held = a;
-        }
-        newer
-    } else {
-        list.push(a);
-        true
-    }
+/// Adds or replaces an annotation by id in O(1); an update with an older
+/// rev than the one held is ignored (messages of two backends may cross).
+/// Returns whether the set changed.
+pub fn merge_annotation(set: &mut AnnotationSet, a: Annotation) -> bool {
+    set.merge(a)
 }
 
 /// The fleet behind a lock, plus a change counter the UI loop waits on.
@@ -169,42 +171,7 @@ impl SharedFleet {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::protocol::AnnotationState;
-
-    fn note(id: &str, rev: Option<u64>, text: &str) -> Annotation {
-        Annotation {
-            id: id.into(),
-            scope: BTreeMap::new(),
-            signal: None,
-            from: 0,
-            to: None,
-            state: AnnotationState::Suspected,
-            text: text.into(),
-            author: "oncall".into(),
-            rev,
-            created: None,
-            updated: None,
-        }
-    }
-
-    #[test]
-    fn annotation_with_newer_rev_replaces_and_older_is_ignored() {
-        let mut list = Vec::new();
-        assert!(merge_annotation(&mut list, note("a", Some(2), "two")));
-        assert!(merge_annotation(&mut list, note("b", Some(1), "other")));
-        assert!(!merge_annotation(&mut list, note("a", Some(1), "one")));
-        assert!(!merge_annotation(
-            &mut list,
-            note("a", Some(2), "two again")
-        ));
-        assert_eq!(list[0].text, "two");
-        assert!(merge_annotation(&mut list, note("a", Some(3), "three")));
-        assert_eq!(list.len(), 2);
-        assert_eq!(list[0].text, "three");
-    }
 
     #[test]
     fn fleet_with_sources_has_one_status_per_label() {

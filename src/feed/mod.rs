@@ -18,21 +18,32 @@
 //! Frames are decoded outside the fleet lock; each message is then applied
 //! under one write (a 1,000 × 4 × 360 snapshot holds it about 30 ms).
 
+mod annotation_set;
 mod annotation_sync;
 mod backoff;
+mod changes;
+mod clocks;
 mod config;
 mod connect;
 mod fleet;
+mod flood;
 mod session;
 mod status;
 mod task;
 
+pub use annotation_set::{AnnotationSet, MAX_HELD_ANNOTATIONS};
 pub use annotation_sync::{
     AnnotationSync, annotations_mode, spawn_sync, start_client_sync, start_grafana_push,
 };
 pub use backoff::full_jitter;
+pub use changes::{ChangeDrops, MAX_CHANGES, apply_changes};
 pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
-pub use fleet::{AnnotationsMode, Fleet, MAX_ANNOTATION_ERRORS, SharedFleet, merge_annotation};
+pub use fleet::{
+    AnnotationsMode, Fleet, MAX_ANNOTATION_ERRORS, RefusedAnnotation, SharedFleet, merge_annotation,
+};
+pub use flood::{
+    CLEAN_STRETCH, MAX_PINGS_PER_SECOND, RESUBSCRIBE_MAX_DELAY, RESUBSCRIBE_MIN_DELAY,
+};
 pub use status::{ConnState, FRESH_BUCKETS, SourceStatus};
 pub use task::{FeedHandle, SendError, spawn_feed, spawn_feeds, wait_until_settled};

@@ -8,6 +8,7 @@ use crate::protocol::{
 };
 use crate::store::SourceBinding;
 
+use super::clocks::judge_clocks;
 use super::config::FeedOptions;
 use super::connect::Ending;
 use super::fleet::{Fleet, SharedFleet, merge_annotation};
@@ -54,6 +55,7 @@ fn kind_of(msg: &ServerMessage<'_>) -> &'static str {
         ServerMessage::Heartbeat(_) => "heartbeat",
         ServerMessage::Error(_) => "error",
         ServerMessage::Annotation(_) => "annotation",
+        ServerMessage::Change(_) => "change",
     }
 }
 
@@ -109,6 +111,15 @@ fn clock_jumped(f: &Fleet, index: usize, hello: &Hello) -> bool {
         && (hello.now < held - 2 * hello.bucket_ms || hello.now > held + hello.history_ms)
 }
 
+/// Each source's refused clock as the screen words it, to tell whether a
+/// verdict changed (its offset moves by milliseconds every heartbeat).
+fn refused_clocks(f: &Fleet) -> Vec<Option<String>> {
+    f.sources
+        .iter()
+        .map(|s| s.clock_refused_ms.map(crate::clock::disagreement_words))
+        .collect()
+}
+
 fn status_mut(f: &mut Fleet, index: usize) -> Option<&mut SourceStatus> {
     f.sources.get_mut(index)
 }
@@ -125,7 +136,12 @@ impl Session {
     ) -> Result<Session, Ending> {
         let now = wall_ms();
         let (bound, timeline) = fleet.write(|f| {
-            if clock_jumped(f, index, &hello) {
+            if let Some(s) = status_mut(f, index) {
+                s.time_scale = time_scale;
+                s.backend_now = Some((hello.now, now));
+            }
+            let agreed = judge_clocks(f, index, now);
+            if agreed && clock_jumped(f, index, &hello) {
                 tracing::info!(
                     source = index,
                     held = f.store.now(),
@@ -134,12 +150,19 @@ impl Session {
                 );
                 f.restart_timeline(hello.now);
             }
-            let binding = f.store.bind_source(index, &hello);
+            // A refused clock binds at the shared clock, which it must not move.
+            let binding = if agreed {
+                f.store.bind_source(index, &hello)
+            } else {
+                let at_shared = Hello {
+                    now: f.store.now(),
+                    ..hello.clone()
+                };
+                f.store.bind_source(index, &at_shared)
+            };
             let timeline = f.timeline;
             if let Some(s) = status_mut(f, index) {
                 s.last_message_at = Some(now);
-                s.time_scale = time_scale;
-                s.backend_now = Some((hello.now, now));
                 match &binding {
                     Ok(_) => {
                         s.connections += 1;
@@ -245,6 +268,15 @@ impl Session {
             ServerMessage::Batch(b) => self.apply_batch(fleet, b, now),
             ServerMessage::Heartbeat(h) => self.apply_heartbeat(fleet, h, now),
             ServerMessage::Annotation(a) => self.apply_annotation(fleet, a, now),
+            ServerMessage::Change(c) => {
+                // Like an annotation: in the seq, and safe to apply out of order (merged by id).
+                let step = self.seq_step(fleet, c.seq, now);
+                fleet.write(|f| {
+                    super::changes::apply_changes(f, self.index, [c.change]);
+                    status_mut(f, self.index).map(|s| self.touch(s, now))
+                });
+                step
+            }
             ServerMessage::Error(e) => {
                 tracing::warn!(source = self.index, code = %e.code, "backend error: {}", e.message);
                 fleet.write(|f| {
@@ -306,6 +338,12 @@ impl Session {
         }
         let bucket_ms = self.bucket_ms.max(1);
         fleet.write(|f| {
+            if let Some(s) = status_mut(f, self.index) {
+                s.backend_now = Some((snap.to, now));
+            }
+            let agreed = judge_clocks(f, self.index, now);
+            // This snapshot refills the axis if it started again just now.
+            self.timeline = f.timeline;
             let Fleet {
                 store,
                 sources,
@@ -316,7 +354,9 @@ impl Session {
                 return;
             };
             // The clock first, so the newest buckets are inside the window.
-            store.set_now(snap.to);
+            if agreed {
+                store.set_now(snap.to);
+            }
             store.reset_source(&self.binding);
             for series in &snap.series {
                 store.apply_series(&self.binding, series, &mut status.drops);
@@ -333,6 +373,10 @@ impl Session {
             for a in snap.annotations {
                 merge_annotation(annotations, a);
             }
+            super::changes::apply_changes(f, self.index, snap.changes);
+            let Some(status) = f.sources.get_mut(self.index) else {
+                return;
+            };
             status.snapshots += 1;
             status.last_message_at = Some(now);
             status.state = ConnState::Live;
@@ -358,7 +402,10 @@ impl Session {
             };
             // A fast clock (the demo's 60x) ran on since the backend last
             // said its time: without this, its newest points look ahead of it.
-            if let (Some((data, at)), Some(scale)) = (status.backend_now, status.time_scale) {
+            let agreed = status.clock_refused_ms.is_none();
+            if let (true, Some((data, at)), Some(scale)) =
+                (agreed, status.backend_now, status.time_scale)
+            {
                 let ran = (now - at).clamp(0, MAX_CLOCK_RUN_MS) as f64 * scale;
                 let clock = data.saturating_add(ran as Millis);
                 // What it said reached us late: allow a real second of delivery.
@@ -386,10 +433,19 @@ impl Session {
         let plausible = PLAUSIBLE_TIME.contains(&hb.now);
         fleet.write_then_notify_if(|f| {
             let head = f.store.head();
+            let (refused, timeline) = (refused_clocks(f), f.timeline);
             if plausible {
-                f.store.set_now(hb.now);
+                if let Some(s) = status_mut(f, self.index) {
+                    s.backend_now = Some((hb.now, now));
+                }
+                if judge_clocks(f, self.index, now) {
+                    f.store.set_now(hb.now);
+                }
             }
-            let mut visible = f.store.head() != head || !plausible;
+            let mut visible = f.store.head() != head
+                || !plausible
+                || refused != refused_clocks(f)
+                || timeline != f.timeline;
             if let Some(s) = status_mut(f, self.index) {
                 let (state, lag) = (s.state.clone(), s.data_lag_ms);
                 self.touch(s, now);
@@ -414,17 +470,23 @@ impl Session {
         Step::Continue
     }
 
+    /// A message that carries a seq but no data of the stream: a gap asks
+    /// for a resubscribe, but the message itself is still applied.
+    fn seq_step(&mut self, fleet: &SharedFleet, seq: u64, now: Millis) -> Step {
+        if self.awaiting_snapshot || self.next_seq(seq) {
+            Step::Continue
+        } else {
+            self.gap(fleet, seq, now)
+        }
+    }
+
     fn apply_annotation(
         &mut self,
         fleet: &SharedFleet,
         msg: AnnotationMessage,
         now: Millis,
     ) -> Step {
-        let step = if self.awaiting_snapshot || self.next_seq(msg.seq) {
-            Step::Continue
-        } else {
-            self.gap(fleet, msg.seq, now)
-        };
+        let step = self.seq_step(fleet, msg.seq, now);
         // Annotations carry their own rev, so applying one out of order is safe.
         fleet.write(|f| {
             merge_annotation(&mut f.annotations, msg.annotation);

@@ -72,6 +72,9 @@ pub struct SourceStatus {
     pub snapshots: u64,
     /// Connections that got as far as a good hello.
     pub connections: u64,
+    /// How far its clock is from the other backends' (positive: ahead) when
+    /// that is too far to share a time axis: its clock is then refused.
+    pub clock_refused_ms: Option<Millis>,
 }
 
 impl SourceStatus {
@@ -90,6 +93,7 @@ impl SourceStatus {
             last_error: None,
             snapshots: 0,
             connections: 0,
+            clock_refused_ms: None,
         }
     }
 
@@ -112,6 +116,23 @@ impl SourceStatus {
         self.data_lag_ms = self
             .newest_data
             .map(|t| (data_now - t.saturating_add(bucket_ms)).max(0));
+    }
+
+    /// Its clock as last reported, while it is connected: what
+    /// [`crate::clock::judge`] weighs against the other backends'.
+    pub fn clock_reading(&self) -> Option<crate::clock::Reading> {
+        if matches!(
+            self.state,
+            ConnState::Disconnected { .. } | ConnState::Failed { .. }
+        ) {
+            return None;
+        }
+        self.backend_now
+            .map(|(data_ms, at_wall_ms)| crate::clock::Reading {
+                data_ms,
+                at_wall_ms,
+                scale: self.time_scale.unwrap_or(1.0),
+            })
     }
 
     /// Whether a one-shot command has waited long enough for this source:

@@ -13,6 +13,7 @@ use super::backoff::Backoff;
 use super::config::{FeedOptions, SourceConfig};
 use super::connect::{Ending, WsStream, describe, is_oversize, open};
 use super::fleet::SharedFleet;
+use super::flood::{MAX_PINGS_PER_SECOND, PingBudget, ResubscribeBackoff};
 use super::session::{Session, Step, count_dropped_frame, decode_hello, hello_time_scale};
 use super::status::{ConnState, SourceStatus};
 use crate::clock::wall_ms;
@@ -203,6 +204,14 @@ async fn close_oversize(ws: &mut WsStream) {
     let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(Some(frame))).await;
 }
 
+/// Sleeps until `at` (forever when `None`; the caller's guard skips that).
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Politely closes a connection we give up on, without waiting long.
 async fn close(ws: &mut WsStream) {
     let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(None)).await;
@@ -216,6 +225,7 @@ async fn first_frame(
     silence: Duration,
 ) -> Result<String, Ending> {
     let deadline = Instant::now() + silence;
+    let mut pings = PingBudget::new(Instant::now());
     loop {
         let frame = tokio::time::timeout_at(deadline, ws.next())
             .await
@@ -239,6 +249,11 @@ async fn first_frame(
                 return Err(Ending::Lost(
                     "backend closed the connection before hello".into(),
                 ));
+            }
+            Some(Ok(Message::Ping(_))) if !pings.allow(Instant::now()) => {
+                return Err(Ending::Lost(format!(
+                    "ping flood before hello: over {MAX_PINGS_PER_SECOND} pings in a second"
+                )));
             }
             Some(Ok(_)) => {} // ping/pong: tungstenite answers pings itself
         }
@@ -311,6 +326,10 @@ async fn serve(
     let mut last_heard = Instant::now();
     let mut stale = false;
     let mut outgoing_open = true;
+    let mut pings = PingBudget::new(last_heard);
+    let mut gaps = ResubscribeBackoff::default();
+    // A resubscribe held back by the gap backoff.
+    let mut resubscribe_at: Option<Instant> = None;
     loop {
         let silence_limit = if stale {
             opts.dead_after
@@ -334,10 +353,18 @@ async fn serve(
                     Some(Ok(Message::Text(text))) => {
                         last_heard = Instant::now();
                         stale = false;
-                        if session.on_text(fleet, text.as_str()) == Step::Resubscribe {
-                            let again = ClientMessage::Subscribe(session.subscription().clone());
-                            if let Err(e) = send(ws, &again).await {
-                                return e;
+                        if session.on_text(fleet, text.as_str()) == Step::Resubscribe
+                            && resubscribe_at.is_none()
+                        {
+                            let delay = gaps.after_gap(Instant::now());
+                            if delay.is_zero() {
+                                let again = ClientMessage::Subscribe(session.subscription().clone());
+                                if let Err(e) = send(ws, &again).await {
+                                    return e;
+                                }
+                            } else {
+                                tracing::debug!(source = index, delay_ms = delay.as_millis() as u64, "resubscribe held back");
+                                resubscribe_at = Some(Instant::now() + delay);
                             }
                         }
                         if live_since.is_none() && session.snapshots() > 0 {
@@ -355,7 +382,23 @@ async fn serve(
                             .unwrap_or_default();
                         return Ending::Lost(format!("backend closed the connection{why}"));
                     }
-                    Some(Ok(_)) => {} // ping/pong: tungstenite answers pings itself
+                    Some(Ok(Message::Ping(_))) => {
+                        // tungstenite answers it; a flood of them is hostile.
+                        if !pings.allow(Instant::now()) {
+                            close(ws).await;
+                            return Ending::Lost(format!(
+                                "ping flood: over {MAX_PINGS_PER_SECOND} pings in a second"
+                            ));
+                        }
+                    }
+                    Some(Ok(_)) => {} // pong, or a raw frame tungstenite never yields
+                }
+            }
+            () = sleep_until_some(resubscribe_at), if resubscribe_at.is_some() => {
+                resubscribe_at = None;
+                let again = ClientMessage::Subscribe(session.subscription().clone());
+                if let Err(e) = send(ws, &again).await {
+                    return e;
                 }
             }
             msg = outgoing.recv(), if outgoing_open => match msg {

@@ -89,6 +89,7 @@ pub fn decode_server(text: &str) -> Result<Option<ServerMessage<'_>>, DecodeErro
         "heartbeat" => ServerMessage::Heartbeat(body("heartbeat", text)?),
         "error" => ServerMessage::Error(body("error", text)?),
         "annotation" => ServerMessage::Annotation(body("annotation", text)?),
+        "change" => ServerMessage::Change(body("change", text)?),
         _ => return Ok(None),
     };
     Ok(Some(msg))

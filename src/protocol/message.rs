@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::change::Change;
 use super::slice::{CowStr, SliceMap};
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -18,6 +19,7 @@ pub enum ServerMessage<'a> {
     Heartbeat(Heartbeat),
     Error(ErrorMessage),
     Annotation(AnnotationMessage),
+    Change(ChangeMessage),
 }
 
 impl ServerMessage<'_> {
@@ -27,6 +29,7 @@ impl ServerMessage<'_> {
             ServerMessage::Snapshot(s) => Some(s.seq),
             ServerMessage::Batch(b) => Some(b.seq),
             ServerMessage::Annotation(a) => Some(a.seq),
+            ServerMessage::Change(c) => Some(c.seq),
             _ => None,
         }
     }
@@ -40,6 +43,7 @@ impl ServerMessage<'_> {
             ServerMessage::Heartbeat(m) => tagged_json("heartbeat", m),
             ServerMessage::Error(m) => tagged_json("error", m),
             ServerMessage::Annotation(m) => tagged_json("annotation", m),
+            ServerMessage::Change(m) => tagged_json("change", m),
         }
     }
 }
@@ -194,6 +198,9 @@ pub struct Snapshot<'a> {
     pub series: Vec<Series<'a>>,
     #[serde(default)]
     pub annotations: Vec<Annotation>,
+    /// Changes in the window whose scope meets the filter (feature `changes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -274,6 +281,14 @@ pub struct Annotate {
 pub struct AnnotationMessage {
     pub seq: u64,
     pub annotation: Annotation,
+}
+
+/// Server → every subscribed client whose filter the change's scope meets:
+/// a change reported after the snapshot (feature `changes`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeMessage {
+    pub seq: u64,
+    pub change: Change,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

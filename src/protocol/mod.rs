@@ -8,7 +8,10 @@ mod message;
 mod slice;
 mod validate;
 
-pub use change::{Change, ChangeKind};
+pub use change::{
+    CHANGES_FEATURE, Change, ChangeInvalid, ChangeKind, MAX_CHANGE_ID, MAX_CHANGE_LEAD_MS,
+    MAX_CHANGE_LINK, MAX_CHANGE_NAME, MAX_CHANGE_SCOPE_VALUE, MAX_CHANGE_TITLE, validate_change,
+};
 pub use decode::{DecodeError, decode_client, decode_server};
 pub use endpoint::Endpoint;
 pub use message::*;

@@ -89,7 +89,9 @@ impl Authorize for RelayAuth {
         *held += 1;
         Ok(Principal {
             name: Some(token.name.clone()),
-            may_annotate: token.roles.contains(&Permission::Annotate),
+            may_annotate: token.roles.contains(&Permission::Annotate)
+                || token.roles.contains(&Permission::Admin),
+            admin: token.roles.contains(&Permission::Admin),
             hold: Some(Box::new(Slot {
                 token: token.name.clone(),
                 open: Arc::clone(&self.open),

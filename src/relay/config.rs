@@ -14,7 +14,11 @@ use toml::Spanned;
 use crate::config::{ConfigError, parse_duration};
 use crate::protocol::{SignalKind, SignalRole};
 
+mod limits;
 mod prom;
+
+use crate::server::ConnectionLimits;
+pub use limits::{DEFAULT_MAX_LABEL_VALUE_BYTES, DEFAULT_MAX_SLICES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,6 +26,8 @@ pub enum Permission {
     Read,
     Annotate,
     Ingest,
+    /// Edits annotations of others (`annotate` edits only one's own).
+    Admin,
 }
 
 pub use crate::protocol::Endpoint;
@@ -47,7 +53,9 @@ struct RawRelay {
     #[serde(default)]
     tokens: Vec<Spanned<RawToken>>,
     #[serde(default)]
-    limits: RawLimits,
+    limits: limits::RawLimits,
+    #[serde(default)]
+    changes: Option<Spanned<super::changes_config::RawChanges>>,
 }
 
 fn default_listen() -> Spanned<String> {
@@ -122,18 +130,6 @@ struct RawToken {
     env: Option<String>,
     #[serde(default)]
     sha256: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct RawLimits {
-    max_body_bytes: Option<usize>,
-    max_points_per_request: Option<usize>,
-    max_connections_per_token: Option<usize>,
-    client_queue: Option<usize>,
-    max_frame_bytes: Option<usize>,
-    max_subscribes_per_minute: Option<u32>,
-    send_timeout: Option<Spanned<String>>,
 }
 
 /// Where one signal's data comes from.
@@ -221,6 +217,14 @@ pub struct RelayConfig {
     pub max_subscribes_per_minute: u32,
     /// A client that does not take one frame within this is disconnected.
     pub send_timeout: Duration,
+    /// Distinct slices each endpoint holds; new ones past it are refused.
+    pub max_slices: usize,
+    /// Longest label value of a slice, in bytes.
+    pub max_label_value_bytes: usize,
+    /// Connection caps and per-stage timeouts of the server.
+    pub connections: ConnectionLimits,
+    /// `[changes]`: PagerDuty mapping and PromQL change sources.
+    pub changes: super::changes_config::ChangesConfig,
 }
 
 /// Default wait after a bucket closes before it is queried: one common
@@ -295,6 +299,20 @@ impl RelayConfig {
                 "dimensions: list 1 to 16 dimension names".into(),
             ));
         }
+        for (i, d) in dimensions.iter().enumerate() {
+            if d.trim().is_empty() || d.len() > crate::protocol::MAX_NAME_BYTES {
+                return Err(err(
+                    dims_at,
+                    format!(
+                        "dimensions: {d:?} is not a name (1 to {} bytes, not blank)",
+                        crate::protocol::MAX_NAME_BYTES
+                    ),
+                ));
+            }
+            if dimensions[..i].contains(d) {
+                return Err(err(dims_at, format!("dimensions: {d:?} is listed twice")));
+            }
+        }
         let prometheus = match raw.prometheus {
             None => None,
             Some(p) => Some(prom::prom_settings(p, env, &err)?),
@@ -349,6 +367,12 @@ impl RelayConfig {
                     ),
                 ));
             }
+            if s.name.trim().is_empty() || s.name.len() > crate::protocol::MAX_NAME_BYTES {
+                return Err(err(
+                    at,
+                    format!("signal name {:?} is blank or too long", s.name),
+                ));
+            }
             if signals.iter().any(|x: &RelaySignal| x.name == s.name) {
                 return Err(err(at, format!("signal {:?} is declared twice", s.name)));
             }
@@ -394,11 +418,7 @@ impl RelayConfig {
                 hash,
             });
         }
-        let send_timeout = match &raw.limits.send_timeout {
-            Some(t) => parse_duration(t.get_ref())
-                .map_err(|m| err(t.span().start, format!("limits.send_timeout: {m}")))?,
-            None => Duration::from_secs(10),
-        };
+        let limits = limits::limits(&raw.limits, &err)?;
         if tokens.is_empty() && !listen.ip().is_loopback() {
             return Err(err(
                 0,
@@ -407,7 +427,17 @@ impl RelayConfig {
                 ),
             ));
         }
+        let changes = match raw.changes {
+            None => super::changes_config::ChangesConfig::default(),
+            Some(c) => {
+                let at = c.span().start;
+                c.into_inner()
+                    .into_config(&dimensions, prometheus.is_some())
+                    .map_err(|m| err(at, m))?
+            }
+        };
         Ok(RelayConfig {
+            changes,
             listen,
             bucket_ms,
             history_ms,
@@ -419,16 +449,16 @@ impl RelayConfig {
             prometheus,
             signals,
             tokens,
-            max_body_bytes: raw.limits.max_body_bytes.unwrap_or(8 << 20),
-            max_points_per_request: raw.limits.max_points_per_request.unwrap_or(50_000),
-            max_connections_per_token: raw.limits.max_connections_per_token.unwrap_or(64),
-            client_queue: raw.limits.client_queue.unwrap_or(256).max(1),
-            max_frame_bytes: raw
-                .limits
-                .max_frame_bytes
-                .unwrap_or(crate::server::MAX_REQUEST_BYTES),
-            max_subscribes_per_minute: raw.limits.max_subscribes_per_minute.unwrap_or(30),
-            send_timeout,
+            max_body_bytes: limits.max_body_bytes,
+            max_points_per_request: limits.max_points_per_request,
+            max_connections_per_token: limits.max_connections_per_token,
+            client_queue: limits.client_queue,
+            max_frame_bytes: limits.max_frame_bytes,
+            max_subscribes_per_minute: limits.max_subscribes_per_minute,
+            send_timeout: limits.send_timeout,
+            max_slices: limits.max_slices,
+            max_label_value_bytes: limits.max_label_value_bytes,
+            connections: limits.connections,
         })
     }
 

@@ -14,13 +14,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use crate::protocol::{Millis, SignalKind, validate_counts};
+use crate::protocol::{Millis, Point, SignalKind, SliceMap, validate_counts};
 use crate::server::{Hub, ServerStats, UpdatePoint};
 
 use super::auth::RelayAuth;
 use super::config::Permission;
 use super::durable::{PushedBucket, Rereads, job_of, write_request};
-use super::ingest::{IngestRules, parse_points};
+use super::ingest::{IngestReport, IngestRules, LinedPoint, parse_points};
 use super::remote_write::RemoteWriter;
 use super::stats::{EndpointGauge, RelayStats};
 use crate::clock::wall_ms;
@@ -92,13 +92,20 @@ async fn push(
             return denied.response();
         }
     };
-    let Ok(bytes) = axum::body::to_bytes(body, s.max_body_bytes).await else {
-        s.stats.ingest_refused();
-        let message = format!(
-            "body over {} bytes (or broken off); split it",
-            s.max_body_bytes
-        );
-        return json_error(StatusCode::PAYLOAD_TOO_LARGE, &message);
+    let bytes = match axum::body::to_bytes(body, s.max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) if crate::server::is_body_timeout(&e) => {
+            s.stats.ingest_refused();
+            return json_error(StatusCode::REQUEST_TIMEOUT, &e.to_string());
+        }
+        Err(_) => {
+            s.stats.ingest_refused();
+            let message = format!(
+                "body over {} bytes (or broken off); split it",
+                s.max_body_bytes
+            );
+            return json_error(StatusCode::PAYLOAD_TOO_LARGE, &message);
+        }
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
         s.stats.ingest_refused();
@@ -114,13 +121,16 @@ async fn push(
         bucket_ms: s.bucket_ms,
         max_points: s.max_points,
     };
-    let (points, report) = match parse_points(text, &rules) {
+    let (points, mut report) = match parse_points(text, &rules) {
         Ok(x) => x,
         Err(message) => {
             s.stats.ingest_refused();
             return json_error(StatusCode::PAYLOAD_TOO_LARGE, &message);
         }
     };
+    // Each point's slice is admitted by its endpoint's hub: past the cap on
+    // distinct slices a new one is refused by line, durable or not.
+    let points = admit_slices(&s, points, &mut report);
     if let Some(d) = &s.durable {
         let job = match job_of(params.job.as_deref(), who.as_deref()) {
             Ok(j) => j,
@@ -129,7 +139,7 @@ async fn push(
         return push_durable(&s, d, &job, points, report).await;
     }
     let mut by_hub: Vec<(Arc<Hub>, Vec<UpdatePoint>)> = Vec::new();
-    for p in points {
+    for (p, slice) in points {
         let Some((kind, hub)) = s.push.get(p.signal.as_str()) else {
             continue;
         };
@@ -141,7 +151,7 @@ async fn push(
             continue;
         };
         let point = UpdatePoint {
-            slice: hub.intern(p.slice),
+            slice,
             signal,
             ts: p.ts,
             value,
@@ -162,6 +172,26 @@ async fn push(
         StatusCode::OK
     };
     (status, Json(report)).into_response()
+}
+
+/// The points whose slice their endpoint's hub holds or takes; the others
+/// are refused in `report` by line.
+fn admit_slices(
+    s: &HttpState,
+    points: Vec<LinedPoint>,
+    report: &mut IngestReport,
+) -> Vec<(Point<'static>, Arc<SliceMap<'static>>)> {
+    let mut out = Vec::with_capacity(points.len());
+    for (line, p) in points {
+        let Some((_, hub)) = s.push.get(p.signal.as_str()) else {
+            continue;
+        };
+        match hub.admit(p.slice.clone()) {
+            Ok(slice) => out.push((p, slice)),
+            Err(refused) => report.refuse(line, refused.to_string()),
+        }
+    }
+    out
 }
 
 /// What a pusher needs to aggregate before it posts (`qualtop push`): the
@@ -194,12 +224,12 @@ async fn push_durable(
     s: &HttpState,
     d: &Durable,
     job: &str,
-    points: Vec<crate::protocol::Point<'static>>,
-    report: super::ingest::IngestReport,
+    points: Vec<(Point<'static>, Arc<SliceMap<'static>>)>,
+    report: IngestReport,
 ) -> Response {
     let bucket_ms = s.bucket_ms.max(1);
     let mut buckets = Vec::with_capacity(points.len());
-    for p in points {
+    for (p, _) in points {
         let Some((kind, _)) = s.push.get(p.signal.as_str()) else {
             continue;
         };
@@ -267,6 +297,7 @@ async fn metrics_page(State(s): State<Arc<HttpState>>, headers: HeaderMap) -> Re
             path: path.clone(),
             subscribed: hub.receivers(),
             head: hub.head(),
+            slices: hub.slices(),
         })
         .collect();
     let page = s.stats.render(&s.server_stats.counts(), &endpoints);

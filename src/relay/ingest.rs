@@ -37,12 +37,30 @@ pub struct IngestRules<'a> {
     pub max_points: usize,
 }
 
+/// A point that passed the checks, with the line it came from.
+pub type LinedPoint = (usize, Point<'static>);
+
+/// Most rejected lines a report lists (all are counted).
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+impl IngestReport {
+    /// Counts a line refused after parsing (e.g. a new slice over the cap).
+    pub fn refuse(&mut self, line: usize, error: String) {
+        self.accepted = self.accepted.saturating_sub(1);
+        self.rejected += 1;
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(LineError { line, error });
+            self.errors.sort_by_key(|e| e.line);
+        }
+    }
+}
+
 /// Parses and validates a JSON-lines body. Blank lines are skipped; at most
-/// 100 errors are listed (all are counted).
+/// [`MAX_LISTED_ERRORS`] errors are listed (all are counted).
 pub fn parse_points(
     body: &str,
     rules: &IngestRules<'_>,
-) -> Result<(Vec<Point<'static>>, IngestReport), String> {
+) -> Result<(Vec<LinedPoint>, IngestReport), String> {
     let mut points = Vec::new();
     let mut report = IngestReport::default();
     for (i, line) in body.lines().enumerate() {
@@ -57,10 +75,10 @@ pub fn parse_points(
             ));
         }
         match check_line(line, rules) {
-            Ok(p) => points.push(p),
+            Ok(p) => points.push((i + 1, p)),
             Err(error) => {
                 report.rejected += 1;
-                if report.errors.len() < 100 {
+                if report.errors.len() < MAX_LISTED_ERRORS {
                     report.errors.push(LineError { line: i + 1, error });
                 }
             }
@@ -137,6 +155,7 @@ mod tests {
         let (points, report) = parse_points(&body, &rules).unwrap();
         assert_eq!(points.len(), 1);
         assert_eq!((report.accepted, report.rejected), (1, 7));
+        assert_eq!(points[0].0, 1, "a point keeps its line");
         let lines: Vec<usize> = report.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6, 7, 8, 9]);
         assert!(report.errors[0].error.contains("not a point object"));

@@ -5,6 +5,8 @@
 //!                                                          ├─▶ Hub per endpoint ─▶ protocol server ─▶ clients
 //! eval jobs ──POST /v1/points (JSON lines, token: ingest)──┘        (/metrics, /evals, same code as the demo)
 //!     └─▶ remote write to the engine ([`durable`]), read back by the poller
+//! CD hooks ──POST /v1/changes (token: ingest)──┐
+//! PromQL change sources (one query per bucket)─┴─▶ ChangeHub (SQLite) ─▶ both endpoints ─▶ clients
 //! ```
 //!
 //! The relay is just another [`FleetSource`](crate::server::FleetSource) on
@@ -14,6 +16,11 @@
 //! annotate; annotations are signed with the token's name.
 
 pub mod auth;
+pub mod changes;
+pub mod changes_config;
+pub mod changes_promql;
+pub mod changes_shapes;
+pub mod changes_store;
 pub mod config;
 pub mod convert;
 pub mod durable;
@@ -37,7 +44,7 @@ use tokio::task::JoinHandle;
 use crate::annotations::{AnnotationStore, SqliteAnnotations};
 use crate::protocol::SignalSpec;
 use crate::server::{
-    self, AnnotationHub, AnnotationRate, Extras, Hub, RunningServer, ServerConfig, ServerStats,
+    self, AnnotationHub, AnnotationLimits, Extras, Hub, RunningServer, ServerConfig, ServerStats,
 };
 
 use self::auth::RelayAuth;
@@ -142,6 +149,41 @@ fn open_annotations(cfg: &RelayConfig) -> anyhow::Result<Option<Arc<dyn Annotati
     Ok(Some(Arc::new(store)))
 }
 
+/// The change hub (SQLite next to the annotations, so changes outlive a
+/// restart) and, when `[[changes.promql]]` is set, the task polling it.
+fn start_changes(
+    cfg: &RelayConfig,
+) -> anyhow::Result<(Arc<server::ChangeHub>, Option<JoinHandle<()>>)> {
+    let dir = cfg
+        .data_dir
+        .clone()
+        .or_else(|| dirs::data_dir().map(|d| d.join("qualtop").join("relay")));
+    let store: Arc<dyn server::ChangeStore> = if let Some(dir) = dir {
+        Arc::new(
+            changes_store::SqliteChanges::open_in(&dir)
+                .with_context(|| format!("opening the change store in {}", dir.display()))?,
+        )
+    } else {
+        tracing::warn!("no data directory: changes are kept in memory only");
+        Arc::new(server::MemoryChanges::default())
+    };
+    let hub = server::ChangeHub::new(store, cfg.dimensions.clone());
+    let poller = match (&cfg.prometheus, cfg.changes.promql.is_empty()) {
+        (Some(prom), false) => {
+            let poller = changes_promql::PromChangePoller::new(
+                PromClient::new(prom.client_config())?,
+                cfg.changes.promql.clone(),
+                Arc::clone(&hub),
+                (cfg.bucket_ms, cfg.history_ms),
+                prom.delay,
+            );
+            Some(tokio::spawn(poller.run()))
+        }
+        _ => None,
+    };
+    Ok((hub, poller))
+}
+
 /// The engine writer for pushes, when `[prometheus] remote_write_url` is set.
 fn durable_push(cfg: &RelayConfig) -> anyhow::Result<Option<http::Durable>> {
     let Some((prom, url)) = cfg
@@ -168,6 +210,7 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
     let epoch = format!("{started:x}-{:x}", std::process::id());
     let stats = Arc::new(RelayStats::default());
 
+    let (change_hub, mut change_poller) = start_changes(&cfg)?;
     let mut sources = Vec::new();
     for endpoint in [Endpoint::Metrics, Endpoint::Evals] {
         let specs: Vec<SignalSpec> = cfg
@@ -188,7 +231,17 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
             cfg.bucket_ms,
             cfg.history_ms,
             cfg.client_queue,
-        );
+            server::HubLimits {
+                max_slices: cfg.max_slices,
+                max_label_value_bytes: cfg.max_label_value_bytes,
+            },
+        )
+        .with_changes(Arc::clone(&change_hub));
+        // The change poller stops with the first endpoint's source.
+        let source = match change_poller.take() {
+            Some(task) => source.feeding(task),
+            None => source,
+        };
         sources.push((endpoint, Arc::new(source)));
     }
     let hub_of = |e: Endpoint| {
@@ -278,11 +331,12 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
     let server_cfg = ServerConfig {
         annotations: annotations
             .clone()
-            .map(|s| AnnotationHub::new(s, AnnotationRate::default())),
+            .map(|s| AnnotationHub::new(s, AnnotationLimits::default())),
         authorize: Some(auth.clone()),
         max_request_bytes: cfg.max_frame_bytes,
         max_subscribes_per_minute: cfg.max_subscribes_per_minute,
         send_timeout: cfg.send_timeout,
+        limits: cfg.connections,
         ..ServerConfig::default()
     };
     let server_stats = Arc::clone(&server_cfg.stats);
@@ -297,6 +351,11 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         .iter()
         .map(|(e, s)| (*e, Arc::clone(s.hub())))
         .collect();
+    let change_routes = changes::routes(changes::ChangesState {
+        auth: Arc::clone(&auth),
+        hub: change_hub,
+        mapping: cfg.changes.custom_details.clone(),
+    });
     let routes = http::routes(http::HttpState {
         auth,
         push,
@@ -312,7 +371,8 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
             .iter()
             .map(|(e, h)| (e.path().to_owned(), Arc::clone(h)))
             .collect(),
-    });
+    })
+    .merge(change_routes);
     let tls = match &cfg.tls {
         Some((cert, key)) => Some(server::tls_server_config(cert, key)?),
         None => None,

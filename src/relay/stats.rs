@@ -41,6 +41,8 @@ pub struct EndpointGauge {
     pub subscribed: usize,
     /// Newest bucket held, in ms.
     pub head: Option<i64>,
+    /// Distinct slices held (capped by `limits.max_slices`).
+    pub slices: usize,
 }
 
 impl RelayStats {
@@ -109,6 +111,15 @@ impl RelayStats {
                 .collect::<Vec<_>>(),
         );
         metric(
+            "slices",
+            "gauge",
+            "Distinct slices held, per endpoint (capped by limits.max_slices).",
+            &endpoints
+                .iter()
+                .map(|e| (label("endpoint", &e.path), e.slices.to_string()))
+                .collect::<Vec<_>>(),
+        );
+        metric(
             "newest_bucket_seconds",
             "gauge",
             "Start of the newest bucket held, per endpoint.",
@@ -158,6 +169,16 @@ impl RelayStats {
                 "subscribes_total",
                 "Subscribes answered with a snapshot.",
                 server.subscribes,
+            ),
+            (
+                "connections_refused_at_cap_total",
+                "TCP connections refused at limits.max_connections or max_connections_per_ip.",
+                server.refused_at_cap,
+            ),
+            (
+                "connections_timed_out_total",
+                "Connections dropped for a TLS handshake or request headers not done in time.",
+                server.timed_out,
             ),
         ];
         for (name, help, value) in server_counters {
@@ -291,6 +312,7 @@ mod tests {
                 path: "/evals".into(),
                 subscribed: 2,
                 head: Some(60_000),
+                slices: 4,
             }],
         );
         assert!(
@@ -298,6 +320,7 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("qualtop_relay_clients_subscribed{endpoint=\"/evals\"} 2\n"));
+        assert!(page.contains("qualtop_relay_slices{endpoint=\"/evals\"} 4\n"));
         assert!(page.contains(
             "qualtop_relay_upstream_query_duration_seconds_bucket{signal=\"avail\\\"x\",le=\"0.005\"} 1\n"
         ));

@@ -311,7 +311,14 @@ impl Tracked {
             let slice = if let Some(s) = self.slices.get(&key.0) {
                 Arc::clone(s)
             } else {
-                let s = hub.intern(SliceMap::from_pairs(key.0.iter().cloned()));
+                // Over the hub's caps (slices, label length): left out; the hub says so.
+                let Ok(s) = hub.admit(SliceMap::from_pairs(key.0.iter().cloned())) else {
+                    continue;
+                };
+                // A cache, not a record: bounded even when slices churn.
+                if self.slices.len() >= 2 * hub.slices().max(1024) {
+                    self.slices.clear();
+                }
                 self.slices.insert(key.0.clone(), Arc::clone(&s));
                 s
             };

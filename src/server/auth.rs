@@ -21,6 +21,8 @@ pub struct Principal {
     /// client's own `author` is kept (no authentication configured).
     pub name: Option<String>,
     pub may_annotate: bool,
+    /// May edit (and purge) annotations of others.
+    pub admin: bool,
     /// Held while the connection lives and dropped when it ends (e.g. a
     /// per-token connection slot).
     pub hold: Option<Box<dyn Any + Send + Sync>>,
@@ -31,6 +33,7 @@ impl fmt::Debug for Principal {
         f.debug_struct("Principal")
             .field("name", &self.name)
             .field("may_annotate", &self.may_annotate)
+            .field("admin", &self.admin)
             .finish()
     }
 }
@@ -41,6 +44,8 @@ impl Principal {
         Principal {
             name: None,
             may_annotate: true,
+            // No identity to check edits against: authorship is not enforced.
+            admin: false,
             hold: None,
         }
     }
@@ -180,6 +185,7 @@ mod tests {
         let p = Principal {
             name: Some("oncall".into()),
             may_annotate: true,
+            admin: false,
             hold: None,
         };
         let mut a = annotation("someone-else");
@@ -195,6 +201,7 @@ mod tests {
         let p = Principal {
             name: Some("viewer".into()),
             may_annotate: false,
+            admin: false,
             hold: None,
         };
         let e = p.stamp(&mut annotation("x")).unwrap_err();

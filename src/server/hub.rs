@@ -13,6 +13,46 @@ use crate::protocol::{
 
 use super::source::{Subscription, Update, UpdatePoint, Window};
 
+/// What a hub holds at most, so that a publisher (say an eval job that puts
+/// a request id in a label) cannot grow it, or the snapshots, without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubLimits {
+    /// Distinct slices held; a point for a new slice past it is refused.
+    pub max_slices: usize,
+    /// Longest label value of a slice, in bytes.
+    pub max_label_value_bytes: usize,
+}
+
+impl Default for HubLimits {
+    /// No caps: the demo's slices are fixed by its scenario.
+    fn default() -> Self {
+        HubLimits {
+            max_slices: usize::MAX,
+            max_label_value_bytes: usize::MAX,
+        }
+    }
+}
+
+/// Why a hub would not take a new slice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SliceRefused {
+    #[error(
+        "label {dimension:?} is {len} bytes, over the cap of {max} (limits.max_label_value_bytes)"
+    )]
+    LabelTooLong {
+        dimension: String,
+        len: usize,
+        max: usize,
+    },
+    #[error(
+        "new slice refused: the endpoint holds {max} slices, its cap (limits.max_slices); is a label unbounded, like a request id?"
+    )]
+    Full { max: usize },
+}
+
+/// Key of the standing notice raised while a hub refuses new slices.
+const FULL_NOTICE: &str = "slice_cap";
+
 /// The recent window of every (slice, signal), plus the broadcast of updates.
 #[derive(Debug)]
 pub struct Hub {
@@ -37,6 +77,7 @@ struct HubState {
     by_address: HashMap<usize, usize>,
     /// Notices every new subscriber gets after its snapshot, by key.
     standing: Vec<(String, ErrorMessage)>,
+    limits: HubLimits,
 }
 
 #[derive(Debug)]
@@ -71,9 +112,21 @@ impl Hub {
                 by_content: HashMap::new(),
                 by_address: HashMap::new(),
                 standing: Vec::new(),
+                limits: HubLimits::default(),
             }),
             updates,
         }
+    }
+
+    /// The same hub with these caps on what it holds.
+    pub fn with_limits(self, limits: HubLimits) -> Hub {
+        self.lock().limits = limits;
+        self
+    }
+
+    /// Slices held now.
+    pub fn slices(&self) -> usize {
+        self.lock().rows.len()
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
@@ -83,10 +136,48 @@ impl Hub {
     }
 
     /// The hub's shared copy of a slice; publishing with it skips a lookup.
+    /// A new slice over the hub's caps is refused (and raises a standing
+    /// notice when the hub is full, so every screen sees why data is missing).
+    pub fn admit(&self, slice: SliceMap<'static>) -> Result<Arc<SliceMap<'static>>, SliceRefused> {
+        let mut st = self.lock();
+        match st.row_of(&Arc::new(slice)) {
+            Ok(row) => Ok(Arc::clone(&st.rows[row].slice)),
+            Err(refused) => {
+                self.on_refused_locked(&mut st, &refused);
+                Err(refused)
+            }
+        }
+    }
+
+    /// [`Hub::admit`] for publishers whose slices are fixed and few (the
+    /// demo): the caps are not applied.
     pub fn intern(&self, slice: SliceMap<'static>) -> Arc<SliceMap<'static>> {
         let mut st = self.lock();
-        let row = st.row_of(&Arc::new(slice));
+        let slice = Arc::new(slice);
+        let row = st.row_of_uncapped(&slice);
         Arc::clone(&st.rows[row].slice)
+    }
+
+    fn on_refused_locked(&self, st: &mut HubState, refused: &SliceRefused) {
+        let SliceRefused::Full { max } = refused else {
+            return;
+        };
+        if st.standing.iter().any(|(k, _)| k == FULL_NOTICE) {
+            return;
+        }
+        tracing::warn!(
+            max,
+            "hub full: new slices are refused until old ones age out"
+        );
+        let notice = ErrorMessage {
+            code: FULL_NOTICE.into(),
+            message: format!(
+                "the relay holds {max} slices on this endpoint, its cap; points for new slices are dropped until old ones age out of the window"
+            ),
+            id: None,
+        };
+        st.standing.push((FULL_NOTICE.to_owned(), notice.clone()));
+        self.notify_locked(notice);
     }
 
     /// The hub's shared name of a signal it serves.
@@ -133,7 +224,13 @@ impl Hub {
             if !st.advance_to(bucket) {
                 continue;
             }
-            let row = st.row_of(&p.slice);
+            let row = match st.row_of(&p.slice) {
+                Ok(row) => row,
+                Err(refused) => {
+                    self.on_refused_locked(&mut st, &refused);
+                    continue;
+                }
+            };
             let cell = st.cell(signal, bucket);
             st.rows[row].cells[cell] = Some(p.value);
             p.slice = Arc::clone(&st.rows[row].slice);
@@ -202,7 +299,34 @@ impl Hub {
 }
 
 impl HubState {
-    fn row_of(&mut self, slice: &Arc<SliceMap<'static>>) -> usize {
+    /// The row of a slice, made if new and within the caps.
+    fn row_of(&mut self, slice: &Arc<SliceMap<'static>>) -> Result<usize, SliceRefused> {
+        if let Some(row) = self.by_address.get(&(Arc::as_ptr(slice) as usize)) {
+            return Ok(*row);
+        }
+        // Checked before the lookup: no row holds a value this long.
+        let max = self.limits.max_label_value_bytes;
+        if let Some((dimension, v)) = slice.iter().find(|(_, v)| v.len() > max) {
+            return Err(SliceRefused::LabelTooLong {
+                dimension: crate::text::sanitize::sanitize(dimension)
+                    .chars()
+                    .take(64)
+                    .collect(),
+                len: v.len(),
+                max,
+            });
+        }
+        if self.rows.len() >= self.limits.max_slices
+            && !self.by_content.contains_key(&canonical(slice))
+        {
+            return Err(SliceRefused::Full {
+                max: self.limits.max_slices,
+            });
+        }
+        Ok(self.row_of_uncapped(slice))
+    }
+
+    fn row_of_uncapped(&mut self, slice: &Arc<SliceMap<'static>>) -> usize {
         let address = Arc::as_ptr(slice) as usize;
         if let Some(row) = self.by_address.get(&address) {
             return *row;
@@ -244,12 +368,35 @@ impl HubState {
                     }
                 }
                 self.head = Some(bucket);
+                self.forget_empty_rows();
                 true
             }
             None => {
                 self.head = Some(bucket);
                 true
             }
+        }
+    }
+
+    /// Drops the slices that no longer hold any bucket of the window, so a
+    /// burst of one-off slices is freed once it ages out.
+    fn forget_empty_rows(&mut self) {
+        if self
+            .rows
+            .iter()
+            .all(|r| r.cells.iter().any(Option::is_some))
+        {
+            return;
+        }
+        self.rows.retain(|r| r.cells.iter().any(Option::is_some));
+        self.by_content.clear();
+        self.by_address.clear();
+        for (i, r) in self.rows.iter().enumerate() {
+            self.by_content.insert(canonical(&r.slice), i);
+            self.by_address.insert(Arc::as_ptr(&r.slice) as usize, i);
+        }
+        if self.rows.len() < self.limits.max_slices {
+            self.standing.retain(|(k, _)| k != FULL_NOTICE);
         }
     }
 
@@ -348,118 +495,5 @@ fn canonical(slice: &SliceMap<'_>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::SignalRole;
-
-    fn spec(name: &str, kind: SignalKind) -> SignalSpec {
-        SignalSpec {
-            name: name.into(),
-            kind,
-            role: SignalRole::Quality,
-            unit: None,
-        }
-    }
-
-    fn point(hub: &Hub, model: &str, ts: Millis, good: u32) -> UpdatePoint {
-        UpdatePoint {
-            slice: hub.intern(SliceMap::from_pairs([("model", model)])),
-            signal: hub.signal("qa").unwrap(),
-            ts,
-            value: BucketValue::Ratio { good, total: 10 },
-        }
-    }
-
-    fn hub() -> Hub {
-        Hub::new(&[spec("qa", SignalKind::Ratio)], 1000, 5000, 8)
-    }
-
-    #[test]
-    fn snapshot_holds_the_last_window_and_drops_older_buckets() {
-        let hub = hub();
-        for b in 0..8 {
-            hub.publish(vec![point(&hub, "a", b * 1000, b as u32)]);
-        }
-        let sub = Subscribe {
-            window_ms: 60_000,
-            ..Default::default()
-        };
-        let w = hub.subscribe(&sub, 8000).window;
-        assert_eq!(w.series.len(), 1);
-        assert_eq!(w.series[0].start, 3000);
-        let good = w.series[0].good.as_ref().unwrap();
-        assert_eq!(good, &vec![Some(3), Some(4), Some(5), Some(6), Some(7)]);
-    }
-
-    #[test]
-    fn filter_is_applied_to_the_snapshot() {
-        let hub = hub();
-        hub.publish(vec![point(&hub, "a", 0, 1), point(&hub, "b", 0, 2)]);
-        let sub = Subscribe {
-            window_ms: 5000,
-            filter: [("model".to_owned(), vec!["b".to_owned()])].into(),
-        };
-        let w = hub.subscribe(&sub, 1000).window;
-        assert_eq!(w.series.len(), 1);
-        assert_eq!(w.series[0].slice.get("model"), Some("b"));
-    }
-
-    #[test]
-    fn updates_after_subscribing_reach_the_receiver_and_earlier_ones_do_not() {
-        let hub = hub();
-        hub.publish(vec![point(&hub, "a", 0, 1)]);
-        let mut sub = hub.subscribe(&Subscribe::default(), 1000);
-        hub.publish(vec![point(&hub, "a", 1000, 2)]);
-        let u = sub.updates.try_recv().unwrap();
-        assert_eq!(u.points[0].ts, 1000);
-        assert!(sub.updates.try_recv().is_err());
-    }
-
-    #[test]
-    fn gap_in_published_buckets_shows_as_missing_not_stale() {
-        let hub = hub();
-        for b in [0, 1, 2, 3, 4] {
-            hub.publish(vec![point(&hub, "a", b * 1000, 9)]);
-        }
-        hub.publish(vec![point(&hub, "a", 7000, 1)]);
-        let sub = Subscribe {
-            window_ms: 5000,
-            ..Default::default()
-        };
-        let w = hub.subscribe(&sub, 8000).window;
-        let good = w.series[0].good.as_ref().unwrap();
-        assert_eq!(good, &vec![Some(9), Some(9), None, None, Some(1)]);
-    }
-
-    #[test]
-    fn a_standing_notice_reaches_current_and_later_subscribers_until_lifted() {
-        let hub = hub();
-        let mut early = hub.subscribe(&Subscribe::default(), 0);
-        let notice = |code: &str| ErrorMessage {
-            code: code.into(),
-            message: "m".into(),
-            id: None,
-        };
-        hub.raise("up", notice("upstream"));
-        assert_eq!(
-            early.updates.try_recv().unwrap().notices,
-            vec![notice("upstream")]
-        );
-        let late = hub.subscribe(&Subscribe::default(), 0);
-        assert_eq!(late.notices, vec![notice("upstream")]);
-        hub.lift("up", Some(notice("upstream_recovered")));
-        assert_eq!(
-            early.updates.try_recv().unwrap().notices,
-            vec![notice("upstream_recovered")]
-        );
-        assert!(hub.subscribe(&Subscribe::default(), 0).notices.is_empty());
-    }
-
-    #[test]
-    fn equal_slices_in_another_dimension_order_share_a_row() {
-        let hub = hub();
-        let a = hub.intern(SliceMap::from_pairs([("x", "1"), ("y", "2")]));
-        let b = hub.intern(SliceMap::from_pairs([("y", "2"), ("x", "1")]));
-        assert!(Arc::ptr_eq(&a, &b));
-    }
-}
+#[path = "hub_tests.rs"]
+mod tests;

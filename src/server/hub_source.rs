@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use super::{FleetSource, Hub, Subscription};
+use super::{ChangeHub, FleetSource, Hub, Subscription};
 use crate::clock::wall_ms;
-use crate::protocol::{Hello, Millis, Subscribe};
+use crate::protocol::{CHANGES_FEATURE, Hello, Millis, Subscribe};
 
 /// The clock a source's data time runs on.
 pub trait DataClock: Send + Sync + 'static {
@@ -38,6 +38,7 @@ pub struct HubSource<C> {
     hub: Arc<Hub>,
     clock: C,
     feeders: Vec<JoinHandle<()>>,
+    changes: Option<Arc<ChangeHub>>,
 }
 
 impl<C: DataClock> HubSource<C> {
@@ -48,7 +49,18 @@ impl<C: DataClock> HubSource<C> {
             hub,
             clock,
             feeders: Vec::new(),
+            changes: None,
         }
+    }
+
+    /// Serves the changes published to `changes` too (feature `changes`).
+    #[must_use]
+    pub fn with_changes(mut self, changes: Arc<ChangeHub>) -> Self {
+        if !self.hello.has_feature(CHANGES_FEATURE) {
+            self.hello.features.push(CHANGES_FEATURE.to_owned());
+        }
+        self.changes = Some(changes);
+        self
     }
 
     /// Stops `task` (one that feeds the hub) when this source is dropped.
@@ -93,5 +105,9 @@ impl<C: DataClock> FleetSource for HubSource<C> {
 
     fn subscribe(&self, sub: &Subscribe) -> Subscription {
         self.hub.subscribe(sub, self.clock.now())
+    }
+
+    fn changes(&self) -> Option<Arc<ChangeHub>> {
+        self.changes.clone()
     }
 }

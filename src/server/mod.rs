@@ -5,6 +5,7 @@
 //! ```text
 //! source ──publish──▶ Hub (window + broadcast) ──▶ one task per connection ──▶ client
 //! annotate ──▶ AnnotationHub (validate, rate, store, relay) ──▶ every connection ──▶ client
+//! change ──▶ ChangeHub (validate, store, relay) ──▶ every connection ──▶ client
 //! ```
 //!
 //! Annotations are on when [`ServerConfig::annotations`] holds a hub; the
@@ -12,20 +13,27 @@
 
 mod annotations;
 mod auth;
+mod changes;
 mod connection;
 mod http;
 mod hub;
 mod hub_source;
+mod limits;
+mod listen;
 mod source;
 mod stats;
 mod tls;
 
 pub use annotations::{
-    ANNOTATIONS_FEATURE, AnnotationHub, AnnotationRate, Refusal, hello_features,
+    ANNOTATIONS_FEATURE, AnnotationHub, AnnotationLimits, AnnotationRate, Refusal, Writer,
+    hello_features,
 };
 pub use auth::{Authorize, Denied, Principal, SharedToken, bearer_token};
-pub use hub::Hub;
+pub use changes::{ChangeHub, ChangeStore, MAX_SNAPSHOT_CHANGES, MemoryChanges, PublishError};
+pub use hub::{Hub, HubLimits, SliceRefused};
 pub use hub_source::{DataClock, HubSource, WallClock};
+pub use limits::{AtCap, ConnectionLimits};
+pub use listen::{BodyTimeout, is_body_timeout};
 pub use source::{FleetSource, Subscription, Update, UpdatePoint, Window};
 pub use stats::{ServerCounts, ServerStats};
 pub use tls::server_config as tls_server_config;
@@ -36,7 +44,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -64,6 +71,8 @@ pub struct ServerConfig {
     /// A connection that subscribes more often than this is closed: each
     /// subscribe costs a snapshot.
     pub max_subscribes_per_minute: u32,
+    /// Connection caps and the timeout of each stage of a connection.
+    pub limits: ConnectionLimits,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +85,7 @@ impl Default for ServerConfig {
             authorize: None,
             stats: Arc::default(),
             max_subscribes_per_minute: 60,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -90,6 +100,7 @@ impl fmt::Debug for ServerConfig {
             .field("annotations", &self.annotations)
             .field("authorize", &self.authorize.as_ref().map(|_| "<hook>"))
             .field("max_subscribes_per_minute", &self.max_subscribes_per_minute)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -210,18 +221,18 @@ pub async fn bind_with(
         .local_addr()
         .context("cannot read the listening address")?;
     let (stop, stop_rx) = watch::channel(false);
+    let limits = cfg.limits.fitted_to_fd_limit();
+    let stats = Arc::clone(&cfg.stats);
     let app = http::router(Arc::new(cfg), endpoints, stop_rx.clone()).merge(extras.routes);
     let tls = extras.tls.is_some();
-    let task = match extras.tls {
-        None => tokio::spawn(serve(listener, app, stop_rx)),
-        Some(config) => {
-            let listener = tls::TlsListener::new(listener, config)
-                .context("cannot start the TLS listener")?
-                // tap_io gives a custom listener axum's ConnectInfo<SocketAddr>.
-                .tap_io(|_| {});
-            tokio::spawn(serve(listener, app, stop_rx))
-        }
+    let listen = listen::Listen {
+        listener,
+        tls: extras.tls.map(tokio_rustls::TlsAcceptor::from),
+        app,
+        limits,
+        stats,
     };
+    let task = tokio::spawn(listen::serve(listen, stop_rx));
     tracing::info!(%local_addr, tls, "protocol server listening");
     Ok(RunningServer {
         local_addr,
@@ -229,22 +240,4 @@ pub async fn bind_with(
         stop,
         task: Some(task),
     })
-}
-
-async fn serve<L>(listener: L, app: axum::Router, mut shutdown: watch::Receiver<bool>)
-where
-    L: axum::serve::Listener<Addr = SocketAddr>,
-    for<'a> SocketAddr: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
-{
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = shutdown.wait_for(|stopping| *stopping).await;
-    })
-    .await;
-    if let Err(e) = served {
-        tracing::error!(error = %e, "server stopped with an error");
-    }
 }

@@ -21,6 +21,11 @@ pub trait FleetSource: Send + Sync + 'static {
     fn time_scale(&self) -> Option<f64> {
         None
     }
+    /// Where this source's changes are published, if it reports any (the
+    /// hello then lists the `changes` feature).
+    fn changes(&self) -> Option<Arc<super::ChangeHub>> {
+        None
+    }
 }
 
 /// A snapshot and the live updates that follow it.

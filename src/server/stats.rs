@@ -14,6 +14,8 @@ pub struct ServerStats {
     slow_disconnects: AtomicU64,
     upgrades_refused: AtomicU64,
     subscribes: AtomicU64,
+    refused_at_cap: AtomicU64,
+    timed_out: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -29,6 +31,10 @@ pub struct ServerCounts {
     pub slow_disconnects: u64,
     pub upgrades_refused: u64,
     pub subscribes: u64,
+    /// TCP connections refused because a connection cap was reached.
+    pub refused_at_cap: u64,
+    /// Connections dropped for a TLS handshake or headers not done in time.
+    pub timed_out: u64,
 }
 
 fn add(c: &AtomicU64, n: u64) {
@@ -47,6 +53,8 @@ impl ServerStats {
             slow_disconnects: get(&self.slow_disconnects),
             upgrades_refused: get(&self.upgrades_refused),
             subscribes: get(&self.subscribes),
+            refused_at_cap: get(&self.refused_at_cap),
+            timed_out: get(&self.timed_out),
         }
     }
 
@@ -70,5 +78,12 @@ impl ServerStats {
     }
     pub(super) fn subscribed(&self) {
         add(&self.subscribes, 1);
+    }
+    /// One more refusal at a cap; the count so far.
+    pub(super) fn refused_at_cap(&self) -> u64 {
+        self.refused_at_cap.fetch_add(1, Ordering::Relaxed) + 1
+    }
+    pub(super) fn timed_out(&self) {
+        add(&self.timed_out, 1);
     }
 }

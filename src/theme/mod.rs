@@ -15,6 +15,7 @@ pub use role::Role;
 pub use selection::{WCAG_AA, paint_selected, readable};
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -51,15 +52,20 @@ impl Theme {
 
     /// The default theme, `dark`.
     pub fn default_theme() -> Theme {
-        // The embedded dark theme is tested to parse; fall back to plain styles
-        // rather than panic if that ever broke.
-        Theme::builtin("dark").unwrap_or_else(|| Theme {
-            name: "dark".into(),
-            mono: false,
-            background: Color::Black,
-            min_contrast: WCAG_AA,
-            styles: [Style::default(); Role::ALL.len()],
+        // Parsed once: every user theme falls back to it, key by key.
+        static DARK: OnceLock<Theme> = OnceLock::new();
+        DARK.get_or_init(|| {
+            // The embedded dark theme is tested to parse; fall back to plain
+            // styles rather than panic if that ever broke.
+            Theme::builtin("dark").unwrap_or_else(|| Theme {
+                name: "dark".into(),
+                mono: false,
+                background: Color::Black,
+                min_contrast: WCAG_AA,
+                styles: [Style::default(); Role::ALL.len()],
+            })
         })
+        .clone()
     }
 
     /// A built-in theme by name.

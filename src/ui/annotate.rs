@@ -33,10 +33,31 @@ pub fn status_text(e: &AnnotationEntry, look: &Look) -> (String, Style) {
     match &e.status {
         EntryStatus::Shared => (e.annotation.state.as_str().to_owned(), look.theme.text),
         EntryStatus::Pending => ("pending".to_owned(), look.theme.warn),
+        // A conflict is not an error of the writer: both versions show.
+        EntryStatus::Refused(reason) if reason.starts_with("conflict:") => (
+            format!(
+                "conflict: {}",
+                sanitize(without_id(reason.trim_start_matches("conflict:").trim()))
+            ),
+            look.theme.error,
+        ),
         EntryStatus::Refused(reason) => {
-            (format!("refused: {}", sanitize(reason)), look.theme.error)
+            let shown = match reason.split_once(": ") {
+                Some((code, message)) => format!("{code}: {}", without_id(message)),
+                None => reason.clone(),
+            };
+            (format!("refused: {}", sanitize(&shown)), look.theme.error)
         }
     }
+}
+
+/// A server's refusal without its `annotation "<id>": ` lead: the row already
+/// says which, and a UUID would push the reason off the line.
+fn without_id(message: &str) -> &str {
+    message
+        .strip_prefix("annotation \"")
+        .and_then(|rest| rest.split_once("\": "))
+        .map_or(message, |(_, reason)| reason)
 }
 
 pub fn render_list(f: &mut Frame, area: Rect, app: &App, look: &Look) {
@@ -127,8 +148,13 @@ pub fn render_list(f: &mut Frame, area: Rect, app: &App, look: &Look) {
     }
     lines.push(Line::styled(look.cut(&hint, inner_w), t.dim));
     let title = format!(
-        " annotations ({}){} ",
+        " annotations ({}){}{} ",
         entries.len(),
+        if facts.not_held > 0 {
+            format!(" - {} older not held", facts.not_held)
+        } else {
+            String::new()
+        },
         if facts.local_only {
             " - local only"
         } else {

@@ -49,6 +49,8 @@ pub fn marker_glyph(kind: MarkerKind, ascii: bool) -> &'static str {
         (MarkerKind::Ended, false) => "✓",
         (MarkerKind::Ended, true) => "e",
         (MarkerKind::Annotation, _) => "A",
+        (MarkerKind::Change, false) => "◆",
+        (MarkerKind::Change, true) => "C",
     }
 }
 
@@ -57,6 +59,7 @@ pub fn marker_style(kind: MarkerKind, look: &Look) -> Style {
         MarkerKind::Onset | MarkerKind::Detected => look.theme.error,
         MarkerKind::Ended => look.theme.better,
         MarkerKind::Annotation => look.theme.annotation,
+        MarkerKind::Change => look.theme.change,
     }
 }
 

@@ -9,13 +9,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::annotate::{age, scope_text, status_text};
+use super::changes::{change_list, change_list_lines, suspect_line};
 use super::chart::{TimeFrame, marker_glyph, marker_style, render_chart};
 use super::theme::Look;
 use crate::app::{App, DetailState};
 use crate::text::format;
 use crate::text::sanitize::sanitize;
 use crate::text::sanitize::width;
-use crate::view::{AnnotationEntry, Breakdown, DetailModel, Severity, annotation_applies};
+use crate::view::{
+    AnnotationEntry, Breakdown, DetailModel, MarkerKind, Severity, annotation_applies,
+};
 
 /// Most annotations listed under the detail view (the `A` list has them all).
 const MAX_NOTES: usize = 5;
@@ -272,15 +275,26 @@ fn render_block(f: &mut Frame, area: Rect, b: &Breakdown, selected: Option<usize
     f.render_widget(Paragraph::new(lines), area);
 }
 
-/// Lines the scope panel and the marker list want.
+/// Lines the scope panel (with each bug's suspect), the changes and the
+/// marker list want.
 fn model_panel_lines(model: &DetailModel) -> u16 {
+    let suspects = model.scope.iter().filter(|e| e.suspect.is_some()).count() as u16;
     let scope = if model.scope.is_empty() {
         1
     } else {
-        1 + model.scope.len() as u16
+        1 + model.scope.len() as u16 + suspects
     };
-    let markers = u16::from(!model.markers.is_empty()) * (1 + model.markers.len() as u16);
-    scope + markers
+    let listed = other_markers(model).count() as u16;
+    let markers = u16::from(listed > 0) * (1 + listed);
+    scope + change_list_lines(model) + markers
+}
+
+/// The markers listed under "markers": changes have their own list.
+fn other_markers(model: &DetailModel) -> impl Iterator<Item = &crate::view::TimeMarker> {
+    model
+        .markers
+        .iter()
+        .filter(|m| m.kind != MarkerKind::Change)
 }
 
 /// Lines for the scope panel, the marker list and the annotations.
@@ -312,11 +326,15 @@ fn render_panel(f: &mut Frame, area: Rect, state: &DetailState, model: &DetailMo
                 t.text
             };
             lines.push(Line::styled(look.cut(&format!("  {}", e.text), w), style));
+            if let Some(s) = &e.suspect {
+                lines.push(suspect_line(s, w, look));
+            }
         }
     }
-    if !model.markers.is_empty() {
+    lines.extend(change_list(model, w, look));
+    if other_markers(model).next().is_some() {
         lines.push(Line::styled("markers", t.title));
-        for m in &model.markers {
+        for m in other_markers(model) {
             lines.push(Line::from(vec![
                 Span::styled(
                     format!("  {} ", marker_glyph(m.kind, look.ascii)),

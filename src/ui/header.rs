@@ -211,6 +211,9 @@ fn source_line<'a>(s: &'a SourceLine, wall_now: Millis, look: &Look) -> Line<'a>
         spans.push(Span::styled(format!(" ({})", look.cut(server, 24)), t.dim));
     }
     spans.push(Span::styled(format!("  {word}"), style));
+    if let Some(clock) = &s.clock_warning {
+        spans.push(Span::styled(format!("  {clock}"), t.error));
+    }
     let held = s.backend_now.filter(|_| !state.is_live());
     match s.data_age_ms {
         // A source that is not live is as old as its last word, whatever its lag.

@@ -3,6 +3,7 @@
 //! or `TestBackend` in tests). Each part of the screen is one plain function.
 
 mod annotate;
+mod changes;
 mod chart;
 mod columns;
 mod copy;
@@ -97,6 +98,7 @@ pub fn render(f: &mut Frame, app: &App, vm: &ViewModel, look: &Look) {
         Some(Popup::Pivot { selected }) => menu::render_pivot(f, area, app, vm, *selected, look),
         Some(Popup::Annotate(dialog)) => dialog::render_dialog(f, area, dialog, look),
         Some(Popup::Annotations(_)) => annotate::render_list(f, area, app, look),
+        Some(Popup::Changes(_)) => changes::render_change_list(f, area, app, vm, look),
         None => {}
     }
 }

@@ -345,7 +345,8 @@ fn name_with_count(row: &OverviewRow, w: usize, look: &Look) -> Cell<'static> {
 }
 
 /// A sparkline with the cells where an annotation of the row starts drawn
-/// as a marker in the annotation style.
+/// as a marker in the annotation style, and those where a change touching
+/// it took effect as a change marker (the annotation wins a shared cell).
 fn marked_spark(
     text: String,
     trend: &RatioTrend,
@@ -354,28 +355,40 @@ fn marked_spark(
     style: Style,
     look: &Look,
 ) -> Cell<'static> {
-    if text.is_empty() || row.annotations.starts.is_empty() {
+    if text.is_empty() || (row.annotations.starts.is_empty() && row.changes.is_empty()) {
         return Cell::from(Line::from(text)).style(style);
     }
     let buckets = trend.buckets.len();
     let shown = buckets.min(width);
     let pad = width.saturating_sub(shown);
-    let marks: Vec<usize> = row
-        .annotations
-        .starts
-        .iter()
-        .filter_map(|&b| cell_of_bucket(b, buckets, shown))
-        .map(|c| pad + c)
-        .collect();
-    let mark = if look.ascii { 'A' } else { '✎' };
+    let cells = |starts: &[usize]| -> Vec<usize> {
+        starts
+            .iter()
+            .filter_map(|&b| cell_of_bucket(b, buckets, shown))
+            .map(|c| pad + c)
+            .collect()
+    };
+    let (notes, changes) = (cells(&row.annotations.starts), cells(&row.changes));
+    let (note, change) = if look.ascii {
+        ('A', 'C')
+    } else {
+        ('✎', '◆')
+    };
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut run = String::new();
     for (i, c) in text.chars().enumerate() {
-        if marks.contains(&i) {
+        let mark = if notes.contains(&i) {
+            Some((note, look.theme.annotation))
+        } else if changes.contains(&i) {
+            Some((change, look.theme.change))
+        } else {
+            None
+        };
+        if let Some((glyph, mark_style)) = mark {
             if !run.is_empty() {
                 spans.push(Span::styled(std::mem::take(&mut run), style));
             }
-            spans.push(Span::styled(mark.to_string(), look.theme.annotation));
+            spans.push(Span::styled(glyph.to_string(), mark_style));
         } else {
             run.push(c);
         }

@@ -27,6 +27,8 @@ pub struct Styles {
     pub popup: Style,
     /// Annotation markers and counts.
     pub annotation: Style,
+    /// Change (deploy, config) markers: the glyph tells them apart too.
+    pub change: Style,
     /// Least contrast a cell keeps on the selection bar (see [`Styles::on_selected`]).
     pub min_contrast: f64,
 }
@@ -50,6 +52,7 @@ impl Default for Styles {
             better: Style::new().fg(Color::Green),
             popup: Style::new(),
             annotation: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            change: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
             min_contrast: crate::theme::WCAG_AA,
         }
     }
@@ -118,6 +121,8 @@ impl Styles {
             better: fg_only(Role::Ok),
             popup: t.style(Role::Text),
             annotation: fg_only(Role::Annotation),
+            // No role of its own yet: the key hints' colour, distinct from annotations.
+            change: fg_only(Role::Key),
             min_contrast: t.min_contrast,
         }
     }

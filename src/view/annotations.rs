@@ -32,6 +32,10 @@ pub struct AnnotationFacts {
     pub entries: Vec<AnnotationEntry>,
     /// No backend shares annotations: they stay on this machine.
     pub local_only: bool,
+    /// Annotations let go to keep the client's memory bounded (the oldest
+    /// ended ones first): said on screen, so a short list is not mistaken
+    /// for the whole board.
+    pub not_held: u64,
 }
 
 impl AnnotationFacts {
@@ -48,15 +52,26 @@ impl AnnotationFacts {
             annotation: a.clone(),
             status: refused(&a.id).map_or(EntryStatus::Pending, EntryStatus::Refused),
         });
+        // A refused one shows beside the server's version (a conflict shows both).
+        let refused_for_good = fleet.refused_annotations.iter().map(|r| AnnotationEntry {
+            annotation: r.annotation.clone(),
+            status: EntryStatus::Refused(r.reason.clone()),
+        });
+        let pending_ids: std::collections::HashSet<&str> = fleet
+            .pending_annotations
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect();
         let shared = fleet
             .annotations
             .iter()
-            .filter(|a| !fleet.pending_annotations.iter().any(|p| p.id == a.id))
+            .filter(|a| !pending_ids.contains(a.id.as_str()))
             .map(|a| AnnotationEntry {
                 annotation: a.clone(),
                 status: EntryStatus::Shared,
             });
-        let mut entries: Vec<AnnotationEntry> = pending.chain(shared).collect();
+        let mut entries: Vec<AnnotationEntry> =
+            pending.chain(refused_for_good).chain(shared).collect();
         // Not yet acknowledged ones have no server time: they are the newest.
         entries.sort_by_key(|e| {
             std::cmp::Reverse(match e.status {
@@ -70,6 +85,7 @@ impl AnnotationFacts {
         AnnotationFacts {
             entries,
             local_only: fleet.annotations_mode == AnnotationsMode::LocalOnly,
+            not_held: fleet.annotations.let_go(),
         }
     }
 }
@@ -94,7 +110,7 @@ pub fn row_annotations(
     let pending = fleet
         .pending_annotations
         .iter()
-        .filter(|p| !fleet.annotations.iter().any(|a| a.id == p.id));
+        .filter(|p| !fleet.annotations.contains(&p.id));
     let mut out = RowAnnotations::default();
     for a in fleet.annotations.iter().chain(pending) {
         if !annotation_applies(&a.scope, path) {

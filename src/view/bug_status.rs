@@ -58,6 +58,14 @@ impl<'a> BugMap<'a> {
         BugMap { bugs }
     }
 
+    /// The regressions of the bug `r` belongs to.
+    pub fn members_of(&self, r: &DetectedRegression) -> Option<&[&'a DetectedRegression]> {
+        self.bugs
+            .iter()
+            .find(|(b, _)| b.members.iter().any(|m| std::ptr::eq(*m, r)))
+            .map(|(b, _)| b.members.as_slice())
+    }
+
     /// The onset of the bug `r` belongs to.
     pub fn onset_of(&self, r: &DetectedRegression) -> Option<Millis> {
         self.bugs

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::baseline::Baselines;
 use super::bug_status::BugMap;
+use super::changes::{ChangeLine, change_lines, change_markers};
 use super::findings::{
     MarkerKind, RowAt, ScopeEntry, TimeMarker, detail_markers, row_status_in, scope_entries,
 };
@@ -84,6 +85,8 @@ pub struct DetailModel {
     /// Inside the window, oldest first.
     pub markers: Vec<TimeMarker>,
     pub scope: Vec<ScopeEntry>,
+    /// Changes in the window touching the group, newest first.
+    pub changes: Vec<ChangeLine>,
     pub breakdown: Vec<Breakdown>,
 }
 
@@ -171,6 +174,7 @@ pub fn compute_detail(
     let mut markers: Vec<TimeMarker> = detail_markers(fleet, path)
         .into_iter()
         .chain(annotation_markers(fleet, path))
+        .chain(change_markers(fleet, path))
         .filter(|m| (start..end).contains(&m.ts))
         .collect();
     markers.sort_by_key(|m| m.ts);
@@ -230,6 +234,10 @@ pub fn compute_detail(
         charts,
         markers,
         scope: scope_entries(fleet, path),
+        changes: change_lines(fleet, path, start, end)
+            .into_iter()
+            .filter(|c| c.here)
+            .collect(),
         breakdown,
     }
 }
@@ -293,7 +301,7 @@ fn annotation_markers<'a>(
     let pending = fleet
         .pending_annotations
         .iter()
-        .filter(|p| !fleet.annotations.iter().any(|a| a.id == p.id));
+        .filter(|p| !fleet.annotations.contains(&p.id));
     fleet
         .annotations
         .iter()

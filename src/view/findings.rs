@@ -49,6 +49,8 @@ pub enum MarkerKind {
     Ended,
     /// An annotation's start.
     Annotation,
+    /// A deploy or config change took effect.
+    Change,
 }
 
 /// One bug in the detail view's scope panel.
@@ -61,6 +63,9 @@ pub struct ScopeEntry {
     /// Already sanitised: "hardware=tpu ∧ platform=api  -3.1pp  since
     /// 14:05  code-syntax, golden-qa".
     pub text: String,
+    /// The change that best explains it, in words (sanitised), if one was
+    /// reported near its onset.
+    pub suspect: Option<String>,
 }
 
 /// The moment a status is asked for: `None` = now (live, or a frozen

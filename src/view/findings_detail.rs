@@ -1,6 +1,7 @@
 //! The detail view's side of detection: markers on the time axis (one per
 //! bug, not per folded alarm) and the scope panel of explaining causes.
 
+use super::changes::best_suspect;
 use super::findings::{MarkerKind, ScopeEntry, TimeMarker, includes, points, row_scope};
 use super::overview::RowKey;
 use super::query::DrillStep;
@@ -133,6 +134,7 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                 path: steps,
                 active: bug.is_active(),
                 text: sanitize(&text).into_owned(),
+                suspect: best_suspect(worst, &bug.members, &fleet.changes).map(|s| s.why),
             }
         })
         .collect()

@@ -37,6 +37,9 @@ pub struct SourceLine {
     pub had_data: bool,
     /// `Drops::summary()`, when anything was dropped.
     pub drops: Option<String>,
+    /// `clock 8h ahead`: its clock disagrees with the other backends', so
+    /// its data are left off the shared time axis.
+    pub clock_warning: Option<String>,
 }
 
 impl SourceLine {
@@ -67,6 +70,9 @@ impl SourceLine {
             newest_end: s.newest_data.map(|t| t.saturating_add(bucket_ms)),
             had_data: s.snapshots > 0 || s.newest_data.is_some(),
             drops: (s.drops.total() > 0).then(|| s.drops.summary()),
+            clock_warning: s
+                .clock_refused_ms
+                .map(|off| format!("clock {}", crate::clock::disagreement_words(off))),
         }
     }
 
@@ -92,6 +98,10 @@ impl SourceLine {
     /// The backend's clock at wall time `wall_now`: run on from its last
     /// report while it is live, held at that report while it is not.
     pub fn data_clock(&self, wall_now: Millis) -> Option<Millis> {
+        // A refused clock is not the screen's clock.
+        if self.clock_warning.is_some() {
+            return None;
+        }
         let (data, at) = self.backend_now?;
         if !self.is_fresh(wall_now) {
             return Some(data);
@@ -154,6 +164,14 @@ impl HeaderModel {
             .filter_map(|s| s.time_scale)
             .reduce(f64::max)
             .filter(|s| (s - 1.0).abs() > 1e-9)
+    }
+
+    /// `metrics clock 8h ahead` for each source whose clock is refused.
+    pub fn clock_warnings(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .filter_map(|s| Some(format!("{} {}", s.label, s.clock_warning.as_ref()?)))
+            .collect()
     }
 
     /// Whether any figure on screen comes from a source that is down.

@@ -5,6 +5,7 @@
 mod annotations;
 mod baseline;
 mod bug_status;
+mod changes;
 mod detail;
 mod filter;
 mod findings;
@@ -24,6 +25,10 @@ pub use annotations::{
 };
 pub use baseline::Baselines;
 pub use bug_status::{BugMap, Fit};
+pub use changes::{
+    ChangeLine, best_suspect, change_lines, change_markers, change_text, citation,
+    row_change_starts, touches,
+};
 pub use detail::{
     Breakdown, BreakdownRow, ChartKind, ChartSeries, DetailModel, SeriesValues, annotation_applies,
 };

@@ -5,6 +5,7 @@
 use super::annotations::{RowAnnotations, row_annotations};
 use super::baseline::Baselines;
 use super::bug_status::BugMap;
+use super::changes::{ChangeLine, best_suspect, change_lines, citation, row_change_starts};
 use super::detail::{DetailModel, compute_detail};
 use super::filter::Filter;
 use super::findings::{RowAt, row_status_in};
@@ -75,6 +76,11 @@ pub struct OverviewRow {
     pub onset: Option<Millis>,
     /// Annotations touching the row.
     pub annotations: RowAnnotations,
+    /// Buckets of the window where a change touching the row took effect.
+    pub changes: Vec<usize>,
+    /// What a new annotation of the regression the row shows cites: its
+    /// top suspect change (`view::citation`), if any.
+    pub suspect: Option<String>,
 }
 
 impl OverviewRow {
@@ -90,6 +96,8 @@ impl OverviewRow {
             status: None,
             onset: None,
             annotations: RowAnnotations::default(),
+            changes: Vec::new(),
+            suspect: None,
         }
     }
     pub fn has_data(&self) -> bool {
@@ -161,6 +169,9 @@ pub struct ViewModel {
     pub detail: Option<DetailModel>,
     /// The backends' clock (data time), once data arrived.
     pub data_now: Option<Millis>,
+    /// Every change in the window, newest first, each saying whether it
+    /// touches the group on screen (the `C` list).
+    pub changes: Vec<ChangeLine>,
 }
 
 /// The window a query looks at, if the store has a clock yet.
@@ -239,9 +250,26 @@ pub fn compute_overview(fleet: &Fleet, query: &ViewQuery) -> ViewModel {
             head: store.head(),
             history_buckets: store.capacity(),
         },
+        changes: window_changes(fleet, query, range),
         detail,
         data_now: store.head().map(|_| store.now()),
     }
+}
+
+/// The `C` list: every change in the window, marked when it touches the
+/// group on screen (the detail view's, else the level's).
+fn window_changes(fleet: &Fleet, query: &ViewQuery, range: Option<BucketRange>) -> Vec<ChangeLine> {
+    let Some(range) = range.filter(|_| !fleet.changes.is_empty()) else {
+        return Vec::new();
+    };
+    let store = &fleet.store;
+    let here = query.detail.as_deref().unwrap_or(&query.path);
+    change_lines(
+        fleet,
+        here,
+        store.bucket_start(range.first),
+        store.bucket_start(range.last() + 1),
+    )
 }
 
 fn sources_of(store: &Store, ids: &[SignalId]) -> Vec<usize> {
@@ -347,7 +375,9 @@ fn level_rows(
         dimension_values(store)
     };
     // With no annotation in the fleet, only a regressed row needs its path.
-    let annotated = !fleet.annotations.is_empty() || !fleet.pending_annotations.is_empty();
+    let annotated = !fleet.annotations.is_empty()
+        || !fleet.pending_annotations.is_empty()
+        || !fleet.changes.is_empty();
     for row in rows.iter_mut().chain(std::iter::once(&mut all)) {
         let regressed = row
             .status
@@ -358,17 +388,21 @@ fn level_rows(
         }
         let row_path = path_of(&query.path, split_name, &row.key);
         row.annotations = row_annotations(fleet, &row_path, range, bucket_ms);
+        row.changes = row_change_starts(fleet, &row_path, range, bucket_ms);
         if regressed {
             // The regression an annotation of this row would be about.
             let pins = filter_pins(&query.filter, &dimensions, &row_path);
             // The bugs are grouped once for the view, not once per row.
-            row.onset = held_regression(
+            let held = held_regression(
                 &fleet.detections.regressions,
                 &scope_of(&row_path, &pins),
                 query.time,
                 bucket_ms,
-            )
-            .map(|r| bugs.onset_of(r).unwrap_or(r.onset));
+            );
+            row.onset = held.map(|r| bugs.onset_of(r).unwrap_or(r.onset));
+            row.suspect = held
+                .and_then(|r| best_suspect(r, bugs.members_of(r).unwrap_or(&[r]), &fleet.changes))
+                .map(|s| citation(&s));
         }
     }
     sort_rows(&mut rows, query.sort, query.sort_reversed);

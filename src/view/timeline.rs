@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::protocol::{Annotation, Millis};
+use crate::detect::rank_at;
+use crate::protocol::{Annotation, Change, Millis};
 use crate::store::{BucketRange, SignalId, SliceId, Store};
 
 /// Buckets each figure sums over: the annotation's start ± 2, or the last 5.
@@ -38,6 +39,34 @@ pub struct TimelineEntry {
     pub updated: Option<Millis>,
     /// One per quality signal (or the annotation's own signal).
     pub quality: Vec<QualityFigure>,
+    /// The reported change that best explains a drop starting where and
+    /// when the annotation does (see [`cite_suspects`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspect: Option<TimelineSuspect>,
+}
+
+/// The top suspect of an annotation: the change's id and the reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineSuspect {
+    pub change: String,
+    pub score: f64,
+    /// Sanitised words (`detect::rank_suspects`).
+    pub why: String,
+}
+
+/// Gives every entry its top suspect among `changes`, ranked against the
+/// annotation's scope and start as against a regression's.
+pub fn cite_suspects(timeline: &mut Timeline, changes: &[Change]) {
+    for e in &mut timeline.entries {
+        e.suspect = rank_at(&e.scope, e.from, changes)
+            .into_iter()
+            .next()
+            .map(|s| TimelineSuspect {
+                change: s.change.id.clone(),
+                score: (s.score * 1000.0).round() / 1000.0,
+                why: s.why,
+            });
+    }
 }
 
 /// A quality signal rolled up over every slice in the scope: counts summed,
@@ -78,6 +107,7 @@ pub fn build_timeline(
             rev: a.rev,
             updated: a.updated,
             quality: quality_figures(store, a),
+            suspect: None,
         })
         .collect();
     Timeline {

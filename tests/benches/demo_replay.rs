@@ -94,6 +94,7 @@ fn main() {
                 to: window.to,
                 series: window.series,
                 annotations: Vec::new(),
+                changes: Vec::new(),
             })
             .to_json()
         });

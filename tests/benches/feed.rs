@@ -131,6 +131,7 @@ fn snapshot_json(to_bucket: i64, rng: &mut ChaCha8Rng) -> String {
         to: T0 + to_bucket * BUCKET_MS,
         series,
         annotations: vec![],
+        changes: vec![],
     })
     .to_json()
 }

@@ -83,7 +83,7 @@ async fn oversized_text_and_unknown_dimensions_are_refused_by_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_connection_sending_too_fast_is_rate_limited_by_id() {
+async fn one_address_sending_too_fast_is_rate_limited_by_id() {
     bounded(TEST_LIMIT, async {
         let data = TempDir::new("rate");
         let rate = AnnotationRate {
@@ -111,13 +111,18 @@ async fn one_connection_sending_too_fast_is_rate_limited_by_id() {
         assert_eq!(limited, ["n5", "n6", "n7"]);
         assert_eq!(stored_rows(data.path()).len(), 5);
 
-        // Another connection has its own budget.
+        // Another connection from the same address shares its budget (a
+        // flood of connections is one peer, issue #15).
         let (mut other, _, _) = Raw::subscribed(&server.url("/metrics")).await;
         other
-            .send(annotate_frame(&note("other", "fresh budget")))
+            .send(annotate_frame(&note("other", "same budget")))
             .await;
         let (v, _) = other.until(&["annotation", "error"]).await;
-        assert_eq!(v["annotation"]["id"], "other", "{v}");
+        assert_eq!(v["code"], "rate_limited", "{v}");
+        assert!(
+            v["message"].as_str().unwrap().contains("from this address"),
+            "{v}"
+        );
     })
     .await;
 }

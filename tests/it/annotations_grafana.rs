@@ -123,6 +123,8 @@ async fn acknowledged_annotations_reach_grafana_after_it_comes_back_and_edits_pa
 
         let edited = qualtop::protocol::Annotation {
             state: AnnotationState::Resolved,
+            // An edit names the rev it was made on (#15), as the TUI's does.
+            rev: Some(1),
             ..n
         };
         assert!(sync.submit(edited));

@@ -61,6 +61,8 @@ async fn one_client_annotates_the_other_sees_it_and_an_edit_bumps_rev_on_both() 
         let edited = qualtop::protocol::Annotation {
             state: AnnotationState::Confirmed,
             text: "confirmed: TPU compiler rollout".into(),
+            // The edit names the rev it was made on, as the TUI's does.
+            rev: Some(1),
             ..note.clone()
         };
         assert!(a_sync.submit(edited));
@@ -68,7 +70,10 @@ async fn one_client_annotates_the_other_sees_it_and_an_edit_bumps_rev_on_both() 
         assert!(fleet_holds(&a, WAIT, |f| f.annotations.iter().any(|x| x.rev == Some(2))).await);
         b.read(|f| {
             assert_eq!(f.annotations.len(), 1, "an edit replaces, never duplicates");
-            assert_eq!(f.annotations[0].state, AnnotationState::Confirmed);
+            assert_eq!(
+                f.annotations.iter().next().map(|a| a.state),
+                Some(AnnotationState::Confirmed)
+            );
             assert_eq!(
                 f.sources[0].resyncs, 0,
                 "annotations interleave with batches without a seq gap"
@@ -208,6 +213,77 @@ async fn the_same_annotation_sent_twice_is_one_row_and_both_are_echoed() {
         let (relayed, _) = watcher.until(&["annotation"]).await;
         assert_eq!(relayed["annotation"]["id"], "twice");
         assert_eq!(stored_rows(data.path()).len(), 1, "never a duplicate row");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_stale_edit_is_refused_as_a_conflict_shown_beside_the_newer_and_never_resent() {
+    bounded(TEST_LIMIT, async {
+        let data = TempDir::new("conflict");
+        let server = start_demo("127.0.0.1:0".parse().unwrap(), data.path()).await;
+        let (a_box, b_box) = (TempDir::new("conflict-a"), TempDir::new("conflict-b"));
+        let url = server.url("/metrics");
+        let (a, a_feeds, a_sync) = client(std::slice::from_ref(&url), a_box.path());
+        let (b, b_feeds, b_sync) = client(std::slice::from_ref(&url), b_box.path());
+        let original = note("contested", "first");
+        assert!(a_sync.submit(original.clone()));
+        assert!(fleet_holds(&b, WAIT, |f| rev_of_in(f, "contested") == Some(1)).await);
+
+        // A edits on rev 1; B, whose outbox held an edit made on rev 1 too,
+        // replays it afterwards: it must not revert A's.
+        let by_a = qualtop::protocol::Annotation {
+            text: "a's newer edit".into(),
+            rev: Some(1),
+            ..original.clone()
+        };
+        assert!(a_sync.submit(by_a));
+        assert!(fleet_holds(&b, WAIT, |f| rev_of_in(f, "contested") == Some(2)).await);
+        let by_b = qualtop::protocol::Annotation {
+            text: "b's stale edit".into(),
+            rev: Some(1),
+            ..original.clone()
+        };
+        assert!(b_sync.submit(by_b.clone()));
+        assert!(
+            fleet_holds(&b, WAIT, |f| f.refused_annotations.len() == 1
+                && f.pending_annotations.is_empty())
+            .await,
+            "refused for good, no longer pending"
+        );
+        b.read(|f| {
+            let facts = qualtop::view::AnnotationFacts::of(f);
+            let texts: Vec<(&str, bool)> = facts
+                .entries
+                .iter()
+                .map(|e| {
+                    let refused = matches!(e.status, qualtop::view::EntryStatus::Refused(ref r) if r.starts_with("conflict:"));
+                    (e.annotation.text.as_str(), refused)
+                })
+                .collect();
+            assert!(texts.contains(&("b's stale edit", true)), "{texts:?}");
+            assert!(texts.contains(&("a's newer edit", false)), "{texts:?}");
+        });
+        let (refused, _) = Outbox::open(b_box.path()).unwrap().refused();
+        assert_eq!(refused.len(), 1, "kept in the outbox's refused/ with the reason");
+        assert!(refused[0].1.starts_with("conflict:"), "{}", refused[0].1);
+        assert!(Outbox::open(b_box.path()).unwrap().pending().0.is_empty());
+
+        // B restarts (a new sync on the same outbox, a new connection): the
+        // refused edit shows again and is not sent again.
+        stop(&b_feeds);
+        let (b2, b2_feeds, _b2_sync) = client(std::slice::from_ref(&url), b_box.path());
+        assert!(fleet_holds(&b2, WAIT, |f| rev_of_in(f, "contested") == Some(2)).await);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        b2.read(|f| {
+            assert_eq!(f.refused_annotations.len(), 1);
+            assert!(f.pending_annotations.is_empty());
+        });
+        let rows = stored_rows(data.path());
+        assert_eq!((rows[0].rev, rows[0].text.as_str()), (Some(2), "a's newer edit"));
+        stop(&a_feeds);
+        stop(&b2_feeds);
+        drop(a);
     })
     .await;
 }

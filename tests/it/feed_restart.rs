@@ -114,15 +114,27 @@ async fn a_time_axis_restart_makes_the_other_backends_resend() {
         b.handshake("b-1", &snapshot(1, 0, vec![])).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.sources.iter().all(|s| s.snapshots == 1)).await);
         drop(a);
+        // The host both run on was set back: b says so first (a clock that
+        // disagreed with b's would be refused, not followed).
+        let back = T0 + BACK * BUCKET;
+        b.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: back }))
+            .await;
+        assert!(
+            fleet_holds(&fleet, WAIT, |f| f.sources[1]
+                .backend_now
+                .is_some_and(|(n, _)| n == back))
+            .await
+        );
         let mut a = restarting.accept().await;
         a.send(&hello_at("a-2", BACK)).await;
         a.expect_subscribe().await;
         a.send(&snapshot(1, BACK, full(BACK - 2))).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.timeline == 1).await);
         // b's next frame finds its data gone with the old axis: it asks again.
-        b.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: T0 }))
+        b.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: back }))
             .await;
         b.expect_subscribe().await;
+        fleet.read(|f| assert!(f.sources.iter().all(|s| s.clock_refused_ms.is_none())));
         for feed in &feeds {
             feed.abort();
         }

@@ -71,3 +71,28 @@ fn relay_ingest_corpus_parses_or_reports() {
 fn scope_csv_corpus_localises_or_errors() {
     replay("scope_csv");
 }
+
+#[test]
+fn config_toml_corpus_parses_or_names_a_line_in_the_file() {
+    replay("config_toml");
+}
+
+#[test]
+fn theme_toml_corpus_parses_and_fits_or_is_refused() {
+    replay("theme_toml");
+}
+
+#[test]
+fn relay_toml_corpus_parses_or_names_a_line_in_the_file() {
+    replay("relay_toml");
+}
+
+#[test]
+fn annotation_validate_corpus_keeps_the_limits_it_passes() {
+    replay("annotation_validate");
+}
+
+#[test]
+fn prom_answer_corpus_gives_valid_buckets_or_an_error() {
+    replay("prom_answer");
+}

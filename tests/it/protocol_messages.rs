@@ -52,6 +52,19 @@ fn annotation() -> Annotation {
     }
 }
 
+fn change() -> Change {
+    Change {
+        id: "deploy-tpu-runtime-42".into(),
+        at: 1_754_387_900_000,
+        scope: [("hw".to_string(), "tpu-v5".to_string())].into(),
+        kind: ChangeKind::Deploy,
+        title: "tpu-runtime v42 \u{1b}[31m🙃".into(),
+        source: "argo".into(),
+        link: Some("https://ci.example/runs/42".into()),
+        author: Some("ana".into()),
+    }
+}
+
 fn roundtrip_server(msg: ServerMessage<'_>) {
     let json = msg.to_json();
     let back = decode_server(&json).expect("decodes").expect("known type");
@@ -119,6 +132,7 @@ fn snapshot_with_ratio_and_gauge_series_and_nulls_roundtrips() {
             },
         ],
         annotations: vec![annotation()],
+        changes: vec![change()],
     });
     let json = msg.to_json();
     assert!(json.contains(r#""good":[90,null,0]"#), "{json}");
@@ -306,4 +320,99 @@ fn type_field_anywhere_in_the_object_is_found() {
         assert_eq!(decode_server(json), Ok(want.clone()), "{json}");
     }
     assert_eq!(decode_server(r#"{"type":"batchy","seq":3}"#), Ok(None));
+}
+
+#[test]
+fn change_message_roundtrips_and_carries_a_seq() {
+    let msg = ServerMessage::Change(ChangeMessage {
+        seq: 11,
+        change: change(),
+    });
+    assert!(msg.to_json().starts_with(r#"{"type":"change","#));
+    assert_eq!(msg.seq(), Some(11));
+    roundtrip_server(msg);
+    let bare = Change {
+        scope: BTreeMap::new(),
+        link: None,
+        author: None,
+        ..change()
+    };
+    let json = ServerMessage::Change(ChangeMessage {
+        seq: 1,
+        change: bare.clone(),
+    })
+    .to_json();
+    assert!(!json.contains("link") && !json.contains("author"), "{json}");
+    roundtrip_server(ServerMessage::Change(ChangeMessage {
+        seq: 1,
+        change: bare,
+    }));
+}
+
+#[test]
+fn a_change_decodes_with_unknown_fields_and_kinds_and_without_a_scope() {
+    let json = r#"{"type":"change","seq":4,"priority":"high","change":{"id":"c1","at":5,"kind":"rollback","title":"t","source":"s","labels":{"a":1}}}"#;
+    let Ok(Some(ServerMessage::Change(m))) = decode_server(json) else {
+        panic!("decodes as a change");
+    };
+    assert_eq!((m.seq, m.change.kind), (4, ChangeKind::Other));
+    assert!(m.change.scope.is_empty(), "no scope is the whole fleet");
+    let broken = r#"{"type":"change","seq":4,"change":{"id":"c1","kind":"deploy","title":"t","source":"s"}}"#;
+    assert!(
+        matches!(decode_server(broken), Err(DecodeError::Malformed { ref kind, .. }) if kind == "change"),
+        "a change without its time is malformed"
+    );
+}
+
+#[test]
+fn a_snapshot_without_changes_decodes_and_encodes_as_before() {
+    let json = r#"{"type":"snapshot","seq":1,"from":0,"to":60000,"series":[]}"#;
+    let Ok(Some(ServerMessage::Snapshot(s))) = decode_server(json) else {
+        panic!("decodes as a snapshot");
+    };
+    assert!(s.changes.is_empty() && s.annotations.is_empty());
+    let again = ServerMessage::Snapshot(s).to_json();
+    assert!(!again.contains("changes"), "{again}");
+}
+
+#[test]
+fn the_hello_feature_changes_is_read_by_name() {
+    let mut h = hello();
+    assert!(!h.has_feature(CHANGES_FEATURE));
+    h.features.push("changes".into());
+    assert!(h.has_feature(CHANGES_FEATURE));
+    roundtrip_server(ServerMessage::Hello(h));
+}
+
+#[test]
+fn change_validation_checks_the_scope_against_the_hello_dimensions() {
+    let dims = hello().dimensions;
+    let now = hello().now;
+    assert_eq!(validate_change(&change(), &dims, now), Ok(()));
+    let unknown = Change {
+        scope: [("region".to_string(), "eu".to_string())].into(),
+        ..change()
+    };
+    let err = validate_change(&unknown, &dims, now)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("deploy-tpu-runtime-42") && err.contains("\"region\""),
+        "{err}"
+    );
+    let long_id = Change {
+        id: "x".repeat(MAX_CHANGE_ID + 1),
+        ..change()
+    };
+    assert!(validate_change(&long_id, &dims, now).is_err());
+    let long_source = Change {
+        source: "s".repeat(MAX_CHANGE_NAME + 1),
+        ..change()
+    };
+    assert!(validate_change(&long_source, &dims, now).is_err());
+    let year_10000 = Change {
+        at: 253_402_300_800_000,
+        ..change()
+    };
+    assert!(validate_change(&year_10000, &dims, i64::MAX / 2).is_err());
 }

@@ -88,3 +88,93 @@ async fn annotations_are_signed_by_the_token_and_survive_a_relay_restart() {
     assert_eq!(held[0]["text"], "tpu looks off");
     relay.shutdown().await;
 }
+
+const TOML_ROLES: &str = r#"
+bucket = "1m"
+history = "1h"
+dimensions = ["model", "hardware"]
+
+[[signals]]
+name = "golden-qa"
+kind = "ratio"
+role = "quality"
+endpoint = "evals"
+
+[[tokens]]
+name = "oncall"
+roles = ["read", "annotate"]
+env = "T_ONCALL"
+
+[[tokens]]
+name = "other"
+roles = ["read", "annotate"]
+env = "T_OTHER"
+
+[[tokens]]
+name = "boss"
+roles = ["read", "admin"]
+env = "T_ADMIN"
+"#;
+
+/// Connects with `token`, subscribes, and waits for the snapshot.
+async fn subscribed_as(url: &str, token: &str) -> support::relay::Ws {
+    let mut ws = ws_connect(url, Some(token)).await.unwrap();
+    ws.send(Message::text(r#"{"type":"subscribe","window_ms":3600000}"#))
+        .await
+        .unwrap();
+    next_of(&mut ws, "snapshot", WAIT).await.unwrap();
+    ws
+}
+
+/// Sends an annotate and returns its answer: an error, or the echo of this
+/// text (relayed edits of others may come first).
+async fn annotate(ws: &mut support::relay::Ws, text: &str, rev: Option<u64>) -> serde_json::Value {
+    let from = wall_ms() - 60_000;
+    let mut a = json!({"id": "owned-1", "scope": {"hardware": "tpu"}, "signal": null,
+        "from": from, "to": null, "state": "suspected", "text": text, "author": "x"});
+    if let Some(r) = rev {
+        a["rev"] = json!(r);
+    }
+    ws.send(Message::text(
+        json!({"type": "annotate", "annotation": a}).to_string(),
+    ))
+    .await
+    .unwrap();
+    loop {
+        let v = next_json(ws, WAIT).await.unwrap();
+        if v["type"] == "error" || v["annotation"]["text"] == text {
+            return v;
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_the_author_or_an_admin_token_may_edit_an_annotation() {
+    let relay = relay::start(config(TOML_ROLES)).await.unwrap();
+    let url = relay.url(Endpoint::Evals);
+    let mut author = subscribed_as(&url, "oncall-secret").await;
+    let mut other = subscribed_as(&url, "other-secret").await;
+    let mut admin = subscribed_as(&url, "admin-secret").await;
+
+    let created = annotate(&mut author, "mine", None).await;
+    assert_eq!(created["annotation"]["rev"], 1, "{created}");
+    let refused = annotate(&mut other, "hijacked", Some(1)).await;
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("only its author (oncall)")
+    );
+
+    // The admin's edit is taken, and the author stays the one who wrote it.
+    let by_admin = annotate(&mut admin, "resolved by the incident lead", Some(1)).await;
+    assert_eq!(by_admin["annotation"]["rev"], 2, "{by_admin}");
+    assert_eq!(by_admin["annotation"]["author"], "oncall", "{by_admin}");
+    let own = annotate(&mut author, "mine, edited on rev 2", Some(2)).await;
+    assert_eq!(
+        own["annotation"]["rev"], 3,
+        "the author edits on the newest rev: {own}"
+    );
+    relay.shutdown().await;
+}

@@ -256,7 +256,8 @@ async fn a_reader_may_not_annotate_and_the_server_says_so_by_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_cut_off_while_others_keep_receiving() {
-    let relay = start("client_queue = 8\nsend_timeout = \"2s\"").await;
+    // 2,000 slices a push: over the default max_slices of 1,000.
+    let relay = start("client_queue = 8\nsend_timeout = \"2s\"\nmax_slices = 2000").await;
     let mut slow = subscribed(&relay, ONCALL).await;
     let mut fast = subscribed(&relay, VIEWER).await;
     let points = relay.http_url("/v1/points");

@@ -95,3 +95,70 @@ fn missing_input_file_exits_2_naming_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("qualtop-input.csv"), "{err}");
 }
+
+#[test]
+fn dev_zero_is_refused_as_not_text_with_exit_2_instead_of_read_until_memory_runs_out() {
+    let started = std::time::Instant::now();
+    let out = qualtop(&["scope", "--input", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("NUL byte") && err.contains("not a text"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn a_line_longer_than_the_limit_is_refused_naming_it() {
+    let mut csv = String::from("ts,model,good,total\n1,a,1,2\n2,");
+    csv.push_str(&"x".repeat(70_000));
+    csv.push_str(",1,2\n");
+    let (_dir, path) = write_temp("long.csv", &csv);
+    let out = qualtop(&["scope", "--input", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3: longer than 65536 bytes"), "{err}");
+}
+
+#[test]
+fn repeated_rows_of_a_leaf_and_bucket_are_summed_while_streaming() {
+    // Each row twice: the same cause, with every count doubled.
+    let mut once = String::from("ts,hw,good,total\n");
+    for t in 0..20 {
+        for hw in ["tpu", "gpu", "trn"] {
+            let good = if t == 19 && hw == "tpu" { 50 } else { 90 };
+            writeln!(once, "{t},{hw},{good},100").unwrap();
+        }
+    }
+    let twice: String = once.lines().skip(1).flat_map(|l| [l, l]).fold(
+        String::from("ts,hw,good,total\n"),
+        |mut acc, l| {
+            acc.push_str(l);
+            acc.push('\n');
+            acc
+        },
+    );
+    let run = |csv: &str| {
+        let (_dir, path) = write_temp("rows.csv", csv);
+        let out = qualtop(&[
+            "scope",
+            "--input",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (one, two) = (run(&once), run(&twice));
+    assert_eq!(one["causes"][0]["scope"]["hw"], "tpu", "{one}");
+    assert_eq!(two["causes"][0]["scope"], one["causes"][0]["scope"]);
+    let actual = |v: &serde_json::Value| v["causes"][0]["actual"].as_f64().unwrap();
+    assert_eq!(actual(&two), 2.0 * actual(&one));
+}

@@ -61,6 +61,7 @@ fn shared(list: &[Annotation]) -> AnnotationFacts {
             })
             .collect(),
         local_only: false,
+        not_held: 0,
     }
 }
 
@@ -321,7 +322,58 @@ fn r_moves_the_state_on_and_resolved_closes_the_range() {
     assert_eq!(a.id, "m");
     assert_eq!(a.state, AnnotationState::Resolved);
     assert_eq!(a.to, Some(DATA_NOW), "resolved: the range ends now");
-    assert_eq!(a.rev, None, "server fields are the server's");
+    assert_eq!(a.rev, Some(1), "the edit names the rev it was made on");
+    assert_eq!(
+        (a.created, a.updated),
+        (None, None),
+        "server fields are the server's"
+    );
+}
+
+#[test]
+fn saving_a_conflicting_version_again_edits_the_servers_newer_rev() {
+    let mut app = App::new(KeyMap::default());
+    let mut facts = ViewFacts::with_rows(1);
+    facts.data_now = Some(DATA_NOW);
+    app.update(Event::ViewChanged(facts));
+    let theirs = Annotation {
+        rev: Some(3),
+        text: "theirs".into(),
+        ..note("c", "oncall", AnnotationState::Confirmed, WALL_NOW)
+    };
+    let mine = Annotation {
+        text: "mine".into(),
+        updated: None,
+        created: None,
+        ..note("c", "oncall", AnnotationState::Suspected, WALL_NOW)
+    };
+    let mut both = shared(std::slice::from_ref(&theirs));
+    both.entries.insert(
+        0,
+        AnnotationEntry {
+            annotation: mine,
+            status: EntryStatus::Refused(
+                "conflict: edited rev 1 but the server holds rev 3".into(),
+            ),
+        },
+    );
+    app.update(Event::Annotations(both));
+    press(&mut app, KeyPress::char('A'));
+    let listed: Vec<&str> = app
+        .listed_annotations()
+        .iter()
+        .map(|e| e.annotation.text.as_str())
+        .collect();
+    assert_eq!(listed, ["mine", "theirs"], "both versions are listed");
+    let effects = press(&mut app, KeyPress::char('r'));
+    let Some(Effect::SubmitAnnotation(a)) = effects.into_iter().next() else {
+        panic!("r submits the change");
+    };
+    assert_eq!(
+        (a.text.as_str(), a.rev),
+        ("mine", Some(3)),
+        "rebased on the rev on screen"
+    );
 }
 
 #[test]

@@ -141,3 +141,28 @@ fn a_live_fleet_has_no_banner_and_an_unmarked_count() {
         "{screen:#?}"
     );
 }
+
+#[test]
+fn a_refused_clock_is_named_on_its_source_line_and_not_shown_as_the_clock() {
+    let mut fleet = demo_like_fleet();
+    for s in &mut fleet.sources {
+        s.backend_now = Some((DATA_NOW, WALL_NOW - 1_000));
+        s.snapshots = 1;
+    }
+    fleet.sources[0].label = "metrics".into();
+    // Its clock 8 h ahead: the feed refused it.
+    fleet.sources[0].backend_now = Some((DATA_NOW + 8 * 3_600_000, WALL_NOW - 1_000));
+    fleet.sources[0].clock_refused_ms = Some(8 * 3_600_000);
+    let vm = vm_of(&fleet);
+    for (width, height) in [(80, 24), (120, 40)] {
+        let lines = draw_vm(&vm, WALL_NOW, width, height, &Look::default());
+        let metrics = lines
+            .iter()
+            .find(|(l, _)| l.contains("metrics"))
+            .expect("a metrics line");
+        assert!(metrics.0.contains("clock 8h ahead"), "{lines:?}");
+        // The header clock is the agreeing backend's, not 8 h on.
+        let shown = format::utc_clock(DATA_NOW + 1_000);
+        assert!(lines[0].0.contains(&shown), "{} vs {shown}", lines[0].0);
+    }
+}

@@ -25,20 +25,6 @@ fn draw(fleet: &Fleet, app: &mut App, width: u16, height: u16, look: &Look) -> B
     terminal.backend().buffer().clone()
 }
 
-fn text_of(buffer: &Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut line = String::new();
-        for x in 0..area.width {
-            line.push_str(buffer[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 fn screen(fleet: &Fleet, width: u16, height: u16) -> String {
     let mut app = App::new(KeyMap::default());
     text_of(&draw(fleet, &mut app, width, height, &Look::default()))

@@ -26,20 +26,6 @@ fn draw_with(fleet: &Fleet, app: &mut App, width: u16, height: u16, look: &Look)
     terminal.backend().buffer().clone()
 }
 
-fn text_of(buffer: &Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut line = String::new();
-        for x in 0..area.width {
-            line.push_str(buffer[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// The header's `HH:MM:SS UTC` clock is the one thing that varies.
 fn mask_clock(text: &str) -> String {
     text.lines()
@@ -81,7 +67,7 @@ fn note(id: &str, author: &str, scope: &[(&str, &str)], text: &str) -> Annotatio
 /// whole fleet, one refused, and the backend not sharing them.
 fn annotated_fleet() -> Fleet {
     let mut fleet = demo_like_fleet();
-    fleet.annotations.push(note(
+    fleet.annotations.merge(note(
         "n1",
         "oncall-2",
         &[("model", "m-large")],
@@ -193,7 +179,7 @@ fn hostile_annotation_text_is_drawn_without_control_characters() {
     let evil = "\x1b]0;pwned\x07\x1b[2J\u{202e}rm -rf\r\nnext\u{9b}31m";
     let mut hostile = note("evil", "\x1b[31mmallory", &[("model", "m-large")], evil);
     hostile.created = Some(WALL_NOW);
-    fleet.annotations.push(hostile);
+    fleet.annotations.merge(hostile);
     let mut app = App::new(KeyMap::default());
     app.update(Event::Clock(WALL_NOW));
     // As news (the footer flash), in the list, in the detail view, in the dialog.
@@ -237,4 +223,50 @@ fn the_copy_is_the_selected_row_or_the_detail_view_as_plain_text() {
     assert!(detail.starts_with("detail: model=m-large"), "{detail}");
     assert!(detail.contains("by hardware"), "{detail}");
     assert!(!detail.chars().any(|c| c.is_control() && c != '\n'));
+}
+
+#[test]
+fn a_conflict_shows_both_versions_and_the_list_says_how_many_are_not_held() {
+    let mut fleet = annotated_fleet();
+    fleet.annotations_mode = AnnotationsMode::Unknown;
+    let theirs = note("c1", "oncall", &[("model", "m-large")], "their newer edit");
+    let mut mine = note("c1", "me", &[("model", "m-large")], "my stale edit");
+    mine.rev = Some(1);
+    fleet.annotations.merge(Annotation {
+        rev: Some(2),
+        updated: Some(WALL_NOW),
+        ..theirs
+    });
+    fleet
+        .refused_annotations
+        .push(qualtop::feed::RefusedAnnotation {
+            annotation: mine,
+            reason:
+                "conflict: annotation \"c1\": edited rev 1 but the server holds rev 2 (by oncall)"
+                    .into(),
+        });
+    // Fill past the client's cap so that some are let go.
+    for i in 0..qualtop::feed::MAX_HELD_ANNOTATIONS + 3 {
+        let mut old = note(&format!("old{i}"), "x", &[], "old");
+        old.to = Some(old.from + 1);
+        old.rev = Some(1);
+        fleet.annotations.merge(old);
+    }
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = App::new(KeyMap::default());
+        draw(&fleet, &mut app, w, h);
+        app.update(Event::Key(KeyPress::char('A')));
+        let text = text_of(&draw(&fleet, &mut app, w, h));
+        assert!(text.contains("my stale edit"), "{text}");
+        assert!(text.contains("their newer edit"), "{text}");
+        assert!(
+            text.contains("conflict: edited rev 1 but the server"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("annotation \"c1\""),
+            "the id is the row's: {text}"
+        );
+        assert!(text.contains("older not held"), "{text}");
+    }
 }

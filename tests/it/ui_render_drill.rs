@@ -13,35 +13,6 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
-fn text_of(buffer: &Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let line: String = (0..area.width).map(|x| buffer[(x, y)].symbol()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// Replaces `HH:MM:SS UTC` wall-clock times (the data times are fixed).
-fn mask_clock(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        let mut l = line.to_owned();
-        if let Some(i) = l.rfind(" UTC")
-            && i >= 8
-            && l.as_bytes()[i - 3] == b':'
-            && l.as_bytes()[i - 6] == b':'
-        {
-            l.replace_range(i - 8..i + 4, "[clock]");
-        }
-        out.push_str(&l);
-        out.push('\n');
-    }
-    out
-}
-
 fn draw_vm(app: &App, vm: &ViewModel, width: u16, height: u16, look: &Look) -> Buffer {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| ui::render(f, app, vm, look)).unwrap();
@@ -160,7 +131,7 @@ fn status_words_keep_their_column_at_80_columns_and_the_header_counts_regression
 }
 
 fn with_annotation(mut fleet: Fleet) -> Fleet {
-    fleet.annotations.push(Annotation {
+    fleet.annotations.merge(Annotation {
         id: "n1".into(),
         scope: [("model".to_owned(), "m-large".to_owned())].into(),
         signal: None,
@@ -374,6 +345,7 @@ fn scope_entries_and_detection_markers_are_drawn_and_enter_jumps_to_a_scope() {
         path: target.clone(),
         active: true,
         text: "model=m-large ∧ hardware=tpu-v5  -8.0pp  since 11:10  golden-qa".into(),
+        suspect: None,
     });
     detail.markers.push(TimeMarker {
         ts: DATA_NOW - 25 * BUCKET_MS,

@@ -217,7 +217,9 @@ fn annotation_markers_show_where_their_scope_contains_or_lies_inside_the_group()
         note("b", &[("model", "m-small")], 20, "other model"),
         note("c", &[], 10, "fleet-wide deploy"),
         note("d", &[("model", "m-large")], 500, "before the window"),
-    ];
+    ]
+    .into_iter()
+    .collect();
     fleet.pending_annotations = vec![note("e", &[("hardware", "tpu-v5")], 5, "not yet acked")];
     let labels = |path: Vec<DrillStep>| -> Vec<String> {
         detail_of(&fleet, path)

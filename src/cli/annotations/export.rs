@@ -85,6 +85,9 @@ fn markdown(t: &Timeline) -> String {
             rev,
             sanitize(&e.text)
         ));
+        if let Some(s) = &e.suspect {
+            out.push_str(&format!("\nSuspect change: {}\n", sanitize(&s.why)));
+        }
         if !e.quality.is_empty() {
             out.push('\n');
         }

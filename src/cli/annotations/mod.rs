@@ -3,7 +3,8 @@
 //! - `add` writes one annotation to the outbox, sends it and waits for the
 //!   echo (it stays in the outbox, to be sent by the next qualtop, if the
 //!   backend cannot be reached);
-//! - `flush` sends what waits in the outbox.
+//! - `flush` sends what waits in the outbox;
+//! - `purge` deletes annotations from a server's store file (an admin's tool).
 //!
 //! Each connects like the TUI ([`crate::client::connect`]), so it goes through
 //! the same sync task, outbox and backends.
@@ -91,8 +92,59 @@ pub fn run(cli: &Cli, command: &AnnotationsCommand) -> anyhow::Result<ExitCode> 
                 add(started, annotation, Duration::from_secs(*wait)).await
             }
             AnnotationsCommand::Flush { wait } => flush(cli, Duration::from_secs(*wait)).await,
+            AnnotationsCommand::Purge {
+                data_dir,
+                author,
+                since,
+                ids,
+                open_only,
+                all,
+            } => {
+                let purge = crate::annotations::Purge {
+                    author: author.clone(),
+                    created_since: since
+                        .as_deref()
+                        .map(|t| when::parse_time(t, wall_ms()))
+                        .transpose()
+                        .map_err(anyhow::Error::msg)
+                        .context("--since")?,
+                    open_only: *open_only,
+                    ids: ids.clone(),
+                };
+                purge_store(data_dir.as_deref(), &purge, *all)
+            }
         }
     })?
+}
+
+/// `qualtop annotations purge`: deletes from the store file directly.
+fn purge_store(
+    data_dir: Option<&std::path::Path>,
+    purge: &crate::annotations::Purge,
+    all: bool,
+) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        all || !purge.is_unbounded(),
+        "purge needs --author, --since or --id to say which annotations go (or --all for every one)"
+    );
+    let dir = match data_dir {
+        Some(d) => d.to_owned(),
+        None => crate::demo::default_data_dir()?,
+    };
+    let file = dir.join("annotations.sqlite3");
+    anyhow::ensure!(
+        file.is_file(),
+        "no annotation store at {} (give the server's --data-dir)",
+        file.display()
+    );
+    let store = SqliteAnnotations::open(&file)?;
+    let purged = store.purge(purge)?;
+    println!(
+        "purged {purged} annotations from {}; {} open remain. Connected clients drop them at their next reconnect.",
+        file.display(),
+        store.open_count()?
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--scope model=m4 --scope hardware=tpu` → `{"hardware":"tpu","model":"m4"}`.
@@ -151,7 +203,7 @@ fn outcome_of(f: &Fleet, id: &str) -> Option<Outcome> {
         }
     }
     let pending = f.pending_annotations.iter().any(|p| p.id == id);
-    match f.annotations.iter().find(|a| a.id == id) {
+    match f.annotations.get(id) {
         Some(a) if !pending => Some(Outcome::Acknowledged(a.clone())),
         _ => None,
     }
@@ -287,7 +339,7 @@ async fn export(
         eprintln!("qualtop: cannot connect: no backend delivered its data");
         return Ok(ExitCode::from(2));
     }
-    let mut annotations = fleet.read(|f| f.annotations.clone());
+    let mut annotations = fleet.read(|f| f.annotations.to_vec());
     if mode == AnnotationsMode::LocalOnly {
         // The backends do not keep annotations: this machine's store does.
         let places = ClientPlaces::for_backends(&backend_urls(cli))?;
@@ -301,10 +353,9 @@ async fn export(
             .transpose()
             .map_err(anyhow::Error::msg)
             .context("--since")?;
-        anyhow::Ok(export::render(
-            &crate::view::timeline::build_timeline(&annotations, &f.store, since),
-            format,
-        ))
+        let mut timeline = crate::view::timeline::build_timeline(&annotations, &f.store, since);
+        crate::view::timeline::cite_suspects(&mut timeline, &f.changes);
+        anyhow::Ok(export::render(&timeline, format))
     })?;
     print!("{text}");
     Ok(ExitCode::SUCCESS)

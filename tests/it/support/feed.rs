@@ -75,6 +75,7 @@ pub fn snapshot(seq: u64, to_bucket: i64, series: Vec<Series<'static>>) -> Serve
         to: T0 + to_bucket * BUCKET,
         series,
         annotations: vec![],
+        changes: vec![],
     })
 }
 

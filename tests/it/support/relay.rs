@@ -34,6 +34,8 @@ pub fn token_env(name: &str) -> Option<String> {
         "T_ONCALL" => Some("oncall-secret".into()),
         "T_VIEWER" => Some("viewer-secret".into()),
         "T_EVALS" => Some("evals-secret".into()),
+        "T_OTHER" => Some("other-secret".into()),
+        "T_ADMIN" => Some("admin-secret".into()),
         _ => None,
     }
 }

@@ -358,3 +358,34 @@ pub fn large_fleet(models: usize, regions: usize, hardware: usize) -> Fleet {
     }
     b.build()
 }
+
+/// A drawn buffer as text, one line a row, trailing blanks trimmed.
+pub fn text_of(buffer: &ratatui::buffer::Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let line: String = (0..area.width).map(|x| buffer[(x, y)].symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Replaces the first `HH:MM:SS UTC` wall-clock time of each line (data
+/// times are fixed by the tests).
+pub fn mask_clock(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut l = line.to_owned();
+        if let Some(i) = l.rfind(" UTC")
+            && i >= 8
+            && l.as_bytes()[i - 3] == b':'
+            && l.as_bytes()[i - 6] == b':'
+        {
+            l.replace_range(i - 8..i + 4, "[clock]");
+        }
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}

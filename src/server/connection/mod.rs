@@ -9,15 +9,20 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
-use crate::annotations::{RateLimit, Stored};
+use crate::annotations::RateLimit;
 use crate::protocol::{
-    Annotate, Annotation, AnnotationMessage, Batch, ClientMessage, CowStr, DecodeError,
-    ErrorMessage, Heartbeat, Point, ServerMessage, SliceMap, Snapshot, Subscribe, decode_client,
+    Annotation, Batch, Change, ClientMessage, CowStr, DecodeError, ErrorMessage, Heartbeat, Point,
+    ServerMessage, SliceMap, Snapshot, Subscribe, decode_client,
 };
 
+mod notes;
+
+use notes::next_relayed;
+
 use super::ServerConfig;
-use super::annotations::{AnnotationHub, hello_features, id_of_broken_annotate};
+use super::annotations::{AnnotationHub, Writer, hello_features, id_of_broken_annotate};
 use super::auth::Principal;
+use super::changes::next_change;
 use super::source::{FleetSource, Update, UpdatePoint};
 
 /// Why a connection ended, for the log.
@@ -28,6 +33,7 @@ enum End {
     TooSlow(u64),
     SourceEnded,
     TooManySubscribes,
+    NoRequest,
     SendFailed(String),
     /// Includes frames over the size limit.
     ReadFailed(String),
@@ -41,6 +47,7 @@ impl std::fmt::Display for End {
             End::TooSlow(missed) => write!(f, "too slow: {missed} updates behind"),
             End::SourceEnded => f.write_str("source ended"),
             End::TooManySubscribes => f.write_str("too many subscribes"),
+            End::NoRequest => f.write_str("no request in time"),
             End::SendFailed(e) => write!(f, "send failed: {e}"),
             End::ReadFailed(e) => write!(f, "read failed: {e}"),
         }
@@ -59,6 +66,8 @@ struct Connection {
     subscribes: RateLimit,
     /// Present when the server stores annotations.
     annotations: Option<Annotations>,
+    /// Every change the source publishes from this connection's start on.
+    changes: Option<broadcast::Receiver<Arc<Change>>>,
 }
 
 /// This connection's side of the annotation hub.
@@ -66,7 +75,8 @@ struct Annotations {
     hub: Arc<AnnotationHub>,
     /// Every annotation stored from any connection, from this one's start on.
     relayed: broadcast::Receiver<Arc<Annotation>>,
-    limit: RateLimit,
+    /// Whose budgets this connection's annotations are charged to.
+    writer: Writer,
     /// The endpoint's dimensions, which a scope may name.
     dimensions: Vec<String>,
 }
@@ -88,10 +98,16 @@ pub(super) async fn serve(
     let annotations = cfg.annotations.as_ref().map(|hub| Annotations {
         hub: Arc::clone(hub),
         relayed: hub.subscribe(),
-        limit: hub.rate().limiter(),
+        writer: Writer {
+            peer: peer.ip(),
+            token: principal.name.clone(),
+            admin: principal.admin,
+        },
         dimensions: source.hello().dimensions,
     });
+    let changes = source.changes().map(|hub| hub.subscribe());
     let mut conn = Connection {
+        changes,
         socket,
         source,
         cfg,
@@ -120,6 +136,10 @@ impl Connection {
         let period = self.cfg.heartbeat_interval;
         let mut heartbeat = interval_at(Instant::now() + period, period);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // A socket that never asks for anything only holds a connection slot.
+        let first_request = tokio::time::sleep(self.cfg.limits.first_request_timeout);
+        tokio::pin!(first_request);
+        let mut requested = false;
         loop {
             let end = tokio::select! {
                 changed = stop.changed() => {
@@ -132,7 +152,10 @@ impl Connection {
                     }
                 }
                 frame = self.socket.recv() => match frame {
-                    Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await,
+                    Some(Ok(Message::Text(text))) => {
+                        requested = true;
+                        self.on_text(text.as_str()).await
+                    }
                     Some(Ok(Message::Binary(_))) => {
                         self.send_error("bad_request", "protocol 1 uses text frames only", None).await
                     }
@@ -149,6 +172,12 @@ impl Connection {
                 },
                 update = next_update(&mut self.subscription) => self.on_update(update).await,
                 relayed = next_relayed(&mut self.annotations) => self.on_relayed(relayed).await,
+                () = &mut first_request, if !requested => {
+                    let reason = format!("no request within {:?}", self.cfg.limits.first_request_timeout);
+                    self.close_with(close_code::POLICY, reason).await;
+                    Err(End::NoRequest)
+                }
+                change = next_change(&mut self.changes) => self.on_change(change).await,
                 _ = heartbeat.tick() => {
                     let beat = ServerMessage::Heartbeat(Heartbeat { seq: self.seq, now: self.source.now() });
                     self.send(beat.to_json()).await
@@ -203,18 +232,22 @@ impl Connection {
         // Read after the relay receiver exists (it is made with the
         // connection): an annotation stored meanwhile comes in the snapshot,
         // or after it, or both (a repeat the client ignores by rev); never lost.
-        let annotations = match &self.annotations {
-            Some(a) => match a
-                .hub
-                .overlapping(granted.window.from, granted.window.to)
-                .await
-            {
-                Ok(list) => list,
+        let window = match &self.annotations {
+            Some(a) => match a.hub.window(granted.window.from, granted.window.to).await {
+                Ok(w) => w,
                 Err(e) => {
                     tracing::error!("annotations left out of a snapshot: {e:#}");
-                    Vec::new()
+                    crate::annotations::WindowAnnotations::default()
                 }
             },
+            None => crate::annotations::WindowAnnotations::default(),
+        };
+        let annotations = window.annotations;
+        let changes = match self.source.changes() {
+            Some(hub) => {
+                hub.for_snapshot(&sub, granted.window.from, granted.window.to)
+                    .await
+            }
             None => Vec::new(),
         };
         self.seq += 1;
@@ -224,6 +257,7 @@ impl Connection {
             to: granted.window.to,
             series: granted.window.series,
             annotations,
+            changes,
         });
         tracing::debug!(filter = ?sub.filter, window_ms = sub.window_ms, "snapshot sent");
         self.subscription = Some((sub, granted.updates));
@@ -234,83 +268,15 @@ impl Connection {
             self.send_error(&notice.code, &notice.message, notice.id)
                 .await?;
         }
+        if window.left_out > 0 {
+            let message = format!(
+                "{} more annotations overlap this window than a snapshot carries; the most recently written were sent",
+                window.left_out
+            );
+            self.send_error("annotations_truncated", &message, None)
+                .await?;
+        }
         Ok(())
-    }
-
-    /// Stores an annotation. The echo to every subscriber (this one
-    /// included) is the acknowledgement; a sender that has not subscribed,
-    /// or resent an unchanged annotation, gets its echo directly.
-    async fn on_annotate(&mut self, mut a: Annotate) -> Result<(), End> {
-        // Role check and author stamp come first, whatever stores the annotation.
-        if let Err(message) = self.principal.stamp(&mut a.annotation) {
-            return self
-                .send_error(
-                    "forbidden",
-                    &message,
-                    Some(a.annotation.id.chars().take(64).collect()),
-                )
-                .await;
-        }
-        let data_now = self.source.now();
-        let Some(ann) = self.annotations.as_mut() else {
-            return self
-                .send_error(
-                    "unsupported",
-                    "this server does not store annotations",
-                    Some(a.annotation.id.chars().take(64).collect()),
-                )
-                .await;
-        };
-        let id = a.annotation.id.chars().take(64).collect::<String>();
-        let hub = Arc::clone(&ann.hub);
-        let stored = hub
-            .accept(a.annotation, &ann.dimensions, &mut ann.limit, data_now)
-            .await;
-        match stored {
-            Err(refusal) => {
-                self.send_error(refusal.code, &refusal.message, Some(id))
-                    .await
-            }
-            Ok(Stored::Unchanged(a)) => self.send_annotation(a).await,
-            Ok(Stored::Created(a) | Stored::Updated(a)) if self.subscription.is_none() => {
-                self.send_annotation(a).await
-            }
-            // The relay brings it back to this connection too.
-            Ok(Stored::Created(_) | Stored::Updated(_)) => Ok(()),
-        }
-    }
-
-    /// An annotation stored by any connection: subscribers see it.
-    async fn on_relayed(
-        &mut self,
-        relayed: Result<Arc<Annotation>, broadcast::error::RecvError>,
-    ) -> Result<(), End> {
-        match relayed {
-            Ok(a) if self.subscription.is_some() => self.send_annotation((*a).clone()).await,
-            Ok(_) => Ok(()),
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                let message = format!(
-                    "client fell {missed} annotations behind; disconnecting (reconnect to resync)"
-                );
-                self.send_error("too_slow", &message, None).await?;
-                self.close(close_code::POLICY, "too slow").await;
-                Err(End::TooSlow(missed))
-            }
-            // The hub outlives every connection; should it not, stop listening.
-            Err(broadcast::error::RecvError::Closed) => {
-                self.annotations = None;
-                Ok(())
-            }
-        }
-    }
-
-    async fn send_annotation(&mut self, annotation: Annotation) -> Result<(), End> {
-        self.seq += 1;
-        let message = ServerMessage::Annotation(AnnotationMessage {
-            seq: self.seq,
-            annotation,
-        });
-        self.send(message.to_json()).await
     }
 
     async fn on_update(
@@ -428,16 +394,6 @@ async fn next_update(
 ) -> Result<Arc<Update>, broadcast::error::RecvError> {
     match subscription {
         Some((_, rx)) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The next relayed annotation; never ready when the server has none.
-async fn next_relayed(
-    annotations: &mut Option<Annotations>,
-) -> Result<Arc<Annotation>, broadcast::error::RecvError> {
-    match annotations {
-        Some(a) => a.relayed.recv().await,
         None => std::future::pending().await,
     }
 }

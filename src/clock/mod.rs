@@ -10,3 +10,9 @@ pub fn wall_ms() -> Millis {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as Millis)
 }
+
+mod agreement;
+
+pub use agreement::{
+    MAX_CLOCK_DISAGREEMENT_MS, Reading, Verdicts, disagreement_words, judge, tolerance_ms,
+};

@@ -1,0 +1,256 @@
+//! Which change explains a regression: every change the backends reported,
+//! ranked against one regression by how long before its onset it took
+//! effect, how its scope meets the regression's, and its kind, with the
+//! reason in words. The one ranking every surface (screen, `check`,
+//! `snapshot`, exports) calls.
+
+use super::bugs::ONSET_SPREAD_MS;
+use super::detections::{DetectedRegression, ScopeMap};
+use crate::protocol::{Change, ChangeKind, Millis};
+use crate::text::sanitize::clean;
+use crate::text::scope::scope_text;
+
+const MINUTE: Millis = 60_000;
+/// The onset is an estimate (a bucket or two either way): a change this
+/// soon after it is still a candidate.
+pub const ONSET_SLACK_MS: Millis = 5 * MINUTE;
+/// Changes longer than this before the onset are not suspects.
+pub const LOOKBACK_MS: Millis = 24 * 60 * MINUTE;
+/// The lead at which the time factor halves (a change half an hour before
+/// an onset is half as likely as one just before).
+const HALF_LEAD_MS: f64 = 30.0 * 60_000.0;
+/// Each dimension one scope fixes and the other leaves open.
+const BROADER_PER_DIM: f64 = 0.7;
+const NARROWER_PER_DIM: f64 = 0.8;
+/// The widest a title gets in the words.
+const TITLE_WIDTH: usize = 48;
+
+/// How a change's scope meets a regression's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeFit {
+    /// The same dimension values.
+    Same,
+    /// The change covers the regression's scope and more (`n` dimensions
+    /// the regression fixes are open in the change).
+    Wider(usize),
+    /// The change covers part of the regression's scope.
+    Narrower(usize),
+    /// Each fixes dimensions the other leaves open.
+    Overlapping,
+    /// A dimension with different values: no slice is in both.
+    Disjoint,
+}
+
+impl ScopeFit {
+    /// How `change` meets `regression` (dimension → value maps; `{}` is
+    /// the whole fleet).
+    pub fn of(change: &ScopeMap, regression: &ScopeMap) -> ScopeFit {
+        if change
+            .iter()
+            .any(|(d, v)| regression.get(d).is_some_and(|r| r != v))
+        {
+            return ScopeFit::Disjoint;
+        }
+        let open_in_change = regression
+            .keys()
+            .filter(|d| !change.contains_key(*d))
+            .count();
+        let open_in_regression = change
+            .keys()
+            .filter(|d| !regression.contains_key(*d))
+            .count();
+        match (open_in_change, open_in_regression) {
+            (0, 0) => ScopeFit::Same,
+            (n, 0) => ScopeFit::Wider(n),
+            (0, n) => ScopeFit::Narrower(n),
+            _ => ScopeFit::Overlapping,
+        }
+    }
+
+    /// Its factor in the score, 0..=1.
+    fn weight(self, change: &ScopeMap, regression: &ScopeMap) -> f64 {
+        let open = |a: &ScopeMap, b: &ScopeMap| b.keys().filter(|d| !a.contains_key(*d)).count();
+        match self {
+            ScopeFit::Same => 1.0,
+            ScopeFit::Wider(n) => BROADER_PER_DIM.powi(dims(n)),
+            ScopeFit::Narrower(n) => NARROWER_PER_DIM.powi(dims(n)),
+            ScopeFit::Overlapping => {
+                BROADER_PER_DIM.powi(dims(open(change, regression)))
+                    * NARROWER_PER_DIM.powi(dims(open(regression, change)))
+            }
+            ScopeFit::Disjoint => 0.0,
+        }
+    }
+
+    fn words(self, change: &ScopeMap) -> String {
+        match self {
+            ScopeFit::Same => "same scope".to_owned(),
+            ScopeFit::Wider(_) if change.is_empty() => "whole fleet".to_owned(),
+            ScopeFit::Wider(_) => "wider scope".to_owned(),
+            ScopeFit::Narrower(_) => "part of the scope".to_owned(),
+            ScopeFit::Overlapping => "overlapping scope".to_owned(),
+            ScopeFit::Disjoint => "other scope".to_owned(),
+        }
+    }
+}
+
+fn dims(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// How likely a kind of change is to move quality, 0..=1: code and
+/// configuration first, infrastructure and the rest less often.
+pub fn kind_weight(kind: ChangeKind) -> f64 {
+    match kind {
+        ChangeKind::Deploy | ChangeKind::Config => 1.0,
+        ChangeKind::Flag => 0.9,
+        ChangeKind::Infra => 0.7,
+        ChangeKind::Other => 0.6,
+    }
+}
+
+/// The time factor, 0..=1, for a change `lead` ms before the onset
+/// (negative: after it, within the slack).
+fn time_weight(lead: Millis) -> f64 {
+    if lead < 0 {
+        // After the estimated onset: possible only through the estimate's error.
+        return 0.5 * (1.0 - (-lead) as f64 / (ONSET_SLACK_MS + 1) as f64);
+    }
+    1.0 / (1.0 + lead as f64 / HALF_LEAD_MS)
+}
+
+/// One change as a suspect of one regression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suspect<'a> {
+    pub change: &'a Change,
+    /// 0..=1; higher explains better.
+    pub score: f64,
+    /// Onset − change time (negative: the change came after the estimate).
+    pub lead_ms: Millis,
+    pub fit: ScopeFit,
+    /// `deploy "tpu-runtime v42" to hardware=tpu ∧ platform=api, 3m before
+    /// onset, same scope`; sanitised.
+    pub why: String,
+}
+
+/// `3m before onset`, `at onset`, `2m after the estimated onset`.
+fn lead_words(lead: Millis) -> String {
+    use crate::text::format::duration;
+    match lead {
+        0 => "at onset".to_owned(),
+        l if l > 0 => format!("{} before onset", duration(l)),
+        l => format!("{} after the estimated onset", duration(-l)),
+    }
+}
+
+/// The reason in words, as every surface shows it.
+pub fn why(change: &Change, lead: Millis, fit: ScopeFit) -> String {
+    format!(
+        "{} \"{}\" to {}, {}, {}",
+        change.kind,
+        clean(&change.title, TITLE_WIDTH),
+        scope_text(&change.scope),
+        lead_words(lead),
+        fit.words(&change.scope)
+    )
+}
+
+/// The changes that may explain `regression`, best first: those from
+/// [`LOOKBACK_MS`] before its onset to [`ONSET_SLACK_MS`] after, whose
+/// scope shares a slice with its scope. Ties go to the later change.
+pub fn rank_suspects<'a>(
+    regression: &DetectedRegression,
+    changes: &'a [Change],
+) -> Vec<Suspect<'a>> {
+    rank_bug(&[regression], changes)
+}
+
+/// [`rank_suspects`] for anything with a scope and a start (an annotation).
+pub fn rank_at<'a>(scope: &ScopeMap, onset: Millis, changes: &'a [Change]) -> Vec<Suspect<'a>> {
+    rank_places(&[(scope, onset)], changes)
+}
+
+/// The changes that may explain a bug (the regressions of one fault, see
+/// [`group_bugs`](super::group_bugs)), best first. A change's score is the
+/// mean of its score against each member: one that fits every signal and
+/// place of the fault beats one just as near in time that misses some (a
+/// deploy to `model=atlas-m` cannot explain the same fault on `atlas-l`),
+/// and one member whose onset estimate strays does not decide alone. The
+/// words are those of the member it explains best.
+pub fn rank_bug<'a>(members: &[&DetectedRegression], changes: &'a [Change]) -> Vec<Suspect<'a>> {
+    let places: Vec<(&ScopeMap, Millis)> = members.iter().map(|r| (&r.scope, r.onset)).collect();
+    rank_places(&places, changes)
+}
+
+/// The changes that may explain `regression`, one of the regressions of a
+/// bug (`bug`, which holds it too): ranked with [`rank_bug`] against the
+/// members whose onsets lie within [`ONSET_SPREAD_MS`] of its own, the same
+/// fault seen at the same moment on other signals and places. A bug that
+/// folded two faults hours apart (a routing change after a TPU one, on
+/// nested places) thus ranks each regression against its own fault.
+pub fn rank_in_bug<'a>(
+    regression: &DetectedRegression,
+    bug: &[&DetectedRegression],
+    changes: &'a [Change],
+) -> Vec<Suspect<'a>> {
+    let mut peers: Vec<&DetectedRegression> = bug
+        .iter()
+        .copied()
+        .filter(|m| (m.onset - regression.onset).abs() <= ONSET_SPREAD_MS)
+        .collect();
+    if !peers.iter().any(|m| std::ptr::eq(*m, regression)) {
+        peers.push(regression);
+    }
+    rank_bug(&peers, changes)
+}
+
+/// One change against one (scope, onset): its score, lead and fit, if it
+/// may explain it at all.
+fn against(change: &Change, scope: &ScopeMap, onset: Millis) -> Option<(f64, Millis, ScopeFit)> {
+    let lead = onset.saturating_sub(change.at);
+    if !(-ONSET_SLACK_MS..=LOOKBACK_MS).contains(&lead) {
+        return None;
+    }
+    let fit = ScopeFit::of(&change.scope, scope);
+    if fit == ScopeFit::Disjoint {
+        return None;
+    }
+    let score = time_weight(lead) * fit.weight(&change.scope, scope) * kind_weight(change.kind);
+    Some((score, lead, fit))
+}
+
+fn rank_places<'a>(places: &[(&ScopeMap, Millis)], changes: &'a [Change]) -> Vec<Suspect<'a>> {
+    let n = places.len().max(1) as f64;
+    let mut out: Vec<Suspect<'a>> = changes
+        .iter()
+        .filter_map(|change| {
+            let each: Vec<(f64, Millis, ScopeFit)> = places
+                .iter()
+                .filter_map(|(scope, onset)| against(change, scope, *onset))
+                .collect();
+            let (_, lead, fit) = *each.iter().max_by(|a, b| a.0.total_cmp(&b.0))?;
+            Some(Suspect {
+                change,
+                score: each.iter().map(|e| e.0).sum::<f64>() / n,
+                lead_ms: lead,
+                fit,
+                why: why(change, lead, fit),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.change.at.cmp(&a.change.at))
+            .then_with(|| a.change.id.cmp(&b.change.id))
+    });
+    out
+}
+
+/// The best suspect, if any change qualifies.
+pub fn top_suspect<'a>(
+    regression: &DetectedRegression,
+    changes: &'a [Change],
+) -> Option<Suspect<'a>> {
+    rank_suspects(regression, changes).into_iter().next()
+}

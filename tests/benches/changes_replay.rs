@@ -1,0 +1,214 @@
+//! Which change explains each regression, replayed offline on the built-in
+//! demo (`cargo bench --bench changes_replay`): for several seeds, the world
+//! is fed bucket by bucket from the start of its history to an hour after
+//! its last regression ends, the detection engine runs as the TUI's does,
+//! and every regression it logged is ranked against the demo's changes
+//! (the scenario's three true changes plus the seed's decoys: near-in-time
+//! disjoint, near overlapping, the previous rollout to the same scope, a
+//! follow-up after onset, background churn) with `detect::rank_suspects`,
+//! the one ranking every surface calls.
+//!
+//! A detected regression is matched to the injected one it belongs to (a
+//! signal it hurts, a leaf in both scopes, an onset from an hour before the
+//! true change's step to the injected end); its true change is the one the
+//! demo's ground truth ties to it. Reported per injected regression: how
+//! often the true change ranks first, how often a decoy outranks it (and
+//! whether that decoy's scope misses the injected scope entirely), and
+//! regressions whose estimated onset lies before the true change (the
+//! change cannot be a candidate then). `CHANGES_REPLAY_DEBUG=1` lists every
+//! detected regression with its ranking.
+
+// A bench that cannot set up panics with what it expected; pedantic guards src/.
+#![allow(clippy::unwrap_used, clippy::pedantic)]
+
+#[allow(dead_code)] // shared with the tests; the bench uses the replay only
+#[path = "../it/support/detect.rs"]
+mod detect_support;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use detect_support::{DemoReplay, MINUTE};
+use qualtop::demo::{ChangeRole, DemoChanges, InjectedRegression, Scenario, World, demo_changes};
+use qualtop::detect::{
+    DetectedRegression, DetectionEngine, DetectionSettings, ScopeMap, group_bugs, rank_in_bug,
+};
+use qualtop::protocol::Millis;
+use qualtop::text::scope::scope_text;
+
+const SEEDS: [u64; 6] = [1, 2, 3, 2025, 4242, 9001];
+/// Minutes fed after the anchor: the last regression ends at +760.
+const AFTER_ANCHOR: i64 = 820;
+/// A detected onset this long before the true change still matches it (the
+/// estimate can reach back into the faint phase).
+const MATCH_BEFORE_MS: Millis = 60 * MINUTE;
+
+/// One detected regression scored against its true change.
+#[derive(Debug)]
+struct Scored {
+    seed: u64,
+    injected: String,
+    signal: String,
+    scope: ScopeMap,
+    /// Onset − true change time.
+    lead_ms: Millis,
+    /// 1-based; `None`: not a candidate (after the onset's slack).
+    rank: Option<usize>,
+    /// Decoys ranked above it, and how many of them miss the injected scope.
+    above: usize,
+    above_disjoint: usize,
+    top: String,
+}
+
+/// Whether a change on `scope` shares a slice with the injected regression.
+fn overlaps(world: &World, scope: &ScopeMap, injected: &InjectedRegression) -> bool {
+    injected.leaves.iter().any(|&l| {
+        let leaf = world.leaf(l).unwrap();
+        scope.iter().all(|(d, v)| leaf.value(d) == Some(v.as_str()))
+    })
+}
+
+/// The injected regression a detected one belongs to, with its true change.
+fn matching<'a>(
+    world: &World,
+    truth: &'a [InjectedRegression],
+    changes: &DemoChanges,
+    r: &DetectedRegression,
+) -> Option<(&'a InjectedRegression, String, Millis)> {
+    truth
+        .iter()
+        .filter(|t| t.signals.contains(&r.signal))
+        .filter(|t| overlaps(world, &r.scope, t))
+        .filter_map(|t| {
+            let tie = changes.truth.iter().find(|c| c.regression == t.name)?;
+            let at = changes.changes.iter().find(|c| c.id == tie.change_id)?.at;
+            (r.onset >= at - MATCH_BEFORE_MS && r.onset <= t.end_ms)
+                .then(|| (t, tie.change_id.clone(), at))
+        })
+        .min_by_key(|(_, _, at)| (r.onset - at).abs())
+}
+
+fn main() {
+    let settings = DetectionSettings::default();
+    let started = Instant::now();
+    let mut scored: Vec<Scored> = Vec::new();
+    let mut unmatched: Vec<(u64, String, ScopeMap, Millis)> = Vec::new();
+    let mut decoys = 0usize;
+    for seed in SEEDS {
+        let scenario = Scenario::builtin().unwrap();
+        let history = scenario.clock.history_minutes;
+        let mut replay = DemoReplay::new(scenario, seed, -history, history + AFTER_ANCHOR + 60);
+        let changes = demo_changes(&replay.world, seed);
+        decoys += changes
+            .roles
+            .values()
+            .filter(|r| matches!(r, ChangeRole::Decoy(_)))
+            .count();
+        let mut engine = DetectionEngine::new(settings);
+        replay.run(&mut engine, history + AFTER_ANCHOR);
+        let truth = replay.world.truth();
+        let found = engine.detections(&replay.store);
+        let bugs = group_bugs(&found.regressions);
+        for r in &found.regressions {
+            let Some((injected, true_id, true_at)) = matching(&replay.world, &truth, &changes, r)
+            else {
+                unmatched.push((seed, r.signal.clone(), r.scope.clone(), r.onset));
+                continue;
+            };
+            // As every surface ranks: against the regressions of its bug.
+            let members = bugs
+                .iter()
+                .find(|b| b.members.iter().any(|m| std::ptr::eq(*m, r)))
+                .map_or(vec![r], |b| b.members.clone());
+            let ranked = rank_in_bug(r, &members, &changes.changes);
+            let rank = ranked.iter().position(|s| s.change.id == true_id);
+            let above = &ranked[..rank.unwrap_or(ranked.len())];
+            scored.push(Scored {
+                seed,
+                injected: injected.name.clone(),
+                signal: r.signal.clone(),
+                scope: r.scope.clone(),
+                lead_ms: r.onset - true_at,
+                rank: rank.map(|i| i + 1),
+                above: above.len(),
+                above_disjoint: above
+                    .iter()
+                    .filter(|s| !overlaps(&replay.world, &s.change.scope, injected))
+                    .count(),
+                top: ranked.first().map_or("-".to_owned(), |s| s.why.clone()),
+            });
+        }
+    }
+    println!(
+        "built-in demo, seeds {SEEDS:?}: {} regressions detected and matched to an injected one, {} not matched; {decoys} decoys in all; {:.1} s",
+        scored.len(),
+        unmatched.len(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "\n| injected regression | detected (all seeds) | true change first | ranked lower | decoys above it, of them disjoint from the injected scope | onset before the true change |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mut by_name: BTreeMap<&str, Vec<&Scored>> = BTreeMap::new();
+    for s in &scored {
+        by_name.entry(&s.injected).or_default().push(s);
+    }
+    let (mut first, mut candidates, mut disjoint_above) = (0, 0, 0);
+    for (name, rows) in &by_name {
+        let cand: Vec<&&Scored> = rows.iter().filter(|s| s.rank.is_some()).collect();
+        let f = cand.iter().filter(|s| s.rank == Some(1)).count();
+        let above: usize = cand.iter().map(|s| s.above).sum();
+        let dis: usize = cand.iter().map(|s| s.above_disjoint).sum();
+        first += f;
+        candidates += cand.len();
+        disjoint_above += dis;
+        println!(
+            "| {name} | {} | {f} | {} | {above}, {dis} | {} |",
+            rows.len(),
+            cand.len() - f,
+            rows.len() - cand.len()
+        );
+    }
+    println!(
+        "\ntrue change ranked first: {first} of {candidates} = {:.1} % (goal ≥ 90 %); decoys with a scope disjoint from the injected regression ranked above the true change: {disjoint_above} (goal 0); regressions whose estimated onset lies before the true change: {}",
+        100.0 * first as f64 / candidates.max(1) as f64,
+        scored.len() - candidates
+    );
+    // Late detections of a fault (spreading to other slices hours on) have
+    // onsets far from any change that caused it: reported apart.
+    let near: Vec<&Scored> = scored
+        .iter()
+        .filter(|s| s.rank.is_some() && s.lead_ms.abs() <= 30 * MINUTE)
+        .collect();
+    let near_first = near.iter().filter(|s| s.rank == Some(1)).count();
+    println!(
+        "of them with an estimated onset within 30 min of the true change: {near_first} of {} = {:.1} % first; later onsets: {} of {} first",
+        near.len(),
+        100.0 * near_first as f64 / near.len().max(1) as f64,
+        first - near_first,
+        candidates - near.len()
+    );
+    if std::env::var_os("CHANGES_REPLAY_DEBUG").is_some() {
+        for s in &scored {
+            println!(
+                "seed {} {} {} in {}: onset {:+.0} min after the true change, rank {:?} ({} above, {} disjoint); top: {}",
+                s.seed,
+                s.injected,
+                s.signal,
+                scope_text(&s.scope),
+                s.lead_ms as f64 / MINUTE as f64,
+                s.rank,
+                s.above,
+                s.above_disjoint,
+                s.top
+            );
+        }
+        for (seed, signal, scope, onset) in &unmatched {
+            println!(
+                "seed {seed} unmatched {signal} in {} onset {}",
+                scope_text(scope),
+                onset
+            );
+        }
+    }
+}

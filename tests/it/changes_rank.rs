@@ -1,0 +1,272 @@
+//! Ranking changes against a regression on fixed fixtures: time before the
+//! onset, scope fit and kind, and the reason in words.
+
+use qualtop::detect::{DetectedRegression, ScopeFit, ScopeMap, ScopeOrigin, rank_suspects};
+use qualtop::protocol::{Change, ChangeKind, SignalRole};
+
+const MIN: i64 = 60_000;
+const T0: i64 = 1_756_771_200_000;
+
+fn scope(pairs: &[(&str, &str)]) -> ScopeMap {
+    pairs
+        .iter()
+        .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+pub fn regression(pairs: &[(&str, &str)], onset_min: i64) -> DetectedRegression {
+    DetectedRegression {
+        signal: "golden-qa".into(),
+        role: SignalRole::Quality,
+        scope: scope(pairs),
+        origin: ScopeOrigin::Cause,
+        causes: Vec::new(),
+        alarms: Vec::new(),
+        onset: T0 + onset_min * MIN,
+        detected_at: T0 + (onset_min + 4) * MIN,
+        ended_at: None,
+        baseline: 0.9,
+        current: 0.85,
+        delta_pp: -5.0,
+    }
+}
+
+pub fn change(
+    id: &str,
+    at_min: i64,
+    pairs: &[(&str, &str)],
+    kind: ChangeKind,
+    title: &str,
+) -> Change {
+    Change {
+        id: id.into(),
+        at: T0 + at_min * MIN,
+        scope: scope(pairs),
+        kind,
+        title: title.into(),
+        source: "cd".into(),
+        link: None,
+        author: None,
+    }
+}
+
+fn ids(r: &DetectedRegression, changes: &[Change]) -> Vec<String> {
+    rank_suspects(r, changes)
+        .iter()
+        .map(|s| s.change.id.clone())
+        .collect()
+}
+
+#[test]
+fn a_change_just_before_the_onset_in_the_same_scope_ranks_first_with_its_reason() {
+    let tpu_api = [("hardware", "tpu"), ("platform", "api")];
+    let r = regression(&tpu_api, 100);
+    let changes = vec![
+        change(
+            "old",
+            100 - 240,
+            &tpu_api,
+            ChangeKind::Deploy,
+            "tpu-runtime v41",
+        ),
+        change("true", 97, &tpu_api, ChangeKind::Deploy, "tpu-runtime v42"),
+        change("wide", 95, &[], ChangeKind::Deploy, "router v7"),
+    ];
+    let ranked = rank_suspects(&r, &changes);
+    assert_eq!(ranked[0].change.id, "true");
+    assert_eq!(
+        ranked[0].why,
+        "deploy \"tpu-runtime v42\" to hardware=tpu ∧ platform=api, 3m before onset, same scope"
+    );
+    assert!(
+        ranked[0].score > 0.85 && ranked[0].score <= 1.0,
+        "{}",
+        ranked[0].score
+    );
+    assert_eq!(ids(&r, &changes), ["true", "wide", "old"]);
+}
+
+#[test]
+fn a_change_after_the_onset_is_no_suspect_beyond_the_estimates_slack() {
+    let r = regression(&[("hardware", "tpu")], 100);
+    let changes = vec![
+        change(
+            "after",
+            120,
+            &[("hardware", "tpu")],
+            ChangeKind::Deploy,
+            "late",
+        ),
+        change(
+            "slack",
+            102,
+            &[("hardware", "tpu")],
+            ChangeKind::Deploy,
+            "close",
+        ),
+    ];
+    let ranked = rank_suspects(&r, &changes);
+    assert_eq!(
+        ranked.len(),
+        1,
+        "a change 20 min after the onset cannot cause it"
+    );
+    assert_eq!(ranked[0].change.id, "slack");
+    assert!(
+        ranked[0].why.contains("2m after the estimated onset"),
+        "{}",
+        ranked[0].why
+    );
+    assert!(
+        ranked[0].score < 0.5,
+        "after the estimate weighs less than before"
+    );
+}
+
+#[test]
+fn hours_earlier_is_less_likely_and_a_day_earlier_is_out() {
+    let s = [("model", "atlas-s")];
+    let r = regression(&s, 2000);
+    let changes = vec![
+        change("day", 2000 - 25 * 60, &s, ChangeKind::Deploy, "a"),
+        change("hours", 2000 - 180, &s, ChangeKind::Deploy, "b"),
+        change("minutes", 2000 - 10, &s, ChangeKind::Deploy, "c"),
+    ];
+    let ranked = rank_suspects(&r, &changes);
+    assert_eq!(
+        ranked
+            .iter()
+            .map(|s| s.change.id.as_str())
+            .collect::<Vec<_>>(),
+        ["minutes", "hours"]
+    );
+    assert!(ranked[1].score < ranked[0].score / 3.0);
+}
+
+#[test]
+fn a_disjoint_scope_never_suspects_and_same_scope_beats_wider_and_narrower() {
+    let r = regression(&[("hardware", "tpu"), ("model", "atlas-s")], 100);
+    let changes = vec![
+        change(
+            "gpu",
+            99,
+            &[("hardware", "gpu")],
+            ChangeKind::Deploy,
+            "gpu driver",
+        ),
+        change(
+            "wider",
+            98,
+            &[("hardware", "tpu")],
+            ChangeKind::Deploy,
+            "compiler",
+        ),
+        change(
+            "same",
+            95,
+            &[("hardware", "tpu"), ("model", "atlas-s")],
+            ChangeKind::Deploy,
+            "x",
+        ),
+        change(
+            "narrower",
+            98,
+            &[
+                ("hardware", "tpu"),
+                ("model", "atlas-s"),
+                ("region", "us-east"),
+            ],
+            ChangeKind::Deploy,
+            "y",
+        ),
+    ];
+    assert_eq!(ids(&r, &changes), ["same", "narrower", "wider"]);
+}
+
+#[test]
+fn scope_fit_names_each_relation() {
+    let r = scope(&[("hardware", "tpu"), ("model", "atlas-s")]);
+    assert_eq!(
+        ScopeFit::of(&scope(&[("hardware", "tpu"), ("model", "atlas-s")]), &r),
+        ScopeFit::Same
+    );
+    assert_eq!(ScopeFit::of(&scope(&[]), &r), ScopeFit::Wider(2));
+    assert_eq!(
+        ScopeFit::of(
+            &scope(&[("hardware", "tpu"), ("model", "atlas-s"), ("region", "x")]),
+            &r
+        ),
+        ScopeFit::Narrower(1)
+    );
+    assert_eq!(
+        ScopeFit::of(&scope(&[("hardware", "tpu"), ("region", "x")]), &r),
+        ScopeFit::Overlapping
+    );
+    assert_eq!(
+        ScopeFit::of(&scope(&[("model", "atlas-m")]), &r),
+        ScopeFit::Disjoint
+    );
+}
+
+#[test]
+fn the_kind_breaks_a_tie_of_time_and_scope() {
+    let s = [("platform", "api")];
+    let r = regression(&s, 100);
+    let changes = vec![
+        change("infra", 95, &s, ChangeKind::Infra, "node pool"),
+        change("other", 95, &s, ChangeKind::Other, "note"),
+        change("config", 95, &s, ChangeKind::Config, "lb weights"),
+        change("flag", 95, &s, ChangeKind::Flag, "flag"),
+    ];
+    assert_eq!(ids(&r, &changes), ["config", "flag", "infra", "other"]);
+}
+
+#[test]
+fn a_hostile_title_is_neutralised_in_the_words() {
+    let r = regression(&[], 100);
+    let changes = vec![change(
+        "evil",
+        99,
+        &[],
+        ChangeKind::Flag,
+        "flip\x1b]0;pwned\x07 \u{202e}now",
+    )];
+    let why = &rank_suspects(&r, &changes)[0].why;
+    assert!(!why.contains('\x1b') && !why.contains('\u{202e}') && !why.contains('\x07'));
+    assert_eq!(
+        why,
+        "flag \"flip now\" to whole fleet, 1m before onset, same scope"
+    );
+}
+
+#[test]
+fn against_a_bug_a_change_fitting_every_place_beats_a_nearer_one_missing_some() {
+    let large = regression(&[("hardware", "tpu"), ("model", "atlas-l")], 100);
+    let medium = regression(&[("model", "atlas-m"), ("platform", "api")], 102);
+    let changes = vec![
+        change(
+            "true",
+            96,
+            &[("hardware", "tpu"), ("platform", "api")],
+            ChangeKind::Config,
+            "sampler v7",
+        ),
+        change(
+            "near",
+            99,
+            &[("model", "atlas-m")],
+            ChangeKind::Deploy,
+            "atlas-m rollout",
+        ),
+    ];
+    // Alone, the medium regression's nearest overlapping change wins...
+    assert_eq!(ids(&medium, &changes)[0], "near");
+    // ...but the fault is on atlas-l too, where the atlas-m rollout cannot reach.
+    let ranked = qualtop::detect::rank_bug(&[&large, &medium], &changes);
+    assert_eq!(ranked[0].change.id, "true");
+    assert!(
+        ranked[0].why.contains("to hardware=tpu ∧ platform=api"),
+        "{}",
+        ranked[0].why
+    );
+}

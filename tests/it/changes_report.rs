@@ -1,0 +1,126 @@
+//! The top suspect on the headless surfaces: `check` JSON (every
+//! regression's suspects) and text, and `annotations export`, all from
+//! `detect::rank_suspects`, with hostile titles neutralised.
+
+use super::changes_rank::{change, regression};
+use qualtop::cli::TimelineFormat;
+use qualtop::cli::annotations::export;
+use qualtop::cli::check_report::CheckReport;
+use qualtop::detect::Detections;
+use qualtop::protocol::{Annotation, AnnotationState, ChangeKind};
+use qualtop::store::Store;
+use qualtop::text::sanitize::width;
+use qualtop::view::timeline::{build_timeline, cite_suspects};
+
+const MIN: i64 = 60_000;
+const T0: i64 = 1_756_771_200_000;
+const TPU_API: [(&str, &str); 2] = [("hardware", "tpu"), ("platform", "api")];
+
+fn changes() -> Vec<qualtop::protocol::Change> {
+    vec![
+        change(
+            "decoy",
+            95,
+            &[("hardware", "gpu")],
+            ChangeKind::Deploy,
+            "gpu driver 551",
+        ),
+        change(
+            "true",
+            97,
+            &TPU_API,
+            ChangeKind::Deploy,
+            "tpu-runtime v42\x1b[2J",
+        ),
+        change("wide", 40, &[], ChangeKind::Config, "router weights"),
+    ]
+}
+
+fn report() -> CheckReport {
+    let d = Detections {
+        since: Some(T0),
+        through: Some(T0 + 300 * MIN),
+        regressions: vec![regression(&TPU_API, 100)],
+        ..Detections::default()
+    };
+    CheckReport::from_detections_and_changes(&d, &Store::new(), &changes())
+}
+
+#[test]
+fn check_json_lists_each_regressions_suspects_best_first_and_clean() {
+    let v: serde_json::Value = serde_json::from_str(&report().to_json()).unwrap();
+    let suspects = v["bugs"][0]["regressions"][0]["suspects"]
+        .as_array()
+        .unwrap();
+    let ids: Vec<&str> = suspects
+        .iter()
+        .map(|s| s["change"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["true", "wide"], "the gpu deploy does not touch tpu");
+    assert_eq!(suspects[0]["change"]["title"], "tpu-runtime v42");
+    assert_eq!(suspects[0]["change"]["kind"], "deploy");
+    let score = suspects[0]["score"].as_f64().unwrap();
+    assert!(score > suspects[1]["score"].as_f64().unwrap());
+    assert_eq!(
+        suspects[0]["why"],
+        "deploy \"tpu-runtime v42\" to hardware=tpu ∧ platform=api, 3m before onset, same scope"
+    );
+}
+
+#[test]
+fn check_json_has_an_empty_suspect_list_without_changes() {
+    let d = Detections {
+        since: Some(T0),
+        through: Some(T0 + 300 * MIN),
+        regressions: vec![regression(&TPU_API, 100)],
+        ..Detections::default()
+    };
+    let json = CheckReport::from_detections(&d, &Store::new()).to_json();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["bugs"][0]["regressions"][0]["suspects"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn check_text_names_the_top_suspect_under_its_bug_within_paste_width() {
+    let text = report().to_text();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("suspect: "))
+        .unwrap_or_else(|| panic!("no suspect line:\n{text}"));
+    assert!(line.contains("deploy \"tpu-runtime v42\""), "{line}");
+    assert!(text.lines().all(|l| width(l) <= 100), "{text}");
+    assert!(!text.contains('\x1b'));
+}
+
+#[test]
+fn annotations_export_cites_the_change_that_best_explains_each_annotation() {
+    let annotation = Annotation {
+        id: "a1".into(),
+        scope: TPU_API
+            .iter()
+            .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
+            .collect(),
+        signal: None,
+        from: T0 + 100 * MIN,
+        to: None,
+        state: AnnotationState::Suspected,
+        text: "garbled output on tpu".into(),
+        author: "ana".into(),
+        rev: Some(1),
+        created: None,
+        updated: None,
+    };
+    let mut timeline = build_timeline(&[annotation], &Store::new(), None);
+    cite_suspects(&mut timeline, &changes());
+    let md = export::render(&timeline, TimelineFormat::Markdown);
+    assert!(
+        md.contains("Suspect change: deploy \"tpu-runtime v42\" to hardware=tpu ∧ platform=api, 3m before onset, same scope"),
+        "{md}"
+    );
+    let json = export::render(&timeline, TimelineFormat::Json);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["entries"][0]["suspect"]["change"], "true");
+}
