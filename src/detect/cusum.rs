@@ -79,6 +79,9 @@ struct Model {
     /// The tested level p₀ (the baseline lowered by its guard) and φ.
     p0: f64,
     phi: f64,
+    /// The GLR counts only windows whose pooled rate is at most this:
+    /// p₀ less `glr_floor` × the smallest change.
+    glr_max_rate: f64,
     threshold: f64,
 }
 
@@ -102,7 +105,8 @@ impl Model {
             per_bad,
             p0,
             phi,
-            threshold: cfg.threshold(kl) + cfg.glr_margin,
+            glr_max_rate: shifted_down(p0, cfg.glr_floor * cfg.min_shift),
+            threshold: cfg.threshold(kl),
         }
     }
 
@@ -206,12 +210,14 @@ impl RatioDetector {
             self.pending.push_back((ts, good, total));
         }
         self.stat = next;
-        self.glr = if self.stat > 0.0 && self.alarm.is_none() {
+        self.glr = if self.cfg.glr && self.stat > 0.0 && self.alarm.is_none() {
             drop_glr(
                 self.pending.iter().rev().copied(),
                 model.p0,
+                model.glr_max_rate,
                 model.phi,
                 self.cfg.glr_window_penalty,
+                self.cfg.glr_short_margin,
             )
         } else {
             None
@@ -223,7 +229,9 @@ impl RatioDetector {
             let onset = drop_glr(
                 self.pending.iter().rev().copied(),
                 model.baseline.rate,
+                model.baseline.rate,
                 model.phi,
+                0.0,
                 0.0,
             )
             .or(self.glr)
@@ -298,10 +306,14 @@ impl RatioDetector {
     }
 
     /// The statistic compared with the threshold: the GLR over the run
-    /// (never below the CUSUM's own, which it maximises over), or the
-    /// capped CUSUM once in regression (its return to zero ends it).
+    /// less its margin (it maximises over sizes and onsets, so on healthy
+    /// data it peaks higher than one fixed test), never below the CUSUM's
+    /// own; or the capped CUSUM once in regression (its return to zero ends
+    /// it).
     fn evidence(&self) -> f64 {
-        self.glr.map_or(self.stat, |g| g.statistic.max(self.stat))
+        self.glr.map_or(self.stat, |g| {
+            (g.statistic - self.cfg.glr_margin).max(self.stat)
+        })
     }
 
     pub fn status(&self) -> Status {

@@ -9,6 +9,12 @@
 //! `T(τ) · KL(p̂(τ) ‖ p₀) / φ`, where p̂(τ) is the pooled rate since τ (its
 //! maximum-likelihood value) and T(τ) the trials since τ. The argmax τ is
 //! the onset estimate. O(run length) per call.
+//!
+//! Windows whose pooled rate is not at least the smallest change below p₀
+//! are skipped: for them the size-restricted maximum likelihood is the
+//! smallest change itself, whose evidence the CUSUM already carries. So the
+//! detector's statistic, max(CUSUM, this), is the GLR over sizes ≥ the
+//! smallest change, and it never alarms on a drop estimated below it.
 
 use super::config::bernoulli_kl;
 use crate::protocol::Millis;
@@ -28,17 +34,20 @@ pub struct DropGlr {
 }
 
 /// The GLR of a drop below `p0` over `buckets` given newest first as
-/// (timestamp, good, total), with overdispersion `phi`; a window of L
-/// buckets pays `penalty · ln L` (the maximum over many windows is larger
-/// than any one window's, and more so over long ones). `None` when no
-/// suffix of the run has a pooled rate below `p0`. Ties go to the older
-/// onset (the profile likelihood is flat only where the older buckets are
-/// exactly at the new rate, so they belong to the drop).
+/// (timestamp, good, total), with overdispersion `phi`, over the windows
+/// whose pooled rate is at most `max_rate` (`p0` to allow any size); a
+/// window of L buckets pays `penalty · ln L` (the maximum over many windows
+/// is larger than any one window's, and more so over long ones). `None`
+/// when no suffix of the run qualifies. Ties go to the older onset (the
+/// profile likelihood is flat only where the older buckets are exactly at
+/// the new rate, so they belong to the drop).
 pub fn drop_glr(
     buckets: impl Iterator<Item = (Millis, u32, u32)>,
     p0: f64,
+    max_rate: f64,
     phi: f64,
     penalty: f64,
+    short_margin: f64,
 ) -> Option<DropGlr> {
     let phi = if phi.is_finite() && phi >= 1.0 {
         phi
@@ -54,10 +63,12 @@ pub fn drop_glr(
             continue;
         }
         let p = good as f64 / total as f64;
-        if p >= p0 {
+        if p >= p0 || p > max_rate {
             continue;
         }
-        let statistic = total as f64 * bernoulli_kl(p, p0) / phi - penalty * ((i + 1) as f64).ln();
+        let len = (i + 1) as f64;
+        let statistic =
+            total as f64 * bernoulli_kl(p, p0) / phi - penalty * len.ln() - short_margin / len;
         if best.is_none_or(|b| statistic >= b.statistic) {
             best = Some(DropGlr {
                 statistic,
@@ -81,7 +92,7 @@ mod tests {
             .rev()
             .map(|i| (i, if i >= 5 { 240 } else { 270 }, 300))
             .collect();
-        let g = drop_glr(run.into_iter(), 0.9, 1.0, 0.0).expect("a drop");
+        let g = drop_glr(run.into_iter(), 0.9, 0.9, 1.0, 0.0, 0.0).expect("a drop");
         assert_eq!(g.onset, 5);
         assert!((g.rate - 0.8).abs() < 1e-12);
         let expected = 1500.0 * bernoulli_kl(0.8, 0.9);
@@ -91,13 +102,21 @@ mod tests {
     #[test]
     fn overdispersion_divides_the_evidence() {
         let run = [(0, 80u32, 100u32)];
-        let one = drop_glr(run.into_iter(), 0.9, 1.0, 0.0).expect("a drop");
-        let three = drop_glr(run.into_iter(), 0.9, 3.0, 0.0).expect("a drop");
+        let one = drop_glr(run.into_iter(), 0.9, 0.9, 1.0, 0.0, 0.0).expect("a drop");
+        let three = drop_glr(run.into_iter(), 0.9, 0.9, 3.0, 0.0, 0.0).expect("a drop");
         assert!((one.statistic / three.statistic - 3.0).abs() < 1e-9);
     }
 
     #[test]
     fn no_drop_no_statistic() {
-        assert!(drop_glr([(0, 95u32, 100u32)].into_iter(), 0.9, 1.0, 0.0).is_none());
+        assert!(drop_glr([(0, 95u32, 100u32)].into_iter(), 0.9, 0.9, 1.0, 0.0, 0.0).is_none());
+    }
+
+    #[test]
+    fn a_drop_estimated_below_the_floor_is_no_glr_evidence() {
+        // 89.5 % against 90 %: half a point, below a one-point floor.
+        let run = [(0, 179u32, 200u32)];
+        assert!(drop_glr(run.into_iter(), 0.9, 0.89, 1.0, 0.0, 0.0).is_none());
+        assert!(drop_glr(run.into_iter(), 0.9, 0.9, 1.0, 0.0, 0.0).is_some());
     }
 }

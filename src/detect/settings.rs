@@ -3,7 +3,7 @@
 
 use super::burn::{BurnRateConfig, DEFAULT_SLO};
 use super::config::{
-    DEFAULT_FALSE_ALARM_DAYS, DEFAULT_GLR_MARGIN, DEFAULT_GLR_WINDOW_PENALTY, DEFAULT_MIN_SHIFT,
+    DEFAULT_FALSE_ALARM_DAYS, DEFAULT_GLR_FLOOR, DEFAULT_GLR_MARGIN, DEFAULT_GLR_SHORT_MARGIN, DEFAULT_GLR_WINDOW_PENALTY, DEFAULT_MIN_SHIFT,
     DetectorConfig,
 };
 use super::monitor::{LEAF_ARL0_FACTOR, MonitorConfig, leaf_detector};
@@ -21,9 +21,12 @@ pub struct DetectionSettings {
     pub slo: f64,
     /// Leaf tracks wait this many times longer between false alarms.
     pub leaf_arl0_factor: f64,
-    /// The GLR's threshold margin and window penalty (see
+    /// The GLR's threshold margin, size floor, short-window margin and
+    /// window penalty (see
     /// [`DetectorConfig`](super::DetectorConfig)); not in config.toml.
     pub glr_margin: f64,
+    pub glr_floor: f64,
+    pub glr_short_margin: f64,
     pub glr_window_penalty: f64,
 }
 
@@ -35,6 +38,8 @@ impl Default for DetectionSettings {
             slo: DEFAULT_SLO,
             leaf_arl0_factor: LEAF_ARL0_FACTOR,
             glr_margin: DEFAULT_GLR_MARGIN,
+            glr_floor: DEFAULT_GLR_FLOOR,
+            glr_short_margin: DEFAULT_GLR_SHORT_MARGIN,
             glr_window_penalty: DEFAULT_GLR_WINDOW_PENALTY,
         }
     }
@@ -70,6 +75,8 @@ impl DetectionSettings {
         let base = MonitorConfig::for_bucket_ms(bucket_ms);
         let detector = DetectorConfig {
             glr_margin: self.glr_margin,
+            glr_floor: self.glr_floor,
+            glr_short_margin: self.glr_short_margin,
             glr_window_penalty: self.glr_window_penalty,
             ..base.detector
         }

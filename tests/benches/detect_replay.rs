@@ -83,12 +83,14 @@ fn main() {
     let d = DetectionSettings::default();
     let settings = DetectionSettings {
         glr_margin: env("DETECT_REPLAY_GLR_MARGIN", d.glr_margin),
+        glr_floor: env("DETECT_REPLAY_GLR_FLOOR", d.glr_floor),
+        glr_short_margin: env("DETECT_REPLAY_GLR_SHORT", d.glr_short_margin),
         glr_window_penalty: env("DETECT_REPLAY_GLR_PENALTY", d.glr_window_penalty),
         ..d
     };
     println!(
-        "GLR threshold margin {} nats, window penalty {} × ln(buckets)",
-        settings.glr_margin, settings.glr_window_penalty
+        "GLR threshold margin {} nats (+ {} / buckets), size floor {} × the smallest change, window penalty {} × ln(buckets)",
+        settings.glr_margin, settings.glr_short_margin, settings.glr_floor, settings.glr_window_penalty
     );
     let group = settings.monitor_config(MINUTE).detector;
     synth::delay_table(group);
@@ -442,7 +444,9 @@ fn main() {
             );
         }
     }
-    if std::env::var_os("DETECT_REPLAY_DEBUG").is_some() {
+    if let Some(debug) = std::env::var_os("DETECT_REPLAY_DEBUG") {
+        // `DETECT_REPLAY_DEBUG=all`: every regression's alarms, not only leaves'.
+        let all = debug == "all";
         let mut fa: Vec<&Alarm> = alarms
             .iter()
             .filter(|a| {
@@ -465,7 +469,7 @@ fn main() {
             .detections(&replay.store)
             .regressions
             .iter()
-            .filter(|r| r.alarms.iter().any(|a| a.level == TrackLevel::Leaf))
+            .filter(|r| all || r.alarms.iter().any(|a| a.level == TrackLevel::Leaf))
         {
             for a in &r.alarms {
                 println!(

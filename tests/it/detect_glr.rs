@@ -101,13 +101,44 @@ fn a_step_onset_lands_within_two_buckets_of_the_truth() {
 }
 
 #[test]
-fn a_five_point_step_on_a_busy_detector_is_caught_in_its_first_bucket() {
+fn a_five_point_step_on_a_busy_detector_is_caught_within_two_buckets() {
     // 3 000 trials a bucket at φ 3: a 5-point drop carries ~12 nats per
-    // bucket, so one bucket suffices (the CUSUM tuned to 1 point took 3).
+    // bucket (limit 0.9). The short-window margin (4 nats on a one-bucket
+    // window) that keeps one-bucket blips from alarming costs it its first
+    // bucket: the CUSUM tuned to 1 point took 3.
     let spec = SeriesSpec::healthy(0.9, 3000, 3.0).with_drop(CHANGE, 0.05);
     let delays = delays(&runs(spec, DropShape::Step, CHANGE + 50, 20));
     assert!(delays.iter().all(|&d| d <= 3.0), "{delays:?}");
-    assert!(median(&delays) <= 1.0, "{delays:?}");
+    assert!(median(&delays) <= 2.0, "{delays:?}");
+}
+
+#[test]
+fn a_one_bucket_blip_does_not_alarm_but_a_sustained_drop_of_the_same_size_does() {
+    // One bucket at 76 % against 90 % (300 trials, φ 2): ~12 nats, over
+    // ln ARL₀ = 10.7 but under it plus the 4-nat one-bucket margin; held
+    // for two buckets it is a regression.
+    let cfg = DetectorConfig::default();
+    let spec = SeriesSpec::healthy(0.9, 300, 2.0);
+    let healthy = shaped_series(&spec, DropShape::Step, CHANGE, 11);
+    let at = |i: usize| i as i64 * MINUTE;
+    for (held, alarms) in [(1usize, false), (2, true)] {
+        let mut d = RatioDetector::new(cfg);
+        for &(ts, r) in &healthy {
+            d.push(ts, r);
+        }
+        for k in 0..held {
+            d.push(at(CHANGE + k), Some(qualtop::store::Ratio::new(228, 300)));
+        }
+        assert_eq!(d.active().is_some(), alarms, "held {held} buckets");
+    }
+}
+
+#[test]
+fn leaf_detectors_run_the_cusum_alone() {
+    // A leaf's fast alarm would fold a wide regression into one slice.
+    let m = qualtop::detect::DetectionSettings::default().monitor_config(MINUTE);
+    assert!(m.detector.glr);
+    assert!(!m.leaf_detector.glr);
 }
 
 #[test]
@@ -130,7 +161,7 @@ fn null_runs_raise_no_more_false_alarms_than_configured() {
         }
         let rate = alarms as f64 / 400_000.0;
         assert!(
-            rate <= 1.5 / 2000.0,
+            rate <= 1.0 / 2000.0,
             "φ {phi}: false alarms per bucket {rate:.2e}"
         );
     }
