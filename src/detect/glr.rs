@@ -37,7 +37,9 @@ pub struct DropGlr {
 /// (timestamp, good, total), with overdispersion `phi`, over the windows
 /// whose pooled rate is at most `max_rate` (`p0` to allow any size); a
 /// window of L buckets pays `penalty · ln L` (the maximum over many windows
-/// is larger than any one window's, and more so over long ones). `None`
+/// is larger than any one window's, and more so over long ones) and
+/// `short_margin / L` (a short window's rate keeps the skewed tail of the
+/// overdispersion, which φ does not capture). `None`
 /// when no suffix of the run qualifies. Ties go to the older onset (the
 /// profile likelihood is flat only where the older buckets are exactly at
 /// the new rate, so they belong to the drop).

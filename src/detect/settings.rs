@@ -3,8 +3,8 @@
 
 use super::burn::{BurnRateConfig, DEFAULT_SLO};
 use super::config::{
-    DEFAULT_FALSE_ALARM_DAYS, DEFAULT_GLR_FLOOR, DEFAULT_GLR_MARGIN, DEFAULT_GLR_SHORT_MARGIN, DEFAULT_GLR_WINDOW_PENALTY, DEFAULT_MIN_SHIFT,
-    DetectorConfig,
+    DEFAULT_FALSE_ALARM_DAYS, DEFAULT_GLR_FLOOR, DEFAULT_GLR_MARGIN, DEFAULT_GLR_SHORT_MARGIN,
+    DEFAULT_GLR_WINDOW_PENALTY, DEFAULT_MIN_SHIFT, DetectorConfig,
 };
 use super::monitor::{LEAF_ARL0_FACTOR, MonitorConfig, leaf_detector};
 use crate::protocol::Millis;

@@ -90,7 +90,10 @@ fn main() {
     };
     println!(
         "GLR threshold margin {} nats (+ {} / buckets), size floor {} × the smallest change, window penalty {} × ln(buckets)",
-        settings.glr_margin, settings.glr_short_margin, settings.glr_floor, settings.glr_window_penalty
+        settings.glr_margin,
+        settings.glr_short_margin,
+        settings.glr_floor,
+        settings.glr_window_penalty
     );
     let group = settings.monitor_config(MINUTE).detector;
     synth::delay_table(group);
