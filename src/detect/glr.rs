@@ -115,6 +115,19 @@ mod tests {
     }
 
     #[test]
+    fn a_window_of_l_buckets_pays_the_short_margin_over_l() {
+        let one = [(0, 80u32, 100u32)];
+        let bare = drop_glr(one.into_iter(), 0.9, 0.9, 1.0, 0.0, 0.0).expect("a drop");
+        let paid = drop_glr(one.into_iter(), 0.9, 0.9, 1.0, 0.0, 4.0).expect("a drop");
+        assert!((bare.statistic - paid.statistic - 4.0).abs() < 1e-9);
+        let four = [(3, 80u32, 100u32), (2, 80, 100), (1, 80, 100), (0, 80, 100)];
+        let bare = drop_glr(four.into_iter(), 0.9, 0.9, 1.0, 0.0, 0.0).expect("a drop");
+        let paid = drop_glr(four.into_iter(), 0.9, 0.9, 1.0, 0.0, 4.0).expect("a drop");
+        assert_eq!(paid.buckets, 4);
+        assert!((bare.statistic - paid.statistic - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn a_drop_estimated_below_the_floor_is_no_glr_evidence() {
         // 89.5 % against 90 %: half a point, below a one-point floor.
         let run = [(0, 179u32, 200u32)];
