@@ -9,6 +9,17 @@ pub const DEFAULT_FALSE_ALARM_DAYS: f64 = 30.0;
 /// Default smallest drop worth knowing: one percentage point.
 pub const DEFAULT_MIN_SHIFT: f64 = 0.01;
 
+/// See [`DetectorConfig::glr_margin`].
+pub const DEFAULT_GLR_MARGIN: f64 = 0.0;
+/// See [`DetectorConfig::glr_floor`].
+pub const DEFAULT_GLR_FLOOR: f64 = 1.0;
+/// See [`DetectorConfig::glr_short_margin`]: calibrated on the demo replay
+/// (4 removes the one- and two-bucket blips the GLR alone flagged there) and
+/// on synthetic null runs (benches/detect_replay_synth.rs).
+pub const DEFAULT_GLR_SHORT_MARGIN: f64 = 4.0;
+/// See [`DetectorConfig::glr_window_penalty`].
+pub const DEFAULT_GLR_WINDOW_PENALTY: f64 = 0.0;
+
 const DAY_MS: f64 = 86_400_000.0;
 
 /// Settings of one ratio detector. Plain data; `Copy` so every track can hold
@@ -49,6 +60,23 @@ pub struct DetectorConfig {
     /// pin its rate this well stays `Learning` (its groups still test it).
     pub max_baseline_error: f64,
     pub threshold_rule: ThresholdRule,
+    /// Alarm on the GLR over the CUSUM's run as well as on the CUSUM
+    /// itself (`false`: the CUSUM tuned to `min_shift` alone).
+    pub glr: bool,
+    /// Added to the threshold for the GLR only (nats): it maximises over
+    /// onsets and sizes, so on healthy data it peaks higher than the fixed
+    /// CUSUM, whose threshold stays Lorden's.
+    pub glr_margin: f64,
+    /// The GLR counts only windows whose rate fell by at least this many
+    /// times `min_shift` (1: never alarm on a drop estimated below the
+    /// smallest change; smaller ones are the CUSUM's).
+    pub glr_floor: f64,
+    /// A GLR window of L buckets pays this / L more (nats): one bucket's
+    /// rate carries the skewed tail of the mixing distribution (φ fits its
+    /// variance, not its tail), which pooling buckets averages away.
+    pub glr_short_margin: f64,
+    /// A GLR window of L buckets pays this × ln L (see `drop_glr`).
+    pub glr_window_penalty: f64,
 }
 
 /// How the threshold h follows from ARL₀.
@@ -83,6 +111,11 @@ impl Default for DetectorConfig {
             baseline_guard: 1.0,
             max_baseline_error: 0.25,
             threshold_rule: ThresholdRule::Lorden,
+            glr: true,
+            glr_margin: DEFAULT_GLR_MARGIN,
+            glr_floor: DEFAULT_GLR_FLOOR,
+            glr_short_margin: DEFAULT_GLR_SHORT_MARGIN,
+            glr_window_penalty: DEFAULT_GLR_WINDOW_PENALTY,
         }
     }
 }

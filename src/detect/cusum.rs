@@ -1,13 +1,19 @@
-//! A sequential test for a sustained drop of a ratio: a Bernoulli CUSUM whose
-//! log-likelihood-ratio increments are divided by the overdispersion φ
-//! (quasi-likelihood), against a robust baseline frozen while the statistic
-//! is elevated. One `RatioDetector` per (key, signal); O(1) per bucket,
-//! plus the baseline refresh amortised over `refresh_every` buckets.
+//! A sequential test for a sustained drop of a ratio, against a robust
+//! baseline frozen while the evidence is elevated. A Bernoulli CUSUM tuned
+//! to the smallest drop worth knowing (increments divided by the
+//! overdispersion φ: quasi-likelihood) marks the run of buckets where a drop
+//! may have begun; the alarm is a GLR over that run (see [`super::glr`]),
+//! which estimates the drop's size and onset instead of assuming them, so a
+//! large drop is caught as fast as a test tuned to it would. One
+//! `RatioDetector` per (key, signal); O(1) per bucket outside runs, O(run)
+//! inside one (at most `max_pending_buckets`), plus the baseline refresh
+//! amortised over `refresh_every` buckets.
 
 use std::collections::VecDeque;
 
 use super::baseline::{Baseline, ReferenceWindow, compact};
 use super::config::{DetectorConfig, bernoulli_kl, shifted_down};
+use super::glr::{DropGlr, drop_glr};
 use crate::protocol::Millis;
 use crate::store::Ratio;
 
@@ -15,8 +21,8 @@ use crate::store::Ratio;
 /// timestamps), so replaying history gives the same answer as watching live.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Regression {
-    /// When the drift began: the first bucket after the statistic's last
-    /// reset to zero before the alarm.
+    /// When the drift began: the onset that maximises the likelihood of the
+    /// drop (the GLR's argmax) at the alarm.
     pub onset: Millis,
     /// The bucket at which the statistic crossed the threshold.
     pub detected_at: Millis,
@@ -70,6 +76,12 @@ struct Model {
     /// LLR added per good trial, and per bad trial (already divided by φ).
     per_good: f64,
     per_bad: f64,
+    /// The tested level p₀ (the baseline lowered by its guard) and φ.
+    p0: f64,
+    phi: f64,
+    /// The GLR counts only windows whose pooled rate is at most this:
+    /// p₀ less `glr_floor` × the smallest change.
+    glr_max_rate: f64,
     threshold: f64,
 }
 
@@ -91,6 +103,9 @@ impl Model {
             baseline,
             per_good,
             per_bad,
+            p0,
+            phi,
+            glr_max_rate: shifted_down(p0, cfg.glr_floor * cfg.min_shift),
             threshold: cfg.threshold(kl),
         }
     }
@@ -130,7 +145,10 @@ pub struct RatioDetector {
     pending: VecDeque<(Millis, u32, u32)>,
     admitted_since_refresh: usize,
     model: Option<Model>,
+    /// The CUSUM tuned to the smallest drop: above zero marks a run.
     stat: f64,
+    /// The GLR over the current run while no alarm is raised.
+    glr: Option<DropGlr>,
     run: Option<Run>,
     alarm: Option<Regression>,
     last_ended: Option<Regression>,
@@ -146,6 +164,7 @@ impl RatioDetector {
             admitted_since_refresh: 0,
             model: None,
             stat: 0.0,
+            glr: None,
             run: None,
             alarm: None,
             last_ended: None,
@@ -191,10 +210,32 @@ impl RatioDetector {
             self.pending.push_back((ts, good, total));
         }
         self.stat = next;
-        if self.stat >= model.threshold && self.alarm.is_none() {
-            let onset = self
-                .refined_onset(&model)
-                .unwrap_or_else(|| self.run.map_or(ts, |r| r.start));
+        self.glr = if self.cfg.glr && self.stat > 0.0 && self.alarm.is_none() {
+            drop_glr(
+                self.pending.iter().rev().copied(),
+                model.p0,
+                model.glr_max_rate,
+                model.phi,
+                self.cfg.glr_window_penalty,
+                self.cfg.glr_short_margin,
+            )
+        } else {
+            None
+        };
+        let evidence = self.evidence();
+        if evidence >= model.threshold && self.alarm.is_none() {
+            // The onset against the baseline itself, not the guarded level:
+            // the guard lowers p₀, which would shift the argmax later.
+            let onset = drop_glr(
+                self.pending.iter().rev().copied(),
+                model.baseline.rate,
+                model.baseline.rate,
+                model.phi,
+                0.0,
+                0.0,
+            )
+            .or(self.glr)
+            .map_or_else(|| self.run.map_or(ts, |r| r.start), |g| g.onset);
             self.alarm = Some(Regression {
                 onset,
                 detected_at: ts,
@@ -218,6 +259,7 @@ impl RatioDetector {
     /// join the reference.
     fn end_run(&mut self, ts: Millis) {
         self.stat = 0.0;
+        self.glr = None;
         self.run = None;
         if let Some(mut alarm) = self.alarm.take() {
             alarm.active = false;
@@ -263,27 +305,15 @@ impl RatioDetector {
         }
     }
 
-    /// The change point by maximum likelihood over the run's buckets, with
-    /// the post-change rate estimated rather than assumed: the CUSUM's last
-    /// reset is tuned to the smallest shift, so before a large drop it often
-    /// resets a few buckets early; the profile likelihood pins the drop.
-    fn refined_onset(&self, model: &Model) -> Option<Millis> {
-        let p0 = model.baseline.rate;
-        let (mut good, mut total) = (0u64, 0u64);
-        let mut best: Option<(f64, Millis)> = None;
-        for &(ts, g, t) in self.pending.iter().rev() {
-            good += u64::from(g);
-            total += u64::from(t);
-            let p = good as f64 / total as f64;
-            if p >= p0 || total == 0 {
-                continue;
-            }
-            let ll = total as f64 * bernoulli_kl(p, p0);
-            if best.is_none_or(|(b, _)| ll >= b) {
-                best = Some((ll, ts));
-            }
-        }
-        best.map(|(_, ts)| ts)
+    /// The statistic compared with the threshold: the GLR over the run
+    /// less its margin (it maximises over sizes and onsets, so on healthy
+    /// data it peaks higher than one fixed test), never below the CUSUM's
+    /// own; or the capped CUSUM once in regression (its return to zero ends
+    /// it).
+    fn evidence(&self) -> f64 {
+        self.glr.map_or(self.stat, |g| {
+            (g.statistic - self.cfg.glr_margin).max(self.stat)
+        })
     }
 
     pub fn status(&self) -> Status {
@@ -293,7 +323,7 @@ impl RatioDetector {
         if let Some(alarm) = self.alarm {
             return Status::Regression(alarm);
         }
-        let progress = self.stat / model.threshold;
+        let progress = self.evidence() / model.threshold;
         match self.run {
             Some(run) if progress >= self.cfg.watch_fraction => Status::Watch {
                 since: run.start,
@@ -309,9 +339,10 @@ impl RatioDetector {
     pub fn baseline(&self) -> Option<Baseline> {
         self.model.map(|m| m.baseline)
     }
-    /// Current CUSUM statistic, on the log-likelihood-ratio scale.
+    /// Current statistic, on the log-likelihood-ratio scale: the one the
+    /// threshold applies to (see `evidence`).
     pub fn statistic(&self) -> f64 {
-        self.stat
+        self.evidence()
     }
     pub fn threshold(&self) -> Option<f64> {
         self.model.map(|m| m.threshold)

@@ -4,7 +4,8 @@
 //! dimension values explain the missing good). Knows nothing of network or
 //! terminal; every type here is plain data.
 //!
-//! - [`RatioDetector`]: one (key, signal); `push(ts, Option<Ratio>)`, O(1).
+//! - [`RatioDetector`]: one (key, signal); `push(ts, Option<Ratio>)`: a GLR
+//!   over the run a CUSUM marks, so any size of drop is caught fast.
 //! - [`analyze`]: replays a whole series.
 //! - [`BurnRateTracker`]: multi-window multi-burn-rate SLO alerting.
 //! - [`Monitor`]: all of it over a [`Store`](crate::store::Store).
@@ -24,6 +25,7 @@ mod cusum;
 mod detections;
 mod engine;
 mod episode;
+mod glr;
 mod monitor;
 mod monitor_fold;
 mod monitor_scope;
@@ -49,6 +51,7 @@ pub use detections::{
     TrackFinding, TrackLevel, TrackState,
 };
 pub use engine::DetectionEngine;
+pub use glr::{DropGlr, drop_glr};
 pub use monitor::{
     Finding, LEAF_ARL0_FACTOR, LEAF_BASELINE_GUARD, Monitor, MonitorConfig, TrackKey, leaf_detector,
 };

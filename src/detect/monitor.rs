@@ -83,13 +83,16 @@ pub const LEAF_ARL0_FACTOR: f64 = 100.0;
 pub const LEAF_BASELINE_GUARD: f64 = 2.0;
 pub const LEAF_MAX_BASELINE_ERROR: f64 = 0.2;
 
-/// A leaf's detector: the group detector with ARL₀ × `factor` and the
-/// leaf guard.
+/// A leaf's detector: the group detector with ARL₀ × `factor`, the leaf
+/// guard, and the CUSUM alone: a leaf's few failures a bucket give the
+/// GLR's short windows heavy-tailed noise, and a fast leaf alarm folds a
+/// wide regression into one slice's scope (the groups carry the speed).
 pub fn leaf_detector(detector: DetectorConfig, factor: f64) -> DetectorConfig {
     DetectorConfig {
         arl0_buckets: detector.arl0_buckets * factor.max(1.0),
         baseline_guard: detector.baseline_guard.max(LEAF_BASELINE_GUARD),
         max_baseline_error: detector.max_baseline_error.min(LEAF_MAX_BASELINE_ERROR),
+        glr: false,
         ..detector
     }
 }

@@ -2,7 +2,10 @@
 //! monitor configuration that follows from it once the bucket size is known.
 
 use super::burn::{BurnRateConfig, DEFAULT_SLO};
-use super::config::{DEFAULT_FALSE_ALARM_DAYS, DEFAULT_MIN_SHIFT};
+use super::config::{
+    DEFAULT_FALSE_ALARM_DAYS, DEFAULT_GLR_FLOOR, DEFAULT_GLR_MARGIN, DEFAULT_GLR_SHORT_MARGIN,
+    DEFAULT_GLR_WINDOW_PENALTY, DEFAULT_MIN_SHIFT, DetectorConfig,
+};
 use super::monitor::{LEAF_ARL0_FACTOR, MonitorConfig, leaf_detector};
 use crate::protocol::Millis;
 
@@ -18,6 +21,13 @@ pub struct DetectionSettings {
     pub slo: f64,
     /// Leaf tracks wait this many times longer between false alarms.
     pub leaf_arl0_factor: f64,
+    /// The GLR's threshold margin, size floor, short-window margin and
+    /// window penalty (see
+    /// [`DetectorConfig`](super::DetectorConfig)); not in config.toml.
+    pub glr_margin: f64,
+    pub glr_floor: f64,
+    pub glr_short_margin: f64,
+    pub glr_window_penalty: f64,
 }
 
 impl Default for DetectionSettings {
@@ -27,6 +37,10 @@ impl Default for DetectionSettings {
             min_change_pp: DEFAULT_MIN_SHIFT * 100.0,
             slo: DEFAULT_SLO,
             leaf_arl0_factor: LEAF_ARL0_FACTOR,
+            glr_margin: DEFAULT_GLR_MARGIN,
+            glr_floor: DEFAULT_GLR_FLOOR,
+            glr_short_margin: DEFAULT_GLR_SHORT_MARGIN,
+            glr_window_penalty: DEFAULT_GLR_WINDOW_PENALTY,
         }
     }
 }
@@ -59,10 +73,15 @@ impl DetectionSettings {
     /// The monitor's configuration at buckets of `bucket_ms`.
     pub fn monitor_config(&self, bucket_ms: Millis) -> MonitorConfig {
         let base = MonitorConfig::for_bucket_ms(bucket_ms);
-        let detector = base
-            .detector
-            .with_false_alarm_days(self.false_alarm_days, bucket_ms)
-            .with_min_shift(self.min_change_pp / 100.0);
+        let detector = DetectorConfig {
+            glr_margin: self.glr_margin,
+            glr_floor: self.glr_floor,
+            glr_short_margin: self.glr_short_margin,
+            glr_window_penalty: self.glr_window_penalty,
+            ..base.detector
+        }
+        .with_false_alarm_days(self.false_alarm_days, bucket_ms)
+        .with_min_shift(self.min_change_pp / 100.0);
         let factor = if self.leaf_arl0_factor.is_finite() {
             self.leaf_arl0_factor
         } else {

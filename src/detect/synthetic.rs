@@ -70,22 +70,7 @@ pub fn draw_bucket(rng: &mut impl Rng, rate: f64, n: u64, dispersion: f64) -> Ra
 
 /// `len` buckets of the series, each `Some`.
 pub fn ratio_series(spec: &SeriesSpec, len: usize, seed: u64) -> Vec<(Millis, Option<Ratio>)> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..len)
-        .map(|i| {
-            let rate = if i >= spec.change_at {
-                spec.changed_rate
-            } else {
-                spec.rate
-            };
-            let jitter = rng.random_range(0.8..1.2);
-            let n = ((spec.total as f64 * jitter).round() as u64).max(1);
-            (
-                spec.ts(i),
-                Some(draw_bucket(&mut rng, rate, n, spec.dispersion)),
-            )
-        })
-        .collect()
+    shaped_series(spec, DropShape::Step, len, seed)
 }
 
 /// A scope problem with its true causes.
@@ -259,4 +244,99 @@ pub fn precision_recall(
         truth.iter().filter(|t| found.contains(t)).count() as f64 / truth.len() as f64
     };
     (precision, recall)
+}
+
+/// How a drop unfolds after its onset (the benchmark's shapes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropShape {
+    /// The full drop from the first changed bucket.
+    Step,
+    /// A linear ramp reaching the full drop after `buckets` buckets.
+    Ramp { buckets: usize },
+    /// The full drop during the first `on` buckets of every `period`,
+    /// healthy otherwise (a fault that comes and goes).
+    Intermittent { on: usize, period: usize },
+}
+
+impl DropShape {
+    /// Share of the full drop `k` buckets after the onset.
+    pub fn level(self, k: usize) -> f64 {
+        match self {
+            DropShape::Step => 1.0,
+            DropShape::Ramp { buckets } => ((k + 1) as f64 / buckets.max(1) as f64).min(1.0),
+            DropShape::Intermittent { on, period } => {
+                if k % period.max(1) < on {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
+    /// Share of the full drop a detector that does not know the on/off
+    /// pattern can test for: the time average for an intermittent fault.
+    pub fn testable_level(self, k: usize) -> f64 {
+        match self {
+            DropShape::Intermittent { on, period } => on.min(period) as f64 / period.max(1) as f64,
+            _ => self.level(k),
+        }
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            DropShape::Step => "step".to_owned(),
+            DropShape::Ramp { buckets } => format!("ramp over {buckets}"),
+            DropShape::Intermittent { on, period } => {
+                format!("on {}% ({on} of {period})", 100 * on / period.max(1))
+            }
+        }
+    }
+}
+
+/// `len` buckets of the series with its drop unfolding as `shape`, each
+/// `Some`. With [`DropShape::Step`] the same draws as [`ratio_series`].
+pub fn shaped_series(
+    spec: &SeriesSpec,
+    shape: DropShape,
+    len: usize,
+    seed: u64,
+) -> Vec<(Millis, Option<Ratio>)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let drop = spec.rate - spec.changed_rate;
+    (0..len)
+        .map(|i| {
+            let rate = if i >= spec.change_at {
+                spec.rate - drop * shape.level(i - spec.change_at)
+            } else {
+                spec.rate
+            };
+            let jitter = rng.random_range(0.8..1.2);
+            let n = ((spec.total as f64 * jitter).round() as u64).max(1);
+            (
+                spec.ts(i),
+                Some(draw_bucket(&mut rng, rate, n, spec.dispersion)),
+            )
+        })
+        .collect()
+}
+
+/// The information limit of a drop: the buckets after which the evidence a
+/// test that knows the drop could have gathered, Σ n·KL(p_k ‖ p₀)/φ over
+/// the testable rate p_k of each bucket, reaches ln(ARL₀). For a step,
+/// ln(ARL₀)/KL; fractional (interpolated within the last bucket).
+pub fn information_limit(spec: &SeriesSpec, shape: DropShape, arl0: f64) -> f64 {
+    let h = arl0.max(2.0).ln();
+    let drop = spec.rate - spec.changed_rate;
+    let mut sum = 0.0;
+    for k in 0..100_000 {
+        let p = spec.rate - drop * shape.testable_level(k);
+        let step = spec.total as f64 * super::config::bernoulli_kl(p, spec.rate)
+            / spec.dispersion.max(1.0);
+        if step > 0.0 && sum + step >= h {
+            return k as f64 + (h - sum) / step;
+        }
+        sum += step;
+    }
+    f64::INFINITY
 }

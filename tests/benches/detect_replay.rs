@@ -15,6 +15,8 @@
 //! healthy rate − 5 points for 5 buckets, on the same tracks). Then false
 //! alarms per track-day on healthy tracks and time, per level and signal.
 //! `DETECT_REPLAY_DEBUG=1` also lists every false alarm and leaf alarm.
+//! First, the detector alone on synthetic drops by (size, shape) and on
+//! null runs (see `detect_replay_synth.rs`).
 
 // A bench that cannot set up panics with what it expected; pedantic guards src/.
 #![allow(clippy::unwrap_used, clippy::pedantic)]
@@ -22,6 +24,8 @@
 #[allow(dead_code)] // shared with the tests; the bench uses the replay, not all of it
 #[path = "../it/support/detect.rs"]
 mod detect_support;
+#[path = "detect_replay_synth.rs"]
+mod synth;
 #[path = "detect_replay_world.rs"]
 mod world;
 
@@ -69,7 +73,34 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 fn main() {
-    let settings = DetectionSettings::default();
+    // Tuning runs: the GLR margin and window penalty from the environment.
+    let env = |k: &str, d: f64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let d = DetectionSettings::default();
+    let settings = DetectionSettings {
+        glr_margin: env("DETECT_REPLAY_GLR_MARGIN", d.glr_margin),
+        glr_floor: env("DETECT_REPLAY_GLR_FLOOR", d.glr_floor),
+        glr_short_margin: env("DETECT_REPLAY_GLR_SHORT", d.glr_short_margin),
+        glr_window_penalty: env("DETECT_REPLAY_GLR_PENALTY", d.glr_window_penalty),
+        ..d
+    };
+    println!(
+        "GLR threshold margin {} nats (+ {} / buckets), size floor {} × the smallest change, window penalty {} × ln(buckets)",
+        settings.glr_margin,
+        settings.glr_short_margin,
+        settings.glr_floor,
+        settings.glr_window_penalty
+    );
+    let group = settings.monitor_config(MINUTE).detector;
+    synth::delay_table(group);
+    synth::false_alarm_table(group, 100, 7);
+    if std::env::var_os("DETECT_REPLAY_SYNTH_ONLY").is_some() {
+        return;
+    }
     let mut replay = DemoReplay::new(week_scenario(), 2025, 0, DAY);
     let track_defs = tracks(&replay);
     let truth = truths(&replay);
@@ -416,7 +447,9 @@ fn main() {
             );
         }
     }
-    if std::env::var_os("DETECT_REPLAY_DEBUG").is_some() {
+    if let Some(debug) = std::env::var_os("DETECT_REPLAY_DEBUG") {
+        // `DETECT_REPLAY_DEBUG=all`: every regression's alarms, not only leaves'.
+        let all = debug == "all";
         let mut fa: Vec<&Alarm> = alarms
             .iter()
             .filter(|a| {
@@ -439,7 +472,7 @@ fn main() {
             .detections(&replay.store)
             .regressions
             .iter()
-            .filter(|r| r.alarms.iter().any(|a| a.level == TrackLevel::Leaf))
+            .filter(|r| all || r.alarms.iter().any(|a| a.level == TrackLevel::Leaf))
         {
             for a in &r.alarms {
                 println!(

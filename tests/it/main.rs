@@ -32,6 +32,7 @@ mod detect_cusum;
 mod detect_demo_bugs;
 mod detect_engine;
 mod detect_findings;
+mod detect_glr;
 mod detect_monitor;
 mod detect_task;
 mod e2e_annotate;

@@ -1,0 +1,183 @@
+//! The detector alone on synthetic series with known truth: delay against
+//! the information limit by (size, shape), onset error for steps, and false
+//! alarms per detector-day on null runs. Fixed seeds, so two runs print the
+//! same table. Part of `cargo bench --bench detect_replay`
+//! (`DETECT_REPLAY_SYNTH_ONLY=1` prints only this part).
+
+use qualtop::detect::synthetic::{DropShape, SeriesSpec, information_limit, shaped_series};
+use qualtop::detect::{DetectorConfig, RatioDetector};
+use qualtop::protocol::Millis;
+use qualtop::store::Ratio;
+
+const MINUTE: Millis = 60_000;
+const CHANGE: usize = 600;
+const RUNS: u64 = 40;
+/// A detector-day of 1-minute buckets.
+const DAY: usize = 1440;
+
+/// A population a detector watches: healthy rate, trials per bucket, φ.
+struct Setting {
+    name: &'static str,
+    rate: f64,
+    total: u64,
+    dispersion: f64,
+}
+
+const SETTINGS: [Setting; 3] = [
+    Setting {
+        name: "60 trials, φ 1.5",
+        rate: 0.9,
+        total: 60,
+        dispersion: 1.5,
+    },
+    Setting {
+        name: "300 trials, φ 2",
+        rate: 0.9,
+        total: 300,
+        dispersion: 2.0,
+    },
+    Setting {
+        name: "3000 trials, φ 3",
+        rate: 0.9,
+        total: 3000,
+        dispersion: 3.0,
+    },
+];
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// (delay in buckets counting the alarm bucket, onset error in buckets),
+/// or `None` when nothing fired after the change; `Err` for an alarm
+/// before it.
+fn first_alarm(
+    cfg: DetectorConfig,
+    series: &[(Millis, Option<Ratio>)],
+) -> Result<Option<(f64, i64)>, ()> {
+    let mut d = RatioDetector::new(cfg);
+    for (i, &(ts, r)) in series.iter().enumerate() {
+        d.push(ts, r);
+        if let Some(a) = d.active() {
+            if i < CHANGE {
+                return Err(());
+            }
+            let onset = a.onset / MINUTE - CHANGE as i64;
+            return Ok(Some(((i - CHANGE + 1) as f64, onset)));
+        }
+    }
+    Ok(None)
+}
+
+/// Prints the table; returns the worst ratio of median delay to limit.
+pub fn delay_table(cfg: DetectorConfig) -> f64 {
+    let shapes = [
+        DropShape::Step,
+        DropShape::Ramp { buckets: 30 },
+        DropShape::Intermittent { on: 12, period: 20 },
+    ];
+    let sizes = [1.0, 2.0, 3.0, 5.0, 10.0];
+    println!(
+        "\n## Synthetic drops: delay against the information limit ({RUNS} seeded runs per row, ARL₀ {:.0} buckets, smallest change {:.0} pt)\n",
+        cfg.arl0_buckets,
+        cfg.min_shift * 100.0
+    );
+    println!(
+        "| setting | shape | size | limit | median delay | ratio | p90 delay | missed/early | onset error median (within ±2) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut worst: f64 = 0.0;
+    for s in &SETTINGS {
+        for shape in shapes {
+            for size in sizes {
+                let shift = size * cfg.min_shift;
+                let spec =
+                    SeriesSpec::healthy(s.rate, s.total, s.dispersion).with_drop(CHANGE, shift);
+                let limit = information_limit(&spec, shape, cfg.arl0_buckets);
+                let len = CHANGE + (limit * 4.0).ceil() as usize + 200;
+                let (mut delays, mut onsets) = (Vec::new(), Vec::new());
+                let (mut missed, mut early) = (0, 0);
+                for seed in 0..RUNS {
+                    let series = shaped_series(&spec, shape, len, seed);
+                    match first_alarm(cfg, &series) {
+                        Ok(Some((d, o))) => {
+                            delays.push(d);
+                            onsets.push(o);
+                        }
+                        Ok(None) => missed += 1,
+                        Err(()) => early += 1,
+                    }
+                }
+                let med = median(delays.clone());
+                let ratio = med.map(|m| m / limit.max(1.0));
+                if let Some(r) = ratio {
+                    worst = worst.max(r);
+                }
+                let mut sorted = delays.clone();
+                sorted.sort_by(f64::total_cmp);
+                let p90 = sorted.get(sorted.len() * 9 / 10).copied();
+                let onset_text = if shape == DropShape::Step && !onsets.is_empty() {
+                    let mut abs: Vec<f64> = onsets.iter().map(|o| o.abs() as f64).collect();
+                    let within = abs.iter().filter(|&&e| e <= 2.0).count();
+                    abs.sort_by(f64::total_cmp);
+                    format!(
+                        "{:.0} ({within}/{})",
+                        median(abs).unwrap_or(f64::NAN),
+                        onsets.len()
+                    )
+                } else {
+                    "-".to_owned()
+                };
+                println!(
+                    "| {} | {} | {size:.0}× | {limit:.1} | {} | {} | {} | {missed}/{early} | {onset_text} |",
+                    s.name,
+                    shape.name(),
+                    med.map_or("-".to_owned(), |m| format!("{m:.0}")),
+                    ratio.map_or("-".to_owned(), |r| format!("{r:.2}")),
+                    p90.map_or("-".to_owned(), |m| format!("{m:.0}")),
+                );
+            }
+        }
+    }
+    println!("\nworst ratio of median delay to limit (never below one bucket): {worst:.2}");
+    worst
+}
+
+/// False alarms per detector-day on healthy series (the detector re-arms
+/// after each regression ends), for `series` runs of `days` days.
+pub fn false_alarm_table(cfg: DetectorConfig, series: u64, days: usize) {
+    println!(
+        "\n## Synthetic null runs: false alarms per detector-day ({series} seeded series × {days} days each; target 1/{:.0} = {:.4})\n",
+        cfg.arl0_buckets / DAY as f64,
+        DAY as f64 / cfg.arl0_buckets
+    );
+    println!("| setting | φ | alarms | detector-days | per detector-day | windows ≤ 5 buckets |");
+    println!("|---|---|---|---|---|---|");
+    for s in &SETTINGS {
+        let mut phis = vec![1.0, s.dispersion, 3.0];
+        phis.dedup();
+        for phi in phis {
+            let spec = SeriesSpec::healthy(s.rate, s.total, phi);
+            let (mut alarms, mut short) = (0usize, 0usize);
+            for seed in 0..series {
+                let data = shaped_series(&spec, DropShape::Step, days * DAY, 50_000 + seed);
+                let mut d = RatioDetector::new(cfg);
+                for &(ts, r) in &data {
+                    let before = d.active().is_some();
+                    d.push(ts, r);
+                    if let (false, Some(a)) = (before, d.active()) {
+                        alarms += 1;
+                        short += usize::from(a.detected_at - a.onset < 5 * MINUTE);
+                    }
+                }
+            }
+            let det_days = (series as usize * days) as f64;
+            println!(
+                "| {} | {phi} | {alarms} | {det_days:.0} | {:.4} | {short} |",
+                s.name,
+                alarms as f64 / det_days
+            );
+        }
+    }
+}
