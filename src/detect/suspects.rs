@@ -5,7 +5,7 @@
 //! `snapshot`, exports) calls.
 
 use super::bugs::{ONSET_SPREAD_MS, scope_includes};
-use super::detections::{DetectedRegression, ScopeMap};
+use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
 use crate::protocol::{Change, ChangeKind, Millis};
 use crate::text::sanitize::clean;
 use crate::text::scope::scope_text;
@@ -44,7 +44,7 @@ impl Default for RankWeights {
             after_onset: 0.5,
             broader_per_dim: 0.7,
             narrower_per_dim: 0.8,
-            earlier_share: 0.0,
+            earlier_share: 0.3,
         }
     }
 }
@@ -285,6 +285,7 @@ pub fn rank_in_bug_with<'a>(
             words,
         }
     }
+    let fault = localised_inside(regression, bug);
     let peer_weight = (1.0 - share) / peers.len() as f64;
     let earlier_weight = share / earlier.len().max(1) as f64;
     let places: Vec<Place> = peers
@@ -292,7 +293,35 @@ pub fn rank_in_bug_with<'a>(
         .map(|r| place(r, peer_weight, true))
         .chain(earlier.iter().map(|r| place(r, earlier_weight, false)))
         .collect();
-    rank_places(&places, changes, weights)
+    let mut ranked = rank_places(&places, changes, weights);
+    if !fault.is_empty() {
+        ranked.retain(|s| {
+            fault
+                .iter()
+                .any(|f| ScopeFit::of(&s.change.scope, f) != ScopeFit::Disjoint)
+        });
+    }
+    ranked
+}
+
+/// Where the scope search placed the fault of a regression it did not
+/// localise itself (a group or fleet alarm: `model=atlas-l`): the scopes of
+/// the localised members of its bug inside its place, in force at its
+/// onset (`hardware=tpu ∧ model=atlas-l ∧ platform=api`). Empty: its own
+/// scope is all that is known.
+fn localised_inside<'r>(
+    regression: &DetectedRegression,
+    bug: &[&'r DetectedRegression],
+) -> Vec<&'r ScopeMap> {
+    if regression.origin == ScopeOrigin::Cause {
+        return Vec::new();
+    }
+    bug.iter()
+        .filter(|m| m.origin == ScopeOrigin::Cause)
+        .filter(|m| scope_includes(&regression.scope, &m.scope))
+        .filter(|m| m.covers(regression.onset) || (m.onset - regression.onset).abs() <= ONSET_SPREAD_MS)
+        .map(|m| &m.scope)
+        .collect()
 }
 
 /// One (scope, onset) a change is scored against, and its share of the
