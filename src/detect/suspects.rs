@@ -269,7 +269,8 @@ pub fn rank_in_bug_with<'a>(
         .copied()
         .filter(|m| m.onset < regression.onset - ONSET_SPREAD_MS && m.covers(regression.onset))
         .filter(|m| {
-            scope_includes(&m.scope, &regression.scope) || scope_includes(&regression.scope, &m.scope)
+            scope_includes(&m.scope, &regression.scope)
+                || scope_includes(&regression.scope, &m.scope)
         })
         .collect();
     let share = if earlier.is_empty() {
@@ -319,7 +320,9 @@ fn localised_inside<'r>(
     bug.iter()
         .filter(|m| m.origin == ScopeOrigin::Cause)
         .filter(|m| scope_includes(&regression.scope, &m.scope))
-        .filter(|m| m.covers(regression.onset) || (m.onset - regression.onset).abs() <= ONSET_SPREAD_MS)
+        .filter(|m| {
+            m.covers(regression.onset) || (m.onset - regression.onset).abs() <= ONSET_SPREAD_MS
+        })
         .map(|m| &m.scope)
         .collect()
 }

@@ -318,12 +318,29 @@ fn episode(
 /// `model=atlas-m`, where a deploy went out at 200.
 fn late_fault() -> (Vec<DetectedRegression>, Vec<Change>) {
     let regressions = vec![
-        episode("golden-qa", &[("model", "atlas-m"), ("platform", "api")], 100, None),
+        episode(
+            "golden-qa",
+            &[("model", "atlas-m"), ("platform", "api")],
+            100,
+            None,
+        ),
         episode("user-feedback", &[("model", "atlas-m")], 250, None),
     ];
     let changes = vec![
-        change("true", 98, &[("model", "atlas-m")], ChangeKind::Config, "router pool weights"),
-        change("near", 200, &[("model", "atlas-m")], ChangeKind::Deploy, "tokenizer v3"),
+        change(
+            "true",
+            98,
+            &[("model", "atlas-m")],
+            ChangeKind::Config,
+            "router pool weights",
+        ),
+        change(
+            "near",
+            200,
+            &[("model", "atlas-m")],
+            ChangeKind::Deploy,
+            "tokenizer v3",
+        ),
     ];
     (regressions, changes)
 }
@@ -366,11 +383,28 @@ fn a_later_fault_in_an_earlier_ones_place_still_goes_to_the_change_just_before_i
     // (a change just before it) beats the earlier fault's change.
     let rs = vec![
         episode("golden-qa", &[("hardware", "tpu")], 100, None),
-        episode("code-syntax", &[("hardware", "tpu"), ("model", "atlas-m")], 300, None),
+        episode(
+            "code-syntax",
+            &[("hardware", "tpu"), ("model", "atlas-m")],
+            300,
+            None,
+        ),
     ];
     let changes = vec![
-        change("tpu", 98, &[("hardware", "tpu")], ChangeKind::Config, "tpu config"),
-        change("route", 299, &[("model", "atlas-m")], ChangeKind::Config, "router"),
+        change(
+            "tpu",
+            98,
+            &[("hardware", "tpu")],
+            ChangeKind::Config,
+            "tpu config",
+        ),
+        change(
+            "route",
+            299,
+            &[("model", "atlas-m")],
+            ChangeKind::Config,
+            "router",
+        ),
     ];
     let bug: Vec<&DetectedRegression> = rs.iter().collect();
     assert_eq!(rank_in_bug(&rs[1], &bug, &changes)[0].change.id, "route");
@@ -381,12 +415,28 @@ fn a_coarse_alarm_suspects_no_change_disjoint_from_where_its_bug_localised_the_f
     let mut alarm = regression(&[("model", "atlas-l")], 100);
     alarm.origin = ScopeOrigin::Track(qualtop::detect::TrackLevel::Group);
     let found = regression(
-        &[("hardware", "tpu"), ("model", "atlas-l"), ("platform", "api")],
+        &[
+            ("hardware", "tpu"),
+            ("model", "atlas-l"),
+            ("platform", "api"),
+        ],
         99,
     );
     let changes = vec![
-        change("true", 97, &[("hardware", "tpu"), ("platform", "api")], ChangeKind::Config, "tpu config"),
-        change("stratus", 99, &[("platform", "stratus")], ChangeKind::Config, "sampler"),
+        change(
+            "true",
+            97,
+            &[("hardware", "tpu"), ("platform", "api")],
+            ChangeKind::Config,
+            "tpu config",
+        ),
+        change(
+            "stratus",
+            99,
+            &[("platform", "stratus")],
+            ChangeKind::Config,
+            "sampler",
+        ),
     ];
     // Alone, the alarm on all of atlas-l cannot tell the two apart by place.
     assert_eq!(ids(&alarm, &changes), ["stratus", "true"]);
@@ -460,6 +510,9 @@ fn on_a_seeded_replay_no_decoy_disjoint_from_a_fault_outranks_its_true_change() 
                 );
             }
         }
-        assert!(checked >= 3, "seed {seed}: only {checked} regressions ranked");
+        assert!(
+            checked >= 3,
+            "seed {seed}: only {checked} regressions ranked"
+        );
     }
 }
