@@ -109,6 +109,9 @@ fn matching<'a>(
 const TUNED: [u64; 6] = [1, 2, 3, 2025, 4242, 9001];
 const HELD_OUT: [u64; 6] = [5, 6, 7, 8, 9, 10];
 
+/// A detected regression no injected one explains: seed, signal, scope, onset.
+type Unmatched = (u64, String, ScopeMap, Millis);
+
 /// One seed replayed: its world, changes and every regression detected.
 struct SeedRun {
     seed: u64,
@@ -139,13 +142,10 @@ fn replay(seed: u64) -> SeedRun {
 
 /// Every regression of `run` matched to an injected one, ranked with
 /// `weights` against its bug as every surface ranks; and the unmatched.
-fn score(
-    run: &SeedRun,
-    weights: &RankWeights,
-) -> (Vec<Scored>, Vec<(u64, String, ScopeMap, Millis)>) {
+fn score(run: &SeedRun, weights: &RankWeights) -> (Vec<Scored>, Vec<Unmatched>) {
     let (seed, changes) = (run.seed, &run.changes);
     let mut scored: Vec<Scored> = Vec::new();
-    let mut unmatched: Vec<(u64, String, ScopeMap, Millis)> = Vec::new();
+    let mut unmatched: Vec<Unmatched> = Vec::new();
     let truth = run.world.truth();
     let bugs = group_bugs(&run.regressions);
     for r in &run.regressions {

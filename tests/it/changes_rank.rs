@@ -381,7 +381,7 @@ fn an_earlier_member_that_ended_before_the_onset_or_lies_elsewhere_is_no_sightin
 fn a_later_fault_in_an_earlier_ones_place_still_goes_to_the_change_just_before_it() {
     // Two faults of one bug hours apart: the later regression's own fault
     // (a change just before it) beats the earlier fault's change.
-    let rs = vec![
+    let rs = [
         episode("golden-qa", &[("hardware", "tpu")], 100, None),
         episode(
             "code-syntax",
