@@ -247,7 +247,12 @@ pub fn rank_in_bug<'a>(
 ///   own. A regression detected hours into a fault (a coarse alarm that
 ///   needed hours of evidence) is that fault seen late: the change before
 ///   the first sighting explains it, not the nearest one before its own
-///   estimate. They decide [`RankWeights::earlier_share`] of the score.
+///   estimate. They decide [`RankWeights::earlier_share`] of the score,
+///   and `seen` (regressions outside the bug: the bench's what-if; every
+///   surface passes none) may add more. A change must still be a suspect
+///   of a peer: an earlier sighting adds weight, never a suspect;
+/// - for a regression the scope search did not localise, no change
+///   disjoint from every place it localised inside it for the bug.
 pub fn rank_in_bug_with<'a>(
     weights: &RankWeights,
     regression: &DetectedRegression,
