@@ -60,6 +60,6 @@ pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
 pub use scope_table::{LeafHistory, ScopeTable};
 pub use settings::DetectionSettings;
 pub use suspects::{
-    LOOKBACK_MS, ONSET_SLACK_MS, ScopeFit, Suspect, kind_weight, rank_at, rank_bug, rank_in_bug,
-    rank_suspects, top_suspect,
+    LOOKBACK_MS, ONSET_SLACK_MS, RankWeights, ScopeFit, Suspect, kind_weight, rank_at, rank_bug,
+    rank_in_bug, rank_in_bug_with, rank_suspects, top_suspect,
 };

@@ -4,8 +4,8 @@
 //! reason in words. The one ranking every surface (screen, `check`,
 //! `snapshot`, exports) calls.
 
-use super::bugs::ONSET_SPREAD_MS;
-use super::detections::{DetectedRegression, ScopeMap};
+use super::bugs::{ONSET_SPREAD_MS, scope_includes};
+use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
 use crate::protocol::{Change, ChangeKind, Millis};
 use crate::text::sanitize::clean;
 use crate::text::scope::scope_text;
@@ -16,12 +16,38 @@ const MINUTE: Millis = 60_000;
 pub const ONSET_SLACK_MS: Millis = 5 * MINUTE;
 /// Changes longer than this before the onset are not suspects.
 pub const LOOKBACK_MS: Millis = 24 * 60 * MINUTE;
-/// The lead at which the time factor halves (a change half an hour before
-/// an onset is half as likely as one just before).
-const HALF_LEAD_MS: f64 = 30.0 * 60_000.0;
-/// Each dimension one scope fixes and the other leaves open.
-const BROADER_PER_DIM: f64 = 0.7;
-const NARROWER_PER_DIM: f64 = 0.8;
+/// How much each piece of evidence weighs in a suspect's score. The
+/// defaults are what every surface ranks with; `cargo bench --bench
+/// changes_replay` measures them (tuned on one set of seeds, reported on
+/// another).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankWeights {
+    /// The lead at which the time factor halves (a change half an hour
+    /// before an onset is half as likely as one just before).
+    pub half_lead_ms: f64,
+    /// The time factor of a change within [`ONSET_SLACK_MS`] after the
+    /// estimated onset.
+    pub after_onset: f64,
+    /// Per dimension the change leaves open and the regression fixes.
+    pub broader_per_dim: f64,
+    /// Per dimension the change fixes and the regression leaves open.
+    pub narrower_per_dim: f64,
+    /// The share of a late regression's score that its bug's earlier
+    /// regressions in the same place decide (see [`rank_in_bug`]); 0: none.
+    pub earlier_share: f64,
+}
+
+impl Default for RankWeights {
+    fn default() -> Self {
+        RankWeights {
+            half_lead_ms: 30.0 * 60_000.0,
+            after_onset: 0.5,
+            broader_per_dim: 0.7,
+            narrower_per_dim: 0.8,
+            earlier_share: 0.3,
+        }
+    }
+}
 /// The widest a title gets in the words.
 const TITLE_WIDTH: usize = 48;
 
@@ -68,15 +94,15 @@ impl ScopeFit {
     }
 
     /// Its factor in the score, 0..=1.
-    fn weight(self, change: &ScopeMap, regression: &ScopeMap) -> f64 {
+    fn weight(self, change: &ScopeMap, regression: &ScopeMap, w: &RankWeights) -> f64 {
         let open = |a: &ScopeMap, b: &ScopeMap| b.keys().filter(|d| !a.contains_key(*d)).count();
         match self {
             ScopeFit::Same => 1.0,
-            ScopeFit::Wider(n) => BROADER_PER_DIM.powi(dims(n)),
-            ScopeFit::Narrower(n) => NARROWER_PER_DIM.powi(dims(n)),
+            ScopeFit::Wider(n) => w.broader_per_dim.powi(dims(n)),
+            ScopeFit::Narrower(n) => w.narrower_per_dim.powi(dims(n)),
             ScopeFit::Overlapping => {
-                BROADER_PER_DIM.powi(dims(open(change, regression)))
-                    * NARROWER_PER_DIM.powi(dims(open(regression, change)))
+                w.broader_per_dim.powi(dims(open(change, regression)))
+                    * w.narrower_per_dim.powi(dims(open(regression, change)))
             }
             ScopeFit::Disjoint => 0.0,
         }
@@ -111,12 +137,14 @@ pub fn kind_weight(kind: ChangeKind) -> f64 {
 
 /// The time factor, 0..=1, for a change `lead` ms before the onset
 /// (negative: after it, within the slack).
-fn time_weight(lead: Millis) -> f64 {
+fn time_weight(lead: Millis, w: &RankWeights) -> f64 {
     if lead < 0 {
-        // After the estimated onset: possible only through the estimate's error.
-        return 0.5 * (1.0 - (-lead) as f64 / (ONSET_SLACK_MS + 1) as f64);
+        // After the estimated onset: possible only through the estimate's
+        // error, which is a bucket or two either way: within it, the order
+        // of onset and change is unknown.
+        return w.after_onset;
     }
-    1.0 / (1.0 + lead as f64 / HALF_LEAD_MS)
+    1.0 / (1.0 + lead as f64 / w.half_lead_ms)
 }
 
 /// One change as a suspect of one regression.
@@ -167,7 +195,13 @@ pub fn rank_suspects<'a>(
 
 /// [`rank_suspects`] for anything with a scope and a start (an annotation).
 pub fn rank_at<'a>(scope: &ScopeMap, onset: Millis, changes: &'a [Change]) -> Vec<Suspect<'a>> {
-    rank_places(&[(scope, onset)], changes)
+    let place = Place {
+        scope,
+        onset,
+        weight: 1.0,
+        words: true,
+    };
+    rank_places(&[place], changes, &RankWeights::default())
 }
 
 /// The changes that may explain a bug (the regressions of one fault, see
@@ -178,19 +212,52 @@ pub fn rank_at<'a>(scope: &ScopeMap, onset: Millis, changes: &'a [Change]) -> Ve
 /// and one member whose onset estimate strays does not decide alone. The
 /// words are those of the member it explains best.
 pub fn rank_bug<'a>(members: &[&DetectedRegression], changes: &'a [Change]) -> Vec<Suspect<'a>> {
-    let places: Vec<(&ScopeMap, Millis)> = members.iter().map(|r| (&r.scope, r.onset)).collect();
-    rank_places(&places, changes)
+    let weight = 1.0 / members.len().max(1) as f64;
+    let places: Vec<Place> = members
+        .iter()
+        .map(|r| Place {
+            scope: &r.scope,
+            onset: r.onset,
+            weight,
+            words: true,
+        })
+        .collect();
+    rank_places(&places, changes, &RankWeights::default())
 }
 
 /// The changes that may explain `regression`, one of the regressions of a
-/// bug (`bug`, which holds it too): ranked with [`rank_bug`] against the
-/// members whose onsets lie within [`ONSET_SPREAD_MS`] of its own, the same
-/// fault seen at the same moment on other signals and places. A bug that
-/// folded two faults hours apart (a routing change after a TPU one, on
-/// nested places) thus ranks each regression against its own fault.
+/// bug (`bug`, which holds it too), with the default [`RankWeights`]. See
+/// [`rank_in_bug_with`].
 pub fn rank_in_bug<'a>(
     regression: &DetectedRegression,
     bug: &[&DetectedRegression],
+    changes: &'a [Change],
+) -> Vec<Suspect<'a>> {
+    rank_in_bug_with(&RankWeights::default(), regression, bug, &[], changes)
+}
+
+/// [`rank_in_bug`] with the weights given. The evidence is:
+/// - its peers: the members whose onsets lie within [`ONSET_SPREAD_MS`] of
+///   its own (itself among them), the same fault seen at the same moment on
+///   other signals and places, as in [`rank_bug`]. A bug that folded two
+///   faults hours apart (a routing change after a TPU one) thus ranks each
+///   regression against its own fault;
+/// - its earlier sightings: members that began before its peers, were
+///   still in force at its onset, and whose place holds or lies inside its
+///   own. A regression detected hours into a fault (a coarse alarm that
+///   needed hours of evidence) is that fault seen late: the change before
+///   the first sighting explains it, not the nearest one before its own
+///   estimate. They decide [`RankWeights::earlier_share`] of the score,
+///   and `seen` (regressions outside the bug: the bench's what-if; every
+///   surface passes none) may add more. A change must still be a suspect
+///   of a peer: an earlier sighting adds weight, never a suspect;
+/// - for a regression the scope search did not localise, no change
+///   disjoint from every place it localised inside it for the bug.
+pub fn rank_in_bug_with<'a>(
+    weights: &RankWeights,
+    regression: &DetectedRegression,
+    bug: &[&DetectedRegression],
+    seen: &[&DetectedRegression],
     changes: &'a [Change],
 ) -> Vec<Suspect<'a>> {
     let mut peers: Vec<&DetectedRegression> = bug
@@ -201,12 +268,88 @@ pub fn rank_in_bug<'a>(
     if !peers.iter().any(|m| std::ptr::eq(*m, regression)) {
         peers.push(regression);
     }
-    rank_bug(&peers, changes)
+    let earlier: Vec<&DetectedRegression> = bug
+        .iter()
+        .chain(seen)
+        .copied()
+        .filter(|m| m.onset < regression.onset - ONSET_SPREAD_MS && m.covers(regression.onset))
+        .filter(|m| {
+            scope_includes(&m.scope, &regression.scope)
+                || scope_includes(&regression.scope, &m.scope)
+        })
+        .collect();
+    let share = if earlier.is_empty() {
+        0.0
+    } else {
+        weights.earlier_share.clamp(0.0, 1.0)
+    };
+    fn place(r: &DetectedRegression, weight: f64, words: bool) -> Place<'_> {
+        Place {
+            scope: &r.scope,
+            onset: r.onset,
+            weight,
+            words,
+        }
+    }
+    let fault = localised_inside(regression, bug);
+    let peer_weight = (1.0 - share) / peers.len() as f64;
+    let earlier_weight = share / earlier.len().max(1) as f64;
+    let places: Vec<Place> = peers
+        .iter()
+        .map(|r| place(r, peer_weight, true))
+        .chain(earlier.iter().map(|r| place(r, earlier_weight, false)))
+        .collect();
+    let mut ranked = rank_places(&places, changes, weights);
+    if !fault.is_empty() {
+        ranked.retain(|s| {
+            fault
+                .iter()
+                .any(|f| ScopeFit::of(&s.change.scope, f) != ScopeFit::Disjoint)
+        });
+    }
+    ranked
+}
+
+/// Where the scope search placed the fault of a regression it did not
+/// localise itself (a group or fleet alarm: `model=atlas-l`): the scopes of
+/// the localised members of its bug inside its place, in force at its
+/// onset (`hardware=tpu ∧ model=atlas-l ∧ platform=api`). Empty: its own
+/// scope is all that is known.
+fn localised_inside<'r>(
+    regression: &DetectedRegression,
+    bug: &[&'r DetectedRegression],
+) -> Vec<&'r ScopeMap> {
+    if regression.origin == ScopeOrigin::Cause {
+        return Vec::new();
+    }
+    bug.iter()
+        .filter(|m| m.origin == ScopeOrigin::Cause)
+        .filter(|m| scope_includes(&regression.scope, &m.scope))
+        .filter(|m| {
+            m.covers(regression.onset) || (m.onset - regression.onset).abs() <= ONSET_SPREAD_MS
+        })
+        .map(|m| &m.scope)
+        .collect()
+}
+
+/// One (scope, onset) a change is scored against, and its share of the
+/// score; `words`: whether the reason may be told from it (an earlier
+/// sighting's lead is not this regression's).
+struct Place<'s> {
+    scope: &'s ScopeMap,
+    onset: Millis,
+    weight: f64,
+    words: bool,
 }
 
 /// One change against one (scope, onset): its score, lead and fit, if it
 /// may explain it at all.
-fn against(change: &Change, scope: &ScopeMap, onset: Millis) -> Option<(f64, Millis, ScopeFit)> {
+fn against(
+    change: &Change,
+    scope: &ScopeMap,
+    onset: Millis,
+    w: &RankWeights,
+) -> Option<(f64, Millis, ScopeFit)> {
     let lead = onset.saturating_sub(change.at);
     if !(-ONSET_SLACK_MS..=LOOKBACK_MS).contains(&lead) {
         return None;
@@ -215,23 +358,27 @@ fn against(change: &Change, scope: &ScopeMap, onset: Millis) -> Option<(f64, Mil
     if fit == ScopeFit::Disjoint {
         return None;
     }
-    let score = time_weight(lead) * fit.weight(&change.scope, scope) * kind_weight(change.kind);
+    let score =
+        time_weight(lead, w) * fit.weight(&change.scope, scope, w) * kind_weight(change.kind);
     Some((score, lead, fit))
 }
 
-fn rank_places<'a>(places: &[(&ScopeMap, Millis)], changes: &'a [Change]) -> Vec<Suspect<'a>> {
-    let n = places.len().max(1) as f64;
+fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> Vec<Suspect<'a>> {
     let mut out: Vec<Suspect<'a>> = changes
         .iter()
         .filter_map(|change| {
-            let each: Vec<(f64, Millis, ScopeFit)> = places
+            let each: Vec<(f64, Millis, ScopeFit, bool)> = places
                 .iter()
-                .filter_map(|(scope, onset)| against(change, scope, *onset))
+                .filter_map(|p| {
+                    let (score, lead, fit) = against(change, p.scope, p.onset, w)?;
+                    Some((score * p.weight, lead, fit, p.words))
+                })
                 .collect();
-            let (_, lead, fit) = *each.iter().max_by(|a, b| a.0.total_cmp(&b.0))?;
+            let told = each.iter().filter(|e| e.3);
+            let (_, lead, fit, _) = *told.max_by(|a, b| a.0.total_cmp(&b.0))?;
             Some(Suspect {
                 change,
-                score: each.iter().map(|e| e.0).sum::<f64>() / n,
+                score: each.iter().map(|e| e.0).sum::<f64>(),
                 lead_ms: lead,
                 fit,
                 why: why(change, lead, fit),
