@@ -37,6 +37,38 @@ pub fn tolerance_ms(scale: f64) -> Millis {
     MAX_CLOCK_DISAGREEMENT_MS.max(scaled)
 }
 
+/// A report that reached us this much real time late is still a late
+/// report, not a clock set back: a loaded host delays messages by seconds.
+pub const LATE_DELIVERY_MS: Millis = 30_000;
+
+/// The better of a backend's last clock reading and a new one (each is
+/// data time at a wall time): a report delivered or handled late makes its
+/// clock look behind by the delay times the scale (6 s at the demo's ×60 is
+/// 6 minutes), never ahead. So a new reading that falls behind the last one
+/// run on, by less than [`LATE_DELIVERY_MS`] of real time, is taken as late
+/// and the last one run on is kept; further behind, the clock was set back.
+pub fn freshest(
+    last: Option<(Millis, Millis)>,
+    new: (Millis, Millis),
+    scale: f64,
+) -> (Millis, Millis) {
+    let Some((data, at)) = last else {
+        return new;
+    };
+    let scale = if scale.is_finite() && scale > 0.0 {
+        scale
+    } else {
+        1.0
+    };
+    let run_on = data.saturating_add(((new.1 - at).max(0) as f64 * scale) as Millis);
+    let behind = run_on.saturating_sub(new.0);
+    if behind > 0 && (behind as f64) <= LATE_DELIVERY_MS as f64 * scale {
+        (run_on, new.1)
+    } else {
+        new
+    }
+}
+
 /// What [`judge`] concluded, per source in index order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Verdicts {
@@ -119,6 +151,31 @@ mod tests {
             at_wall_ms: WALL,
             scale: 1.0,
         })
+    }
+
+    #[test]
+    fn a_late_heartbeat_does_not_pull_a_fast_clock_back_but_a_clock_set_back_does() {
+        let last = Some((WALL, WALL));
+        // At ×60, 6 s late reads as 6 minutes behind: the last reading run on wins.
+        assert_eq!(
+            freshest(last, (WALL + 4_000 * 60, WALL + 10_000), 60.0),
+            (WALL + 10_000 * 60, WALL + 10_000)
+        );
+        // On time or ahead: the new reading.
+        assert_eq!(
+            freshest(last, (WALL + 5_000, WALL + 5_000), 1.0),
+            (WALL + 5_000, WALL + 5_000)
+        );
+        assert_eq!(
+            freshest(last, (WALL + 9_000, WALL + 5_000), 1.0),
+            (WALL + 9_000, WALL + 5_000)
+        );
+        // Set back by an hour: believed.
+        assert_eq!(
+            freshest(last, (WALL - HOUR, WALL + 5_000), 1.0),
+            (WALL - HOUR, WALL + 5_000)
+        );
+        assert_eq!(freshest(None, (WALL, WALL), 1.0), (WALL, WALL));
     }
 
     #[test]

@@ -14,5 +14,6 @@ pub fn wall_ms() -> Millis {
 mod agreement;
 
 pub use agreement::{
-    MAX_CLOCK_DISAGREEMENT_MS, Reading, Verdicts, disagreement_words, judge, tolerance_ms,
+    LATE_DELIVERY_MS, MAX_CLOCK_DISAGREEMENT_MS, Reading, Verdicts, disagreement_words, freshest,
+    judge, tolerance_ms,
 };

@@ -16,7 +16,7 @@ use super::parts::PendingSnapshot;
 use super::status::{ConnState, SourceStatus};
 
 /// Wall-clock milliseconds, for `last_message_at` and `retry_at`.
-use crate::clock::wall_ms;
+use crate::clock::{freshest, wall_ms};
 
 /// Longest a backend's clock is run on from its last report (then it is
 /// stale anyway): a silent backend's points cannot move the clock far.
@@ -381,12 +381,16 @@ impl Session {
         fleet.write_then_notify_if(|f| {
             let head = f.store.head();
             let (refused, timeline) = (refused_clocks(f), f.timeline);
+            // A heartbeat handled late (a loaded host) must not read as a
+            // clock gone back: the last reading run on is kept then.
+            let mut reading = (hb.now, now);
             if plausible {
                 if let Some(s) = status_mut(f, self.index) {
-                    s.backend_now = Some((hb.now, now));
+                    reading = freshest(s.backend_now, reading, s.time_scale.unwrap_or(1.0));
+                    s.backend_now = Some(reading);
                 }
                 if judge_clocks(f, self.index, now) {
-                    f.store.set_now(hb.now);
+                    f.store.set_now(reading.0);
                 }
             }
             let mut visible = f.store.head() != head
@@ -397,7 +401,7 @@ impl Session {
                 let (state, lag) = (s.state.clone(), s.data_lag_ms);
                 self.touch(s, now);
                 if plausible {
-                    s.note_backend_now(hb.now, now, self.bucket_ms);
+                    s.note_backend_now(reading.0, reading.1, self.bucket_ms);
                 }
                 // The header shows the lag to the second ("data 3m old"); a
                 // lag that moved by milliseconds changes nothing on screen.
