@@ -584,41 +584,16 @@ fn to_series(
     start: Millis,
     cells: &[Option<BucketValue>],
 ) -> Series<'static> {
-    let mut s = Series {
-        slice: slice.clone(),
-        signal: signal.to_owned().into(),
-        start,
-        good: None,
-        total: None,
-        values: None,
-    };
-    match kind {
-        SignalKind::Ratio => {
-            let (good, total) = cells
-                .iter()
-                .map(|c| match c {
-                    Some(BucketValue::Ratio { good, total }) => {
-                        (Some(i64::from(*good)), Some(i64::from(*total)))
-                    }
-                    _ => (None, None),
-                })
-                .unzip();
-            s.good = Some(good);
-            s.total = Some(total);
-        }
-        SignalKind::Gauge => {
-            s.values = Some(
-                cells
-                    .iter()
-                    .map(|c| match c {
-                        Some(BucketValue::Gauge(v)) => Some(*v),
-                        _ => None,
-                    })
-                    .collect(),
-            );
-        }
-    }
-    s
+    // A leaf's bucket is a group of one: the same conversion serves both.
+    let accs: Vec<rollup::Acc> = cells
+        .iter()
+        .map(|c| {
+            let mut a = rollup::Acc::Empty;
+            a.add(c.as_ref());
+            a
+        })
+        .collect();
+    grouped_to_series(slice, signal, kind, start, &accs)
 }
 
 /// A slice as text, independent of the order its dimensions came in.
