@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::support::feed::*;
 use crate::support::wait::{bounded, fleet_holds};
-use qualtop::feed::{ConnState, FeedOptions, SourceConfig, spawn_feed};
+use qualtop::feed::{ConnState, FeedOptions};
 use qualtop::protocol::{ClientMessage, Series, ServerMessage, Snapshot, SnapshotPart};
 use qualtop::store::Ratio;
 
@@ -39,15 +39,8 @@ fn one(model: &str, good: i64) -> Vec<Series<'static>> {
 #[tokio::test]
 async fn a_snapshot_in_parts_is_applied_once_every_part_is_in_and_not_before() {
     bounded(TEST_LIMIT, async {
-        let server = Server::bind().await;
         let fleet = new_fleet();
-        let _feed = spawn_feed(
-            fleet.clone(),
-            0,
-            SourceConfig::new("t", server.url()),
-            fast_opts(),
-        );
-        let mut conn = server.accept().await;
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
         conn.send(&ServerMessage::Hello(hello("e1"))).await;
         let sub = conn.expect_subscribe().await;
         assert!(sub.snapshot_parts, "the client says it reads parts");
@@ -95,14 +88,12 @@ async fn a_snapshot_in_parts_is_applied_once_every_part_is_in_and_not_before() {
 #[tokio::test]
 async fn a_part_that_never_comes_times_out_keeps_the_old_state_and_resubscribes() {
     bounded(TEST_LIMIT, async {
-        let server = Server::bind().await;
         let fleet = new_fleet();
         let opts = FeedOptions {
             snapshot_part_timeout: Duration::from_millis(600),
             ..fast_opts()
         };
-        let _feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), opts);
-        let mut conn = server.accept().await;
+        let (_server, _feed, mut conn) = fed(&fleet, opts).await;
         conn.handshake("e1", &snapshot(1, 0, one("old", 5))).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].state == ConnState::Live).await);
 
@@ -158,15 +149,8 @@ async fn a_part_that_never_comes_times_out_keeps_the_old_state_and_resubscribes(
 #[tokio::test]
 async fn a_batch_between_parts_drops_them_and_resubscribes() {
     bounded(TEST_LIMIT, async {
-        let server = Server::bind().await;
         let fleet = new_fleet();
-        let _feed = spawn_feed(
-            fleet.clone(),
-            0,
-            SourceConfig::new("t", server.url()),
-            fast_opts(),
-        );
-        let mut conn = server.accept().await;
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
         conn.send(&ServerMessage::Hello(hello("e1"))).await;
         conn.expect_subscribe().await;
         conn.send(&part(1, 1, 2, Some(2), one("a", 9))).await;
@@ -191,15 +175,8 @@ async fn a_batch_between_parts_drops_them_and_resubscribes() {
 #[tokio::test]
 async fn a_one_frame_backend_is_read_as_before() {
     bounded(TEST_LIMIT, async {
-        let server = Server::bind().await;
         let fleet = new_fleet();
-        let _feed = spawn_feed(
-            fleet.clone(),
-            0,
-            SourceConfig::new("t", server.url()),
-            fast_opts(),
-        );
-        let mut conn = server.accept().await;
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
         // `part` with one part is the same as no `part`.
         conn.handshake("e1", &part(1, 1, 1, Some(1), one("a", 9)))
             .await;
@@ -212,15 +189,13 @@ async fn a_one_frame_backend_is_read_as_before() {
 #[tokio::test]
 async fn a_snapshot_declaring_more_slices_than_the_client_holds_fails_saying_how_to_narrow() {
     bounded(TEST_LIMIT, async {
-        let server = Server::bind().await;
         let fleet = new_fleet();
         fleet.write(|f| f.store.set_budget(1 << 20));
         let opts = FeedOptions {
             failed_retry: None,
             ..fast_opts()
         };
-        let _feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), opts);
-        let mut conn = server.accept().await;
+        let (_server, _feed, mut conn) = fed(&fleet, opts).await;
         conn.send(&ServerMessage::Hello(hello("e1"))).await;
         conn.expect_subscribe().await;
         conn.send(&part(1, 1, 40, Some(50_000), one("a", 9))).await;
@@ -251,15 +226,8 @@ fn oversize_snapshot() -> String {
 async fn a_snapshot_over_the_frame_limit_fails_the_source_saying_how_to_narrow_instead_of_looping()
 {
     bounded(TEST_LIMIT, async {
-        let server = Server::bind().await;
         let fleet = new_fleet();
-        let _feed = spawn_feed(
-            fleet.clone(),
-            0,
-            SourceConfig::new("t", server.url()),
-            fast_opts(),
-        );
-        let mut conn = server.accept().await;
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
         conn.send(&ServerMessage::Hello(hello("e1"))).await;
         conn.expect_subscribe().await;
         let _ = conn.try_send_text(oversize_snapshot()).await;
@@ -304,15 +272,8 @@ async fn snapshot_and_check_exit_2_naming_a_source_whose_snapshot_could_not_load
 #[tokio::test]
 async fn a_part_out_of_order_or_out_of_range_drops_the_parts_and_resubscribes() {
     bounded(TEST_LIMIT, async {
-        let server = Server::bind().await;
         let fleet = new_fleet();
-        let _feed = spawn_feed(
-            fleet.clone(),
-            0,
-            SourceConfig::new("t", server.url()),
-            fast_opts(),
-        );
-        let mut conn = server.accept().await;
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
         conn.send(&ServerMessage::Hello(hello("e1"))).await;
         conn.expect_subscribe().await;
         conn.send(&part(1, 1, 3, Some(3), one("a", 9))).await;

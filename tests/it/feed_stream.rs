@@ -436,15 +436,8 @@ async fn arrives(fleet: &qualtop::feed::SharedFleet, model: &str, hw: &str) -> b
 #[tokio::test]
 async fn heartbeats_that_change_nothing_shown_do_not_wake_the_screen() {
     bounded(TEST_LIMIT, async {
-        let server = Server::bind().await;
         let fleet = new_fleet();
-        let _feed = spawn_feed(
-            fleet.clone(),
-            0,
-            SourceConfig::new("t", server.url()),
-            fast_opts(),
-        );
-        let mut conn = server.accept().await;
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
         let snap = snapshot(
             1,
             0,

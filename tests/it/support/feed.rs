@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use qualtop::feed::{FeedOptions, Fleet, SharedFleet};
+use qualtop::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feed};
 use qualtop::protocol::{
     Batch, ClientMessage, Hello, Millis, Point, Series, ServerMessage, Snapshot, Subscribe,
     decode_client,
@@ -235,4 +235,14 @@ impl Conn {
         self.send(snap).await;
         sub
     }
+}
+
+/// A scripted server with qualtop's feed for source 0 of `fleet` (labelled
+/// `t`) connected to it: the server, the feed, and the accepted connection,
+/// before any hello.
+pub async fn fed(fleet: &SharedFleet, opts: FeedOptions) -> (Server, FeedHandle, Conn) {
+    let server = Server::bind().await;
+    let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("t", server.url()), opts);
+    let conn = server.accept().await;
+    (server, feed, conn)
 }
