@@ -233,6 +233,9 @@ struct Detector {
     /// Whether each endpoint's window has been applied.
     synced: Vec<bool>,
     delay_ms: Millis,
+    /// Wall time the detectors started: an endpoint that has delivered
+    /// nothing yet holds them back for a while after it (its backfill).
+    started: Millis,
 }
 
 impl Detector {
@@ -273,6 +276,14 @@ impl Detector {
             return i64::MIN;
         }
         let due = self.store.bucket_of(now - self.delay_ms) - 1;
+        // Right after a start, an endpoint with no data yet is still
+        // backfilling: testing past it would read its whole history as gaps
+        // and never test it again. Past the grace it is silent like any other.
+        let waking =
+            self.store.bucket_of(now) - self.store.bucket_of(self.started) <= SILENT_AFTER_BUCKETS;
+        if waking && self.newest.iter().any(Option::is_none) {
+            return i64::MIN;
+        }
         self.newest
             .iter()
             .flatten()
@@ -340,6 +351,7 @@ async fn run(
         engine: DetectionEngine::new(settings),
         bindings,
         delay_ms,
+        started: wall_ms(),
     });
     let mut tested = i64::MIN;
     // Wakes `delay` after each bucket closes, as the poller publishes it.
@@ -464,6 +476,7 @@ mod tests {
             newest: vec![None; endpoints],
             synced: vec![false; endpoints],
             delay_ms: 1_500,
+            started: 0,
         }
     }
 
@@ -484,5 +497,27 @@ mod tests {
         );
         d.newest = vec![Some(due - SILENT_AFTER_BUCKETS - 1), Some(due)];
         assert_eq!(d.complete(now), due, "a silent endpoint does not");
+    }
+
+    #[test]
+    fn right_after_a_start_an_endpoint_with_no_data_yet_holds_the_detectors_back() {
+        // Store::new has no bucket size yet: bucket_of divides by 1 ms.
+        let mut d = detector(2);
+        d.synced = vec![true, true];
+        d.started = 100_000;
+        let now = d.started + SILENT_AFTER_BUCKETS;
+        assert_eq!(
+            d.complete(now),
+            i64::MIN,
+            "nothing in yet: wait for the backfill"
+        );
+        d.newest = vec![Some(now - 2_000), None];
+        assert_eq!(d.complete(now), i64::MIN, "one endpoint still backfilling");
+        let later = d.started + SILENT_AFTER_BUCKETS + 1;
+        assert_eq!(
+            d.complete(later),
+            later - 1_500 - 1,
+            "past the grace, an endpoint that sent nothing is silent and the clock decides"
+        );
     }
 }

@@ -11,6 +11,7 @@ use crate::protocol::{
     BucketValue, ErrorMessage, Millis, Point, Series, SignalKind, SignalSpec, SliceMap, Subscribe,
 };
 
+use super::cell::Cell;
 use super::rollup;
 use super::source::{Subscription, Update, UpdatePoint, Window};
 
@@ -85,7 +86,7 @@ struct HubState {
 struct Row {
     slice: Arc<SliceMap<'static>>,
     /// `signals × capacity` cells, ring-indexed by bucket.
-    cells: Vec<Option<BucketValue>>,
+    cells: Vec<Cell>,
 }
 
 impl Hub {
@@ -233,7 +234,7 @@ impl Hub {
                 }
             };
             let cell = st.cell(signal, bucket);
-            st.rows[row].cells[cell] = Some(p.value);
+            st.rows[row].cells[cell] = Cell::of(p.value);
             p.slice = Arc::clone(&st.rows[row].slice);
             p.signal = Arc::clone(&st.signals[signal].0);
             p.ts = bucket * st.bucket_ms;
@@ -348,7 +349,7 @@ impl HubState {
         let row = self.rows.len();
         self.rows.push(Row {
             slice: Arc::clone(slice),
-            cells: vec![None; self.signals.len() * self.capacity],
+            cells: vec![Cell::EMPTY; self.signals.len() * self.capacity],
         });
         self.by_content.insert(key, row);
         self.by_address.insert(address, row);
@@ -368,12 +369,12 @@ impl HubState {
             Some(head) if bucket <= head => bucket > head - cap,
             Some(head) => {
                 if bucket - head >= cap {
-                    self.rows.iter_mut().for_each(|r| r.cells.fill(None));
+                    self.rows.iter_mut().for_each(|r| r.cells.fill(Cell::EMPTY));
                 } else {
                     for b in head + 1..=bucket {
                         for s in 0..self.signals.len() {
                             let i = self.cell(s, b);
-                            self.rows.iter_mut().for_each(|r| r.cells[i] = None);
+                            self.rows.iter_mut().for_each(|r| r.cells[i] = Cell::EMPTY);
                         }
                     }
                 }
@@ -394,11 +395,11 @@ impl HubState {
         if self
             .rows
             .iter()
-            .all(|r| r.cells.iter().any(Option::is_some))
+            .all(|r| r.cells.iter().any(|c| !c.is_empty()))
         {
             return;
         }
-        self.rows.retain(|r| r.cells.iter().any(Option::is_some));
+        self.rows.retain(|r| r.cells.iter().any(|c| !c.is_empty()));
         self.by_content.clear();
         self.by_address.clear();
         for (i, r) in self.rows.iter().enumerate() {
@@ -431,8 +432,9 @@ impl HubState {
         let mut series = Vec::new();
         for row in self.rows.iter().filter(|r| sub.matches(&r.slice)) {
             for (s, (name, kind)) in self.signals.iter().enumerate() {
-                let cells: Vec<Option<BucketValue>> =
-                    (first..=head).map(|b| row.cells[self.cell(s, b)]).collect();
+                let cells: Vec<Option<BucketValue>> = (first..=head)
+                    .map(|b| row.cells[self.cell(s, b)].get(*kind))
+                    .collect();
                 if cells.iter().all(Option::is_none) {
                     continue;
                 }
@@ -468,9 +470,9 @@ impl HubState {
         let mut groups = rollup::Groups::default();
         for row in self.rows.iter().filter(|r| sub.matches(&r.slice)) {
             let buckets = groups.buckets_of(&row.slice, group_by, signals * len);
-            for s in 0..signals {
+            for (s, (_, kind)) in self.signals.iter().enumerate() {
                 for (i, b) in (first..=head).enumerate() {
-                    buckets[s * len + i].add(row.cells[self.cell(s, b)].as_ref());
+                    buckets[s * len + i].add(row.cells[self.cell(s, b)].get(*kind).as_ref());
                 }
             }
         }
@@ -525,17 +527,30 @@ impl HubState {
         if wanted.is_empty() {
             return Vec::new();
         }
+        // Group key → the wanted sums it feeds: one lookup per row, so a
+        // whole-fleet bucket costs O(rows + wanted), not O(rows × wanted),
+        // under the hub's lock.
+        let mut of_group: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, (k, _, _)) in wanted.iter().enumerate() {
+            of_group.entry(k.as_str()).or_default().push(i);
+        }
         let mut sums = vec![rollup::Acc::Empty; wanted.len()];
         let mut names: HashMap<String, SliceMap<'static>> = HashMap::new();
         for row in self.rows.iter().filter(|r| sub.matches(&r.slice)) {
             let key = rollup::group_key(&row.slice, group_by);
-            for (i, (k, s, b)) in wanted.iter().enumerate() {
-                if *k == key {
-                    sums[i].add(row.cells[self.cell(*s, *b)].as_ref());
-                    names
-                        .entry(key.clone())
-                        .or_insert_with(|| rollup::group_of(&row.slice, group_by));
-                }
+            let Some(feeds) = of_group.get(key.as_str()) else {
+                continue;
+            };
+            for &i in feeds {
+                let (_, s, b) = &wanted[i];
+                sums[i].add(
+                    row.cells[self.cell(*s, *b)]
+                        .get(self.signals[*s].1)
+                        .as_ref(),
+                );
+            }
+            if !names.contains_key(&key) {
+                names.insert(key.clone(), rollup::group_of(&row.slice, group_by));
             }
         }
         wanted

@@ -13,6 +13,7 @@
 
 mod annotations;
 mod auth;
+mod cell;
 mod changes;
 mod connection;
 mod http;
