@@ -12,9 +12,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::clock::wall_ms;
-use crate::detect::{DetectedRegression, DetectionEngine, DetectionSettings, ScopeMap};
+use super::findings_wire::{WireIdentity, encode_capped};
+use crate::detect::{
+    DetectedRegression, DetectionEngine, DetectionSettings, Detections, ScopeMap,
+};
 use crate::protocol::{BucketValue, CowStr, Hello, Millis, Point, Subscribe};
-use crate::server::{Hub, Update, Window};
+use crate::server::{FindingsFrames, Hub, Update, Window};
 use crate::store::{Drops, SourceBinding, Store};
 
 /// Buckets stepped per trip to the blocking pool: a first replay of a long
@@ -69,6 +72,9 @@ pub struct Published {
     pub store_bytes: usize,
     /// Snapshots taken again after falling behind a hub.
     pub resyncs: u64,
+    /// Everything the run concluded, as sent to clients in `findings`
+    /// frames (`rows` is its regressions within the keep window).
+    pub detections: Arc<Detections>,
 }
 
 /// Shared between the detection task, the page and the poster.
@@ -78,6 +84,9 @@ pub struct RelayFindings {
     changed: watch::Sender<u64>,
     /// Ended regressions stay on the page (at 0) this long after their end.
     pub keep_ended_ms: Millis,
+    /// The newest `findings` frame for clients, encoded once per change.
+    frames: watch::Sender<Option<Arc<str>>>,
+    identity: WireIdentity,
 }
 
 impl RelayFindings {
@@ -86,7 +95,38 @@ impl RelayFindings {
             state: Mutex::new(Published::default()),
             changed: watch::channel(0).0,
             keep_ended_ms,
+            frames: watch::channel(None).0,
+            identity: WireIdentity::default(),
         }
+    }
+
+    /// Names the relay's run (`epoch`) and the endpoint paths detected
+    /// over, as every `findings` frame says them.
+    #[must_use]
+    pub fn with_identity(mut self, epoch: &str, endpoints: Vec<String>) -> Self {
+        self.identity = WireIdentity {
+            epoch: epoch.to_owned(),
+            endpoints,
+        };
+        self
+    }
+
+    /// The `findings` frames, for the protocol server's connections.
+    pub fn frames(&self) -> FindingsFrames {
+        self.frames.subscribe()
+    }
+
+    /// Keeps the whole of a run's detections and, when they changed,
+    /// encodes the frame clients get.
+    pub fn publish_detections(&self, d: Detections) {
+        let mut st = self.lock();
+        if *st.detections == d {
+            return;
+        }
+        let frame: Arc<str> = encode_capped(&d, &self.identity).into();
+        st.detections = Arc::new(d);
+        drop(st);
+        self.frames.send_replace(Some(frame));
     }
 
     fn lock(&self) -> MutexGuard<'_, Published> {
@@ -404,6 +444,7 @@ async fn step(mut d: Detector, findings: &Arc<RelayFindings>) -> Option<Detector
         if n > 0 {
             let detections = d.engine.detections(&d.store);
             findings.publish(&detections.regressions, wall_ms());
+            findings.publish_detections(detections);
         }
         if n < BUCKETS_PER_STEP {
             return Some(d);

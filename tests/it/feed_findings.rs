@@ -1,0 +1,198 @@
+//! A backend's `findings` (feature `findings`) against a scripted server:
+//! used as the fleet's detections when they cover the source, sanitised on
+//! the way in, a malformed one reported as the source's error while the
+//! data stays, and a reconnect whose hello lacks the feature goes local.
+
+use crate::support;
+
+use qualtop::client::spawn_detection;
+use qualtop::detect::{Detections, DetectionSettings};
+use qualtop::protocol::{FINDINGS_FEATURE, ServerMessage};
+use serde_json::json;
+use support::feed::{T0, TEST_LIMIT, WAIT, fast_opts, fed, hello, new_fleet, ratio_series, snapshot};
+use support::wait::{bounded, fleet_holds};
+
+/// Two healthy slices over the whole window.
+fn healthy_snapshot(seq: u64) -> ServerMessage<'static> {
+    let counts = vec![Some((990, 1000)); 60];
+    snapshot(
+        seq,
+        60,
+        vec![
+            ratio_series("m1", "tpu", 0, &counts),
+            ratio_series("m2", "tpu", 0, &counts),
+        ],
+    )
+}
+
+/// A findings frame of run `epoch` covering `/` (the scripted server's
+/// path) with one active regression of `signal` in `scope`.
+fn findings(epoch: &str, signal: &str, scope: serde_json::Value) -> String {
+    json!({
+        "type": "findings",
+        "epoch": epoch,
+        "endpoints": ["/"],
+        "through": T0 + 59 * 60_000,
+        "detections": {
+            "through": T0 + 59 * 60_000,
+            "since": T0,
+            "bucket_ms": 60_000,
+            "regressions": [{
+                "signal": signal, "role": "quality", "scope": scope, "origin": "cause",
+                "causes": [{"scope": scope, "explains": 1.0}],
+                "alarms": [{"level": "leaf", "scope": scope, "onset": T0 + 40 * 60_000,
+                            "detected_at": T0 + 45 * 60_000, "ended_at": null, "delta_pp": -30.0}],
+                "onset": T0 + 40 * 60_000, "detected_at": T0 + 45 * 60_000, "ended_at": null,
+                "baseline": 0.99, "current": 0.69, "delta_pp": -30.0
+            }],
+            "tracks": [{"signal": signal, "role": "quality", "level": "group", "scope": scope,
+                        "state": {"kind": "regression", "onset": T0 + 40 * 60_000,
+                                  "detected_at": T0 + 45 * 60_000}, "baseline": 0.99}]
+        }
+    })
+    .to_string()
+}
+
+fn with_findings(epoch: &str) -> ServerMessage<'static> {
+    let mut h = hello(epoch);
+    h.features.push(FINDINGS_FEATURE.to_owned());
+    ServerMessage::Hello(h)
+}
+
+fn no_escape(d: &Detections) -> bool {
+    let text = format!("{d:?}");
+    !text.contains('\u{1b}') && !text.contains('\u{7}')
+}
+
+#[tokio::test]
+async fn findings_covering_the_source_become_the_fleets_detections() {
+    bounded(TEST_LIMIT, async {
+        let fleet = new_fleet();
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
+        conn.send(&with_findings("run-1")).await;
+        conn.expect_subscribe().await;
+        conn.send(&healthy_snapshot(1)).await;
+        conn.send_text(findings("run-1", "quality", json!({"model": "m2"}))).await;
+        assert!(
+            fleet_holds(&fleet, WAIT, |f| f.findings.from_backend
+                && f.detections.active_regressions().count() == 1)
+            .await
+        );
+        let d = fleet.read(|f| f.detections.clone());
+        assert_eq!(d.regressions[0].scope["model"], "m2");
+        assert_eq!(d.regressions[0].onset, T0 + 40 * 60_000);
+        assert_eq!(d.tracks.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn findings_with_terminal_escapes_are_neutralised_on_the_way_in() {
+    bounded(TEST_LIMIT, async {
+        let fleet = new_fleet();
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
+        conn.send(&with_findings("run-1")).await;
+        conn.expect_subscribe().await;
+        conn.send(&healthy_snapshot(1)).await;
+        // A signal this client does not serve is left out, so the escape is
+        // in the scope of a known one too.
+        conn.send_text(findings(
+            "run-1",
+            "quality",
+            json!({"model\u{1b}]0;pwned\u{7}": "m2\u{1b}[2J\u{1b}[31m"}),
+        ))
+        .await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.detections.regressions.len() == 1).await);
+        let d = fleet.read(|f| f.detections.clone());
+        assert!(no_escape(&d), "{d:?}");
+        assert!(d.regressions[0].scope.values().any(|v| v.starts_with("m2")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_malformed_findings_message_is_the_sources_error_and_the_data_stays() {
+    bounded(TEST_LIMIT, async {
+        let fleet = new_fleet();
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
+        conn.send(&with_findings("run-1")).await;
+        conn.expect_subscribe().await;
+        conn.send(&healthy_snapshot(1)).await;
+        conn.send_text(
+            r#"{"type":"findings","epoch":"run-1","endpoints":["/"],"detections":{"regressions":[{"signal":7}]}}"#,
+        )
+        .await;
+        assert!(
+            fleet_holds(&fleet, WAIT, |f| f.sources[0]
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("malformed findings")))
+            .await
+        );
+        // Still live, the store intact, and the next good findings apply.
+        assert!(fleet.read(|f| f.sources[0].state.is_live()));
+        assert!(support::feed::quality_at(&fleet, "m1", "tpu", 10).is_some());
+        conn.send_text(findings("run-1", "quality", json!({"model": "m2"}))).await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.findings.from_backend).await);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn findings_of_another_endpoint_are_not_used() {
+    bounded(TEST_LIMIT, async {
+        let fleet = new_fleet();
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
+        conn.send(&with_findings("run-1")).await;
+        conn.expect_subscribe().await;
+        conn.send(&healthy_snapshot(1)).await;
+        let elsewhere = findings("run-1", "quality", json!({"model": "m2"}))
+            .replace(r#""endpoints":["/"]"#, r#""endpoints":["/metrics"]"#);
+        conn.send_text(elsewhere).await;
+        // Of another run than the hello's.
+        conn.send_text(findings("run-0", "quality", json!({"model": "m2"}))).await;
+        // Held once the second is in (both were handled), and used for neither.
+        assert!(
+            fleet_holds(&fleet, WAIT, |f| f.findings.received.first().and_then(Option::as_ref).is_some_and(|r| r.epoch == "run-0"))
+                .await
+        );
+        assert!(fleet.read(|f| !f.findings.from_backend && f.detections.regressions.is_empty()));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_findings_stop_after_a_reconnect_detection_goes_local_and_keeps_the_screen() {
+    bounded(TEST_LIMIT, async {
+        let fleet = new_fleet();
+        let (server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
+        let _detection = spawn_detection(fleet.clone(), DetectionSettings::default());
+        conn.send(&with_findings("run-1")).await;
+        conn.expect_subscribe().await;
+        conn.send(&healthy_snapshot(1)).await;
+        conn.send_text(findings("run-1", "quality", json!({"model": "m2"}))).await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.findings.from_backend).await);
+        // The local engine did not run meanwhile.
+        assert!(fleet.read(|f| f.detections.regressions.len() == 1));
+
+        // The backend comes back as a plain one: no `findings` in its hello.
+        drop(conn);
+        let mut conn = server.accept().await;
+        conn.handshake("run-2", &healthy_snapshot(1)).await;
+        assert!(
+            fleet_holds(&fleet, WAIT, |f| !f.findings.from_backend
+                && f.findings.fell_back.is_some())
+            .await,
+            "{:?}",
+            fleet.read(|f| f.findings.clone())
+        );
+        // The local engine replays the healthy history and replaces the
+        // backend's regression with what it finds: none.
+        assert!(
+            fleet_holds(&fleet, WAIT, |f| f.detections.through.is_some()
+                && f.detections.regressions.is_empty())
+            .await
+        );
+    })
+    .await;
+}
