@@ -97,7 +97,9 @@ fn from_backend(fleet: &SharedFleet) -> bool {
 /// advertise them, before replaying the history locally for nothing.
 const FINDINGS_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-async fn wait_for_findings(fleet: &SharedFleet) {
+/// Waits (at most a few seconds) for usable findings when every backend
+/// advertises them; returns at once otherwise.
+pub async fn wait_for_findings(fleet: &SharedFleet) {
     let promised = |f: &Fleet| {
         !f.sources.is_empty()
             && f.sources.iter().all(|s| {

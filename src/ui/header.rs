@@ -54,6 +54,13 @@ pub fn render_header(f: &mut Frame, area: Rect, app: &App, vm: &ViewModel, look:
         };
         title.push(Span::styled(format!("  {n} {word}{stale}"), t.error));
     }
+    if let Some(from) = header.findings_from {
+        let style = match from {
+            crate::view::FindingsFrom::Relay => t.dim,
+            crate::view::FindingsFrom::LocalAfterRelay => t.warn,
+        };
+        title.push(Span::styled(format!("  {}", from.words()), style));
+    }
     let left_width: usize = title.iter().map(|s| s.width()).sum();
     let title_area = Rect { height: 1, ..area };
     f.render_widget(Paragraph::new(Line::from(title)), title_area);

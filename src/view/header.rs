@@ -133,6 +133,40 @@ pub struct HeaderModel {
     pub data_now: Millis,
     /// Regressions detection holds open anywhere in the fleet.
     pub active_regressions: usize,
+    /// Where the findings come from, when not from this client's own engine
+    /// alone: `None` while detection is local as it always was.
+    pub findings_from: Option<FindingsFrom>,
+}
+
+/// Where the regressions on screen were concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingsFrom {
+    /// The backends' own detection (feature `findings`).
+    Relay,
+    /// This client again, after the backends' findings stopped.
+    LocalAfterRelay,
+}
+
+impl FindingsFrom {
+    fn of(fleet: &Fleet) -> Option<Self> {
+        if fleet.findings.from_backend {
+            Some(FindingsFrom::Relay)
+        } else {
+            fleet
+                .findings
+                .fell_back
+                .as_ref()
+                .map(|_| FindingsFrom::LocalAfterRelay)
+        }
+    }
+
+    /// The header's words for it: few, for 80 columns.
+    pub fn words(self) -> &'static str {
+        match self {
+            FindingsFrom::Relay => "findings: relay",
+            FindingsFrom::LocalAfterRelay => "findings: local (relay lost)",
+        }
+    }
 }
 
 /// The sources the screen must say are down, for the banner under the header.
@@ -224,6 +258,7 @@ impl HeaderModel {
             window_ms,
             data_now,
             active_regressions: active_regressions(fleet),
+            findings_from: FindingsFrom::of(fleet),
         }
     }
 }

@@ -135,6 +135,23 @@ async fn the_relays_findings_reach_a_client_equal_to_what_it_published_and_repla
     });
     assert!(fleet.read(|f| m2_tpu_active(&f.detections)));
 
+    // `qualtop check` against it reports the relay's findings: the same regression.
+    let url = relay.url(Endpoint::Evals);
+    let out = tokio::task::spawn_blocking(move || {
+        support::qualtop_command("relay-findings-check")
+            .args(["check", "--evals", &url, "--format", "json"])
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("findings from the backend"), "{err}");
+    assert_eq!(out.status.code(), Some(1), "an active regression: {err}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = report.to_string();
+    assert!(text.contains("\"m2\"") && text.contains("golden-qa"), "{text}");
+
     // The relay goes: the client says so and detects locally on what it
     // holds, finding the same regression.
     relay.shutdown().await;
