@@ -59,7 +59,7 @@ async fn run(fleet: SharedFleet, settings: DetectionSettings) {
             published = Detections::default();
             continue;
         }
-        if from_backend(&fleet) {
+        if from_backend(&fleet).await {
             engine = None;
             published = Detections::default();
         } else if let Some(engine) = engine.as_mut() {
@@ -73,7 +73,7 @@ async fn run(fleet: SharedFleet, settings: DetectionSettings) {
             while catch_up_once(&fleet, engine, &mut published, false) == BUCKETS_PER_READ {
                 tokio::task::yield_now().await;
             }
-            if !from_backend(&fleet) {
+            if !from_backend(&fleet).await {
                 publish(&fleet, engine, &mut published);
             }
         }
@@ -85,12 +85,16 @@ async fn run(fleet: SharedFleet, settings: DetectionSettings) {
 
 /// Whether the backends' findings are shown, after bringing the fleet up
 /// to date on it (a source that disconnected, a hello without the feature).
-fn from_backend(fleet: &SharedFleet) -> bool {
-    if fleet.read(findings_need_refresh) {
-        fleet.write(refresh_findings)
-    } else {
-        fleet.read(|f| f.findings.from_backend)
+/// A backend that reconnects promising findings gets a moment to send them
+/// before the whole history is replayed locally.
+async fn from_backend(fleet: &SharedFleet) -> bool {
+    if !fleet.read(findings_need_refresh) {
+        return fleet.read(|f| f.findings.from_backend);
     }
+    if fleet.read(|f| f.findings.from_backend) {
+        wait_for_findings(fleet).await;
+    }
+    fleet.write(refresh_findings)
 }
 
 /// Longest wait after the snapshots for findings of backends that

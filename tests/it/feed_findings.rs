@@ -196,3 +196,20 @@ async fn when_findings_stop_after_a_reconnect_detection_goes_local_and_keeps_the
     })
     .await;
 }
+
+#[test]
+fn the_findings_example_in_docs_protocol_md_decodes_to_detections() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/protocol.md"))
+        .expect("docs/protocol.md");
+    let example = doc
+        .lines()
+        .find(|l| l.starts_with(r#"{"type":"findings""#))
+        .expect("an example findings frame");
+    let Ok(Some(ServerMessage::Findings(m))) = qualtop::protocol::decode_server(example) else {
+        panic!("the example does not decode");
+    };
+    let d: Detections = serde_json::from_value(m.detections).expect("detections");
+    assert_eq!(d.active_regressions().count(), 1);
+    assert_eq!(d.tracks.len(), 2);
+    assert_eq!(m.endpoints, ["/metrics", "/evals"]);
+}
