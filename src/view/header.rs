@@ -143,7 +143,8 @@ pub struct HeaderModel {
 pub enum FindingsFrom {
     /// The backends' own detection (feature `findings`).
     Relay,
-    /// This client again, after the backends' findings stopped.
+    /// This client again, after the backends' findings stopped (drawn as a
+    /// warning; the banner or the source line says why).
     LocalAfterRelay,
 }
 
@@ -164,7 +165,7 @@ impl FindingsFrom {
     pub fn words(self) -> &'static str {
         match self {
             FindingsFrom::Relay => "findings: relay",
-            FindingsFrom::LocalAfterRelay => "findings: local (relay lost)",
+            FindingsFrom::LocalAfterRelay => "findings: local",
         }
     }
 }

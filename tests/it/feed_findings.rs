@@ -8,6 +8,7 @@ use crate::support;
 use qualtop::client::spawn_detection;
 use qualtop::detect::{Detections, DetectionSettings};
 use qualtop::protocol::{FINDINGS_FEATURE, ServerMessage};
+use qualtop::view::HeaderModel;
 use serde_json::json;
 use support::feed::{T0, TEST_LIMIT, WAIT, fast_opts, fed, hello, new_fleet, ratio_series, snapshot};
 use support::wait::{bounded, fleet_holds};
@@ -57,6 +58,11 @@ fn with_findings(epoch: &str) -> ServerMessage<'static> {
     let mut h = hello(epoch);
     h.features.push(FINDINGS_FEATURE.to_owned());
     ServerMessage::Hello(h)
+}
+
+/// What the header says of where the findings come from.
+fn header_words(fleet: &qualtop::feed::SharedFleet) -> Option<&'static str> {
+    fleet.read(|f| HeaderModel::from_fleet(f, None).findings_from.map(|w| w.words()))
 }
 
 fn no_escape(d: &Detections) -> bool {
@@ -172,6 +178,7 @@ async fn when_findings_stop_after_a_reconnect_detection_goes_local_and_keeps_the
         conn.send(&healthy_snapshot(1)).await;
         conn.send_text(findings("run-1", "quality", json!({"model": "m2"}))).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.findings.from_backend).await);
+        assert_eq!(header_words(&fleet), Some("findings: relay"));
         // The local engine did not run meanwhile.
         assert!(fleet.read(|f| f.detections.regressions.len() == 1));
 
@@ -186,6 +193,7 @@ async fn when_findings_stop_after_a_reconnect_detection_goes_local_and_keeps_the
             "{:?}",
             fleet.read(|f| f.findings.clone())
         );
+        assert_eq!(header_words(&fleet), Some("findings: local"));
         // The local engine replays the healthy history and replaces the
         // backend's regression with what it finds: none.
         assert!(
