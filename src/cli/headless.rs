@@ -8,8 +8,8 @@ use anyhow::bail;
 
 use super::args::SourceArgs;
 use super::tui::sources_of;
-use crate::client::{catch_up, wait_for_findings};
 use crate::client::{Connections, connect_with};
+use crate::client::{catch_up, wait_for_findings};
 use crate::detect::{DetectionEngine, DetectionSettings, Detections};
 use crate::feed::{ConnState, Fleet, SharedFleet, refresh_findings, wait_until_settled};
 

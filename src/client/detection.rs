@@ -6,9 +6,7 @@
 use tokio::task::JoinHandle;
 
 use crate::detect::{DetectionEngine, DetectionSettings, Detections};
-use crate::feed::{
-    Fleet, SharedFleet, findings_need_refresh, refresh_findings, usable_findings,
-};
+use crate::feed::{Fleet, SharedFleet, findings_need_refresh, refresh_findings, usable_findings};
 
 /// Buckets consumed per read of the fleet: the first call replays the
 /// whole history (360 buckets for the demo, about 1–2 ms each in a release
@@ -185,7 +183,8 @@ fn catch_up_once(
     published: &mut Detections,
     show: bool,
 ) -> usize {
-    let consumed = fleet.read(|f| engine.step_through(&f.store, complete_through(f), BUCKETS_PER_READ));
+    let consumed =
+        fleet.read(|f| engine.step_through(&f.store, complete_through(f), BUCKETS_PER_READ));
     if consumed > 0 && show {
         publish(fleet, engine, published);
     }

@@ -51,8 +51,8 @@ pub(super) fn note_endpoint(f: &mut Fleet, index: usize, url: &str) {
 /// A message that does not decode is refused with the reason, and what
 /// was held stays.
 pub fn apply_findings(f: &mut Fleet, index: usize, msg: FindingsMessage) -> Result<(), String> {
-    let mut detections: Detections = serde_json::from_value(msg.detections)
-        .map_err(|e| format!("malformed findings: {e}"))?;
+    let mut detections: Detections =
+        serde_json::from_value(msg.detections).map_err(|e| format!("malformed findings: {e}"))?;
     sanitise(&mut detections);
     let held = &mut f.findings.received;
     if held.len() <= index {
@@ -175,14 +175,24 @@ fn of_known_signals(f: &Fleet, d: &Detections) -> Detections {
         })
     };
     Detections {
-        tracks: d.tracks.iter().filter(|t| known(&t.signal)).cloned().collect(),
+        tracks: d
+            .tracks
+            .iter()
+            .filter(|t| known(&t.signal))
+            .cloned()
+            .collect(),
         regressions: d
             .regressions
             .iter()
             .filter(|r| known(&r.signal))
             .cloned()
             .collect(),
-        burns: d.burns.iter().filter(|b| known(&b.signal)).cloned().collect(),
+        burns: d
+            .burns
+            .iter()
+            .filter(|b| known(&b.signal))
+            .cloned()
+            .collect(),
         ..d.clone()
     }
 }

@@ -11,11 +11,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::clock::wall_ms;
 use super::findings_wire::{WireIdentity, encode_capped};
-use crate::detect::{
-    DetectedRegression, DetectionEngine, DetectionSettings, Detections, ScopeMap,
-};
+use crate::clock::wall_ms;
+use crate::detect::{DetectedRegression, DetectionEngine, DetectionSettings, Detections, ScopeMap};
 use crate::protocol::{BucketValue, CowStr, Hello, Millis, Point, Subscribe};
 use crate::server::{FindingsFrames, Hub, Update, Window};
 use crate::store::{Drops, SourceBinding, Store};

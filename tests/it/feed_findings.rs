@@ -6,11 +6,13 @@
 use crate::support;
 
 use qualtop::client::spawn_detection;
-use qualtop::detect::{Detections, DetectionSettings};
+use qualtop::detect::{DetectionSettings, Detections};
 use qualtop::protocol::{FINDINGS_FEATURE, ServerMessage};
 use qualtop::view::HeaderModel;
 use serde_json::json;
-use support::feed::{T0, TEST_LIMIT, WAIT, fast_opts, fed, hello, new_fleet, ratio_series, snapshot};
+use support::feed::{
+    T0, TEST_LIMIT, WAIT, fast_opts, fed, hello, new_fleet, ratio_series, snapshot,
+};
 use support::wait::{bounded, fleet_holds};
 
 /// Two healthy slices over the whole window.
@@ -62,7 +64,11 @@ fn with_findings(epoch: &str) -> ServerMessage<'static> {
 
 /// What the header says of where the findings come from.
 fn header_words(fleet: &qualtop::feed::SharedFleet) -> Option<&'static str> {
-    fleet.read(|f| HeaderModel::from_fleet(f, None).findings_from.map(|w| w.words()))
+    fleet.read(|f| {
+        HeaderModel::from_fleet(f, None)
+            .findings_from
+            .map(|w| w.words())
+    })
 }
 
 fn no_escape(d: &Detections) -> bool {
@@ -78,7 +84,8 @@ async fn findings_covering_the_source_become_the_fleets_detections() {
         conn.send(&with_findings("run-1")).await;
         conn.expect_subscribe().await;
         conn.send(&healthy_snapshot(1)).await;
-        conn.send_text(findings("run-1", "quality", json!({"model": "m2"}))).await;
+        conn.send_text(findings("run-1", "quality", json!({"model": "m2"})))
+            .await;
         assert!(
             fleet_holds(&fleet, WAIT, |f| f.findings.from_backend
                 && f.detections.active_regressions().count() == 1)
@@ -156,11 +163,17 @@ async fn findings_of_another_endpoint_are_not_used() {
             .replace(r#""endpoints":["/"]"#, r#""endpoints":["/metrics"]"#);
         conn.send_text(elsewhere).await;
         // Of another run than the hello's.
-        conn.send_text(findings("run-0", "quality", json!({"model": "m2"}))).await;
+        conn.send_text(findings("run-0", "quality", json!({"model": "m2"})))
+            .await;
         // Held once the second is in (both were handled), and used for neither.
         assert!(
-            fleet_holds(&fleet, WAIT, |f| f.findings.received.first().and_then(Option::as_ref).is_some_and(|r| r.epoch == "run-0"))
-                .await
+            fleet_holds(&fleet, WAIT, |f| f
+                .findings
+                .received
+                .first()
+                .and_then(Option::as_ref)
+                .is_some_and(|r| r.epoch == "run-0"))
+            .await
         );
         assert!(fleet.read(|f| !f.findings.from_backend && f.detections.regressions.is_empty()));
     })
@@ -176,7 +189,8 @@ async fn when_findings_stop_after_a_reconnect_detection_goes_local_and_keeps_the
         conn.send(&with_findings("run-1")).await;
         conn.expect_subscribe().await;
         conn.send(&healthy_snapshot(1)).await;
-        conn.send_text(findings("run-1", "quality", json!({"model": "m2"}))).await;
+        conn.send_text(findings("run-1", "quality", json!({"model": "m2"})))
+            .await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.findings.from_backend).await);
         assert_eq!(header_words(&fleet), Some("findings: relay"));
         // The local engine did not run meanwhile.

@@ -33,7 +33,11 @@ fn import_lines(first: i64, last: i64, fault: i64) -> String {
             let values: Vec<String> = (first..=last)
                 .map(|k| {
                     let v = value;
-                    let bad = if s == 2 && k >= fault { 800 } else { 15 + (k + s as i64).rem_euclid(11) };
+                    let bad = if s == 2 && k >= fault {
+                        800
+                    } else {
+                        15 + (k + s as i64).rem_euclid(11)
+                    };
                     value += if result == "fail" { bad } else { 2000 - bad };
                     v.to_string()
                 })
@@ -94,23 +98,38 @@ fn m2_tpu_active(d: &qualtop::detect::Detections) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relays_findings_reach_a_client_equal_to_what_it_published_and_replace_local_detection()
 {
-    let test = "the_relays_findings_reach_a_client_equal_to_what_it_published_and_replace_local_detection";
+    let test =
+        "the_relays_findings_reach_a_client_equal_to_what_it_published_and_replace_local_detection";
     let Some((_vm, relay)) = faulty_relay(test).await else {
         return;
     };
     assert!(
-        eventually(WAIT, || m2_tpu_active(&relay.findings().snapshot().detections)).await,
+        eventually(WAIT, || m2_tpu_active(
+            &relay.findings().snapshot().detections
+        ))
+        .await,
         "the relay did not find the fault: {:?}",
         {
             let p = relay.findings().snapshot();
-            (p.through, p.buckets, p.detections.since, p.detections.tracks.len())
+            (
+                p.through,
+                p.buckets,
+                p.detections.since,
+                p.detections.tracks.len(),
+            )
         }
     );
 
     // On the wire: the hello lists the feature, a findings frame follows the snapshot.
     let mut ws = ws_connect(&relay.url(Endpoint::Evals), None).await.unwrap();
     let hello = next_of(&mut ws, "hello", WAIT).await.unwrap();
-    assert!(hello["features"].as_array().unwrap().iter().any(|f| f == "findings"));
+    assert!(
+        hello["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "findings")
+    );
     use futures_util::SinkExt;
     ws.send(tokio_tungstenite::tungstenite::Message::text(
         r#"{"type":"subscribe","window_ms":120000}"#,
@@ -131,7 +150,18 @@ async fn the_relays_findings_reach_a_client_equal_to_what_it_published_and_repla
     .await;
     assert!(same, "{:?}", {
         let published = relay.findings().snapshot().detections;
-        fleet.read(|f| (f.findings.from_backend, qualtop::feed::usable_findings(f).err(), f.detections.through, published.through, f.detections.regressions.len(), published.regressions.len(), format!("{:?}", f.detections.regressions.first()), format!("{:?}", published.regressions.first())))
+        fleet.read(|f| {
+            (
+                f.findings.from_backend,
+                qualtop::feed::usable_findings(f).err(),
+                f.detections.through,
+                published.through,
+                f.detections.regressions.len(),
+                published.regressions.len(),
+                format!("{:?}", f.detections.regressions.first()),
+                format!("{:?}", published.regressions.first()),
+            )
+        })
     });
     assert!(fleet.read(|f| m2_tpu_active(&f.detections)));
 
@@ -150,7 +180,10 @@ async fn the_relays_findings_reach_a_client_equal_to_what_it_published_and_repla
     assert_eq!(out.status.code(), Some(1), "an active regression: {err}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let text = report.to_string();
-    assert!(text.contains("\"m2\"") && text.contains("golden-qa"), "{text}");
+    assert!(
+        text.contains("\"m2\"") && text.contains("golden-qa"),
+        "{text}"
+    );
 
     // The relay goes: the client says so and detects locally on what it
     // holds, finding the same regression.
@@ -160,7 +193,10 @@ async fn the_relays_findings_reach_a_client_equal_to_what_it_published_and_repla
             && f.findings.fell_back.is_some())
         .await
     );
-    assert!(fleet.read(|f| m2_tpu_active(&f.detections)), "the screen kept its findings");
+    assert!(
+        fleet.read(|f| m2_tpu_active(&f.detections)),
+        "the screen kept its findings"
+    );
     assert!(
         fleet_holds(&fleet, WAIT, |f| !f.findings.from_backend
             && f.detections.through.is_some()
