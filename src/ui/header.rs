@@ -55,10 +55,7 @@ pub fn render_header(f: &mut Frame, area: Rect, app: &App, vm: &ViewModel, look:
         title.push(Span::styled(format!("  {n} {word}{stale}"), t.error));
     }
     if let Some(from) = header.findings_from {
-        let style = match from {
-            crate::view::FindingsFrom::Relay => t.dim,
-            crate::view::FindingsFrom::LocalAfterRelay => t.warn,
-        };
+        let style = if from.is_warning() { t.warn } else { t.dim };
         title.push(Span::styled(format!("  {}", from.words()), style));
     }
     let left_width: usize = title.iter().map(|s| s.width()).sum();

@@ -143,6 +143,9 @@ pub struct HeaderModel {
 pub enum FindingsFrom {
     /// The backends' own detection (feature `findings`).
     Relay,
+    /// The backends' own detection, with its oldest regressions left out
+    /// to stay under the frame's size cap.
+    RelayPartial,
     /// This client again, after the backends' findings stopped (drawn as a
     /// warning; the banner or the source line says why).
     LocalAfterRelay,
@@ -151,7 +154,11 @@ pub enum FindingsFrom {
 impl FindingsFrom {
     fn of(fleet: &Fleet) -> Option<Self> {
         if fleet.findings.from_backend {
-            Some(FindingsFrom::Relay)
+            Some(if fleet.findings.truncated > 0 {
+                FindingsFrom::RelayPartial
+            } else {
+                FindingsFrom::Relay
+            })
         } else {
             fleet
                 .findings
@@ -165,12 +172,20 @@ impl FindingsFrom {
     pub fn words(self) -> &'static str {
         match self {
             FindingsFrom::Relay => "findings: relay",
+            FindingsFrom::RelayPartial => "findings: relay, newest only",
             FindingsFrom::LocalAfterRelay => "findings: local",
+        }
+    }
+
+    /// Whether the words are a warning (partial, or no longer the relay's).
+    pub fn is_warning(self) -> bool {
+        match self {
+            FindingsFrom::Relay => false,
+            FindingsFrom::RelayPartial | FindingsFrom::LocalAfterRelay => true,
         }
     }
 }
 
-/// The sources the screen must say are down, for the banner under the header.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DownBanner {
     pub labels: Vec<String>,

@@ -181,6 +181,37 @@ async fn findings_of_another_endpoint_are_not_used() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_a_plain_backend_the_client_detects_locally_and_the_header_says_nothing() {
+    bounded(TEST_LIMIT, async {
+        let fleet = new_fleet();
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
+        let _detection = spawn_detection(fleet.clone(), DetectionSettings::default());
+        conn.handshake("plain", &healthy_snapshot(1)).await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.detections.through.is_some()).await);
+        assert!(fleet.read(|f| !f.findings.from_backend && f.findings.fell_back.is_none()));
+        assert_eq!(header_words(&fleet), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn truncated_findings_are_shown_as_the_newest_only() {
+    bounded(TEST_LIMIT, async {
+        let fleet = new_fleet();
+        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
+        conn.send(&with_findings("run-1")).await;
+        conn.expect_subscribe().await;
+        conn.send(&healthy_snapshot(1)).await;
+        let cut = findings("run-1", "quality", json!({"model": "m2"}))
+            .replace(r#""endpoints":["/"]"#, r#""endpoints":["/"],"truncated":12"#);
+        conn.send_text(cut).await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.findings.from_backend).await);
+        assert_eq!(header_words(&fleet), Some("findings: relay, newest only"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_findings_stop_after_a_reconnect_detection_goes_local_and_keeps_the_screen() {
     bounded(TEST_LIMIT, async {
         let fleet = new_fleet();
