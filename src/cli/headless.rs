@@ -11,7 +11,9 @@ use super::tui::sources_of;
 use crate::client::{Connections, connect_with};
 use crate::client::{catch_up, wait_for_findings};
 use crate::detect::{DetectionEngine, DetectionSettings, Detections};
-use crate::feed::{ConnState, Fleet, SharedFleet, refresh_findings, wait_until_settled};
+use crate::feed::{
+    ConnState, Fleet, SharedFleet, findings_need_refresh, refresh_findings, wait_until_settled,
+};
 
 /// Longest wait for every backend's snapshot.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -32,7 +34,13 @@ impl Replayed {
     /// while the backends' findings cover every source, takes theirs (one
     /// truth: the TUI shows the same), replaying locally once they stop.
     pub fn catch_up(&mut self) -> usize {
-        if self.fleet.write(refresh_findings) {
+        // A write only when it changes something: `check --watch` wakes on every write.
+        let relay = if self.fleet.read(findings_need_refresh) {
+            self.fleet.write(refresh_findings)
+        } else {
+            self.fleet.read(|f| f.findings.from_backend)
+        };
+        if relay {
             self.published = self.fleet.read(|f| f.detections.clone());
             if self.engine.through().is_some() {
                 // Should the findings stop, the local replay starts from the beginning.

@@ -202,8 +202,10 @@ async fn truncated_findings_are_shown_as_the_newest_only() {
         conn.send(&with_findings("run-1")).await;
         conn.expect_subscribe().await;
         conn.send(&healthy_snapshot(1)).await;
-        let cut = findings("run-1", "quality", json!({"model": "m2"}))
-            .replace(r#""endpoints":["/"]"#, r#""endpoints":["/"],"truncated":12"#);
+        let cut = findings("run-1", "quality", json!({"model": "m2"})).replace(
+            r#""endpoints":["/"]"#,
+            r#""endpoints":["/"],"truncated":12"#,
+        );
         conn.send_text(cut).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.findings.from_backend).await);
         assert_eq!(header_words(&fleet), Some("findings: relay, newest only"));
