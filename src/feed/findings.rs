@@ -239,14 +239,6 @@ fn sanitise(d: &mut Detections) {
     }
 }
 
-/// Data time the findings in use were tested through, for a status line.
-pub fn findings_through(f: &Fleet) -> Option<Millis> {
-    f.findings
-        .from_backend
-        .then_some(f.detections.through)
-        .flatten()
-}
-
 #[cfg(test)]
 mod tests {
     use super::endpoint_path;

@@ -268,3 +268,18 @@ fn the_findings_example_in_docs_protocol_md_decodes_to_detections() {
     assert_eq!(d.tracks.len(), 2);
     assert_eq!(m.endpoints, ["/metrics", "/evals"]);
 }
+
+#[test]
+fn a_findings_message_round_trips_and_unknown_fields_are_ignored() {
+    let text = findings("run-1", "quality", json!({"model": "m2"}))
+        .replace(r#""epoch":"#, r#""from_the_future":[1,2],"epoch":"#);
+    let Ok(Some(ServerMessage::Findings(m))) = qualtop::protocol::decode_server(&text) else {
+        panic!("does not decode: {text}");
+    };
+    let again = ServerMessage::Findings(m.clone()).to_json();
+    assert!(again.starts_with(r#"{"type":"findings","#), "{again}");
+    assert_eq!(
+        qualtop::protocol::decode_server(&again),
+        Ok(Some(ServerMessage::Findings(m)))
+    );
+}

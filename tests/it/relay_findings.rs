@@ -139,6 +139,16 @@ async fn the_relays_findings_reach_a_client_equal_to_what_it_published_and_repla
     let frame = next_of(&mut ws, "findings", WAIT).await.unwrap();
     assert_eq!(frame["endpoints"], json!(["/metrics", "/evals"]));
     assert_eq!(frame["epoch"], hello["epoch"]);
+    // Sent again as the detections change (a bucket a second here), never
+    // more than once a second on one connection.
+    let first = std::time::Instant::now();
+    let again = next_of(&mut ws, "findings", WAIT).await.unwrap();
+    assert!(
+        first.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        first.elapsed()
+    );
+    assert_ne!(again["through"], frame["through"]);
 
     // qualtop's own client shows exactly what the relay concluded.
     let (fleet, _feed) = client(&relay.url(Endpoint::Evals), None);
