@@ -214,3 +214,29 @@ async fn the_relays_findings_reach_a_client_equal_to_what_it_published_and_repla
         .await
     );
 }
+
+/// What a findings frame weighs on the demo fleet after its six hours
+/// and six more (the three bugs found), and how long encoding it takes. A measurement:
+/// `cargo test --test it relay_findings::findings_frame -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement: run it by name"]
+fn findings_frame_size_on_the_demo_fleet() {
+    use qualtop::demo::Scenario;
+    use support::detect::{DemoReplay, engine};
+    let mut replay = DemoReplay::new(Scenario::builtin().unwrap(), 2025, -360, 360);
+    let mut engine = engine();
+    replay.run(&mut engine, 720);
+    let d = engine.detections(&replay.store);
+    let started = std::time::Instant::now();
+    let frame = qualtop::protocol::findings_json("e", &["/evals".to_owned()], d.through, 0, &d);
+    let took = started.elapsed();
+    println!(
+        "{} regressions, {} tracks, {} burns: frame {} bytes, encoded in {:.2} ms",
+        d.regressions.len(),
+        d.tracks.len(),
+        d.burns.len(),
+        frame.len(),
+        took.as_secs_f64() * 1000.0
+    );
+    assert!(frame.len() < qualtop::protocol::MAX_FINDINGS_BYTES);
+}
