@@ -35,15 +35,26 @@ pub struct FindingsState {
     pub truncated: u64,
     /// Each source's endpoint path (of its URL), which its findings must cover.
     pub paths: Vec<Option<String>>,
+    /// Why each source's last findings message was refused (raw: sanitise
+    /// before drawing), until one is taken or the source reconnects.
+    pub refused: Vec<Option<String>>,
 }
 
 /// Notes the endpoint path of source `index`'s URL.
 pub(super) fn note_endpoint(f: &mut Fleet, index: usize, url: &str) {
-    let paths = &mut f.findings.paths;
-    if paths.len() <= index {
-        paths.resize(index + 1, None);
+    put(
+        &mut f.findings.paths,
+        index,
+        endpoint_path(url).map(str::to_owned),
+    );
+}
+
+/// Sets `v[index]`, growing `v` as needed.
+fn put<T: Clone>(v: &mut Vec<Option<T>>, index: usize, value: Option<T>) {
+    if v.len() <= index {
+        v.resize(index + 1, None);
     }
-    paths[index] = endpoint_path(url).map(str::to_owned);
+    v[index] = value;
 }
 
 /// Applies a `findings` message of source `index`: decoded, every string
@@ -51,19 +62,23 @@ pub(super) fn note_endpoint(f: &mut Fleet, index: usize, url: &str) {
 /// A message that does not decode is refused with the reason, and what
 /// was held stays.
 pub fn apply_findings(f: &mut Fleet, index: usize, msg: FindingsMessage) -> Result<(), String> {
-    let mut detections: Detections =
-        serde_json::from_value(msg.detections).map_err(|e| format!("malformed findings: {e}"))?;
+    let mut detections: Detections = match serde_json::from_value(msg.detections) {
+        Ok(d) => d,
+        Err(e) => {
+            let why = format!("malformed findings: {e}");
+            put(&mut f.findings.refused, index, Some(why.clone()));
+            return Err(why);
+        }
+    };
     sanitise(&mut detections);
-    let held = &mut f.findings.received;
-    if held.len() <= index {
-        held.resize(index + 1, None);
-    }
-    held[index] = Some(ReceivedFindings {
+    put(&mut f.findings.refused, index, None);
+    let got = ReceivedFindings {
         epoch: msg.epoch,
         endpoints: msg.endpoints,
         truncated: msg.truncated,
         detections: Arc::new(detections),
-    });
+    };
+    put(&mut f.findings.received, index, Some(got));
     refresh(f);
     Ok(())
 }
@@ -86,9 +101,8 @@ pub(super) fn on_findings(fleet: &SharedFleet, index: usize, msg: FindingsMessag
 
 /// Forgets what source `index` sent: a new connection must send its own.
 pub fn forget_findings(f: &mut Fleet, index: usize) {
-    if let Some(held) = f.findings.received.get_mut(index) {
-        *held = None;
-    }
+    put(&mut f.findings.received, index, None);
+    put(&mut f.findings.refused, index, None);
 }
 
 /// The backend's detections to show now, or why detection must be local.

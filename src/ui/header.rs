@@ -225,6 +225,9 @@ fn source_line<'a>(s: &'a SourceLine, wall_now: Millis, look: &Look) -> Line<'a>
     if let Some(clock) = &s.clock_warning {
         spans.push(Span::styled(format!("  {clock}"), t.error));
     }
+    if let Some(why) = &s.findings_refused {
+        spans.push(Span::styled(format!("  {}", look.cut(why, 60)), t.warn));
+    }
     let held = s.backend_now.filter(|_| !state.is_live());
     match s.data_age_ms {
         // A source that is not live is as old as its last word, whatever its lag.

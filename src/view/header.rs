@@ -42,6 +42,8 @@ pub struct SourceLine {
     pub clock_warning: Option<String>,
     /// Parts of a snapshot received and in all, while one loads.
     pub loading: Option<(u32, u32)>,
+    /// Why its last `findings` message was refused (sanitised).
+    pub findings_refused: Option<String>,
 }
 
 impl SourceLine {
@@ -76,6 +78,7 @@ impl SourceLine {
                 .clock_refused_ms
                 .map(|off| format!("clock {}", crate::clock::disagreement_words(off))),
             loading: s.snapshot_progress,
+            findings_refused: None,
         }
     }
 
@@ -269,7 +272,16 @@ impl HeaderModel {
             sources: fleet
                 .sources
                 .iter()
-                .map(|s| SourceLine::from_status(s, data_now))
+                .enumerate()
+                .map(|(i, s)| SourceLine {
+                    findings_refused: fleet
+                        .findings
+                        .refused
+                        .get(i)
+                        .and_then(Option::as_deref)
+                        .map(|why| sanitize(why).into_owned()),
+                    ..SourceLine::from_status(s, data_now)
+                })
                 .collect(),
             window_ms,
             data_now,

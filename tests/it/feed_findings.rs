@@ -142,11 +142,17 @@ async fn a_malformed_findings_message_is_the_sources_error_and_the_data_stays() 
                 .is_some_and(|e| e.contains("malformed findings")))
             .await
         );
+        // The source's line in the header says why.
+        let line = |fleet: &qualtop::feed::SharedFleet| {
+            fleet.read(|f| HeaderModel::from_fleet(f, None).sources[0].findings_refused.clone())
+        };
+        assert!(line(&fleet).is_some_and(|w| w.starts_with("malformed findings")));
         // Still live, the store intact, and the next good findings apply.
         assert!(fleet.read(|f| f.sources[0].state.is_live()));
         assert!(support::feed::quality_at(&fleet, "m1", "tpu", 10).is_some());
         conn.send_text(findings("run-1", "quality", json!({"model": "m2"}))).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.findings.from_backend).await);
+        assert_eq!(line(&fleet), None, "a good one clears it");
     })
     .await;
 }
