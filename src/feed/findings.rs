@@ -11,6 +11,11 @@ use crate::detect::{Detections, ScopeMap};
 use crate::protocol::{FINDINGS_FEATURE, FindingsMessage, Millis};
 use crate::text::sanitize::sanitize;
 
+/// Most tracks, regressions and burns one findings message may hold: a
+/// server keeps its frames under 1 MiB (a few thousand); a backend gone
+/// mad is refused here rather than held.
+pub const MAX_FINDINGS_ITEMS: usize = 50_000;
+
 /// What one source's current connection sent last.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedFindings {
@@ -70,6 +75,12 @@ pub fn apply_findings(f: &mut Fleet, index: usize, msg: FindingsMessage) -> Resu
             return Err(why);
         }
     };
+    let items = detections.tracks.len() + detections.regressions.len() + detections.burns.len();
+    if items > MAX_FINDINGS_ITEMS {
+        let why = format!("findings refused: {items} items, over {MAX_FINDINGS_ITEMS}");
+        put(&mut f.findings.refused, index, Some(why.clone()));
+        return Err(why);
+    }
     sanitise(&mut detections);
     put(&mut f.findings.refused, index, None);
     let got = ReceivedFindings {

@@ -44,7 +44,7 @@ pub use changes::{ChangeDrops, MAX_CHANGES, apply_changes};
 pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
 pub use findings::{
-    FindingsState, ReceivedFindings, apply_findings, findings_need_refresh,
+    FindingsState, MAX_FINDINGS_ITEMS, ReceivedFindings, apply_findings, findings_need_refresh,
     refresh as refresh_findings, usable_findings,
 };
 pub use fleet::{
