@@ -71,6 +71,10 @@ pub async fn check(
     let (sources, _demo) = with_demo_speed(sources, args.demo_speed).await?;
     let mut replayed = connect_and_replay(&sources, settings).await?;
     let fleet = replayed.fleet.clone();
+    if fleet.read(|f| f.findings.from_backend) {
+        // One truth: the regressions the TUIs on this backend show.
+        eprintln!("qualtop: findings from the backend's own detection (feature `findings`)");
+    }
     if !args.watch.is_zero() {
         let mut changes = fleet.subscribe();
         changes.borrow_and_update();

@@ -8,10 +8,12 @@ use anyhow::bail;
 
 use super::args::SourceArgs;
 use super::tui::sources_of;
-use crate::client::catch_up;
 use crate::client::{Connections, connect_with};
+use crate::client::{catch_up, wait_for_findings};
 use crate::detect::{DetectionEngine, DetectionSettings, Detections};
-use crate::feed::{ConnState, Fleet, SharedFleet, wait_until_settled};
+use crate::feed::{
+    ConnState, Fleet, SharedFleet, findings_need_refresh, refresh_findings, wait_until_settled,
+};
 
 /// Longest wait for every backend's snapshot.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -20,6 +22,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Replayed {
     pub fleet: SharedFleet,
     pub engine: DetectionEngine,
+    settings: DetectionSettings,
     /// Also in `fleet.detections`, where the view functions read it.
     pub published: Detections,
     /// Keeps the feeds (and the built-in demo) running.
@@ -27,8 +30,24 @@ pub struct Replayed {
 }
 
 impl Replayed {
-    /// Feeds detection every bucket that arrived since the last call.
+    /// Feeds detection every bucket that arrived since the last call; or,
+    /// while the backends' findings cover every source, takes theirs (one
+    /// truth: the TUI shows the same), replaying locally once they stop.
     pub fn catch_up(&mut self) -> usize {
+        // A write only when it changes something: `check --watch` wakes on every write.
+        let relay = if self.fleet.read(findings_need_refresh) {
+            self.fleet.write(refresh_findings)
+        } else {
+            self.fleet.read(|f| f.findings.from_backend)
+        };
+        if relay {
+            self.published = self.fleet.read(|f| f.detections.clone());
+            if self.engine.through().is_some() {
+                // Should the findings stop, the local replay starts from the beginning.
+                self.engine = DetectionEngine::new(self.settings);
+            }
+            return 0;
+        }
         catch_up(&self.fleet, &mut self.engine, &mut self.published)
     }
 }
@@ -68,9 +87,11 @@ pub async fn connect_and_replay(
     let mut replayed = Replayed {
         fleet,
         engine: DetectionEngine::new(settings),
+        settings,
         published: Detections::default(),
         _connections: connections,
     };
+    wait_for_findings(&replayed.fleet).await;
     replayed.catch_up();
     Ok(replayed)
 }

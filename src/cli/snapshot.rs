@@ -133,6 +133,10 @@ pub fn run(cli: &Cli, args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
     let settings = super::settings::resolve(cli, &env)?;
     let output = block_on(Threads::Client, async {
         let replayed = connect_and_replay(&settings.sources, settings.detection()).await?;
+        if replayed.fleet.read(|f| f.findings.from_backend) {
+            // One truth: the regressions the TUIs on this backend show.
+            eprintln!("qualtop: findings from the backend's own detection (feature `findings`)");
+        }
         replayed.fleet.read(|f| {
             let options = SnapshotOptions {
                 format: args.format,

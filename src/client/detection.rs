@@ -6,7 +6,7 @@
 use tokio::task::JoinHandle;
 
 use crate::detect::{DetectionEngine, DetectionSettings, Detections};
-use crate::feed::{Fleet, SharedFleet};
+use crate::feed::{Fleet, SharedFleet, findings_need_refresh, refresh_findings, usable_findings};
 
 /// Buckets consumed per read of the fleet: the first call replays the
 /// whole history (360 buckets for the demo, about 1–2 ms each in a release
@@ -40,8 +40,10 @@ async fn run(fleet: SharedFleet, settings: DetectionSettings) {
     // part of their history, and the scope search would read leaves against
     // baselines of another span. `qualtop check` waits the same way.
     crate::feed::wait_until_settled(&fleet, FIRST_SNAPSHOT_WAIT).await;
+    wait_for_findings(&fleet).await;
     let mut changes = fleet.subscribe();
-    let mut engine = DetectionEngine::new(settings);
+    // `None` while the backends' findings are shown: no engine, no replay.
+    let mut engine: Option<DetectionEngine> = None;
     let mut published = Detections::default();
     let mut timeline = fleet.read(|f| f.timeline);
     loop {
@@ -51,15 +53,72 @@ async fn run(fleet: SharedFleet, settings: DetectionSettings) {
             // once every backend has sent data on the new axis.
             wait_for_new_axis(&fleet).await;
             timeline = fleet.read(|f| f.timeline);
-            engine = DetectionEngine::new(settings);
+            engine = None;
             published = Detections::default();
             continue;
         }
-        while catch_up_once(&fleet, &mut engine, &mut published) == BUCKETS_PER_READ {
-            tokio::task::yield_now().await;
+        if from_backend(&fleet).await {
+            engine = None;
+            published = Detections::default();
+        } else if let Some(engine) = engine.as_mut() {
+            while catch_up_once(&fleet, engine, &mut published, true) == BUCKETS_PER_READ {
+                tokio::task::yield_now().await;
+            }
+        } else {
+            // First run, or the backends' findings stopped: replay the whole
+            // history, and replace what is on screen only once caught up.
+            let engine = engine.insert(DetectionEngine::new(settings));
+            while catch_up_once(&fleet, engine, &mut published, false) == BUCKETS_PER_READ {
+                tokio::task::yield_now().await;
+            }
+            if !from_backend(&fleet).await {
+                publish(&fleet, engine, &mut published);
+            }
         }
         if changes.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// Whether the backends' findings are shown, after bringing the fleet up
+/// to date on it (a source that disconnected, a hello without the feature).
+/// A backend that reconnects promising findings gets a moment to send them
+/// before the whole history is replayed locally.
+async fn from_backend(fleet: &SharedFleet) -> bool {
+    if !fleet.read(findings_need_refresh) {
+        return fleet.read(|f| f.findings.from_backend);
+    }
+    if fleet.read(|f| f.findings.from_backend) {
+        wait_for_findings(fleet).await;
+    }
+    fleet.write(refresh_findings)
+}
+
+/// Longest wait after the snapshots for findings of backends that
+/// advertise them, before replaying the history locally for nothing.
+const FINDINGS_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Waits (at most a few seconds) for usable findings when every backend
+/// advertises them; returns at once otherwise.
+pub async fn wait_for_findings(fleet: &SharedFleet) {
+    let promised = |f: &Fleet| {
+        !f.sources.is_empty()
+            && f.sources.iter().all(|s| {
+                s.hello
+                    .as_ref()
+                    .is_some_and(|h| h.has_feature(crate::protocol::FINDINGS_FEATURE))
+            })
+    };
+    if !fleet.read(promised) {
+        return;
+    }
+    let mut changes = fleet.subscribe();
+    let deadline = tokio::time::Instant::now() + FINDINGS_WAIT;
+    while !fleet.read(|f| usable_findings(f).is_ok()) {
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return,
         }
     }
 }
@@ -92,7 +151,7 @@ pub fn catch_up(
 ) -> usize {
     let mut total = 0;
     loop {
-        let n = catch_up_once(fleet, engine, published);
+        let n = catch_up_once(fleet, engine, published, true);
         total += n;
         if n < BUCKETS_PER_READ {
             return total;
@@ -116,22 +175,32 @@ fn complete_through(fleet: &Fleet) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
-/// One read of the fleet: up to [`BUCKETS_PER_READ`] buckets, then a write
-/// if the detections changed.
+/// One read of the fleet: up to [`BUCKETS_PER_READ`] buckets, then (if
+/// `show`) a write if the detections changed.
 fn catch_up_once(
     fleet: &SharedFleet,
     engine: &mut DetectionEngine,
     published: &mut Detections,
+    show: bool,
 ) -> usize {
-    let (consumed, fresh) = fleet.read(|f| {
-        let n = engine.step_through(&f.store, complete_through(f), BUCKETS_PER_READ);
-        (n, (n > 0).then(|| engine.detections(&f.store)))
-    });
-    if let Some(d) = fresh
-        && d != *published
-    {
-        fleet.write(|f| f.detections = d.clone());
-        *published = d;
+    let consumed =
+        fleet.read(|f| engine.step_through(&f.store, complete_through(f), BUCKETS_PER_READ));
+    if consumed > 0 && show {
+        publish(fleet, engine, published);
     }
     consumed
+}
+
+/// Writes the engine's detections into the fleet if they changed (and the
+/// backends' findings are not shown meanwhile).
+fn publish(fleet: &SharedFleet, engine: &DetectionEngine, published: &mut Detections) {
+    let d = fleet.read(|f| engine.detections(&f.store));
+    if d != *published {
+        fleet.write(|f| {
+            if !f.findings.from_backend {
+                f.detections = d.clone();
+            }
+        });
+        *published = d;
+    }
 }

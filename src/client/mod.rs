@@ -18,7 +18,7 @@ use crate::feed::{
 };
 use crate::server::{RunningServer, ServerConfig};
 
-pub use detection::{DetectionTask, catch_up, spawn_detection};
+pub use detection::{DetectionTask, catch_up, spawn_detection, wait_for_findings};
 
 /// What to connect to: no backend means the built-in demo.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::settings::DetectionSettings;
 use crate::protocol::{Millis, SignalRole};
 
@@ -12,7 +14,8 @@ use crate::protocol::{Millis, SignalRole};
 pub type ScopeMap = BTreeMap<String, String>;
 
 /// Which detector a finding comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TrackLevel {
     Fleet,
     /// One value of one dimension (hardware=tpu).
@@ -32,7 +35,8 @@ impl TrackLevel {
 }
 
 /// A detector's state after the last bucket.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TrackState {
     /// Not enough history for a baseline yet.
     Learning,
@@ -50,7 +54,7 @@ pub enum TrackState {
 }
 
 /// One (scope, signal) detector.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackFinding {
     pub signal: String,
     pub role: SignalRole,
@@ -63,7 +67,7 @@ pub struct TrackFinding {
 }
 
 /// A track's alarm folded into a regression.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackAlarm {
     pub level: TrackLevel,
     pub scope: ScopeMap,
@@ -82,7 +86,7 @@ impl TrackAlarm {
 }
 
 /// One combination explaining part of a regression's deficit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CauseShare {
     pub scope: ScopeMap,
     /// Share of the deficit it explains, 0..=1.
@@ -90,7 +94,8 @@ pub struct CauseShare {
 }
 
 /// How a regression's scope was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ScopeOrigin {
     /// The scope search named a combination holding the deficit.
     Cause,
@@ -101,7 +106,7 @@ pub enum ScopeOrigin {
 /// One regression as on-call should read it: folded by scope (a broken
 /// combination is one regression, not a dozen leaf alarms), with its
 /// history. Active while `ended_at` is `None`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DetectedRegression {
     pub signal: String,
     pub role: SignalRole,
@@ -136,7 +141,7 @@ impl DetectedRegression {
 
 /// An error-budget burn alert of an availability signal (multi-window,
 /// multi-burn-rate), kept apart from quality regressions.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BurnEpisode {
     pub signal: String,
     pub level: TrackLevel,
@@ -160,7 +165,8 @@ impl BurnEpisode {
 }
 
 /// Everything detection publishes.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Detections {
     /// Start of the newest bucket the detectors consumed; `None` before any.
     pub through: Option<Millis>,

@@ -10,7 +10,8 @@ use super::monitor::{LEAF_ARL0_FACTOR, MonitorConfig, leaf_detector};
 use crate::protocol::Millis;
 
 /// The three knobs of `[detection]` in config.toml, plus the leaf budget.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct DetectionSettings {
     /// About one false alarm per fleet or group track and signal per this
     /// many days of healthy data (ARL₀).

@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use super::annotation_set::AnnotationSet;
 use super::changes::ChangeDrops;
+use super::findings::FindingsState;
 use super::status::SourceStatus;
 use crate::detect::Detections;
 use crate::protocol::{Annotation, Change, Millis};
@@ -34,6 +35,8 @@ pub struct Fleet {
     /// What the detection service concluded from `store` (empty until it
     /// runs; written only when it changed).
     pub detections: Detections,
+    /// Backends' findings, and whether `detections` are theirs.
+    pub findings: FindingsState,
     /// Times the time axis was started again because a backend's clock
     /// jumped; feeds and detection watch it to start over with it.
     pub timeline: u64,

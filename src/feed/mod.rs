@@ -25,6 +25,7 @@ mod changes;
 mod clocks;
 mod config;
 mod connect;
+mod findings;
 mod fleet;
 mod flood;
 mod hello;
@@ -42,6 +43,10 @@ pub use backoff::full_jitter;
 pub use changes::{ChangeDrops, MAX_CHANGES, apply_changes};
 pub use config::{FeedOptions, HEARTBEAT_INTERVAL, SourceConfig};
 pub use connect::install_crypto_provider;
+pub use findings::{
+    FindingsState, MAX_FINDINGS_ITEMS, ReceivedFindings, apply_findings, findings_need_refresh,
+    refresh as refresh_findings, usable_findings,
+};
 pub use fleet::{
     AnnotationsMode, Fleet, MAX_ANNOTATION_ERRORS, RefusedAnnotation, SharedFleet, merge_annotation,
 };

@@ -62,6 +62,7 @@ pub(super) fn kind_of(msg: &ServerMessage<'_>) -> &'static str {
         ServerMessage::Error(_) => "error",
         ServerMessage::Annotation(_) => "annotation",
         ServerMessage::Change(_) => "change",
+        ServerMessage::Findings(_) => "findings",
     }
 }
 
@@ -129,6 +130,7 @@ impl Session {
                 f.store.bind_source(index, &at_shared)
             };
             let timeline = f.timeline;
+            super::findings::forget_findings(f, index);
             if let Some(s) = status_mut(f, index) {
                 s.last_message_at = Some(now);
                 match &binding {
@@ -279,6 +281,10 @@ impl Session {
                     status_mut(f, self.index).map(|s| self.touch(s, now))
                 });
                 step
+            }
+            ServerMessage::Findings(m) => {
+                super::findings::on_findings(fleet, self.index, *m, now);
+                Step::Continue
             }
             ServerMessage::Error(e) => {
                 tracing::warn!(source = self.index, code = %e.code, "backend error: {}", e.message);

@@ -88,6 +88,7 @@ pub fn spawn_feed(
             };
             f.sources.push(SourceStatus::new(label));
         }
+        super::findings::note_endpoint(f, index, &cfg.url);
     });
     let (outgoing, rx) = mpsc::channel(OUTGOING_QUEUE);
     let task = tokio::spawn(run(fleet, index, cfg, opts, rx));

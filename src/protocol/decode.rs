@@ -90,6 +90,7 @@ pub fn decode_server(text: &str) -> Result<Option<ServerMessage<'_>>, DecodeErro
         "error" => ServerMessage::Error(body("error", text)?),
         "annotation" => ServerMessage::Annotation(body("annotation", text)?),
         "change" => ServerMessage::Change(body("change", text)?),
+        "findings" => ServerMessage::Findings(Box::new(body("findings", text)?)),
         _ => return Ok(None),
     };
     Ok(Some(msg))

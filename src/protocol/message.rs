@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::change::Change;
+use super::findings::FindingsMessage;
 use super::slice::{CowStr, SliceMap};
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -20,6 +21,7 @@ pub enum ServerMessage<'a> {
     Error(ErrorMessage),
     Annotation(AnnotationMessage),
     Change(ChangeMessage),
+    Findings(Box<FindingsMessage>),
 }
 
 impl ServerMessage<'_> {
@@ -44,6 +46,7 @@ impl ServerMessage<'_> {
             ServerMessage::Error(m) => tagged_json("error", m),
             ServerMessage::Annotation(m) => tagged_json("annotation", m),
             ServerMessage::Change(m) => tagged_json("change", m),
+            ServerMessage::Findings(m) => tagged_json("findings", m),
         }
     }
 }

@@ -4,6 +4,7 @@
 mod change;
 mod decode;
 mod endpoint;
+mod findings;
 mod message;
 mod slice;
 mod validate;
@@ -14,6 +15,7 @@ pub use change::{
 };
 pub use decode::{DecodeError, decode_client, decode_server};
 pub use endpoint::Endpoint;
+pub use findings::{FINDINGS_FEATURE, FindingsMessage, MAX_FINDINGS_BYTES, findings_json};
 pub use message::*;
 pub use slice::{CowStr, SliceMap};
 pub use validate::{

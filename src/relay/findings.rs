@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::findings_wire::{WireIdentity, encode_capped};
 use crate::clock::wall_ms;
-use crate::detect::{DetectedRegression, DetectionEngine, DetectionSettings, ScopeMap};
+use crate::detect::{DetectedRegression, DetectionEngine, DetectionSettings, Detections, ScopeMap};
 use crate::protocol::{BucketValue, CowStr, Hello, Millis, Point, Subscribe};
-use crate::server::{Hub, Update, Window};
+use crate::server::{FindingsFrames, Hub, Update, Window};
 use crate::store::{Drops, SourceBinding, Store};
 
 /// Buckets stepped per trip to the blocking pool: a first replay of a long
@@ -69,6 +70,9 @@ pub struct Published {
     pub store_bytes: usize,
     /// Snapshots taken again after falling behind a hub.
     pub resyncs: u64,
+    /// Everything the run concluded, as sent to clients in `findings`
+    /// frames (`rows` is its regressions within the keep window).
+    pub detections: Arc<Detections>,
 }
 
 /// Shared between the detection task, the page and the poster.
@@ -78,6 +82,9 @@ pub struct RelayFindings {
     changed: watch::Sender<u64>,
     /// Ended regressions stay on the page (at 0) this long after their end.
     pub keep_ended_ms: Millis,
+    /// The newest `findings` frame for clients, encoded once per change.
+    frames: watch::Sender<Option<Arc<str>>>,
+    identity: WireIdentity,
 }
 
 impl RelayFindings {
@@ -86,7 +93,38 @@ impl RelayFindings {
             state: Mutex::new(Published::default()),
             changed: watch::channel(0).0,
             keep_ended_ms,
+            frames: watch::channel(None).0,
+            identity: WireIdentity::default(),
         }
+    }
+
+    /// Names the relay's run (`epoch`) and the endpoint paths detected
+    /// over, as every `findings` frame says them.
+    #[must_use]
+    pub fn with_identity(mut self, epoch: &str, endpoints: Vec<String>) -> Self {
+        self.identity = WireIdentity {
+            epoch: epoch.to_owned(),
+            endpoints,
+        };
+        self
+    }
+
+    /// The `findings` frames, for the protocol server's connections.
+    pub fn frames(&self) -> FindingsFrames {
+        self.frames.subscribe()
+    }
+
+    /// Keeps the whole of a run's detections and, when they changed,
+    /// encodes the frame clients get.
+    pub fn publish_detections(&self, d: Detections) {
+        let mut st = self.lock();
+        if *st.detections == d {
+            return;
+        }
+        let frame: Arc<str> = encode_capped(&d, &self.identity).into();
+        st.detections = Arc::new(d);
+        drop(st);
+        self.frames.send_replace(Some(frame));
     }
 
     fn lock(&self) -> MutexGuard<'_, Published> {
@@ -416,6 +454,7 @@ async fn step(mut d: Detector, findings: &Arc<RelayFindings>) -> Option<Detector
         if n > 0 {
             let detections = d.engine.detections(&d.store);
             findings.publish(&detections.regressions, wall_ms());
+            findings.publish_detections(detections);
         }
         if n < BUCKETS_PER_STEP {
             return Some(d);
@@ -425,99 +464,5 @@ async fn step(mut d: Detector, findings: &Arc<RelayFindings>) -> Option<Detector
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::detect::ScopeOrigin;
-    use crate::protocol::SignalRole;
-
-    fn regression(ended_at: Option<Millis>) -> DetectedRegression {
-        DetectedRegression {
-            signal: "golden-qa".into(),
-            role: SignalRole::Quality,
-            scope: [("model".to_owned(), "m2".to_owned())].into(),
-            origin: ScopeOrigin::Cause,
-            causes: Vec::new(),
-            alarms: Vec::new(),
-            onset: 1_000,
-            detected_at: 2_000,
-            ended_at,
-            baseline: 0.99,
-            current: 0.8,
-            delta_pp: -19.0,
-        }
-    }
-
-    #[test]
-    fn an_ended_regression_stays_for_the_keep_window_then_goes() {
-        let f = RelayFindings::new(60_000);
-        let mut changes = f.subscribe();
-        f.publish(&[regression(None)], 3_000);
-        assert!(changes.has_changed().unwrap());
-        changes.mark_unchanged();
-        assert!(f.snapshot().rows[0].is_active());
-        f.publish(&[regression(None)], 4_000);
-        assert!(
-            !changes.has_changed().unwrap(),
-            "nothing changed, no notice"
-        );
-        f.publish(&[regression(Some(10_000))], 11_000);
-        assert_eq!(f.snapshot().rows[0].ended_at, Some(10_000));
-        f.publish(&[regression(Some(10_000))], 70_000);
-        assert_eq!(f.snapshot().rows.len(), 1);
-        f.publish(&[regression(Some(10_000))], 70_001);
-        assert!(f.snapshot().rows.is_empty());
-    }
-
-    fn detector(endpoints: usize) -> Detector {
-        Detector {
-            store: Store::new(),
-            engine: DetectionEngine::new(DetectionSettings::default()),
-            bindings: vec![None; endpoints],
-            newest: vec![None; endpoints],
-            synced: vec![false; endpoints],
-            delay_ms: 1_500,
-            started: 0,
-        }
-    }
-
-    #[test]
-    fn a_bucket_is_tested_once_every_live_endpoint_delivered_it() {
-        let mut d = detector(2);
-        // Store::new has no bucket size yet: bucket_of divides by 1 ms.
-        let now = 100_000;
-        assert_eq!(d.complete(now), i64::MIN, "not before every window is in");
-        d.synced = vec![true, true];
-        let due = now - 1_500 - 1;
-        assert_eq!(d.complete(now), due, "no data anywhere: the clock decides");
-        d.newest = vec![Some(due - 2), Some(due)];
-        assert_eq!(
-            d.complete(now),
-            due - 2,
-            "the slower endpoint holds it back"
-        );
-        d.newest = vec![Some(due - SILENT_AFTER_BUCKETS - 1), Some(due)];
-        assert_eq!(d.complete(now), due, "a silent endpoint does not");
-    }
-
-    #[test]
-    fn right_after_a_start_an_endpoint_with_no_data_yet_holds_the_detectors_back() {
-        // Store::new has no bucket size yet: bucket_of divides by 1 ms.
-        let mut d = detector(2);
-        d.synced = vec![true, true];
-        d.started = 100_000;
-        let now = d.started + SILENT_AFTER_BUCKETS;
-        assert_eq!(
-            d.complete(now),
-            i64::MIN,
-            "nothing in yet: wait for the backfill"
-        );
-        d.newest = vec![Some(now - 2_000), None];
-        assert_eq!(d.complete(now), i64::MIN, "one endpoint still backfilling");
-        let later = d.started + SILENT_AFTER_BUCKETS + 1;
-        assert_eq!(
-            d.complete(later),
-            later - 1_500 - 1,
-            "past the grace, an endpoint that sent nothing is silent and the clock decides"
-        );
-    }
-}
+#[path = "findings_tests.rs"]
+mod tests;

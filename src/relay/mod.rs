@@ -27,6 +27,7 @@ pub mod convert;
 pub mod durable;
 pub mod findings;
 pub mod findings_page;
+mod findings_wire;
 pub mod http;
 pub mod ingest;
 pub mod prometheus;
@@ -231,7 +232,12 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
 
     let (change_hub, mut change_poller) = start_changes(&cfg)?;
     let mut sources = Vec::new();
-    for endpoint in [Endpoint::Metrics, Endpoint::Evals] {
+    let served = [Endpoint::Metrics, Endpoint::Evals];
+    // One detection run over both endpoints: every client gets its findings.
+    let paths = served.iter().map(|e| e.path().to_owned()).collect();
+    let findings =
+        Arc::new(findings::RelayFindings::new(cfg.history_ms).with_identity(&epoch, paths));
+    for endpoint in served {
         let specs: Vec<SignalSpec> = cfg
             .signals
             .iter()
@@ -255,7 +261,8 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
                 max_label_value_bytes: cfg.max_label_value_bytes,
             },
         )
-        .with_changes(Arc::clone(&change_hub));
+        .with_changes(Arc::clone(&change_hub))
+        .with_findings(findings.frames());
         // The change poller stops with the first endpoint's source.
         let source = match change_poller.take() {
             Some(task) => source.feeding(task),
@@ -376,7 +383,6 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
         mapping: cfg.changes.custom_details.clone(),
     });
     // Detection reads the hubs as a subscriber would, after the backfill.
-    let findings = Arc::new(findings::RelayFindings::new(cfg.history_ms));
     let watched = sources
         .iter()
         .map(|(_, s)| findings::Watched {

@@ -39,6 +39,7 @@ pub struct HubSource<C> {
     clock: C,
     feeders: Vec<JoinHandle<()>>,
     changes: Option<Arc<ChangeHub>>,
+    findings: Option<super::FindingsFrames>,
 }
 
 impl<C: DataClock> HubSource<C> {
@@ -53,6 +54,7 @@ impl<C: DataClock> HubSource<C> {
             clock,
             feeders: Vec::new(),
             changes: None,
+            findings: None,
         }
     }
 
@@ -63,6 +65,17 @@ impl<C: DataClock> HubSource<C> {
             self.hello.features.push(CHANGES_FEATURE.to_owned());
         }
         self.changes = Some(changes);
+        self
+    }
+
+    /// Serves the findings frames published to `frames` too (feature `findings`).
+    #[must_use]
+    pub fn with_findings(mut self, frames: super::FindingsFrames) -> Self {
+        let feature = crate::protocol::FINDINGS_FEATURE;
+        if !self.hello.has_feature(feature) {
+            self.hello.features.push(feature.to_owned());
+        }
+        self.findings = Some(frames);
         self
     }
 
@@ -116,5 +129,9 @@ impl<C: DataClock> FleetSource for HubSource<C> {
 
     fn changes(&self) -> Option<Arc<ChangeHub>> {
         self.changes.clone()
+    }
+
+    fn findings(&self) -> Option<super::FindingsFrames> {
+        self.findings.clone()
     }
 }

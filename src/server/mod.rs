@@ -37,7 +37,7 @@ pub use hub_source::{DataClock, HubSource, WallClock};
 pub use limits::{AtCap, ConnectionLimits};
 pub use listen::{BodyTimeout, is_body_timeout};
 pub use rollup::{ROLLUPS_FEATURE, check_group_by};
-pub use source::{FleetSource, Subscription, Update, UpdatePoint, Window};
+pub use source::{FindingsFrames, FleetSource, Subscription, Update, UpdatePoint, Window};
 pub use stats::{ServerCounts, ServerStats};
 pub use tls::server_config as tls_server_config;
 

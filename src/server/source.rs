@@ -34,7 +34,15 @@ pub trait FleetSource: Send + Sync + 'static {
     fn changes(&self) -> Option<Arc<super::ChangeHub>> {
         None
     }
+    /// The encoded `findings` frame this source's detection publishes, if
+    /// it runs any (the hello then lists the `findings` feature).
+    fn findings(&self) -> Option<FindingsFrames> {
+        None
+    }
 }
+
+/// The newest `findings` frame, already encoded (`None` before the first).
+pub type FindingsFrames = tokio::sync::watch::Receiver<Option<Arc<str>>>;
 
 /// A snapshot and the live updates that follow it.
 #[derive(Debug)]

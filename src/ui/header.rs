@@ -54,6 +54,10 @@ pub fn render_header(f: &mut Frame, area: Rect, app: &App, vm: &ViewModel, look:
         };
         title.push(Span::styled(format!("  {n} {word}{stale}"), t.error));
     }
+    if let Some(from) = header.findings_from {
+        let style = if from.is_warning() { t.warn } else { t.dim };
+        title.push(Span::styled(format!("  {}", from.words()), style));
+    }
     let left_width: usize = title.iter().map(|s| s.width()).sum();
     let title_area = Rect { height: 1, ..area };
     f.render_widget(Paragraph::new(Line::from(title)), title_area);
@@ -220,6 +224,9 @@ fn source_line<'a>(s: &'a SourceLine, wall_now: Millis, look: &Look) -> Line<'a>
     spans.push(Span::styled(format!("  {word}"), style));
     if let Some(clock) = &s.clock_warning {
         spans.push(Span::styled(format!("  {clock}"), t.error));
+    }
+    if let Some(why) = &s.findings_refused {
+        spans.push(Span::styled(format!("  {}", look.cut(why, 60)), t.warn));
     }
     let held = s.backend_now.filter(|_| !state.is_live());
     match s.data_age_ms {

@@ -42,6 +42,8 @@ pub struct SourceLine {
     pub clock_warning: Option<String>,
     /// Parts of a snapshot received and in all, while one loads.
     pub loading: Option<(u32, u32)>,
+    /// Why its last `findings` message was refused (sanitised).
+    pub findings_refused: Option<String>,
 }
 
 impl SourceLine {
@@ -76,6 +78,7 @@ impl SourceLine {
                 .clock_refused_ms
                 .map(|off| format!("clock {}", crate::clock::disagreement_words(off))),
             loading: s.snapshot_progress,
+            findings_refused: None,
         }
     }
 
@@ -133,9 +136,59 @@ pub struct HeaderModel {
     pub data_now: Millis,
     /// Regressions detection holds open anywhere in the fleet.
     pub active_regressions: usize,
+    /// Where the findings come from, when not from this client's own engine
+    /// alone: `None` while detection is local as it always was.
+    pub findings_from: Option<FindingsFrom>,
 }
 
-/// The sources the screen must say are down, for the banner under the header.
+/// Where the regressions on screen were concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingsFrom {
+    /// The backends' own detection (feature `findings`).
+    Relay,
+    /// The backends' own detection, with its oldest regressions left out
+    /// to stay under the frame's size cap.
+    RelayPartial,
+    /// This client again, after the backends' findings stopped (drawn as a
+    /// warning; the banner or the source line says why).
+    LocalAfterRelay,
+}
+
+impl FindingsFrom {
+    fn of(fleet: &Fleet) -> Option<Self> {
+        if fleet.findings.from_backend {
+            Some(if fleet.findings.truncated > 0 {
+                FindingsFrom::RelayPartial
+            } else {
+                FindingsFrom::Relay
+            })
+        } else {
+            fleet
+                .findings
+                .fell_back
+                .as_ref()
+                .map(|_| FindingsFrom::LocalAfterRelay)
+        }
+    }
+
+    /// The header's words for it: few, for 80 columns.
+    pub fn words(self) -> &'static str {
+        match self {
+            FindingsFrom::Relay => "findings: relay",
+            FindingsFrom::RelayPartial => "findings: relay, newest only",
+            FindingsFrom::LocalAfterRelay => "findings: local",
+        }
+    }
+
+    /// Whether the words are a warning (partial, or no longer the relay's).
+    pub fn is_warning(self) -> bool {
+        match self {
+            FindingsFrom::Relay => false,
+            FindingsFrom::RelayPartial | FindingsFrom::LocalAfterRelay => true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DownBanner {
     pub labels: Vec<String>,
@@ -219,11 +272,21 @@ impl HeaderModel {
             sources: fleet
                 .sources
                 .iter()
-                .map(|s| SourceLine::from_status(s, data_now))
+                .enumerate()
+                .map(|(i, s)| SourceLine {
+                    findings_refused: fleet
+                        .findings
+                        .refused
+                        .get(i)
+                        .and_then(Option::as_deref)
+                        .map(|why| sanitize(why).into_owned()),
+                    ..SourceLine::from_status(s, data_now)
+                })
                 .collect(),
             window_ms,
             data_now,
             active_regressions: active_regressions(fleet),
+            findings_from: FindingsFrom::of(fleet),
         }
     }
 }

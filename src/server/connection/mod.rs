@@ -15,9 +15,11 @@ use crate::protocol::{
     SNAPSHOT_PARTS_FEATURE, ServerMessage, SliceMap, Snapshot, Subscribe, decode_client,
 };
 
+mod findings;
 mod notes;
 mod parts;
 
+use findings::{FindingsOut, next_findings};
 use notes::next_relayed;
 
 use super::ServerConfig;
@@ -70,6 +72,8 @@ struct Connection {
     annotations: Option<Annotations>,
     /// Every change the source publishes from this connection's start on.
     changes: Option<broadcast::Receiver<Arc<Change>>>,
+    /// The source's published detections, when it runs any.
+    findings: Option<FindingsOut>,
 }
 
 /// This connection's side of the annotation hub.
@@ -108,8 +112,10 @@ pub(super) async fn serve(
         dimensions: source.hello().dimensions,
     });
     let changes = source.changes().map(|hub| hub.subscribe());
+    let findings = source.findings().map(FindingsOut::new);
     let mut conn = Connection {
         changes,
+        findings,
         socket,
         source,
         cfg,
@@ -183,6 +189,7 @@ impl Connection {
                     Err(End::NoRequest)
                 }
                 change = next_change(&mut self.changes) => self.on_change(change).await,
+                () = next_findings(&mut self.findings) => self.send_findings().await,
                 _ = heartbeat.tick() => {
                     let beat = ServerMessage::Heartbeat(Heartbeat { seq: self.seq, now: self.source.now() });
                     self.send(beat.to_json()).await
@@ -291,7 +298,8 @@ impl Connection {
             self.send_error("annotations_truncated", &message, None)
                 .await?;
         }
-        Ok(())
+        // What detection concluded over this data, so the screen need not run its own.
+        self.send_findings().await
     }
 
     async fn on_update(

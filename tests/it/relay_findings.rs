@@ -1,0 +1,242 @@
+//! The relay's findings on every screen: a fault pushed into `qualtop
+//! serve` (over a real VictoriaMetrics) is found by the relay's detectors, reaches a real client over
+//! loopback as a `findings` message equal to what the relay published, is
+//! shown instead of local detection, and when the relay goes the client
+//! detects locally on the data it holds and finds the same regression.
+
+use crate::support;
+
+use std::time::Duration;
+
+use qualtop::client::spawn_detection;
+use qualtop::clock::wall_ms;
+use qualtop::detect::DetectionSettings;
+use qualtop::protocol::Endpoint;
+use qualtop::relay::{self, RunningRelay};
+use serde_json::json;
+use support::relay::{client, config, next_of, ws_connect};
+use support::wait::{eventually, fleet_holds};
+
+const B: i64 = 1000;
+const WAIT: Duration = Duration::from_secs(30);
+const SLICES: [(&str, &str); 4] = [("m1", "tpu"), ("m1", "gpu"), ("m2", "tpu"), ("m2", "gpu")];
+
+/// Counters `cases_total{model,hardware,result}`, a sample a second over
+/// buckets `[first, last]`: about 1 % fail, and 40 % on m2/tpu from `fault`.
+fn import_lines(first: i64, last: i64, fault: i64) -> String {
+    let ts: Vec<String> = (first..=last).map(|k| (k * B).to_string()).collect();
+    let ts = ts.join(",");
+    let mut out = String::new();
+    for (s, (model, hw)) in SLICES.iter().enumerate() {
+        for result in ["pass", "fail"] {
+            let mut value = 0;
+            let values: Vec<String> = (first..=last)
+                .map(|k| {
+                    let v = value;
+                    let bad = if s == 2 && k >= fault {
+                        800
+                    } else {
+                        15 + (k + s as i64).rem_euclid(11)
+                    };
+                    value += if result == "fail" { bad } else { 2000 - bad };
+                    v.to_string()
+                })
+                .collect();
+            out.push_str(&format!(
+                "{{\"metric\":{{\"__name__\":\"cases_total\",\"model\":\"{model}\",\"hardware\":\"{hw}\",\"result\":\"{result}\"}},\"values\":[{}],\"timestamps\":[{ts}]}}\n",
+                values.join(",")
+            ));
+        }
+    }
+    out
+}
+
+/// A relay over VictoriaMetrics whose m2/tpu slice broke 20 buckets ago
+/// (`None` when the engine is not installed).
+async fn faulty_relay(test: &str) -> Option<(support::engines::VictoriaMetrics, RunningRelay)> {
+    let vm = support::engines::victoria_metrics(test)?;
+    let now_b = wall_ms() / B;
+    vm.import(&import_lines(now_b - 130, now_b + 120, now_b - 20));
+    let toml = format!(
+        r#"
+bucket = "1s"
+history = "120s"
+dimensions = ["model", "hardware"]
+
+[detection]
+false_alarm_days = 30
+min_change_pp = 2
+
+[prometheus]
+url = "{}"
+delay = "1100ms"
+timeout = "2s"
+attempts = 1
+
+[[signals]]
+name = "golden-qa"
+kind = "ratio"
+role = "quality"
+endpoint = "evals"
+good = 'sum by (model, hardware) (increase(cases_total{{result="pass"}}[1s]))'
+total = 'sum by (model, hardware) (increase(cases_total[1s]))'
+"#,
+        vm.url
+    );
+    let relay = relay::start(config(&toml)).await.unwrap();
+    Some((vm, relay))
+}
+
+fn m2_tpu_active(d: &qualtop::detect::Detections) -> bool {
+    d.active_regressions().any(|r| {
+        r.signal == "golden-qa"
+            && r.scope.get("model").map(String::as_str) == Some("m2")
+            && r.scope.get("hardware").is_none_or(|h| h == "tpu")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relays_findings_reach_a_client_equal_to_what_it_published_and_replace_local_detection()
+{
+    let test =
+        "the_relays_findings_reach_a_client_equal_to_what_it_published_and_replace_local_detection";
+    let Some((_vm, relay)) = faulty_relay(test).await else {
+        return;
+    };
+    assert!(
+        eventually(WAIT, || m2_tpu_active(
+            &relay.findings().snapshot().detections
+        ))
+        .await,
+        "the relay did not find the fault: {:?}",
+        {
+            let p = relay.findings().snapshot();
+            (
+                p.through,
+                p.buckets,
+                p.detections.since,
+                p.detections.tracks.len(),
+            )
+        }
+    );
+
+    // On the wire: the hello lists the feature, a findings frame follows the snapshot.
+    let mut ws = ws_connect(&relay.url(Endpoint::Evals), None).await.unwrap();
+    let hello = next_of(&mut ws, "hello", WAIT).await.unwrap();
+    assert!(
+        hello["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "findings")
+    );
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        r#"{"type":"subscribe","window_ms":120000}"#,
+    ))
+    .await
+    .unwrap();
+    let frame = next_of(&mut ws, "findings", WAIT).await.unwrap();
+    assert_eq!(frame["endpoints"], json!(["/metrics", "/evals"]));
+    assert_eq!(frame["epoch"], hello["epoch"]);
+    // Sent again as the detections change (a bucket a second here), never
+    // more than once a second on one connection.
+    let first = std::time::Instant::now();
+    let again = next_of(&mut ws, "findings", WAIT).await.unwrap();
+    assert!(
+        first.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        first.elapsed()
+    );
+    assert_ne!(again["through"], frame["through"]);
+
+    // qualtop's own client shows exactly what the relay concluded.
+    let (fleet, _feed) = client(&relay.url(Endpoint::Evals), None);
+    let _detection = spawn_detection(fleet.clone(), DetectionSettings::default());
+    let same = eventually(WAIT, || {
+        let published = relay.findings().snapshot().detections;
+        fleet.read(|f| f.findings.from_backend && f.detections == *published)
+    })
+    .await;
+    assert!(same, "{:?}", {
+        let published = relay.findings().snapshot().detections;
+        fleet.read(|f| {
+            (
+                f.findings.from_backend,
+                qualtop::feed::usable_findings(f).err(),
+                f.detections.through,
+                published.through,
+                f.detections.regressions.len(),
+                published.regressions.len(),
+                format!("{:?}", f.detections.regressions.first()),
+                format!("{:?}", published.regressions.first()),
+            )
+        })
+    });
+    assert!(fleet.read(|f| m2_tpu_active(&f.detections)));
+
+    // `qualtop check` against it reports the relay's findings: the same regression.
+    let url = relay.url(Endpoint::Evals);
+    let out = tokio::task::spawn_blocking(move || {
+        support::qualtop_command("relay-findings-check")
+            .args(["check", "--evals", &url, "--format", "json"])
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("findings from the backend"), "{err}");
+    assert_eq!(out.status.code(), Some(1), "an active regression: {err}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = report.to_string();
+    assert!(
+        text.contains("\"m2\"") && text.contains("golden-qa"),
+        "{text}"
+    );
+
+    // The relay goes: the client says so and detects locally on what it
+    // holds, finding the same regression.
+    relay.shutdown().await;
+    assert!(
+        fleet_holds(&fleet, WAIT, |f| !f.findings.from_backend
+            && f.findings.fell_back.is_some())
+        .await
+    );
+    assert!(
+        fleet.read(|f| m2_tpu_active(&f.detections)),
+        "the screen kept its findings"
+    );
+    assert!(
+        fleet_holds(&fleet, WAIT, |f| !f.findings.from_backend
+            && f.detections.through.is_some()
+            && m2_tpu_active(&f.detections))
+        .await
+    );
+}
+
+/// What a findings frame weighs on the demo fleet after its six hours
+/// and six more (the three bugs found), and how long encoding it takes. A measurement:
+/// `cargo test --test it relay_findings::findings_frame -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement: run it by name"]
+fn findings_frame_size_on_the_demo_fleet() {
+    use qualtop::demo::Scenario;
+    use support::detect::{DemoReplay, engine};
+    let mut replay = DemoReplay::new(Scenario::builtin().unwrap(), 2025, -360, 360);
+    let mut engine = engine();
+    replay.run(&mut engine, 720);
+    let d = engine.detections(&replay.store);
+    let started = std::time::Instant::now();
+    let frame = qualtop::protocol::findings_json("e", &["/evals".to_owned()], d.through, 0, &d);
+    let took = started.elapsed();
+    println!(
+        "{} regressions, {} tracks, {} burns: frame {} bytes, encoded in {:.2} ms",
+        d.regressions.len(),
+        d.tracks.len(),
+        d.burns.len(),
+        frame.len(),
+        took.as_secs_f64() * 1000.0
+    );
+    assert!(frame.len() < qualtop::protocol::MAX_FINDINGS_BYTES);
+}
