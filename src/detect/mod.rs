@@ -57,11 +57,11 @@ pub use monitor::{
     Finding, LEAF_ARL0_FACTOR, LEAF_BASELINE_GUARD, Monitor, MonitorConfig, TrackKey, leaf_detector,
 };
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
+pub use onset::{Bucket, MIN_LLR, REACH_MS, StepOnset, earliest_onset, step_onset};
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
 pub use scope_table::{LeafHistory, ScopeTable};
-pub use onset::{Bucket, MIN_LLR, REACH_MS, StepOnset, earliest_onset, step_onset};
 pub use settings::DetectionSettings;
 pub use suspects::{
-    Factors, LOOKBACK_MS, ONSET_SLACK_MS, RankWeights, ScopeFit, Suspect, factors, kind_weight, rank_at, rank_bug,
-    rank_in_bug, rank_in_bug_with, rank_suspects, top_suspect,
+    Factors, LOOKBACK_MS, ONSET_SLACK_MS, RankWeights, ScopeFit, Suspect, factors, kind_weight,
+    rank_at, rank_bug, rank_in_bug, rank_in_bug_with, rank_suspects, top_suspect,
 };

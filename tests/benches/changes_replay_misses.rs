@@ -44,7 +44,10 @@ pub fn reason(
     };
     let by = [
         (d.time / t.time, "decoy nearer the onset"),
-        (d.scope / t.scope, "decoy's scope fits the detected scope better"),
+        (
+            d.scope / t.scope,
+            "decoy's scope fits the detected scope better",
+        ),
         (d.kind / t.kind, "decoy's kind weighs more"),
     ];
     let (ratio, what) = by
@@ -68,7 +71,9 @@ pub fn print(label: &str, misses: &[(String, bool)]) {
         e.0 += 1;
         e.1 += usize::from(*disjoint);
     }
-    println!("\nwhy the true change lost ({label}):\n\n| reason | regressions | of them the top is disjoint from the injected scope |\n|---|---|---|");
+    println!(
+        "\nwhy the true change lost ({label}):\n\n| reason | regressions | of them the top is disjoint from the injected scope |\n|---|---|---|"
+    );
     for (why, (n, d)) in by {
         println!("| {why} | {n} | {d} |");
     }

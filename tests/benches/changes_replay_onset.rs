@@ -29,7 +29,9 @@ pub fn reestimated(world: &World, found: &[DetectedRegression]) -> Vec<DetectedR
                 .leaf_ids()
                 .filter(|&l| {
                     let leaf = world.leaf(l).unwrap();
-                    r.scope.iter().all(|(d, v)| leaf.value(d) == Some(v.as_str()))
+                    r.scope
+                        .iter()
+                        .all(|(d, v)| leaf.value(d) == Some(v.as_str()))
                 })
                 .collect();
             let from = (r.onset - REACH_MS).max(first);

@@ -51,5 +51,8 @@ fn a_late_cusum_onset_moves_back_to_the_step_and_an_early_one_stays() {
     // An onset before the step is the run's own evidence: kept.
     assert_eq!(earliest_onset(100 * MIN, &s, 10), 100 * MIN);
     // No step the data believes: kept.
-    assert_eq!(earliest_onset(260 * MIN, &series(&[(320, 0.98)]), 10), 260 * MIN);
+    assert_eq!(
+        earliest_onset(260 * MIN, &series(&[(320, 0.98)]), 10),
+        260 * MIN
+    );
 }
