@@ -57,7 +57,9 @@ pub use monitor::{
     Finding, LEAF_ARL0_FACTOR, LEAF_BASELINE_GUARD, Monitor, MonitorConfig, TrackKey, leaf_detector,
 };
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
-pub use onset::{Bucket, MIN_LLR, REACH_MS, StepOnset, earliest_onset, step_onset};
+pub use onset::{
+    Bucket, MIN_LLR, MIN_PART, REACH_MS, StepOnset, earliest_onset, onset_in_store, step_onset,
+};
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
 pub use scope_table::{LeafHistory, ScopeTable};
 pub use settings::DetectionSettings;

@@ -6,7 +6,9 @@
 //! many times, and the onset it gives lands hours into the fault. Ranking
 //! changes against such an onset picks whatever changed just before it.
 
+use super::detections::ScopeMap;
 use crate::protocol::Millis;
+use crate::store::{BucketRange, SignalId, SliceId, Store};
 
 /// One bucket of a rolled-up ratio series: its start, good and total.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,4 +87,53 @@ pub fn step_onset(series: &[Bucket], min_len: usize) -> Option<StepOnset> {
 /// run's own evidence, which CUSUM already places).
 pub fn earliest_onset(cusum_onset: Millis, series: &[Bucket], min_len: usize) -> Millis {
     step_onset(series, min_len).map_or(cusum_onset, |s| s.at.min(cusum_onset))
+}
+
+/// Buckets each part of a split holds at least (a step, not a blip), as
+/// the replay measured it.
+pub const MIN_PART: usize = 10;
+
+/// [`earliest_onset`] on `store`: the series of `signal` summed over the
+/// slices inside `scope`, from [`REACH_MS`] before `cusum_onset` to
+/// `detected_at`. Meant for where a regression's onset is set (the
+/// engine's new episode), so that every surface shows this onset.
+pub fn onset_in_store(
+    store: &Store,
+    signal: SignalId,
+    scope: &ScopeMap,
+    cusum_onset: Millis,
+    detected_at: Millis,
+) -> Millis {
+    let slices: Vec<SliceId> = store
+        .slices()
+        .ids()
+        .filter(|&s| {
+            let pairs: Vec<(&str, &str)> = store.slices().pairs(s).collect();
+            scope
+                .iter()
+                .all(|(d, v)| pairs.iter().any(|(pd, pv)| pd == d && pv == v))
+        })
+        .collect();
+    let (first, last) = (
+        store.bucket_of(cusum_onset - REACH_MS),
+        store.bucket_of(detected_at) - 1,
+    );
+    let Ok(len) = usize::try_from(last - first + 1) else {
+        return cusum_onset;
+    };
+    let range = BucketRange::ending_at(last, len);
+    let series: Vec<Bucket> = store
+        .rollup_ratio(signal, &slices, range)
+        .into_iter()
+        .zip(range.iter())
+        .filter_map(|(r, b)| {
+            let r = r?;
+            Some(Bucket {
+                at: store.bucket_start(b),
+                good: r.good as f64,
+                total: r.total as f64,
+            })
+        })
+        .collect();
+    earliest_onset(cusum_onset, &series, MIN_PART)
 }

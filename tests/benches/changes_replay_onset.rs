@@ -4,11 +4,8 @@
 //! its detection, re-estimated with one offline change point.
 
 use qualtop::demo::{DemoSignalId, World};
-use qualtop::detect::{Bucket, DetectedRegression, REACH_MS, earliest_onset};
+use qualtop::detect::{Bucket, DetectedRegression, MIN_PART, REACH_MS, earliest_onset};
 use qualtop::protocol::BucketValue;
-
-/// Buckets each side of a split must hold (a step, not a blip).
-const MIN_LEN: usize = 10;
 
 /// The regressions of a run with their onsets re-estimated.
 pub fn reestimated(world: &World, found: &[DetectedRegression]) -> Vec<DetectedRegression> {
@@ -50,7 +47,7 @@ pub fn reestimated(world: &World, found: &[DetectedRegression]) -> Vec<DetectedR
                 at += bucket;
             }
             let mut out = r.clone();
-            out.onset = earliest_onset(r.onset, &series, MIN_LEN);
+            out.onset = earliest_onset(r.onset, &series, MIN_PART);
             out
         })
         .collect()

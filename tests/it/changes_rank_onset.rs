@@ -56,3 +56,40 @@ fn a_late_cusum_onset_moves_back_to_the_step_and_an_early_one_stays() {
         260 * MIN
     );
 }
+
+#[test]
+fn on_the_demo_a_late_onset_of_the_tpu_fault_moves_back_to_its_step_in_the_store() {
+    use crate::support::detect::{ANCHOR, DemoReplay};
+    use qualtop::demo::Scenario;
+    use qualtop::detect::onset_in_store;
+    // The TPU misconfiguration steps up from +60 to +64 on the API's TPUs.
+    let mut replay = DemoReplay::new(Scenario::builtin().unwrap(), 1, -120, 240);
+    for _ in 0..120 + 110 {
+        replay.feed_bucket();
+    }
+    let signal = replay
+        .store
+        .signal_by_name("language-consistency")
+        .expect("a demo signal");
+    let scope = [
+        ("hardware", "tpu"),
+        ("model", "atlas-l"),
+        ("platform", "api"),
+    ]
+    .iter()
+    .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
+    .collect();
+    // A CUSUM onset 40 min late, detected at +110.
+    let onset = onset_in_store(
+        &replay.store,
+        signal,
+        &scope,
+        ANCHOR + 100 * MIN,
+        ANCHOR + 110 * MIN,
+    );
+    assert!(
+        (ANCHOR + 59 * MIN..=ANCHOR + 66 * MIN).contains(&onset),
+        "{:+} min",
+        (onset - ANCHOR) / MIN
+    );
+}
