@@ -25,6 +25,10 @@
 //! `RankWeights`; `CHANGES_REPLAY_ALL=1` also offers every other regression
 //! of the run as an earlier sighting (what ranking could do with more than
 //! the bug; no surface does this).
+//! `CHANGES_REPLAY_ONSET=1` ranks again with every onset re-estimated by
+//! `detect::onset_in_store` (what every surface would show once the engine
+//! sets onsets with it). Under each table: why the true change lost,
+//! counted by reason (`misses::reason`).
 
 // A bench that cannot set up panics with what it expected; pedantic guards src/.
 #![allow(clippy::unwrap_used, clippy::pedantic)]
@@ -128,6 +132,8 @@ struct SeedRun {
     world: World,
     changes: DemoChanges,
     regressions: Vec<DetectedRegression>,
+    /// Every bucket fed (what `CHANGES_REPLAY_ONSET` reads).
+    store: qualtop::store::Store,
 }
 
 fn replay(seed: u64) -> SeedRun {
@@ -135,18 +141,26 @@ fn replay(seed: u64) -> SeedRun {
     let history = scenario.clock.history_minutes;
     let mut replay = DemoReplay::new(scenario, seed, -history, history + AFTER_ANCHOR + 60);
     let changes = demo_changes(&replay.world, seed);
-    let regressions = cache::load(seed).unwrap_or_else(|| {
+    let regressions = if let Some(found) = cache::load(seed) {
+        if std::env::var_os("CHANGES_REPLAY_ONSET").is_some() {
+            for _ in 0..history + AFTER_ANCHOR {
+                replay.feed_bucket();
+            }
+        }
+        found
+    } else {
         let mut engine = DetectionEngine::new(DetectionSettings::default());
         replay.run(&mut engine, history + AFTER_ANCHOR);
         let found = engine.detections(&replay.store).regressions;
         cache::store(seed, &found);
         found
-    });
+    };
     SeedRun {
         seed,
         world: replay.world,
         changes,
         regressions,
+        store: replay.store,
     }
 }
 
@@ -361,7 +375,7 @@ fn main() {
         let re = |runs: Vec<SeedRun>| -> Vec<SeedRun> {
             runs.into_iter()
                 .map(|r| SeedRun {
-                    regressions: onset::reestimated(&r.world, &r.regressions),
+                    regressions: onset::reestimated(&r.store, &r.regressions),
                     ..r
                 })
                 .collect()
