@@ -29,6 +29,7 @@ mod glr;
 mod monitor;
 mod monitor_fold;
 mod monitor_scope;
+mod onset;
 mod scope;
 mod scope_table;
 mod settings;
@@ -56,10 +57,13 @@ pub use monitor::{
     Finding, LEAF_ARL0_FACTOR, LEAF_BASELINE_GUARD, Monitor, MonitorConfig, TrackKey, leaf_detector,
 };
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
+pub use onset::{
+    Bucket, MIN_LLR, MIN_PART, REACH_MS, StepOnset, earliest_onset, onset_in_store, step_onset,
+};
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
 pub use scope_table::{LeafHistory, ScopeTable};
 pub use settings::DetectionSettings;
 pub use suspects::{
-    LOOKBACK_MS, ONSET_SLACK_MS, RankWeights, ScopeFit, Suspect, kind_weight, rank_at, rank_bug,
-    rank_in_bug, rank_in_bug_with, rank_suspects, top_suspect,
+    Factors, LOOKBACK_MS, ONSET_SLACK_MS, RankWeights, ScopeFit, Suspect, factors, kind_weight,
+    rank_at, rank_bug, rank_in_bug, rank_in_bug_with, rank_suspects, top_suspect,
 };

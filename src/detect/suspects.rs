@@ -22,8 +22,8 @@ pub const LOOKBACK_MS: Millis = 24 * 60 * MINUTE;
 /// another).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RankWeights {
-    /// The lead at which the time factor halves (a change half an hour
-    /// before an onset is half as likely as one just before).
+    /// The lead at which the time factor halves (a change a quarter of an
+    /// hour before an onset is half as likely as one just before).
     pub half_lead_ms: f64,
     /// The time factor of a change within [`ONSET_SLACK_MS`] after the
     /// estimated onset.
@@ -40,7 +40,7 @@ pub struct RankWeights {
 impl Default for RankWeights {
     fn default() -> Self {
         RankWeights {
-            half_lead_ms: 30.0 * 60_000.0,
+            half_lead_ms: 15.0 * 60_000.0,
             after_onset: 0.5,
             broader_per_dim: 0.7,
             narrower_per_dim: 0.8,
@@ -145,6 +145,42 @@ fn time_weight(lead: Millis, w: &RankWeights) -> f64 {
         return w.after_onset;
     }
     1.0 / (1.0 + lead as f64 / w.half_lead_ms)
+}
+
+/// The three factors of one change's score against one (scope, onset):
+/// what a replay reports when a decoy beats the truth.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Factors {
+    pub time: f64,
+    pub scope: f64,
+    pub kind: f64,
+    pub fit: ScopeFit,
+    pub lead_ms: Millis,
+}
+
+/// `change` against `scope` at `onset`: `None` when it cannot explain it
+/// (outside the time window, or disjoint).
+pub fn factors(
+    change: &Change,
+    scope: &ScopeMap,
+    onset: Millis,
+    w: &RankWeights,
+) -> Option<Factors> {
+    let lead = onset.saturating_sub(change.at);
+    if !(-ONSET_SLACK_MS..=LOOKBACK_MS).contains(&lead) {
+        return None;
+    }
+    let fit = ScopeFit::of(&change.scope, scope);
+    if fit == ScopeFit::Disjoint {
+        return None;
+    }
+    Some(Factors {
+        time: time_weight(lead, w),
+        scope: fit.weight(&change.scope, scope, w),
+        kind: kind_weight(change.kind),
+        fit,
+        lead_ms: lead,
+    })
 }
 
 /// One change as a suspect of one regression.
@@ -350,17 +386,8 @@ fn against(
     onset: Millis,
     w: &RankWeights,
 ) -> Option<(f64, Millis, ScopeFit)> {
-    let lead = onset.saturating_sub(change.at);
-    if !(-ONSET_SLACK_MS..=LOOKBACK_MS).contains(&lead) {
-        return None;
-    }
-    let fit = ScopeFit::of(&change.scope, scope);
-    if fit == ScopeFit::Disjoint {
-        return None;
-    }
-    let score =
-        time_weight(lead, w) * fit.weight(&change.scope, scope, w) * kind_weight(change.kind);
-    Some((score, lead, fit))
+    let f = factors(change, scope, onset, w)?;
+    Some((f.time * f.scope * f.kind, f.lead_ms, f.fit))
 }
 
 fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> Vec<Suspect<'a>> {

@@ -18,6 +18,7 @@ mod changes_cli;
 mod changes_demo;
 mod changes_promql;
 mod changes_rank;
+mod changes_rank_onset;
 mod changes_rank_replay;
 mod changes_relay;
 mod changes_report;

@@ -1,0 +1,139 @@
+//! Where a regression most likely began, estimated offline from its own
+//! scope's rolled-up series up to its detection: the single split of the
+//! series into a before and a (worse) after that the binomial likelihood
+//! prefers. A CUSUM onset is the start of the run that crossed the
+//! threshold; when the drop is small against the noise that run restarts
+//! many times, and the onset it gives lands hours into the fault. Ranking
+//! changes against such an onset picks whatever changed just before it.
+
+use super::detections::ScopeMap;
+use crate::protocol::Millis;
+use crate::store::{BucketRange, SignalId, SliceId, Store};
+
+/// One bucket of a rolled-up ratio series: its start, good and total.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    pub at: Millis,
+    pub good: f64,
+    pub total: f64,
+}
+
+/// A split the data must prefer by at least this log-likelihood ratio to be
+/// believed (ln of the demo's 30-day ARL₀, as the detectors use).
+pub const MIN_LLR: f64 = 10.7;
+
+/// How far before its CUSUM onset a regression's onset may be re-estimated.
+pub const REACH_MS: Millis = 8 * 60 * 60_000;
+
+/// The estimate: the first bucket of the worse part, and the log-likelihood
+/// ratio of the split against no split.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepOnset {
+    pub at: Millis,
+    pub llr: f64,
+}
+
+/// Binomial log-likelihood of `good` of `total` at its own rate.
+fn loglik(good: f64, total: f64) -> f64 {
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let bad = total - good;
+    let term = |k: f64| if k > 0.0 { k * (k / total).ln() } else { 0.0 };
+    term(good) + term(bad)
+}
+
+/// The most likely single drop in `series` (oldest first): `None` when no
+/// split into a better before and a worse after reaches [`MIN_LLR`]. Each
+/// part holds at least `min_len` buckets. One split, not the latest of
+/// several: on the demo replay, dating a fault by the last step it finds
+/// ranked 5 points worse (noise and a fault's own ramp make later steps).
+pub fn step_onset(series: &[Bucket], min_len: usize) -> Option<StepOnset> {
+    let n = series.len();
+    let min_len = min_len.max(1);
+    if n < 2 * min_len {
+        return None;
+    }
+    let (g_all, t_all) = series
+        .iter()
+        .fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total));
+    let whole = loglik(g_all, t_all);
+    let (mut g, mut t) = (0.0, 0.0);
+    let mut best: Option<StepOnset> = None;
+    for (k, b) in series.iter().enumerate().take(n - min_len) {
+        g += b.good;
+        t += b.total;
+        if k + 1 < min_len || t <= 0.0 || t_all - t <= 0.0 {
+            continue;
+        }
+        let (g2, t2) = (g_all - g, t_all - t);
+        if g2 / t2 >= g / t {
+            continue; // not a drop
+        }
+        let llr = loglik(g, t) + loglik(g2, t2) - whole;
+        if llr >= MIN_LLR && best.is_none_or(|s| llr > s.llr) {
+            best = Some(StepOnset {
+                at: series[k + 1].at,
+                llr,
+            });
+        }
+    }
+    best
+}
+
+/// A regression's onset given its CUSUM estimate and the series of its
+/// scope from [`REACH_MS`] before that onset to its detection: the step
+/// estimate when it lies earlier, else the CUSUM onset (a later step is the
+/// run's own evidence, which CUSUM already places).
+pub fn earliest_onset(cusum_onset: Millis, series: &[Bucket], min_len: usize) -> Millis {
+    step_onset(series, min_len).map_or(cusum_onset, |s| s.at.min(cusum_onset))
+}
+
+/// Buckets each part of a split holds at least (a step, not a blip), as
+/// the replay measured it.
+pub const MIN_PART: usize = 10;
+
+/// [`earliest_onset`] on `store`: the series of `signal` summed over the
+/// slices inside `scope`, from [`REACH_MS`] before `cusum_onset` to
+/// `detected_at`. Meant for where a regression's onset is set (the
+/// engine's new episode), so that every surface shows this onset.
+pub fn onset_in_store(
+    store: &Store,
+    signal: SignalId,
+    scope: &ScopeMap,
+    cusum_onset: Millis,
+    detected_at: Millis,
+) -> Millis {
+    let slices: Vec<SliceId> = store
+        .slices()
+        .ids()
+        .filter(|&s| {
+            let pairs: Vec<(&str, &str)> = store.slices().pairs(s).collect();
+            scope
+                .iter()
+                .all(|(d, v)| pairs.iter().any(|(pd, pv)| pd == d && pv == v))
+        })
+        .collect();
+    let (first, last) = (
+        store.bucket_of(cusum_onset - REACH_MS),
+        store.bucket_of(detected_at) - 1,
+    );
+    let Ok(len) = usize::try_from(last - first + 1) else {
+        return cusum_onset;
+    };
+    let range = BucketRange::ending_at(last, len);
+    let series: Vec<Bucket> = store
+        .rollup_ratio(signal, &slices, range)
+        .into_iter()
+        .zip(range.iter())
+        .filter_map(|(r, b)| {
+            let r = r?;
+            Some(Bucket {
+                at: store.bucket_start(b),
+                good: r.good as f64,
+                total: r.total as f64,
+            })
+        })
+        .collect();
+    earliest_onset(cusum_onset, &series, MIN_PART)
+}

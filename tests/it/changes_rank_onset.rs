@@ -1,0 +1,95 @@
+//! The offline onset estimate a late regression is ranked against
+//! (`detect::step_onset`): one change point in its scope's series, the
+//! latest drop that holds at detection.
+
+use qualtop::detect::{Bucket, earliest_onset, step_onset};
+
+const MIN: i64 = 60_000;
+
+/// `rates[i]` good of 1000 per bucket, one bucket a minute from 0.
+fn series(rates: &[(usize, f64)]) -> Vec<Bucket> {
+    rates
+        .iter()
+        .flat_map(|&(n, rate)| std::iter::repeat_n(rate, n))
+        .enumerate()
+        .map(|(i, rate)| Bucket {
+            at: i as i64 * MIN,
+            good: (rate * 1000.0).round(),
+            total: 1000.0,
+        })
+        .collect()
+}
+
+#[test]
+fn a_drop_is_dated_at_its_first_worse_bucket() {
+    let s = series(&[(120, 0.99), (60, 0.97)]);
+    let found = step_onset(&s, 10).expect("a 2-point drop over an hour");
+    assert_eq!(found.at, 120 * MIN);
+}
+
+#[test]
+fn a_flat_series_or_a_recovery_has_no_onset() {
+    assert_eq!(step_onset(&series(&[(180, 0.98)]), 10), None);
+    // Quality that rises is no regression's start.
+    assert_eq!(step_onset(&series(&[(90, 0.97), (90, 0.99)]), 10), None);
+    // A drop the noise could make (a tenth of a point for ten minutes).
+    assert_eq!(step_onset(&series(&[(120, 0.990), (10, 0.989)]), 10), None);
+}
+
+#[test]
+fn of_two_drops_the_likelier_split_dates_the_onset() {
+    // A large drop from 60, a smaller one from 200: one split, at the large one.
+    let s = series(&[(60, 0.99), (140, 0.95), (80, 0.94)]);
+    assert_eq!(step_onset(&s, 10).map(|f| f.at), Some(60 * MIN));
+}
+
+#[test]
+fn a_late_cusum_onset_moves_back_to_the_step_and_an_early_one_stays() {
+    let s = series(&[(120, 0.99), (200, 0.98)]);
+    // CUSUM restarted for hours on a one-point drop: the step is the onset.
+    assert_eq!(earliest_onset(260 * MIN, &s, 10), 120 * MIN);
+    // An onset before the step is the run's own evidence: kept.
+    assert_eq!(earliest_onset(100 * MIN, &s, 10), 100 * MIN);
+    // No step the data believes: kept.
+    assert_eq!(
+        earliest_onset(260 * MIN, &series(&[(320, 0.98)]), 10),
+        260 * MIN
+    );
+}
+
+#[test]
+fn on_the_demo_a_late_onset_of_the_tpu_fault_moves_back_to_its_step_in_the_store() {
+    use crate::support::detect::{ANCHOR, DemoReplay};
+    use qualtop::demo::Scenario;
+    use qualtop::detect::onset_in_store;
+    // The TPU misconfiguration steps up from +60 to +64 on the API's TPUs.
+    let mut replay = DemoReplay::new(Scenario::builtin().unwrap(), 1, -120, 240);
+    for _ in 0..120 + 110 {
+        replay.feed_bucket();
+    }
+    let signal = replay
+        .store
+        .signal_by_name("language-consistency")
+        .expect("a demo signal");
+    let scope = [
+        ("hardware", "tpu"),
+        ("model", "atlas-l"),
+        ("platform", "api"),
+    ]
+    .iter()
+    .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
+    .collect();
+    // A CUSUM onset 40 min late, detected at +110.
+    let onset = onset_in_store(
+        &replay.store,
+        signal,
+        &scope,
+        ANCHOR + 100 * MIN,
+        ANCHOR + 110 * MIN,
+    );
+    assert!(
+        (ANCHOR + 59 * MIN..=ANCHOR + 66 * MIN).contains(&onset),
+        "{:+} min",
+        (onset - ANCHOR) / MIN
+    );
+}
