@@ -210,10 +210,10 @@ pub fn excess_drop_skew(p: f64, n: f64, phi: f64) -> f64 {
     let binomial = (1.0 - 2.0 * p) / (n * p * (1.0 - p)).sqrt();
     // φ = 1 + (n − 1)ρ, and α + β = 1/ρ − 1.
     let rho = ((phi - 1.0) / (n - 1.0)).min(0.999);
-    let s = 1.0 / rho - 1.0;
-    let (a, b) = (p * s, (1.0 - p) * s);
-    let beta_binomial =
-        (s + 2.0 * n) * (b - a) / (s + 2.0) * ((1.0 + s) / (n * a * b * (n + s))).sqrt();
+    let conc = 1.0 / rho - 1.0;
+    let (alpha, beta) = (p * conc, (1.0 - p) * conc);
+    let beta_binomial = (conc + 2.0 * n) * (beta - alpha) / (conc + 2.0)
+        * ((1.0 + conc) / (n * alpha * beta * (n + conc))).sqrt();
     (binomial - beta_binomial).max(0.0)
 }
 
