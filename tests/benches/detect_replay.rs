@@ -99,7 +99,11 @@ fn main() {
         settings.glr_short_margin_least,
         settings.glr_floor,
         settings.glr_window_penalty,
-        if settings.glr_guarded { "the guarded level" } else { "the baseline" }
+        if settings.glr_guarded {
+            "the guarded level"
+        } else {
+            "the baseline"
+        }
     );
     let group = settings.monitor_config(MINUTE).detector;
     synth::delay_table(group);

@@ -76,7 +76,12 @@ fn first_alarm(
 /// threshold ln ARL₀. It works on whole buckets, as every detector here
 /// does, so its median is the best a median can be: a limit of 0.9 is met in
 /// one bucket only when that bucket happens to carry enough.
-fn oracle_delay(spec: &SeriesSpec, shape: DropShape, h: f64, series: &[(Millis, Option<Ratio>)]) -> Option<f64> {
+fn oracle_delay(
+    spec: &SeriesSpec,
+    shape: DropShape,
+    h: f64,
+    series: &[(Millis, Option<Ratio>)],
+) -> Option<f64> {
     let p0 = spec.rate;
     let drop = spec.rate - spec.changed_rate;
     let mut s = 0.0f64;

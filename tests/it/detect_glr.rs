@@ -156,7 +156,10 @@ fn a_margin_scaled_by_skew_keeps_more_first_buckets_on_a_near_normal_track() {
         glr_skew_ref: 0.3,
         ..DetectorConfig::default()
     });
-    assert!(scaled >= full + 6, "first-bucket alarms: {scaled} scaled, {full} in full");
+    assert!(
+        scaled >= full + 6,
+        "first-bucket alarms: {scaled} scaled, {full} in full"
+    );
 }
 
 #[test]
