@@ -18,7 +18,7 @@ mod world;
 
 pub use changes::{ChangeRole, ChangeTruth, Decoy, DemoChanges, demo_changes};
 pub use clock::DemoClock;
-pub use fleet::{DemoLeaf, LeafId, MAX_SCALED_LEAVES};
+pub use fleet::{DemoLeaf, LeafId, MAX_SCALED_LEAVES, scaled};
 pub use scenario::{ChangeSpec, DIMENSIONS, Keyframe, RegressionSpec, Scenario, Scope, Variation};
 pub use signals::{AVAILABILITY, DemoSignal, DemoSignalId, Endpoint, LATENCY, METRIC_SIGNALS};
 pub use source::{DEFAULT_BACKLOG, DemoSource, history_hub};
@@ -97,7 +97,7 @@ impl DemoBackend {
             None => Scenario::builtin()?,
         };
         let scenario = match opts.leaves {
-            Some(n) => fleet::scaled(scenario, n),
+            Some(n) => scaled(scenario, n),
             None => scenario,
         };
         let wall = wall_ms();

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 
 use super::baseline::{Baseline, ReferenceWindow, compact};
-use super::config::{DetectorConfig, bernoulli_kl, shifted_down};
+use super::config::{DetectorConfig, bernoulli_kl, excess_drop_skew, shifted_down};
 use super::glr::{DropGlr, drop_glr};
 use crate::protocol::Millis;
 use crate::store::Ratio;
@@ -79,9 +79,13 @@ struct Model {
     /// The tested level p₀ (the baseline lowered by its guard) and φ.
     p0: f64,
     phi: f64,
+    /// The level the GLR tests against (see `glr_guarded`).
+    glr_p0: f64,
     /// The GLR counts only windows whose pooled rate is at most this:
-    /// p₀ less `glr_floor` × the smallest change.
+    /// its level less `glr_floor` × the smallest change.
     glr_max_rate: f64,
+    /// Nats a one-bucket GLR window pays (see `glr_skew_ref`).
+    glr_short_margin: f64,
     threshold: f64,
 }
 
@@ -99,13 +103,26 @@ impl Model {
         let per_good = (p1 / p0).ln() / phi;
         let per_bad = ((1.0 - p1) / (1.0 - p0)).ln() / phi;
         let kl = n * bernoulli_kl(p1, p0) / phi;
+        let glr_p0 = if cfg.glr_guarded {
+            p0
+        } else {
+            baseline.rate.clamp(0.5 / n, 1.0 - 0.5 / n)
+        };
+        let skew_share = if cfg.glr_skew_ref > 0.0 {
+            (excess_drop_skew(glr_p0, n, phi) / cfg.glr_skew_ref).min(1.0)
+        } else {
+            1.0
+        };
         Model {
             baseline,
             per_good,
             per_bad,
             p0,
             phi,
-            glr_max_rate: shifted_down(p0, cfg.glr_floor * cfg.min_shift),
+            glr_p0,
+            glr_max_rate: shifted_down(glr_p0, cfg.glr_floor * cfg.min_shift),
+            glr_short_margin: (cfg.glr_short_margin * skew_share)
+                .max(cfg.glr_short_margin_least.min(cfg.glr_short_margin)),
             threshold: cfg.threshold(kl),
         }
     }
@@ -213,11 +230,11 @@ impl RatioDetector {
         self.glr = if self.cfg.glr && self.stat > 0.0 && self.alarm.is_none() {
             drop_glr(
                 self.pending.iter().rev().copied(),
-                model.p0,
+                model.glr_p0,
                 model.glr_max_rate,
                 model.phi,
                 self.cfg.glr_window_penalty,
-                self.cfg.glr_short_margin,
+                model.glr_short_margin,
             )
         } else {
             None

@@ -14,7 +14,9 @@
 //! are skipped: for them the size-restricted maximum likelihood is the
 //! smallest change itself, whose evidence the CUSUM already carries. So the
 //! detector's statistic, max(CUSUM, this), is the GLR over sizes ≥ the
-//! smallest change, and it never alarms on a drop estimated below it.
+//! smallest change, and it never alarms on a drop estimated below it. The
+//! detector passes the CUSUM's guarded level as p₀ (see
+//! `DetectorConfig::glr_guarded` for what the baseline itself would cost).
 
 use super::config::bernoulli_kl;
 use crate::protocol::Millis;
@@ -39,7 +41,8 @@ pub struct DropGlr {
 /// window of L buckets pays `penalty · ln L` (the maximum over many windows
 /// is larger than any one window's, and more so over long ones) and
 /// `short_margin / L` (a short window's rate keeps the skewed tail of the
-/// overdispersion, which φ does not capture). `None`
+/// overdispersion, which φ does not capture; the detector scales it by that
+/// skew, see `DetectorConfig::glr_skew_ref`). `None`
 /// when no suffix of the run qualifies. Ties go to the older onset (the
 /// profile likelihood is flat only where the older buckets are exactly at
 /// the new rate, so they belong to the drop).

@@ -4,7 +4,8 @@
 use super::burn::{BurnRateConfig, DEFAULT_SLO};
 use super::config::{
     DEFAULT_FALSE_ALARM_DAYS, DEFAULT_GLR_FLOOR, DEFAULT_GLR_MARGIN, DEFAULT_GLR_SHORT_MARGIN,
-    DEFAULT_GLR_WINDOW_PENALTY, DEFAULT_MIN_SHIFT, DetectorConfig,
+    DEFAULT_GLR_SHORT_MARGIN_LEAST, DEFAULT_GLR_SKEW_REF, DEFAULT_GLR_WINDOW_PENALTY,
+    DEFAULT_MIN_SHIFT, DetectorConfig,
 };
 use super::monitor::{LEAF_ARL0_FACTOR, MonitorConfig, leaf_detector};
 use crate::protocol::Millis;
@@ -22,13 +23,16 @@ pub struct DetectionSettings {
     pub slo: f64,
     /// Leaf tracks wait this many times longer between false alarms.
     pub leaf_arl0_factor: f64,
-    /// The GLR's threshold margin, size floor, short-window margin and
-    /// window penalty (see
+    /// The GLR's threshold margin, size floor, short-window margin, window
+    /// penalty, skew reference and level (see
     /// [`DetectorConfig`](super::DetectorConfig)); not in config.toml.
     pub glr_margin: f64,
     pub glr_floor: f64,
     pub glr_short_margin: f64,
     pub glr_window_penalty: f64,
+    pub glr_skew_ref: f64,
+    pub glr_short_margin_least: f64,
+    pub glr_guarded: bool,
 }
 
 impl Default for DetectionSettings {
@@ -42,6 +46,9 @@ impl Default for DetectionSettings {
             glr_floor: DEFAULT_GLR_FLOOR,
             glr_short_margin: DEFAULT_GLR_SHORT_MARGIN,
             glr_window_penalty: DEFAULT_GLR_WINDOW_PENALTY,
+            glr_skew_ref: DEFAULT_GLR_SKEW_REF,
+            glr_short_margin_least: DEFAULT_GLR_SHORT_MARGIN_LEAST,
+            glr_guarded: true,
         }
     }
 }
@@ -79,6 +86,9 @@ impl DetectionSettings {
             glr_floor: self.glr_floor,
             glr_short_margin: self.glr_short_margin,
             glr_window_penalty: self.glr_window_penalty,
+            glr_skew_ref: self.glr_skew_ref,
+            glr_short_margin_least: self.glr_short_margin_least,
+            glr_guarded: self.glr_guarded,
             ..base.detector
         }
         .with_false_alarm_days(self.false_alarm_days, bucket_ms)

@@ -86,14 +86,24 @@ fn main() {
         glr_floor: env("DETECT_REPLAY_GLR_FLOOR", d.glr_floor),
         glr_short_margin: env("DETECT_REPLAY_GLR_SHORT", d.glr_short_margin),
         glr_window_penalty: env("DETECT_REPLAY_GLR_PENALTY", d.glr_window_penalty),
+        glr_skew_ref: env("DETECT_REPLAY_GLR_SKEW_REF", d.glr_skew_ref),
+        glr_short_margin_least: env("DETECT_REPLAY_GLR_SHORT_LEAST", d.glr_short_margin_least),
+        glr_guarded: std::env::var_os("DETECT_REPLAY_GLR_UNGUARDED").is_none() && d.glr_guarded,
         ..d
     };
     println!(
-        "GLR threshold margin {} nats (+ {} / buckets), size floor {} × the smallest change, window penalty {} × ln(buckets)",
+        "GLR threshold margin {} nats (+ {} / buckets, in full from an excess skew of {}, at least {} / buckets), size floor {} × the smallest change, window penalty {} × ln(buckets), against {}",
         settings.glr_margin,
         settings.glr_short_margin,
+        settings.glr_skew_ref,
+        settings.glr_short_margin_least,
         settings.glr_floor,
-        settings.glr_window_penalty
+        settings.glr_window_penalty,
+        if settings.glr_guarded {
+            "the guarded level"
+        } else {
+            "the baseline"
+        }
     );
     let group = settings.monitor_config(MINUTE).detector;
     synth::delay_table(group);

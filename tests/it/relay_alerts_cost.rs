@@ -3,6 +3,7 @@
 //! published, as `qualtop serve` does once per bucket. Ignored (it times);
 //! docs/relay.md quotes its output:
 //! `cargo test --test it relay_alerts_cost -- --ignored --nocapture`.
+//! The release figure, next to a plain pass: `cargo bench --bench relay_detect`.
 
 use std::time::Instant;
 

@@ -1,0 +1,105 @@
+//! What the relay's detection costs per bucket, in release: the demo fleet's
+//! six hours replayed into a store, then each further bucket stepped and
+//! published alone, as `qualtop serve` does once per bucket
+//! (`cargo bench --bench relay_detect`; `RELAY_DETECT_LEAVES=5000` adds a
+//! fleet grown to that many leaves, as `demo-server --leaves`). Next to it,
+//! a reference timed on the same buckets: one plain pass reading and
+//! summing every leaf's counts of every ratio signal for that bucket.
+//! The debug-build figure is `relay_alerts_cost` (tests/it).
+
+// A bench that cannot set up panics with what it expected; pedantic guards src/.
+#![allow(clippy::unwrap_used, clippy::pedantic)]
+
+#[allow(dead_code)] // shared with the tests; the bench uses the replay only
+#[path = "../it/support/detect.rs"]
+mod detect_support;
+#[allow(dead_code)]
+mod ratio;
+
+use std::time::Instant;
+
+use detect_support::{DemoReplay, engine};
+use qualtop::demo::Scenario;
+use qualtop::protocol::SignalKind;
+use ratio::{median, percentile};
+
+/// Buckets replayed before timing (the relay's window at start).
+const HISTORY: i64 = 360;
+/// Buckets timed one by one.
+const LIVE: usize = 120;
+
+/// Seconds to read and sum every slice's counts of every ratio signal in
+/// bucket `b`: what any per-bucket pass over the fleet costs at least.
+fn plain_pass(replay: &DemoReplay, b: i64) -> f64 {
+    let store = &replay.store;
+    let start = Instant::now();
+    let (mut good, mut total) = (0u64, 0u64);
+    for spec in replay.world.signals() {
+        if spec.spec.kind != SignalKind::Ratio {
+            continue;
+        }
+        let Some(sig) = store.signal_by_name(&spec.spec.name) else {
+            continue;
+        };
+        for id in store.slices().ids() {
+            if let Some(r) = store.ratio(sig, id, b) {
+                good += r.good;
+                total += r.total;
+            }
+        }
+    }
+    std::hint::black_box((good, total));
+    start.elapsed().as_secs_f64()
+}
+
+fn measure(label: &str, scenario: Scenario) {
+    let mut replay = DemoReplay::new(scenario, 2025, -HISTORY, HISTORY);
+    let mut engine = engine();
+    for _ in 0..HISTORY {
+        replay.feed_bucket();
+    }
+    let started = Instant::now();
+    let replayed = engine.step(&replay.store, usize::MAX);
+    let replay_ms = started.elapsed().as_secs_f64() * 1e3;
+    let (mut step, mut reference) = (Vec::new(), Vec::new());
+    for _ in 0..LIVE {
+        replay.feed_bucket();
+        let started = Instant::now();
+        engine.step(&replay.store, usize::MAX);
+        let published = engine.detections(&replay.store);
+        step.push(started.elapsed().as_secs_f64() * 1e3);
+        std::hint::black_box(published);
+        // The bucket just completed.
+        let ts = replay.world.bucket_ts(replay.next - 1);
+        let b = replay.store.bucket_of(ts);
+        reference.push(plain_pass(&replay, b) * 1e3);
+    }
+    let mut sorted = step.clone();
+    sorted.sort_by(f64::total_cmp);
+    let (med, reference) = (median(step), median(reference));
+    println!(
+        "| {label} | {} × {} | {replayed} buckets in {replay_ms:.0} ms | {med:.2} ms | {:.2} ms | {reference:.3} ms | {:.0}× |",
+        replay.store.slices().len(),
+        replay.store.signals().len(),
+        percentile(&sorted, 1.0),
+        med / reference,
+    );
+}
+
+fn main() {
+    println!(
+        "## The relay's detection per bucket (release; {LIVE} live buckets after {HISTORY} replayed)\n"
+    );
+    println!(
+        "| fleet | slices × signals | replay at start | step + publish, median | max | plain pass (reference) | ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    measure("demo", Scenario::builtin().expect("built-in scenario"));
+    if let Some(n) = std::env::var("RELAY_DETECT_LEAVES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let scenario = qualtop::demo::scaled(Scenario::builtin().expect("built-in scenario"), n);
+        measure(&format!("--leaves {n}"), scenario);
+    }
+}
