@@ -267,6 +267,16 @@ impl App {
     }
 
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
+        let shown = self.shown_view();
+        let mut effects = self.handle(event);
+        let now = self.shown_view();
+        if now != shown {
+            effects.push(Effect::View(now));
+        }
+        effects
+    }
+
+    fn handle(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::Key(key) => {
                 let had_message = self.message.take().is_some();

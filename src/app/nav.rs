@@ -7,6 +7,12 @@ use super::{App, DetailState, Effect, MouseInput, PivotOption, Popup, WHEEL_ROWS
 use crate::view::{DrillStep, Filter, RowKey, Split};
 
 impl App {
+    /// What the level on screen shows, for sources in scale mode: emitted as
+    /// [`Effect::View`] whenever it changes.
+    pub fn shown_view(&self) -> crate::feed::ShownView {
+        self.level().shown()
+    }
+
     /// Dimensions (raw names) a path has not fixed, in declaration order.
     pub fn unfixed(&self, path: &[DrillStep]) -> Vec<String> {
         self.facts

@@ -15,7 +15,7 @@ use crate::protocol::{Hello, Millis, Subscribe};
 
 /// Leaf count above which a backend with `rollups` is read in scale mode
 /// (`[sources] scale_leaves` in config.toml; 0 never switches).
-pub const DEFAULT_SCALE_LEAVES: u64 = 2_000;
+pub use crate::config::DEFAULT_SCALE_LEAVES;
 
 /// The feature a backend lists when it answers `group_by`.
 pub const ROLLUPS: &str = "rollups";

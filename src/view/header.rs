@@ -42,6 +42,8 @@ pub struct SourceLine {
     pub clock_warning: Option<String>,
     /// Parts of a snapshot received and in all, while one loads.
     pub loading: Option<(u32, u32)>,
+    /// Scale mode: what is subscribed, sanitised, and whether it still loads.
+    pub scale: Option<(String, bool)>,
 }
 
 impl SourceLine {
@@ -76,6 +78,10 @@ impl SourceLine {
                 .clock_refused_ms
                 .map(|off| format!("clock {}", crate::clock::disagreement_words(off))),
             loading: s.snapshot_progress,
+            scale: s
+                .scale
+                .as_ref()
+                .map(|sc| (sanitize(&sc.words()).into_owned(), sc.loading)),
         }
     }
 
