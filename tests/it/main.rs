@@ -47,6 +47,7 @@ mod feed_failures;
 mod feed_flood;
 mod feed_parts;
 mod feed_restart;
+mod feed_scale;
 mod feed_stream;
 mod fuzz_corpus;
 mod grafana_push;
