@@ -48,6 +48,7 @@ mod feed_flood;
 mod feed_parts;
 mod feed_restart;
 mod feed_scale;
+mod feed_scale_demo;
 mod feed_stream;
 mod fuzz_corpus;
 mod grafana_push;
