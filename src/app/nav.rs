@@ -13,6 +13,13 @@ impl App {
         self.level().shown()
     }
 
+    /// From now on, says [`Effect::View`] whenever the drill path or the
+    /// level's split changes; returns the view shown now, to start from.
+    pub fn follow_views(&mut self) -> crate::feed::ShownView {
+        self.follow_views = true;
+        self.shown_view()
+    }
+
     /// Dimensions (raw names) a path has not fixed, in declaration order.
     pub fn unfixed(&self, path: &[DrillStep]) -> Vec<String> {
         self.facts

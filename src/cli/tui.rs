@@ -99,6 +99,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         );
         // `[display] window`: the window the TUI opens at (`w` and `:window` change it).
         app.set_window(i64::try_from(settings.config.window.as_millis()).unwrap_or(i64::MAX));
+        // Sources in scale mode subscribe to the level on screen.
+        fleet.show(app.follow_views());
         let mut event_loop = EventLoop {
             screen: &mut guard.terminal,
             app: &mut app,

@@ -100,6 +100,7 @@ mod ui_render_columns;
 mod ui_render_drill;
 mod ui_render_keys;
 mod ui_rollup;
+mod ui_scale_view;
 mod ui_sanitize_props;
 mod ui_snapshot;
 mod ui_time;
