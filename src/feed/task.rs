@@ -452,10 +452,10 @@ async fn serve(
                     continue;
                 }
                 let view = shown.borrow_and_update().clone();
-                if let Some(sub) = session.show(fleet, view, false) {
-                    if let Err(e) = send(ws, &ClientMessage::Subscribe(sub)).await {
-                        return e;
-                    }
+                if let Some(sub) = session.show(fleet, view, false)
+                    && let Err(e) = send(ws, &ClientMessage::Subscribe(sub)).await
+                {
+                    return e;
                 }
             }
             msg = outgoing.recv(), if outgoing_open => match msg {

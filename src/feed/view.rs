@@ -66,18 +66,17 @@ impl ShownView {
             .filter(|(d, _)| dims.contains(d))
             .map(|(d, v)| (d.clone(), vec![v.clone()]))
             .collect();
-        let group_by = match &self.level {
-            ViewLevel::Leaves => None,
-            _ => {
-                let level = self.level_dim(dims);
-                let by: Vec<String> = dims
-                    .iter()
-                    .filter(|d| filter.contains_key(*d) || Some(d.as_str()) == level)
-                    .cloned()
-                    .collect();
-                // Every dimension grouped is the leaves themselves.
-                (by.len() < dims.len()).then_some(by)
-            }
+        let group_by = if self.level == ViewLevel::Leaves {
+            None
+        } else {
+            let level = self.level_dim(dims);
+            let by: Vec<String> = dims
+                .iter()
+                .filter(|d| filter.contains_key(*d) || Some(d.as_str()) == level)
+                .cloned()
+                .collect();
+            // Every dimension grouped is the leaves themselves.
+            (by.len() < dims.len()).then_some(by)
         };
         Subscribe {
             window_ms,
