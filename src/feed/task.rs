@@ -338,8 +338,7 @@ async fn serve(
     );
     let mut shown = fleet.shown();
     shown.borrow_and_update();
-    let mut session = match Session::start(fleet, index, hello, opts, (wanted.as_ref(), *scale))
-    {
+    let mut session = match Session::start(fleet, index, hello, opts, (wanted.as_ref(), *scale)) {
         Ok(s) => s,
         Err(e) => return e,
     };

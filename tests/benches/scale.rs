@@ -43,12 +43,15 @@ const SCALE_CHILD: &str = "QUALTOP_SCALE_CHILD";
 const STREAM_SECS: u64 = 10;
 
 fn main() {
-    if let Ok(port) = std::env::var(SCALE_CHILD) {
+    if let Some((port, n)) = std::env::var(SCALE_CHILD)
+        .ok()
+        .and_then(|v| v.split_once(',').map(|(p, n)| (p.to_owned(), n.to_owned())))
+    {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .unwrap();
-        let (first, drill) = rt.block_on(scaled_client(port.parse().unwrap()));
+        let (first, drill) = rt.block_on(scaled_client(port.parse().unwrap(), n.parse().unwrap()));
         let (rss, hwm) = rss_mib();
         println!("{first} {drill} {rss} {hwm}");
         return;
@@ -78,7 +81,7 @@ fn main() {
 
 /// Waits until every source is in scale mode with `view` applied; seconds.
 async fn until_view(fleet: &SharedFleet, view: &str, started: Instant) -> f64 {
-    let deadline = started + Duration::from_secs(600);
+    let deadline = started + Duration::from_secs(300);
     let ready = |f: &Fleet| {
         f.sources.iter().all(|s| {
             s.scale
@@ -95,7 +98,12 @@ async fn until_view(fleet: &SharedFleet, view: &str, started: Instant) -> f64 {
 
 /// The client as the TUI runs it against a large fleet: seconds to the
 /// first screen (scale mode chosen, top level applied) and to one drill.
-async fn scaled_client(port: u16) -> (f64, f64) {
+async fn scaled_client(port: u16, n: u64) -> (f64, f64) {
+    // The default rule at 5,000 and 50,000; a smaller trial run switches too.
+    let opts = FeedOptions {
+        scale_leaves: qualtop::feed::DEFAULT_SCALE_LEAVES.min(n / 2),
+        ..FeedOptions::default()
+    };
     let fleet = SharedFleet::new(Fleet::with_sources(ENDPOINTS));
     let started = Instant::now();
     let _feeds: Vec<_> = ENDPOINTS
@@ -103,12 +111,7 @@ async fn scaled_client(port: u16) -> (f64, f64) {
         .enumerate()
         .map(|(i, e)| {
             let url = format!("ws://127.0.0.1:{port}/{e}");
-            spawn_feed(
-                fleet.clone(),
-                i,
-                SourceConfig::new(*e, url),
-                FeedOptions::default(),
-            )
+            spawn_feed(fleet.clone(), i, SourceConfig::new(*e, url), opts.clone())
         })
         .collect();
     let first = until_view(&fleet, "fleet by model", started).await;
@@ -162,9 +165,9 @@ async fn stream_bytes_per_minute(port: u16, endpoint: &str, subscribe: &str) -> 
 
 /// Scale mode measured in a child process of this bench against the server
 /// on `port`: seconds to the first screen, to a drill, and its memory.
-fn scaled_child(port: u16) -> (f64, f64, f64, f64) {
+fn scaled_child(port: u16, n: usize) -> (f64, f64, f64, f64) {
     let out = Command::new(std::env::current_exe().unwrap())
-        .env(SCALE_CHILD, port.to_string())
+        .env(SCALE_CHILD, format!("{port},{n}"))
         .stderr(Stdio::inherit())
         .output()
         .unwrap();
@@ -346,9 +349,10 @@ fn run(n: usize) -> String {
         );
     }
     // Scale mode, against the same server, with the full path's figures to compare.
-    let (first, drill, s_rss, s_hwm) = scaled_child(port);
+    let (first, drill, s_rss, s_hwm) = scaled_child(port, n);
     let full_sub = r#"{"type":"subscribe","window_ms":21600000,"snapshot_parts":true}"#;
-    let top_sub = r#"{"type":"subscribe","window_ms":21600000,"snapshot_parts":true,"group_by":["model"]}"#;
+    let top_sub =
+        r#"{"type":"subscribe","window_ms":21600000,"snapshot_parts":true,"group_by":["model"]}"#;
     let full_wire = rt.block_on(stream_bytes_per_minute(port, "evals", full_sub));
     let top_wire = rt.block_on(stream_bytes_per_minute(port, "evals", top_sub));
     let _ = child.kill();

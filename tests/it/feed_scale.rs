@@ -10,14 +10,16 @@ use qualtop::protocol::{Series, ServerMessage, SliceMap, Snapshot, SnapshotPart,
 use qualtop::store::Ratio;
 
 use crate::support::feed::{
-    Conn, T0, fast_opts, fed, hello, new_fleet, quality_at,
-    ratio_series, snapshot,
+    Conn, T0, fast_opts, fed, hello, new_fleet, quality_at, ratio_series, snapshot,
 };
 use crate::support::wait::eventually;
 
 /// Waits (up to 5 s) for `cond`, failing the test with `what` if it never holds.
 async fn wait_for(what: &str, cond: impl FnMut() -> bool) {
-    assert!(eventually(Duration::from_secs(5), cond).await, "never: {what}");
+    assert!(
+        eventually(Duration::from_secs(5), cond).await,
+        "never: {what}"
+    );
 }
 
 fn scale_opts() -> FeedOptions {
@@ -73,7 +75,12 @@ fn group_quality(fleet: &SharedFleet, model: &str) -> Option<Ratio> {
 }
 
 fn scale_words(fleet: &SharedFleet) -> Option<(String, bool)> {
-    fleet.read(|f| f.sources[0].scale.as_ref().map(|s| (s.view.clone(), s.loading)))
+    fleet.read(|f| {
+        f.sources[0]
+            .scale
+            .as_ref()
+            .map(|s| (s.view.clone(), s.loading))
+    })
 }
 
 /// Connects a feed in scale mode: the full subscription, a first part that
@@ -85,8 +92,13 @@ async fn scaled(fleet: &SharedFleet) -> (crate::support::feed::Server, Conn, Sub
     conn.send(&rollups_hello()).await;
     let full = conn.expect_subscribe().await;
     assert_eq!(full.group_by, None, "below what it knows, every leaf");
-    conn.send(&part(1, 1, 3, vec![ratio_series("m1", "tpu", 0, &[Some((1, 2))])]))
-        .await;
+    conn.send(&part(
+        1,
+        1,
+        3,
+        vec![ratio_series("m1", "tpu", 0, &[Some((1, 2))])],
+    ))
+    .await;
     assert!(
         conn.closed_by_client().await,
         "the client hangs up on a fleet of 5,000 leaves"
@@ -185,12 +197,26 @@ async fn an_answer_to_a_view_already_left_is_never_applied() {
         assert_eq!(sub.filter.get("model"), Some(&vec![model.to_owned()]));
     }
     // m1's answer (in parts) comes first, then m2's: only m2's is applied.
-    conn.send(&part(2, 1, 2, vec![ratio_series("m1", "tpu", 0, &[Some((1, 1))])]))
-        .await;
-    conn.send(&part(2, 2, 2, vec![ratio_series("m1", "gpu", 0, &[Some((1, 1))])]))
-        .await;
-    conn.send(&snapshot(3, 1, vec![ratio_series("m2", "tpu", 0, &[Some((3, 4))])]))
-        .await;
+    conn.send(&part(
+        2,
+        1,
+        2,
+        vec![ratio_series("m1", "tpu", 0, &[Some((1, 1))])],
+    ))
+    .await;
+    conn.send(&part(
+        2,
+        2,
+        2,
+        vec![ratio_series("m1", "gpu", 0, &[Some((1, 1))])],
+    ))
+    .await;
+    conn.send(&snapshot(
+        3,
+        1,
+        vec![ratio_series("m2", "tpu", 0, &[Some((3, 4))])],
+    ))
+    .await;
     wait_for("m2's leaves applied", || {
         quality_at(&fleet, "m2", "tpu", 0).is_some()
     })
@@ -216,17 +242,33 @@ async fn a_view_whose_snapshot_stops_says_so_holds_nothing_stale_and_asks_again(
         level: ViewLevel::Next,
     });
     let first = conn.expect_subscribe().await;
-    conn.send(&part(2, 1, 2, vec![ratio_series("m1", "tpu", 0, &[Some((1, 1))])]))
-        .await;
+    conn.send(&part(
+        2,
+        1,
+        2,
+        vec![ratio_series("m1", "tpu", 0, &[Some((1, 1))])],
+    ))
+    .await;
     // No second part: the client gives up after its part timeout and asks again.
     let again = conn.expect_subscribe().await;
     assert_eq!(again, first);
-    let (error, scale) = fleet.read(|f| (f.sources[0].last_error.clone(), f.sources[0].scale.clone()));
+    let (error, scale) =
+        fleet.read(|f| (f.sources[0].last_error.clone(), f.sources[0].scale.clone()));
     assert!(
-        error.as_deref().is_some_and(|e| e.contains("stopped at part 1 of 2")),
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("stopped at part 1 of 2")),
         "{error:?}"
     );
     assert!(scale.is_some_and(|s| s.loading), "still says it loads");
-    assert_eq!(group_quality(&fleet, "m1"), None, "the old level is not shown");
-    assert_eq!(quality_at(&fleet, "m1", "tpu", 0), None, "half a snapshot is not shown");
+    assert_eq!(
+        group_quality(&fleet, "m1"),
+        None,
+        "the old level is not shown"
+    );
+    assert_eq!(
+        quality_at(&fleet, "m1", "tpu", 0),
+        None,
+        "half a snapshot is not shown"
+    );
 }

@@ -20,7 +20,12 @@ use crate::support::wait::eventually;
 /// (good, total) summed per key, at `bucket`, over the slices `key` names.
 type Sums = BTreeMap<String, (u64, u64)>;
 
-fn sums(fleet: &SharedFleet, signal: &str, bucket: i64, key: impl Fn(&[(&str, &str)]) -> Option<String>) -> Sums {
+fn sums(
+    fleet: &SharedFleet,
+    signal: &str,
+    bucket: i64,
+    key: impl Fn(&[(&str, &str)]) -> Option<String>,
+) -> Sums {
     fleet.read(|f| {
         let store = &f.store;
         let mut out = Sums::new();
@@ -76,7 +81,12 @@ async fn a_scaled_client_holds_the_demos_exact_rollups_of_the_view_only() {
             scale_leaves,
             ..fast_feed()
         };
-        let feed = spawn_feed(fleet.clone(), 0, SourceConfig::new("evals", url.clone()), opts);
+        let feed = spawn_feed(
+            fleet.clone(),
+            0,
+            SourceConfig::new("evals", url.clone()),
+            opts,
+        );
         (fleet, feed)
     };
     let (full, _full_feed) = connect(0);
@@ -84,7 +94,10 @@ async fn a_scaled_client_holds_the_demos_exact_rollups_of_the_view_only() {
     let within = Duration::from_secs(30);
     assert!(eventually(within, || loaded(&scaled, "fleet by model")).await);
     assert!(eventually(within, || full.read(|f| f.sources[0].snapshots > 0)).await);
-    assert!(full.read(|f| f.sources[0].scale.is_none()), "0 never switches");
+    assert!(
+        full.read(|f| f.sources[0].scale.is_none()),
+        "0 never switches"
+    );
 
     let (signal, bucket) = full.read(|f| {
         let sig = f
@@ -102,7 +115,10 @@ async fn a_scaled_client_holds_the_demos_exact_rollups_of_the_view_only() {
         (p.len() == 1).then(|| by_model(p)).flatten()
     });
     assert!(leaves.len() > 1, "{leaves:?}");
-    assert_eq!(rows, leaves, "each model's row is the exact sum of its leaves");
+    assert_eq!(
+        rows, leaves,
+        "each model's row is the exact sum of its leaves"
+    );
 
     let model = leaves.keys().next().unwrap().clone();
     scaled.show(ShownView {
@@ -110,7 +126,10 @@ async fn a_scaled_client_holds_the_demos_exact_rollups_of_the_view_only() {
         level: ViewLevel::Next,
     });
     let view = format!("model={model} by platform");
-    assert!(eventually(within, || loaded(&scaled, &view)).await, "{view}");
+    assert!(
+        eventually(within, || loaded(&scaled, &view)).await,
+        "{view}"
+    );
     let by_platform = |p: &[(&str, &str)]| {
         (value(p, "model") == Some(model.as_str()))
             .then(|| value(p, "platform").map(str::to_owned))
@@ -120,7 +139,15 @@ async fn a_scaled_client_holds_the_demos_exact_rollups_of_the_view_only() {
     let rows = sums(&scaled, &signal, bucket, |p| Some(format!("{p:?}")));
     let expected: Sums = leaves
         .iter()
-        .map(|(platform, c)| (format!("{:?}", [("model", model.as_str()), ("platform", platform.as_str())]), *c))
+        .map(|(platform, c)| {
+            (
+                format!(
+                    "{:?}",
+                    [("model", model.as_str()), ("platform", platform.as_str())]
+                ),
+                *c,
+            )
+        })
         .collect();
     assert_eq!(
         rows, expected,
