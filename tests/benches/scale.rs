@@ -243,12 +243,7 @@ async fn feed_both(port: u16) -> (f64, Vec<String>, usize) {
         .enumerate()
         .map(|(i, e)| {
             let url = format!("ws://127.0.0.1:{port}/{e}");
-            spawn_feed(
-                fleet.clone(),
-                i,
-                SourceConfig::new(*e, url),
-                full.clone(),
-            )
+            spawn_feed(fleet.clone(), i, SourceConfig::new(*e, url), full.clone())
         })
         .collect();
     let deadline = started + Duration::from_secs(900);
