@@ -119,14 +119,15 @@ pub struct ScaleStatus {
 }
 
 impl ScaleStatus {
-    /// `loading model=atlas-m by platform …` or `scale mode: … · detecting on shown rows`.
+    /// `loading model=atlas-m by platform …` or `scale: …, detecting on shown rows (N leaves)`.
     pub fn words(&self) -> String {
         if self.loading {
             format!("loading {} …", self.view)
         } else {
+            // The caveat first: a narrow header cuts the end of the line.
             format!(
-                "scale mode ({} leaves): {} · detecting on shown rows",
-                self.leaves, self.view
+                "scale: {}, detecting on shown rows ({} leaves)",
+                self.view, self.leaves
             )
         }
     }
