@@ -137,5 +137,8 @@ pub enum Effect {
     SubmitAnnotation(Box<Annotation>),
     /// Copy the selected row (or the detail view) to the clipboard.
     CopySelection,
+    /// The drill path or the level's split changed: sources in scale mode
+    /// subscribe to what is shown now.
+    View(crate::feed::ShownView),
     Quit,
 }

@@ -2,6 +2,7 @@
 //! going back up finds the row where the engineer left it, even if the rows
 //! were re-sorted meanwhile.
 
+use crate::feed::{ShownView, ViewLevel};
 use crate::view::{DrillStep, RowKey, Split};
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -68,6 +69,22 @@ impl Level {
         }
         self.follow_selection(keys.len(), page);
         self.remember(keys);
+    }
+
+    /// What this level shows, as a source in scale mode subscribes to it.
+    pub fn shown(&self) -> ShownView {
+        ShownView {
+            path: self
+                .path
+                .iter()
+                .map(|s| (s.dimension.clone(), s.value.clone()))
+                .collect(),
+            level: match &self.split {
+                Split::Next => ViewLevel::Next,
+                Split::By(d) => ViewLevel::Group(d.clone()),
+                Split::Leaves => ViewLevel::Leaves,
+            },
+        }
     }
 
     /// Notes the key of the selected row.

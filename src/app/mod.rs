@@ -79,6 +79,9 @@ pub struct DetailState {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct App {
+    /// Emit [`Effect::View`] when the level shown changes (the TUI, whose
+    /// sources may be in scale mode; off for headless uses of the app).
+    follow_views: bool,
     /// Never empty: the first is the whole-fleet level.
     levels: Vec<Level>,
     popups: Vec<Popup>,
@@ -151,6 +154,7 @@ impl App {
     /// An app whose annotations carry `author` and ids from `ids`.
     pub fn with_identity(keymap: KeyMap, author: String, mut ids: AnnotationIds) -> Self {
         App {
+            follow_views: false,
             levels: vec![Level::top()],
             popups: Vec::new(),
             help_scroll: 0,
@@ -267,6 +271,19 @@ impl App {
     }
 
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
+        if !self.follow_views {
+            return self.handle(event);
+        }
+        let shown = self.shown_view();
+        let mut effects = self.handle(event);
+        let now = self.shown_view();
+        if now != shown {
+            effects.push(Effect::View(now));
+        }
+        effects
+    }
+
+    fn handle(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::Key(key) => {
                 let had_message = self.message.take().is_some();

@@ -7,6 +7,19 @@ use super::{App, DetailState, Effect, MouseInput, PivotOption, Popup, WHEEL_ROWS
 use crate::view::{DrillStep, Filter, RowKey, Split};
 
 impl App {
+    /// What the level on screen shows, for sources in scale mode: emitted as
+    /// [`Effect::View`] whenever it changes.
+    pub fn shown_view(&self) -> crate::feed::ShownView {
+        self.level().shown()
+    }
+
+    /// From now on, says [`Effect::View`] whenever the drill path or the
+    /// level's split changes; returns the view shown now, to start from.
+    pub fn follow_views(&mut self) -> crate::feed::ShownView {
+        self.follow_views = true;
+        self.shown_view()
+    }
+
     /// Dimensions (raw names) a path has not fixed, in declaration order.
     pub fn unfixed(&self, path: &[DrillStep]) -> Vec<String> {
         self.facts

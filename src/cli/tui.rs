@@ -60,6 +60,7 @@ pub fn sources_of(sources: &SourceArgs) -> Sources {
             })
             .collect(),
         token,
+        scale_leaves: None,
     }
 }
 
@@ -80,7 +81,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let log = init_logging(settings.log.as_deref())?;
     let exit = block_on(Threads::Client, async {
         let fleet = SharedFleet::new(Fleet::default());
-        let connections = connect(&fleet, &settings.sources).await?;
+        let sources = Sources {
+            scale_leaves: Some(settings.config.scale_leaves),
+            ..sources_of(&settings.sources)
+        };
+        let connections = crate::client::connect(&fleet, &sources).await?;
         if let (Some(url), Some(sync)) = (&settings.config.grafana_url, &connections.annotations) {
             feed_sync::start_grafana_push(sync, url, settings.config.grafana_token_env.as_deref())
                 .context("[grafana] in the config")?;
@@ -94,6 +99,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         );
         // `[display] window`: the window the TUI opens at (`w` and `:window` change it).
         app.set_window(i64::try_from(settings.config.window.as_millis()).unwrap_or(i64::MAX));
+        // Sources in scale mode subscribe to the level on screen.
+        fleet.show(app.follow_views());
         let mut event_loop = EventLoop {
             screen: &mut guard.terminal,
             app: &mut app,

@@ -26,6 +26,8 @@ pub struct Sources {
     pub backends: Vec<Backend>,
     /// Sent as a bearer token to every backend.
     pub token: Option<String>,
+    /// `[sources] scale_leaves` (`None`: the default).
+    pub scale_leaves: Option<u64>,
 }
 
 /// One backend's URL (`ws://` or `wss://`) and the CA bundles it trusts
@@ -116,7 +118,13 @@ pub async fn connect_with(
             })
             .collect()
     };
-    connections.feeds = spawn_feeds(fleet, configs, &FeedOptions::default());
+    let opts = FeedOptions {
+        scale_leaves: sources
+            .scale_leaves
+            .unwrap_or(crate::config::DEFAULT_SCALE_LEAVES),
+        ..FeedOptions::default()
+    };
+    connections.feeds = spawn_feeds(fleet, configs, &opts);
     connections.annotations = Some(start_client_sync(fleet, &urls, &connections.feeds));
     Ok(connections)
 }

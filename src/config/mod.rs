@@ -16,6 +16,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// The commented default file, printed by `qualtop config --print-default`.
+/// `[sources] scale_leaves` unless set: above it a fleet is read in scale mode.
+pub const DEFAULT_SCALE_LEAVES: u64 = 2_000;
+
 pub const DEFAULT_FILE: &str = include_str!("default.toml");
 
 /// Windows the screen can show.
@@ -49,6 +52,7 @@ struct RawSources {
     ca_file: Option<String>,
     metrics_ca_file: Option<String>,
     evals_ca_file: Option<String>,
+    scale_leaves: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -104,6 +108,9 @@ pub struct Config {
     pub key_lines: BTreeMap<String, usize>,
     pub grafana_url: Option<String>,
     pub grafana_token_env: Option<String>,
+    /// `[sources] scale_leaves`: a backend with rollups declaring more leaves
+    /// than this is read in scale mode (0: never).
+    pub scale_leaves: u64,
 }
 
 impl Default for Config {
@@ -130,6 +137,7 @@ impl Default for Config {
             key_lines: BTreeMap::new(),
             grafana_url: None,
             grafana_token_env: None,
+            scale_leaves: DEFAULT_SCALE_LEAVES,
         }
     }
 }
@@ -218,6 +226,17 @@ impl Config {
         c.ca_file = raw.sources.ca_file.map(PathBuf::from);
         c.metrics_ca_file = raw.sources.metrics_ca_file.map(PathBuf::from);
         c.evals_ca_file = raw.sources.evals_ca_file.map(PathBuf::from);
+        if let Some(n) = raw.sources.scale_leaves {
+            c.scale_leaves = u64::try_from(*n.get_ref()).map_err(|_| {
+                err(
+                    n.span().start,
+                    format!(
+                        "sources.scale_leaves: {} is negative (0 never switches to scale mode)",
+                        n.get_ref()
+                    ),
+                )
+            })?;
+        }
         if let Some(t) = raw.sources.token_env {
             let name = t.get_ref();
             let valid = !name.is_empty()

@@ -117,3 +117,15 @@ fn locate_prefers_flag_then_env_then_xdg() {
         assert!(p.ends_with("qualtop/config.toml") && !named);
     }
 }
+
+#[test]
+fn scale_leaves_is_read_and_a_negative_one_is_refused_on_its_line() {
+    assert_eq!(parse("").unwrap().scale_leaves, DEFAULT_SCALE_LEAVES);
+    assert_eq!(
+        parse("[sources]\nscale_leaves = 0\n").unwrap().scale_leaves,
+        0
+    );
+    let e = parse("[sources]\nscale_leaves = -1\n").unwrap_err();
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains("scale_leaves"), "{}", e.message);
+}

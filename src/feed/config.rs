@@ -77,6 +77,9 @@ pub struct FeedOptions {
     /// How long a snapshot in parts may wait for its next part before it is
     /// given up and the client subscribes again.
     pub snapshot_part_timeout: Duration,
+    /// A backend with `rollups` whose snapshot declares more leaves than
+    /// this is read in scale mode (0: never); see `feed::view`.
+    pub scale_leaves: u64,
 }
 
 /// Protocol 1 promises a heartbeat at least this often.
@@ -95,6 +98,7 @@ impl Default for FeedOptions {
             connect_timeout: Duration::from_secs(10),
             failed_retry: Some(Duration::from_secs(60)),
             snapshot_part_timeout: super::parts::SNAPSHOT_PART_TIMEOUT,
+            scale_leaves: super::view::DEFAULT_SCALE_LEAVES,
         }
     }
 }

@@ -9,6 +9,7 @@ use super::annotation_set::AnnotationSet;
 use super::changes::ChangeDrops;
 use super::findings::FindingsState;
 use super::status::SourceStatus;
+use super::view::ShownView;
 use crate::detect::Detections;
 use crate::protocol::{Annotation, Change, Millis};
 use crate::store::Store;
@@ -124,15 +125,34 @@ pub fn merge_annotation(set: &mut AnnotationSet, a: Annotation) -> bool {
 pub struct SharedFleet {
     inner: Arc<RwLock<Fleet>>,
     changed: watch::Sender<u64>,
+    /// What the screen shows, for sources in scale mode to subscribe to.
+    shown: watch::Sender<ShownView>,
 }
 
 impl SharedFleet {
     pub fn new(fleet: Fleet) -> Self {
         let (changed, _) = watch::channel(0);
+        let (shown, _) = watch::channel(ShownView::default());
         SharedFleet {
             inner: Arc::new(RwLock::new(fleet)),
             changed,
+            shown,
         }
+    }
+
+    /// The app's drill path and level changed: sources in scale mode
+    /// subscribe to it. Returns whether it differs from the last one.
+    pub fn show(&self, view: ShownView) -> bool {
+        self.shown.send_if_modified(|held| {
+            let changed = *held != view;
+            *held = view;
+            changed
+        })
+    }
+
+    /// The view last shown, and a receiver that wakes when it changes.
+    pub fn shown(&self) -> watch::Receiver<ShownView> {
+        self.shown.subscribe()
     }
 
     /// Reads the fleet. A panic in another holder does not poison the data

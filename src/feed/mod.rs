@@ -30,10 +30,12 @@ mod fleet;
 mod flood;
 mod hello;
 mod parts;
+mod scale;
 mod session;
 mod snapshot;
 mod status;
 mod task;
+mod view;
 
 pub use annotation_set::{AnnotationSet, MAX_HELD_ANNOTATIONS};
 pub use annotation_sync::{
@@ -56,3 +58,6 @@ pub use flood::{
 pub use parts::SNAPSHOT_PART_TIMEOUT;
 pub use status::{ConnState, FRESH_BUCKETS, SourceStatus};
 pub use task::{FeedHandle, SendError, spawn_feed, spawn_feeds, wait_until_settled};
+pub use view::{
+    DEFAULT_SCALE_LEAVES, ROLLUPS, ScaleStatus, ShownView, ViewLevel, wants_scale_mode,
+};

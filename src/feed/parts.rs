@@ -147,6 +147,10 @@ impl Session {
             return self.give_up_parts(fleet, why);
         }
         if part.index == 1 {
+            if let Some(step) = self.scale_step(part) {
+                self.pending = None;
+                return step;
+            }
             if let Some(refused) = self.refusal(fleet, &snap, part) {
                 self.pending = None;
                 return Step::Refuse(refused);

@@ -34,6 +34,8 @@ pub enum Step {
     Resubscribe,
     /// The backend sends more than this client can hold: hang up and say why.
     Refuse(String),
+    /// The fleet declares this many leaves: dial again in scale mode.
+    Scale(u64),
 }
 
 /// The per-connection protocol state: the store binding and the seq count.
@@ -51,6 +53,12 @@ pub struct Session {
     /// A snapshot in parts, until its last part.
     pub(super) pending: Option<PendingSnapshot>,
     pub(super) part_timeout: std::time::Duration,
+    /// Scale mode (see `feed::view`): the view subscribed, its leaves.
+    pub(super) scale: Option<super::scale::ScaleMode>,
+    /// Leaves over which a full snapshot switches to scale mode (0: never).
+    pub(super) scale_leaves: u64,
+    /// The hello's dimensions and features, to build view subscriptions.
+    pub(super) hello: Hello,
 }
 
 pub(super) fn kind_of(msg: &ServerMessage<'_>) -> &'static str {
@@ -95,13 +103,14 @@ pub(super) fn status_mut(f: &mut Fleet, index: usize) -> Option<&mut SourceStatu
 
 impl Session {
     /// Binds the backend's hello into the store and prepares the subscription:
-    /// `wanted` (the last one the user asked for) or else the options'.
+    /// `wanted` (the last one the user asked for) or else the options'; with
+    /// `scale` (the leaves declared), the view the screen shows.
     pub fn start(
         fleet: &SharedFleet,
         index: usize,
         (hello, time_scale): (Hello, Option<f64>),
         opts: &FeedOptions,
-        wanted: Option<&Subscribe>,
+        (wanted, scale): (Option<&Subscribe>, Option<u64>),
     ) -> Result<Session, Ending> {
         let now = wall_ms();
         let (bound, timeline) = fleet.write(|f| {
@@ -157,7 +166,7 @@ impl Session {
             None => (opts.window_ms, opts.filter.clone()),
         };
         let window_ms = window.map_or(history, |w| w.min(history)).max(0);
-        Ok(Session {
+        let mut session = Session {
             index,
             binding,
             bucket_ms: hello.bucket_ms,
@@ -173,7 +182,14 @@ impl Session {
             timeline,
             pending: None,
             part_timeout: opts.snapshot_part_timeout,
-        })
+            scale: None,
+            scale_leaves: opts.scale_leaves,
+            hello,
+        };
+        if let Some(leaves) = scale {
+            session.enter_scale_mode(fleet, leaves);
+        }
+        Ok(session)
     }
 
     /// The `subscribe` to send now (first, or again after a gap).
@@ -221,6 +237,11 @@ impl Session {
             return Step::Resubscribe;
         }
         match decode_server(text) {
+            // The answer to a view left since (scale mode): not ours to apply.
+            Ok(Some(ServerMessage::Snapshot(snap))) if self.skip_stale(snap.part) => {
+                fleet.write(|f| status_mut(f, self.index).map(|s| self.touch(s, now)));
+                Step::Continue
+            }
             Ok(Some(ServerMessage::Snapshot(snap))) if snap.part.is_some_and(|p| p.count > 1) => {
                 self.on_part(fleet, snap, text, now)
             }

@@ -81,6 +81,9 @@ impl Session {
             status.newest_data = newest.map(|b| b.saturating_mul(bucket_ms));
             status.note_backend_now(clock, clock_at, bucket_ms);
             status.snapshot_progress = None;
+            if let Some(scale) = &mut status.scale {
+                scale.loading = false;
+            }
             super::changes::apply_changes(f, self.index, changes);
             let Some(status) = f.sources.get_mut(self.index) else {
                 return;

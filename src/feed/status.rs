@@ -78,6 +78,8 @@ pub struct SourceStatus {
     /// Parts of a snapshot in parts received so far, and how many it has,
     /// while it loads (`loading snapshot 3/12`).
     pub snapshot_progress: Option<(u32, u32)>,
+    /// Set while the source is read in scale mode (see `feed::view`).
+    pub scale: Option<super::view::ScaleStatus>,
 }
 
 impl SourceStatus {
@@ -98,6 +100,7 @@ impl SourceStatus {
             connections: 0,
             clock_refused_ms: None,
             snapshot_progress: None,
+            scale: None,
         }
     }
 

@@ -150,6 +150,8 @@ async fn run(
     let mut backoff = Backoff::new(opts.backoff_min, opts.backoff_max, index as u64);
     // The last subscription the user asked for outlives the connection.
     let mut wanted: Option<Subscribe> = None;
+    // Scale mode, once chosen, outlives it too: the leaves declared.
+    let mut scale: Option<u64> = None;
     loop {
         // A failed source keeps showing why until a retry gets a good hello.
         fleet.write(|f| {
@@ -159,8 +161,20 @@ async fn run(
                 s.state = ConnState::Connecting;
             }
         });
-        let (ending, healthy) =
-            connect_and_serve(&fleet, index, &cfg, &opts, &mut outgoing, &mut wanted).await;
+        let was_scaled = scale.is_some();
+        let (ending, healthy) = connect_and_serve(
+            &fleet,
+            index,
+            &cfg,
+            &opts,
+            &mut outgoing,
+            (&mut wanted, &mut scale),
+        )
+        .await;
+        if !was_scaled && scale.is_some() {
+            // Hung up on a fleet too large to hold: dial again at once, in scale mode.
+            continue;
+        }
         if healthy {
             backoff.reset();
         }
@@ -277,7 +291,7 @@ async fn connect_and_serve(
     cfg: &SourceConfig,
     opts: &FeedOptions,
     outgoing: &mut mpsc::Receiver<ClientMessage>,
-    wanted: &mut Option<Subscribe>,
+    (wanted, scale): (&mut Option<Subscribe>, &mut Option<u64>),
 ) -> (Ending, bool) {
     let mut ws = match open(cfg, opts.connect_timeout).await {
         Ok(ws) => ws,
@@ -290,7 +304,7 @@ async fn connect_and_serve(
         index,
         opts,
         outgoing,
-        wanted,
+        (wanted, scale),
         &mut live_since,
     )
     .await;
@@ -307,7 +321,7 @@ async fn serve(
     index: usize,
     opts: &FeedOptions,
     outgoing: &mut mpsc::Receiver<ClientMessage>,
-    wanted: &mut Option<Subscribe>,
+    (wanted, scale): (&mut Option<Subscribe>, &mut Option<u64>),
     live_since: &mut Option<Instant>,
 ) -> Ending {
     let hello = match first_frame(ws, fleet, index, opts.dead_after).await {
@@ -323,7 +337,9 @@ async fn serve(
         epoch = %hello.0.epoch,
         "connected"
     );
-    let mut session = match Session::start(fleet, index, hello, opts, wanted.as_ref()) {
+    let mut shown = fleet.shown();
+    shown.borrow_and_update();
+    let mut session = match Session::start(fleet, index, hello, opts, (wanted.as_ref(), *scale)) {
         Ok(s) => s,
         Err(e) => return e,
     };
@@ -370,6 +386,12 @@ async fn serve(
                         let step = session.on_text(fleet, text.as_str());
                         if let Step::Refuse(reason) = step {
                             return Ending::Failed(reason);
+                        }
+                        if let Step::Scale(leaves) = step {
+                            // The rest of the full snapshot is not wanted: hang up on it.
+                            *scale = Some(leaves);
+                            close(ws).await;
+                            return Ending::Lost(format!("{leaves} leaves: switching to scale mode"));
                         }
                         if step == Step::Resubscribe && resubscribe_at.is_none() {
                             let delay = gaps.after_gap(Instant::now());
@@ -422,6 +444,17 @@ async fn serve(
                 resubscribe_at = None;
                 let again = ClientMessage::Subscribe(session.subscription().clone());
                 if let Err(e) = send(ws, &again).await {
+                    return e;
+                }
+            }
+            changed = shown.changed(), if scale.is_some() => {
+                if changed.is_err() {
+                    continue;
+                }
+                let view = shown.borrow_and_update().clone();
+                if let Some(sub) = session.show(fleet, view, false)
+                    && let Err(e) = send(ws, &ClientMessage::Subscribe(sub)).await
+                {
                     return e;
                 }
             }

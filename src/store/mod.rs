@@ -57,6 +57,20 @@ impl SourceBinding {
     pub fn signal_ids(&self) -> impl Iterator<Item = SignalId> + '_ {
         self.signals.values().map(|(id, _)| *id)
     }
+
+    /// This binding for series rolled up to `group_by` (scale mode): their
+    /// slices name only those dimensions, the others are held empty.
+    pub fn grouped(&self, store: &Store, group_by: &[String]) -> SourceBinding {
+        let dims = group_by
+            .iter()
+            .filter_map(|d| store.interner.dimension_index(d))
+            .filter(|i| self.dims.contains(i))
+            .collect();
+        SourceBinding {
+            dims,
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Default)]

@@ -318,6 +318,9 @@ impl<S: Screen> EventLoop<'_, S> {
                         self.copy(&vm).context("copying to the clipboard")?;
                         redraw = true;
                     }
+                    Effect::View(view) => {
+                        self.fleet.show(view);
+                    }
                     Effect::Quit => return Ok(Exit::Quit),
                 }
             }

@@ -222,6 +222,11 @@ fn source_line<'a>(s: &'a SourceLine, wall_now: Millis, look: &Look) -> Line<'a>
         spans.push(Span::styled(format!(" ({})", look.cut(server, 24)), t.dim));
     }
     spans.push(Span::styled(format!("  {word}"), style));
+    if let Some((words, loading)) = &s.scale {
+        // Which rows are held, and that detection sees only those.
+        let style = if *loading { t.warn } else { t.dim };
+        spans.push(Span::styled(format!("  {words}"), style));
+    }
     if let Some(clock) = &s.clock_warning {
         spans.push(Span::styled(format!("  {clock}"), t.error));
     }

@@ -44,10 +44,14 @@ pub struct SourceLine {
     pub loading: Option<(u32, u32)>,
     /// Why its last `findings` message was refused (sanitised).
     pub findings_refused: Option<String>,
+    /// Scale mode: what is subscribed, sanitised, and whether it still loads.
+    pub scale: Option<(String, bool)>,
 }
 
 impl SourceLine {
-    fn from_status(s: &SourceStatus, data_now: Millis) -> Self {
+    /// `relay_detects`: the regressions come from the backend's findings,
+    /// which see every leaf, so scale mode's caveat does not apply.
+    fn from_status(s: &SourceStatus, data_now: Millis, relay_detects: bool) -> Self {
         let bucket_ms = s.hello.as_ref().map_or(0, |h| h.bucket_ms.max(0));
         let state = match &s.state {
             ConnState::Disconnected { reason, retry_at } => ConnState::Disconnected {
@@ -79,6 +83,10 @@ impl SourceLine {
                 .map(|off| format!("clock {}", crate::clock::disagreement_words(off))),
             loading: s.snapshot_progress,
             findings_refused: None,
+            scale: s
+                .scale
+                .as_ref()
+                .map(|sc| (sanitize(&sc.words(relay_detects)).into_owned(), sc.loading)),
         }
     }
 
@@ -280,7 +288,7 @@ impl HeaderModel {
                         .get(i)
                         .and_then(Option::as_deref)
                         .map(|why| sanitize(why).into_owned()),
-                    ..SourceLine::from_status(s, data_now)
+                    ..SourceLine::from_status(s, data_now, fleet.findings.from_backend)
                 })
                 .collect(),
             window_ms,

@@ -9,6 +9,12 @@
 //! - typed decode of the snapshot frames vs a plain `serde_json::Value`
 //!   parse of the same bytes (the ratio; below 1 is faster than Value).
 //!
+//! - scale mode (a second process, so its RSS is its own): connect → the
+//!   first screen (both sources' top level, by model, applied), one drill
+//!   (model=… by platform) applied, its VmRSS / VmHWM, and the stream's
+//!   bytes per minute for a full-leaf subscription and for the top level
+//!   (ratios against the full-leaf path above).
+//!
 //! Run: `cargo bench --bench scale` (QUALTOP_SCALE_LEAVES=5000,50000 by
 //! default; 50,000 needs about 3 GiB for the server and as much again here).
 
@@ -21,14 +27,35 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use qualtop::feed::{ConnState, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feed};
+use qualtop::feed::{
+    ConnState, FeedOptions, Fleet, SharedFleet, ShownView, SourceConfig, ViewLevel, spawn_feed,
+};
 use qualtop::protocol::{ServerMessage, decode_server};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 const ENDPOINTS: [&str; 2] = ["metrics", "evals"];
 
+/// Set in the child that measures scale mode: the server's port.
+const SCALE_CHILD: &str = "QUALTOP_SCALE_CHILD";
+
+/// Real seconds of stream counted for bytes per minute.
+const STREAM_SECS: u64 = 10;
+
 fn main() {
+    if let Some((port, n)) = std::env::var(SCALE_CHILD)
+        .ok()
+        .and_then(|v| v.split_once(',').map(|(p, n)| (p.to_owned(), n.to_owned())))
+    {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (first, drill) = rt.block_on(scaled_client(port.parse().unwrap(), n.parse().unwrap()));
+        let (rss, hwm) = rss_mib();
+        println!("{first} {drill} {rss} {hwm}");
+        return;
+    }
     let sizes: Vec<usize> = std::env::var("QUALTOP_SCALE_LEAVES")
         .unwrap_or_else(|_| "5000,50000".into())
         .split(',')
@@ -38,9 +65,122 @@ fn main() {
         "| leaves | to listen | endpoint | snapshot bytes | parts | decode / Value parse | connect → applied | client VmRSS / VmHWM | store |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
+    let mut scaled = Vec::new();
     for n in sizes {
-        run(n);
+        scaled.push(run(n));
     }
+    println!();
+    println!(
+        "| leaves | scale mode: first screen | drill one level | client VmRSS / VmHWM | stream bytes/min, full leaves → by model (evals) |"
+    );
+    println!("|---|---|---|---|---|");
+    for line in scaled {
+        println!("{line}");
+    }
+}
+
+/// Waits until every source is in scale mode with `view` applied; seconds.
+async fn until_view(fleet: &SharedFleet, view: &str, started: Instant) -> f64 {
+    let deadline = started + Duration::from_secs(300);
+    let ready = |f: &Fleet| {
+        f.sources.iter().all(|s| {
+            s.scale
+                .as_ref()
+                .is_some_and(|sc| !sc.loading && sc.view == view && s.snapshots > 0)
+        })
+    };
+    while !fleet.read(ready) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(fleet.read(ready), "{view} never applied");
+    started.elapsed().as_secs_f64()
+}
+
+/// The client as the TUI runs it against a large fleet: seconds to the
+/// first screen (scale mode chosen, top level applied) and to one drill.
+async fn scaled_client(port: u16, n: u64) -> (f64, f64) {
+    // The default rule at 5,000 and 50,000; a smaller trial run switches too.
+    let opts = FeedOptions {
+        scale_leaves: qualtop::feed::DEFAULT_SCALE_LEAVES.min(n / 2),
+        ..FeedOptions::default()
+    };
+    let fleet = SharedFleet::new(Fleet::with_sources(ENDPOINTS));
+    let started = Instant::now();
+    let _feeds: Vec<_> = ENDPOINTS
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let url = format!("ws://127.0.0.1:{port}/{e}");
+            spawn_feed(fleet.clone(), i, SourceConfig::new(*e, url), opts.clone())
+        })
+        .collect();
+    let first = until_view(&fleet, "fleet by model", started).await;
+    let model = fleet.read(|f| {
+        let dim = f.store.slices().dimension_index("model").unwrap();
+        f.store
+            .slices()
+            .ids()
+            .map(|id| f.store.slices().value(id, dim).to_owned())
+            .find(|v| !v.is_empty())
+            .unwrap()
+    });
+    let drilled = Instant::now();
+    fleet.show(ShownView {
+        path: vec![("model".into(), model.clone())],
+        level: ViewLevel::Next,
+    });
+    let drill = until_view(&fleet, &format!("model={model} by platform"), drilled).await;
+    (first, drill)
+}
+
+/// Bytes per real minute of the stream (batches, heartbeats) after the
+/// snapshot of `subscribe` on `endpoint`, counted over [`STREAM_SECS`].
+async fn stream_bytes_per_minute(port: u16, endpoint: &str, subscribe: &str) -> f64 {
+    let config = WebSocketConfig::default()
+        .max_frame_size(None)
+        .max_message_size(None);
+    let url = format!("ws://127.0.0.1:{port}/{endpoint}");
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
+        .await
+        .unwrap();
+    let _hello = ws.next().await;
+    ws.send(Message::text(subscribe.to_owned())).await.unwrap();
+    loop {
+        let Some(Ok(Message::Text(text))) = ws.next().await else {
+            panic!("connection ended mid-snapshot");
+        };
+        if let Ok(Some(ServerMessage::Snapshot(s))) = decode_server(text.as_str())
+            && s.part.is_none_or(|p| p.index == p.count)
+        {
+            break;
+        }
+    }
+    let until = Instant::now() + Duration::from_secs(STREAM_SECS);
+    let mut bytes = 0usize;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until.into(), ws.next()).await {
+        bytes += msg.len();
+    }
+    bytes as f64 * 60.0 / STREAM_SECS as f64
+}
+
+/// Scale mode measured in a child process of this bench against the server
+/// on `port`: seconds to the first screen, to a drill, and its memory.
+fn scaled_child(port: u16, n: usize) -> (f64, f64, f64, f64) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env(SCALE_CHILD, format!("{port},{n}"))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<f64> = text
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    assert_eq!(f.len(), 4, "scale child said {text:?}");
+    (f[0], f[1], f[2], f[3])
 }
 
 fn free_port() -> u16 {
@@ -91,6 +231,11 @@ fn rss_mib() -> (f64, f64) {
 /// Both endpoints through the feed: seconds to both applied, and what
 /// each source ended as.
 async fn feed_both(port: u16) -> (f64, Vec<String>, usize) {
+    // Today's full-leaf path: scale mode off, whatever the fleet's size.
+    let full = FeedOptions {
+        scale_leaves: 0,
+        ..FeedOptions::default()
+    };
     let fleet = SharedFleet::new(Fleet::with_sources(ENDPOINTS));
     let started = Instant::now();
     let feeds: Vec<_> = ENDPOINTS
@@ -98,12 +243,7 @@ async fn feed_both(port: u16) -> (f64, Vec<String>, usize) {
         .enumerate()
         .map(|(i, e)| {
             let url = format!("ws://127.0.0.1:{port}/{e}");
-            spawn_feed(
-                fleet.clone(),
-                i,
-                SourceConfig::new(*e, url),
-                FeedOptions::default(),
-            )
+            spawn_feed(fleet.clone(), i, SourceConfig::new(*e, url), full.clone())
         })
         .collect();
     let deadline = started + Duration::from_secs(900);
@@ -173,7 +313,7 @@ async fn raw_snapshot(port: u16, endpoint: &str) -> (usize, usize, f64, f64) {
     }
 }
 
-fn run(n: usize) {
+fn run(n: usize) -> String {
     let dir = std::env::temp_dir().join(format!("qualtop-bench-scale-{}-{n}", std::process::id()));
     let port = free_port();
     let (mut child, to_listen) = server(n, port, &dir);
@@ -208,7 +348,23 @@ fn run(n: usize) {
             mem.1,
         );
     }
+    // Scale mode, against the same server, with the full path's figures to compare.
+    let (first, drill, s_rss, s_hwm) = scaled_child(port, n);
+    let full_sub = r#"{"type":"subscribe","window_ms":21600000,"snapshot_parts":true}"#;
+    let top_sub =
+        r#"{"type":"subscribe","window_ms":21600000,"snapshot_parts":true,"group_by":["model"]}"#;
+    let full_wire = rt.block_on(stream_bytes_per_minute(port, "evals", full_sub));
+    let top_wire = rt.block_on(stream_bytes_per_minute(port, "evals", top_sub));
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
+    let kib = |b: f64| b / 1024.0;
+    format!(
+        "| {n} | {first:.2} s ({:.2}x of full {applied:.2} s) | {drill:.2} s | {s_rss:.0} / {s_hwm:.0} MiB ({:.2}x of full {hwm:.0} MiB) | {:.0} KiB → {:.0} KiB ({:.3}x) |",
+        first / applied.max(1e-9),
+        s_hwm / hwm.max(1e-9),
+        kib(full_wire),
+        kib(top_wire),
+        top_wire / full_wire.max(1e-9),
+    )
 }
