@@ -27,6 +27,8 @@ mod episode;
 mod monitor;
 mod monitor_scope;
 mod scope;
+mod scope_estimate;
+mod scope_search;
 mod scope_table;
 mod settings;
 mod suspects;
@@ -53,6 +55,9 @@ pub use monitor::{
 };
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
+pub use scope_estimate::{
+    LeafCounts, LeafEstimate, PRIOR_TRIALS, SCOPE_BASELINE_BUCKETS, estimate_leaves,
+};
 pub use scope_table::{LeafHistory, ScopeTable};
 pub use settings::DetectionSettings;
 pub use suspects::{
