@@ -29,6 +29,7 @@ mod monitor_scope;
 mod scope;
 mod scope_estimate;
 mod scope_search;
+pub mod scope_synth;
 mod scope_table;
 mod settings;
 mod suspects;

@@ -74,6 +74,10 @@ pub(crate) fn search(
             col[l.values[d] as usize].push(i);
         }
     }
+    let cfg = &ScopeConfig {
+        min_z: cfg.min_z.max(bonferroni_z(cfg.alpha, &cards, cfg.max_dims)),
+        ..*cfg
+    };
     let net: f64 = leaves.iter().map(|l| l.expected - l.actual).sum();
     let min_deficit = cfg.min_share * net.max(0.0);
     let mut st = State {
@@ -97,7 +101,7 @@ pub(crate) fn search(
             actual += leaves[i].actual;
             var += st.variance[i];
         }
-        st.fit(&members, expected, actual);
+        st.fit(&members);
         taken.insert(scope.clone());
         causes.push(Cause {
             scope,
@@ -111,26 +115,63 @@ pub(crate) fn search(
     causes
 }
 
+/// The one-sided z whose tail is `alpha` over the number of elements of up
+/// to `max_dims` dimensions (by Mills' ratio, refined once).
+fn bonferroni_z(alpha: f64, cards: &[usize], max_dims: usize) -> f64 {
+    let mut elements = 0.0;
+    for layer in 0..=max_dims.min(cards.len()).min(MAX_CAUSE_DIMS) {
+        for cuboid in combinations(cards.len(), layer) {
+            elements += cuboid.iter().map(|&d| cards[d].max(1) as f64).product::<f64>();
+        }
+    }
+    if !(alpha > 0.0 && alpha < 1.0) {
+        return 0.0;
+    }
+    let l = (elements.max(1.0) / alpha).ln();
+    let mut z = (2.0 * l).sqrt();
+    for _ in 0..2 {
+        z = (2.0 * l - 2.0 * z.max(1.0).ln() - (2.0 * std::f64::consts::PI).ln())
+            .max(0.0)
+            .sqrt();
+    }
+    z
+}
+
 impl State<'_> {
     /// The cause's uniform drop taken out of its leaves; what is left inside
     /// is a nested cause's extra deficit, tested against the spread the fit
     /// left (so leaf-to-leaf variation of one drop is not a second cause).
-    fn fit(&mut self, members: &[usize], expected: f64, actual: f64) {
+    fn fit(&mut self, members: &[usize]) {
+        // Leaves a found cause already fitted carry its drop (and this one's,
+        // where they cross): the drop is learnt from the others, if any.
+        let free: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&i| !self.explained[i])
+            .collect();
+        let fitted = if free.is_empty() { members } else { &free[..] };
+        let (expected, actual) = fitted.iter().fold((0.0, 0.0), |(e, a), &i| {
+            (e + self.expected[i], a + self.leaves[i].actual)
+        });
         let scale = if expected > 0.0 {
             actual / expected
         } else {
             1.0
         };
-        let mut chi2 = 0.0;
+        // Applied to every leaf inside: where causes cross, drops compound.
         for &i in members {
             self.expected[i] *= scale;
-            self.explained[i] = true;
-            let d = self.expected[i] - self.leaves[i].actual;
-            chi2 += d * d / self.variance[i];
         }
-        let phi = (chi2 / members.len().saturating_sub(1).max(1) as f64).max(1.0);
-        for &i in members {
+        let chi2: f64 = fitted
+            .iter()
+            .map(|&i| (self.expected[i] - self.leaves[i].actual).powi(2) / self.variance[i])
+            .sum();
+        let phi = (chi2 / fitted.len().saturating_sub(1).max(1) as f64).max(1.0);
+        for &i in fitted {
             self.variance[i] *= phi;
+        }
+        for &i in members {
+            self.explained[i] = true;
         }
     }
 
@@ -143,6 +184,7 @@ impl State<'_> {
         taken: &HashSet<Scope>,
     ) -> Option<(Scope, Vec<usize>)> {
         let max_layer = cfg.max_dims.min(self.dims).min(MAX_CAUSE_DIMS);
+        let margins = self.margins();
         let mut per_layer: Vec<(f64, Scope, Vec<usize>)> = Vec::new();
         for layer in 0..=max_layer {
             let mut best: Option<(f64, Scope, Vec<usize>)> = None;
@@ -168,7 +210,7 @@ impl State<'_> {
                         continue;
                     }
                     let members = self.members(&scope);
-                    if self.even(&scope, &members, z, cfg) {
+                    if self.even(&scope, &members, z, &margins, cfg) {
                         best = Some((z, scope, members));
                         break;
                     }
@@ -260,41 +302,124 @@ impl State<'_> {
             .unwrap_or_default()
     }
 
+    /// Remaining deficit, expected and variance per (dimension, value).
+    fn margins(&self) -> Vec<Vec<Sums>> {
+        let mut m: Vec<Vec<Sums>> = self.cards.iter().map(|&c| vec![Sums::default(); c]).collect();
+        for (i, l) in self.leaves.iter().enumerate() {
+            for (d, col) in m.iter_mut().enumerate() {
+                col[l.values[d] as usize].add(
+                    self.expected[i] - l.actual,
+                    self.expected[i],
+                    self.variance[i],
+                );
+            }
+        }
+        m
+    }
+
     /// The ripple test: split by each other dimension, do the element's
-    /// children (leaves no found cause holds) share one relative drop?
-    /// Their χ² about it must stay within noise plus `ripple_slack` × z².
-    fn even(&self, scope: &[(usize, u32)], members: &[usize], z: f64, cfg: &ScopeConfig) -> bool {
+    /// children (leaves no found cause holds) share one relative drop, once
+    /// each child's own drop outside the element is allowed for (a cause
+    /// across the other dimension shows inside and outside alike; a union of
+    /// a finer cause and healthy leaves shows only inside)? Their χ² about
+    /// it must stay within noise plus `ripple_slack` × z².
+    fn even(
+        &self,
+        scope: &[(usize, u32)],
+        members: &[usize],
+        z: f64,
+        margins: &[Vec<Sums>],
+        cfg: &ScopeConfig,
+    ) -> bool {
         let free: Vec<usize> = members
             .iter()
             .copied()
             .filter(|&i| !self.explained[i])
             .collect();
-        let (deficit, expected) = free.iter().fold((0.0, 0.0), |(d, e), &i| {
-            (
-                d + self.expected[i] - self.leaves[i].actual,
-                e + self.expected[i],
-            )
-        });
-        if free.is_empty() || expected <= 0.0 {
-            return true;
+        if free.is_empty() {
+            return true; // a refinement inside found causes: its extra deficit decides
         }
-        let r = deficit / expected;
-        let slack = cfg.ripple_slack * z * z;
-        for x in (0..self.dims).filter(|x| scope.iter().all(|&(d, _)| d != *x)) {
-            let mut children: HashMap<u32, Sums> = HashMap::new();
-            for &i in &free {
-                children.entry(self.leaves[i].values[x]).or_default().add(
+        let sum = |idx: &[usize]| {
+            let mut s = Sums::default();
+            for &i in idx {
+                s.add(
                     self.expected[i] - self.leaves[i].actual,
                     self.expected[i],
                     self.variance[i],
                 );
             }
-            let (mut q, mut k) = (0.0, 0usize);
-            for c in children.values().filter(|c| c.variance > 0.0) {
-                q += (c.deficit - r * c.expected).powi(2) / c.variance;
-                k += 1;
+            s
+        };
+        let (inside, all) = (sum(&free), sum(members));
+        // Partly inside found causes: the rest must hold a deficit of its own,
+        // or the element is borrowing the residual of a cause it overlaps.
+        if free.len() < members.len() && z_score(inside.deficit, inside.variance) < cfg.min_z {
+            return false;
+        }
+        if inside.expected <= 0.0 {
+            return true;
+        }
+        let slack = cfg.ripple_slack * z * z;
+        for x in (0..self.dims).filter(|x| scope.iter().all(|&(d, _)| d != *x)) {
+            let Some(margin) = margins.get(x) else {
+                continue;
+            };
+            let mut children: HashMap<u32, (Sums, Sums)> = HashMap::new();
+            for &i in members {
+                let (d, e, v) = (
+                    self.expected[i] - self.leaves[i].actual,
+                    self.expected[i],
+                    self.variance[i],
+                );
+                let c = children.entry(self.leaves[i].values[x]).or_default();
+                c.1.add(d, e, v);
+                if !self.explained[i] {
+                    c.0.add(d, e, v);
+                }
             }
-            let df = k.saturating_sub(1) as f64;
+            // Per child: its own relative drop outside the element (what
+            // the rest of the fleet shows for that value), with its error.
+            let rows: Vec<(Sums, f64, f64)> = children
+                .iter()
+                .filter(|(_, (f, _))| f.expected > 0.0)
+                .map(|(&v, (free_c, all_c))| {
+                    let (oe, od, ov) = margin.get(v as usize).map_or((0.0, 0.0, 0.0), |m| {
+                        (
+                            m.expected - all_c.expected,
+                            m.deficit - all_c.deficit,
+                            m.variance - all_c.variance,
+                        )
+                    });
+                    if oe > 0.0 {
+                        (
+                            *free_c,
+                            od / oe,
+                            free_c.expected.powi(2) * ov.max(0.0) / (oe * oe),
+                        )
+                    } else {
+                        (*free_c, 0.0, 0.0)
+                    }
+                })
+                .collect();
+            // The element's own drop: its deficit beyond what each child's
+            // value shows elsewhere. A slice through other causes has none.
+            let (mut own, mut own_e, mut own_v) = (0.0, 0.0, 0.0);
+            for (c, rho, extra) in &rows {
+                own += c.deficit - rho * c.expected;
+                own_e += c.expected;
+                own_v += c.variance + extra;
+            }
+            if own_e <= 0.0 || z_score(own, own_v) < cfg.min_z {
+                return false;
+            }
+            let theta = own / own_e;
+            let q: f64 = rows
+                .iter()
+                .map(|(c, rho, extra)| {
+                    (c.deficit - (rho + theta) * c.expected).powi(2) / (c.variance + extra).max(1e-12)
+                })
+                .sum();
+            let df = rows.len().saturating_sub(1) as f64;
             if df > 0.0 && q > df + RIPPLE_SDS * (2.0 * df).sqrt() + slack {
                 return false;
             }

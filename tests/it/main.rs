@@ -64,6 +64,7 @@ mod relay_victoria;
 mod scope_cli;
 mod scope_csv;
 mod scope_localize;
+mod scope_synth;
 mod server_protocol;
 mod server_slowloris;
 mod store_bad_input;
