@@ -21,6 +21,11 @@ const MAX_CHECKS: usize = 32;
 /// 10 children), before the slack for drops that vary a little by leaf.
 const RIPPLE_SDS: f64 = 4.0;
 
+/// Share of an element's deficit that must be its own (beyond what its
+/// children's values show elsewhere): a slice through other causes borrows
+/// theirs, and composition alone gives it a significant few percent.
+const OWN_SHARE: f64 = 0.25;
+
 #[derive(Clone, Copy, Default)]
 struct Sums {
     deficit: f64,
@@ -206,7 +211,13 @@ impl State<'_> {
                         .enumerate()
                         .map(|(k, &d)| (d, key[k]))
                         .collect();
-                    if taken.contains(&scope) {
+                    // Where two found causes cross, their drops compound in
+                    // some way: that is not a third cause.
+                    let inside = taken
+                        .iter()
+                        .filter(|t| t.iter().all(|p| scope.contains(p)))
+                        .count();
+                    if taken.contains(&scope) || inside >= 2 {
                         continue;
                     }
                     let members = self.members(&scope);
@@ -409,7 +420,10 @@ impl State<'_> {
                 own_e += c.expected;
                 own_v += c.variance + extra;
             }
-            if own_e <= 0.0 || z_score(own, own_v) < cfg.min_z {
+            if own_e <= 0.0
+                || z_score(own, own_v) < cfg.min_z
+                || own < OWN_SHARE * inside.deficit
+            {
                 return false;
             }
             let theta = own / own_e;
