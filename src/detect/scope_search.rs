@@ -361,7 +361,7 @@ impl State<'_> {
             }
             s
         };
-        let (inside, all) = (sum(&free), sum(members));
+        let inside = sum(&free);
         // Partly inside found causes: the rest must hold a deficit of its own,
         // or the element is borrowing the residual of a cause it overlaps.
         if free.len() < members.len() && z_score(inside.deficit, inside.variance) < cfg.min_z {

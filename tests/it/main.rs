@@ -31,6 +31,7 @@ mod detect_cusum;
 mod detect_engine;
 mod detect_findings;
 mod detect_monitor;
+mod detect_scope_paths;
 mod detect_task;
 mod e2e_annotate;
 mod e2e_fitness;
