@@ -333,7 +333,11 @@ fn ratio_table<R: Read>(
             .context("the file has no data rows")?
             .clone(),
     };
-    if !stamps.keys.iter().any(|ts| compare_ts(ts, &at) == Ordering::Equal) {
+    if !stamps
+        .keys
+        .iter()
+        .any(|ts| compare_ts(ts, &at) == Ordering::Equal)
+    {
         bail!("no row has {} = {at}", args.ts_col);
     }
     let from = args.from.clone().unwrap_or_else(|| at.clone());
@@ -360,8 +364,7 @@ fn ratio_table<R: Read>(
         .keys
         .iter()
         .map(|ts| {
-            if compare_ts(ts, &from) != Ordering::Less && compare_ts(ts, &at) != Ordering::Greater
-            {
+            if compare_ts(ts, &from) != Ordering::Less && compare_ts(ts, &at) != Ordering::Greater {
                 Part::Window
             } else if compare_ts(ts, &from) == Ordering::Less
                 && oldest
@@ -389,7 +392,7 @@ fn ratio_table<R: Read>(
         }
     }
     // Cells come from a hash map: bucket order fixed so sums do not vary.
-    history.sort_by(|a, b| a.0.cmp(&b.0));
+    history.sort_by_key(|h| h.0);
     for ((leaf, _), c) in history {
         if let Some(l) = counts[leaf as usize].as_mut() {
             l.history.push(c);

@@ -78,7 +78,10 @@ pub fn estimate_leaves(leaves: &[LeafCounts]) -> Result<Vec<Option<LeafEstimate>
                 return None;
             }
             // A rate of exactly 0 or 1 would claim no noise at all.
-            let pv = p.clamp(0.5 / (history_total + PRIOR_TRIALS), 1.0 - 0.5 / (history_total + PRIOR_TRIALS));
+            let pv = p.clamp(
+                0.5 / (history_total + PRIOR_TRIALS),
+                1.0 - 0.5 / (history_total + PRIOR_TRIALS),
+            );
             let unit = dispersion * pv * (1.0 - pv);
             Some(LeafEstimate {
                 expected: n * p,
@@ -108,7 +111,10 @@ mod tests {
         .unwrap();
         let new = est[1].unwrap();
         assert!((new.expected - 8.0).abs() < 1e-9, "{new:?}");
-        assert!(new.variance > 10.0 * 0.8 * 0.2, "baseline error adds: {new:?}");
+        assert!(
+            new.variance > 10.0 * 0.8 * 0.2,
+            "baseline error adds: {new:?}"
+        );
     }
 
     #[test]

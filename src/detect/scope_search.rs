@@ -126,7 +126,10 @@ fn bonferroni_z(alpha: f64, cards: &[usize], max_dims: usize) -> f64 {
     let mut elements = 0.0;
     for layer in 0..=max_dims.min(cards.len()).min(MAX_CAUSE_DIMS) {
         for cuboid in combinations(cards.len(), layer) {
-            elements += cuboid.iter().map(|&d| cards[d].max(1) as f64).product::<f64>();
+            elements += cuboid
+                .iter()
+                .map(|&d| cards[d].max(1) as f64)
+                .product::<f64>();
         }
     }
     if !(alpha > 0.0 && alpha < 1.0) {
@@ -303,11 +306,7 @@ impl State<'_> {
             .map(|list| {
                 list.iter()
                     .copied()
-                    .filter(|&i| {
-                        scope
-                            .iter()
-                            .all(|&(d, v)| self.leaves[i].values[d] == v)
-                    })
+                    .filter(|&i| scope.iter().all(|&(d, v)| self.leaves[i].values[d] == v))
                     .collect()
             })
             .unwrap_or_default()
@@ -315,7 +314,11 @@ impl State<'_> {
 
     /// Remaining deficit, expected and variance per (dimension, value).
     fn margins(&self) -> Vec<Vec<Sums>> {
-        let mut m: Vec<Vec<Sums>> = self.cards.iter().map(|&c| vec![Sums::default(); c]).collect();
+        let mut m: Vec<Vec<Sums>> = self
+            .cards
+            .iter()
+            .map(|&c| vec![Sums::default(); c])
+            .collect();
         for (i, l) in self.leaves.iter().enumerate() {
             for (d, col) in m.iter_mut().enumerate() {
                 col[l.values[d] as usize].add(
@@ -420,17 +423,15 @@ impl State<'_> {
                 own_e += c.expected;
                 own_v += c.variance + extra;
             }
-            if own_e <= 0.0
-                || z_score(own, own_v) < cfg.min_z
-                || own < OWN_SHARE * inside.deficit
-            {
+            if own_e <= 0.0 || z_score(own, own_v) < cfg.min_z || own < OWN_SHARE * inside.deficit {
                 return false;
             }
             let theta = own / own_e;
             let q: f64 = rows
                 .iter()
                 .map(|(c, rho, extra)| {
-                    (c.deficit - (rho + theta) * c.expected).powi(2) / (c.variance + extra).max(1e-12)
+                    (c.deficit - (rho + theta) * c.expected).powi(2)
+                        / (c.variance + extra).max(1e-12)
                 })
                 .sum();
             let df = rows.len().saturating_sub(1) as f64;

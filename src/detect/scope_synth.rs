@@ -87,17 +87,18 @@ fn place_causes(spec: &SynthSpec, rng: &mut ChaCha8Rng, drop: (f64, f64)) -> Vec
         }
         causes.push((scope, rng.random_range(drop.0..drop.1)));
     }
-    if spec.nested && spec.depth < spec.dims.len() {
-        if let Some((first, _)) = causes.first().cloned() {
-            let free: Vec<usize> = (0..spec.dims.len())
-                .filter(|d| first.iter().all(|&(c, _)| c != *d))
-                .collect();
-            let d = free[rng.random_range(0..free.len())];
-            let mut scope = first;
-            scope.push((d, rng.random_range(0..spec.dims[d])));
-            scope.sort_unstable();
-            causes.push((scope, rng.random_range(drop.0..drop.1)));
-        }
+    if spec.nested
+        && spec.depth < spec.dims.len()
+        && let Some((first, _)) = causes.first().cloned()
+    {
+        let free: Vec<usize> = (0..spec.dims.len())
+            .filter(|d| first.iter().all(|&(c, _)| c != *d))
+            .collect();
+        let d = free[rng.random_range(0..free.len())];
+        let mut scope = first;
+        scope.push((d, rng.random_range(0..spec.dims[d])));
+        scope.sort_unstable();
+        causes.push((scope, rng.random_range(drop.0..drop.1)));
     }
     causes
 }
@@ -189,9 +190,7 @@ pub fn synth_case(spec: &SynthSpec, seed: u64) -> ScopeCase {
                         (r.good as f64, r.total as f64)
                     })
                     .collect();
-                let broken = inside(&values)
-                    .iter()
-                    .fold(rate, |p, s| (p - s).max(0.0));
+                let broken = inside(&values).iter().fold(rate, |p, s| (p - s).max(0.0));
                 let w = draw_bucket(
                     &mut rng,
                     broken,

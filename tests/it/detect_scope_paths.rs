@@ -63,7 +63,11 @@ fn store_and_monitor() -> (Store, Monitor) {
                     }
                     let r = draw_bucket(&mut rng, rate, 200, 1.3);
                     let point = Point {
-                        slice: SliceMap::from_pairs([("model", m), ("hardware", h), ("platform", p)]),
+                        slice: SliceMap::from_pairs([
+                            ("model", m),
+                            ("hardware", h),
+                            ("platform", p),
+                        ]),
                         signal: CowStr::from("quality"),
                         ts: minute * MINUTE,
                         good: Some(r.good as i64),
@@ -164,7 +168,10 @@ fn scope_check_and_the_monitor_name_the_same_causes_on_the_same_counts() {
     let direct = qualtop::detect::localize(&window.leaves, 3, &cfg);
     assert_eq!(direct.len(), cli.len());
     for (d, c) in direct.iter().zip(&cli) {
-        assert!((d.expected - c.expected).abs() < 1e-6 * d.expected, "{d:?} vs {c:?}");
+        assert!(
+            (d.expected - c.expected).abs() < 1e-6 * d.expected,
+            "{d:?} vs {c:?}"
+        );
         assert!((d.actual - c.actual).abs() < 1e-9, "{d:?} vs {c:?}");
     }
 }

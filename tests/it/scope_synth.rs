@@ -90,7 +90,10 @@ fn a_coarse_cause_comes_out_coarse_and_its_refinement_only_with_a_significant_ex
     let both = found(&nested(2, 0.2, 0.3), &cfg);
     assert_eq!(both.len(), 2, "{both:?}");
     assert!(both.contains(&scope(&[("e", "e2")])), "{both:?}");
-    assert!(both.contains(&scope(&[("a", "a1"), ("e", "e2")])), "{both:?}");
+    assert!(
+        both.contains(&scope(&[("a", "a1"), ("e", "e2")])),
+        "{both:?}"
+    );
     // A refinement that dominates its parent still leaves the parent whole.
     let strong = found(&nested(3, 0.1, 0.6), &cfg);
     assert_eq!(strong.len(), 2, "{strong:?}");
@@ -106,11 +109,17 @@ fn synthetic_cells_keep_their_f1() {
             for depth in 1..=3 {
                 let mut cell = 0.0;
                 for seed in 0..2 {
-                    let case = synth_case(&spec(causes, depth, kind), 100 * causes as u64 + 10 * depth as u64 + seed);
+                    let case = synth_case(
+                        &spec(causes, depth, kind),
+                        100 * causes as u64 + 10 * depth as u64 + seed,
+                    );
                     let got = found(&case.table, &cfg);
                     let f = f1(&got, &case.truth);
                     if f < 1.0 {
-                        eprintln!("{kind:?} causes {causes} depth {depth} seed {seed}: f1 {f:.2}\n  truth {:?}\n  found {got:?}", case.truth);
+                        eprintln!(
+                            "{kind:?} causes {causes} depth {depth} seed {seed}: f1 {f:.2}\n  truth {:?}\n  found {got:?}",
+                            case.truth
+                        );
                     }
                     cell += f;
                 }
