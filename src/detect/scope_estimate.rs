@@ -11,7 +11,9 @@ pub const PRIOR_TRIALS: f64 = 10.0;
 const CHI2_1_MEDIAN: f64 = 0.4549;
 /// Most baseline buckets a leaf's rate is learnt from (the latest before the
 /// tested window): the store and a CSV file must learn from the same span.
-pub const SCOPE_BASELINE_BUCKETS: usize = 120;
+/// 8 hours of minutes, as the detectors' reference: with less, a window of
+/// hours carries the baseline's error twice over and hides a real cause.
+pub const SCOPE_BASELINE_BUCKETS: usize = 480;
 
 /// One leaf's counts: (good, total) per baseline bucket, and summed over the
 /// tested window.
