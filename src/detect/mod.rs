@@ -30,6 +30,9 @@ mod monitor;
 mod monitor_fold;
 mod monitor_scope;
 mod scope;
+mod scope_estimate;
+mod scope_search;
+pub mod scope_synth;
 mod scope_table;
 mod settings;
 mod suspects;
@@ -57,6 +60,9 @@ pub use monitor::{
 };
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
+pub use scope_estimate::{
+    LeafCounts, LeafEstimate, PRIOR_TRIALS, SCOPE_BASELINE_BUCKETS, estimate_leaves,
+};
 pub use scope_table::{LeafHistory, ScopeTable};
 pub use settings::DetectionSettings;
 pub use suspects::{
