@@ -21,6 +21,10 @@ const MAX_CHECKS: usize = 32;
 /// 10 children), before the slack for drops that vary a little by leaf.
 const RIPPLE_SDS: f64 = 4.0;
 
+/// One-sided z of the power a ripple test must have (90 %) before a
+/// coarser element is preferred to a finer one it holds.
+const POWER_Z: f64 = 1.28;
+
 /// Share of an element's deficit that must be its own (beyond what its
 /// children's values show elsewhere): a slice through other causes borrows
 /// theirs, and composition alone gives it a significant few percent.
@@ -232,11 +236,106 @@ impl State<'_> {
             }
             per_layer.extend(best);
         }
-        let top = per_layer.iter().map(|b| b.0).fold(0.0, f64::max);
+        let top = per_layer
+            .iter()
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|b| (b.0, b.1.clone(), b.2.clone()))?;
+        // A coarser element wins only where its ripple test could have
+        // refused it had the best (finer) element been the cause; without
+        // that power, "its children fell alike" is no evidence.
         per_layer
             .into_iter()
-            .find(|b| b.0 * b.0 >= cfg.coarse_ratio * top * top)
+            .find(|b| {
+                b.0 * b.0 >= cfg.coarse_ratio * top.0 * top.0
+                    && (b.1 == top.1 || self.could_refuse(&b.1, &b.2, b.0, &top, &margins, cfg))
+            })
             .map(|(_, s, m)| (s, m))
+    }
+
+    /// Whether the ripple test of the coarse element (`scope`, `members`,
+    /// z) would refuse it, with [`POWER_Z`] confidence, if the finer
+    /// element `fine` inside it were the cause (its relative drop in its
+    /// own leaves, none in the coarse element's others). Elements that do
+    /// not nest: the test is not about them, so yes.
+    fn could_refuse(
+        &self,
+        scope: &[(usize, u32)],
+        members: &[usize],
+        z: f64,
+        fine: &(f64, Scope, Vec<usize>),
+        margins: &[Vec<Sums>],
+        cfg: &ScopeConfig,
+    ) -> bool {
+        if !scope.iter().all(|p| fine.1.contains(p)) {
+            return true;
+        }
+        let (f_def, f_exp) = fine.2.iter().fold((0.0, 0.0), |(d, e), &i| {
+            (
+                d + self.expected[i] - self.leaves[i].actual,
+                e + self.expected[i],
+            )
+        });
+        if f_exp <= 0.0 || f_def <= 0.0 {
+            return true;
+        }
+        let theta = f_def / f_exp;
+        let in_fine = |i: usize| fine.1.iter().all(|&(d, v)| self.leaves[i].values[d] == v);
+        let slack = cfg.ripple_slack * z * z;
+        for x in (0..self.dims).filter(|x| scope.iter().all(|&(d, _)| d != *x)) {
+            let Some(margin) = margins.get(x) else {
+                continue;
+            };
+            // Per child: expected, deficit under the finer hypothesis,
+            // variance and expected of every member (for the outside part).
+            let mut children: HashMap<u32, (f64, f64, f64, f64, f64)> = HashMap::new();
+            for &i in members {
+                let c = children.entry(self.leaves[i].values[x]).or_default();
+                c.3 += self.expected[i];
+                c.4 += self.variance[i];
+                if self.explained[i] {
+                    continue;
+                }
+                c.0 += self.expected[i];
+                c.2 += self.variance[i];
+                if in_fine(i) {
+                    c.1 += theta * self.expected[i];
+                }
+            }
+            // The same variance the test uses: the child's own, plus the
+            // error of its value's drop outside the element.
+            let rows: Vec<(f64, f64, f64)> = children
+                .iter()
+                .filter(|(_, c)| c.0 > 0.0)
+                .map(|(&v, &(e, d, var, all_e, all_v))| {
+                    let extra = margin.get(v as usize).map_or(0.0, |m| {
+                        let (oe, ov) = (m.expected - all_e, m.variance - all_v);
+                        if oe > 0.0 {
+                            e * e * ov.max(0.0) / (oe * oe)
+                        } else {
+                            0.0
+                        }
+                    });
+                    (e, d, (var + extra).max(1e-12))
+                })
+                .collect();
+            let (sd, se) = rows
+                .iter()
+                .fold((0.0, 0.0), |(sd, se), r| (sd + r.1, se + r.0));
+            if rows.len() < 2 || se <= 0.0 {
+                continue;
+            }
+            let mean = sd / se;
+            let lambda: f64 = rows
+                .iter()
+                .map(|(e, d, v)| (d - mean * e).powi(2) / v)
+                .sum();
+            let df = (rows.len() - 1) as f64;
+            let spread = (2.0 * (df + 2.0 * lambda)).sqrt();
+            if lambda - POWER_Z * spread >= RIPPLE_SDS * (2.0 * df).sqrt() + slack {
+                return true;
+            }
+        }
+        false
     }
 
     /// Remaining deficit, expected and variance per element of a cuboid.
