@@ -108,10 +108,36 @@ impl<'a> Bug<'a> {
     /// (`hardware=tpu ∧ model=atlas-l,atlas-m ∧ platform=api`). Every
     /// surface names a bug's place from this.
     pub fn place(&self, known: &KnownValues) -> Place {
-        let now = self.now();
-        let localised = now.localised();
-        let places = narrowest(localised.iter().map(|r| &r.scope), known);
+        let placing = self.now().placing();
+        let places = narrowest(placing.iter().map(|r| &r.scope), known);
         envelope(&places, known)
+    }
+
+    /// The localised members that say where it is: a member is left out
+    /// when more signals locate the fault strictly inside its scope than at
+    /// it (a weak signal's coarse scope holds the narrower place; it does
+    /// not widen it).
+    pub fn placing(&self) -> Vec<&'a DetectedRegression> {
+        let localised = self.localised();
+        let signals = |keep: &dyn Fn(&DetectedRegression) -> bool| {
+            let mut s: Vec<&str> = localised
+                .iter()
+                .filter(|r| keep(r))
+                .map(|r| r.signal.as_str())
+                .collect();
+            s.sort_unstable();
+            s.dedup();
+            s.len()
+        };
+        localised
+            .iter()
+            .copied()
+            .filter(|r| {
+                let inside =
+                    signals(&|o| o.scope != r.scope && scope_includes(&r.scope, &o.scope));
+                inside <= signals(&|o| o.scope == r.scope)
+            })
+            .collect()
     }
 
     /// The members whose scopes say where it is: those the scope search
@@ -390,6 +416,32 @@ mod tests {
             .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
             .collect();
         assert_eq!(bugs[0].scope(), want);
+    }
+
+    #[test]
+    fn a_coarse_scope_from_one_signal_does_not_widen_what_two_signals_place_inside_it() {
+        let tpu_api = |m| [("hardware", "tpu"), ("model", m), ("platform", "api")];
+        let rs = [
+            reg("lc", &tpu_api("l"), 57, None),
+            reg("lc", &tpu_api("m"), 61, None),
+            reg("cs", &tpu_api("l"), 62, None),
+            reg("cs", &tpu_api("m"), 61, None),
+            // The weak signal, few counts: scoped to where both models are.
+            reg("uf", &[("hardware", "tpu"), ("platform", "api")], 69, None),
+        ];
+        let bugs = group_bugs(&rs);
+        assert_eq!(bugs.len(), 1);
+        let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
+        assert_eq!(place, "hardware=tpu ∧ model=l,m ∧ platform=api");
+        // One signal at the coarse place and one inside it: no more
+        // evidence inside than at it, so the coarse place stands.
+        let rs = [
+            reg("lc", &tpu_api("l"), 57, None),
+            reg("uf", &[("hardware", "tpu"), ("platform", "api")], 60, None),
+        ];
+        let bugs = group_bugs(&rs);
+        let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
+        assert_eq!(place, "hardware=tpu ∧ platform=api");
     }
 
     #[test]

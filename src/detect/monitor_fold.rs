@@ -16,6 +16,8 @@ const FOLD_SHARE: f64 = 0.5;
 /// fault that began later in the same slices (the routing bug on atlas-m,
 /// inside the TPU misconfiguration's slices) was not.
 const UNDER_WAY_RATE: f64 = 0.5;
+/// A cause showed a drop when a key's drop began only at this z or more.
+const SHOWN_Z: f64 = 2.0;
 /// The drop that set a key off is read from its onset over its detection
 /// delay, at least this many buckets (one bucket is too noisy to share out)…
 const EARLY_MIN_BUCKETS: i64 = 5;
@@ -29,6 +31,8 @@ pub(super) struct CauseSeries {
     /// Running sums: entry `k` holds buckets `lo..lo + k`.
     deficit: Vec<f64>,
     cases: Vec<f64>,
+    /// Noise variance of the deficit (each leaf's per case, as in `window`).
+    variance: Vec<f64>,
 }
 
 impl CauseSeries {
@@ -42,23 +46,32 @@ impl CauseSeries {
     ) -> Self {
         let len = usize::try_from(next - lo).unwrap_or(0);
         let (mut deficit, mut cases) = (vec![0.0; len + 1], vec![0.0; len + 1]);
+        let mut variance = vec![0.0; len + 1];
         for (i, leaf) in window.leaves.iter().enumerate() {
             if !cause.contains(&leaf.values) || window.totals[i] == 0 {
                 continue;
             }
             let rate = leaf.expected / window.totals[i] as f64;
+            let var = leaf.variance.unwrap_or(0.0) / window.totals[i] as f64;
             for (k, b) in (lo..next).enumerate() {
                 if let Some(x) = store.ratio(signal, window.slices[i], b) {
                     deficit[k + 1] += x.total as f64 * rate - x.good as f64;
                     cases[k + 1] += x.total as f64;
+                    variance[k + 1] += x.total as f64 * var;
                 }
             }
         }
         for k in 1..=len {
             deficit[k] += deficit[k - 1];
             cases[k] += cases[k - 1];
+            variance[k] += variance[k - 1];
         }
-        CauseSeries { lo, deficit, cases }
+        CauseSeries {
+            lo,
+            deficit,
+            cases,
+            variance,
+        }
     }
 
     /// Deficit per case over buckets `from..to`; `None` without a case.
@@ -71,6 +84,21 @@ impl CauseSeries {
         let (a, b) = (at(from), at(to));
         let cases = self.cases[b] - self.cases[a];
         (b > a && cases > 0.0).then(|| (self.deficit[b] - self.deficit[a]) / cases)
+    }
+
+    /// Whether its deficit over buckets `from..to` is a drop beyond noise
+    /// ([`SHOWN_Z`]): a cause that showed none when a key's drop began
+    /// cannot be what set the key off.
+    pub(super) fn shows_drop(&self, from: i64, to: i64) -> bool {
+        let at = |b: i64| {
+            usize::try_from(b - self.lo)
+                .unwrap_or(0)
+                .min(self.cases.len() - 1)
+        };
+        let (a, b) = (at(from), at(to));
+        let deficit = self.deficit[b] - self.deficit[a];
+        let variance = self.variance[b] - self.variance[a];
+        b > a && super::scope::z_score(deficit, variance) >= SHOWN_Z
     }
 }
 
@@ -254,11 +282,26 @@ mod tests {
             lo: 10,
             deficit: vec![0.0, 1.0, 1.0, 4.0],
             cases: vec![0.0, 10.0, 20.0, 30.0],
+            variance: vec![0.0, 1.0, 2.0, 3.0],
         };
         assert_eq!(s.rate(10, 13), Some(4.0 / 30.0));
         assert_eq!(s.rate(12, 13), Some(0.3));
         // Before its start reads from its start; an empty span is no rate.
         assert_eq!(s.rate(0, 11), Some(0.1));
         assert_eq!(s.rate(12, 12), None);
+    }
+
+    #[test]
+    fn a_cause_shows_a_drop_only_beyond_noise() {
+        let s = CauseSeries {
+            lo: 0,
+            deficit: vec![0.0, 0.5, 4.5, 5.0],
+            cases: vec![0.0, 10.0, 20.0, 30.0],
+            variance: vec![0.0, 1.0, 2.0, 3.0],
+        };
+        // 0.5 missing against a variance of 1: noise; 4 against 1: a drop.
+        assert!(!s.shows_drop(0, 1));
+        assert!(s.shows_drop(1, 2));
+        assert!(!s.shows_drop(2, 2));
     }
 }

@@ -192,15 +192,18 @@ impl Monitor {
                 .collect();
             let own: f64 = members.iter().map(|&i| deficit(i)).sum();
             let early = early_deficits(store, signal, &window, &members, r, next);
-            // Causes already under way when the key's drop was seen: their
-            // deficit per case now (over as many buckets) is not more than
+            // Causes already under way when the key's drop was seen: a drop
+            // beyond noise then, and their deficit per case now (over as many buckets) is not more than
             // twice what it was then.
             let from_b = store.bucket_of(r.onset);
             let span = early_span(store, r);
             let seen = (from_b + span).min(next);
             let under_way: Vec<bool> = series
                 .iter()
-                .map(|c| was_under_way(c.rate(from_b, seen), c.rate(seen.max(next - span), next)))
+                .map(|c| {
+                    c.shows_drop(from_b, seen)
+                        && was_under_way(c.rate(from_b, seen), c.rate(seen.max(next - span), next))
+                })
                 .collect();
             match explaining_cause(&causes, &under_way, &window, &members, &early) {
                 Some(c) => folded[c].push(k),
