@@ -206,7 +206,18 @@ impl Monitor {
                 })
                 .collect();
             match explaining_cause(&causes, &under_way, &window, &members, &early) {
-                Some(c) => folded[c].push(k),
+                Some(c) => {
+                    if std::env::var_os("QT_SCOPE_DEBUG").is_some() {
+                        eprintln!(
+                            "DBG fold sig {signal:?} next {next} key {key:?} onset {} det {} -> {:?} uw {:?}",
+                            from_b,
+                            store.bucket_of(r.detected_at),
+                            cause_map(store, &causes[c]),
+                            series[c].rate(from_b, seen)
+                        );
+                    }
+                    folded[c].push(k);
+                }
                 None => alone.push((k, members, own)),
             }
         }
