@@ -31,6 +31,7 @@ mod monitor_fold;
 mod monitor_scope;
 mod scope;
 mod scope_estimate;
+mod scope_ripple;
 mod scope_search;
 pub mod scope_synth;
 mod scope_table;

@@ -147,10 +147,9 @@ pub(super) fn early_deficits(
         .collect()
 }
 
-/// The cause that explains a key's alarm: the causes together hold at
-/// least [`FOLD_SHARE`] of the key's early deficit (`early`, per member
-/// leaf), and this one, among those `under_way` when the key's drop was
-/// seen, the most of it. `None`: no cause explains it (it began with a
+/// The cause that explains a key's alarm: the causes `under_way` when the
+/// key's drop was seen together hold at least [`FOLD_SHARE`] of its early
+/// deficit (`early`, per member leaf), and this one the most of it. `None`: no cause explains it (it began with a
 /// fault the search no longer sees, or is noise).
 pub(super) fn explaining_cause(
     causes: &[Cause],
@@ -172,9 +171,15 @@ pub(super) fn explaining_cause(
             .sum::<f64>()
             / own
     };
-    // Share inside any cause: a group hit by three separate combinations
-    // belongs with them, not alone.
-    let explained = held(&|v| causes.iter().any(|c| c.contains(v)));
+    // Share inside any cause under way: a group hit by three separate
+    // combinations belongs with them, not alone; one whose drop lies in
+    // causes that began later is not theirs.
+    let explained = held(&|v| {
+        causes
+            .iter()
+            .zip(under_way)
+            .any(|(c, &on)| on && c.contains(v))
+    });
     let (best, share) = causes
         .iter()
         .enumerate()
@@ -242,6 +247,24 @@ mod tests {
         assert_eq!(
             explaining_cause(&causes, &[false], &w, &members, &early),
             None
+        );
+    }
+
+    #[test]
+    fn a_key_whose_early_drop_lies_mostly_in_causes_not_yet_under_way_stays_alone() {
+        let w = window();
+        let causes = [cause(&[(0, 1), (1, 1)]), cause(&[(0, 0), (1, 1)])];
+        // Model 1's group: 60 % of its early drop in leaf 3 (a cause that
+        // began later), 40 % in leaf 1 (a cause under way then).
+        let members = [1, 3];
+        let early = [4.0, 6.0];
+        assert_eq!(
+            explaining_cause(&causes, &[false, true], &w, &members, &early),
+            None
+        );
+        assert_eq!(
+            explaining_cause(&causes, &[true, true], &w, &members, &early),
+            Some(0)
         );
     }
 

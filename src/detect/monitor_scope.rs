@@ -192,9 +192,9 @@ impl Monitor {
                 .collect();
             let own: f64 = members.iter().map(|&i| deficit(i)).sum();
             let early = early_deficits(store, signal, &window, &members, r, next);
-            // Causes already under way when the key's drop was seen: a drop
-            // beyond noise then, and their deficit per case now (over as many buckets) is not more than
-            // twice what it was then.
+            // Causes under way when the key's drop was seen: a drop beyond
+            // noise then, and their deficit per case now (over as many
+            // buckets) not more than twice what it was then.
             let from_b = store.bucket_of(r.onset);
             let span = early_span(store, r);
             let seen = (from_b + span).min(next);
@@ -206,18 +206,7 @@ impl Monitor {
                 })
                 .collect();
             match explaining_cause(&causes, &under_way, &window, &members, &early) {
-                Some(c) => {
-                    if std::env::var_os("QT_SCOPE_DEBUG").is_some() {
-                        eprintln!(
-                            "DBG fold sig {signal:?} next {next} key {key:?} onset {} det {} -> {:?} uw {:?}",
-                            from_b,
-                            store.bucket_of(r.detected_at),
-                            cause_map(store, &causes[c]),
-                            series[c].rate(from_b, seen)
-                        );
-                    }
-                    folded[c].push(k);
-                }
+                Some(c) => folded[c].push(k),
                 None => alone.push((k, members, own)),
             }
         }

@@ -84,30 +84,6 @@ fn describe(bugs: &[ReportedBug]) -> String {
 }
 
 #[test]
-#[ignore = "diagnostic dump"]
-fn dump() {
-    for (name, s) in [("tpu_only", &run().tpu_only), ("all_three", &run().all_three)] {
-        eprintln!("== {name}");
-        for b in &s.bugs {
-            eprintln!("BUG {} active {}", b.where_text, b.active);
-            for r in &b.regressions {
-                eprintln!(
-                    "   {} {:?} by {} onset {} det {} end {:?} d {:.2} causes {:?}",
-                    r.signal,
-                    r.slice,
-                    r.found_by,
-                    minute(r.onset),
-                    minute(r.detected_at),
-                    r.ended_at.map(minute),
-                    r.delta_pp,
-                    r.scope.iter().map(|c| format!("{:?}", c)).collect::<Vec<_>>()
-                );
-            }
-        }
-    }
-}
-
-#[test]
 fn the_tpu_misconfiguration_is_one_bug_across_models_and_signals() {
     let s = &run().tpu_only;
     assert_eq!(s.bugs.len(), 1, "{}", describe(&s.bugs));
