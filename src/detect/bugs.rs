@@ -133,8 +133,7 @@ impl<'a> Bug<'a> {
             .iter()
             .copied()
             .filter(|r| {
-                let inside =
-                    signals(&|o| o.scope != r.scope && scope_includes(&r.scope, &o.scope));
+                let inside = signals(&|o| o.scope != r.scope && scope_includes(&r.scope, &o.scope));
                 inside <= signals(&|o| o.scope == r.scope)
             })
             .collect()

@@ -18,8 +18,6 @@ const MAX_DENSE: usize = 1 << 22;
 /// cuboid's significant elements are unions, not causes.
 const MAX_CHECKS: usize = 32;
 
-
-
 #[derive(Clone, Copy, Default)]
 pub(super) struct Sums {
     pub(super) deficit: f64,
@@ -333,5 +331,4 @@ impl State<'_> {
         }
         m
     }
-
 }
