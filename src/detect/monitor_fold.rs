@@ -115,19 +115,31 @@ pub(super) fn early_span(store: &Store, r: Regression) -> i64 {
     delay.clamp(EARLY_MIN_BUCKETS, EARLY_MAX_BUCKETS)
 }
 
-/// Per member leaf (same order as `members`): its deficit from the key's
+/// The spans (from, to) of buckets a key's drop is read over: from its
 /// onset over its detection delay (clamped to [`EARLY_MIN_BUCKETS`],
-/// [`EARLY_MAX_BUCKETS`]), at the leaf's expected rate in `window`.
+/// [`EARLY_MAX_BUCKETS`]); and, for an alarm that fired later than that
+/// (a slow drift), also as many buckets up to when it fired: its cause
+/// must have been under way at both, at its onset and when it fired.
+pub(super) fn key_spans(store: &Store, r: Regression, next: i64) -> Vec<(i64, i64)> {
+    let first = store.bucket_of(r.onset);
+    let fired = store.bucket_of(r.detected_at) + 1;
+    let span = early_span(store, r);
+    let mut out = vec![(first, (first + span).min(next))];
+    if fired - first > EARLY_MAX_BUCKETS {
+        out.push((fired - span, fired.min(next)));
+    }
+    out
+}
+
+/// Per member leaf (same order as `members`): its deficit over buckets
+/// `first..end`, at the leaf's expected rate in `window`.
 pub(super) fn early_deficits(
     store: &Store,
     signal: SignalId,
     window: &LeafWindow,
     members: &[usize],
-    r: Regression,
-    next: i64,
+    (first, end): (i64, i64),
 ) -> Vec<f64> {
-    let first = store.bucket_of(r.onset);
-    let end = (first + early_span(store, r)).min(next);
     members
         .iter()
         .map(|&i| {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::cusum::Status;
 use super::monitor::{Monitor, TrackKey};
 use super::monitor_fold::{
-    CauseSeries, early_deficits, early_span, explaining_cause, was_under_way,
+    CauseSeries, early_deficits, explaining_cause, key_spans, was_under_way,
 };
 use super::scope::{Cause, Leaf, ScopeConfig, localize, share_of};
 use super::scope_estimate::{LeafCounts, LeafEstimate, SCOPE_BASELINE_BUCKETS, estimate_leaves};
@@ -191,21 +191,32 @@ impl Monitor {
                 .filter(|&i| in_key(key, i))
                 .collect();
             let own: f64 = members.iter().map(|&i| deficit(i)).sum();
-            let early = early_deficits(store, signal, &window, &members, r, next);
-            // Causes under way when the key's drop was seen: a drop beyond
-            // noise then, and their deficit per case now (over as many
-            // buckets) not more than twice what it was then.
-            let from_b = store.bucket_of(r.onset);
-            let span = early_span(store, r);
-            let seen = (from_b + span).min(next);
-            let under_way: Vec<bool> = series
-                .iter()
-                .map(|c| {
-                    c.shows_drop(from_b, seen)
-                        && was_under_way(c.rate(from_b, seen), c.rate(seen.max(next - span), next))
-                })
-                .collect();
-            match explaining_cause(&causes, &under_way, &window, &members, &early) {
+            // Per span the key's drop is read over: the causes under way
+            // then (a drop beyond noise, and their deficit per case now, over
+            // as many buckets, not more than twice what it was), and the one
+            // explaining it. A slow alarm must name the same cause at its
+            // onset and when it fired.
+            let mut choice: Option<Option<usize>> = None;
+            for (from_b, seen) in key_spans(store, r, next) {
+                let early = early_deficits(store, signal, &window, &members, (from_b, seen));
+                let span = seen - from_b;
+                let under_way: Vec<bool> = series
+                    .iter()
+                    .map(|c| {
+                        c.shows_drop(from_b, seen)
+                            && was_under_way(
+                                c.rate(from_b, seen),
+                                c.rate(seen.max(next - span), next),
+                            )
+                    })
+                    .collect();
+                let here = explaining_cause(&causes, &under_way, &window, &members, &early);
+                choice = Some(match choice {
+                    Some(before) if before != here => None,
+                    _ => here,
+                });
+            }
+            match choice.flatten() {
                 Some(c) => folded[c].push(k),
                 None => alone.push((k, members, own)),
             }

@@ -69,14 +69,31 @@ fn onsets(bug: &ReportedBug) -> Vec<i64> {
     bug.regressions.iter().map(|r| minute(r.onset)).collect()
 }
 
+/// Every bug with its members (signal, scope, how found, onset, end): a
+/// failure says what went where.
 fn describe(bugs: &[ReportedBug]) -> String {
     bugs.iter()
         .map(|b| {
+            let members: Vec<String> = b
+                .regressions
+                .iter()
+                .map(|r| {
+                    format!(
+                        "\n    {} {:?} by {} onset {} end {:?}",
+                        r.signal,
+                        r.slice,
+                        r.found_by,
+                        minute(r.onset),
+                        r.ended_at.map(minute)
+                    )
+                })
+                .collect();
             format!(
-                "{} (active {}) onsets {:?}",
+                "{} (active {}) onsets {:?}{}",
                 b.where_text,
                 b.active,
-                onsets(b)
+                onsets(b),
+                members.concat()
             )
         })
         .collect::<Vec<_>>()
