@@ -144,6 +144,8 @@ fn with_all_three_in_force_each_fault_is_its_own_bug_where_it_is() {
         onsets(compiler[0]).iter().all(|m| (115..140).contains(m)),
         "{all}"
     );
+    // Exactly the three faults: no weak signal's dip adds a bug of its own.
+    assert_eq!(s.bugs.len(), 3, "{all}");
     assert!(s.header_count >= 3, "{all}");
 }
 
