@@ -129,12 +129,35 @@ impl<'a> Bug<'a> {
             s.dedup();
             s.len()
         };
-        localised
+        let kept: Vec<&'a DetectedRegression> = localised
             .iter()
             .copied()
             .filter(|r| {
                 let inside = signals(&|o| o.scope != r.scope && scope_includes(&r.scope, &o.scope));
                 inside <= signals(&|o| o.scope == r.scope)
+            })
+            .collect();
+        // Nor does a member whose place neither nests with nor neighbours
+        // any other's, when more signals place the fault elsewhere: a
+        // regression that came to name another fault's place (the routing
+        // bug's region on a feedback signal) is not where this one is.
+        let count = |rs: &[&DetectedRegression]| {
+            let mut s: Vec<&str> = rs.iter().map(|r| r.signal.as_str()).collect();
+            s.sort_unstable();
+            s.dedup();
+            s.len()
+        };
+        kept.iter()
+            .copied()
+            .filter(|r| {
+                let (at, others): (Vec<&DetectedRegression>, Vec<&DetectedRegression>) =
+                    kept.iter().partition(|o| o.scope == r.scope);
+                let connected = others.iter().any(|o| {
+                    scope_includes(&o.scope, &r.scope)
+                        || scope_includes(&r.scope, &o.scope)
+                        || siblings(&o.scope, &r.scope)
+                });
+                others.is_empty() || connected || count(&others) <= count(&at)
             })
             .collect()
     }
@@ -222,6 +245,12 @@ fn overlap(a: &DetectedRegression, b: &DetectedRegression) -> bool {
         < a.ended_at
             .unwrap_or(Millis::MAX)
             .min(b.ended_at.unwrap_or(Millis::MAX))
+}
+
+/// Whether two places are sibling combinations: the same dimensions, one
+/// value apart.
+fn siblings(a: &ScopeMap, b: &ScopeMap) -> bool {
+    a.keys().eq(b.keys()) && a.iter().filter(|(d, v)| b.get(*d) != Some(*v)).count() == 1
 }
 
 /// Whether two places can hold one fault: they share slices (no dimension
@@ -465,6 +494,37 @@ mod tests {
         let bugs = group_bugs(&rs);
         let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
         assert_eq!(place, "hardware=tpu ∧ platform=api");
+    }
+
+    #[test]
+    fn a_member_placed_apart_from_what_more_signals_agree_on_does_not_widen_the_place() {
+        let tpu_api = |m| [("hardware", "tpu"), ("model", m), ("platform", "api")];
+        let rs = [
+            reg("lc", &tpu_api("l"), 57, None),
+            reg("lc", &tpu_api("m"), 61, None),
+            reg("cs", &tpu_api("m"), 61, None),
+            // Came to name another fault's place, on a third signal.
+            reg(
+                "uf",
+                &[("model", "m"), ("platform", "api"), ("region", "us")],
+                57,
+                None,
+            ),
+        ];
+        let bugs = group_bugs(&rs);
+        assert_eq!(bugs.len(), 1);
+        let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
+        assert_eq!(place, "hardware=tpu ∧ model=l,m ∧ platform=api");
+        // Siblings are parts of the place, even on one signal each.
+        let region = |r| [("model", "m"), ("platform", "api"), ("region", r)];
+        let rs = [
+            reg("gq", &region("us"), 297, None),
+            reg("gq", &region("eu"), 302, None),
+            reg("cs", &region("us"), 305, None),
+        ];
+        let bugs = group_bugs(&rs);
+        let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
+        assert_eq!(place, "model=m ∧ platform=api ∧ region=eu,us");
     }
 
     #[test]
