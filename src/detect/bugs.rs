@@ -137,10 +137,11 @@ impl<'a> Bug<'a> {
                 inside <= signals(&|o| o.scope == r.scope)
             })
             .collect();
-        // Nor does a member whose place neither nests with nor neighbours
-        // any other's, when more signals place the fault elsewhere: a
-        // regression that came to name another fault's place (the routing
-        // bug's region on a feedback signal) is not where this one is.
+        // Nor does a member whose place overlaps others' but neither nests
+        // with nor neighbours any, when more signals place the fault
+        // elsewhere: a regression that came to name another fault's place
+        // (the routing bug's region on a feedback signal) is not where this
+        // one is.
         let count = |rs: &[&DetectedRegression]| {
             let mut s: Vec<&str> = rs.iter().map(|r| r.signal.as_str()).collect();
             s.sort_unstable();
@@ -157,7 +158,9 @@ impl<'a> Bug<'a> {
                         || scope_includes(&r.scope, &o.scope)
                         || siblings(&o.scope, &r.scope)
                 });
-                others.is_empty() || connected || count(&others) <= count(&at)
+                // Disjoint from every other: another part of the bug, kept.
+                let overlapping = others.iter().any(|o| conflicts(&o.scope, &r.scope) == 0);
+                others.is_empty() || connected || !overlapping || count(&others) <= count(&at)
             })
             .collect()
     }
@@ -250,7 +253,15 @@ fn overlap(a: &DetectedRegression, b: &DetectedRegression) -> bool {
 /// Whether two places are sibling combinations: the same dimensions, one
 /// value apart.
 fn siblings(a: &ScopeMap, b: &ScopeMap) -> bool {
-    a.keys().eq(b.keys()) && a.iter().filter(|(d, v)| b.get(*d) != Some(*v)).count() == 1
+    a.keys().eq(b.keys()) && conflicts(a, b) == 1
+}
+
+/// How many dimensions two places constrain to different values (0: they
+/// share slices).
+fn conflicts(a: &ScopeMap, b: &ScopeMap) -> usize {
+    a.iter()
+        .filter(|(d, v)| b.get(*d).is_some_and(|w| w != *v))
+        .count()
 }
 
 /// Whether two places can hold one fault: they share slices (no dimension
@@ -515,6 +526,17 @@ mod tests {
         assert_eq!(bugs.len(), 1);
         let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
         assert_eq!(place, "hardware=tpu ∧ model=l,m ∧ platform=api");
+        // A member disjoint from the rest is another part of the bug: kept.
+        let mut rs = rs.to_vec();
+        rs[3] = reg("gq", &[("hardware", "tpu"), ("model", "s")], 58, None);
+        // A group alarm over both makes them one bug.
+        let mut group = reg("cs", &[("hardware", "tpu")], 58, None);
+        group.origin = ScopeOrigin::Track(crate::detect::TrackLevel::Group);
+        rs.push(group);
+        let bugs = group_bugs(&rs);
+        assert_eq!(bugs.len(), 1);
+        let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
+        assert_eq!(place, "hardware=tpu ∧ model=l,m,s");
         // Siblings are parts of the place, even on one signal each.
         let region = |r| [("model", "m"), ("platform", "api"), ("region", r)];
         let rs = [
