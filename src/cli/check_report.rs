@@ -223,8 +223,8 @@ pub fn reported_bugs_with_changes(
             // An active bug is where and how bad its active regressions are
             // now; what ended inside it is history (in `regressions`).
             let current = bug.now();
-            let localised = current.localised();
-            let places = narrowest(localised.iter().map(|r| &r.scope), &known);
+            let placing = current.placing();
+            let places = narrowest(placing.iter().map(|r| &r.scope), &known);
             let places: Vec<Place> = places.iter().map(clean_place).collect();
             // Each regression is ranked with the rest of its fault as evidence.
             let reported_in_bug =

@@ -1,8 +1,10 @@
 //! `qualtop scope`: where a deficit lives, from a CSV file. Two forms,
 //! told apart by the header:
 //! - long-form ratio time series: `ts`, `good`, `total` columns (names
-//!   configurable) and every other column a dimension; buckets before `--at`
-//!   form each leaf's baseline, the bucket at `--at` is tested;
+//!   configurable) and every other column a dimension; the window from
+//!   `--from` to `--at` is tested against each leaf's baseline, learnt from
+//!   the (at most [`SCOPE_BASELINE_BUCKETS`]) buckets before it by the
+//!   estimator the monitor uses, so `scope`, `check` and the TUI agree;
 //! - expected vs actual per leaf: `real` and `predict` columns, every other
 //!   column a dimension.
 
@@ -17,7 +19,7 @@ use serde::Serialize;
 
 pub use super::args::OutputFormat;
 use super::scope_input::{MAX_SCOPE_CELLS, TextLimits};
-use crate::detect::{LeafHistory, ScopeConfig, ScopeTable};
+use crate::detect::{LeafHistory, SCOPE_BASELINE_BUCKETS, ScopeConfig, ScopeTable};
 use crate::text::scope::scope_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -53,9 +55,15 @@ pub struct ScopeArgs {
     pub at: Option<String>,
     #[arg(long, value_enum, default_value_t = Direction::Down)]
     pub direction: Direction,
-    /// Most causes to report per direction.
-    #[arg(long, default_value_t = 5)]
-    pub max_causes: usize,
+    /// First bucket of the tested window (ratio form): buckets from it to
+    /// `--at` are summed and tested, the earlier ones are the baseline.
+    /// Default: `--at` alone.
+    #[arg(long, value_name = "TS")]
+    pub from: Option<String>,
+    /// Most causes to report per direction. Default: every cause whose
+    /// deficit is significant.
+    #[arg(long)]
+    pub max_causes: Option<usize>,
 }
 
 impl ScopeArgs {
@@ -69,7 +77,8 @@ impl ScopeArgs {
             total_col: "total".into(),
             at: None,
             direction: Direction::Down,
-            max_causes: 5,
+            from: None,
+            max_causes: None,
         }
     }
 }
@@ -324,24 +333,66 @@ fn ratio_table<R: Read>(
             .context("the file has no data rows")?
             .clone(),
     };
-    let order: Vec<Ordering> = stamps.keys.iter().map(|ts| compare_ts(ts, &at)).collect();
-    if !order.contains(&Ordering::Equal) {
+    if !stamps
+        .keys
+        .iter()
+        .any(|ts| compare_ts(ts, &at) == Ordering::Equal)
+    {
         bail!("no row has {} = {at}", args.ts_col);
     }
-    // Per leaf: baseline buckets and the tested bucket.
+    let from = args.from.clone().unwrap_or_else(|| at.clone());
+    if compare_ts(&from, &at) == Ordering::Greater {
+        bail!("--from {from} is after --at {at}");
+    }
+    // Baseline: the latest SCOPE_BASELINE_BUCKETS stamps before the window,
+    // as the monitor learns from the store.
+    let mut before: Vec<&String> = stamps
+        .keys
+        .iter()
+        .filter(|ts| compare_ts(ts, &from) == Ordering::Less)
+        .collect();
+    before.sort_by(|a, b| compare_ts(b, a));
+    before.truncate(SCOPE_BASELINE_BUCKETS);
+    let oldest = before.last().map(|s| (*s).clone());
+    #[derive(Clone, Copy, PartialEq)]
+    enum Part {
+        Baseline,
+        Window,
+        Outside,
+    }
+    let part: Vec<Part> = stamps
+        .keys
+        .iter()
+        .map(|ts| {
+            if compare_ts(ts, &from) != Ordering::Less && compare_ts(ts, &at) != Ordering::Greater {
+                Part::Window
+            } else if compare_ts(ts, &from) == Ordering::Less
+                && oldest
+                    .as_deref()
+                    .is_some_and(|o| compare_ts(ts, o) != Ordering::Less)
+            {
+                Part::Baseline
+            } else {
+                Part::Outside
+            }
+        })
+        .collect();
+    // Per leaf: baseline buckets and the tested window.
     let mut counts: Vec<Option<LeafCounts>> = vec![None; leaves.keys.len()];
     let mut history: Vec<((u32, u32), (f64, f64))> = Vec::new();
     for (key, c) in cells {
-        match order[key.1 as usize] {
-            Ordering::Less => history.push((key, c)),
-            Ordering::Equal => {
+        match part[key.1 as usize] {
+            Part::Baseline => history.push((key, c)),
+            Part::Window => {
                 let l = counts[key.0 as usize].get_or_insert_with(LeafCounts::default);
                 l.at.0 += c.0;
                 l.at.1 += c.1;
             }
-            Ordering::Greater => {}
+            Part::Outside => {}
         }
     }
+    // Cells come from a hash map: bucket order fixed so sums do not vary.
+    history.sort_by_key(|h| h.0);
     for ((leaf, _), c) in history {
         if let Some(l) = counts[leaf as usize].as_mut() {
             l.history.push(c);
@@ -363,7 +414,7 @@ fn ratio_table<R: Read>(
         .collect();
     ScopeTable::from_history(header_dims, leaves)
         // Its one refusal: nothing to learn a baseline from.
-        .map_err(|_| anyhow::anyhow!("no bucket before {at} to learn the baseline from"))
+        .map_err(|_| anyhow::anyhow!("no bucket before {from} to learn the baseline from"))
 }
 
 fn text(causes: &[CauseOut]) -> String {

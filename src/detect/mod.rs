@@ -31,6 +31,10 @@ mod monitor_fold;
 mod monitor_scope;
 mod onset;
 mod scope;
+mod scope_estimate;
+mod scope_ripple;
+mod scope_search;
+pub mod scope_synth;
 mod scope_table;
 mod settings;
 mod suspects;
@@ -61,6 +65,9 @@ pub use onset::{
     Bucket, MIN_LLR, MIN_PART, REACH_MS, StepOnset, earliest_onset, onset_in_store, step_onset,
 };
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
+pub use scope_estimate::{
+    LeafCounts, LeafEstimate, PRIOR_TRIALS, SCOPE_BASELINE_BUCKETS, estimate_leaves,
+};
 pub use scope_table::{LeafHistory, ScopeTable};
 pub use settings::DetectionSettings;
 pub use suspects::{

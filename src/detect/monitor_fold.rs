@@ -16,6 +16,8 @@ const FOLD_SHARE: f64 = 0.5;
 /// fault that began later in the same slices (the routing bug on atlas-m,
 /// inside the TPU misconfiguration's slices) was not.
 const UNDER_WAY_RATE: f64 = 0.5;
+/// A cause showed a drop when a key's drop began only at this z or more.
+const SHOWN_Z: f64 = 2.0;
 /// The drop that set a key off is read from its onset over its detection
 /// delay, at least this many buckets (one bucket is too noisy to share out)…
 const EARLY_MIN_BUCKETS: i64 = 5;
@@ -29,6 +31,8 @@ pub(super) struct CauseSeries {
     /// Running sums: entry `k` holds buckets `lo..lo + k`.
     deficit: Vec<f64>,
     cases: Vec<f64>,
+    /// Noise variance of the deficit (each leaf's per case, as in `window`).
+    variance: Vec<f64>,
 }
 
 impl CauseSeries {
@@ -42,23 +46,32 @@ impl CauseSeries {
     ) -> Self {
         let len = usize::try_from(next - lo).unwrap_or(0);
         let (mut deficit, mut cases) = (vec![0.0; len + 1], vec![0.0; len + 1]);
+        let mut variance = vec![0.0; len + 1];
         for (i, leaf) in window.leaves.iter().enumerate() {
             if !cause.contains(&leaf.values) || window.totals[i] == 0 {
                 continue;
             }
             let rate = leaf.expected / window.totals[i] as f64;
+            let var = leaf.variance.unwrap_or(0.0) / window.totals[i] as f64;
             for (k, b) in (lo..next).enumerate() {
                 if let Some(x) = store.ratio(signal, window.slices[i], b) {
                     deficit[k + 1] += x.total as f64 * rate - x.good as f64;
                     cases[k + 1] += x.total as f64;
+                    variance[k + 1] += x.total as f64 * var;
                 }
             }
         }
         for k in 1..=len {
             deficit[k] += deficit[k - 1];
             cases[k] += cases[k - 1];
+            variance[k] += variance[k - 1];
         }
-        CauseSeries { lo, deficit, cases }
+        CauseSeries {
+            lo,
+            deficit,
+            cases,
+            variance,
+        }
     }
 
     /// Deficit per case over buckets `from..to`; `None` without a case.
@@ -71,6 +84,21 @@ impl CauseSeries {
         let (a, b) = (at(from), at(to));
         let cases = self.cases[b] - self.cases[a];
         (b > a && cases > 0.0).then(|| (self.deficit[b] - self.deficit[a]) / cases)
+    }
+
+    /// Whether its deficit over buckets `from..to` is a drop beyond noise
+    /// ([`SHOWN_Z`]): a cause that showed none when a key's drop began
+    /// cannot be what set the key off.
+    pub(super) fn shows_drop(&self, from: i64, to: i64) -> bool {
+        let at = |b: i64| {
+            usize::try_from(b - self.lo)
+                .unwrap_or(0)
+                .min(self.cases.len() - 1)
+        };
+        let (a, b) = (at(from), at(to));
+        let deficit = self.deficit[b] - self.deficit[a];
+        let variance = self.variance[b] - self.variance[a];
+        b > a && super::scope::z_score(deficit, variance) >= SHOWN_Z
     }
 }
 
@@ -87,19 +115,31 @@ pub(super) fn early_span(store: &Store, r: Regression) -> i64 {
     delay.clamp(EARLY_MIN_BUCKETS, EARLY_MAX_BUCKETS)
 }
 
-/// Per member leaf (same order as `members`): its deficit from the key's
+/// The spans (from, to) of buckets a key's drop is read over: from its
 /// onset over its detection delay (clamped to [`EARLY_MIN_BUCKETS`],
-/// [`EARLY_MAX_BUCKETS`]), at the leaf's expected rate in `window`.
+/// [`EARLY_MAX_BUCKETS`]); and, for an alarm that fired later than that
+/// (a slow drift), also as many buckets up to when it fired: its cause
+/// must have been under way at both, at its onset and when it fired.
+pub(super) fn key_spans(store: &Store, r: Regression, next: i64) -> Vec<(i64, i64)> {
+    let first = store.bucket_of(r.onset);
+    let fired = store.bucket_of(r.detected_at) + 1;
+    let span = early_span(store, r);
+    let mut out = vec![(first, (first + span).min(next))];
+    if fired - first > EARLY_MAX_BUCKETS {
+        out.push((fired - span, fired.min(next)));
+    }
+    out
+}
+
+/// Per member leaf (same order as `members`): its deficit over buckets
+/// `first..end`, at the leaf's expected rate in `window`.
 pub(super) fn early_deficits(
     store: &Store,
     signal: SignalId,
     window: &LeafWindow,
     members: &[usize],
-    r: Regression,
-    next: i64,
+    (first, end): (i64, i64),
 ) -> Vec<f64> {
-    let first = store.bucket_of(r.onset);
-    let end = (first + early_span(store, r)).min(next);
     members
         .iter()
         .map(|&i| {
@@ -119,10 +159,9 @@ pub(super) fn early_deficits(
         .collect()
 }
 
-/// The cause that explains a key's alarm: the causes together hold at
-/// least [`FOLD_SHARE`] of the key's early deficit (`early`, per member
-/// leaf), and this one, among those `under_way` when the key's drop was
-/// seen, the most of it. `None`: no cause explains it (it began with a
+/// The cause that explains a key's alarm: the causes `under_way` when the
+/// key's drop was seen together hold at least [`FOLD_SHARE`] of its early
+/// deficit (`early`, per member leaf), and this one the most of it. `None`: no cause explains it (it began with a
 /// fault the search no longer sees, or is noise).
 pub(super) fn explaining_cause(
     causes: &[Cause],
@@ -144,9 +183,15 @@ pub(super) fn explaining_cause(
             .sum::<f64>()
             / own
     };
-    // Share inside any cause: a group hit by three separate combinations
-    // belongs with them, not alone.
-    let explained = held(&|v| causes.iter().any(|c| c.contains(v)));
+    // Share inside any cause under way: a group hit by three separate
+    // combinations belongs with them, not alone; one whose drop lies in
+    // causes that began later is not theirs.
+    let explained = held(&|v| {
+        causes
+            .iter()
+            .zip(under_way)
+            .any(|(c, &on)| on && c.contains(v))
+    });
     let (best, share) = causes
         .iter()
         .enumerate()
@@ -218,6 +263,24 @@ mod tests {
     }
 
     #[test]
+    fn a_key_whose_early_drop_lies_mostly_in_causes_not_yet_under_way_stays_alone() {
+        let w = window();
+        let causes = [cause(&[(0, 1), (1, 1)]), cause(&[(0, 0), (1, 1)])];
+        // Model 1's group: 60 % of its early drop in leaf 3 (a cause that
+        // began later), 40 % in leaf 1 (a cause under way then).
+        let members = [1, 3];
+        let early = [4.0, 6.0];
+        assert_eq!(
+            explaining_cause(&causes, &[false, true], &w, &members, &early),
+            None
+        );
+        assert_eq!(
+            explaining_cause(&causes, &[true, true], &w, &members, &early),
+            Some(0)
+        );
+    }
+
+    #[test]
     fn a_key_whose_early_drop_lies_mostly_outside_every_cause_stays_alone() {
         let w = window();
         let causes = [cause(&[(0, 1), (1, 1)])];
@@ -254,11 +317,26 @@ mod tests {
             lo: 10,
             deficit: vec![0.0, 1.0, 1.0, 4.0],
             cases: vec![0.0, 10.0, 20.0, 30.0],
+            variance: vec![0.0, 1.0, 2.0, 3.0],
         };
         assert_eq!(s.rate(10, 13), Some(4.0 / 30.0));
         assert_eq!(s.rate(12, 13), Some(0.3));
         // Before its start reads from its start; an empty span is no rate.
         assert_eq!(s.rate(0, 11), Some(0.1));
         assert_eq!(s.rate(12, 12), None);
+    }
+
+    #[test]
+    fn a_cause_shows_a_drop_only_beyond_noise() {
+        let s = CauseSeries {
+            lo: 0,
+            deficit: vec![0.0, 0.5, 4.5, 5.0],
+            cases: vec![0.0, 10.0, 20.0, 30.0],
+            variance: vec![0.0, 1.0, 2.0, 3.0],
+        };
+        // 0.5 missing against a variance of 1: noise; 4 against 1: a drop.
+        assert!(!s.shows_drop(0, 1));
+        assert!(s.shows_drop(1, 2));
+        assert!(!s.shows_drop(2, 2));
     }
 }

@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 use super::cusum::Status;
 use super::monitor::{Monitor, TrackKey};
 use super::monitor_fold::{
-    CauseSeries, early_deficits, early_span, explaining_cause, was_under_way,
+    CauseSeries, early_deficits, explaining_cause, key_spans, was_under_way,
 };
 use super::scope::{Cause, Leaf, ScopeConfig, localize, share_of};
+use super::scope_estimate::{LeafCounts, LeafEstimate, SCOPE_BASELINE_BUCKETS, estimate_leaves};
 use crate::protocol::{Millis, SignalRole};
 use crate::store::{Ratio, SignalId, SliceId, Store};
 
@@ -59,8 +60,9 @@ pub struct LeafWindow {
 
 impl Monitor {
     /// Per leaf slice: good and total of `signal` from `from` to the last
-    /// consumed bucket, against the leaf's own baseline (the fleet's when the
-    /// leaf has none yet).
+    /// consumed bucket, against the leaf's baseline learnt from the
+    /// [`SCOPE_BASELINE_BUCKETS`] buckets before `from`, by the estimator
+    /// `qualtop scope` uses ([`estimate_leaves`]).
     pub fn leaf_window(&self, store: &Store, signal: SignalId, from: Millis) -> LeafWindow {
         let mut out = LeafWindow {
             slices: Vec::new(),
@@ -76,12 +78,9 @@ impl Monitor {
         let first = store.bucket_of(from);
         let interner = store.slices();
         let dims = interner.dimensions().len();
-        let fleet = tracks.fleet.detector.baseline();
-        for (i, track) in tracks.slices.iter().enumerate() {
+        let mut counts = Vec::new();
+        for i in 0..tracks.slices.len() {
             let slice = SliceId(i as u32);
-            let Some(base) = track.detector.baseline().or(fleet) else {
-                continue;
-            };
             let mut sum = Ratio::default();
             for b in first..next {
                 if let Some(r) = store.ratio(signal, slice, b) {
@@ -91,15 +90,38 @@ impl Monitor {
             if sum.total == 0 {
                 continue;
             }
-            let n = sum.total as f64;
-            let p = base.rate;
+            let history = (first - SCOPE_BASELINE_BUCKETS as i64..first)
+                .filter_map(|b| store.ratio(signal, slice, b))
+                .filter(|r| r.total > 0)
+                .map(|r| (r.good as f64, r.total as f64))
+                .collect();
+            counts.push(LeafCounts {
+                history,
+                window: (sum.good as f64, sum.total as f64),
+            });
             out.slices.push(slice);
             out.totals.push(sum.total);
+        }
+        let Ok(estimates) = estimate_leaves(&counts) else {
+            // No history before the window: nothing to scope against.
+            return LeafWindow {
+                slices: Vec::new(),
+                leaves: Vec::new(),
+                totals: Vec::new(),
+            };
+        };
+        for (slice, e) in out.slices.iter().zip(estimates) {
+            // Every window here has a total, so every leaf has an estimate.
+            let e = e.unwrap_or(LeafEstimate {
+                expected: 0.0,
+                actual: 0.0,
+                variance: 0.0,
+            });
             out.leaves.push(Leaf {
-                values: (0..dims).map(|d| interner.value_id(slice, d)).collect(),
-                expected: n * p,
-                actual: sum.good as f64,
-                variance: Some(base.dispersion * n * p * (1.0 - p)),
+                values: (0..dims).map(|d| interner.value_id(*slice, d)).collect(),
+                expected: e.expected,
+                actual: e.actual,
+                variance: Some(e.variance),
             });
         }
         out
@@ -169,18 +191,32 @@ impl Monitor {
                 .filter(|&i| in_key(key, i))
                 .collect();
             let own: f64 = members.iter().map(|&i| deficit(i)).sum();
-            let early = early_deficits(store, signal, &window, &members, r, next);
-            // Causes already under way when the key's drop was seen: their
-            // deficit per case now (over as many buckets) is not more than
-            // twice what it was then.
-            let from_b = store.bucket_of(r.onset);
-            let span = early_span(store, r);
-            let seen = (from_b + span).min(next);
-            let under_way: Vec<bool> = series
-                .iter()
-                .map(|c| was_under_way(c.rate(from_b, seen), c.rate(seen.max(next - span), next)))
-                .collect();
-            match explaining_cause(&causes, &under_way, &window, &members, &early) {
+            // Per span the key's drop is read over: the causes under way
+            // then (a drop beyond noise, and their deficit per case now, over
+            // as many buckets, not more than twice what it was), and the one
+            // explaining it. A slow alarm must name the same cause at its
+            // onset and when it fired.
+            let mut choice: Option<Option<usize>> = None;
+            for (from_b, seen) in key_spans(store, r, next) {
+                let early = early_deficits(store, signal, &window, &members, (from_b, seen));
+                let span = seen - from_b;
+                let under_way: Vec<bool> = series
+                    .iter()
+                    .map(|c| {
+                        c.shows_drop(from_b, seen)
+                            && was_under_way(
+                                c.rate(from_b, seen),
+                                c.rate(seen.max(next - span), next),
+                            )
+                    })
+                    .collect();
+                let here = explaining_cause(&causes, &under_way, &window, &members, &early);
+                choice = Some(match choice {
+                    Some(before) if before != here => None,
+                    _ => here,
+                });
+            }
+            match choice.flatten() {
                 Some(c) => folded[c].push(k),
                 None => alone.push((k, members, own)),
             }

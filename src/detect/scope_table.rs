@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::scope::{Cause, Leaf, ScopeConfig, localize};
+use super::scope_estimate::{LeafCounts, estimate_leaves};
 
 /// Dimension names, their interned values, and the leaves.
 #[derive(Debug, Clone, Default)]
@@ -111,14 +112,8 @@ impl ScopeTable {
     }
 }
 
-/// Pseudo-trials of the overall rate mixed into each leaf's baseline, so a
-/// leaf with little history leans on the overall rate.
-const PRIOR_TRIALS: f64 = 10.0;
-/// Median of a χ²₁ variable: turns the median squared residual into φ.
-const CHI2_1_MEDIAN: f64 = 0.4549;
-
-/// One leaf's counts: (good, total) per baseline bucket, and in the bucket
-/// under test.
+/// One leaf's counts: (good, total) per baseline bucket, and in the tested
+/// window.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LeafHistory {
     /// The leaf's value for each dimension, in the table's order.
@@ -128,59 +123,27 @@ pub struct LeafHistory {
 }
 
 impl ScopeTable {
-    /// The table for one tested bucket from each leaf's history: expected =
-    /// the leaf's baseline rate (shrunk toward the overall rate by
-    /// [`PRIOR_TRIALS`]) × its total; variance = the binomial one scaled by
-    /// the overdispersion φ of the baseline buckets (never below 1), plus the
-    /// baseline's own error. `Err` when no baseline bucket has any total.
+    /// The table for one tested window from each leaf's history, through the
+    /// estimator the monitor uses too ([`estimate_leaves`]). `Err` when no
+    /// baseline bucket has any total.
     pub fn from_history(
         dims: Vec<String>,
         mut leaves: Vec<LeafHistory>,
     ) -> Result<ScopeTable, String> {
-        let (all_good, all_total) = leaves
-            .iter()
-            .flat_map(|l| l.history.iter())
-            .fold((0.0, 0.0), |(g, t), &(bg, bt)| (g + bg, t + bt));
-        if all_total <= 0.0 {
-            return Err("no bucket to learn the baseline from".to_owned());
-        }
-        let overall = all_good / all_total;
-        let rate_of = |l: &LeafHistory| {
-            let (g, t) = l
-                .history
-                .iter()
-                .fold((0.0, 0.0), |(g, t), &(bg, bt)| (g + bg, t + bt));
-            ((g + PRIOR_TRIALS * overall) / (t + PRIOR_TRIALS), t)
-        };
-        // Overdispersion from the baseline buckets: median squared
-        // standardised residual over the median of χ²₁, never below binomial.
-        let mut squares: Vec<f64> = Vec::new();
-        for l in &leaves {
-            let (p, _) = rate_of(l);
-            let var_unit = p * (1.0 - p);
-            for &(g, t) in &l.history {
-                if t > 0.0 && var_unit > 0.0 {
-                    squares.push((g - t * p).powi(2) / (t * var_unit));
-                }
-            }
-        }
-        squares.sort_by(f64::total_cmp);
-        let dispersion = squares
-            .get(squares.len() / 2)
-            .map_or(1.0, |m| (m / CHI2_1_MEDIAN).max(1.0));
-        let mut table = ScopeTable::new(dims);
         leaves.sort_by(|a, b| a.values.cmp(&b.values));
-        for l in &leaves {
-            let (p, history_total) = rate_of(l);
-            let n = l.at.1;
-            if n <= 0.0 {
-                continue;
-            }
+        let counts: Vec<LeafCounts> = leaves
+            .iter()
+            .map(|l| LeafCounts {
+                history: l.history.clone(),
+                window: l.at,
+            })
+            .collect();
+        let estimates = estimate_leaves(&counts)?;
+        let mut table = ScopeTable::new(dims);
+        for (l, e) in leaves.iter().zip(estimates) {
+            let Some(e) = e else { continue };
             let refs: Vec<&str> = l.values.iter().map(String::as_str).collect();
-            let noise = dispersion * n * p * (1.0 - p);
-            let baseline_error =
-                n * n * dispersion * p * (1.0 - p) / (history_total + PRIOR_TRIALS);
-            table.add(&refs, n * p, l.at.0, Some(noise + baseline_error));
+            table.add(&refs, e.expected, e.actual, Some(e.variance));
         }
         Ok(table)
     }

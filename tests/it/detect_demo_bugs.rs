@@ -69,14 +69,31 @@ fn onsets(bug: &ReportedBug) -> Vec<i64> {
     bug.regressions.iter().map(|r| minute(r.onset)).collect()
 }
 
+/// Every bug with its members (signal, scope, how found, onset, end): a
+/// failure says what went where.
 fn describe(bugs: &[ReportedBug]) -> String {
     bugs.iter()
         .map(|b| {
+            let members: Vec<String> = b
+                .regressions
+                .iter()
+                .map(|r| {
+                    format!(
+                        "\n    {} {:?} by {} onset {} end {:?}",
+                        r.signal,
+                        r.slice,
+                        r.found_by,
+                        minute(r.onset),
+                        r.ended_at.map(minute)
+                    )
+                })
+                .collect();
             format!(
-                "{} (active {}) onsets {:?}",
+                "{} (active {}) onsets {:?}{}",
                 b.where_text,
                 b.active,
-                onsets(b)
+                onsets(b),
+                members.concat()
             )
         })
         .collect::<Vec<_>>()
@@ -127,6 +144,8 @@ fn with_all_three_in_force_each_fault_is_its_own_bug_where_it_is() {
         onsets(compiler[0]).iter().all(|m| (115..140).contains(m)),
         "{all}"
     );
+    // Exactly the three faults: no weak signal's dip adds a bug of its own.
+    assert_eq!(s.bugs.len(), 3, "{all}");
     assert!(s.header_count >= 3, "{all}");
 }
 

@@ -167,3 +167,50 @@ fn riskloc_style_cases_keep_their_f1() {
     eprintln!("precision {p:.2} recall {r:.2} f1 {f1:.2}");
     assert!(f1 >= 0.7, "precision {p:.2} recall {r:.2} f1 {f1:.2}");
 }
+
+/// hardware × platform × region with few counts on TPU (100 expected a
+/// leaf on the API, 10 on nimbus, variance 0.133 × expected) and large
+/// healthy GPU leaves; `drop(platform)` is the TPU leaves' relative drop.
+fn weak_tpu(drop: impl Fn(&str) -> f64) -> ScopeTable {
+    let mut t = ScopeTable::new(vec!["hardware".into(), "platform".into(), "region".into()]);
+    for h in ["tpu", "gpu"] {
+        for p in ["api", "nimbus"] {
+            for r in ["r1", "r2", "r3", "r4"] {
+                let expected = match (h, p) {
+                    ("tpu", "api") => 100.0,
+                    ("tpu", _) => 10.0,
+                    _ => 1000.0,
+                };
+                let actual = if h == "tpu" {
+                    expected * (1.0 - drop(p))
+                } else {
+                    expected
+                };
+                t.add(&[h, p, r], expected, actual, Some(expected * 0.4 / 3.0));
+            }
+        }
+    }
+    t
+}
+
+#[test]
+fn a_coarse_element_whose_ripple_test_had_no_power_does_not_replace_the_finer_cause() {
+    // Only TPU on the API fell. hardware=tpu holds nearly the same z, and
+    // its children (api, nimbus) cannot be told apart at these counts: its
+    // evenness test passes only for lack of power, so the finer stays.
+    let t = weak_tpu(|p| if p == "api" { 0.1 } else { 0.0 });
+    let causes = found(&t);
+    assert_eq!(
+        causes.first().map(|c| c.0.clone()),
+        Some(scope(&[("hardware", "tpu"), ("platform", "api")])),
+        "{causes:?}"
+    );
+    // Both platforms fell alike: the coarse element is the best outright.
+    let t = weak_tpu(|_| 0.1);
+    let causes = found(&t);
+    assert_eq!(
+        causes.first().map(|c| c.0.clone()),
+        Some(scope(&[("hardware", "tpu")])),
+        "{causes:?}"
+    );
+}
