@@ -30,3 +30,17 @@ fn verdict(op: &str, goal: f64, met: bool) -> String {
     let word = if met { "met" } else { "MISSED" };
     format!("(goal {op} {goal}x: {word})")
 }
+
+/// This process's resident memory now and at its peak (VmRSS, VmHWM), in MiB.
+pub fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}

@@ -23,7 +23,7 @@ use qualtop::clock::wall_ms;
 use qualtop::protocol::Endpoint;
 use qualtop::protocol::{ServerMessage, decode_server};
 use qualtop::relay::{self, config::RelayConfig};
-use ratio::{median, percentile};
+use ratio::{median, percentile, rss_mib};
 use tokio_tungstenite::tungstenite::Message;
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -40,19 +40,6 @@ fn now_us() -> f64 {
 }
 
 /// `VmRSS` and `VmHWM` of this process, in MiB.
-fn rss_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 struct Received {
     points: AtomicU64,
     batches: AtomicU64,

@@ -34,7 +34,7 @@ use qualtop::clock::wall_ms;
 use qualtop::protocol::{BucketValue, CowStr, Endpoint, SliceMap, Subscribe};
 use qualtop::relay::{self, config::RelayConfig};
 use qualtop::server::{Hub, UpdatePoint};
-use ratio::median;
+use ratio::{median, rss_mib};
 
 const CHILD: &str = "QUALTOP_RELAY_SCALE_CHILD";
 const BUCKET_MS: i64 = 60_000;
@@ -71,19 +71,6 @@ fn main() {
             .expect("run one size");
         assert!(status.success(), "size {n} failed");
     }
-}
-
-fn rss_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 fn config(n: usize) -> RelayConfig {

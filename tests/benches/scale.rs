@@ -21,6 +21,9 @@
 // A bench that cannot set up panics with what it expected; pedantic guards src/.
 #![allow(clippy::unwrap_used, clippy::pedantic)]
 
+#[allow(dead_code)]
+mod ratio;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -31,6 +34,7 @@ use qualtop::feed::{
     ConnState, FeedOptions, Fleet, SharedFleet, ShownView, SourceConfig, ViewLevel, spawn_feed,
 };
 use qualtop::protocol::{ServerMessage, decode_server};
+use ratio::rss_mib;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -213,19 +217,6 @@ fn server(n: usize, port: u16, dir: &std::path::Path) -> (Child, f64) {
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     (child, started.elapsed().as_secs_f64())
-}
-
-fn rss_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// Both endpoints through the feed: seconds to both applied, and what
