@@ -42,3 +42,13 @@ pub fn hello_time_scale(text: &str) -> Option<f64> {
     let scale = serde_json::from_str::<Extras>(text).ok()?.time_scale?;
     (scale.is_finite() && scale > 0.0 && scale <= 1e6).then_some(scale)
 }
+
+/// The hello's optional `slices` (leaf slices the backend holds now), read
+/// apart from [`Hello`] like `time_scale`: a hint for scale mode.
+pub fn hello_slices(text: &str) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Extras {
+        slices: Option<u64>,
+    }
+    serde_json::from_str::<Extras>(text).ok()?.slices
+}

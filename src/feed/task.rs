@@ -14,9 +14,10 @@ use super::config::{FeedOptions, SourceConfig};
 use super::connect::{Ending, WsStream, describe, is_oversize, open};
 use super::fleet::SharedFleet;
 use super::flood::{MAX_PINGS_PER_SECOND, PingBudget, ResubscribeBackoff};
-use super::hello::{decode_hello, hello_time_scale};
+use super::hello::{decode_hello, hello_slices, hello_time_scale};
 use super::session::{Session, Step, count_dropped_frame};
 use super::status::{ConnState, SourceStatus};
+use super::view::wants_scale_mode;
 use crate::clock::wall_ms;
 use crate::protocol::{ClientMessage, Subscribe};
 
@@ -326,7 +327,19 @@ async fn serve(
 ) -> Ending {
     let hello = match first_frame(ws, fleet, index, opts.dead_after).await {
         Ok(text) => match decode_hello(&text) {
-            Ok(hello) => (hello, hello_time_scale(&text)),
+            Ok(hello) => {
+                // A backend that says how many leaves it holds is read in scale
+                // mode from the first subscribe, with no full snapshot to probe
+                // (a filter may narrow the fleet: that case still probes).
+                let declared = hello_slices(&text).filter(|_| opts.filter.is_empty());
+                if scale.is_none()
+                    && let Some(n) = declared
+                    && wants_scale_mode(&hello, n, opts.scale_leaves)
+                {
+                    *scale = Some(n);
+                }
+                (hello, hello_time_scale(&text))
+            }
             Err(e) => return e,
         },
         Err(e) => return e,

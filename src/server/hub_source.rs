@@ -119,6 +119,10 @@ impl<C: DataClock> FleetSource for HubSource<C> {
         self.clock.scale()
     }
 
+    fn slices(&self) -> Option<u64> {
+        u64::try_from(self.hub.slices()).ok()
+    }
+
     fn subscribe(&self, sub: &Subscribe) -> Subscription {
         self.hub.subscribe(sub, self.clock.now())
     }

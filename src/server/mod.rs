@@ -32,6 +32,7 @@ pub use annotations::{
 };
 pub use auth::{Authorize, Denied, Principal, SharedToken, bearer_token};
 pub use changes::{ChangeHub, ChangeStore, MAX_SNAPSHOT_CHANGES, MemoryChanges, PublishError};
+pub use connection::with_slices;
 pub use hub::{Hub, HubLimits, SliceRefused};
 pub use hub_source::{DataClock, HubSource, WallClock};
 pub use limits::{AtCap, ConnectionLimits};

@@ -23,6 +23,11 @@ pub trait FleetSource: Send + Sync + 'static {
     fn time_scale(&self) -> Option<f64> {
         None
     }
+    /// Leaf slices the source holds now: sent as the hello's optional
+    /// `slices`, so a client can pick scale mode before it subscribes.
+    fn slices(&self) -> Option<u64> {
+        None
+    }
     /// For a subscription with `group_by` (feature `rollups`): the current
     /// rolled-up buckets of the groups `touched` (one update's points) falls
     /// in. A source without the feature never gets such a subscription.

@@ -272,3 +272,50 @@ async fn a_view_whose_snapshot_stops_says_so_holds_nothing_stale_and_asks_again(
         "half a snapshot is not shown"
     );
 }
+
+/// The rollups hello with the optional `slices` count a hub sends.
+fn hello_declaring(slices: u64) -> String {
+    let json = rollups_hello().to_json();
+    qualtop::server::with_slices(json, Some(slices))
+}
+
+#[tokio::test]
+async fn a_hello_that_declares_a_large_fleet_is_subscribed_by_the_view_with_no_full_snapshot_first()
+{
+    let fleet = new_fleet();
+    let (_server, feed, mut conn) = fed(&fleet, scale_opts()).await;
+    drop(feed);
+    conn.send_text(hello_declaring(5_000)).await;
+    let first = conn.expect_subscribe().await;
+    assert_eq!(
+        first.group_by,
+        Some(vec!["model".to_owned()]),
+        "the first subscribe is already the view's"
+    );
+    assert_eq!(scale_words(&fleet), Some(("fleet by model".into(), true)));
+}
+
+#[tokio::test]
+async fn a_small_declared_fleet_or_a_filtered_client_subscribes_to_leaves_as_before() {
+    let fleet = new_fleet();
+    let (_server, feed, mut conn) = fed(&fleet, scale_opts()).await;
+    drop(feed);
+    conn.send_text(hello_declaring(50)).await;
+    assert_eq!(
+        conn.expect_subscribe().await.group_by,
+        None,
+        "50 ≤ 100 leaves"
+    );
+
+    // A filter may narrow 5,000 leaves to a few: the client learns the
+    // filtered count from the snapshot, not from the hello.
+    let fleet = new_fleet();
+    let opts = FeedOptions {
+        filter: [("model".to_owned(), vec!["m1".to_owned()])].into(),
+        ..scale_opts()
+    };
+    let (_server, feed, mut conn) = fed(&fleet, opts).await;
+    drop(feed);
+    conn.send_text(hello_declaring(5_000)).await;
+    assert_eq!(conn.expect_subscribe().await.group_by, None);
+}

@@ -137,9 +137,12 @@ impl Connection {
         if !hello.has_feature(SNAPSHOT_PARTS_FEATURE) {
             hello.features.push(SNAPSHOT_PARTS_FEATURE.to_owned());
         }
-        let hello = with_time_scale(
-            ServerMessage::Hello(hello).to_json(),
-            self.source.time_scale(),
+        let hello = with_slices(
+            with_time_scale(
+                ServerMessage::Hello(hello).to_json(),
+                self.source.time_scale(),
+            ),
+            self.source.slices(),
         );
         if let Err(e) = self.send(hello).await {
             return e;
@@ -450,6 +453,17 @@ fn borrowed_point(p: &UpdatePoint) -> Point<'_> {
 
 /// Adds the optional `time_scale` to a hello frame (clients that do not
 /// know the field ignore it, as protocol 1 asks of unknown fields).
+/// Adds the optional `slices` (leaf slices held now) to an encoded hello.
+pub fn with_slices(hello_json: String, slices: Option<u64>) -> String {
+    let Some(n) = slices else {
+        return hello_json;
+    };
+    match hello_json.strip_suffix('}') {
+        Some(body) => format!("{body},\"slices\":{n}}}"),
+        None => hello_json,
+    }
+}
+
 pub fn with_time_scale(hello_json: String, scale: Option<f64>) -> String {
     let Some(scale) = scale.filter(|s| s.is_finite() && *s > 0.0) else {
         return hello_json;
