@@ -36,6 +36,10 @@ impl TrackKey {
                     .get(value as usize)
                     .map(|v| v.to_string())
                     .unwrap_or_default();
+                // The slices that do not name the dimension: no place of their own.
+                if v.is_empty() {
+                    return BTreeMap::new();
+                }
                 BTreeMap::from([(name, v)])
             }
             TrackKey::Slice(id) if id.index() < slices.len() => slices

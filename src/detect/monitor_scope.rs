@@ -318,7 +318,9 @@ fn entry(
     }
 }
 
-/// A cause's scope named through the store's interner.
+/// A cause's scope named through the store's interner. An empty value (a
+/// dimension the leaves do not name: not declared by their backend, or
+/// rolled up away in scale mode) is no place, and is left out.
 pub fn cause_map(store: &Store, cause: &Cause) -> BTreeMap<String, String> {
     let slices = store.slices();
     cause
@@ -330,5 +332,6 @@ pub fn cause_map(store: &Store, cause: &Cause) -> BTreeMap<String, String> {
                 slices.values_of(d).get(v as usize)?.to_string(),
             ))
         })
+        .filter(|(_, v)| !v.is_empty())
         .collect()
 }

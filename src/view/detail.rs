@@ -136,7 +136,16 @@ pub fn compute_detail(
         .iter()
         .map(|s| (s.dimension.clone(), s.value.clone()))
         .collect();
-    let dims = unfixed_dimensions(slices, path);
+    // A dimension no slice here names (scale mode holds rows rolled up
+    // without it; a backend may not declare it) would break down into one
+    // `(none)` row: the whole again, under a misleading label.
+    let unfixed = unfixed_dimensions(slices, path);
+    let named: Vec<usize> = unfixed
+        .iter()
+        .copied()
+        .filter(|&d| ids.iter().any(|&id| !slices.value(id, d).is_empty()))
+        .collect();
+    let dims = if named.is_empty() { unfixed } else { named };
     let groupings: Vec<Grouping> = dims
         .iter()
         .map(|&d| Grouping::by_dimension(slices, &ids, d))

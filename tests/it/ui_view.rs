@@ -194,6 +194,19 @@ fn the_detail_breakdown_shows_each_unfixed_dimension_worst_child_first() {
 }
 
 #[test]
+fn the_breakdown_leaves_out_a_dimension_no_slice_names() {
+    // Rows rolled up to `model` (scale mode), or a backend that does not
+    // declare the others: a breakdown by them would be one `(none)` row.
+    let mut b = FleetBuilder::new();
+    b.add(&SliceScript::new("m-a", "", "", ""), 1);
+    b.add(&SliceScript::new("m-b", "", "", ""), 2);
+    let d = detail_of(&b.build(), vec![]);
+    let dims: Vec<&str> = d.breakdown.iter().map(|b| b.dimension.as_str()).collect();
+    assert_eq!(dims, ["model"]);
+    assert_eq!(d.breakdown[0].rows.len(), 2);
+}
+
+#[test]
 fn detail_series_keep_missing_buckets_missing() {
     let mut b = FleetBuilder::new();
     let mut s = SliceScript::new("m-gappy", "api", "eu-west", "gpu-h100");
