@@ -119,7 +119,7 @@ pub struct ScaleStatus {
 }
 
 impl ScaleStatus {
-    /// `loading model=atlas-m by platform …` or `scale: …, detecting on shown rows (N leaves)`.
+    /// `loading model=atlas-m by platform …` or `scale, detecting on shown rows: … (N leaves)`.
     /// `relay_detects`: the backend's findings (every leaf) are shown, so
     /// local detection's limit to the shown rows is not worth saying.
     pub fn words(&self, relay_detects: bool) -> String {
@@ -128,9 +128,9 @@ impl ScaleStatus {
         } else if relay_detects {
             format!("scale: {} ({} leaves)", self.view, self.leaves)
         } else {
-            // The caveat first: a narrow header cuts the end of the line.
+            // The caveat first: at 80 columns the header cuts the end of the line.
             format!(
-                "scale: {}, detecting on shown rows ({} leaves)",
+                "scale, detecting on shown rows: {} ({} leaves)",
                 self.view, self.leaves
             )
         }
@@ -214,7 +214,7 @@ mod tests {
         };
         assert_eq!(
             st.words(false),
-            "scale: model=atlas-m by platform, detecting on shown rows (50000 leaves)"
+            "scale, detecting on shown rows: model=atlas-m by platform (50000 leaves)"
         );
         assert_eq!(
             st.words(true),
