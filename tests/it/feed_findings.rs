@@ -63,6 +63,22 @@ fn with_findings(epoch: &str) -> ServerMessage<'static> {
 }
 
 /// What the header says of where the findings come from.
+/// A fleet fed by a backend that promises findings (epoch `run-1`), past
+/// its first healthy snapshot.
+async fn live_with_findings() -> (
+    qualtop::feed::SharedFleet,
+    support::feed::Server,
+    qualtop::feed::FeedHandle,
+    support::feed::Conn,
+) {
+    let fleet = new_fleet();
+    let (server, feed, mut conn) = fed(&fleet, fast_opts()).await;
+    conn.send(&with_findings("run-1")).await;
+    conn.expect_subscribe().await;
+    conn.send(&healthy_snapshot(1)).await;
+    (fleet, server, feed, conn)
+}
+
 fn header_words(fleet: &qualtop::feed::SharedFleet) -> Option<&'static str> {
     fleet.read(|f| {
         HeaderModel::from_fleet(f, None)
@@ -79,11 +95,7 @@ fn no_escape(d: &Detections) -> bool {
 #[tokio::test]
 async fn findings_covering_the_source_become_the_fleets_detections() {
     bounded(TEST_LIMIT, async {
-        let fleet = new_fleet();
-        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
-        conn.send(&with_findings("run-1")).await;
-        conn.expect_subscribe().await;
-        conn.send(&healthy_snapshot(1)).await;
+        let (fleet, _server, _feed, mut conn) = live_with_findings().await;
         conn.send_text(findings("run-1", "quality", json!({"model": "m2"})))
             .await;
         assert!(
@@ -102,11 +114,7 @@ async fn findings_covering_the_source_become_the_fleets_detections() {
 #[tokio::test]
 async fn findings_with_terminal_escapes_are_neutralised_on_the_way_in() {
     bounded(TEST_LIMIT, async {
-        let fleet = new_fleet();
-        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
-        conn.send(&with_findings("run-1")).await;
-        conn.expect_subscribe().await;
-        conn.send(&healthy_snapshot(1)).await;
+        let (fleet, _server, _feed, mut conn) = live_with_findings().await;
         // A signal this client does not serve is left out, so the escape is
         // in the scope of a known one too.
         conn.send_text(findings(
@@ -126,11 +134,7 @@ async fn findings_with_terminal_escapes_are_neutralised_on_the_way_in() {
 #[tokio::test]
 async fn a_malformed_findings_message_is_the_sources_error_and_the_data_stays() {
     bounded(TEST_LIMIT, async {
-        let fleet = new_fleet();
-        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
-        conn.send(&with_findings("run-1")).await;
-        conn.expect_subscribe().await;
-        conn.send(&healthy_snapshot(1)).await;
+        let (fleet, _server, _feed, mut conn) = live_with_findings().await;
         conn.send_text(
             r#"{"type":"findings","epoch":"run-1","endpoints":["/"],"detections":{"regressions":[{"signal":7}]}}"#,
         )
@@ -160,11 +164,7 @@ async fn a_malformed_findings_message_is_the_sources_error_and_the_data_stays() 
 #[tokio::test]
 async fn findings_of_another_endpoint_are_not_used() {
     bounded(TEST_LIMIT, async {
-        let fleet = new_fleet();
-        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
-        conn.send(&with_findings("run-1")).await;
-        conn.expect_subscribe().await;
-        conn.send(&healthy_snapshot(1)).await;
+        let (fleet, _server, _feed, mut conn) = live_with_findings().await;
         let elsewhere = findings("run-1", "quality", json!({"model": "m2"}))
             .replace(r#""endpoints":["/"]"#, r#""endpoints":["/metrics"]"#);
         conn.send_text(elsewhere).await;
@@ -203,11 +203,7 @@ async fn against_a_plain_backend_the_client_detects_locally_and_the_header_says_
 #[tokio::test]
 async fn truncated_findings_are_shown_as_the_newest_only() {
     bounded(TEST_LIMIT, async {
-        let fleet = new_fleet();
-        let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
-        conn.send(&with_findings("run-1")).await;
-        conn.expect_subscribe().await;
-        conn.send(&healthy_snapshot(1)).await;
+        let (fleet, _server, _feed, mut conn) = live_with_findings().await;
         let cut = findings("run-1", "quality", json!({"model": "m2"})).replace(
             r#""endpoints":["/"]"#,
             r#""endpoints":["/"],"truncated":12"#,
