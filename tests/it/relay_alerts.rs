@@ -8,16 +8,11 @@ use crate::support;
 
 use std::time::Duration;
 
-use qualtop::clock::wall_ms;
-use qualtop::relay;
 use serde_json::Value;
 use support::engines::http_get;
-use support::relay::config;
+use support::relay_fault::faulty_relay;
 use support::wait::eventually;
 
-const B: i64 = 1000;
-const SLICES: [(&str, &str); 4] = [("m1", "tpu"), ("m1", "gpu"), ("m2", "tpu"), ("m2", "gpu")];
-const DELAY_MS: i64 = 1100;
 /// The rule docs/relay.md gives, word for word.
 const RULES: &str = "groups:
   - name: qualtop
@@ -31,89 +26,8 @@ const RULES: &str = "groups:
           summary: '{{ $labels.signal }} regressed in {{ $labels.model }} {{ $labels.hardware }}'
 ";
 
-/// Buckets the fault lasts.
+/// Buckets the fault lasts, from three buckets after the relay starts.
 const FAULT_BUCKETS: i64 = 15;
-
-/// Failed cases of slice `s` in bucket `b`: about 1 % of 2000, and 40 % on
-/// m2/tpu for [`FAULT_BUCKETS`] from bucket `fault`.
-fn failed(s: usize, b: i64, fault: i64) -> i64 {
-    if s == 2 && (fault..fault + FAULT_BUCKETS).contains(&b) {
-        800
-    } else {
-        15 + (b + s as i64).rem_euclid(11)
-    }
-}
-
-/// Counters `cases_total{model,hardware,result}`, one sample a second over
-/// buckets `[first, last]`.
-fn import_lines(first: i64, last: i64, fault: i64) -> String {
-    let ts: Vec<String> = (first..=last).map(|k| (k * B).to_string()).collect();
-    let ts = ts.join(",");
-    let mut out = String::new();
-    for (s, (model, hw)) in SLICES.iter().enumerate() {
-        for result in ["pass", "fail"] {
-            let mut value = 0;
-            let values: Vec<String> = (first..=last)
-                .map(|k| {
-                    let v = value;
-                    let bad = failed(s, k, fault);
-                    value += if result == "fail" { bad } else { 2000 - bad };
-                    v.to_string()
-                })
-                .collect();
-            out.push_str(&format!(
-                "{{\"metric\":{{\"__name__\":\"cases_total\",\"model\":\"{model}\",\"hardware\":\"{hw}\",\"result\":\"{result}\"}},\"values\":[{}],\"timestamps\":[{ts}]}}\n",
-                values.join(",")
-            ));
-        }
-    }
-    out
-}
-
-fn relay_toml(url: &str, alerts: &str) -> String {
-    format!(
-        r#"
-bucket = "1s"
-history = "120s"
-dimensions = ["model", "hardware"]
-
-[detection]
-false_alarm_days = 30
-min_change_pp = 2
-
-[prometheus]
-url = "{url}"
-delay = "{DELAY_MS}ms"
-timeout = "2s"
-attempts = 1
-
-[[signals]]
-name = "golden-qa"
-kind = "ratio"
-role = "quality"
-endpoint = "evals"
-good = 'sum by (model, hardware) (increase(cases_total{{result="pass"}}[1s]))'
-total = 'sum by (model, hardware) (increase(cases_total[1s]))'
-{alerts}
-"#
-    )
-}
-
-/// A relay over VictoriaMetrics holding two minutes of healthy history,
-/// whose m2/tpu slice fails for a while from three buckets after it starts.
-async fn faulty_relay(
-    test: &str,
-    alerts: impl Fn() -> String,
-) -> Option<(support::engines::VictoriaMetrics, relay::RunningRelay)> {
-    let vm = support::engines::victoria_metrics(test)?;
-    let now_b = wall_ms() / B;
-    let fault = now_b + 3;
-    vm.import(&import_lines(now_b - 130, now_b + 120, fault));
-    let relay = relay::start(config(&relay_toml(&vm.url, &alerts())))
-        .await
-        .unwrap();
-    Some((vm, relay))
-}
 
 fn is_m2_tpu(labels: &Value) -> bool {
     labels["signal"] == "golden-qa" && labels["model"] == "m2" && labels["hardware"] == "tpu"
@@ -123,7 +37,7 @@ fn is_m2_tpu(labels: &Value) -> bool {
 async fn a_replayed_fault_fires_a_prometheus_rule_on_the_relays_regression_metric_then_resolves() {
     let test =
         "a_replayed_fault_fires_a_prometheus_rule_on_the_relays_regression_metric_then_resolves";
-    let Some((_vm, relay)) = faulty_relay(test, String::new).await else {
+    let Some((_vm, relay)) = faulty_relay(test, 3..3 + FAULT_BUCKETS, "").await else {
         return;
     };
     let target = relay.local_addr().to_string();
@@ -203,7 +117,7 @@ async fn with_alerts_set_the_relay_posts_the_regression_to_a_real_alertmanager_a
         "[alerts]\nalertmanager_url = \"{}/api/v2/alerts\"\nrepeat = \"5s\"\ngenerator_url = \"http://relay.example/metrics.prom\"\n",
         am.url
     );
-    let Some((_vm, _relay)) = faulty_relay(test, || section.clone()).await else {
+    let Some((_vm, _relay)) = faulty_relay(test, 3..3 + FAULT_BUCKETS, &section).await else {
         return;
     };
     let url = format!("{}/api/v2/alerts", am.url);

@@ -9,83 +9,14 @@ use crate::support;
 use std::time::Duration;
 
 use qualtop::client::spawn_detection;
-use qualtop::clock::wall_ms;
 use qualtop::detect::DetectionSettings;
 use qualtop::protocol::Endpoint;
-use qualtop::relay::{self, RunningRelay};
 use serde_json::json;
-use support::relay::{client, config, next_of, ws_connect};
+use support::relay::{client, next_of, ws_connect};
+use support::relay_fault::faulty_relay;
 use support::wait::{eventually, fleet_holds};
 
-const B: i64 = 1000;
 const WAIT: Duration = Duration::from_secs(30);
-const SLICES: [(&str, &str); 4] = [("m1", "tpu"), ("m1", "gpu"), ("m2", "tpu"), ("m2", "gpu")];
-
-/// Counters `cases_total{model,hardware,result}`, a sample a second over
-/// buckets `[first, last]`: about 1 % fail, and 40 % on m2/tpu from `fault`.
-fn import_lines(first: i64, last: i64, fault: i64) -> String {
-    let ts: Vec<String> = (first..=last).map(|k| (k * B).to_string()).collect();
-    let ts = ts.join(",");
-    let mut out = String::new();
-    for (s, (model, hw)) in SLICES.iter().enumerate() {
-        for result in ["pass", "fail"] {
-            let mut value = 0;
-            let values: Vec<String> = (first..=last)
-                .map(|k| {
-                    let v = value;
-                    let bad = if s == 2 && k >= fault {
-                        800
-                    } else {
-                        15 + (k + s as i64).rem_euclid(11)
-                    };
-                    value += if result == "fail" { bad } else { 2000 - bad };
-                    v.to_string()
-                })
-                .collect();
-            out.push_str(&format!(
-                "{{\"metric\":{{\"__name__\":\"cases_total\",\"model\":\"{model}\",\"hardware\":\"{hw}\",\"result\":\"{result}\"}},\"values\":[{}],\"timestamps\":[{ts}]}}\n",
-                values.join(",")
-            ));
-        }
-    }
-    out
-}
-
-/// A relay over VictoriaMetrics whose m2/tpu slice broke 20 buckets ago
-/// (`None` when the engine is not installed).
-async fn faulty_relay(test: &str) -> Option<(support::engines::VictoriaMetrics, RunningRelay)> {
-    let vm = support::engines::victoria_metrics(test)?;
-    let now_b = wall_ms() / B;
-    vm.import(&import_lines(now_b - 130, now_b + 120, now_b - 20));
-    let toml = format!(
-        r#"
-bucket = "1s"
-history = "120s"
-dimensions = ["model", "hardware"]
-
-[detection]
-false_alarm_days = 30
-min_change_pp = 2
-
-[prometheus]
-url = "{}"
-delay = "1100ms"
-timeout = "2s"
-attempts = 1
-
-[[signals]]
-name = "golden-qa"
-kind = "ratio"
-role = "quality"
-endpoint = "evals"
-good = 'sum by (model, hardware) (increase(cases_total{{result="pass"}}[1s]))'
-total = 'sum by (model, hardware) (increase(cases_total[1s]))'
-"#,
-        vm.url
-    );
-    let relay = relay::start(config(&toml)).await.unwrap();
-    Some((vm, relay))
-}
 
 fn m2_tpu_active(d: &qualtop::detect::Detections) -> bool {
     d.active_regressions().any(|r| {
@@ -100,7 +31,8 @@ async fn the_relays_findings_reach_a_client_equal_to_what_it_published_and_repla
 {
     let test =
         "the_relays_findings_reach_a_client_equal_to_what_it_published_and_replace_local_detection";
-    let Some((_vm, relay)) = faulty_relay(test).await else {
+    // m2/tpu broke 20 buckets ago and stays broken.
+    let Some((_vm, relay)) = faulty_relay(test, -20.., "").await else {
         return;
     };
     assert!(

@@ -12,6 +12,7 @@ pub mod headless;
 pub mod messages;
 pub mod pty;
 pub mod relay;
+pub mod relay_fault;
 pub mod store;
 pub mod ui;
 pub mod wait;
