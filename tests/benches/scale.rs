@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use qualtop::feed::{
-    ConnState, FeedOptions, Fleet, SharedFleet, ShownView, SourceConfig, ViewLevel, spawn_feed,
+    ConnState, FeedHandle, FeedOptions, Fleet, SharedFleet, ShownView, SourceConfig, ViewLevel,
+    spawn_feeds,
 };
 use qualtop::protocol::{ServerMessage, decode_server};
 use ratio::rss_mib;
@@ -42,6 +43,12 @@ const ENDPOINTS: [&str; 2] = ["metrics", "evals"];
 
 /// Set in the child that measures scale mode: the server's port.
 const SCALE_CHILD: &str = "QUALTOP_SCALE_CHILD";
+
+/// The whole fleet's six hours, leaf by leaf, in snapshot parts.
+const FULL_SUBSCRIBE: &str = r#"{"type":"subscribe","window_ms":21600000,"snapshot_parts":true}"#;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Real seconds of stream counted for bytes per minute.
 const STREAM_SECS: u64 = 10;
@@ -83,6 +90,33 @@ fn main() {
     }
 }
 
+/// Both endpoints of the server on `port` through qualtop's feed with
+/// `opts`, as the TUI connects them.
+fn feed_endpoints(port: u16, opts: &FeedOptions) -> (SharedFleet, Vec<FeedHandle>) {
+    let fleet = SharedFleet::new(Fleet::with_sources(ENDPOINTS));
+    let sources = ENDPOINTS
+        .iter()
+        .map(|e| SourceConfig::new(*e, format!("ws://127.0.0.1:{port}/{e}")))
+        .collect();
+    let feeds = spawn_feeds(&fleet, sources, opts);
+    (fleet, feeds)
+}
+
+/// A raw WebSocket on `endpoint` with no frame size limit, past its hello,
+/// that has sent `subscribe`.
+async fn raw_subscribe(port: u16, endpoint: &str, subscribe: &str) -> Ws {
+    let config = WebSocketConfig::default()
+        .max_frame_size(None)
+        .max_message_size(None);
+    let url = format!("ws://127.0.0.1:{port}/{endpoint}");
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
+        .await
+        .unwrap();
+    let _hello = ws.next().await;
+    ws.send(Message::text(subscribe.to_owned())).await.unwrap();
+    ws
+}
+
 /// Waits until every source is in scale mode with `view` applied; seconds.
 async fn until_view(fleet: &SharedFleet, view: &str, started: Instant) -> f64 {
     let deadline = started + Duration::from_secs(300);
@@ -108,16 +142,8 @@ async fn scaled_client(port: u16, n: u64) -> (f64, f64) {
         scale_leaves: qualtop::feed::DEFAULT_SCALE_LEAVES.min(n / 2),
         ..FeedOptions::default()
     };
-    let fleet = SharedFleet::new(Fleet::with_sources(ENDPOINTS));
     let started = Instant::now();
-    let _feeds: Vec<_> = ENDPOINTS
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let url = format!("ws://127.0.0.1:{port}/{e}");
-            spawn_feed(fleet.clone(), i, SourceConfig::new(*e, url), opts.clone())
-        })
-        .collect();
+    let (fleet, _feeds) = feed_endpoints(port, &opts);
     let first = until_view(&fleet, "fleet by model", started).await;
     let model = fleet.read(|f| {
         let dim = f.store.slices().dimension_index("model").unwrap();
@@ -140,15 +166,7 @@ async fn scaled_client(port: u16, n: u64) -> (f64, f64) {
 /// Bytes per real minute of the stream (batches, heartbeats) after the
 /// snapshot of `subscribe` on `endpoint`, counted over [`STREAM_SECS`].
 async fn stream_bytes_per_minute(port: u16, endpoint: &str, subscribe: &str) -> f64 {
-    let config = WebSocketConfig::default()
-        .max_frame_size(None)
-        .max_message_size(None);
-    let url = format!("ws://127.0.0.1:{port}/{endpoint}");
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
-        .await
-        .unwrap();
-    let _hello = ws.next().await;
-    ws.send(Message::text(subscribe.to_owned())).await.unwrap();
+    let mut ws = raw_subscribe(port, endpoint, subscribe).await;
     loop {
         let Some(Ok(Message::Text(text))) = ws.next().await else {
             panic!("connection ended mid-snapshot");
@@ -227,16 +245,8 @@ async fn feed_both(port: u16) -> (f64, Vec<String>, usize) {
         scale_leaves: 0,
         ..FeedOptions::default()
     };
-    let fleet = SharedFleet::new(Fleet::with_sources(ENDPOINTS));
     let started = Instant::now();
-    let feeds: Vec<_> = ENDPOINTS
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let url = format!("ws://127.0.0.1:{port}/{e}");
-            spawn_feed(fleet.clone(), i, SourceConfig::new(*e, url), full.clone())
-        })
-        .collect();
+    let (fleet, feeds) = feed_endpoints(port, &full);
     let deadline = started + Duration::from_secs(900);
     let settled = |f: &Fleet| {
         f.sources
@@ -266,19 +276,7 @@ async fn feed_both(port: u16) -> (f64, Vec<String>, usize) {
 /// One endpoint's snapshot as a parts-reading client gets it: bytes,
 /// parts, and seconds of typed decode and of `Value` parse over them.
 async fn raw_snapshot(port: u16, endpoint: &str) -> (usize, usize, f64, f64) {
-    let config = WebSocketConfig::default()
-        .max_frame_size(None)
-        .max_message_size(None);
-    let url = format!("ws://127.0.0.1:{port}/{endpoint}");
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
-        .await
-        .unwrap();
-    let _hello = ws.next().await;
-    ws.send(Message::text(
-        r#"{"type":"subscribe","window_ms":21600000,"snapshot_parts":true}"#,
-    ))
-    .await
-    .unwrap();
+    let mut ws = raw_subscribe(port, endpoint, FULL_SUBSCRIBE).await;
     let (mut bytes, mut parts, mut typed, mut value) = (0, 0, 0.0, 0.0);
     loop {
         let Some(Ok(Message::Text(text))) = ws.next().await else {
@@ -341,10 +339,9 @@ fn run(n: usize) -> String {
     }
     // Scale mode, against the same server, with the full path's figures to compare.
     let (first, drill, s_rss, s_hwm) = scaled_child(port, n);
-    let full_sub = r#"{"type":"subscribe","window_ms":21600000,"snapshot_parts":true}"#;
     let top_sub =
         r#"{"type":"subscribe","window_ms":21600000,"snapshot_parts":true,"group_by":["model"]}"#;
-    let full_wire = rt.block_on(stream_bytes_per_minute(port, "evals", full_sub));
+    let full_wire = rt.block_on(stream_bytes_per_minute(port, "evals", FULL_SUBSCRIBE));
     let top_wire = rt.block_on(stream_bytes_per_minute(port, "evals", top_sub));
     let _ = child.kill();
     let _ = child.wait();
