@@ -5,10 +5,12 @@
 use std::collections::HashSet;
 
 use super::detect_support::DemoReplay;
+// Shared with relay_detect; detect_replay takes it from here.
+pub use super::detect_support::plain_pass;
 use qualtop::demo::{DemoSignalId, InjectedRegression, LeafId, Scenario};
 use qualtop::detect::{ScopeMap, TrackLevel, bernoulli_kl};
 use qualtop::protocol::Millis;
-use qualtop::store::{SliceId, Store};
+use qualtop::store::SliceId;
 
 /// Buckets after onset over which the change size is measured.
 pub const CHANGE_WINDOW: i64 = 120;
@@ -230,24 +232,4 @@ pub fn measure_change(
         phi,
         info,
     }
-}
-
-/// The reference for the engine's step, timed in the same run: the bucket
-/// `b` of every slice read and summed for each named signal, in seconds.
-pub fn plain_pass(store: &Store, signals: &[String], b: i64) -> f64 {
-    let start = std::time::Instant::now();
-    let (mut good, mut total) = (0u64, 0u64);
-    for name in signals {
-        let Some(sig) = store.signal_by_name(name) else {
-            continue;
-        };
-        for id in store.slices().ids() {
-            if let Some(r) = store.ratio(sig, id, b) {
-                good += r.good;
-                total += r.total;
-            }
-        }
-    }
-    std::hint::black_box((good, total));
-    start.elapsed().as_secs_f64()
 }

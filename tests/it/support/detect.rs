@@ -95,6 +95,27 @@ impl DemoReplay {
     }
 }
 
+/// The reference for the engine's step, timed in the same run: the bucket
+/// `b` of every slice read and summed for each named signal, in seconds.
+#[allow(dead_code)] // the benches' alone (relay_detect, detect_replay)
+pub fn plain_pass(store: &Store, signals: &[String], b: i64) -> f64 {
+    let start = std::time::Instant::now();
+    let (mut good, mut total) = (0u64, 0u64);
+    for name in signals {
+        let Some(sig) = store.signal_by_name(name) else {
+            continue;
+        };
+        for id in store.slices().ids() {
+            if let Some(r) = store.ratio(sig, id, b) {
+                good += r.good;
+                total += r.total;
+            }
+        }
+    }
+    std::hint::black_box((good, total));
+    start.elapsed().as_secs_f64()
+}
+
 /// An engine at the default settings.
 pub fn engine() -> DetectionEngine {
     DetectionEngine::new(DetectionSettings::default())
