@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::support::feed::*;
 use crate::support::wait::{bounded, fleet_holds};
 use qualtop::feed::{ConnState, FeedOptions};
-use qualtop::protocol::{ClientMessage, Series, ServerMessage, Snapshot, SnapshotPart};
+use qualtop::protocol::{ClientMessage, Series, ServerMessage};
 use qualtop::store::Ratio;
 
 /// Part `index` of `count` of snapshot `seq`, holding `series`.
@@ -18,18 +18,7 @@ fn part(
     slices: Option<u64>,
     series: Vec<Series<'static>>,
 ) -> ServerMessage<'static> {
-    let ServerMessage::Snapshot(whole) = snapshot(seq, 0, series) else {
-        unreachable!("snapshot() makes a snapshot")
-    };
-    ServerMessage::Snapshot(Snapshot {
-        part: Some(SnapshotPart {
-            id: seq,
-            index,
-            count,
-            slices,
-        }),
-        ..whole
-    })
+    as_part(snapshot(seq, 0, series), index, count, slices)
 }
 
 fn one(model: &str, good: i64) -> Vec<Series<'static>> {

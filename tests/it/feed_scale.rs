@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use qualtop::feed::{FeedOptions, SharedFleet, ShownView, ViewLevel};
-use qualtop::protocol::{Series, ServerMessage, SliceMap, Snapshot, SnapshotPart, Subscribe};
+use qualtop::protocol::{Series, ServerMessage, SliceMap, Subscribe};
 use qualtop::store::Ratio;
 
 use crate::support::feed::{
-    Conn, T0, fast_opts, fed, hello, new_fleet, quality_at, ratio_series, snapshot,
+    Conn, T0, as_part, fast_opts, fed, hello, new_fleet, quality_at, ratio_series, snapshot,
 };
 use crate::support::wait::eventually;
 
@@ -47,18 +47,8 @@ fn group_series(model: &str, good: i64, total: i64) -> Series<'static> {
 
 /// Part `index` of `count` of snapshot `seq`, `slices` declared on the first.
 fn part(seq: u64, index: u32, count: u32, series: Vec<Series<'static>>) -> ServerMessage<'static> {
-    let ServerMessage::Snapshot(whole) = snapshot(seq, 1, series) else {
-        unreachable!("snapshot() makes a snapshot")
-    };
-    ServerMessage::Snapshot(Snapshot {
-        part: Some(SnapshotPart {
-            id: seq,
-            index,
-            count,
-            slices: (index == 1).then_some(5_000),
-        }),
-        ..whole
-    })
+    let slices = (index == 1).then_some(5_000);
+    as_part(snapshot(seq, 1, series), index, count, slices)
 }
 
 /// The `quality` counts the client holds for the group `model` at bucket 0.
@@ -109,6 +99,31 @@ async fn scaled(fleet: &SharedFleet) -> (crate::support::feed::Server, Conn, Sub
     (server, again, sub)
 }
 
+/// [`scaled`], then the top level's answer (m1 alone) applied.
+async fn scaled_at_top(fleet: &SharedFleet) -> (crate::support::feed::Server, Conn) {
+    let (server, mut conn, _) = scaled(fleet).await;
+    conn.send(&snapshot(1, 1, vec![group_series("m1", 9, 10)]))
+        .await;
+    until_loaded(fleet, "the top level applied").await;
+    (server, conn)
+}
+
+/// Waits until the view subscribed is loaded (`what` names it on failure).
+async fn until_loaded(fleet: &SharedFleet, what: &str) {
+    wait_for(what, || {
+        scale_words(fleet).is_some_and(|(_, loading)| !loading)
+    })
+    .await;
+}
+
+/// The user drills into `model`: the next level under it.
+fn drill_into(fleet: &SharedFleet, model: &str) {
+    fleet.show(ShownView {
+        path: vec![("model".into(), model.into())],
+        level: ViewLevel::Next,
+    });
+}
+
 #[tokio::test]
 async fn a_large_fleet_with_rollups_is_subscribed_by_the_view_and_a_drill_resubscribes() {
     let fleet = new_fleet();
@@ -123,10 +138,7 @@ async fn a_large_fleet_with_rollups_is_subscribed_by_the_view_and_a_drill_resubs
         vec![group_series("m1", 90, 100), group_series("m2", 7, 10)],
     ))
     .await;
-    wait_for("the top level applied", || {
-        scale_words(&fleet).is_some_and(|(_, loading)| !loading)
-    })
-    .await;
+    until_loaded(&fleet, "the top level applied").await;
     assert_eq!(
         group_quality(&fleet, "m1"),
         Some(Ratio {
@@ -136,10 +148,7 @@ async fn a_large_fleet_with_rollups_is_subscribed_by_the_view_and_a_drill_resubs
     );
 
     // Drill into m1: every leaf under it (model and hw grouped are the leaves).
-    fleet.show(ShownView {
-        path: vec![("model".into(), "m1".into())],
-        level: ViewLevel::Next,
-    });
+    drill_into(&fleet, "m1");
     let drilled = conn.expect_subscribe().await;
     assert_eq!(drilled.filter.get("model"), Some(&vec!["m1".to_owned()]));
     assert_eq!(drilled.group_by, None);
@@ -163,10 +172,7 @@ async fn a_large_fleet_with_rollups_is_subscribed_by_the_view_and_a_drill_resubs
         ],
     ))
     .await;
-    wait_for("the drilled level applied", || {
-        scale_words(&fleet).is_some_and(|(_, loading)| !loading)
-    })
-    .await;
+    until_loaded(&fleet, "the drilled level applied").await;
     assert_eq!(
         quality_at(&fleet, "m1", "tpu", 0),
         Some(Ratio {
@@ -180,19 +186,10 @@ async fn a_large_fleet_with_rollups_is_subscribed_by_the_view_and_a_drill_resubs
 #[tokio::test]
 async fn an_answer_to_a_view_already_left_is_never_applied() {
     let fleet = new_fleet();
-    let (_server, mut conn, _) = scaled(&fleet).await;
-    conn.send(&snapshot(1, 1, vec![group_series("m1", 9, 10)]))
-        .await;
-    wait_for("the top level applied", || {
-        scale_words(&fleet).is_some_and(|(_, loading)| !loading)
-    })
-    .await;
+    let (_server, mut conn) = scaled_at_top(&fleet).await;
     let applied = fleet.read(|f| f.sources[0].snapshots);
     for model in ["m1", "m2"] {
-        fleet.show(ShownView {
-            path: vec![("model".into(), model.into())],
-            level: ViewLevel::Next,
-        });
+        drill_into(&fleet, model);
         let sub = conn.expect_subscribe().await;
         assert_eq!(sub.filter.get("model"), Some(&vec![model.to_owned()]));
     }
@@ -230,17 +227,8 @@ async fn an_answer_to_a_view_already_left_is_never_applied() {
 #[tokio::test]
 async fn a_view_whose_snapshot_stops_says_so_holds_nothing_stale_and_asks_again() {
     let fleet = new_fleet();
-    let (_server, mut conn, _) = scaled(&fleet).await;
-    conn.send(&snapshot(1, 1, vec![group_series("m1", 9, 10)]))
-        .await;
-    wait_for("the top level applied", || {
-        scale_words(&fleet).is_some_and(|(_, loading)| !loading)
-    })
-    .await;
-    fleet.show(ShownView {
-        path: vec![("model".into(), "m1".into())],
-        level: ViewLevel::Next,
-    });
+    let (_server, mut conn) = scaled_at_top(&fleet).await;
+    drill_into(&fleet, "m1");
     let first = conn.expect_subscribe().await;
     conn.send(&part(
         2,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use qualtop::feed::{FeedHandle, FeedOptions, Fleet, SharedFleet, SourceConfig, spawn_feed};
 use qualtop::protocol::{
-    Batch, ClientMessage, Hello, Millis, Point, Series, ServerMessage, Snapshot, Subscribe,
-    decode_client,
+    Batch, ClientMessage, Hello, Millis, Point, Series, ServerMessage, Snapshot, SnapshotPart,
+    Subscribe, decode_client,
 };
 use qualtop::store::Ratio;
 use tokio::net::{TcpListener, TcpStream};
@@ -77,6 +77,28 @@ pub fn snapshot(seq: u64, to_bucket: i64, series: Vec<Series<'static>>) -> Serve
         annotations: vec![],
         changes: vec![],
         part: None,
+    })
+}
+
+/// `whole` (a [`snapshot`]) sent as part `index` of `count` of the snapshot
+/// whose id is its seq; `slices` is the fleet size a first part declares.
+pub fn as_part(
+    whole: ServerMessage<'static>,
+    index: u32,
+    count: u32,
+    slices: Option<u64>,
+) -> ServerMessage<'static> {
+    let ServerMessage::Snapshot(whole) = whole else {
+        panic!("only a snapshot comes in parts: {whole:?}")
+    };
+    ServerMessage::Snapshot(Snapshot {
+        part: Some(SnapshotPart {
+            id: whole.seq,
+            index,
+            count,
+            slices,
+        }),
+        ..whole
     })
 }
 
