@@ -16,9 +16,7 @@ mod detect_support;
 #[allow(dead_code)]
 mod ratio;
 
-use std::time::Instant;
-
-use detect_support::{DemoReplay, engine, plain_pass};
+use detect_support::{RelayCost, plain_pass, relay_cost};
 use qualtop::demo::Scenario;
 use qualtop::protocol::SignalKind;
 use ratio::{median, percentile};
@@ -29,35 +27,28 @@ const HISTORY: i64 = 360;
 const LIVE: usize = 120;
 
 fn measure(label: &str, scenario: Scenario) {
-    let mut replay = DemoReplay::new(scenario, 2025, -HISTORY, HISTORY);
-    let mut engine = engine();
-    let ratio_signals: Vec<String> = replay
-        .world
-        .signals()
-        .iter()
-        .filter(|s| s.spec.kind == SignalKind::Ratio)
-        .map(|s| s.spec.name.clone())
-        .collect();
-    for _ in 0..HISTORY {
-        replay.feed_bucket();
-    }
-    let started = Instant::now();
-    let replayed = engine.step(&replay.store, usize::MAX);
-    let replay_ms = started.elapsed().as_secs_f64() * 1e3;
-    let (mut step, mut reference) = (Vec::new(), Vec::new());
-    for _ in 0..LIVE {
-        replay.feed_bucket();
-        let started = Instant::now();
-        engine.step(&replay.store, usize::MAX);
-        let published = engine.detections(&replay.store);
-        step.push(started.elapsed().as_secs_f64() * 1e3);
-        std::hint::black_box(published);
+    let mut ratio_signals: Option<Vec<String>> = None;
+    let mut reference = Vec::new();
+    let cost = relay_cost(scenario, HISTORY, LIVE, |replay| {
+        let ratio_signals = ratio_signals.get_or_insert_with(|| {
+            let signals = replay.world.signals().iter();
+            signals
+                .filter(|s| s.spec.kind == SignalKind::Ratio)
+                .map(|s| s.spec.name.clone())
+                .collect()
+        });
         // The bucket just completed.
         let ts = replay.world.bucket_ts(replay.next - 1);
         let b = replay.store.bucket_of(ts);
         // Every ratio signal's counts of it read and summed: what any pass costs at least.
-        reference.push(plain_pass(&replay.store, &ratio_signals, b) * 1e3);
-    }
+        reference.push(plain_pass(&replay.store, ratio_signals, b) * 1e3);
+    });
+    let RelayCost {
+        replay,
+        replayed,
+        replay_ms,
+        live_ms: step,
+    } = cost;
     let mut sorted = step.clone();
     sorted.sort_by(f64::total_cmp);
     let (med, reference) = (median(step), median(reference));

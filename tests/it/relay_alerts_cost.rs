@@ -5,32 +5,20 @@
 //! `cargo test --test it relay_alerts_cost -- --ignored --nocapture`.
 //! The release figure, next to a plain pass: `cargo bench --bench relay_detect`.
 
-use std::time::Instant;
-
 use qualtop::demo::Scenario;
 
-use crate::support::detect::{DemoReplay, engine};
+use crate::support::detect::{RelayCost, relay_cost};
 
 #[test]
 #[ignore = "a measurement: run it by name"]
 fn detection_cost_per_bucket_on_the_demo_fleet() {
-    let mut replay = DemoReplay::new(Scenario::builtin().unwrap(), 2025, -360, 360);
-    let mut engine = engine();
-    for _ in 0..360 {
-        replay.feed_bucket();
-    }
-    let started = Instant::now();
-    let replayed = engine.step(&replay.store, usize::MAX);
-    let replay_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let mut per_bucket = Vec::new();
-    for _ in 0..120 {
-        replay.feed_bucket();
-        let started = Instant::now();
-        engine.step(&replay.store, usize::MAX);
-        let published = engine.detections(&replay.store);
-        per_bucket.push(started.elapsed().as_secs_f64() * 1000.0);
-        std::hint::black_box(published);
-    }
+    let cost = relay_cost(Scenario::builtin().unwrap(), 360, 120, |_| {});
+    let RelayCost {
+        replay,
+        replayed,
+        replay_ms,
+        live_ms: mut per_bucket,
+    } = cost;
     per_bucket.sort_by(f64::total_cmp);
     let slices = replay.store.slices().len();
     let signals = replay.store.signals().len();

@@ -1,6 +1,8 @@
 //! The demo world fed offline into a store, bucket by bucket, with a
 //! detection engine watching: no server, no network, same numbers.
 
+use std::time::Instant;
+
 use qualtop::demo::{DIMENSIONS, Scenario, World};
 use qualtop::detect::{DetectionEngine, DetectionSettings};
 use qualtop::protocol::{BucketValue, CowStr, Hello, Millis, Point, SliceMap};
@@ -99,7 +101,7 @@ impl DemoReplay {
 /// `b` of every slice read and summed for each named signal, in seconds.
 #[allow(dead_code)] // the benches' alone (relay_detect, detect_replay)
 pub fn plain_pass(store: &Store, signals: &[String], b: i64) -> f64 {
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     let (mut good, mut total) = (0u64, 0u64);
     for name in signals {
         let Some(sig) = store.signal_by_name(name) else {
@@ -114,6 +116,53 @@ pub fn plain_pass(store: &Store, signals: &[String], b: i64) -> f64 {
     }
     std::hint::black_box((good, total));
     start.elapsed().as_secs_f64()
+}
+
+/// What the relay's detection costs, measured as `qualtop serve` runs it:
+/// `relay_alerts_cost` in a debug build, the `relay_detect` bench in release.
+pub struct RelayCost {
+    /// The replay after its last live bucket.
+    pub replay: DemoReplay,
+    /// Buckets the first step replayed, and its milliseconds.
+    pub replayed: usize,
+    pub replay_ms: f64,
+    /// Milliseconds of each live bucket's step and publish.
+    pub live_ms: Vec<f64>,
+}
+
+/// `history` buckets of `scenario` fed and replayed in one step (the
+/// relay's window at start), then each of `live` more fed, stepped and
+/// published alone; `after_each` sees the replay after each, untimed.
+pub fn relay_cost(
+    scenario: Scenario,
+    history: i64,
+    live: usize,
+    mut after_each: impl FnMut(&DemoReplay),
+) -> RelayCost {
+    let mut replay = DemoReplay::new(scenario, 2025, -history, history);
+    let mut engine = engine();
+    for _ in 0..history {
+        replay.feed_bucket();
+    }
+    let started = Instant::now();
+    let replayed = engine.step(&replay.store, usize::MAX);
+    let replay_ms = started.elapsed().as_secs_f64() * 1e3;
+    let mut live_ms = Vec::with_capacity(live);
+    for _ in 0..live {
+        replay.feed_bucket();
+        let started = Instant::now();
+        engine.step(&replay.store, usize::MAX);
+        let published = engine.detections(&replay.store);
+        live_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        std::hint::black_box(published);
+        after_each(&replay);
+    }
+    RelayCost {
+        replay,
+        replayed,
+        replay_ms,
+        live_ms,
+    }
 }
 
 /// An engine at the default settings.
