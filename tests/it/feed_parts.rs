@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::support::feed::*;
 use crate::support::wait::{bounded, fleet_holds};
-use qualtop::feed::{ConnState, FeedOptions};
+use qualtop::feed::{ConnState, FeedOptions, SharedFleet};
 use qualtop::protocol::{ClientMessage, Series, ServerMessage};
 use qualtop::store::Ratio;
 
@@ -21,6 +21,14 @@ fn part(
     as_part(snapshot(seq, 0, series), index, count, slices)
 }
 
+/// Why source 0 failed (it has).
+fn failed_reason(fleet: &SharedFleet) -> String {
+    match fleet.read(|f| f.sources[0].state.clone()) {
+        ConnState::Failed { reason } => reason,
+        other => panic!("not failed: {other:?}"),
+    }
+}
+
 fn one(model: &str, good: i64) -> Vec<Series<'static>> {
     vec![ratio_series(model, "tpu", 0, &[Some((good, 10))])]
 }
@@ -30,8 +38,7 @@ async fn a_snapshot_in_parts_is_applied_once_every_part_is_in_and_not_before() {
     bounded(TEST_LIMIT, async {
         let fleet = new_fleet();
         let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
-        conn.send(&ServerMessage::Hello(hello("e1"))).await;
-        let sub = conn.expect_subscribe().await;
+        let sub = conn.greet("e1").await;
         assert!(sub.snapshot_parts, "the client says it reads parts");
 
         conn.send(&part(1, 1, 3, Some(3), one("a", 9))).await;
@@ -140,8 +147,7 @@ async fn a_batch_between_parts_drops_them_and_resubscribes() {
     bounded(TEST_LIMIT, async {
         let fleet = new_fleet();
         let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
-        conn.send(&ServerMessage::Hello(hello("e1"))).await;
-        conn.expect_subscribe().await;
+        conn.greet("e1").await;
         conn.send(&part(1, 1, 2, Some(2), one("a", 9))).await;
         conn.send(&batch(2, vec![point("a", "tpu", 1, 5, 10)]))
             .await;
@@ -185,13 +191,10 @@ async fn a_snapshot_declaring_more_slices_than_the_client_holds_fails_saying_how
             ..fast_opts()
         };
         let (_server, _feed, mut conn) = fed(&fleet, opts).await;
-        conn.send(&ServerMessage::Hello(hello("e1"))).await;
-        conn.expect_subscribe().await;
+        conn.greet("e1").await;
         conn.send(&part(1, 1, 40, Some(50_000), one("a", 9))).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].state.is_failed()).await);
-        let ConnState::Failed { reason } = fleet.read(|f| f.sources[0].state.clone()) else {
-            unreachable!()
-        };
+        let reason = failed_reason(&fleet);
         assert!(reason.contains("50000 slices"), "{reason}");
         assert!(reason.contains("filter"), "says how to narrow: {reason}");
         assert!(
@@ -217,13 +220,10 @@ async fn a_snapshot_over_the_frame_limit_fails_the_source_saying_how_to_narrow_i
     bounded(TEST_LIMIT, async {
         let fleet = new_fleet();
         let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
-        conn.send(&ServerMessage::Hello(hello("e1"))).await;
-        conn.expect_subscribe().await;
+        conn.greet("e1").await;
         let _ = conn.try_send_text(oversize_snapshot()).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].state.is_failed()).await);
-        let ConnState::Failed { reason } = fleet.read(|f| f.sources[0].state.clone()) else {
-            unreachable!()
-        };
+        let reason = failed_reason(&fleet);
         assert!(reason.contains("frame over the size limit"), "{reason}");
         assert!(reason.contains("filter"), "{reason}");
     })
@@ -243,8 +243,7 @@ async fn snapshot_and_check_exit_2_naming_a_source_whose_snapshot_could_not_load
                     .unwrap()
             });
             let mut conn = server.accept().await;
-            conn.send(&ServerMessage::Hello(hello("e1"))).await;
-            conn.expect_subscribe().await;
+            conn.greet("e1").await;
             let _ = conn.try_send_text(oversize_snapshot()).await;
             let out = run.await.unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
@@ -263,8 +262,7 @@ async fn a_part_out_of_order_or_out_of_range_drops_the_parts_and_resubscribes() 
     bounded(TEST_LIMIT, async {
         let fleet = new_fleet();
         let (_server, _feed, mut conn) = fed(&fleet, fast_opts()).await;
-        conn.send(&ServerMessage::Hello(hello("e1"))).await;
-        conn.expect_subscribe().await;
+        conn.greet("e1").await;
         conn.send(&part(1, 1, 3, Some(3), one("a", 9))).await;
         conn.send(&part(1, 3, 3, None, one("c", 7))).await;
         assert!(

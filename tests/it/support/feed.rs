@@ -250,10 +250,15 @@ impl Conn {
         }
     }
 
+    /// hello, then the client's subscribe.
+    pub async fn greet(&mut self, epoch: &str) -> Subscribe {
+        self.send(&ServerMessage::Hello(hello(epoch))).await;
+        self.expect_subscribe().await
+    }
+
     /// hello, then the subscribe, then a snapshot: a client that is live.
     pub async fn handshake(&mut self, epoch: &str, snap: &ServerMessage<'_>) -> Subscribe {
-        self.send(&ServerMessage::Hello(hello(epoch))).await;
-        let sub = self.expect_subscribe().await;
+        let sub = self.greet(epoch).await;
         self.send(snap).await;
         sub
     }
