@@ -9,7 +9,7 @@
 //! force at a common time and their scopes nest, or their onsets lie within
 //! [`ONSET_SPREAD_MS`] of each other.
 
-use super::bug_scope::{KnownValues, Place, envelope, narrowest};
+use super::bug_scope::{KnownValues, Place, envelope, holds, narrowest};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
 use crate::protocol::Millis;
 
@@ -111,6 +111,41 @@ impl<'a> Bug<'a> {
         let placing = self.now().placing();
         let places = narrowest(placing.iter().map(|r| &r.scope), known);
         envelope(&places, known)
+    }
+
+    /// Where it was over its whole life, ended parts too: what the timeline,
+    /// the annotation and the ranking may still cite. Equals [`Bug::place`]
+    /// unless a part recovered while the rest goes on.
+    pub fn place_ever(&self, known: &KnownValues) -> Place {
+        let placing = self.placing();
+        envelope(&narrowest(placing.iter().map(|r| &r.scope), known), known)
+    }
+
+    /// The parts of an active bug that recovered while the rest goes on:
+    /// the places of its ended members that share no slice with where it is
+    /// now, each with when its last member there ended (siblings merged:
+    /// `model=atlas-l,atlas-xl`). Empty once it ended (its end says it).
+    pub fn recovered(&self, known: &KnownValues) -> Vec<(Place, Millis)> {
+        if !self.is_active() {
+            return Vec::new();
+        }
+        let now: Vec<&ScopeMap> = self.now().placing().iter().map(|r| &r.scope).collect();
+        let ended: Vec<&DetectedRegression> = self
+            .placing()
+            .into_iter()
+            .filter(|r| !r.is_active() && now.iter().all(|n| conflicts(n, &r.scope) > 0))
+            .collect();
+        narrowest(ended.iter().map(|r| &r.scope), known)
+            .into_iter()
+            .filter_map(|part| {
+                let end = ended
+                    .iter()
+                    .filter(|r| holds(&part, &r.scope))
+                    .filter_map(|r| r.ended_at)
+                    .max()?;
+                Some((part, end))
+            })
+            .collect()
     }
 
     /// The localised members that say where it is: a member is left out
