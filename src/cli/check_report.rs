@@ -239,7 +239,7 @@ pub fn reported_bugs_with_changes(
             // An active bug is where and how bad its active regressions are
             // now; what ended inside it is history (in `regressions`).
             let current = bug.now();
-            let placing = current.placing();
+            let placing = bug.placing_now();
             let places = narrowest(placing.iter().map(|r| &r.scope), &known);
             let places: Vec<Place> = places.iter().map(clean_place).collect();
             // Each regression is ranked with the rest of its fault as evidence.

@@ -108,9 +108,26 @@ impl<'a> Bug<'a> {
     /// (`hardware=tpu ∧ model=atlas-l,atlas-m ∧ platform=api`). Every
     /// surface names a bug's place from this.
     pub fn place(&self, known: &KnownValues) -> Place {
-        let placing = self.now().placing();
+        let placing = self.placing_now();
         let places = narrowest(placing.iter().map(|r| &r.scope), known);
         envelope(&places, known)
+    }
+
+    /// The members that say where it is now: those of [`Bug::placing`] over
+    /// its whole life that are still active (what ended inside it still
+    /// says which members are strays), or, if none is, its active members'
+    /// own placing; all of them once it ended.
+    pub fn placing_now(&self) -> Vec<&'a DetectedRegression> {
+        if !self.is_active() {
+            return self.placing();
+        }
+        let kept: Vec<&DetectedRegression> =
+            self.placing().into_iter().filter(|r| r.is_active()).collect();
+        if kept.is_empty() {
+            self.now().placing()
+        } else {
+            kept
+        }
     }
 
     /// Where it was over its whole life, ended parts too: what the timeline,
@@ -129,7 +146,7 @@ impl<'a> Bug<'a> {
         if !self.is_active() {
             return Vec::new();
         }
-        let now: Vec<&ScopeMap> = self.now().placing().iter().map(|r| &r.scope).collect();
+        let now: Vec<&ScopeMap> = self.placing_now().iter().map(|r| &r.scope).collect();
         let ended: Vec<&DetectedRegression> = self
             .placing()
             .into_iter()
