@@ -660,6 +660,47 @@ mod tests {
     }
 
     #[test]
+    fn a_part_that_recovered_leaves_the_place_and_is_remembered_with_its_end() {
+        let tpu_api = |m| [("hardware", "tpu"), ("model", m), ("platform", "api")];
+        let rs = [
+            reg("lc", &tpu_api("l"), 57, Some(214)),
+            reg("lc", &tpu_api("m"), 61, None),
+            reg("cs", &tpu_api("l"), 62, Some(224)),
+            reg("cs", &tpu_api("xl"), 61, Some(223)),
+            reg("cs", &tpu_api("m"), 60, None),
+        ];
+        let bugs = group_bugs(&rs);
+        assert_eq!(bugs.len(), 1);
+        let known = KnownValues::new();
+        let text = |p: &Place| crate::text::scope::place_text(p);
+        assert_eq!(text(&bugs[0].place(&known)), "hardware=tpu ∧ model=m ∧ platform=api");
+        assert_eq!(
+            text(&bugs[0].place_ever(&known)),
+            "hardware=tpu ∧ model=l,m,xl ∧ platform=api"
+        );
+        let parts: Vec<(String, Millis)> = bugs[0]
+            .recovered(&known)
+            .iter()
+            .map(|(p, end)| (text(p), *end))
+            .collect();
+        assert_eq!(
+            parts,
+            vec![("hardware=tpu ∧ model=l,xl ∧ platform=api".to_owned(), 224 * MIN)]
+        );
+        // Once all of it ended, its end says so: no part is singled out.
+        let mut all_ended = rs.clone();
+        for r in &mut all_ended {
+            r.ended_at.get_or_insert(425 * MIN);
+        }
+        let bugs = group_bugs(&all_ended);
+        assert!(bugs[0].recovered(&known).is_empty());
+        assert_eq!(
+            text(&bugs[0].place(&known)),
+            "hardware=tpu ∧ model=l,m,xl ∧ platform=api"
+        );
+    }
+
+    #[test]
     fn the_worst_member_is_the_largest_drop() {
         let mut a = reg("a", &[("model", "m")], 60, None);
         a.delta_pp = -1.0;

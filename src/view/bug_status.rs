@@ -18,8 +18,9 @@ use crate::protocol::Millis;
 /// The fleet's bugs and their places, for every row of one view.
 pub struct BugMap<'a> {
     bugs: Vec<(Bug<'a>, Place)>,
-    /// Parts of active bugs that recovered, with when: their rows say ENDED.
-    recovered: Vec<(Place, Millis)>,
+    /// Parts of active bugs that recovered, with when and the signals of
+    /// their bug: their rows say ENDED.
+    recovered: Vec<(Place, Millis, Vec<&'a str>)>,
 }
 
 /// How a bug's place and a row relate.
@@ -57,7 +58,15 @@ impl<'a> BugMap<'a> {
                 (b, place)
             })
             .collect();
-        let recovered = bugs.iter().flat_map(|(b, _)| b.recovered(&known)).collect();
+        let recovered = bugs
+            .iter()
+            .flat_map(|(b, _)| {
+                let signals = b.signals();
+                b.recovered(&known)
+                    .into_iter()
+                    .map(move |(part, end)| (part, end, signals.clone()))
+            })
+            .collect();
         BugMap { bugs, recovered }
     }
 
@@ -162,9 +171,11 @@ impl<'a> BugMap<'a> {
                 let end = bug.ended_at()?;
                 (end <= now && now - end < shown_for && fit(place, row).is_some()).then_some(end)
             })
-            .chain(self.recovered.iter().filter_map(|(part, end)| {
+            .chain(self.recovered.iter().filter_map(|(part, end, hurt)| {
                 let end = *end;
-                (end <= now && now - end < shown_for && fit(part, row).is_some()).then_some(end)
+                let asked = hurt.iter().any(|h| signals.iter().any(|s| s == h));
+                (asked && end <= now && now - end < shown_for && fit(part, row).is_some())
+                    .then_some(end)
             }))
             .max()
     }

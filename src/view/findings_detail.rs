@@ -5,7 +5,7 @@ use super::changes::best_suspect;
 use super::findings::{MarkerKind, ScopeEntry, TimeMarker, includes, points, row_scope};
 use super::overview::RowKey;
 use super::query::DrillStep;
-use crate::detect::{Bug, DetectedRegression, ScopeMap, group_bugs, known_values};
+use crate::detect::{Bug, DetectedRegression, Place, ScopeMap, group_bugs, known_values};
 use crate::feed::Fleet;
 use crate::text::sanitize::sanitize;
 use crate::text::time::hh_mm;
@@ -130,6 +130,11 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
             if let Some(end) = bug.ended_at() {
                 text.push_str(&format!("  (ended {})", hh_mm(end)));
             }
+            // Parts that recovered while the rest goes on: what set them apart.
+            for (part, end) in bug.recovered(&known) {
+                let apart = apart_from(&part, &place);
+                text.push_str(&format!("  ({apart} recovered {})", hh_mm(end)));
+            }
             ScopeEntry {
                 path: steps,
                 active: bug.is_active(),
@@ -138,4 +143,16 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
             }
         })
         .collect()
+}
+
+/// The constraints of a recovered `part` that set it apart from the bug's
+/// `place` now (`model=atlas-l,atlas-xl`), or the whole part if none do.
+fn apart_from(part: &Place, place: &Place) -> String {
+    let differing: Place = part
+        .iter()
+        .filter(|(d, vs)| place.get(*d) != Some(*vs))
+        .map(|(d, vs)| (d.clone(), vs.clone()))
+        .collect();
+    let shown = if differing.is_empty() { part } else { &differing };
+    crate::text::scope::place_text(shown)
 }

@@ -4,21 +4,35 @@
 //! history) but names as its place only the parts still in force, and the
 //! rows of the recovered models stop saying REGRESSION.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use crate::support::detect::{ANCHOR, DemoReplay, MINUTE, engine};
-use qualtop::cli::check_report::{ReportedBug, reported_bugs};
+use qualtop::cli::check_report::{CheckReport, ReportedBug, reported_bugs};
 use qualtop::demo::Scenario;
 use qualtop::detect::Detections;
 use qualtop::feed::Fleet;
 use qualtop::store::Store;
-use qualtop::view::{QualityPick, RowKey, Severity, TimeCursor, row_status};
+use qualtop::relay::alerts::alerts_body;
+use qualtop::relay::findings::RelayFindings;
+use qualtop::relay::findings_page::{self, LabelNames};
+use qualtop::view::{
+    DrillStep, QualityPick, RowKey, Severity, TimeCursor, row_status, scope_entries,
+};
 
 /// Each model row's status and the TPU bug as `check` reports it, at one minute.
 struct Moment {
     rows: Vec<(String, Option<(Severity, String)>)>,
     tpu: Option<ReportedBug>,
     all: String,
+    /// `qualtop check` as text.
+    check: String,
+    /// The detail view's scope panel at `hardware=tpu`.
+    panel: Vec<String>,
+    /// The relay's regression section of /metrics.prom, and its
+    /// Alertmanager alerts.
+    prom: String,
+    alerts: Vec<serde_json::Value>,
 }
 
 struct Run {
@@ -35,6 +49,13 @@ fn minute(ms: i64) -> i64 {
 
 fn moment(store: Store, detections: Detections) -> (Moment, Store) {
     let bugs = reported_bugs(&detections.regressions, &store);
+    let check = CheckReport::from_detections(&detections, &store).to_text();
+    let relay = RelayFindings::new(24 * 60 * MINUTE);
+    relay.publish(&detections.regressions, detections.through.unwrap_or_default());
+    let names = LabelNames::new(&store.slices().dimensions().to_vec());
+    let published = relay.snapshot();
+    let prom = findings_page::render(&names, &published);
+    let (alerts, _) = alerts_body(&names, &published, None, &BTreeSet::new());
     let tpu = bugs
         .iter()
         .find(|b| b.active && b.regressions.iter().any(|r| (55..100).contains(&minute(r.onset))))
@@ -80,7 +101,24 @@ fn moment(store: Store, detections: Detections) -> (Moment, Store) {
             ((*m).to_owned(), s.map(|s| (s.severity, s.text)))
         })
         .collect();
-    (Moment { rows, tpu, all }, fleet.store)
+    let tpu_path = [DrillStep {
+        dimension: "hardware".to_owned(),
+        value: "tpu".to_owned(),
+    }];
+    let panel = scope_entries(&fleet, &tpu_path)
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    let m = Moment {
+        rows,
+        tpu,
+        all,
+        check,
+        panel,
+        prom,
+        alerts,
+    };
+    (m, fleet.store)
 }
 
 fn run() -> &'static Run {
@@ -181,4 +219,66 @@ fn shortly_after_atlas_l_recovered_its_row_says_ended_and_the_place_leaves_it_ou
     assert_eq!(*severity, Severity::Ended, "atlas-l: {text}\n{}", m.all);
     assert!(text.starts_with("ENDED "), "{text}");
     assert!(regressed(m, "atlas-m"), "{:?}", m.rows);
+}
+
+/// The series of `signal` at the TPU bug's combination for `model`.
+fn series(model: &str, signal: &str) -> String {
+    format!(
+        "qualtop_regression_active{{hardware=\"tpu\",model=\"{model}\",platform=\"api\",signal=\"{signal}\"}}"
+    )
+}
+
+#[test]
+fn the_relay_series_and_alerts_of_a_recovered_part_end_while_the_rest_stays_on() {
+    let m = &run().later;
+    for signal in ["code-syntax", "language-consistency"] {
+        assert!(
+            m.prom.contains(&format!("{} 0\n", series("atlas-l", signal))),
+            "{signal}\n{}",
+            m.prom
+        );
+        assert!(
+            m.prom.contains(&format!("{} 1\n", series("atlas-m", signal))),
+            "{signal}\n{}",
+            m.prom
+        );
+    }
+    // The Alertmanager alert per (signal, place): atlas-l's resolves.
+    let atlas_l: Vec<&serde_json::Value> = m
+        .alerts
+        .iter()
+        .filter(|a| a["labels"]["model"] == "atlas-l" && a["labels"]["hardware"] == "tpu")
+        .collect();
+    assert!(!atlas_l.is_empty(), "{:#?}", m.alerts);
+    assert!(atlas_l.iter().all(|a| a.get("endsAt").is_some()), "{atlas_l:#?}");
+}
+
+#[test]
+fn check_text_and_the_scope_panel_name_the_part_in_force_and_the_recovered_one() {
+    let m = &run().later;
+    assert!(
+        m.check
+            .contains("ACTIVE  hardware=tpu ∧ model=atlas-m ∧ platform=api since 00:57"),
+        "{}",
+        m.check
+    );
+    assert!(
+        m.check
+            .contains("recovered 03:44: hardware=tpu ∧ model=atlas-l,atlas-xl ∧ platform=api"),
+        "{}",
+        m.check
+    );
+    let tpu = m
+        .panel
+        .iter()
+        .find(|t| t.contains("since 00:57"))
+        .expect(&m.panel.join("\n"));
+    assert!(
+        tpu.starts_with("hardware=tpu ∧ model=atlas-m ∧ platform=api "),
+        "{tpu}"
+    );
+    assert!(
+        tpu.ends_with("(model=atlas-l,atlas-xl recovered 03:44)"),
+        "{tpu}"
+    );
 }
