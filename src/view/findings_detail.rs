@@ -126,14 +126,15 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                 text.push_str(&format!("  {p}"));
             }
             text.push_str(&format!("  since {}", hh_mm(bug.onset())));
-            text.push_str(&format!("  {}", bug.signals().join(", ")));
-            if let Some(end) = bug.ended_at() {
-                text.push_str(&format!("  (ended {})", hh_mm(end)));
-            }
-            // Parts that recovered while the rest goes on: what set them apart.
+            // Parts that recovered while the rest goes on, before the suites:
+            // it says why the place is narrower than it was.
             for (part, end) in bug.recovered(&known) {
                 let apart = apart_from(&part, &place);
                 text.push_str(&format!("  ({apart} recovered {})", hh_mm(end)));
+            }
+            text.push_str(&format!("  {}", bug.signals().join(", ")));
+            if let Some(end) = bug.ended_at() {
+                text.push_str(&format!("  (ended {})", hh_mm(end)));
             }
             ScopeEntry {
                 path: steps,

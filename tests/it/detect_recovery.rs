@@ -278,7 +278,7 @@ fn check_text_and_the_scope_panel_name_the_part_in_force_and_the_recovered_one()
         "{tpu}"
     );
     assert!(
-        tpu.ends_with("(model=atlas-l,atlas-xl recovered 03:44)"),
+        tpu.contains("since 00:57  (model=atlas-l,atlas-xl recovered 03:44)  code-syntax"),
         "{tpu}"
     );
 }
