@@ -12,9 +12,7 @@ use super::detections::{
     BurnEpisode, DetectedRegression, Detections, ScopeOrigin, TrackAlarm, TrackFinding, TrackLevel,
     TrackState,
 };
-use super::episode::{
-    BurnLog, Episode, TrackId, end_member, level_of, recovered_parts, retired,
-};
+use super::episode::{BurnLog, Episode, TrackId, end_member, level_of, recovered_parts, retired};
 use super::monitor::{Monitor, TrackKey};
 use super::monitor_scope::ScopedRegression;
 use super::scope::ScopeConfig;

@@ -154,6 +154,10 @@ fn apart_from(part: &Place, place: &Place) -> String {
         .filter(|(d, vs)| place.get(*d) != Some(*vs))
         .map(|(d, vs)| (d.clone(), vs.clone()))
         .collect();
-    let shown = if differing.is_empty() { part } else { &differing };
+    let shown = if differing.is_empty() {
+        part
+    } else {
+        &differing
+    };
     crate::text::scope::place_text(shown)
 }

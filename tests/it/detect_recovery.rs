@@ -12,10 +12,10 @@ use qualtop::cli::check_report::{CheckReport, ReportedBug, reported_bugs};
 use qualtop::demo::Scenario;
 use qualtop::detect::Detections;
 use qualtop::feed::Fleet;
-use qualtop::store::Store;
 use qualtop::relay::alerts::alerts_body;
 use qualtop::relay::findings::RelayFindings;
 use qualtop::relay::findings_page::{self, LabelNames};
+use qualtop::store::Store;
 use qualtop::view::{
     DrillStep, QualityPick, RowKey, Severity, TimeCursor, row_status, scope_entries,
 };
@@ -51,14 +51,22 @@ fn moment(store: Store, detections: Detections) -> (Moment, Store) {
     let bugs = reported_bugs(&detections.regressions, &store);
     let check = CheckReport::from_detections(&detections, &store).to_text();
     let relay = RelayFindings::new(24 * 60 * MINUTE);
-    relay.publish(&detections.regressions, detections.through.unwrap_or_default());
-    let names = LabelNames::new(&store.slices().dimensions().to_vec());
+    relay.publish(
+        &detections.regressions,
+        detections.through.unwrap_or_default(),
+    );
+    let names = LabelNames::new(store.slices().dimensions());
     let published = relay.snapshot();
     let prom = findings_page::render(&names, &published);
     let (alerts, _) = alerts_body(&names, &published, None, &BTreeSet::new());
     let tpu = bugs
         .iter()
-        .find(|b| b.active && b.regressions.iter().any(|r| (55..100).contains(&minute(r.onset))))
+        .find(|b| {
+            b.active
+                && b.regressions
+                    .iter()
+                    .any(|r| (55..100).contains(&minute(r.onset)))
+        })
         .cloned();
     let all = bugs
         .iter()
@@ -97,7 +105,14 @@ fn moment(store: Store, detections: Detections) -> (Moment, Store) {
         .iter()
         .map(|m| {
             let key = RowKey::Value((*m).to_owned());
-            let s = row_status(&fleet, &[], "model", &key, &QualityPick::Combined, TimeCursor::Live);
+            let s = row_status(
+                &fleet,
+                &[],
+                "model",
+                &key,
+                &QualityPick::Combined,
+                TimeCursor::Live,
+            );
             ((*m).to_owned(), s.map(|s| (s.severity, s.text)))
         })
         .collect();
@@ -186,7 +201,11 @@ fn once_the_large_models_recovered_the_bug_is_atlas_m_alone_and_remembers_them()
         "{}",
         m.all
     );
-    let parts: Vec<&str> = tpu.recovered.iter().map(|r| r.where_text.as_str()).collect();
+    let parts: Vec<&str> = tpu
+        .recovered
+        .iter()
+        .map(|r| r.where_text.as_str())
+        .collect();
     assert_eq!(
         parts,
         ["hardware=tpu ∧ model=atlas-l,atlas-xl ∧ platform=api"],
@@ -211,7 +230,9 @@ fn shortly_after_atlas_l_recovered_its_row_says_ended_and_the_place_leaves_it_ou
     assert!(!tpu.where_text.contains("atlas-l,"), "{}", m.all);
     assert!(tpu.where_text.contains("atlas-m"), "{}", m.all);
     assert!(
-        tpu.recovered.iter().any(|p| p.where_text.contains("atlas-l")),
+        tpu.recovered
+            .iter()
+            .any(|p| p.where_text.contains("atlas-l")),
         "{}",
         m.all
     );
@@ -233,12 +254,14 @@ fn the_relay_series_and_alerts_of_a_recovered_part_end_while_the_rest_stays_on()
     let m = &run().later;
     for signal in ["code-syntax", "language-consistency"] {
         assert!(
-            m.prom.contains(&format!("{} 0\n", series("atlas-l", signal))),
+            m.prom
+                .contains(&format!("{} 0\n", series("atlas-l", signal))),
             "{signal}\n{}",
             m.prom
         );
         assert!(
-            m.prom.contains(&format!("{} 1\n", series("atlas-m", signal))),
+            m.prom
+                .contains(&format!("{} 1\n", series("atlas-m", signal))),
             "{signal}\n{}",
             m.prom
         );
@@ -250,7 +273,10 @@ fn the_relay_series_and_alerts_of_a_recovered_part_end_while_the_rest_stays_on()
         .filter(|a| a["labels"]["model"] == "atlas-l" && a["labels"]["hardware"] == "tpu")
         .collect();
     assert!(!atlas_l.is_empty(), "{:#?}", m.alerts);
-    assert!(atlas_l.iter().all(|a| a.get("endsAt").is_some()), "{atlas_l:#?}");
+    assert!(
+        atlas_l.iter().all(|a| a.get("endsAt").is_some()),
+        "{atlas_l:#?}"
+    );
 }
 
 #[test]
@@ -272,7 +298,7 @@ fn check_text_and_the_scope_panel_name_the_part_in_force_and_the_recovered_one()
         .panel
         .iter()
         .find(|t| t.contains("since 00:57"))
-        .expect(&m.panel.join("\n"));
+        .unwrap_or_else(|| panic!("{}", m.panel.join("\n")));
     assert!(
         tpu.starts_with("hardware=tpu ∧ model=atlas-m ∧ platform=api "),
         "{tpu}"
