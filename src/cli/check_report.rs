@@ -49,6 +49,12 @@ pub struct ReportedBug {
     /// The narrowest single scope holding every place, as one line:
     /// `hardware=tpu ∧ model=atlas-l,atlas-m` (`whole fleet`: none).
     pub where_text: String,
+    /// Where it was over its whole life, ended parts too (as `where_text`;
+    /// the same unless a part recovered while the rest goes on).
+    pub was_text: String,
+    /// Parts of an active bug that recovered while the rest goes on, with
+    /// when (`where_text` no longer names them). Empty once it ended.
+    pub recovered: Vec<RecoveredPart>,
     /// The constraints all its regressions share (`{}`: none).
     pub shared_scope: BTreeMap<String, String>,
     /// The signals it hurts, sorted.
@@ -61,6 +67,16 @@ pub struct ReportedBug {
     /// ended).
     pub worst: ReportedRegression,
     pub regressions: Vec<ReportedRegression>,
+}
+
+/// A part of a bug that recovered while the rest of it goes on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecoveredPart {
+    pub place: Place,
+    /// As one line: `hardware=tpu ∧ model=atlas-l,atlas-xl ∧ platform=api`.
+    pub where_text: String,
+    /// When its last regression ended.
+    pub ended_at: Millis,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -223,7 +239,7 @@ pub fn reported_bugs_with_changes(
             // An active bug is where and how bad its active regressions are
             // now; what ended inside it is history (in `regressions`).
             let current = bug.now();
-            let placing = current.placing();
+            let placing = bug.placing_now();
             let places = narrowest(placing.iter().map(|r| &r.scope), &known);
             let places: Vec<Place> = places.iter().map(clean_place).collect();
             // Each regression is ranked with the rest of its fault as evidence.
@@ -232,6 +248,16 @@ pub fn reported_bugs_with_changes(
             ReportedBug {
                 active: bug.is_active(),
                 where_text: place_text(&clean_place(&bug.place(&known))),
+                was_text: place_text(&clean_place(&bug.place_ever(&known))),
+                recovered: bug
+                    .recovered(&known)
+                    .iter()
+                    .map(|(part, end)| RecoveredPart {
+                        place: clean_place(part),
+                        where_text: place_text(&clean_place(part)),
+                        ended_at: *end,
+                    })
+                    .collect(),
                 places,
                 shared_scope: clean_map(&bug.scope()),
                 signals: bug.signals().into_iter().map(clean).collect(),

@@ -114,6 +114,18 @@ fn bug_lines(bug: &ReportedBug, reference: i64, out: &mut Vec<String>) {
     if bug.places.len() > 1 {
         out.push(places_line(bug));
     }
+    for part in &bug.recovered {
+        out.extend(wrap(
+            &format!(
+                "recovered {}: {}",
+                short_time(part.ended_at, reference),
+                part.where_text
+            ),
+            INDENT,
+            INDENT,
+            PASTE_WIDTH,
+        ));
+    }
     if let Some(s) = bug.top_suspect() {
         out.extend(wrap(
             &format!("suspect: {}", s.why),

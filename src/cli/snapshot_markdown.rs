@@ -31,6 +31,13 @@ fn bug_item(bug: &ReportedBug, reference: i64) -> String {
     if !others.is_empty() {
         line.push_str(&format!("; also {}", others.join(", ")));
     }
+    for part in &bug.recovered {
+        line.push_str(&format!(
+            "\n  - recovered {} UTC: {}",
+            short_time(part.ended_at, reference),
+            md_code(&part.where_text)
+        ));
+    }
     if let Some(s) = bug.top_suspect() {
         line.push_str(&format!("\n  - suspect: {}", md_escape(&s.why)));
     }

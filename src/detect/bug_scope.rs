@@ -24,6 +24,11 @@ fn within(inner: &Place, outer: &Place) -> bool {
         .all(|(d, vs)| inner.get(d).is_some_and(|iv| iv.is_subset(vs)))
 }
 
+/// Whether every slice of `scope` lies in `place`.
+pub fn holds(place: &Place, scope: &BTreeMap<String, String>) -> bool {
+    within(&place_of(scope), place)
+}
+
 /// The dimension in which two places with the same dimensions differ, if
 /// they differ in exactly one.
 fn sole_difference<'a>(a: &'a Place, b: &Place) -> Option<&'a String> {

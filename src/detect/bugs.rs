@@ -9,7 +9,7 @@
 //! force at a common time and their scopes nest, or their onsets lie within
 //! [`ONSET_SPREAD_MS`] of each other.
 
-use super::bug_scope::{KnownValues, Place, envelope, narrowest};
+use super::bug_scope::{KnownValues, Place, envelope, holds, narrowest};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
 use crate::protocol::Millis;
 
@@ -108,9 +108,64 @@ impl<'a> Bug<'a> {
     /// (`hardware=tpu ∧ model=atlas-l,atlas-m ∧ platform=api`). Every
     /// surface names a bug's place from this.
     pub fn place(&self, known: &KnownValues) -> Place {
-        let placing = self.now().placing();
+        let placing = self.placing_now();
         let places = narrowest(placing.iter().map(|r| &r.scope), known);
         envelope(&places, known)
+    }
+
+    /// The members that say where it is now: those of [`Bug::placing`] over
+    /// its whole life that are still active (what ended inside it still
+    /// says which members are strays), or, if none is, its active members'
+    /// own placing; all of them once it ended.
+    pub fn placing_now(&self) -> Vec<&'a DetectedRegression> {
+        if !self.is_active() {
+            return self.placing();
+        }
+        let kept: Vec<&DetectedRegression> = self
+            .placing()
+            .into_iter()
+            .filter(|r| r.is_active())
+            .collect();
+        if kept.is_empty() {
+            self.now().placing()
+        } else {
+            kept
+        }
+    }
+
+    /// Where it was over its whole life, ended parts too: what the timeline,
+    /// the annotation and the ranking may still cite. Equals [`Bug::place`]
+    /// unless a part recovered while the rest goes on.
+    pub fn place_ever(&self, known: &KnownValues) -> Place {
+        let placing = self.placing();
+        envelope(&narrowest(placing.iter().map(|r| &r.scope), known), known)
+    }
+
+    /// The parts of an active bug that recovered while the rest goes on:
+    /// the places of its ended members that share no slice with where it is
+    /// now, each with when its last member there ended (siblings merged:
+    /// `model=atlas-l,atlas-xl`). Empty once it ended (its end says it).
+    pub fn recovered(&self, known: &KnownValues) -> Vec<(Place, Millis)> {
+        if !self.is_active() {
+            return Vec::new();
+        }
+        let now: Vec<&ScopeMap> = self.placing_now().iter().map(|r| &r.scope).collect();
+        let ended: Vec<&DetectedRegression> = self
+            .placing()
+            .into_iter()
+            .filter(|r| !r.is_active() && now.iter().all(|n| conflicts(n, &r.scope) > 0))
+            .collect();
+        narrowest(ended.iter().map(|r| &r.scope), known)
+            .into_iter()
+            .filter_map(|part| {
+                let end = ended
+                    .iter()
+                    .filter(|r| holds(&part, &r.scope))
+                    .filter_map(|r| r.ended_at)
+                    .max()?;
+                Some((part, end))
+            })
+            .collect()
     }
 
     /// The localised members that say where it is: a member is left out
@@ -354,267 +409,5 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::SignalRole;
-
-    const MIN: Millis = 60_000;
-
-    fn reg(
-        signal: &str,
-        scope: &[(&str, &str)],
-        onset: i64,
-        end: Option<i64>,
-    ) -> DetectedRegression {
-        DetectedRegression {
-            signal: signal.to_owned(),
-            role: SignalRole::Quality,
-            scope: scope
-                .iter()
-                .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
-                .collect(),
-            origin: ScopeOrigin::Cause,
-            causes: Vec::new(),
-            alarms: Vec::new(),
-            onset: onset * MIN,
-            detected_at: (onset + 2) * MIN,
-            ended_at: end.map(|e| e * MIN),
-            baseline: 0.95,
-            current: 0.92,
-            delta_pp: -3.0,
-        }
-    }
-
-    #[test]
-    fn a_scope_refined_into_disjoint_combinations_stays_one_bug() {
-        let rs = [
-            reg(
-                "lc",
-                &[("hardware", "tpu"), ("model", "m"), ("platform", "api")],
-                61,
-                None,
-            ),
-            reg(
-                "lc",
-                &[("hardware", "tpu"), ("model", "l"), ("platform", "api")],
-                57,
-                None,
-            ),
-            reg(
-                "cs",
-                &[("hardware", "tpu"), ("model", "xl"), ("platform", "api")],
-                63,
-                None,
-            ),
-        ];
-        let bugs = group_bugs(&rs);
-        assert_eq!(bugs.len(), 1);
-        let scope = bugs[0].scope();
-        assert_eq!(scope.len(), 2, "{scope:?}");
-        assert_eq!(scope.get("hardware").map(String::as_str), Some("tpu"));
-        assert_eq!(bugs[0].signals(), vec!["cs", "lc"]);
-        assert_eq!(bugs[0].onset(), 57 * MIN);
-    }
-
-    #[test]
-    fn group_alarms_seen_from_two_sides_meet_in_their_intersection() {
-        let mut rs = [
-            reg("lc", &[("platform", "api")], 61, None),
-            reg("lc", &[("hardware", "tpu")], 61, None),
-            reg("gq", &[], 62, None),
-        ];
-        for r in &mut rs {
-            r.origin = ScopeOrigin::Track(crate::detect::TrackLevel::Group);
-        }
-        let bugs = group_bugs(&rs);
-        assert_eq!(bugs.len(), 1);
-        let want: ScopeMap = [("hardware", "tpu"), ("platform", "api")]
-            .iter()
-            .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
-            .collect();
-        assert_eq!(bugs[0].scope(), want);
-    }
-
-    #[test]
-    fn a_broad_alarm_does_not_swallow_a_fault_starting_an_hour_later_inside_it() {
-        let rs = [
-            reg("uf", &[("hardware", "tpu")], 69, None),
-            reg("gq", &[("hardware", "tpu"), ("model", "s")], 127, None),
-            // The same fault firing again later, while the first is open.
-            reg("gq", &[("hardware", "tpu"), ("model", "s")], 299, None),
-        ];
-        let bugs = group_bugs(&rs);
-        assert_eq!(bugs.len(), 2, "{bugs:#?}");
-        assert_eq!(bugs[1].members.len(), 2);
-    }
-
-    #[test]
-    fn found_combinations_on_two_sides_are_what_they_share_and_a_leaf_alarm_adds_nothing() {
-        let mut leaf = reg(
-            "gq",
-            &[("hardware", "tpu"), ("model", "s"), ("region", "eu")],
-            61,
-            None,
-        );
-        leaf.origin = ScopeOrigin::Track(crate::detect::TrackLevel::Leaf);
-        let rs = [
-            reg(
-                "gq",
-                &[("hardware", "tpu"), ("model", "s"), ("region", "us")],
-                60,
-                None,
-            ),
-            reg(
-                "gq",
-                &[("hardware", "tpu"), ("model", "s"), ("platform", "nimbus")],
-                62,
-                None,
-            ),
-            leaf,
-        ];
-        let bugs = group_bugs(&rs);
-        assert_eq!(bugs.len(), 1);
-        let want: ScopeMap = [("hardware", "tpu"), ("model", "s")]
-            .iter()
-            .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
-            .collect();
-        assert_eq!(bugs[0].scope(), want);
-    }
-
-    #[test]
-    fn a_coarse_scope_from_one_signal_does_not_widen_what_two_signals_place_inside_it() {
-        let tpu_api = |m| [("hardware", "tpu"), ("model", m), ("platform", "api")];
-        let rs = [
-            reg("lc", &tpu_api("l"), 57, None),
-            reg("lc", &tpu_api("m"), 61, None),
-            reg("cs", &tpu_api("l"), 62, None),
-            reg("cs", &tpu_api("m"), 61, None),
-            // The weak signal, few counts: scoped to where both models are.
-            reg("uf", &[("hardware", "tpu"), ("platform", "api")], 69, None),
-        ];
-        let bugs = group_bugs(&rs);
-        assert_eq!(bugs.len(), 1);
-        let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
-        assert_eq!(place, "hardware=tpu ∧ model=l,m ∧ platform=api");
-        // One signal at the coarse place and one inside it: no more
-        // evidence inside than at it, so the coarse place stands.
-        let rs = [
-            reg("lc", &tpu_api("l"), 57, None),
-            reg("uf", &[("hardware", "tpu"), ("platform", "api")], 60, None),
-        ];
-        let bugs = group_bugs(&rs);
-        let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
-        assert_eq!(place, "hardware=tpu ∧ platform=api");
-    }
-
-    #[test]
-    fn a_member_placed_apart_from_what_more_signals_agree_on_does_not_widen_the_place() {
-        let tpu_api = |m| [("hardware", "tpu"), ("model", m), ("platform", "api")];
-        let rs = [
-            reg("lc", &tpu_api("l"), 57, None),
-            reg("lc", &tpu_api("m"), 61, None),
-            reg("cs", &tpu_api("m"), 61, None),
-            // Came to name another fault's place, on a third signal.
-            reg(
-                "uf",
-                &[("model", "m"), ("platform", "api"), ("region", "us")],
-                57,
-                None,
-            ),
-        ];
-        let bugs = group_bugs(&rs);
-        assert_eq!(bugs.len(), 1);
-        let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
-        assert_eq!(place, "hardware=tpu ∧ model=l,m ∧ platform=api");
-        // A member disjoint from the rest is another part of the bug: kept.
-        let mut rs = rs.to_vec();
-        rs[3] = reg("gq", &[("hardware", "tpu"), ("model", "s")], 58, None);
-        // A group alarm over both makes them one bug.
-        let mut group = reg("cs", &[("hardware", "tpu")], 58, None);
-        group.origin = ScopeOrigin::Track(crate::detect::TrackLevel::Group);
-        rs.push(group);
-        let bugs = group_bugs(&rs);
-        assert_eq!(bugs.len(), 1);
-        let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
-        assert_eq!(place, "hardware=tpu ∧ model=l,m,s");
-        // Siblings are parts of the place, even on one signal each.
-        let region = |r| [("model", "m"), ("platform", "api"), ("region", r)];
-        let rs = [
-            reg("gq", &region("us"), 297, None),
-            reg("gq", &region("eu"), 302, None),
-            reg("cs", &region("us"), 305, None),
-        ];
-        let bugs = group_bugs(&rs);
-        let place = crate::text::scope::place_text(&bugs[0].place(&KnownValues::new()));
-        assert_eq!(place, "model=m ∧ platform=api ∧ region=eu,us");
-    }
-
-    #[test]
-    fn a_refire_that_began_with_a_new_fault_belongs_to_the_new_fault() {
-        let tpu_api = [("hardware", "tpu"), ("platform", "api")];
-        let rs = [
-            reg("gq", &tpu_api, 63, None),
-            // An hour later: the same place on the same suite, beginning
-            // with a narrower fault inside it.
-            reg("gq", &tpu_api, 127, Some(244)),
-            reg("gq", &[("hardware", "tpu"), ("model", "s")], 122, None),
-        ];
-        let bugs = group_bugs(&rs);
-        assert_eq!(bugs.len(), 2, "{bugs:#?}");
-        assert_eq!(bugs[1].members.len(), 2);
-        // Alone, the same re-fire is the old fault again.
-        let bugs = group_bugs(&rs[..2]);
-        assert_eq!(bugs.len(), 1, "{bugs:#?}");
-    }
-
-    #[test]
-    fn bugs_hours_apart_in_unrelated_scopes_are_two() {
-        let rs = [
-            reg("lc", &[("hardware", "tpu")], 60, None),
-            reg("gq", &[("model", "m")], 300, None),
-        ];
-        assert_eq!(group_bugs(&rs).len(), 2);
-    }
-
-    #[test]
-    fn nested_scopes_that_never_overlap_in_time_are_two_bugs() {
-        let rs = [
-            reg("gq", &[("model", "m")], 60, Some(90)),
-            reg("gq", &[("model", "m"), ("hardware", "tpu")], 200, None),
-        ];
-        let bugs = group_bugs(&rs);
-        assert_eq!(bugs.len(), 2);
-        assert_eq!(bugs[0].ended_at(), Some(90 * MIN));
-        assert!(!bugs[0].is_active() && bugs[1].is_active());
-    }
-
-    #[test]
-    fn faults_starting_together_in_unrelated_places_are_two_bugs() {
-        // Two dimensions apart: neither shares slices nor is a sibling.
-        let rs = [
-            reg("gq", &[("hardware", "tpu"), ("model", "s")], 120, None),
-            reg("gq", &[("hardware", "gpu"), ("model", "m")], 123, None),
-        ];
-        assert_eq!(group_bugs(&rs).len(), 2);
-    }
-
-    #[test]
-    fn two_signals_that_came_to_share_a_place_hours_apart_are_two_bugs() {
-        // A regression scoped where a later fault now is does not chain the
-        // earlier fault (onset 57) into the later one (onset 302).
-        let place = [("model", "m"), ("platform", "api"), ("region", "eu")];
-        let rs = [reg("uf", &place, 57, None), reg("gq", &place, 302, None)];
-        assert_eq!(group_bugs(&rs).len(), 2);
-    }
-
-    #[test]
-    fn the_worst_member_is_the_largest_drop() {
-        let mut a = reg("a", &[("model", "m")], 60, None);
-        a.delta_pp = -1.0;
-        let mut b = reg("b", &[("model", "m")], 61, None);
-        b.delta_pp = -4.0;
-        let rs = [a, b];
-        let bugs = group_bugs(&rs);
-        assert_eq!(bugs[0].worst().signal, "b");
-    }
-}
+#[path = "bugs_tests.rs"]
+mod tests;

@@ -12,7 +12,7 @@ use super::detections::{
     BurnEpisode, DetectedRegression, Detections, ScopeOrigin, TrackAlarm, TrackFinding, TrackLevel,
     TrackState,
 };
-use super::episode::{BurnLog, Episode, TrackId, end_member, level_of};
+use super::episode::{BurnLog, Episode, TrackId, end_member, level_of, recovered_parts, retired};
 use super::monitor::{Monitor, TrackKey};
 use super::monitor_scope::ScopedRegression;
 use super::scope::ScopeConfig;
@@ -231,7 +231,12 @@ impl DetectionEngine {
                     .collect()
             };
             let mut claimed: Vec<usize> = Vec::new();
-            let (causes, alone): (Vec<_>, Vec<_>) = scoped.into_iter().partition(|r| r.from_cause);
+            // A recovered part's tail (its draining alarms) opens nothing.
+            let episodes = &self.episodes;
+            let scoped = scoped
+                .into_iter()
+                .filter(|r| !retired(episodes, signal, &self.alarm_ids(signal, r)));
+            let (causes, alone): (Vec<_>, Vec<_>) = scoped.partition(|r| r.from_cause);
             for r in causes {
                 let ids = self.alarm_ids(signal, &r);
                 let matches: Vec<usize> = holding(&ids)
@@ -288,6 +293,9 @@ impl DetectionEngine {
                     .filter_map(|m| m.ended_at)
                     .max();
                 e.ended_at = Some(last.unwrap_or(ts));
+            }
+            for (i, end) in recovered_parts(&self.episodes, signal, |k| k.to_map(store)) {
+                self.episodes[i].ended_at = Some(end);
             }
         }
         self.episodes.retain(|e| !e.merged);

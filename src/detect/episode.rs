@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::bugs::scope_includes;
 use super::cusum::Regression;
 use super::detections::{CauseShare, ScopeMap, ScopeOrigin, TrackLevel};
 use super::monitor::TrackKey;
@@ -169,6 +170,115 @@ pub(super) fn end_member(
     }
 }
 
+/// Open episodes of `signal` that are a recovered part of a fault whose
+/// other parts go on, with when they recovered. An episode is such a part
+/// when its scope came from a cause, is disjoint from every other part
+/// still in force, and its own alarms all ended: the group alarms that
+/// single it out from the other parts (`model=atlas-l` beside atlas-m's),
+/// or, without any, the alarms inside its scope. Leaf alarms inside it
+/// that still drain their capped statistic do not hold it when its group
+/// detectors, pooling far more cases, are back; broad alarms it held
+/// (`hardware=tpu`) do not hold it either while another part explains
+/// them. A lone episode never recovers this way: nothing else explains
+/// its broad alarms, so it ends as before, when none is left.
+pub(super) fn recovered_parts(
+    episodes: &[Episode],
+    signal: SignalId,
+    to_map: impl Fn(TrackKey) -> ScopeMap,
+) -> Vec<(usize, Millis)> {
+    let open: Vec<usize> = (0..episodes.len())
+        .filter(|&i| {
+            let e = &episodes[i];
+            e.signal == signal && e.ended_at.is_none() && !e.merged
+        })
+        .collect();
+    let scoped: Vec<(usize, Vec<(ScopeMap, &Member)>)> = open
+        .iter()
+        .map(|&i| {
+            let maps = episodes[i].members.iter().map(|m| (to_map(m.key), m));
+            (i, maps.collect())
+        })
+        .collect();
+    // Own alarms of each open episode: the end of the last, once all ended.
+    let own_end: Vec<Option<Millis>> = scoped
+        .iter()
+        .map(|(i, members)| {
+            let e = &episodes[*i];
+            if e.origin != ScopeOrigin::Cause {
+                return None;
+            }
+            let others = || {
+                open.iter()
+                    .filter(|&&j| j != *i)
+                    .map(|&j| &episodes[j].scope)
+            };
+            let singles_out = |m: &(ScopeMap, &Member)| {
+                matches!(m.1.key, TrackKey::Group { .. })
+                    && scope_includes(&m.0, &e.scope)
+                    && others().all(|o| disjoint(&m.0, o))
+            };
+            let specific: Vec<&Member> = members
+                .iter()
+                .filter(|m| singles_out(m))
+                .map(|m| m.1)
+                .collect();
+            let own = if specific.is_empty() {
+                let inside = members.iter().filter(|m| scope_includes(&e.scope, &m.0));
+                inside.map(|m| m.1).collect()
+            } else {
+                specific
+            };
+            own.iter()
+                .map(|m| m.ended_at)
+                .try_fold(None::<Millis>, |last, end| {
+                    end.map(|end| Some(last.map_or(end, |l| l.max(end))))
+                })
+                .flatten()
+        })
+        .collect();
+    // Parts still in force: they explain the broad alarms of the others.
+    let going_on: Vec<&ScopeMap> = scoped
+        .iter()
+        .zip(&own_end)
+        .filter(|(_, end)| end.is_none())
+        .map(|((i, _), _)| &episodes[*i].scope)
+        .collect();
+    if going_on.is_empty() {
+        return Vec::new();
+    }
+    scoped
+        .iter()
+        .zip(&own_end)
+        .filter_map(|((i, members), end)| {
+            let end = (*end)?;
+            let scope = &episodes[*i].scope;
+            let apart = going_on.iter().all(|o| disjoint(scope, o));
+            let explained = members
+                .iter()
+                .filter(|(map, m)| m.ended_at.is_none() && !scope_includes(scope, map))
+                .all(|(map, _)| going_on.iter().any(|o| !disjoint(map, o)));
+            (apart && explained).then_some((*i, end))
+        })
+        .collect()
+}
+
+/// Whether a scope regression of `signal` folds only alarms a recovered
+/// part still holds (`ids` all in the `current` of an episode that ended
+/// while holding them): it is that part's tail, not a new regression.
+pub(super) fn retired(episodes: &[Episode], signal: SignalId, ids: &[(TrackKey, Millis)]) -> bool {
+    !ids.is_empty()
+        && ids.iter().all(|id| {
+            episodes.iter().any(|e| {
+                e.signal == signal && e.ended_at.is_some() && !e.merged && e.current.contains(id)
+            })
+        })
+}
+
+/// Whether two scopes fix one dimension to different values (share no slice).
+fn disjoint(a: &ScopeMap, b: &ScopeMap) -> bool {
+    a.iter().any(|(d, v)| b.get(d).is_some_and(|w| w != v))
+}
+
 pub(super) fn level_of(key: TrackKey) -> TrackLevel {
     match key {
         TrackKey::Fleet => TrackLevel::Fleet,
@@ -176,3 +286,7 @@ pub(super) fn level_of(key: TrackKey) -> TrackLevel {
         TrackKey::Slice(_) => TrackLevel::Leaf,
     }
 }
+
+#[cfg(test)]
+#[path = "episode_tests.rs"]
+mod tests;

@@ -18,6 +18,9 @@ use crate::protocol::Millis;
 /// The fleet's bugs and their places, for every row of one view.
 pub struct BugMap<'a> {
     bugs: Vec<(Bug<'a>, Place)>,
+    /// Parts of active bugs that recovered, with when and the signals of
+    /// their bug: their rows say ENDED.
+    recovered: Vec<(Place, Millis, Vec<&'a str>)>,
 }
 
 /// How a bug's place and a row relate.
@@ -48,14 +51,23 @@ pub enum At {
 impl<'a> BugMap<'a> {
     pub fn new(fleet: &'a Fleet) -> Self {
         let known = known_values(&fleet.store);
-        let bugs = group_bugs(&fleet.detections.regressions)
+        let bugs: Vec<(Bug<'a>, Place)> = group_bugs(&fleet.detections.regressions)
             .into_iter()
             .map(|b| {
                 let place = b.place(&known);
                 (b, place)
             })
             .collect();
-        BugMap { bugs }
+        let recovered = bugs
+            .iter()
+            .flat_map(|(b, _)| {
+                let signals = b.signals();
+                b.recovered(&known)
+                    .into_iter()
+                    .map(move |(part, end)| (part, end, signals.clone()))
+            })
+            .collect();
+        BugMap { bugs, recovered }
     }
 
     /// The regressions of the bug `r` belongs to.
@@ -143,7 +155,8 @@ impl<'a> BugMap<'a> {
     }
 
     /// When the latest bug `row` showed for `signals` ended, if it ended
-    /// at or before `now` and less than `shown_for` ago.
+    /// at or before `now` and less than `shown_for` ago; a recovered part of
+    /// a bug still in force elsewhere counts as ended for its rows.
     pub fn ended(
         &self,
         row: &ScopeMap,
@@ -158,6 +171,12 @@ impl<'a> BugMap<'a> {
                 let end = bug.ended_at()?;
                 (end <= now && now - end < shown_for && fit(place, row).is_some()).then_some(end)
             })
+            .chain(self.recovered.iter().filter_map(|(part, end, hurt)| {
+                let end = *end;
+                let asked = hurt.iter().any(|h| signals.iter().any(|s| s == h));
+                (asked && end <= now && now - end < shown_for && fit(part, row).is_some())
+                    .then_some(end)
+            }))
             .max()
     }
 }

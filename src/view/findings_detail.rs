@@ -5,7 +5,7 @@ use super::changes::best_suspect;
 use super::findings::{MarkerKind, ScopeEntry, TimeMarker, includes, points, row_scope};
 use super::overview::RowKey;
 use super::query::DrillStep;
-use crate::detect::{Bug, DetectedRegression, ScopeMap, group_bugs, known_values};
+use crate::detect::{Bug, DetectedRegression, Place, ScopeMap, group_bugs, known_values};
 use crate::feed::Fleet;
 use crate::text::sanitize::sanitize;
 use crate::text::time::hh_mm;
@@ -126,6 +126,12 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                 text.push_str(&format!("  {p}"));
             }
             text.push_str(&format!("  since {}", hh_mm(bug.onset())));
+            // Parts that recovered while the rest goes on, before the suites:
+            // it says why the place is narrower than it was.
+            for (part, end) in bug.recovered(&known) {
+                let apart = apart_from(&part, &place);
+                text.push_str(&format!("  ({apart} recovered {})", hh_mm(end)));
+            }
             text.push_str(&format!("  {}", bug.signals().join(", ")));
             if let Some(end) = bug.ended_at() {
                 text.push_str(&format!("  (ended {})", hh_mm(end)));
@@ -138,4 +144,20 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
             }
         })
         .collect()
+}
+
+/// The constraints of a recovered `part` that set it apart from the bug's
+/// `place` now (`model=atlas-l,atlas-xl`), or the whole part if none do.
+fn apart_from(part: &Place, place: &Place) -> String {
+    let differing: Place = part
+        .iter()
+        .filter(|(d, vs)| place.get(*d) != Some(*vs))
+        .map(|(d, vs)| (d.clone(), vs.clone()))
+        .collect();
+    let shown = if differing.is_empty() {
+        part
+    } else {
+        &differing
+    };
+    crate::text::scope::place_text(shown)
 }

@@ -116,12 +116,14 @@ fn the_tpu_misconfiguration_is_one_bug_across_models_and_signals() {
 fn with_all_three_in_force_each_fault_is_its_own_bug_where_it_is() {
     let s = &run().all_three;
     let all = describe(&s.bugs);
-    let tpu: Vec<_> = s
-        .bugs
-        .iter()
-        .filter(|b| b.where_text == TPU_PLACE)
-        .collect();
+    // By +400 atlas-l and atlas-xl recovered (+214): the bug is where it
+    // still is, and remembers where it was.
+    let tpu: Vec<_> = s.bugs.iter().filter(|b| b.was_text == TPU_PLACE).collect();
     assert_eq!(tpu.len(), 1, "{all}");
+    assert_eq!(
+        tpu[0].where_text, "hardware=tpu ∧ model=atlas-m ∧ platform=api",
+        "{all}"
+    );
     let compiler: Vec<_> = s
         .bugs
         .iter()

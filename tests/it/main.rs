@@ -36,6 +36,7 @@ mod detect_engine;
 mod detect_findings;
 mod detect_glr;
 mod detect_monitor;
+mod detect_recovery;
 mod detect_scope_paths;
 mod detect_task;
 mod e2e_annotate;
