@@ -58,6 +58,25 @@ fn a_late_cusum_onset_moves_back_to_the_step_and_an_early_one_stays() {
 }
 
 #[test]
+fn a_young_regression_keeps_its_cusum_onset_rather_than_a_split_min_part_early() {
+    // A three-point drop from 200, detected at 204 with the CUSUM onset at
+    // 200: an after-part forced to ten buckets would date it at 195.
+    let s = series(&[(200, 0.99), (5, 0.96)]);
+    assert_eq!(earliest_onset(200 * MIN, &s, 10), 200 * MIN);
+    // The same drop from 200 with a CUSUM onset at 202: moved back to the step.
+    assert_eq!(earliest_onset(202 * MIN, &s, 10), 200 * MIN);
+}
+
+#[test]
+fn an_old_regression_is_dated_at_its_step_not_at_a_blip_inside_it() {
+    // A blip at 300 within a later regression that CUSUM dates at 290:
+    // the five-bucket blip can't be the split (the after-part needs ten),
+    // and a step from 250 is found before the CUSUM onset.
+    let s = series(&[(250, 0.99), (50, 0.975), (5, 0.90), (15, 0.975)]);
+    assert_eq!(earliest_onset(290 * MIN, &s, 10), 250 * MIN);
+}
+
+#[test]
 fn on_the_demo_a_late_onset_of_the_tpu_fault_moves_back_to_its_step_in_the_store() {
     use crate::support::detect::{ANCHOR, DemoReplay};
     use qualtop::demo::Scenario;
@@ -86,6 +105,7 @@ fn on_the_demo_a_late_onset_of_the_tpu_fault_moves_back_to_its_step_in_the_store
         &scope,
         ANCHOR + 100 * MIN,
         ANCHOR + 110 * MIN,
+        i64::MIN,
     );
     assert!(
         (ANCHOR + 59 * MIN..=ANCHOR + 66 * MIN).contains(&onset),
