@@ -16,9 +16,9 @@ use super::episode::{BurnLog, Episode, TrackId, end_member, level_of};
 use super::monitor::{Monitor, TrackKey};
 use super::monitor_scope::ScopedRegression;
 use super::onset::onset_in_store;
-use super::suspects::ScopeFit;
 use super::scope::ScopeConfig;
 use super::settings::DetectionSettings;
+use super::suspects::ScopeFit;
 use crate::protocol::Millis;
 use crate::store::{SignalId, Store};
 
@@ -444,18 +444,25 @@ impl DetectionEngine {
 
 /// A new episode, its onset re-dated once on its scope's series
 /// ([`onset_in_store`]): set here, so every surface shows the same onset.
-/// It reaches back no further than the onset of a regression of the same
-/// signal already followed in an overlapping scope: that drop is that one's.
+/// A re-fire on a scope and signal already followed reaches back no further
+/// than that regression's onset: the drop before it is that one's.
 fn opened(store: &Store, episodes: &[Episode], r: &ScopedRegression) -> Episode {
     let mut e = Episode::new(r);
     let not_before = episodes
         .iter()
         .filter(|o| o.signal == r.signal && !o.merged && o.onset < r.onset)
-        .filter(|o| ScopeFit::of(&o.scope, &r.scope) != ScopeFit::Disjoint)
+        .filter(|o| ScopeFit::of(&o.scope, &r.scope) == ScopeFit::Same)
         .map(|o| o.onset)
         .max()
         .unwrap_or(Millis::MIN);
-    e.onset = onset_in_store(store, r.signal, &r.scope, r.onset, r.detected_at, not_before);
+    e.onset = onset_in_store(
+        store,
+        r.signal,
+        &r.scope,
+        r.onset,
+        r.detected_at,
+        not_before,
+    );
     e
 }
 

@@ -54,11 +54,7 @@ pub fn step_onset(series: &[Bucket], min_len: usize) -> Option<StepOnset> {
 
 /// [`step_onset`] with a before-part of at least `min_before` buckets and
 /// an after-part of at least `min_after`.
-fn step_onset_parts(
-    series: &[Bucket],
-    min_before: usize,
-    min_after: usize,
-) -> Option<StepOnset> {
+fn step_onset_parts(series: &[Bucket], min_before: usize, min_after: usize) -> Option<StepOnset> {
     let n = series.len();
     let (min_before, min_after) = (min_before.max(1), min_after.max(1));
     if n < min_before + min_after {
@@ -103,7 +99,9 @@ fn step_onset_parts(
 /// a step.
 fn dispersion(series: &[Bucket], k: usize) -> f64 {
     let chi2 = |part: &[Bucket]| {
-        let (g, t) = part.iter().fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total));
+        let (g, t) = part
+            .iter()
+            .fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total));
         let p = if t > 0.0 { g / t } else { return 0.0 };
         let var = p * (1.0 - p);
         if var <= 0.0 {
@@ -148,7 +146,10 @@ pub fn earliest_onset(cusum_onset: Millis, series: &[Bucket], min_len: usize) ->
 /// Log-likelihood ratio of splitting `series` before index `k` over its
 /// [`dispersion`] (a drop only: 0 when the after-part is no worse).
 fn split_llr(series: &[Bucket], k: usize) -> f64 {
-    let sum = |p: &[Bucket]| p.iter().fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total));
+    let sum = |p: &[Bucket]| {
+        p.iter()
+            .fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total))
+    };
     let ((g1, t1), (g2, t2)) = (sum(&series[..k]), sum(&series[k..]));
     if t1 <= 0.0 || t2 <= 0.0 || g2 / t2 >= g1 / t1 {
         return 0.0;
