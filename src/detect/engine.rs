@@ -15,8 +15,10 @@ use super::detections::{
 use super::episode::{BurnLog, Episode, TrackId, end_member, level_of, recovered_parts, retired};
 use super::monitor::{Monitor, TrackKey};
 use super::monitor_scope::ScopedRegression;
+use super::onset::onset_in_store;
 use super::scope::ScopeConfig;
 use super::settings::DetectionSettings;
+use super::suspects::ScopeFit;
 use crate::protocol::Millis;
 use crate::store::{SignalId, Store};
 
@@ -245,7 +247,7 @@ impl DetectionEngine {
                     .collect();
                 let index = match matches.split_first() {
                     None => {
-                        self.episodes.push(Episode::new(&r));
+                        self.episodes.push(opened(store, &self.episodes, &r));
                         self.episodes.len() - 1
                     }
                     Some((&keep, others)) => {
@@ -274,7 +276,7 @@ impl DetectionEngine {
                         claimed.push(i);
                     }
                     None => {
-                        let mut e = Episode::new(&r);
+                        let mut e = opened(store, &self.episodes, &r);
                         e.absorb(&r, &ids, &self.active);
                         self.episodes.push(e);
                         claimed.push(self.episodes.len() - 1);
@@ -446,6 +448,30 @@ impl DetectionEngine {
             .sort_by(|a, b| (a.since, &a.scope, &a.signal).cmp(&(b.since, &b.scope, &b.signal)));
         out
     }
+}
+
+/// A new episode, its onset re-dated once on its scope's series
+/// ([`onset_in_store`]): set here, so every surface shows the same onset.
+/// A re-fire on a scope and signal already followed reaches back no further
+/// than that regression's onset: the drop before it is that one's.
+fn opened(store: &Store, episodes: &[Episode], r: &ScopedRegression) -> Episode {
+    let mut e = Episode::new(r);
+    let not_before = episodes
+        .iter()
+        .filter(|o| o.signal == r.signal && !o.merged && o.onset < r.onset)
+        .filter(|o| ScopeFit::of(&o.scope, &r.scope) == ScopeFit::Same)
+        .map(|o| o.onset)
+        .max()
+        .unwrap_or(Millis::MIN);
+    e.onset = onset_in_store(
+        store,
+        r.signal,
+        &r.scope,
+        r.onset,
+        r.detected_at,
+        not_before,
+    );
+    e
 }
 
 /// Whether any ratio signal holds data in `bucket` (the ring before the

@@ -49,9 +49,15 @@ fn loglik(good: f64, total: f64) -> f64 {
 /// several: on the demo replay, dating a fault by the last step it finds
 /// ranked 5 points worse (noise and a fault's own ramp make later steps).
 pub fn step_onset(series: &[Bucket], min_len: usize) -> Option<StepOnset> {
+    step_onset_parts(series, min_len, min_len)
+}
+
+/// [`step_onset`] with a before-part of at least `min_before` buckets and
+/// an after-part of at least `min_after`.
+fn step_onset_parts(series: &[Bucket], min_before: usize, min_after: usize) -> Option<StepOnset> {
     let n = series.len();
-    let min_len = min_len.max(1);
-    if n < 2 * min_len {
+    let (min_before, min_after) = (min_before.max(1), min_after.max(1));
+    if n < min_before + min_after {
         return None;
     }
     let (g_all, t_all) = series
@@ -60,10 +66,10 @@ pub fn step_onset(series: &[Bucket], min_len: usize) -> Option<StepOnset> {
     let whole = loglik(g_all, t_all);
     let (mut g, mut t) = (0.0, 0.0);
     let mut best: Option<StepOnset> = None;
-    for (k, b) in series.iter().enumerate().take(n - min_len) {
+    for (k, b) in series.iter().enumerate().take(n - min_after) {
         g += b.good;
         t += b.total;
-        if k + 1 < min_len || t <= 0.0 || t_all - t <= 0.0 {
+        if k + 1 < min_before || t <= 0.0 || t_all - t <= 0.0 {
             continue;
         }
         let (g2, t2) = (g_all - g, t_all - t);
@@ -71,22 +77,84 @@ pub fn step_onset(series: &[Bucket], min_len: usize) -> Option<StepOnset> {
             continue; // not a drop
         }
         let llr = loglik(g, t) + loglik(g2, t2) - whole;
-        if llr >= MIN_LLR && best.is_none_or(|s| llr > s.llr) {
+        if best.is_none_or(|s| llr > s.llr) {
             best = Some(StepOnset {
                 at: series[k + 1].at,
                 llr,
             });
         }
     }
-    best
+    // Judged against the series' own wobble, not binomial noise alone.
+    best.map(|s| StepOnset {
+        llr: s.llr / dispersion(series, series.iter().take_while(|b| b.at < s.at).count()),
+        ..s
+    })
+    .filter(|s| s.llr >= MIN_LLR)
+}
+
+/// How much more the buckets of `series` split before index `k` vary
+/// around their part's rate than binomial noise would (Pearson's χ² per
+/// degree of freedom, at least 1): real and demo series wobble (batches,
+/// traffic mix), and a binomial likelihood ratio alone takes a wobble for
+/// a step.
+fn dispersion(series: &[Bucket], k: usize) -> f64 {
+    let chi2 = |part: &[Bucket]| {
+        let (g, t) = part
+            .iter()
+            .fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total));
+        let p = if t > 0.0 { g / t } else { return 0.0 };
+        let var = p * (1.0 - p);
+        if var <= 0.0 {
+            return 0.0;
+        }
+        part.iter()
+            .filter(|b| b.total > 0.0)
+            .map(|b| (b.good - b.total * p).powi(2) / (b.total * var))
+            .sum()
+    };
+    let dof = series.len().saturating_sub(2).max(1) as f64;
+    ((chi2(&series[..k]) + chi2(&series[k..])) / dof).max(1.0)
 }
 
 /// A regression's onset given its CUSUM estimate and the series of its
 /// scope from [`REACH_MS`] before that onset to its detection: the step
 /// estimate when it lies earlier, else the CUSUM onset (a later step is the
-/// run's own evidence, which CUSUM already places).
+/// run's own evidence, which CUSUM already places). The before-part holds
+/// at least `min_len` buckets; the after-part at least `min_len` or every
+/// bucket since the CUSUM onset, whichever is fewer: the alarm confirmed
+/// those, and a young regression forced into `min_len` would be dated early.
 pub fn earliest_onset(cusum_onset: Millis, series: &[Bucket], min_len: usize) -> Millis {
-    step_onset(series, min_len).map_or(cusum_onset, |s| s.at.min(cusum_onset))
+    let since = series.iter().filter(|b| b.at >= cusum_onset).count();
+    let Some(step) = step_onset_parts(series, min_len, since.min(min_len)) else {
+        return cusum_onset;
+    };
+    if step.at >= cusum_onset {
+        return cusum_onset;
+    }
+    // The drop must hold before the CUSUM onset on its own: evidence
+    // borrowed from the alarm's run would date a young regression at any
+    // earlier dip the run's few bad buckets tip over the threshold.
+    let before = &series[..series.len() - since];
+    let split = before.iter().take_while(|b| b.at < step.at).count();
+    if split_llr(before, split) >= MIN_LLR {
+        step.at
+    } else {
+        cusum_onset
+    }
+}
+
+/// Log-likelihood ratio of splitting `series` before index `k` over its
+/// [`dispersion`] (a drop only: 0 when the after-part is no worse).
+fn split_llr(series: &[Bucket], k: usize) -> f64 {
+    let sum = |p: &[Bucket]| {
+        p.iter()
+            .fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total))
+    };
+    let ((g1, t1), (g2, t2)) = (sum(&series[..k]), sum(&series[k..]));
+    if t1 <= 0.0 || t2 <= 0.0 || g2 / t2 >= g1 / t1 {
+        return 0.0;
+    }
+    (loglik(g1, t1) + loglik(g2, t2) - loglik(g1 + g2, t1 + t2)) / dispersion(series, k)
 }
 
 /// Buckets each part of a split holds at least (a step, not a blip), as
@@ -94,15 +162,17 @@ pub fn earliest_onset(cusum_onset: Millis, series: &[Bucket], min_len: usize) ->
 pub const MIN_PART: usize = 10;
 
 /// [`earliest_onset`] on `store`: the series of `signal` summed over the
-/// slices inside `scope`, from [`REACH_MS`] before `cusum_onset` to
-/// `detected_at`. Meant for where a regression's onset is set (the
-/// engine's new episode), so that every surface shows this onset.
+/// slices inside `scope`, from [`REACH_MS`] before `cusum_onset` (or
+/// from `not_before`, if later) to `detected_at` (its bucket included:
+/// the alarm read it). The engine sets every new episode's onset with it,
+/// so every surface shows this onset.
 pub fn onset_in_store(
     store: &Store,
     signal: SignalId,
     scope: &ScopeMap,
     cusum_onset: Millis,
     detected_at: Millis,
+    not_before: Millis,
 ) -> Millis {
     let slices: Vec<SliceId> = store
         .slices()
@@ -115,8 +185,8 @@ pub fn onset_in_store(
         })
         .collect();
     let (first, last) = (
-        store.bucket_of(cusum_onset - REACH_MS),
-        store.bucket_of(detected_at) - 1,
+        store.bucket_of((cusum_onset - REACH_MS).max(not_before)),
+        store.bucket_of(detected_at),
     );
     let Ok(len) = usize::try_from(last - first + 1) else {
         return cusum_onset;

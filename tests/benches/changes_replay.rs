@@ -25,10 +25,9 @@
 //! `RankWeights`; `CHANGES_REPLAY_ALL=1` also offers every other regression
 //! of the run as an earlier sighting (what ranking could do with more than
 //! the bug; no surface does this).
-//! `CHANGES_REPLAY_ONSET=1` ranks again with every onset re-estimated by
-//! `detect::onset_in_store` (what every surface would show once the engine
-//! sets onsets with it). Under each table: why the true change lost,
-//! counted by reason (`misses::reason`).
+//! Onsets are the engine's (each new episode's re-dated by
+//! `detect::onset_in_store`), as every surface shows them. Under each
+//! table: why the true change lost, counted by reason (`misses::reason`).
 
 // A bench that cannot set up panics with what it expected; pedantic guards src/.
 #![allow(clippy::unwrap_used, clippy::pedantic)]
@@ -42,9 +41,6 @@ mod cache;
 
 #[path = "changes_replay_misses.rs"]
 mod misses;
-
-#[path = "changes_replay_onset.rs"]
-mod onset;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -132,8 +128,6 @@ struct SeedRun {
     world: World,
     changes: DemoChanges,
     regressions: Vec<DetectedRegression>,
-    /// Every bucket fed (what `CHANGES_REPLAY_ONSET` reads).
-    store: qualtop::store::Store,
 }
 
 fn replay(seed: u64) -> SeedRun {
@@ -142,11 +136,6 @@ fn replay(seed: u64) -> SeedRun {
     let mut replay = DemoReplay::new(scenario, seed, -history, history + AFTER_ANCHOR + 60);
     let changes = demo_changes(&replay.world, seed);
     let regressions = if let Some(found) = cache::load(seed) {
-        if std::env::var_os("CHANGES_REPLAY_ONSET").is_some() {
-            for _ in 0..history + AFTER_ANCHOR {
-                replay.feed_bucket();
-            }
-        }
         found
     } else {
         let mut engine = DetectionEngine::new(DetectionSettings::default());
@@ -160,7 +149,6 @@ fn replay(seed: u64) -> SeedRun {
         world: replay.world,
         changes,
         regressions,
-        store: replay.store,
     }
 }
 
@@ -370,23 +358,5 @@ fn main() {
     report("held out", &HELD_OUT, &held, held_s);
     if std::env::var_os("CHANGES_REPLAY_GRID").is_some() {
         grid(&tuned, &held);
-    }
-    if std::env::var_os("CHANGES_REPLAY_ONSET").is_some() {
-        let re = |runs: Vec<SeedRun>| -> Vec<SeedRun> {
-            runs.into_iter()
-                .map(|r| SeedRun {
-                    regressions: onset::reestimated(&r.store, &r.regressions),
-                    ..r
-                })
-                .collect()
-        };
-        let started = Instant::now();
-        let (tuned, held) = (re(tuned), re(held));
-        let s = started.elapsed().as_secs_f64();
-        report("tuned on, onsets re-estimated", &TUNED, &tuned, s);
-        report("held out, onsets re-estimated", &HELD_OUT, &held, s);
-        if std::env::var_os("CHANGES_REPLAY_GRID").is_some() {
-            grid(&tuned, &held);
-        }
     }
 }

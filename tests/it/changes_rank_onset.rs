@@ -1,6 +1,6 @@
-//! The offline onset estimate a late regression is ranked against
-//! (`detect::step_onset`): one change point in its scope's series, the
-//! latest drop that holds at detection.
+//! The onset the engine gives a new regression (`detect::earliest_onset`,
+//! `onset_in_store`): one change point in its scope's series, kept when
+//! it lies before the CUSUM onset and the data believe it.
 
 use qualtop::detect::{Bucket, earliest_onset, step_onset};
 
@@ -58,6 +58,48 @@ fn a_late_cusum_onset_moves_back_to_the_step_and_an_early_one_stays() {
 }
 
 #[test]
+fn a_young_regression_keeps_its_cusum_onset_rather_than_a_split_min_part_early() {
+    // A three-point drop from 200, detected at 204 with the CUSUM onset at
+    // 200: an after-part forced to ten buckets would date it at 195.
+    let s = series(&[(200, 0.99), (5, 0.96)]);
+    assert_eq!(earliest_onset(200 * MIN, &s, 10), 200 * MIN);
+    // The same drop from 200 with a CUSUM onset at 202: moved back to the step.
+    assert_eq!(earliest_onset(202 * MIN, &s, 10), 200 * MIN);
+}
+
+#[test]
+fn an_old_regression_is_dated_at_its_step_not_at_a_blip_inside_it() {
+    // A blip at 300 within a later regression that CUSUM dates at 290:
+    // the five-bucket blip can't be the split (the after-part needs ten),
+    // and a step from 250 is found before the CUSUM onset.
+    let s = series(&[(250, 0.99), (50, 0.975), (5, 0.90), (15, 0.975)]);
+    assert_eq!(earliest_onset(290 * MIN, &s, 10), 250 * MIN);
+}
+
+#[test]
+fn a_step_must_beat_the_series_own_wobble_not_binomial_noise_alone() {
+    // A half-point dip after buckets that swing three points apart: the
+    // binomial likelihood ratio alone (44) would date it at the dip.
+    let mut wobbly: Vec<(usize, f64)> = (0..100).flat_map(|_| [(1, 0.995), (1, 0.965)]).collect();
+    wobbly.push((20, 0.97));
+    assert_eq!(earliest_onset(215 * MIN, &series(&wobbly), 10), 215 * MIN);
+    // The same dip on a steady series is a step.
+    let steady = series(&[(200, 0.98), (20, 0.97)]);
+    assert_eq!(earliest_onset(215 * MIN, &steady, 10), 200 * MIN);
+}
+
+#[test]
+fn a_step_before_the_cusum_onset_must_hold_on_the_data_before_it() {
+    // A 0.3-point dip from 200 (LLR 9 before 225, 15 with the alarm's buckets) the alarm's buckets (from 225) tip over the
+    // threshold: before 225 alone it is no step, so the CUSUM onset stays.
+    let weak = series(&[(200, 0.99), (25, 0.9868), (10, 0.9855)]);
+    assert_eq!(earliest_onset(225 * MIN, &weak, 10), 225 * MIN);
+    // A dip that holds on its own moves the onset back.
+    let held = series(&[(200, 0.99), (25, 0.986), (10, 0.985)]);
+    assert_eq!(earliest_onset(225 * MIN, &held, 10), 200 * MIN);
+}
+
+#[test]
 fn on_the_demo_a_late_onset_of_the_tpu_fault_moves_back_to_its_step_in_the_store() {
     use crate::support::detect::{ANCHOR, DemoReplay};
     use qualtop::demo::Scenario;
@@ -86,6 +128,7 @@ fn on_the_demo_a_late_onset_of_the_tpu_fault_moves_back_to_its_step_in_the_store
         &scope,
         ANCHOR + 100 * MIN,
         ANCHOR + 110 * MIN,
+        i64::MIN,
     );
     assert!(
         (ANCHOR + 59 * MIN..=ANCHOR + 66 * MIN).contains(&onset),
