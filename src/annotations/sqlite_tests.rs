@@ -253,23 +253,3 @@ fn overlapping_selects_by_time_range() {
     assert_eq!(ids(150, 1000), ["old", "open", "later"]);
     std::fs::remove_dir_all(&dir).ok();
 }
-
-/// `cargo test --lib annotations::sqlite -- --ignored --nocapture`: writes
-/// per second with FULL and with NORMAL sync, on this machine's disk.
-#[test]
-#[ignore = "a measurement, not a check"]
-fn measure_writes_per_second_full_vs_normal() {
-    for mode in [SyncMode::Normal, SyncMode::Full] {
-        let dir = temp_dir(&format!("bench-{mode:?}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let s = SqliteAnnotations::open_with(&dir.join("a.sqlite3"), mode).unwrap();
-        let n = 500;
-        let t = std::time::Instant::now();
-        for i in 0..n {
-            s.upsert(&sample(&format!("b{i}"), 100), 1).unwrap();
-        }
-        let per_s = f64::from(n) / t.elapsed().as_secs_f64();
-        println!("synchronous={mode:?}: {per_s:.0} annotations/s ({n} writes)");
-        std::fs::remove_dir_all(&dir).ok();
-    }
-}

@@ -190,39 +190,4 @@ mod tests {
             assert_eq!(set.get(&a.id), Some(a), "the index follows every move");
         }
     }
-
-    /// `cargo test --lib feed::annotation_set -- --ignored --nocapture`:
-    /// 200,000 streamed annotations merged into the set, against the old
-    /// linear find (20,000, since it is quadratic).
-    #[test]
-    #[ignore = "a measurement, not a check"]
-    fn measure_merge_of_a_stream() {
-        let stream: Vec<Annotation> = (0..200_000)
-            .map(|i| note(&format!("{i:08}-flood"), Some(1), i, None))
-            .collect();
-        let t = std::time::Instant::now();
-        let mut list: Vec<Annotation> = Vec::new();
-        for a in stream.iter().take(20_000).cloned() {
-            if let Some(held) = list.iter_mut().find(|h| h.id == a.id) {
-                *held = a;
-            } else {
-                list.push(a);
-            }
-        }
-        println!("old linear merge, 20,000: {:?}", t.elapsed());
-        let t = std::time::Instant::now();
-        let mut set = AnnotationSet::default();
-        let mut slowest = std::time::Duration::ZERO;
-        for a in stream {
-            let one = std::time::Instant::now();
-            set.merge(a);
-            slowest = slowest.max(one.elapsed());
-        }
-        println!(
-            "indexed set, 200,000: {:?} (slowest merge {slowest:?}); held {}, let go {}",
-            t.elapsed(),
-            set.len(),
-            set.let_go()
-        );
-    }
 }

@@ -1,9 +1,13 @@
 //! Speed of the annotation path: SQLite upserts (new, edited, resent) in a
-//! WAL file, and one annotate → echo round trip over a loopback WebSocket
-//! against the demo backend (validate, rate limit, store, relay, encode).
-//! Run with `cargo bench --bench annotations`. Each figure is the median of
-//! runs, next to a reference in the same run: a plain SQLite insert of the
-//! same rows (same file settings), and a plain WebSocket echo on loopback.
+//! WAL file, writes per second with each sync mode, a client merging a
+//! stream of 200,000 annotations into its set, and one annotate → echo
+//! round trip over a loopback WebSocket against the demo backend (validate,
+//! rate limit, store, relay, encode). Run with `cargo bench --bench
+//! annotations`. Each figure is the median of runs, next to a reference in
+//! the same run: a plain SQLite insert of the same rows (same file
+//! settings); NORMAL sync against FULL; a plain `HashMap` insert of the same
+//! stream (and the old linear find, on a tenth of it); a plain WebSocket
+//! echo on loopback.
 
 // A bench that cannot set up panics with what it expected; pedantic guards src/.
 #![allow(clippy::unwrap_used, clippy::pedantic)]
@@ -15,8 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use qualtop::annotations::{AnnotationStore, SqliteAnnotations};
+use qualtop::annotations::{AnnotationStore, SqliteAnnotations, SyncMode};
 use qualtop::demo::{self, DemoOptions};
+use qualtop::feed::AnnotationSet;
 use qualtop::protocol::{Annotation, AnnotationState};
 use qualtop::server::{AnnotationHub, AnnotationRate, ServerConfig};
 use ratio::median;
@@ -49,14 +54,14 @@ fn median_us(v: Vec<Duration>) -> f64 {
 }
 
 /// The reference: the same rows inserted by hand into the same table in a
-/// file with the store's settings (WAL, synchronous NORMAL), one
+/// file with the store's settings (WAL, synchronous FULL), one
 /// autocommit statement a row, no read before the write.
 fn plain_inserts(dir: &std::path::Path) -> Duration {
     std::fs::create_dir_all(dir).expect("scratch dir");
     let conn = rusqlite::Connection::open(dir.join("plain.sqlite3")).expect("sqlite opens");
     conn.pragma_update(None, "journal_mode", "WAL")
         .expect("wal");
-    conn.pragma_update(None, "synchronous", "NORMAL")
+    conn.pragma_update(None, "synchronous", "FULL")
         .expect("synchronous");
     conn.execute_batch(
         "CREATE TABLE annotations (id TEXT PRIMARY KEY, scope TEXT NOT NULL, signal TEXT,
@@ -124,6 +129,119 @@ fn upserts() {
         c / reference,
         e / reference,
         r / reference
+    );
+}
+
+/// New annotations a second through the store opened with `mode`.
+fn writes_per_second(mode: SyncMode, run: usize) -> f64 {
+    let dir = temp_dir(&format!("sync-{mode:?}-{run}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteAnnotations::open_with(&dir.join("a.sqlite3"), mode).unwrap();
+    let t = Instant::now();
+    for i in 0..UPSERTS {
+        store.upsert(&note(i, "first"), 1).unwrap();
+    }
+    let per_s = UPSERTS as f64 / t.elapsed().as_secs_f64();
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    per_s
+}
+
+/// FULL (the default: an echo means on disk) against WAL's NORMAL, its
+/// reference, alternating which goes first so both see the same disk.
+fn sync_modes() {
+    let (mut full, mut normal) = (Vec::new(), Vec::new());
+    for run in 0..RUNS {
+        if run % 2 == 0 {
+            normal.push(writes_per_second(SyncMode::Normal, run));
+            full.push(writes_per_second(SyncMode::Full, run));
+        } else {
+            full.push(writes_per_second(SyncMode::Full, run));
+            normal.push(writes_per_second(SyncMode::Normal, run));
+        }
+    }
+    let (full, normal) = (median(full), median(normal));
+    println!(
+        "sqlite writes of new annotations (median of {RUNS} runs x {UPSERTS}): synchronous=FULL (the default) {full:.0}/s = {:.2}x synchronous=NORMAL ({normal:.0}/s; no goal set)",
+        full / normal
+    );
+}
+
+/// Annotations streamed to a client, as a backend flooding it would.
+const STREAM: usize = 200_000;
+/// The old linear find is quadratic: timed on a tenth of the stream.
+const LINEAR: usize = STREAM / 10;
+
+/// The old way: a list searched by id for each one merged.
+fn linear_merge(stream: &[Annotation]) -> Duration {
+    let t = Instant::now();
+    let mut list: Vec<Annotation> = Vec::new();
+    for a in stream.iter().take(LINEAR).cloned() {
+        if let Some(held) = list.iter_mut().find(|h| h.id == a.id) {
+            *held = a;
+        } else {
+            list.push(a);
+        }
+    }
+    std::hint::black_box(&list);
+    t.elapsed()
+}
+
+/// The floor: the same stream into a plain map by id (no cap, no order).
+fn map_insert(stream: Vec<Annotation>) -> Duration {
+    let t = Instant::now();
+    let mut map = std::collections::HashMap::new();
+    for a in stream {
+        map.insert(a.id.clone(), a);
+    }
+    std::hint::black_box(&map);
+    t.elapsed()
+}
+
+/// The set a client holds: indexed by id, capped, evicting the longest ended.
+fn set_merge(stream: Vec<Annotation>) -> (Duration, Duration) {
+    let t = Instant::now();
+    let mut set = AnnotationSet::default();
+    let mut slowest = Duration::ZERO;
+    for a in stream {
+        let one = Instant::now();
+        set.merge(a);
+        slowest = slowest.max(one.elapsed());
+    }
+    let took = t.elapsed();
+    assert_eq!(
+        (set.len() as u64 + set.let_go(), set.len()),
+        (STREAM as u64, qualtop::feed::MAX_HELD_ANNOTATIONS),
+        "every one merged, the set held at its cap"
+    );
+    (took, slowest)
+}
+
+fn merges() {
+    let stream: Vec<Annotation> = (0..STREAM)
+        .map(|i| Annotation {
+            id: format!("{i:08}-flood"),
+            rev: Some(1),
+            from: ANCHOR + i as i64,
+            ..note(i, "flood")
+        })
+        .collect();
+    let (mut set, mut slowest, mut map, mut linear) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..RUNS {
+        let (took, worst) = set_merge(stream.clone());
+        set.push(took.as_secs_f64() * 1e3);
+        slowest.push(worst.as_secs_f64() * 1e3);
+        map.push(map_insert(stream.clone()).as_secs_f64() * 1e3);
+        linear.push(linear_merge(&stream).as_secs_f64() * 1e3);
+    }
+    let (set, slowest, map, linear) = (median(set), median(slowest), median(map), median(linear));
+    let per = |ms: f64, n: usize| ms * 1e3 / n as f64;
+    println!(
+        "client merge of a {STREAM} annotation stream (median of {RUNS} runs): {set:.0} ms, {:.2} µs each (slowest {slowest:.2} ms) = {:.2}x a plain HashMap insert of the same stream ({map:.0} ms); the old linear find took {linear:.0} ms for the first {LINEAR} ({:.0} µs each, {:.0}x the set's per merge; no goal set)",
+        per(set, STREAM),
+        set / map,
+        per(linear, LINEAR),
+        per(linear, LINEAR) / per(set, STREAM)
     );
 }
 
@@ -235,6 +353,8 @@ async fn round_trips() {
 
 fn main() {
     upserts();
+    sync_modes();
+    merges();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -5,7 +5,6 @@
 //! fleet grown to that many leaves, as `demo-server --leaves`). Next to it,
 //! a reference timed on the same buckets: one plain pass reading and
 //! summing every leaf's counts of every ratio signal for that bucket.
-//! The debug-build figure is `relay_alerts_cost` (tests/it).
 
 // A bench that cannot set up panics with what it expected; pedantic guards src/.
 #![allow(clippy::unwrap_used, clippy::pedantic)]

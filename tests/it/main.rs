@@ -62,7 +62,6 @@ mod protocol_messages;
 mod push_cli;
 mod relay_alerts;
 mod relay_alerts_config;
-mod relay_alerts_cost;
 mod relay_annotations;
 mod relay_cardinality;
 mod relay_config_refusals;

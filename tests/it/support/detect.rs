@@ -118,8 +118,9 @@ pub fn plain_pass(store: &Store, signals: &[String], b: i64) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
-/// What the relay's detection costs, measured as `qualtop serve` runs it:
-/// `relay_alerts_cost` in a debug build, the `relay_detect` bench in release.
+/// What the relay's detection costs, measured as `qualtop serve` runs it
+/// (the `relay_detect` bench).
+#[allow(dead_code)] // the relay_detect bench's alone
 pub struct RelayCost {
     /// The replay after its last live bucket.
     pub replay: DemoReplay,
@@ -133,6 +134,7 @@ pub struct RelayCost {
 /// `history` buckets of `scenario` fed and replayed in one step (the
 /// relay's window at start), then each of `live` more fed, stepped and
 /// published alone; `after_each` sees the replay after each, untimed.
+#[allow(dead_code)] // the relay_detect bench's alone
 pub fn relay_cost(
     scenario: Scenario,
     history: i64,
