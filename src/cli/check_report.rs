@@ -176,13 +176,15 @@ fn clean_change(c: &Change) -> Change {
     }
 }
 
-/// The suspects of `r`, one of the bug `members`, as reported.
+/// The suspects of `r`, one of the bug `members` among every regression
+/// `detected`, as reported.
 fn suspects_of(
     r: &DetectedRegression,
     members: &[&DetectedRegression],
+    detected: &[DetectedRegression],
     changes: &[Change],
 ) -> Vec<ReportedSuspect> {
-    rank_in_bug(r, members, changes)
+    rank_in_bug(r, members, detected, changes)
         .into_iter()
         .take(MAX_SUSPECTS)
         .map(|s| ReportedSuspect {
@@ -242,9 +244,11 @@ pub fn reported_bugs_with_changes(
             let placing = bug.placing_now();
             let places = narrowest(placing.iter().map(|r| &r.scope), &known);
             let places: Vec<Place> = places.iter().map(clean_place).collect();
-            // Each regression is ranked with the rest of its fault as evidence.
-            let reported_in_bug =
-                |r: &DetectedRegression| reported(r, suspects_of(r, &bug.members, changes));
+            // Each regression is ranked with the rest of its fault (and the
+            // faults in force where it began) as evidence.
+            let reported_in_bug = |r: &DetectedRegression| {
+                reported(r, suspects_of(r, &bug.members, regressions, changes))
+            };
             ReportedBug {
                 active: bug.is_active(),
                 where_text: place_text(&clean_place(&bug.place(&known))),

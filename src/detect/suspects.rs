@@ -235,7 +235,7 @@ pub fn rank_at<'a>(scope: &ScopeMap, onset: Millis, changes: &'a [Change]) -> Ve
         scope,
         onset,
         weight: 1.0,
-        words: true,
+        evidence: Evidence::Peer,
     };
     rank_places(&[place], changes, &RankWeights::default())
 }
@@ -251,25 +251,23 @@ pub fn rank_bug<'a>(members: &[&DetectedRegression], changes: &'a [Change]) -> V
     let weight = 1.0 / members.len().max(1) as f64;
     let places: Vec<Place> = members
         .iter()
-        .map(|r| Place {
-            scope: &r.scope,
-            onset: r.onset,
-            weight,
-            words: true,
-        })
+        .map(|r| Place::of(r, weight, Evidence::Peer))
         .collect();
     rank_places(&places, changes, &RankWeights::default())
 }
 
 /// The changes that may explain `regression`, one of the regressions of a
-/// bug (`bug`, which holds it too), with the default [`RankWeights`]. See
-/// [`rank_in_bug_with`].
+/// bug (`bug`, which holds it too), with the default [`RankWeights`];
+/// `detected`: every regression detection holds (the bug's among them or
+/// not), for its earlier sightings. See [`rank_in_bug_with`].
 pub fn rank_in_bug<'a>(
     regression: &DetectedRegression,
     bug: &[&DetectedRegression],
+    detected: &[DetectedRegression],
     changes: &'a [Change],
 ) -> Vec<Suspect<'a>> {
-    rank_in_bug_with(&RankWeights::default(), regression, bug, &[], changes)
+    let seen: Vec<&DetectedRegression> = detected.iter().collect();
+    rank_in_bug_with(&RankWeights::default(), regression, bug, &seen, changes)
 }
 
 /// [`rank_in_bug`] with the weights given. The evidence is:
@@ -278,15 +276,17 @@ pub fn rank_in_bug<'a>(
 ///   other signals and places, as in [`rank_bug`]. A bug that folded two
 ///   faults hours apart (a routing change after a TPU one) thus ranks each
 ///   regression against its own fault;
-/// - its earlier sightings: members that began before its peers, were
-///   still in force at its onset, and whose place holds or lies inside its
-///   own. A regression detected hours into a fault (a coarse alarm that
-///   needed hours of evidence) is that fault seen late: the change before
-///   the first sighting explains it, not the nearest one before its own
-///   estimate. They decide [`RankWeights::earlier_share`] of the score,
-///   and `seen` (regressions outside the bug: the bench's what-if; every
-///   surface passes none) may add more. A change must still be a suspect
-///   of a peer: an earlier sighting adds weight, never a suspect;
+/// - its earlier sightings: regressions of any bug (`bug` and `seen`) that
+///   began before its peers, were still in force at its onset, were placed
+///   by the scope search (a group alarm's place is wider than its fault),
+///   and whose place holds or lies inside its own. A regression detected
+///   hours into a fault (a small drop that needed hours of evidence, often
+///   grouped apart from the fault's first alarms) is one of the faults
+///   already in force there seen late: a change's credit from them is its
+///   best fit among them (the fault it would be), not their mean, and
+///   decides [`RankWeights::earlier_share`] of the score. A change must
+///   still be a suspect of a peer: an earlier sighting adds weight, never a
+///   suspect;
 /// - for a regression the scope search did not localise, no change
 ///   disjoint from every place it localised inside it for the bug.
 pub fn rank_in_bug_with<'a>(
@@ -304,36 +304,32 @@ pub fn rank_in_bug_with<'a>(
     if !peers.iter().any(|m| std::ptr::eq(*m, regression)) {
         peers.push(regression);
     }
-    let earlier: Vec<&DetectedRegression> = bug
-        .iter()
-        .chain(seen)
-        .copied()
-        .filter(|m| m.onset < regression.onset - ONSET_SPREAD_MS && m.covers(regression.onset))
-        .filter(|m| {
-            scope_includes(&m.scope, &regression.scope)
-                || scope_includes(&regression.scope, &m.scope)
-        })
-        .collect();
+    let mut earlier: Vec<&DetectedRegression> = Vec::new();
+    for m in bug.iter().chain(seen).copied() {
+        let sighting = m.origin == ScopeOrigin::Cause
+            && m.onset < regression.onset - ONSET_SPREAD_MS
+            && m.covers(regression.onset)
+            && (scope_includes(&m.scope, &regression.scope)
+                || scope_includes(&regression.scope, &m.scope));
+        if sighting && !earlier.iter().any(|e| std::ptr::eq(*e, m)) {
+            earlier.push(m);
+        }
+    }
     let share = if earlier.is_empty() {
         0.0
     } else {
         weights.earlier_share.clamp(0.0, 1.0)
     };
-    fn place(r: &DetectedRegression, weight: f64, words: bool) -> Place<'_> {
-        Place {
-            scope: &r.scope,
-            onset: r.onset,
-            weight,
-            words,
-        }
-    }
     let fault = localised_inside(regression, bug);
     let peer_weight = (1.0 - share) / peers.len() as f64;
-    let earlier_weight = share / earlier.len().max(1) as f64;
     let places: Vec<Place> = peers
         .iter()
-        .map(|r| place(r, peer_weight, true))
-        .chain(earlier.iter().map(|r| place(r, earlier_weight, false)))
+        .map(|r| Place::of(r, peer_weight, Evidence::Peer))
+        .chain(
+            earlier
+                .iter()
+                .map(|r| Place::of(r, share, Evidence::Earlier)),
+        )
         .collect();
     let mut ranked = rank_places(&places, changes, weights);
     if !fault.is_empty() {
@@ -369,13 +365,33 @@ fn localised_inside<'r>(
 }
 
 /// One (scope, onset) a change is scored against, and its share of the
-/// score; `words`: whether the reason may be told from it (an earlier
-/// sighting's lead is not this regression's).
+/// score.
 struct Place<'s> {
     scope: &'s ScopeMap,
     onset: Millis,
     weight: f64,
-    words: bool,
+    evidence: Evidence,
+}
+
+/// How a place's scores add up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Evidence {
+    /// Summed, and the reason may be told from it.
+    Peer,
+    /// An earlier sighting: only the best of them counts, and its lead is
+    /// not this regression's, so the reason is never told from it.
+    Earlier,
+}
+
+impl<'s> Place<'s> {
+    fn of(r: &'s DetectedRegression, weight: f64, evidence: Evidence) -> Self {
+        Place {
+            scope: &r.scope,
+            onset: r.onset,
+            weight,
+            evidence,
+        }
+    }
 }
 
 /// One change against one (scope, onset): its score, lead and fit, if it
@@ -394,18 +410,23 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
     let mut out: Vec<Suspect<'a>> = changes
         .iter()
         .filter_map(|change| {
-            let each: Vec<(f64, Millis, ScopeFit, bool)> = places
+            let each: Vec<(f64, Millis, ScopeFit, Evidence)> = places
                 .iter()
                 .filter_map(|p| {
                     let (score, lead, fit) = against(change, p.scope, p.onset, w)?;
-                    Some((score * p.weight, lead, fit, p.words))
+                    Some((score * p.weight, lead, fit, p.evidence))
                 })
                 .collect();
-            let told = each.iter().filter(|e| e.3);
-            let (_, lead, fit, _) = *told.max_by(|a, b| a.0.total_cmp(&b.0))?;
+            let told = each.iter().filter(|e| e.3 == Evidence::Peer);
+            let (_, lead, fit, _) = *told.clone().max_by(|a, b| a.0.total_cmp(&b.0))?;
+            let earlier = each
+                .iter()
+                .filter(|e| e.3 == Evidence::Earlier)
+                .map(|e| e.0)
+                .fold(0.0, f64::max);
             Some(Suspect {
                 change,
-                score: each.iter().map(|e| e.0).sum::<f64>(),
+                score: told.map(|e| e.0).sum::<f64>() + earlier,
                 lead_ms: lead,
                 fit,
                 why: why(change, lead, fit),

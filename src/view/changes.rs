@@ -121,14 +121,17 @@ pub fn change_markers<'a>(
         })
 }
 
-/// The top suspect of `regression`, one of the bug `members`
-/// (`detect::rank_in_bug`).
+/// The top suspect of `regression`, one of the bug `members` among every
+/// regression `detected` (`detect::rank_in_bug`).
 pub fn best_suspect<'a>(
     regression: &DetectedRegression,
     members: &[&DetectedRegression],
+    detected: &[DetectedRegression],
     changes: &'a [Change],
 ) -> Option<Suspect<'a>> {
-    rank_in_bug(regression, members, changes).into_iter().next()
+    rank_in_bug(regression, members, detected, changes)
+        .into_iter()
+        .next()
 }
 
 /// What a new annotation of a regression cites by default: `suspect:

@@ -140,7 +140,13 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                 path: steps,
                 active: bug.is_active(),
                 text: sanitize(&text).into_owned(),
-                suspect: best_suspect(worst, &bug.members, &fleet.changes).map(|s| s.why),
+                suspect: best_suspect(
+                    worst,
+                    &bug.members,
+                    &fleet.detections.regressions,
+                    &fleet.changes,
+                )
+                .map(|s| s.why),
             }
         })
         .collect()

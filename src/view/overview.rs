@@ -401,7 +401,11 @@ fn level_rows(
             );
             row.onset = held.map(|r| bugs.onset_of(r).unwrap_or(r.onset));
             row.suspect = held
-                .and_then(|r| best_suspect(r, bugs.members_of(r).unwrap_or(&[r]), &fleet.changes))
+                .and_then(|r| {
+                    let alone = [r];
+                    let members = bugs.members_of(r).unwrap_or(&alone);
+                    best_suspect(r, members, &fleet.detections.regressions, &fleet.changes)
+                })
                 .map(|s| citation(&s));
         }
     }

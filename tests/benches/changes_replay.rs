@@ -22,9 +22,8 @@
 //! `CHANGES_REPLAY_CACHE=dir` keeps each seed's detections there and reuses
 //! them (tuning reruns only the ranking; delete it when detection changes);
 //! `CHANGES_REPLAY_GRID=1` prints the goal figures for a grid of
-//! `RankWeights`; `CHANGES_REPLAY_ALL=1` also offers every other regression
-//! of the run as an earlier sighting (what ranking could do with more than
-//! the bug; no surface does this).
+//! `RankWeights`. Earlier sightings are drawn from every regression of the
+//! run, as every surface passes them.
 //! Onsets are the engine's (each new episode's re-dated by
 //! `detect::onset_in_store`), as every surface shows them. Under each
 //! table: why the true change lost, counted by reason (`misses::reason`).
@@ -169,14 +168,8 @@ fn score(run: &SeedRun, weights: &RankWeights) -> (Vec<Scored>, Vec<Unmatched>) 
             .iter()
             .find(|b| b.members.iter().any(|m| std::ptr::eq(*m, r)))
             .map_or(vec![r], |b| b.members.clone());
-        let seen: Vec<&DetectedRegression> = if std::env::var_os("CHANGES_REPLAY_ALL").is_some() {
-            run.regressions
-                .iter()
-                .filter(|m| !members.iter().any(|b| std::ptr::eq(*b, *m)))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        // Every regression detected, as every surface passes them.
+        let seen: Vec<&DetectedRegression> = run.regressions.iter().collect();
         let ranked = rank_in_bug_with(weights, r, &members, &seen, &changes.changes);
         let rank = ranked.iter().position(|s| s.change.id == true_id);
         let above = &ranked[..rank.unwrap_or(ranked.len())];

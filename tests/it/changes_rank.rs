@@ -1,17 +1,17 @@
 //! Ranking changes against a regression on fixed fixtures: time before the
-//! onset, scope fit and kind, a late regression's earlier sightings in its
-//! bug, where its bug localised the fault, and the reason in words. On a
-//! seeded demo replay: changes_rank_replay.
+//! onset, scope fit and kind, where its bug localised the fault, and the
+//! reason in words. A late regression's earlier sightings:
+//! changes_rank_sightings; on a seeded demo replay: changes_rank_replay.
 
 use qualtop::detect::{
     DetectedRegression, ScopeFit, ScopeMap, ScopeOrigin, rank_in_bug, rank_suspects,
 };
 use qualtop::protocol::{Change, ChangeKind, SignalRole};
 
-const MIN: i64 = 60_000;
-const T0: i64 = 1_756_771_200_000;
+pub const MIN: i64 = 60_000;
+pub const T0: i64 = 1_756_771_200_000;
 
-fn scope(pairs: &[(&str, &str)]) -> ScopeMap {
+pub fn scope(pairs: &[(&str, &str)]) -> ScopeMap {
     pairs
         .iter()
         .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
@@ -54,7 +54,7 @@ pub fn change(
     }
 }
 
-fn ids(r: &DetectedRegression, changes: &[Change]) -> Vec<String> {
+pub fn ids(r: &DetectedRegression, changes: &[Change]) -> Vec<String> {
     rank_suspects(r, changes)
         .iter()
         .map(|s| s.change.id.clone())
@@ -299,116 +299,6 @@ fn against_a_bug_a_change_fitting_every_place_beats_a_nearer_one_missing_some() 
     );
 }
 
-/// A regression ending at `end_min` (`None`: still active), of `signal`.
-fn episode(
-    signal: &str,
-    pairs: &[(&str, &str)],
-    onset_min: i64,
-    end_min: Option<i64>,
-) -> DetectedRegression {
-    let mut r = regression(pairs, onset_min);
-    r.signal = signal.into();
-    r.ended_at = end_min.map(|e| T0 + e * MIN);
-    r
-}
-
-/// The fault of a late regression: a routing change at 98, seen at 100 on
-/// `model=atlas-m ∧ platform=api`, and only at 250 on the coarser
-/// `model=atlas-m`, where a deploy went out at 200.
-fn late_fault() -> (Vec<DetectedRegression>, Vec<Change>) {
-    let regressions = vec![
-        episode(
-            "golden-qa",
-            &[("model", "atlas-m"), ("platform", "api")],
-            100,
-            None,
-        ),
-        episode("user-feedback", &[("model", "atlas-m")], 250, None),
-    ];
-    let changes = vec![
-        change(
-            "true",
-            98,
-            &[("model", "atlas-m")],
-            ChangeKind::Config,
-            "router pool weights",
-        ),
-        change(
-            "near",
-            200,
-            &[("model", "atlas-m")],
-            ChangeKind::Deploy,
-            "tokenizer v3",
-        ),
-    ];
-    (regressions, changes)
-}
-
-#[test]
-fn a_late_regression_is_ranked_with_the_earlier_sighting_of_its_fault_in_its_place() {
-    let (rs, changes) = late_fault();
-    let late = &rs[1];
-    // Alone, the deploy 50 min before its own onset explains it best...
-    assert_eq!(ids(late, &changes)[0], "near");
-    // ...but its bug saw the fault 150 min earlier, inside its place.
-    let bug: Vec<&DetectedRegression> = rs.iter().collect();
-    let ranked = rank_in_bug(late, &bug, &changes);
-    assert_eq!(ranked[0].change.id, "true");
-    // The words keep this regression's own lead.
-    assert!(
-        ranked[0].why.contains("2h32m before onset"),
-        "{}",
-        ranked[0].why
-    );
-}
-
-#[test]
-fn an_earlier_member_that_ended_before_the_onset_or_lies_elsewhere_is_no_sighting() {
-    let (mut rs, changes) = late_fault();
-    // Over before the late regression began: a past episode, not this one seen early.
-    rs[0].ended_at = Some(T0 + 200 * MIN);
-    let bug: Vec<&DetectedRegression> = rs.iter().collect();
-    assert_eq!(rank_in_bug(&rs[1], &bug, &changes)[0].change.id, "near");
-    // A place that only overlaps (neither holds the other): another fault's.
-    let (mut rs, changes) = late_fault();
-    rs[0].scope = scope(&[("platform", "api"), ("region", "us-east")]);
-    let bug: Vec<&DetectedRegression> = rs.iter().collect();
-    assert_eq!(rank_in_bug(&rs[1], &bug, &changes)[0].change.id, "near");
-}
-
-#[test]
-fn a_later_fault_in_an_earlier_ones_place_still_goes_to_the_change_just_before_it() {
-    // Two faults of one bug hours apart: the later regression's own fault
-    // (a change just before it) beats the earlier fault's change.
-    let rs = [
-        episode("golden-qa", &[("hardware", "tpu")], 100, None),
-        episode(
-            "code-syntax",
-            &[("hardware", "tpu"), ("model", "atlas-m")],
-            300,
-            None,
-        ),
-    ];
-    let changes = vec![
-        change(
-            "tpu",
-            98,
-            &[("hardware", "tpu")],
-            ChangeKind::Config,
-            "tpu config",
-        ),
-        change(
-            "route",
-            299,
-            &[("model", "atlas-m")],
-            ChangeKind::Config,
-            "router",
-        ),
-    ];
-    let bug: Vec<&DetectedRegression> = rs.iter().collect();
-    assert_eq!(rank_in_bug(&rs[1], &bug, &changes)[0].change.id, "route");
-}
-
 #[test]
 fn a_coarse_alarm_suspects_no_change_disjoint_from_where_its_bug_localised_the_fault() {
     let mut alarm = regression(&[("model", "atlas-l")], 100);
@@ -441,7 +331,7 @@ fn a_coarse_alarm_suspects_no_change_disjoint_from_where_its_bug_localised_the_f
     assert_eq!(ids(&alarm, &changes), ["stratus", "true"]);
     // Its bug placed the fault on the API's TPUs: stratus is elsewhere.
     let bug = [&alarm, &found];
-    let ranked: Vec<&str> = rank_in_bug(&alarm, &bug, &changes)
+    let ranked: Vec<&str> = rank_in_bug(&alarm, &bug, &[], &changes)
         .iter()
         .map(|s| s.change.id.as_str())
         .collect();

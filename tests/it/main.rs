@@ -20,6 +20,7 @@ mod changes_promql;
 mod changes_rank;
 mod changes_rank_onset;
 mod changes_rank_replay;
+mod changes_rank_sightings;
 mod changes_relay;
 mod changes_report;
 mod check_cli;

@@ -1,0 +1,193 @@
+//! A late regression ranked with the earlier sightings of the faults in
+//! force in its place: its own bug's, other bugs', the best fit among them,
+//! and what is no sighting (over before it began, elsewhere, or a group
+//! alarm whose place is wider than its fault).
+
+use super::changes_rank::{MIN, T0, change, ids, regression, scope};
+use qualtop::detect::{DetectedRegression, ScopeOrigin, TrackLevel, rank_in_bug};
+use qualtop::protocol::{Change, ChangeKind};
+
+/// A regression ending at `end_min` (`None`: still active), of `signal`.
+fn episode(
+    signal: &str,
+    pairs: &[(&str, &str)],
+    onset_min: i64,
+    end_min: Option<i64>,
+) -> DetectedRegression {
+    let mut r = regression(pairs, onset_min);
+    r.signal = signal.into();
+    r.ended_at = end_min.map(|e| T0 + e * MIN);
+    r
+}
+
+/// The fault of a late regression: a routing change at 98, seen at 100 on
+/// `model=atlas-m ∧ platform=api`, and only at 250 on the coarser
+/// `model=atlas-m`, where a deploy went out at 200.
+fn late_fault() -> (Vec<DetectedRegression>, Vec<Change>) {
+    let regressions = vec![
+        episode(
+            "golden-qa",
+            &[("model", "atlas-m"), ("platform", "api")],
+            100,
+            None,
+        ),
+        episode("user-feedback", &[("model", "atlas-m")], 250, None),
+    ];
+    let changes = vec![
+        change(
+            "true",
+            98,
+            &[("model", "atlas-m")],
+            ChangeKind::Config,
+            "router pool weights",
+        ),
+        change(
+            "near",
+            200,
+            &[("model", "atlas-m")],
+            ChangeKind::Deploy,
+            "tokenizer v3",
+        ),
+    ];
+    (regressions, changes)
+}
+
+#[test]
+fn a_late_regression_is_ranked_with_the_earlier_sighting_of_its_fault_in_its_place() {
+    let (rs, changes) = late_fault();
+    let late = &rs[1];
+    // Alone, the deploy 50 min before its own onset explains it best...
+    assert_eq!(ids(late, &changes)[0], "near");
+    // ...but its bug saw the fault 150 min earlier, inside its place.
+    let bug: Vec<&DetectedRegression> = rs.iter().collect();
+    let ranked = rank_in_bug(late, &bug, &[], &changes);
+    assert_eq!(ranked[0].change.id, "true");
+    // The words keep this regression's own lead.
+    assert!(
+        ranked[0].why.contains("2h32m before onset"),
+        "{}",
+        ranked[0].why
+    );
+}
+
+#[test]
+fn an_earlier_member_that_ended_before_the_onset_or_lies_elsewhere_is_no_sighting() {
+    let (mut rs, changes) = late_fault();
+    // Over before the late regression began: a past episode, not this one seen early.
+    rs[0].ended_at = Some(T0 + 200 * MIN);
+    let bug: Vec<&DetectedRegression> = rs.iter().collect();
+    assert_eq!(
+        rank_in_bug(&rs[1], &bug, &[], &changes)[0].change.id,
+        "near"
+    );
+    // A place that only overlaps (neither holds the other): another fault's.
+    let (mut rs, changes) = late_fault();
+    rs[0].scope = scope(&[("platform", "api"), ("region", "us-east")]);
+    let bug: Vec<&DetectedRegression> = rs.iter().collect();
+    assert_eq!(
+        rank_in_bug(&rs[1], &bug, &[], &changes)[0].change.id,
+        "near"
+    );
+}
+
+#[test]
+fn a_later_fault_in_an_earlier_ones_place_still_goes_to_the_change_just_before_it() {
+    // Two faults of one bug hours apart: the later regression's own fault
+    // (a change just before it) beats the earlier fault's change.
+    let rs = [
+        episode("golden-qa", &[("hardware", "tpu")], 100, None),
+        episode(
+            "code-syntax",
+            &[("hardware", "tpu"), ("model", "atlas-m")],
+            300,
+            None,
+        ),
+    ];
+    let changes = vec![
+        change(
+            "tpu",
+            98,
+            &[("hardware", "tpu")],
+            ChangeKind::Config,
+            "tpu config",
+        ),
+        change(
+            "route",
+            299,
+            &[("model", "atlas-m")],
+            ChangeKind::Config,
+            "router",
+        ),
+    ];
+    let bug: Vec<&DetectedRegression> = rs.iter().collect();
+    assert_eq!(
+        rank_in_bug(&rs[1], &bug, &[], &changes)[0].change.id,
+        "route"
+    );
+}
+
+#[test]
+fn an_earlier_sighting_grouped_in_another_bug_counts_too() {
+    // A small drop that needed hours of evidence is often a bug of its own:
+    // the sighting of its fault in force there is found among all detected.
+    let (rs, changes) = late_fault();
+    let alone = [&rs[1]];
+    assert_eq!(
+        rank_in_bug(&rs[1], &alone, &[], &changes)[0].change.id,
+        "near"
+    );
+    assert_eq!(
+        rank_in_bug(&rs[1], &alone, &rs, &changes)[0].change.id,
+        "true"
+    );
+}
+
+#[test]
+fn a_group_alarm_is_no_earlier_sighting() {
+    // Its place (model=atlas-m ∧ platform=api as a whole) is wider than its
+    // fault: the scope search did not place it.
+    let (mut rs, changes) = late_fault();
+    rs[0].origin = ScopeOrigin::Track(TrackLevel::Group);
+    assert_eq!(
+        rank_in_bug(&rs[1], &[&rs[1]], &rs, &changes)[0].change.id,
+        "near"
+    );
+}
+
+#[test]
+fn of_several_faults_in_force_the_best_fit_counts_not_their_mean() {
+    // The routing fault seen at 100 (caused at 98), and a TPU fault seen at
+    // 30 in two regions (caused at 28), all still in force when the coarse
+    // late regression begins at 250, 50 min after an unrelated deploy.
+    let (mut rs, mut changes) = late_fault();
+    for region in ["us-east", "eu-west"] {
+        let mut tpu = regression(
+            &[
+                ("hardware", "tpu"),
+                ("model", "atlas-m"),
+                ("region", region),
+            ],
+            30,
+        );
+        tpu.signal = "code-syntax".into();
+        rs.push(tpu);
+    }
+    changes.push(change(
+        "tpu",
+        28,
+        &[("hardware", "tpu")],
+        ChangeKind::Config,
+        "tpu config",
+    ));
+    // Averaged over the three sightings the routing change would get a third
+    // of its credit and lose to the deploy; it is the fault one of them is.
+    let ranked = rank_in_bug(&rs[1], &[&rs[1]], &rs, &changes);
+    let order: Vec<&str> = ranked.iter().map(|s| s.change.id.as_str()).collect();
+    assert_eq!(order[0], "true", "{order:?}");
+    // Each sighting's own lead is not this regression's: the words keep its own.
+    assert!(
+        ranked[0].why.contains("2h32m before onset"),
+        "{}",
+        ranked[0].why
+    );
+}
