@@ -32,9 +32,14 @@ pub struct RankWeights {
     pub broader_per_dim: f64,
     /// Per dimension the change fixes and the regression leaves open.
     pub narrower_per_dim: f64,
-    /// The share of a late regression's score that its bug's earlier
-    /// regressions in the same place decide (see [`rank_in_bug`]); 0: none.
+    /// The share of a regression's score that the earlier sightings of the
+    /// faults in force in its place decide when it began alone (see
+    /// [`rank_in_bug_with`]); 0: none.
     pub earlier_share: f64,
+    /// The same when it began with peers (other regressions of its bug
+    /// within [`ONSET_SPREAD_MS`]): a fault's arrival, which its own lead
+    /// dates better than a fault already there.
+    pub arrival_share: f64,
 }
 
 impl Default for RankWeights {
@@ -45,6 +50,7 @@ impl Default for RankWeights {
             broader_per_dim: 0.7,
             narrower_per_dim: 0.8,
             earlier_share: 0.3,
+            arrival_share: 0.15,
         }
     }
 }
@@ -207,6 +213,22 @@ fn lead_words(lead: Millis) -> String {
     }
 }
 
+/// `; 2m before golden-qa dropped on hardware=tpu, still down at onset`:
+/// the earlier sighting that decided a suspect; sanitised.
+fn sighting_words(lead: Millis, seen: &Place) -> String {
+    use crate::text::format::duration;
+    let when = match lead {
+        0 => "just as".to_owned(),
+        l if l > 0 => format!("{} before", duration(l)),
+        l => format!("{} after", duration(-l)),
+    };
+    format!(
+        "; {when} {} dropped on {}, still down at onset",
+        clean(seen.signal, TITLE_WIDTH),
+        clean(&scope_text(seen.scope), TITLE_WIDTH * 2)
+    )
+}
+
 /// The reason in words, as every surface shows it.
 pub fn why(change: &Change, lead: Millis, fit: ScopeFit) -> String {
     format!(
@@ -236,6 +258,7 @@ pub fn rank_at<'a>(scope: &ScopeMap, onset: Millis, changes: &'a [Change]) -> Ve
         onset,
         weight: 1.0,
         evidence: Evidence::Peer,
+        signal: "",
     };
     rank_places(&[place], changes, &RankWeights::default())
 }
@@ -279,14 +302,17 @@ pub fn rank_in_bug<'a>(
 /// - its earlier sightings: regressions of any bug (`bug` and `seen`) that
 ///   began before its peers, were still in force at its onset, were placed
 ///   by the scope search (a group alarm's place is wider than its fault),
-///   and whose place holds or lies inside its own. A regression detected
-///   hours into a fault (a small drop that needed hours of evidence, often
-///   grouped apart from the fault's first alarms) is one of the faults
-///   already in force there seen late: a change's credit from them is its
-///   best fit among them (the fault it would be), not their mean, and
-///   decides [`RankWeights::earlier_share`] of the score. A change must
-///   still be a suspect of a peer: an earlier sighting adds weight, never a
-///   suspect;
+///   and whose place shares slices with its own (the scope search cuts one
+///   fault many ways: `hardware=tpu ∧ model=atlas-m` and `model=atlas-m ∧
+///   region=us-east` share its TPU slices in us-east). A regression
+///   detected hours into a fault (a small drop that needed hours of
+///   evidence, often grouped apart from the fault's first alarms) is one of
+///   the faults already in force there seen late: a change's credit from
+///   them is its best fit among them (the fault it would be), not their
+///   mean. They decide [`RankWeights::earlier_share`] of the score of a
+///   regression that began alone, [`RankWeights::arrival_share`] of one
+///   that began with peers. A change must still be a suspect of a peer: an
+///   earlier sighting adds weight, never a suspect;
 /// - for a regression the scope search did not localise, no change
 ///   disjoint from every place it localised inside it for the bug.
 pub fn rank_in_bug_with<'a>(
@@ -309,14 +335,15 @@ pub fn rank_in_bug_with<'a>(
         let sighting = m.origin == ScopeOrigin::Cause
             && m.onset < regression.onset - ONSET_SPREAD_MS
             && m.covers(regression.onset)
-            && (scope_includes(&m.scope, &regression.scope)
-                || scope_includes(&regression.scope, &m.scope));
+            && ScopeFit::of(&m.scope, &regression.scope) != ScopeFit::Disjoint;
         if sighting && !earlier.iter().any(|e| std::ptr::eq(*e, m)) {
             earlier.push(m);
         }
     }
     let share = if earlier.is_empty() {
         0.0
+    } else if peers.len() > 1 {
+        weights.arrival_share.clamp(0.0, 1.0)
     } else {
         weights.earlier_share.clamp(0.0, 1.0)
     };
@@ -371,6 +398,8 @@ struct Place<'s> {
     onset: Millis,
     weight: f64,
     evidence: Evidence,
+    /// The regression's signal, for the words of an earlier sighting.
+    signal: &'s str,
 }
 
 /// How a place's scores add up.
@@ -390,6 +419,7 @@ impl<'s> Place<'s> {
             onset: r.onset,
             weight,
             evidence,
+            signal: &r.signal,
         }
     }
 }
@@ -410,26 +440,33 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
     let mut out: Vec<Suspect<'a>> = changes
         .iter()
         .filter_map(|change| {
-            let each: Vec<(f64, Millis, ScopeFit, Evidence)> = places
+            let each: Vec<(f64, Millis, ScopeFit, &Place)> = places
                 .iter()
                 .filter_map(|p| {
                     let (score, lead, fit) = against(change, p.scope, p.onset, w)?;
-                    Some((score * p.weight, lead, fit, p.evidence))
+                    Some((score * p.weight, lead, fit, p))
                 })
                 .collect();
-            let told = each.iter().filter(|e| e.3 == Evidence::Peer);
+            let told = each.iter().filter(|e| e.3.evidence == Evidence::Peer);
             let (_, lead, fit, _) = *told.clone().max_by(|a, b| a.0.total_cmp(&b.0))?;
-            let earlier = each
+            let told: f64 = told.map(|e| e.0).sum();
+            let sighting = each
                 .iter()
-                .filter(|e| e.3 == Evidence::Earlier)
-                .map(|e| e.0)
-                .fold(0.0, f64::max);
+                .filter(|e| e.3.evidence == Evidence::Earlier)
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            let earlier = sighting.map_or(0.0, |e| e.0);
+            let mut words = why(change, lead, fit);
+            // When the sighting decides, say so: a change hours before the
+            // onset reads as a mistake without it.
+            if let Some((_, seen_lead, _, seen)) = sighting.filter(|e| e.0 > told) {
+                words.push_str(&sighting_words(*seen_lead, seen));
+            }
             Some(Suspect {
                 change,
-                score: told.map(|e| e.0).sum::<f64>() + earlier,
+                score: told + earlier,
                 lead_ms: lead,
                 fit,
-                why: why(change, lead, fit),
+                why: words,
             })
         })
         .collect();

@@ -215,14 +215,14 @@ fn totals(scored: &[Scored]) -> (usize, usize, usize) {
 /// the defaults, on both seed sets (tune on the first only).
 fn grid(tuned: &[SeedRun], held: &[SeedRun]) {
     println!(
-        "\n| half lead min | earlier share | tuned first | tuned disjoint above | held-out first | held-out disjoint above |"
+        "\n| arrival share | earlier share | tuned first | tuned disjoint above | held-out first | held-out disjoint above |"
     );
     println!("|---|---|---|---|---|---|");
     let d = RankWeights::default();
-    for half in [10.0, 15.0, 30.0] {
-        for earlier in [0.0, 0.3, 0.5] {
+    for arrival in [0.0, 0.1, 0.15, 0.2, 0.3] {
+        for earlier in [0.3, 0.5, 0.7] {
             let w = RankWeights {
-                half_lead_ms: half * MINUTE as f64,
+                arrival_share: arrival,
                 earlier_share: earlier,
                 ..d
             };
@@ -233,7 +233,7 @@ fn grid(tuned: &[SeedRun], held: &[SeedRun]) {
             let ((tf, tc, td), (hf, hc, hd)) = (sum(tuned), sum(held));
             let mark = if w == d { " (default)" } else { "" };
             println!(
-                "| {half} | {earlier}{mark} | {:.1} % | {td} | {:.1} % | {hd} |",
+                "| {arrival} | {earlier}{mark} | {:.1} % | {td} | {:.1} % | {hd} |",
                 100.0 * tf as f64 / tc.max(1) as f64,
                 100.0 * hf as f64 / hc.max(1) as f64,
             );

@@ -1,7 +1,7 @@
 //! A late regression ranked with the earlier sightings of the faults in
 //! force in its place: its own bug's, other bugs', the best fit among them,
-//! and what is no sighting (over before it began, elsewhere, or a group
-//! alarm whose place is wider than its fault).
+//! less when it arrived with peers, and what is no sighting (over before it
+//! began, elsewhere, or a group alarm whose place is wider than its fault).
 
 use super::changes_rank::{MIN, T0, change, ids, regression, scope};
 use qualtop::detect::{DetectedRegression, ScopeOrigin, TrackLevel, rank_in_bug};
@@ -62,9 +62,17 @@ fn a_late_regression_is_ranked_with_the_earlier_sighting_of_its_fault_in_its_pla
     let bug: Vec<&DetectedRegression> = rs.iter().collect();
     let ranked = rank_in_bug(late, &bug, &[], &changes);
     assert_eq!(ranked[0].change.id, "true");
-    // The words keep this regression's own lead.
+    // The words keep this regression's own lead, and say which sighting
+    // made a change two and a half hours before it the suspect.
     assert!(
         ranked[0].why.contains("2h32m before onset"),
+        "{}",
+        ranked[0].why
+    );
+    assert!(
+        ranked[0].why.ends_with(
+            "; 2m before golden-qa dropped on model=atlas-m ∧ platform=api, still down at onset"
+        ),
         "{}",
         ranked[0].why
     );
@@ -80,13 +88,27 @@ fn an_earlier_member_that_ended_before_the_onset_or_lies_elsewhere_is_no_sightin
         rank_in_bug(&rs[1], &bug, &[], &changes)[0].change.id,
         "near"
     );
-    // A place that only overlaps (neither holds the other): another fault's.
+    // A place with no slice in common: another fault's.
+    let (mut rs, changes) = late_fault();
+    rs[0].scope = scope(&[("model", "atlas-l"), ("platform", "api")]);
+    let bug: Vec<&DetectedRegression> = rs.iter().collect();
+    assert_eq!(
+        rank_in_bug(&rs[1], &bug, &[], &changes)[0].change.id,
+        "near"
+    );
+}
+
+#[test]
+fn a_place_that_only_overlaps_is_a_sighting_of_the_slices_they_share() {
+    // The scope search cuts one fault many ways: `platform=api ∧
+    // region=us-east` and `model=atlas-m` share atlas-m's API slices in
+    // us-east, where the late regression may come from.
     let (mut rs, changes) = late_fault();
     rs[0].scope = scope(&[("platform", "api"), ("region", "us-east")]);
     let bug: Vec<&DetectedRegression> = rs.iter().collect();
     assert_eq!(
         rank_in_bug(&rs[1], &bug, &[], &changes)[0].change.id,
-        "near"
+        "true"
     );
 }
 
@@ -124,6 +146,50 @@ fn a_later_fault_in_an_earlier_ones_place_still_goes_to_the_change_just_before_i
         rank_in_bug(&rs[1], &bug, &[], &changes)[0].change.id,
         "route"
     );
+}
+
+#[test]
+fn a_regression_arriving_with_peers_leans_on_its_own_lead_more_than_one_seen_alone() {
+    // The TPU fault in force since 100; at 300 code-syntax drops on
+    // tpu ∧ atlas-m, 12 min after a router change to atlas-m.
+    let tpu = episode("golden-qa", &[("hardware", "tpu")], 100, None);
+    let late = episode(
+        "code-syntax",
+        &[("hardware", "tpu"), ("model", "atlas-m")],
+        300,
+        None,
+    );
+    let changes = vec![
+        change(
+            "tpu",
+            98,
+            &[("hardware", "tpu")],
+            ChangeKind::Config,
+            "tpu config",
+        ),
+        change(
+            "route",
+            288,
+            &[("model", "atlas-m")],
+            ChangeKind::Config,
+            "router",
+        ),
+    ];
+    // Alone, it reads as the TPU fault seen late.
+    let all = [tpu.clone(), late.clone()];
+    let top = |r: &DetectedRegression, bug: &[&DetectedRegression]| {
+        rank_in_bug(r, bug, &all, &changes)[0].change.id.clone()
+    };
+    assert_eq!(top(&late, &[&tpu, &late]), "tpu");
+    // With a peer (user-feedback drops there a minute later) it is a fault
+    // arriving: its own lead says more than the fault already there.
+    let peer = episode(
+        "user-feedback",
+        &[("hardware", "tpu"), ("model", "atlas-m")],
+        301,
+        None,
+    );
+    assert_eq!(top(&late, &[&tpu, &late, &peer]), "route");
 }
 
 #[test]
@@ -190,4 +256,19 @@ fn of_several_faults_in_force_the_best_fit_counts_not_their_mean() {
         "{}",
         ranked[0].why
     );
+}
+
+#[test]
+fn the_sighting_is_named_only_when_it_decides_and_its_signal_is_neutralised() {
+    let (mut rs, changes) = late_fault();
+    rs[0].signal = "qa\x1b]0;owned\x07\x1b[31m".into();
+    let bug: Vec<&DetectedRegression> = rs.iter().collect();
+    let ranked = rank_in_bug(&rs[1], &bug, &[], &changes);
+    let why = &ranked[0].why;
+    assert!(why.contains("dropped on"), "{why}");
+    assert!(!why.chars().any(char::is_control), "{why:?}");
+    // The deploy just before the late onset is ranked on its own lead: no
+    // sighting in its words.
+    let near = ranked.iter().find(|s| s.change.id == "near").unwrap();
+    assert!(!near.why.contains("dropped on"), "{}", near.why);
 }
