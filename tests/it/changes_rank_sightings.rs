@@ -112,10 +112,10 @@ fn a_place_that_only_overlaps_is_a_sighting_of_the_slices_they_share() {
     );
 }
 
-#[test]
-fn a_later_fault_in_an_earlier_ones_place_still_goes_to_the_change_just_before_it() {
-    // Two faults of one bug hours apart: the later regression's own fault
-    // (a change just before it) beats the earlier fault's change.
+/// The TPU fault seen on golden-qa at 100 (its change at 98), and code-syntax
+/// dropping on tpu ∧ atlas-m at 300, after a router change to atlas-m at
+/// `route_at`: [tpu, late], changes.
+fn tpu_then_route(route_at: i64) -> ([DetectedRegression; 2], Vec<Change>) {
     let rs = [
         episode("golden-qa", &[("hardware", "tpu")], 100, None),
         episode(
@@ -135,12 +135,20 @@ fn a_later_fault_in_an_earlier_ones_place_still_goes_to_the_change_just_before_i
         ),
         change(
             "route",
-            299,
+            route_at,
             &[("model", "atlas-m")],
             ChangeKind::Config,
             "router",
         ),
     ];
+    (rs, changes)
+}
+
+#[test]
+fn a_later_fault_in_an_earlier_ones_place_still_goes_to_the_change_just_before_it() {
+    // Two faults of one bug hours apart: the later regression's own fault
+    // (a change a minute before it) beats the earlier fault's change.
+    let (rs, changes) = tpu_then_route(299);
     let bug: Vec<&DetectedRegression> = rs.iter().collect();
     assert_eq!(
         rank_in_bug(&rs[1], &bug, &[], &changes)[0].change.id,
@@ -150,31 +158,8 @@ fn a_later_fault_in_an_earlier_ones_place_still_goes_to_the_change_just_before_i
 
 #[test]
 fn a_regression_arriving_with_peers_leans_on_its_own_lead_more_than_one_seen_alone() {
-    // The TPU fault in force since 100; at 300 code-syntax drops on
-    // tpu ∧ atlas-m, 12 min after a router change to atlas-m.
-    let tpu = episode("golden-qa", &[("hardware", "tpu")], 100, None);
-    let late = episode(
-        "code-syntax",
-        &[("hardware", "tpu"), ("model", "atlas-m")],
-        300,
-        None,
-    );
-    let changes = vec![
-        change(
-            "tpu",
-            98,
-            &[("hardware", "tpu")],
-            ChangeKind::Config,
-            "tpu config",
-        ),
-        change(
-            "route",
-            288,
-            &[("model", "atlas-m")],
-            ChangeKind::Config,
-            "router",
-        ),
-    ];
+    // The router change 12 min before the late drop, not one.
+    let ([tpu, late], changes) = tpu_then_route(288);
     // Alone, it reads as the TPU fault seen late.
     let all = [tpu.clone(), late.clone()];
     let top = |r: &DetectedRegression, bug: &[&DetectedRegression]| {
