@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use crate::support::detect::{ANCHOR, DemoReplay, MINUTE, engine};
+use crate::support::detect::{DemoReplay, engine, member_lines, minute};
 use qualtop::cli::check_report::{ReportedBug, reported_bugs};
 use qualtop::demo::Scenario;
 use qualtop::feed::Fleet;
@@ -60,11 +60,6 @@ fn run() -> &'static Run {
     })
 }
 
-/// Minutes from the anchor.
-fn minute(ms: i64) -> i64 {
-    (ms - ANCHOR).div_euclid(MINUTE)
-}
-
 fn onsets(bug: &ReportedBug) -> Vec<i64> {
     bug.regressions.iter().map(|r| minute(r.onset)).collect()
 }
@@ -74,26 +69,12 @@ fn onsets(bug: &ReportedBug) -> Vec<i64> {
 fn describe(bugs: &[ReportedBug]) -> String {
     bugs.iter()
         .map(|b| {
-            let members: Vec<String> = b
-                .regressions
-                .iter()
-                .map(|r| {
-                    format!(
-                        "\n    {} {:?} by {} onset {} end {:?}",
-                        r.signal,
-                        r.slice,
-                        r.found_by,
-                        minute(r.onset),
-                        r.ended_at.map(minute)
-                    )
-                })
-                .collect();
             format!(
                 "{} (active {}) onsets {:?}{}",
                 b.where_text,
                 b.active,
                 onsets(b),
-                members.concat()
+                member_lines(b)
             )
         })
         .collect::<Vec<_>>()

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use crate::support::detect::{ANCHOR, DemoReplay, MINUTE, engine};
+use crate::support::detect::{DemoReplay, MINUTE, engine, member_lines, minute};
 use qualtop::cli::check_report::{CheckReport, ReportedBug, reported_bugs};
 use qualtop::demo::Scenario;
 use qualtop::detect::Detections;
@@ -43,10 +43,6 @@ struct Run {
 
 const MODELS: [&str; 4] = ["atlas-xl", "atlas-l", "atlas-m", "atlas-s"];
 
-fn minute(ms: i64) -> i64 {
-    (ms - ANCHOR).div_euclid(MINUTE)
-}
-
 fn moment(store: Store, detections: Detections) -> (Moment, Store) {
     let bugs = reported_bugs(&detections.regressions, &store);
     let check = CheckReport::from_detections(&detections, &store).to_text();
@@ -71,20 +67,7 @@ fn moment(store: Store, detections: Detections) -> (Moment, Store) {
     let all = bugs
         .iter()
         .map(|b| {
-            let members: String = b
-                .regressions
-                .iter()
-                .map(|r| {
-                    format!(
-                        "\n    {} {:?} by {} onset {} end {:?}",
-                        r.signal,
-                        r.slice,
-                        r.found_by,
-                        minute(r.onset),
-                        r.ended_at.map(minute)
-                    )
-                })
-                .collect();
+            let members = member_lines(b);
             let parts: Vec<String> = b
                 .recovered
                 .iter()

@@ -171,3 +171,26 @@ pub fn relay_cost(
 pub fn engine() -> DetectionEngine {
     DetectionEngine::new(DetectionSettings::default())
 }
+
+/// Minutes from the anchor.
+pub fn minute(ms: Millis) -> i64 {
+    (ms - ANCHOR).div_euclid(MINUTE)
+}
+
+/// One line per member of `bug` (signal, scope, how found, onset, end in
+/// minutes from the anchor): a failure says what went where.
+pub fn member_lines(bug: &qualtop::cli::check_report::ReportedBug) -> String {
+    bug.regressions
+        .iter()
+        .map(|r| {
+            format!(
+                "\n    {} {:?} by {} onset {} end {:?}",
+                r.signal,
+                r.slice,
+                r.found_by,
+                minute(r.onset),
+                r.ended_at.map(minute)
+            )
+        })
+        .collect()
+}
