@@ -27,6 +27,20 @@ pub fn place_text(place: &BTreeMap<String, BTreeSet<String>>) -> String {
     }))
 }
 
+/// `tpu/atlas-l,atlas-m/api`: a place's values only, in dimension order,
+/// for a line too narrow for [`place_text`] (the rows' status column says
+/// places this way); [`WHOLE_FLEET`] for no constraint.
+pub fn values_text(place: &BTreeMap<String, BTreeSet<String>>) -> String {
+    if place.is_empty() {
+        return WHOLE_FLEET.to_owned();
+    }
+    let parts: Vec<String> = place
+        .values()
+        .map(|vs| vs.iter().map(String::as_str).collect::<Vec<_>>().join(","))
+        .collect();
+    sanitize(&parts.join("/")).into_owned()
+}
+
 /// `model=atlas-m ∧ hardware=tpu` in the order given (a drill path keeps
 /// the order the person drilled in).
 pub fn steps_text<'a>(steps: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
@@ -49,6 +63,7 @@ mod tests {
     fn empty_is_the_whole_fleet_everywhere() {
         assert_eq!(scope_text(&BTreeMap::new()), WHOLE_FLEET);
         assert_eq!(place_text(&BTreeMap::new()), WHOLE_FLEET);
+        assert_eq!(values_text(&BTreeMap::new()), WHOLE_FLEET);
         assert_eq!(steps_text([]), WHOLE_FLEET);
     }
 
@@ -70,5 +85,18 @@ mod tests {
             steps_text([("model", "m3"), ("hardware", "tpu")]),
             "model=m3 ∧ hardware=tpu"
         );
+    }
+
+    #[test]
+    fn values_only_keep_the_dimension_order_and_strip_hostile_text() {
+        let place: BTreeMap<String, BTreeSet<String>> = [
+            ("platform", vec!["api"]),
+            ("hardware", vec!["tpu"]),
+            ("model", vec!["atlas-m", "atlas-l\x1b[2J"]),
+        ]
+        .into_iter()
+        .map(|(d, vs)| (d.to_owned(), vs.into_iter().map(str::to_owned).collect()))
+        .collect();
+        assert_eq!(values_text(&place), "tpu/atlas-l,atlas-m/api");
     }
 }

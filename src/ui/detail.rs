@@ -325,7 +325,15 @@ fn render_panel(f: &mut Frame, area: Rect, state: &DetailState, model: &DetailMo
             } else {
                 t.text
             };
-            lines.push(Line::styled(look.cut(&format!("  {}", e.text), w), style));
+            // Too narrow for the places in full: values only, so that the
+            // time and the suites still show.
+            let full = format!("  {}", e.text);
+            let text = if width(&full) <= w {
+                full
+            } else {
+                format!("  {}", e.short)
+            };
+            lines.push(Line::styled(look.cut(&text, w), style));
             if let Some(s) = &e.suspect {
                 lines.push(suspect_line(s, w, look));
             }

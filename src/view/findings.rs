@@ -63,6 +63,9 @@ pub struct ScopeEntry {
     /// Already sanitised: "hardware=tpu ∧ platform=api  -3.1pp  since
     /// 14:05  code-syntax, golden-qa".
     pub text: String,
+    /// The same with places as values only ("tpu/api  -3.1pp  since
+    /// 14:05  …"), for a line too narrow for `text`.
+    pub short: String,
     /// The change that best explains it, in words (sanitised), if one was
     /// reported near its onset.
     pub suspect: Option<String>,

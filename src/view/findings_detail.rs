@@ -120,26 +120,34 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                 })
                 .collect();
             steps.sort_by_key(|s| order(&s.dimension));
-            let mut text = crate::text::scope::place_text(&place);
             let worst = bug.now().worst();
-            if let Some(p) = points(worst.delta_pp) {
-                text.push_str(&format!("  {p}"));
-            }
-            text.push_str(&format!("  since {}", hh_mm(bug.onset())));
-            // Parts that recovered while the rest goes on, before the suites:
-            // it says why the place is narrower than it was.
-            for (part, end) in bug.recovered(&known) {
-                let apart = apart_from(&part, &place);
-                text.push_str(&format!("  ({apart} recovered {})", hh_mm(end)));
-            }
-            text.push_str(&format!("  {}", bug.signals().join(", ")));
-            if let Some(end) = bug.ended_at() {
-                text.push_str(&format!("  (ended {})", hh_mm(end)));
-            }
+            // What follows the place, once with places named in full and
+            // once as values only (a narrow screen keeps the time).
+            let facts = |place_words: fn(&Place) -> String| {
+                let mut text = String::new();
+                if let Some(p) = points(worst.delta_pp) {
+                    text.push_str(&format!("  {p}"));
+                }
+                text.push_str(&format!("  since {}", hh_mm(bug.onset())));
+                // Parts that recovered while the rest goes on, before the
+                // suites: it says why the place is narrower than it was.
+                for (part, end) in bug.recovered(&known) {
+                    let apart = place_words(&apart_from(&part, &place));
+                    text.push_str(&format!("  ({apart} recovered {})", hh_mm(end)));
+                }
+                text.push_str(&format!("  {}", bug.signals().join(", ")));
+                if let Some(end) = bug.ended_at() {
+                    text.push_str(&format!("  (ended {})", hh_mm(end)));
+                }
+                format!("{}{text}", place_words(&place))
+            };
+            let text = facts(crate::text::scope::place_text);
+            let short = facts(crate::text::scope::values_text);
             ScopeEntry {
                 path: steps,
                 active: bug.is_active(),
                 text: sanitize(&text).into_owned(),
+                short: sanitize(&short).into_owned(),
                 suspect: best_suspect(
                     worst,
                     &bug.members,
@@ -154,16 +162,15 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
 
 /// The constraints of a recovered `part` that set it apart from the bug's
 /// `place` now (`model=atlas-l,atlas-xl`), or the whole part if none do.
-fn apart_from(part: &Place, place: &Place) -> String {
+fn apart_from<'p>(part: &'p Place, place: &Place) -> std::borrow::Cow<'p, Place> {
     let differing: Place = part
         .iter()
         .filter(|(d, vs)| place.get(*d) != Some(*vs))
         .map(|(d, vs)| (d.clone(), vs.clone()))
         .collect();
-    let shown = if differing.is_empty() {
-        part
+    if differing.is_empty() {
+        std::borrow::Cow::Borrowed(part)
     } else {
-        &differing
-    };
-    crate::text::scope::place_text(shown)
+        std::borrow::Cow::Owned(differing)
+    }
 }

@@ -345,6 +345,7 @@ fn scope_entries_and_detection_markers_are_drawn_and_enter_jumps_to_a_scope() {
         path: target.clone(),
         active: true,
         text: "model=m-large ∧ hardware=tpu-v5  -8.0pp  since 11:10  golden-qa".into(),
+        short: "m-large/tpu-v5  -8.0pp  since 11:10  golden-qa".into(),
         suspect: None,
     });
     detail.markers.push(TimeMarker {
@@ -368,5 +369,42 @@ fn scope_entries_and_detection_markers_are_drawn_and_enter_jumps_to_a_scope() {
         app.levels().len(),
         3,
         "one level per step, so Esc climbs back"
+    );
+}
+
+#[test]
+fn a_scope_entry_too_wide_for_the_screen_says_its_place_by_values_and_keeps_its_time() {
+    use qualtop::view::{DrillStep, ScopeEntry};
+    let fleet = demo_like_fleet();
+    let mut app = App::new(KeyMap::default());
+    sync(&fleet, &mut app, 80, 24);
+    app.update(Event::Key(KeyPress::char('d')));
+    let mut vm = sync(&fleet, &mut app, 80, 24);
+    let detail = vm.detail.as_mut().expect("detail open");
+    detail.scope.clear();
+    let entry = |text: &str, short: &str| ScopeEntry {
+        path: vec![DrillStep::new("model", "m-large")],
+        active: true,
+        text: text.into(),
+        short: short.into(),
+        suspect: None,
+    };
+    detail.scope.push(entry(
+        "hardware=tpu-v5 ∧ model=m-large,m-medium,m-small ∧ platform=api  -4.6pp  since 05:04  code-syntax",
+        "tpu-v5/m-large,m-medium,m-small/api  -4.6pp  since 05:04  code-syntax",
+    ));
+    detail.scope.push(entry(
+        "model=m-large  -2.0pp  since 06:10  golden-qa",
+        "m-large  -2.0pp  since 06:10  golden-qa",
+    ));
+    let text = text_of(&draw_vm(&app, &vm, 80, 24, &Look::default()));
+    assert!(
+        text.contains("tpu-v5/m-large,m-medium,m-small/api  -4.6pp  since 05:04"),
+        "{text}"
+    );
+    // One that fits keeps its dimensions named.
+    assert!(
+        text.contains("model=m-large  -2.0pp  since 06:10"),
+        "{text}"
     );
 }
