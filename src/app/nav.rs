@@ -1,5 +1,6 @@
 //! Moving around: drilling in and back out, pivoting, the flat view, the
-//! detail views and their jumps. The input line and commands: `line.rs`.
+//! detail views and their jumps. The input line and commands: `line.rs`;
+//! what a key-map action does: `act.rs`.
 
 use super::keymap::Action;
 use super::level::Level;
