@@ -13,7 +13,7 @@ use crate::detect::{
     CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
     TrackLevel, group_bugs,
 };
-use crate::detect::{Place, known_values, narrowest, rank_in_bug};
+use crate::detect::{Place, Suspect, bug_suspect, known_values, narrowest, rank_in_bug};
 use crate::protocol::{Change, Millis};
 use crate::store::Store;
 use crate::text::sanitize::sanitize;
@@ -66,6 +66,10 @@ pub struct ReportedBug {
     /// The largest drop among its active regressions (among all, once it
     /// ended).
     pub worst: ReportedRegression,
+    /// The change that best explains it (`detect::bug_suspect`: the best
+    /// first suspect of any of its regressions), as the TUI's scope panel
+    /// names it.
+    pub suspect: Option<ReportedSuspect>,
     pub regressions: Vec<ReportedRegression>,
 }
 
@@ -129,12 +133,9 @@ pub struct ReportedSuspect {
 }
 
 impl ReportedBug {
-    /// The best-scoring suspect of any of its regressions.
+    /// The change that best explains it ([`ReportedBug::suspect`]).
     pub fn top_suspect(&self) -> Option<&ReportedSuspect> {
-        self.regressions
-            .iter()
-            .filter_map(|r| r.suspects.first())
-            .max_by(|a, b| a.score.total_cmp(&b.score))
+        self.suspect.as_ref()
     }
 }
 
@@ -187,12 +188,16 @@ fn suspects_of(
     rank_in_bug(r, members, detected, changes)
         .into_iter()
         .take(MAX_SUSPECTS)
-        .map(|s| ReportedSuspect {
-            change: clean_change(s.change),
-            score: round(s.score, 3),
-            why: s.why,
-        })
+        .map(reported_suspect)
         .collect()
+}
+
+fn reported_suspect(s: Suspect<'_>) -> ReportedSuspect {
+    ReportedSuspect {
+        change: clean_change(s.change),
+        score: round(s.score, 3),
+        why: s.why,
+    }
 }
 
 fn reported(r: &DetectedRegression, suspects: Vec<ReportedSuspect>) -> ReportedRegression {
@@ -269,6 +274,7 @@ pub fn reported_bugs_with_changes(
                 detected_at: bug.detected_at(),
                 ended_at: bug.ended_at(),
                 worst: reported_in_bug(current.worst()),
+                suspect: bug_suspect(&bug.members, regressions, changes).map(reported_suspect),
                 regressions: bug.members.iter().map(|r| reported_in_bug(r)).collect(),
             }
         })

@@ -479,6 +479,28 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
     out
 }
 
+/// The change that best explains a bug: the best-scoring first suspect of
+/// any of its `members`, each ranked with [`rank_in_bug`] against every
+/// regression `detected` (ties: the earlier member). The one bug-level
+/// suspect every surface names (`check`, snapshots, the scope panel).
+pub fn bug_suspect<'a>(
+    members: &[&DetectedRegression],
+    detected: &[DetectedRegression],
+    changes: &'a [Change],
+) -> Option<Suspect<'a>> {
+    members
+        .iter()
+        .filter_map(|r| {
+            rank_in_bug(r, members, detected, changes)
+                .into_iter()
+                .next()
+        })
+        .fold(None, |best: Option<Suspect<'a>>, s| match best {
+            Some(b) if b.score >= s.score => Some(b),
+            _ => Some(s),
+        })
+}
+
 /// The best suspect, if any change qualifies.
 pub fn top_suspect<'a>(
     regression: &DetectedRegression,

@@ -1,11 +1,12 @@
 //! The detail view's side of detection: markers on the time axis (one per
 //! bug, not per folded alarm) and the scope panel of explaining causes.
 
-use super::changes::best_suspect;
 use super::findings::{MarkerKind, ScopeEntry, TimeMarker, includes, points, row_scope};
 use super::overview::RowKey;
 use super::query::DrillStep;
-use crate::detect::{Bug, DetectedRegression, Place, ScopeMap, group_bugs, known_values};
+use crate::detect::{
+    Bug, DetectedRegression, Place, ScopeMap, bug_suspect, group_bugs, known_values,
+};
 use crate::feed::Fleet;
 use crate::text::sanitize::sanitize;
 use crate::text::time::hh_mm;
@@ -148,13 +149,8 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                 active: bug.is_active(),
                 text: sanitize(&text).into_owned(),
                 short: sanitize(&short).into_owned(),
-                suspect: best_suspect(
-                    worst,
-                    &bug.members,
-                    &fleet.detections.regressions,
-                    &fleet.changes,
-                )
-                .map(|s| s.why),
+                suspect: bug_suspect(&bug.members, &fleet.detections.regressions, &fleet.changes)
+                    .map(|s| s.why),
             }
         })
         .collect()

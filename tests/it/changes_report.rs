@@ -124,3 +124,62 @@ fn annotations_export_cites_the_change_that_best_explains_each_annotation() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["entries"][0]["suspect"]["change"], "true");
 }
+
+#[test]
+fn check_and_the_scope_panel_name_one_suspect_for_a_bug() {
+    use crate::support::ui::{BUCKET_MS, DATA_NOW, demo_like_fleet};
+    use qualtop::cli::check_report::reported_bugs_with_changes;
+    use qualtop::detect::{DetectedRegression, ScopeOrigin};
+    use qualtop::protocol::{Change, SignalRole};
+    // One bug: golden-qa drops at -60 min, code-syntax (the worse drop)
+    // half an hour later, 2 min after a decoy deploy to the same place. The
+    // worst member alone would name the decoy; the bug is named by its best
+    // first suspect, on every surface.
+    let place = [("hardware", "tpu-v5"), ("model", "m-large")];
+    let at = |min: i64| DATA_NOW + min * BUCKET_MS;
+    let member = |signal: &str, onset: i64, delta_pp: f64| DetectedRegression {
+        signal: signal.into(),
+        role: SignalRole::Quality,
+        scope: place
+            .iter()
+            .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
+            .collect(),
+        origin: ScopeOrigin::Cause,
+        causes: Vec::new(),
+        alarms: Vec::new(),
+        onset: at(onset),
+        detected_at: at(onset + 4),
+        ended_at: None,
+        baseline: 0.9,
+        current: 0.9 + delta_pp / 100.0,
+        delta_pp,
+    };
+    let deploy = |id: &str, min: i64| Change {
+        at: at(min),
+        ..change(id, 0, &place, ChangeKind::Deploy, id)
+    };
+    let mut fleet = demo_like_fleet();
+    fleet.detections = Detections {
+        through: Some(DATA_NOW),
+        since: Some(at(-300)),
+        bucket_ms: BUCKET_MS,
+        regressions: vec![
+            member("golden-qa", -60, -2.0),
+            member("code-syntax", -30, -8.0),
+        ],
+        ..Detections::default()
+    };
+    for c in [deploy("tpu-42", -63), deploy("decoy", -32)] {
+        fleet.merge_change(c);
+    }
+    let regressions = &fleet.detections.regressions;
+    let bugs = reported_bugs_with_changes(regressions, &fleet.store, &fleet.changes);
+    assert_eq!(bugs.len(), 1, "one bug");
+    let worst_alone = &bugs[0].worst.suspects[0];
+    assert_eq!(worst_alone.change.id, "decoy", "the fixture's premise");
+    let named = bugs[0].top_suspect().expect("a suspect");
+    assert_eq!(named.change.id, "tpu-42");
+    let entries = qualtop::view::scope_entries(&fleet, &[]);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].suspect.as_deref(), Some(named.why.as_str()));
+}
