@@ -129,8 +129,8 @@ fn annotations_export_cites_the_change_that_best_explains_each_annotation() {
 fn check_and_the_scope_panel_name_one_suspect_for_a_bug() {
     use crate::support::ui::{BUCKET_MS, DATA_NOW, demo_like_fleet};
     use qualtop::cli::check_report::reported_bugs_with_changes;
-    use qualtop::detect::{DetectedRegression, ScopeOrigin};
-    use qualtop::protocol::{Change, SignalRole};
+    use qualtop::detect::DetectedRegression;
+    use qualtop::protocol::Change;
     // One bug: golden-qa drops at -60 min, code-syntax (the worse drop)
     // half an hour later, 2 min after a decoy deploy to the same place. The
     // worst member alone would name the decoy; the bug is named by its best
@@ -139,20 +139,11 @@ fn check_and_the_scope_panel_name_one_suspect_for_a_bug() {
     let at = |min: i64| DATA_NOW + min * BUCKET_MS;
     let member = |signal: &str, onset: i64, delta_pp: f64| DetectedRegression {
         signal: signal.into(),
-        role: SignalRole::Quality,
-        scope: place
-            .iter()
-            .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
-            .collect(),
-        origin: ScopeOrigin::Cause,
-        causes: Vec::new(),
-        alarms: Vec::new(),
         onset: at(onset),
         detected_at: at(onset + 4),
-        ended_at: None,
-        baseline: 0.9,
         current: 0.9 + delta_pp / 100.0,
         delta_pp,
+        ..regression(&place, 0)
     };
     let deploy = |id: &str, min: i64| Change {
         at: at(min),
