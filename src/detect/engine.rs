@@ -13,12 +13,11 @@ use super::detections::{
     TrackState,
 };
 use super::episode::{BurnLog, Episode, TrackId, end_member, level_of, recovered_parts, retired};
+use super::episode_onset::redate;
 use super::monitor::{Monitor, TrackKey};
 use super::monitor_scope::ScopedRegression;
-use super::onset::onset_in_store;
 use super::scope::ScopeConfig;
 use super::settings::DetectionSettings;
-use super::suspects::ScopeFit;
 use crate::protocol::Millis;
 use crate::store::{SignalId, Store};
 
@@ -247,7 +246,7 @@ impl DetectionEngine {
                     .collect();
                 let index = match matches.split_first() {
                     None => {
-                        self.episodes.push(opened(store, &self.episodes, &r));
+                        self.episodes.push(Episode::new(&r));
                         self.episodes.len() - 1
                     }
                     Some((&keep, others)) => {
@@ -276,13 +275,15 @@ impl DetectionEngine {
                         claimed.push(i);
                     }
                     None => {
-                        let mut e = opened(store, &self.episodes, &r);
+                        let mut e = Episode::new(&r);
                         e.absorb(&r, &ids, &self.active);
                         self.episodes.push(e);
                         claimed.push(self.episodes.len() - 1);
                     }
                 }
             }
+            // Before any ends: an episode's last scope is dated too.
+            redate(store, &mut self.episodes, signal);
             for (i, e) in self.episodes.iter_mut().enumerate() {
                 if !open(e) || claimed.contains(&i) {
                     continue;
@@ -331,14 +332,12 @@ impl DetectionEngine {
     fn merge(&mut self, keep: usize, other: usize) {
         let o = &mut self.episodes[other];
         o.merged = true;
-        let (moved, current, onset, detected_at) = (
+        let (moved, current, detected_at) = (
             std::mem::take(&mut o.members),
             std::mem::take(&mut o.current),
-            o.onset,
             o.detected_at,
         );
         let e = &mut self.episodes[keep];
-        e.onset = e.onset.min(onset);
         e.detected_at = e.detected_at.min(detected_at);
         for m in moved {
             if !e.members.iter().any(|x| x.same_alarm(&m)) {
@@ -448,30 +447,6 @@ impl DetectionEngine {
             .sort_by(|a, b| (a.since, &a.scope, &a.signal).cmp(&(b.since, &b.scope, &b.signal)));
         out
     }
-}
-
-/// A new episode, its onset re-dated once on its scope's series
-/// ([`onset_in_store`]): set here, so every surface shows the same onset.
-/// A re-fire on a scope and signal already followed reaches back no further
-/// than that regression's onset: the drop before it is that one's.
-fn opened(store: &Store, episodes: &[Episode], r: &ScopedRegression) -> Episode {
-    let mut e = Episode::new(r);
-    let not_before = episodes
-        .iter()
-        .filter(|o| o.signal == r.signal && !o.merged && o.onset < r.onset)
-        .filter(|o| ScopeFit::of(&o.scope, &r.scope) == ScopeFit::Same)
-        .map(|o| o.onset)
-        .max()
-        .unwrap_or(Millis::MIN);
-    e.onset = onset_in_store(
-        store,
-        r.signal,
-        &r.scope,
-        r.onset,
-        r.detected_at,
-        not_before,
-    );
-    e
 }
 
 /// Whether any ratio signal holds data in `bucket` (the ring before the

@@ -22,6 +22,9 @@ pub(super) struct Member {
     pub(super) detected_at: Millis,
     pub(super) ended_at: Option<Millis>,
     pub(super) delta_pp: f64,
+    /// Folded in with the episode's scope (the scope search tied it to
+    /// this place), not only attached: its start may date the episode.
+    pub(super) own: bool,
 }
 
 impl Member {
@@ -42,6 +45,9 @@ pub(super) struct Episode {
     pub(super) origin: ScopeOrigin,
     pub(super) causes: Vec<CauseShare>,
     pub(super) onset: Millis,
+    /// What `onset` was last dated from: the scope and the earliest start
+    /// of the alarms inside it (see `episode_onset::redate`).
+    pub(super) dated: Option<(ScopeMap, Millis)>,
     pub(super) detected_at: Millis,
     pub(super) ended_at: Option<Millis>,
     pub(super) baseline: f64,
@@ -72,6 +78,7 @@ impl Episode {
             origin: ScopeOrigin::Cause,
             causes: Vec::new(),
             onset: r.onset,
+            dated: None,
             detected_at: r.detected_at,
             ended_at: None,
             baseline: r.baseline,
@@ -92,7 +99,7 @@ impl Episode {
                 self.current.push(id);
             }
         }
-        self.update_members(ids, active);
+        self.update_members(ids, active, false);
     }
 
     /// Takes the fold's view of this regression: its scope, causes and
@@ -117,20 +124,21 @@ impl Episode {
                 explains: c.explains,
             })
             .collect();
-        self.onset = self.onset.min(r.onset);
         self.detected_at = self.detected_at.min(r.detected_at);
         self.baseline = r.baseline;
         self.rate = r.current;
         self.delta_pp = r.delta_pp;
         self.current = ids.to_vec();
-        self.update_members(ids, active);
+        self.update_members(ids, active, true);
     }
 
-    /// Adds new alarms to the members, refreshes the figures of known ones.
+    /// Adds new alarms to the members, refreshes the figures of known ones;
+    /// `own`: folded in with the scope (see [`Member::own`]).
     fn update_members(
         &mut self,
         ids: &[(TrackKey, Millis)],
         active: &HashMap<TrackId, Regression>,
+        own: bool,
     ) {
         for &(key, detected_at) in ids {
             let Some(reg) = active.get(&(self.signal, key)) else {
@@ -141,13 +149,17 @@ impl Episode {
                 .iter_mut()
                 .find(|m| m.key == key && m.detected_at == detected_at)
             {
-                Some(m) => m.delta_pp = reg.delta_pp,
+                Some(m) => {
+                    m.delta_pp = reg.delta_pp;
+                    m.own |= own;
+                }
                 None => self.members.push(Member {
                     key,
                     onset: reg.onset,
                     detected_at,
                     ended_at: None,
                     delta_pp: reg.delta_pp,
+                    own,
                 }),
             }
         }

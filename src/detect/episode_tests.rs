@@ -46,6 +46,7 @@ fn member(key: TrackKey, ended: Option<i64>) -> Member {
         detected_at: 63 * MIN,
         ended_at: ended.map(|e| e * MIN),
         delta_pp: -3.0,
+        own: true,
     }
 }
 
@@ -64,6 +65,7 @@ fn part(value: u32, members: Vec<Member>) -> Episode {
         origin: ScopeOrigin::Cause,
         causes: Vec::new(),
         onset: 60 * MIN,
+        dated: None,
         detected_at: 63 * MIN,
         ended_at: None,
         baseline: 0.95,

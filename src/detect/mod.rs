@@ -25,6 +25,7 @@ mod cusum;
 mod detections;
 mod engine;
 mod episode;
+mod episode_onset;
 mod glr;
 mod monitor;
 mod monitor_fold;

@@ -37,6 +37,7 @@ mod detect_engine;
 mod detect_findings;
 mod detect_glr;
 mod detect_monitor;
+mod detect_onset_place;
 mod detect_recovery;
 mod detect_scope_paths;
 mod detect_task;

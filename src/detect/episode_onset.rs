@@ -1,0 +1,90 @@
+//! When a followed regression began. Its onset is dated on its own scope's
+//! series ([`onset_in_store`]) from the earliest start of its own alarms
+//! inside that scope (those the scope search tied to it), and dated again
+//! when either changes while the scope stays inside the place last dated.
+//! The alarm that opens an episode is often a broad one (`hardware=tpu`)
+//! whose series holds another fault that began earlier there: dated on it,
+//! the compiler bug on `hardware=tpu ∧ model=atlas-s` read `since` the TPU
+//! misconfiguration's start, an hour before its own deploy. Once the scope
+//! search places it, it is dated on its place; an alarm outside the place
+//! that a merge or a broad fold brings along does not date it either.
+
+use super::bugs::scope_includes;
+use super::episode::{Episode, Member};
+use super::onset::onset_in_store;
+use super::suspects::ScopeFit;
+use crate::protocol::Millis;
+use crate::store::{SignalId, Store};
+
+/// Dates every open episode of `signal` whose scope, or the earliest onset
+/// of its own alarms inside that scope, changed since it was last dated (a
+/// new episode: never dated), as the fold leaves it and before any ends. A re-fire on a scope and signal already followed
+/// reaches back no further than that regression's onset: the drop before
+/// it is that one's. Every surface shows the onset set here.
+pub(super) fn redate(store: &Store, episodes: &mut [Episode], signal: SignalId) {
+    for i in 0..episodes.len() {
+        let e = &episodes[i];
+        if e.signal != signal || e.ended_at.is_some() || e.merged || e.members.is_empty() {
+            continue;
+        }
+        // The alarms the scope search tied to this place, inside it; else
+        // those it tied; else every alarm it holds.
+        let inside: Vec<bool> = e
+            .members
+            .iter()
+            .map(|m| ScopeFit::of(&m.key.to_map(store), &e.scope) != ScopeFit::Disjoint)
+            .collect();
+        let pick = |keep: &dyn Fn(usize, &Member) -> bool| -> Vec<&Member> {
+            e.members
+                .iter()
+                .enumerate()
+                .filter(|&(k, m)| keep(k, m))
+                .map(|(_, m)| m)
+                .collect()
+        };
+        let from = [
+            pick(&|k, m| m.own && inside[k]),
+            pick(&|_, m| m.own),
+            pick(&|_, _| true),
+        ]
+        .into_iter()
+        .find(|v| !v.is_empty())
+        .unwrap_or_default();
+        let (Some(start), Some(detected)) = (
+            from.iter().map(|m| m.onset).min(),
+            from.iter().map(|m| m.detected_at).min(),
+        ) else {
+            continue;
+        };
+        if e.dated.as_ref() == Some(&(e.scope.clone(), start)) {
+            continue;
+        }
+        let scope = e.scope.clone();
+        // Inside the place it was last dated on (or never dated): dated on
+        // its own series. Wider or elsewhere: that series holds other
+        // faults' drops (the TPU misconfiguration in `model=atlas-m ∧
+        // region=us-west` beside the routing fault there), so it keeps its
+        // onset, earlier only if an alarm of its own inside the new place
+        // started earlier.
+        let inside = e
+            .dated
+            .as_ref()
+            .is_none_or(|(was, _)| scope_includes(was, &scope));
+        let onset = if inside {
+            let not_before = episodes
+                .iter()
+                .enumerate()
+                .filter(|&(j, o)| j != i && o.signal == signal && !o.merged && o.onset < start)
+                .filter(|(_, o)| ScopeFit::of(&o.scope, &scope) == ScopeFit::Same)
+                .map(|(_, o)| o.onset)
+                .max()
+                .unwrap_or(Millis::MIN);
+            onset_in_store(store, signal, &scope, start, detected, not_before)
+        } else {
+            e.onset.min(start)
+        };
+        let e = &mut episodes[i];
+        e.onset = onset;
+        e.dated = Some((scope, start));
+    }
+}
