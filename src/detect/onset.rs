@@ -118,8 +118,10 @@ fn dispersion(series: &[Bucket], k: usize) -> f64 {
 
 /// A regression's onset given its CUSUM estimate and the series of its
 /// scope from [`REACH_MS`] before that onset to its detection: the step
-/// estimate when it lies earlier, else the CUSUM onset (a later step is the
-/// run's own evidence, which CUSUM already places). The before-part holds
+/// estimate when it lies earlier; a later step when the run began on noise
+/// (the data from its start to the step are no worse than before it, and
+/// more than `min_len` buckets follow the step); else the CUSUM onset (a
+/// run that began with a drop of its own: a ramp). The before-part holds
 /// at least `min_len` buckets; the after-part at least `min_len` or every
 /// bucket since the CUSUM onset, whichever is fewer: the alarm confirmed
 /// those, and a young regression forced into `min_len` would be dated early.
@@ -128,14 +130,25 @@ pub fn earliest_onset(cusum_onset: Millis, series: &[Bucket], min_len: usize) ->
     let Some(step) = step_onset_parts(series, min_len, since.min(min_len)) else {
         return cusum_onset;
     };
+    let split = series.iter().take_while(|b| b.at < step.at).count();
     if step.at >= cusum_onset {
-        return cusum_onset;
+        // A run that began before the step on data no worse than before it
+        // began on noise: the step dates the drop, once more than a part
+        // follows it (a split at exactly `min_len` from the end is where a
+        // younger step is forced to).
+        let run = series.iter().take_while(|b| b.at < cusum_onset).count();
+        let noise = split_llr(&series[..split], run) < MIN_LLR;
+        let held = series.len() - split > min_len;
+        return if step.at > cusum_onset && noise && held {
+            step.at
+        } else {
+            cusum_onset
+        };
     }
     // The drop must hold before the CUSUM onset on its own: evidence
     // borrowed from the alarm's run would date a young regression at any
     // earlier dip the run's few bad buckets tip over the threshold.
     let before = &series[..series.len() - since];
-    let split = before.iter().take_while(|b| b.at < step.at).count();
     if split_llr(before, split) >= MIN_LLR {
         step.at
     } else {

@@ -44,17 +44,30 @@ fn of_two_drops_the_likelier_split_dates_the_onset() {
 }
 
 #[test]
-fn a_late_cusum_onset_moves_back_to_the_step_and_an_early_one_stays() {
+fn a_late_cusum_onset_moves_back_to_the_step() {
     let s = series(&[(120, 0.99), (200, 0.98)]);
     // CUSUM restarted for hours on a one-point drop: the step is the onset.
     assert_eq!(earliest_onset(260 * MIN, &s, 10), 120 * MIN);
-    // An onset before the step is the run's own evidence: kept.
-    assert_eq!(earliest_onset(100 * MIN, &s, 10), 100 * MIN);
     // No step the data believes: kept.
     assert_eq!(
         earliest_onset(260 * MIN, &series(&[(320, 0.98)]), 10),
         260 * MIN
     );
+}
+
+#[test]
+fn a_run_that_began_on_noise_before_the_step_is_dated_at_the_step() {
+    // The run began at 100 on data no worse than before it: the drop is
+    // the step at 120 (the compiler bug read 12 min before its deploy).
+    let s = series(&[(120, 0.99), (200, 0.98)]);
+    assert_eq!(earliest_onset(100 * MIN, &s, 10), 120 * MIN);
+    // A run that began with a drop of its own (a ramp's first half) keeps
+    // its start.
+    let ramp = series(&[(100, 0.99), (20, 0.985), (200, 0.98)]);
+    assert_eq!(earliest_onset(100 * MIN, &ramp, 10), 100 * MIN);
+    // A step with fewer than ten buckets after it does not move it.
+    let young = series(&[(120, 0.99), (6, 0.95)]);
+    assert_eq!(earliest_onset(100 * MIN, &young, 10), 100 * MIN);
 }
 
 #[test]
