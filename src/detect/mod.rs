@@ -39,6 +39,7 @@ pub mod scope_synth;
 mod scope_table;
 mod settings;
 mod suspects;
+mod suspects_words;
 pub mod synthetic;
 
 pub use baseline::{

@@ -6,9 +6,9 @@
 
 use super::bugs::{ONSET_SPREAD_MS, scope_includes};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
+pub use super::suspects_words::why;
+use super::suspects_words::{dated_for_bug, sighting_words};
 use crate::protocol::{Change, ChangeKind, Millis};
-use crate::text::sanitize::clean;
-use crate::text::scope::scope_text;
 
 const MINUTE: Millis = 60_000;
 /// The onset is an estimate (a bucket or two either way): a change this
@@ -54,8 +54,6 @@ impl Default for RankWeights {
         }
     }
 }
-/// The widest a title gets in the words.
-const TITLE_WIDTH: usize = 48;
 
 /// How a change's scope meets a regression's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +112,7 @@ impl ScopeFit {
         }
     }
 
-    fn words(self, change: &ScopeMap) -> String {
+    pub(super) fn words(self, change: &ScopeMap) -> String {
         match self {
             ScopeFit::Same => "same scope".to_owned(),
             ScopeFit::Wider(_) if change.is_empty() => "whole fleet".to_owned(),
@@ -201,44 +199,9 @@ pub struct Suspect<'a> {
     /// `deploy "tpu-runtime v42" to hardware=tpu ∧ platform=api, 3m before
     /// onset, same scope`; sanitised.
     pub why: String,
-}
-
-/// `3m before onset`, `at onset`, `2m after the estimated onset`.
-fn lead_words(lead: Millis) -> String {
-    use crate::text::format::duration;
-    match lead {
-        0 => "at onset".to_owned(),
-        l if l > 0 => format!("{} before onset", duration(l)),
-        l => format!("{} after the estimated onset", duration(-l)),
-    }
-}
-
-/// `; 2m before golden-qa dropped on hardware=tpu, still down at onset`:
-/// the earlier sighting that decided a suspect; sanitised.
-fn sighting_words(lead: Millis, seen: &Place) -> String {
-    use crate::text::format::duration;
-    let when = match lead {
-        0 => "just as".to_owned(),
-        l if l > 0 => format!("{} before", duration(l)),
-        l => format!("{} after", duration(-l)),
-    };
-    format!(
-        "; {when} {} dropped on {}, still down at onset",
-        clean(seen.signal, TITLE_WIDTH),
-        clean(&scope_text(seen.scope), TITLE_WIDTH * 2)
-    )
-}
-
-/// The reason in words, as every surface shows it.
-pub fn why(change: &Change, lead: Millis, fit: ScopeFit) -> String {
-    format!(
-        "{} \"{}\" to {}, {}, {}",
-        change.kind,
-        clean(&change.title, TITLE_WIDTH),
-        scope_text(&change.scope),
-        lead_words(lead),
-        fit.words(&change.scope)
-    )
+    /// The words of the earlier sighting that decided it, already at the
+    /// end of `why` (`; 2m before golden-qa dropped on …`), if one did.
+    pub sighting: Option<String>,
 }
 
 /// The changes that may explain `regression`, best first: those from
@@ -458,8 +421,11 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
             let mut words = why(change, lead, fit);
             // When the sighting decides, say so: a change hours before the
             // onset reads as a mistake without it.
-            if let Some((_, seen_lead, _, seen)) = sighting.filter(|e| e.0 > told) {
-                words.push_str(&sighting_words(*seen_lead, seen));
+            let seen = sighting
+                .filter(|e| e.0 > told)
+                .map(|(_, seen_lead, _, seen)| sighting_words(*seen_lead, seen.signal, seen.scope));
+            if let Some(seen) = &seen {
+                words.push_str(seen);
             }
             Some(Suspect {
                 change,
@@ -467,6 +433,7 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
                 lead_ms: lead,
                 fit,
                 why: words,
+                sighting: seen,
             })
         })
         .collect();
@@ -482,23 +449,34 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
 /// The change that best explains a bug: the best-scoring first suspect of
 /// any of its `members`, each ranked with [`rank_in_bug`] against every
 /// regression `detected` (ties: the earlier member). The one bug-level
-/// suspect every surface names (`check`, snapshots, the scope panel).
+/// suspect every surface names (`check`, snapshots, the scope panel), next
+/// to the bug's onset (its earliest member's): its words date the change
+/// against that onset when the member it explains best began with it
+/// (within [`ONSET_SPREAD_MS`]), else against that member by name (`2m
+/// before golden-qa dropped on model=atlas-m`), so that they never read
+/// against the bug's `since` as another time.
 pub fn bug_suspect<'a>(
     members: &[&DetectedRegression],
     detected: &[DetectedRegression],
     changes: &'a [Change],
 ) -> Option<Suspect<'a>> {
-    members
+    let onset = members.iter().map(|r| r.onset).min()?;
+    let (member, best) = members
         .iter()
         .filter_map(|r| {
-            rank_in_bug(r, members, detected, changes)
+            let first = rank_in_bug(r, members, detected, changes)
                 .into_iter()
-                .next()
+                .next()?;
+            Some((*r, first))
         })
-        .fold(None, |best: Option<Suspect<'a>>, s| match best {
-            Some(b) if b.score >= s.score => Some(b),
-            _ => Some(s),
-        })
+        .fold(
+            None,
+            |best: Option<(&DetectedRegression, Suspect<'a>)>, (r, s)| match best {
+                Some(b) if b.1.score >= s.score => Some(b),
+                _ => Some((r, s)),
+            },
+        )?;
+    Some(dated_for_bug(best, member, onset))
 }
 
 /// The best suspect, if any change qualifies.

@@ -174,3 +174,47 @@ fn check_and_the_scope_panel_name_one_suspect_for_a_bug() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].suspect.as_deref(), Some(named.why.as_str()));
 }
+
+#[test]
+fn a_bugs_suspect_is_dated_against_the_bugs_onset_or_names_the_regression_it_explains() {
+    use qualtop::detect::{DetectedRegression, bug_suspect};
+    let member = |signal: &str, onset: i64| DetectedRegression {
+        signal: signal.into(),
+        ..regression(&TPU_API, onset)
+    };
+    // golden-qa from -62, code-syntax from -59; the deploy at -60 explains
+    // code-syntax best ("1m before onset"), but every surface prints it
+    // beside the bug's "since" -62: worded as 1m before it read as -63.
+    let (golden, code) = (member("golden-qa", -62), member("code-syntax", -59));
+    let changes = vec![change(
+        "tpu-42",
+        -60,
+        &TPU_API,
+        ChangeKind::Deploy,
+        "tpu-42",
+    )];
+    let all = [golden.clone(), code.clone()];
+    let s = bug_suspect(&[&golden, &code], &all, &changes).expect("a suspect");
+    assert_eq!(s.change.id, "tpu-42");
+    assert_eq!(s.lead_ms, -2 * MIN);
+    assert!(s.why.contains("2m after the estimated onset"), "{}", s.why);
+    // A member hours after the bug's onset: its own drop is named.
+    let late = member("code-syntax", 120);
+    let changes = vec![change(
+        "late-7",
+        118,
+        &TPU_API,
+        ChangeKind::Deploy,
+        "late-7",
+    )];
+    let all = [golden.clone(), late.clone()];
+    let s = bug_suspect(&[&golden, &late], &all, &changes).expect("a suspect");
+    assert_eq!(s.change.id, "late-7");
+    assert!(
+        s.why
+            .contains("2m before code-syntax dropped on hardware=tpu ∧ platform=api"),
+        "{}",
+        s.why
+    );
+    assert!(!s.why.contains("before onset"), "{}", s.why);
+}

@@ -1,0 +1,85 @@
+//! How a suspect is told: the words every surface shows for a change
+//! against a regression or a bug (sanitised, titles cut to a width).
+
+use super::bugs::ONSET_SPREAD_MS;
+use super::detections::{DetectedRegression, ScopeMap};
+use super::suspects::{ScopeFit, Suspect};
+use crate::protocol::{Change, Millis};
+use crate::text::sanitize::clean;
+use crate::text::scope::scope_text;
+
+/// The widest a title gets in the words.
+const TITLE_WIDTH: usize = 48;
+
+/// `3m before onset`, `at onset`, `2m after the estimated onset`.
+fn lead_words(lead: Millis) -> String {
+    use crate::text::format::duration;
+    match lead {
+        0 => "at onset".to_owned(),
+        l if l > 0 => format!("{} before onset", duration(l)),
+        l => format!("{} after the estimated onset", duration(-l)),
+    }
+}
+
+/// `; 2m before golden-qa dropped on hardware=tpu, still down at onset`:
+/// the earlier sighting that decided a suspect; sanitised.
+pub(super) fn sighting_words(lead: Millis, signal: &str, scope: &ScopeMap) -> String {
+    format!(
+        "; {}, still down at onset",
+        dropped_words(lead, signal, scope)
+    )
+}
+
+/// `2m before golden-qa dropped on hardware=tpu`; sanitised.
+fn dropped_words(lead: Millis, signal: &str, scope: &ScopeMap) -> String {
+    use crate::text::format::duration;
+    let when = match lead {
+        0 => "just as".to_owned(),
+        l if l > 0 => format!("{} before", duration(l)),
+        l => format!("{} after", duration(-l)),
+    };
+    format!(
+        "{when} {} dropped on {}",
+        clean(signal, TITLE_WIDTH),
+        clean(&scope_text(scope), TITLE_WIDTH * 2)
+    )
+}
+
+/// The reason in words, as every surface shows it.
+pub fn why(change: &Change, lead: Millis, fit: ScopeFit) -> String {
+    format!(
+        "{} \"{}\" to {}, {}, {}",
+        change.kind,
+        clean(&change.title, TITLE_WIDTH),
+        scope_text(&change.scope),
+        lead_words(lead),
+        fit.words(&change.scope)
+    )
+}
+
+/// `s`, the first suspect of `member`, worded against the bug's `onset`
+/// (see [`bug_suspect`](super::bug_suspect)).
+pub(super) fn dated_for_bug<'a>(
+    mut s: Suspect<'a>,
+    member: &DetectedRegression,
+    onset: Millis,
+) -> Suspect<'a> {
+    let c = s.change;
+    if member.onset - onset <= ONSET_SPREAD_MS {
+        s.lead_ms = onset - c.at;
+        s.why = why(c, s.lead_ms, s.fit);
+    } else {
+        s.why = format!(
+            "{} \"{}\" to {}, {}, {}",
+            c.kind,
+            clean(&c.title, TITLE_WIDTH),
+            scope_text(&c.scope),
+            dropped_words(member.onset - c.at, &member.signal, &member.scope),
+            s.fit.words(&c.scope)
+        );
+    }
+    if let Some(seen) = &s.sighting {
+        s.why.push_str(seen);
+    }
+    s
+}
