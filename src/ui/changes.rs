@@ -12,6 +12,7 @@ use super::chart::marker_glyph;
 use super::popup::{centered, frame_block, show};
 use super::theme::Look;
 use crate::app::{Action, App, Popup};
+use crate::text::sanitize::width;
 use crate::text::time::hh_mm;
 use crate::view::{ChangeLine, DetailModel, MarkerKind, ViewModel};
 
@@ -70,8 +71,58 @@ pub fn change_list(model: &DetailModel, w: usize, look: &Look) -> Vec<Line<'stat
 pub fn suspect_line(why: &str, w: usize, look: &Look) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("    {} suspect: ", glyph(look)), look.theme.change),
-        Span::styled(look.cut(why, w.saturating_sub(15)), look.theme.text),
+        Span::styled(fit_why(why, w.saturating_sub(15), look), look.theme.text),
     ])
+}
+
+/// The fewest columns a title or a scope is cut to before the words' end is.
+const MIN_PART: usize = 12;
+
+/// One step of [`fit_why`]: the part between two marks, how it is
+/// rewritten, and whether it is then cut to fit.
+type Step = ((&'static str, &'static str), fn(&str) -> String, bool);
+
+/// A suspect's words (`kind "title" to scope, lead, fit…`) in `avail`
+/// columns: the scope is written by values (`tpu/api`), then the title
+/// and the scope give way in their middle, so that when the change came
+/// against the onset still shows; then the end is cut.
+pub fn fit_why(why: &str, avail: usize, look: &Look) -> String {
+    const TITLE: (&str, &str) = ("\"", "\" to ");
+    const SCOPE: (&str, &str) = ("\" to ", ", ");
+    let mut out = why.to_owned();
+    let steps: [Step; 3] = [
+        (SCOPE, values_only, false),
+        (TITLE, str::to_owned, true),
+        (SCOPE, str::to_owned, true),
+    ];
+    for ((open, close), rewrite, cut) in steps {
+        if width(&out) <= avail {
+            return out;
+        }
+        let Some(from) = out.find(open).map(|i| i + open.len()) else {
+            break;
+        };
+        let Some(to) = out[from..].find(close).map(|i| from + i) else {
+            break;
+        };
+        let mut part = rewrite(&out[from..to]);
+        if cut {
+            let over = width(&out).saturating_sub(avail);
+            part = look.cut_middle(&part, width(&part).saturating_sub(over).max(MIN_PART));
+        }
+        out = format!("{}{part}{}", &out[..from], &out[to..]);
+    }
+    look.cut(&out, avail)
+}
+
+/// `hardware=tpu ∧ platform=api` → `tpu/api`, as the rows' status column
+/// writes places; anything else as it is.
+fn values_only(scope: &str) -> String {
+    scope
+        .split(" ∧ ")
+        .map(|pair| pair.split_once('=').map_or(pair, |(_, v)| v))
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The `C` popup.

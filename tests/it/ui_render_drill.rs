@@ -408,3 +408,38 @@ fn a_scope_entry_too_wide_for_the_screen_says_its_place_by_values_and_keeps_its_
         "{text}"
     );
 }
+
+#[test]
+fn a_suspect_too_wide_for_the_screen_gives_up_its_title_before_its_time() {
+    use qualtop::view::{DrillStep, ScopeEntry};
+    let fleet = demo_like_fleet();
+    let mut app = App::new(KeyMap::default());
+    sync(&fleet, &mut app, 80, 24);
+    app.update(Event::Key(KeyPress::char('d')));
+    let mut vm = sync(&fleet, &mut app, 80, 24);
+    let detail = vm.detail.as_mut().expect("detail open");
+    detail.scope.clear();
+    detail.scope.push(ScopeEntry {
+        path: vec![DrillStep::new("model", "m-large")],
+        active: true,
+        text: "model=m-large  -2.0pp  since 06:10  golden-qa".into(),
+        short: "m-large  -2.0pp  since 06:10  golden-qa".into(),
+        suspect: Some(
+            "config \"tpu-serving config: sampler defaults v7\" to hardware=tpu ∧ platform=api, 2m after the estimated onset, wider scope"
+                .into(),
+        ),
+    });
+    let text = text_of(&draw_vm(&app, &vm, 80, 24, &Look::default()));
+    let line = text
+        .lines()
+        .find(|l| l.contains("suspect:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    // The title is shortened in its middle; the time against the onset stays.
+    assert!(line.contains("config \"tpu-se"), "{line}");
+    assert!(line.contains("…"), "{line}");
+    assert!(
+        line.contains("to tpu/api, 2m after the estimated onset"),
+        "{line}"
+    );
+    assert!(qualtop::text::sanitize::width(line) <= 80, "{line}");
+}
