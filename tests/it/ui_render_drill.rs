@@ -372,8 +372,9 @@ fn scope_entries_and_detection_markers_are_drawn_and_enter_jumps_to_a_scope() {
     );
 }
 
-#[test]
-fn a_scope_entry_too_wide_for_the_screen_says_its_place_by_values_and_keeps_its_time() {
+/// The detail view at 80×24 with its scope panel holding `entries`
+/// (`(text, short, suspect)`, each on `model=m-large`), as text.
+fn detail_at_80_with(entries: &[(&str, &str, Option<&str>)]) -> String {
     use qualtop::view::{DrillStep, ScopeEntry};
     let fleet = demo_like_fleet();
     let mut app = App::new(KeyMap::default());
@@ -381,23 +382,33 @@ fn a_scope_entry_too_wide_for_the_screen_says_its_place_by_values_and_keeps_its_
     app.update(Event::Key(KeyPress::char('d')));
     let mut vm = sync(&fleet, &mut app, 80, 24);
     let detail = vm.detail.as_mut().expect("detail open");
-    detail.scope.clear();
-    let entry = |text: &str, short: &str| ScopeEntry {
-        path: vec![DrillStep::new("model", "m-large")],
-        active: true,
-        text: text.into(),
-        short: short.into(),
-        suspect: None,
-    };
-    detail.scope.push(entry(
-        "hardware=tpu-v5 ∧ model=m-large,m-medium,m-small ∧ platform=api  -4.6pp  since 05:04  code-syntax",
-        "tpu-v5/m-large,m-medium,m-small/api  -4.6pp  since 05:04  code-syntax",
-    ));
-    detail.scope.push(entry(
-        "model=m-large  -2.0pp  since 06:10  golden-qa",
-        "m-large  -2.0pp  since 06:10  golden-qa",
-    ));
-    let text = text_of(&draw_vm(&app, &vm, 80, 24, &Look::default()));
+    detail.scope = entries
+        .iter()
+        .map(|(text, short, suspect)| ScopeEntry {
+            path: vec![DrillStep::new("model", "m-large")],
+            active: true,
+            text: (*text).into(),
+            short: (*short).into(),
+            suspect: suspect.map(Into::into),
+        })
+        .collect();
+    text_of(&draw_vm(&app, &vm, 80, 24, &Look::default()))
+}
+
+#[test]
+fn a_scope_entry_too_wide_for_the_screen_says_its_place_by_values_and_keeps_its_time() {
+    let text = detail_at_80_with(&[
+        (
+            "hardware=tpu-v5 ∧ model=m-large,m-medium,m-small ∧ platform=api  -4.6pp  since 05:04  code-syntax",
+            "tpu-v5/m-large,m-medium,m-small/api  -4.6pp  since 05:04  code-syntax",
+            None,
+        ),
+        (
+            "model=m-large  -2.0pp  since 06:10  golden-qa",
+            "m-large  -2.0pp  since 06:10  golden-qa",
+            None,
+        ),
+    ]);
     assert!(
         text.contains("tpu-v5/m-large,m-medium,m-small/api  -4.6pp  since 05:04"),
         "{text}"
@@ -411,25 +422,13 @@ fn a_scope_entry_too_wide_for_the_screen_says_its_place_by_values_and_keeps_its_
 
 #[test]
 fn a_suspect_too_wide_for_the_screen_gives_up_its_title_before_its_time() {
-    use qualtop::view::{DrillStep, ScopeEntry};
-    let fleet = demo_like_fleet();
-    let mut app = App::new(KeyMap::default());
-    sync(&fleet, &mut app, 80, 24);
-    app.update(Event::Key(KeyPress::char('d')));
-    let mut vm = sync(&fleet, &mut app, 80, 24);
-    let detail = vm.detail.as_mut().expect("detail open");
-    detail.scope.clear();
-    detail.scope.push(ScopeEntry {
-        path: vec![DrillStep::new("model", "m-large")],
-        active: true,
-        text: "model=m-large  -2.0pp  since 06:10  golden-qa".into(),
-        short: "m-large  -2.0pp  since 06:10  golden-qa".into(),
-        suspect: Some(
-            "config \"tpu-serving config: sampler defaults v7\" to hardware=tpu ∧ platform=api, 2m after the estimated onset, wider scope"
-                .into(),
+    let text = detail_at_80_with(&[(
+        "model=m-large  -2.0pp  since 06:10  golden-qa",
+        "m-large  -2.0pp  since 06:10  golden-qa",
+        Some(
+            "config \"tpu-serving config: sampler defaults v7\" to hardware=tpu ∧ platform=api, 2m after the estimated onset, wider scope",
         ),
-    });
-    let text = text_of(&draw_vm(&app, &vm, 80, 24, &Look::default()));
+    )]);
     let line = text
         .lines()
         .find(|l| l.contains("suspect:"))
