@@ -18,9 +18,10 @@ use crate::store::{SignalId, Store};
 
 /// Dates every open episode of `signal` whose scope, or the earliest onset
 /// of its own alarms inside that scope, changed since it was last dated (a
-/// new episode: never dated), as the fold leaves it and before any ends. A re-fire on a scope and signal already followed
-/// reaches back no further than that regression's onset: the drop before
-/// it is that one's. Every surface shows the onset set here.
+/// new episode: never dated), as the fold leaves it and before any ends.
+/// A re-fire on a scope and signal already followed reaches back no
+/// further than that regression's onset: the drop before it is that one's.
+/// Every surface shows the onset set here.
 pub(super) fn redate(store: &Store, episodes: &mut [Episode], signal: SignalId) {
     for i in 0..episodes.len() {
         let e = &episodes[i];
@@ -56,7 +57,10 @@ pub(super) fn redate(store: &Store, episodes: &mut [Episode], signal: SignalId) 
         ) else {
             continue;
         };
-        if e.dated.as_ref() == Some(&(e.scope.clone(), start)) {
+        if e.dated
+            .as_ref()
+            .is_some_and(|(was, at)| *was == e.scope && *at == start)
+        {
             continue;
         }
         let scope = e.scope.clone();
@@ -66,11 +70,11 @@ pub(super) fn redate(store: &Store, episodes: &mut [Episode], signal: SignalId) 
         // region=us-west` beside the routing fault there), so it keeps its
         // onset, earlier only if an alarm of its own inside the new place
         // started earlier.
-        let inside = e
+        let narrowed = e
             .dated
             .as_ref()
             .is_none_or(|(was, _)| scope_includes(was, &scope));
-        let onset = if inside {
+        let onset = if narrowed {
             let not_before = episodes
                 .iter()
                 .enumerate()
