@@ -47,12 +47,16 @@ fn dropped_words(lead: Millis, signal: &str, scope: &ScopeMap) -> String {
 
 /// The reason in words, as every surface shows it.
 pub fn why(change: &Change, lead: Millis, fit: ScopeFit) -> String {
+    told(change, &lead_words(lead), fit)
+}
+
+/// `deploy "title" to scope, {when}, {fit}`; sanitised.
+fn told(change: &Change, when: &str, fit: ScopeFit) -> String {
     format!(
-        "{} \"{}\" to {}, {}, {}",
+        "{} \"{}\" to {}, {when}, {}",
         change.kind,
         clean(&change.title, TITLE_WIDTH),
         scope_text(&change.scope),
-        lead_words(lead),
         fit.words(&change.scope)
     )
 }
@@ -69,14 +73,8 @@ pub(super) fn dated_for_bug<'a>(
         s.lead_ms = onset - c.at;
         s.why = why(c, s.lead_ms, s.fit);
     } else {
-        s.why = format!(
-            "{} \"{}\" to {}, {}, {}",
-            c.kind,
-            clean(&c.title, TITLE_WIDTH),
-            scope_text(&c.scope),
-            dropped_words(member.onset - c.at, &member.signal, &member.scope),
-            s.fit.words(&c.scope)
-        );
+        let when = dropped_words(member.onset - c.at, &member.signal, &member.scope);
+        s.why = told(c, &when, s.fit);
     }
     if let Some(seen) = &s.sighting {
         s.why.push_str(seen);
