@@ -331,7 +331,7 @@ impl CheckReport {
         let mut regressions = Vec::new();
         for (i, signal) in store.signals().iter().enumerate() {
             let id = crate::store::SignalId(i as u16);
-            for r in monitor.scoped_regressions(store, id, cfg) {
+            for r in monitor.scoped_regressions(store, id, cfg, &[]) {
                 let level = r.keys.first().map_or(TrackLevel::Fleet, |k| level_of(*k));
                 regressions.push(DetectedRegression {
                     signal: signal.spec.name.clone(),

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use super::cusum::{Regression, Status};
 use super::detections::{
-    BurnEpisode, DetectedRegression, Detections, ScopeOrigin, TrackAlarm, TrackFinding, TrackLevel,
-    TrackState,
+    BurnEpisode, DetectedRegression, Detections, ScopeMap, ScopeOrigin, TrackAlarm, TrackFinding,
+    TrackLevel, TrackState,
 };
 use super::episode::{BurnLog, Episode, TrackId, end_member, level_of, recovered_parts, retired};
 use super::episode_onset::redate;
@@ -206,8 +206,15 @@ impl DetectionEngine {
             if !has_active && !self.episodes.iter().any(open) {
                 continue;
             }
+            // Where the search placed what is followed: kept while still as good.
+            let kept: Vec<&ScopeMap> = self
+                .episodes
+                .iter()
+                .filter(|e| open(e) && e.origin == ScopeOrigin::Cause && !e.scope.is_empty())
+                .map(|e| &e.scope)
+                .collect();
             let scoped = if has_active {
-                monitor.scoped_regressions(store, signal, &self.scope)
+                monitor.scoped_regressions(store, signal, &self.scope, &kept)
             } else {
                 Vec::new()
             };

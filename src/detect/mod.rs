@@ -33,6 +33,7 @@ mod monitor_scope;
 mod onset;
 mod scope;
 mod scope_estimate;
+mod scope_keep;
 mod scope_ripple;
 mod scope_search;
 pub mod scope_synth;

@@ -12,7 +12,7 @@ use super::monitor::{Monitor, TrackKey};
 use super::monitor_fold::{
     CauseSeries, early_deficits, explaining_cause, key_spans, was_under_way,
 };
-use super::scope::{Cause, Leaf, ScopeConfig, localize, share_of};
+use super::scope::{Cause, Leaf, ScopeConfig, localize_keeping, share_of};
 use super::scope_estimate::{LeafCounts, LeafEstimate, SCOPE_BASELINE_BUCKETS, estimate_leaves};
 use crate::protocol::{Millis, SignalRole};
 use crate::store::{Ratio, SignalId, SliceId, Store};
@@ -127,12 +127,15 @@ impl Monitor {
         out
     }
 
-    /// Every active regression of `signal`, folded by scope.
+    /// Every active regression of `signal`, folded by scope. `kept`: the
+    /// places the scope search gave the regressions followed so far (see
+    /// [`localize_keeping`]); none for a one-off view.
     pub fn scoped_regressions(
         &self,
         store: &Store,
         signal: SignalId,
         cfg: &ScopeConfig,
+        kept: &[&BTreeMap<String, String>],
     ) -> Vec<ScopedRegression> {
         let Some(tracks) = self.signals.iter().find(|t| t.signal == signal) else {
             return Vec::new();
@@ -154,7 +157,9 @@ impl Monitor {
         let from = from.max(recent);
         let window = self.leaf_window(store, signal, from);
         let dims = store.slices().dimensions().len();
-        let causes = localize(&window.leaves, dims, cfg);
+        let kept: Vec<Vec<(usize, u32)>> =
+            kept.iter().filter_map(|m| cause_scope(store, m)).collect();
+        let causes = localize_keeping(&window.leaves, dims, cfg, &kept);
         let in_key = |key: TrackKey, i: usize| match key {
             TrackKey::Fleet => true,
             TrackKey::Group { dim, value } => window.leaves[i].values.get(dim) == Some(&value),
@@ -316,6 +321,21 @@ fn entry(
         current,
         delta_pp: (current - baseline) * 100.0,
     }
+}
+
+/// A named place as a cause's scope (dimension index, value id), ascending
+/// by dimension; `None` when the store knows a name of it no more.
+fn cause_scope(store: &Store, place: &BTreeMap<String, String>) -> Option<Vec<(usize, u32)>> {
+    let slices = store.slices();
+    let mut scope = place
+        .iter()
+        .map(|(d, v)| {
+            let dim = slices.dimension_index(d)?;
+            Some((dim, slices.lookup_value(dim, v)?))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    scope.sort_unstable();
+    Some(scope)
 }
 
 /// A cause's scope named through the store's interner. An empty value (a

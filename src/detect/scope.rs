@@ -115,6 +115,21 @@ pub fn cause_of(values: &[u32], causes: &[Cause]) -> Option<usize> {
 /// Finds the causes of a deficit, most significant first; empty when the
 /// deficit is within noise.
 pub fn localize(leaves: &[Leaf], dims: usize, cfg: &ScopeConfig) -> Vec<Cause> {
+    localize_keeping(leaves, dims, cfg, &[])
+}
+
+/// [`localize`] for a search repeated as data arrive: `kept` are the
+/// scopes (as [`Cause::scope`]) a previous search found, and one of them
+/// stays a cause over another reading of the same deficit that is only
+/// as good within noise (see `scope_search::KEEP_RATIO`), so that a
+/// regression's place does not trade between two overlapping scopes from
+/// one search to the next.
+pub fn localize_keeping(
+    leaves: &[Leaf],
+    dims: usize,
+    cfg: &ScopeConfig,
+    kept: &[Vec<(usize, u32)>],
+) -> Vec<Cause> {
     let leaves: Vec<&Leaf> = leaves
         .iter()
         .filter(|l| l.expected.is_finite() && l.actual.is_finite() && l.values.len() >= dims)
@@ -123,7 +138,7 @@ pub fn localize(leaves: &[Leaf], dims: usize, cfg: &ScopeConfig) -> Vec<Cause> {
         return Vec::new();
     }
     let variance = noise(&leaves);
-    let mut causes = super::scope_search::search(&leaves, dims, &variance, cfg);
+    let mut causes = super::scope_search::search(&leaves, dims, &variance, cfg, kept);
     // Shares of the net deficit (noise cancels out in it), or of the
     // causes' own when surpluses elsewhere offset them: against a net
     // deficit shrunk by a healthy slice doing better, a cause could

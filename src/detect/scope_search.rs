@@ -34,6 +34,7 @@ impl Sums {
 }
 
 /// The leaves and what is left to explain in them.
+#[derive(Clone)]
 pub(super) struct State<'a> {
     pub(super) leaves: &'a [&'a Leaf],
     pub(super) dims: usize,
@@ -50,46 +51,31 @@ pub(super) struct State<'a> {
 }
 
 /// Every significant cause, in the order found.
+/// `kept`: the scopes of causes a previous search found (see
+/// [`scope_keep`](super::scope_keep)); none for a one-off search.
 pub(crate) fn search(
     leaves: &[&Leaf],
     dims: usize,
     variance: &[f64],
     cfg: &ScopeConfig,
+    kept: &[Scope],
 ) -> Vec<Cause> {
-    let cards: Vec<usize> = (0..dims)
-        .map(|d| {
-            leaves
-                .iter()
-                .map(|l| l.values[d] as usize + 1)
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut by_value: Vec<Vec<Vec<usize>>> = cards.iter().map(|&c| vec![Vec::new(); c]).collect();
-    for (i, l) in leaves.iter().enumerate() {
-        for (d, col) in by_value.iter_mut().enumerate() {
-            col[l.values[d] as usize].push(i);
-        }
-    }
+    let mut st = State::new(leaves, dims, variance);
     let cfg = &ScopeConfig {
-        min_z: cfg.min_z.max(bonferroni_z(cfg.alpha, &cards, cfg.max_dims)),
+        min_z: cfg
+            .min_z
+            .max(bonferroni_z(cfg.alpha, &st.cards, cfg.max_dims)),
         ..*cfg
     };
     let net: f64 = leaves.iter().map(|l| l.expected - l.actual).sum();
     let min_deficit = cfg.min_share * net.max(0.0);
-    let mut st = State {
-        leaves,
-        dims,
-        cards,
-        by_value,
-        expected: leaves.iter().map(|l| l.expected).collect(),
-        variance: variance.to_vec(),
-        explained: vec![false; leaves.len()],
-    };
     let mut taken: HashSet<Scope> = HashSet::new();
     let mut causes = Vec::new();
     while cfg.max_causes.is_none_or(|m| causes.len() < m) {
-        let Some((scope, members)) = st.best(cfg, min_deficit, &taken) else {
+        let Some((scope, members)) = st
+            .best(cfg, min_deficit, &taken)
+            .map(|best| st.keep(best, kept, cfg, min_deficit, &taken))
+        else {
             break;
         };
         let (mut expected, mut actual, mut var) = (0.0, 0.0, 0.0);
@@ -137,11 +123,40 @@ fn bonferroni_z(alpha: f64, cards: &[usize], max_dims: usize) -> f64 {
     z
 }
 
-impl State<'_> {
+impl<'a> State<'a> {
+    /// Nothing explained yet; `variance` per leaf.
+    pub(super) fn new(leaves: &'a [&'a Leaf], dims: usize, variance: &[f64]) -> Self {
+        let cards: Vec<usize> = (0..dims)
+            .map(|d| {
+                leaves
+                    .iter()
+                    .map(|l| l.values[d] as usize + 1)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut by_value: Vec<Vec<Vec<usize>>> =
+            cards.iter().map(|&c| vec![Vec::new(); c]).collect();
+        for (i, l) in leaves.iter().enumerate() {
+            for (d, col) in by_value.iter_mut().enumerate() {
+                col[l.values[d] as usize].push(i);
+            }
+        }
+        State {
+            leaves,
+            dims,
+            cards,
+            by_value,
+            expected: leaves.iter().map(|l| l.expected).collect(),
+            variance: variance.to_vec(),
+            explained: vec![false; leaves.len()],
+        }
+    }
+
     /// The cause's uniform drop taken out of its leaves; what is left inside
     /// is a nested cause's extra deficit, tested against the spread the fit
     /// left (so leaf-to-leaf variation of one drop is not a second cause).
-    fn fit(&mut self, members: &[usize]) {
+    pub(super) fn fit(&mut self, members: &[usize]) {
         // Leaves a found cause already fitted carry its drop (and this one's,
         // where they cross): the drop is learnt from the others, if any.
         let free: Vec<usize> = members
@@ -182,7 +197,7 @@ impl State<'_> {
         cfg: &ScopeConfig,
         min_deficit: f64,
         taken: &HashSet<Scope>,
-    ) -> Option<(Scope, Vec<usize>)> {
+    ) -> Option<(f64, Scope, Vec<usize>)> {
         let max_layer = cfg.max_dims.min(self.dims).min(MAX_CAUSE_DIMS);
         let margins = self.margins();
         let mut per_layer: Vec<(f64, Scope, Vec<usize>)> = Vec::new();
@@ -231,13 +246,10 @@ impl State<'_> {
         // A coarser element wins only where its ripple test could have
         // refused it had the best (finer) element been the cause; without
         // that power, "its children fell alike" is no evidence.
-        per_layer
-            .into_iter()
-            .find(|b| {
-                b.0 * b.0 >= cfg.coarse_ratio * top.0 * top.0
-                    && (b.1 == top.1 || self.could_refuse(&b.1, &b.2, b.0, &top, &margins, cfg))
-            })
-            .map(|(_, s, m)| (s, m))
+        per_layer.into_iter().find(|b| {
+            b.0 * b.0 >= cfg.coarse_ratio * top.0 * top.0
+                && (b.1 == top.1 || self.could_refuse(&b.1, &b.2, b.0, &top, &margins, cfg))
+        })
     }
 
     /// Remaining deficit, expected and variance per element of a cuboid.
@@ -295,7 +307,7 @@ impl State<'_> {
     }
 
     /// The leaves inside a scope.
-    fn members(&self, scope: &[(usize, u32)]) -> Vec<usize> {
+    pub(super) fn members(&self, scope: &[(usize, u32)]) -> Vec<usize> {
         let Some(&(d0, v0)) = scope
             .iter()
             .min_by_key(|&&(d, v)| self.by_value[d].get(v as usize).map_or(0, Vec::len))

@@ -95,7 +95,7 @@ fn quality(store: &Store) -> SignalId {
 #[test]
 fn a_broken_combination_is_one_scoped_regression_with_its_onset() {
     let (store, monitor) = run(380, true);
-    let regs = monitor.scoped_regressions(&store, quality(&store), &ScopeConfig::default());
+    let regs = monitor.scoped_regressions(&store, quality(&store), &ScopeConfig::default(), &[]);
     assert_eq!(regs.len(), 1, "{regs:#?}");
     let r = &regs[0];
     let want: std::collections::BTreeMap<String, String> = [("hardware", "tpu"), ("model", "m2")]

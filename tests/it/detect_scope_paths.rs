@@ -119,7 +119,7 @@ fn scope_check_and_the_monitor_name_the_same_causes_on_the_same_counts() {
     let (store, monitor) = store_and_monitor();
     let signal = store.signal_by_name("quality").unwrap();
     let cfg = ScopeConfig::default();
-    let regs = monitor.scoped_regressions(&store, signal, &cfg);
+    let regs = monitor.scoped_regressions(&store, signal, &cfg, &[]);
     assert!(!regs.is_empty(), "the two causes are detected");
     let monitor_causes: BTreeSet<Scope> = regs
         .iter()

@@ -38,6 +38,7 @@ mod detect_findings;
 mod detect_glr;
 mod detect_monitor;
 mod detect_onset_place;
+mod detect_place_steady;
 mod detect_recovery;
 mod detect_scope_paths;
 mod detect_task;
