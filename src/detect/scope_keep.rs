@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::scope::{ScopeConfig, z_score};
-use super::scope_search::{Scope, State, Sums};
+use super::scope_search::{Scope, State};
 
 /// A kept scope (a cause the last search found) stays the next cause over
 /// a best element it overlaps without nesting while its z² is at least
@@ -49,14 +49,7 @@ impl State<'_> {
             .filter(|k| taken.iter().filter(|t| inside(t, k)).count() < 2)
             .filter_map(|k| {
                 let members = self.members(k);
-                let mut s = Sums::default();
-                for &i in &members {
-                    s.add(
-                        self.expected[i] - self.leaves[i].actual,
-                        self.expected[i],
-                        self.variance[i],
-                    );
-                }
+                let s = self.sums(&members);
                 let z = z_score(s.deficit, s.variance);
                 let cause = s.deficit > 0.0
                     && s.deficit >= min_deficit
@@ -75,14 +68,7 @@ impl State<'_> {
     fn outlives(&self, fitted: &[usize], members: &[usize], cfg: &ScopeConfig) -> bool {
         let mut after = self.clone();
         after.fit(fitted);
-        let mut s = Sums::default();
-        for &i in members {
-            s.add(
-                after.expected[i] - after.leaves[i].actual,
-                after.expected[i],
-                after.variance[i],
-            );
-        }
+        let s = after.sums(members);
         z_score(s.deficit, s.variance) >= cfg.min_z
     }
 }
@@ -132,14 +118,7 @@ mod tests {
         let variance: Vec<f64> = leaves.iter().map(|l| l.variance.unwrap_or(1.0)).collect();
         let st = State::new(&refs, 3, &variance);
         let members = st.members(&RIVAL);
-        let mut s = Sums::default();
-        for &i in &members {
-            s.add(
-                st.expected[i] - refs[i].actual,
-                st.expected[i],
-                st.variance[i],
-            );
-        }
+        let s = st.sums(&members);
         let best = (z_score(s.deficit, s.variance), RIVAL.to_vec(), members);
         let cfg = ScopeConfig::default();
         st.keep(best, kept, &cfg, 0.0, &HashSet::new()).0

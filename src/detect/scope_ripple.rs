@@ -129,18 +129,7 @@ impl State<'_> {
         if free.is_empty() {
             return true; // a refinement inside found causes: its extra deficit decides
         }
-        let sum = |idx: &[usize]| {
-            let mut s = Sums::default();
-            for &i in idx {
-                s.add(
-                    self.expected[i] - self.leaves[i].actual,
-                    self.expected[i],
-                    self.variance[i],
-                );
-            }
-            s
-        };
-        let inside = sum(&free);
+        let inside = self.sums(&free);
         // Partly inside found causes: the rest must hold a deficit of its own,
         // or the element is borrowing the residual of a cause it overlaps.
         if free.len() < members.len() && z_score(inside.deficit, inside.variance) < cfg.min_z {

@@ -252,6 +252,19 @@ impl<'a> State<'a> {
         })
     }
 
+    /// Remaining deficit, expected and variance summed over `members`.
+    pub(super) fn sums(&self, members: &[usize]) -> Sums {
+        let mut s = Sums::default();
+        for &i in members {
+            s.add(
+                self.expected[i] - self.leaves[i].actual,
+                self.expected[i],
+                self.variance[i],
+            );
+        }
+        s
+    }
+
     /// Remaining deficit, expected and variance per element of a cuboid.
     fn aggregate(&self, cuboid: &[usize]) -> Vec<(Key, Sums)> {
         let size = cuboid
