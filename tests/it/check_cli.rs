@@ -120,14 +120,23 @@ fn watching_the_demo_finds_the_routing_bug_on_atlas_m_and_exits_1() {
         .collect();
     // The routing bug hits atlas-m on every platform. While it overlaps the
     // TPU misconfiguration its alarm may be scoped as atlas-m or as a wider
-    // group that holds atlas-m (e.g. platform=api), never as TPU-only.
-    let routing = regressions.iter().copied().find(|r| {
-        let slice = &r["slice"];
-        r["active"] == true
-            && slice.get("model").is_none_or(|m| m == "atlas-m")
-            && slice.get("hardware").is_none_or(|h| h != "tpu")
-            && r["onset"].as_i64().unwrap() >= anchor + 280 * MINUTE
-    });
+    // group that holds atlas-m (e.g. platform=api), never as TPU-only. It
+    // costs golden-qa, code syntax and feedback points, language
+    // consistency a fifth of one: its largest drop is the one to check.
+    let routing = regressions
+        .iter()
+        .copied()
+        .filter(|r| {
+            let slice = &r["slice"];
+            r["active"] == true
+                && slice.get("model").is_none_or(|m| m == "atlas-m")
+                && slice.get("hardware").is_none_or(|h| h != "tpu")
+                && r["onset"].as_i64().unwrap() >= anchor + 280 * MINUTE
+        })
+        .min_by(|a, b| {
+            let drop = |r: &Value| r["delta_pp"].as_f64().unwrap_or(0.0);
+            drop(a).total_cmp(&drop(b))
+        });
     let routing = routing.unwrap_or_else(|| panic!("{report:#}"));
     assert!(routing["delta_pp"].as_f64().unwrap() < -0.5, "{routing:#}");
     // Availability stayed green: no burn alert.
