@@ -65,7 +65,8 @@ pub use monitor::{
 };
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
 pub use onset::{
-    Bucket, MIN_LLR, MIN_PART, REACH_MS, StepOnset, earliest_onset, onset_in_store, step_onset,
+    Bucket, HOLD_LLR, MIN_LLR, MIN_PART, REACH_MS, StepOnset, earliest_onset, onset_in_store,
+    step_onset,
 };
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
 pub use scope_estimate::{

@@ -111,10 +111,15 @@ fn with_all_three_in_force_each_fault_is_its_own_bug_where_it_is() {
         .filter(|b| b.where_text == COMPILER_PLACE)
         .collect();
     assert_eq!(compiler.len(), 1, "{all}");
+    // The routing bug's faint phase (before its change at +298) runs in
+    // 30-minute blocks of uneven strength: in `model=atlas-m ∧ platform=api
+    // ∧ region=eu-west` the data before its golden-qa alarm hold a drop
+    // from +276 on their own (LLR 7–8 after dispersion, over `HOLD_LLR`),
+    // so that member is dated there, inside the faint phase.
     let routing: Vec<_> = s
         .bugs
         .iter()
-        .filter(|b| onsets(b).iter().all(|&m| m >= 290))
+        .filter(|b| onsets(b).iter().all(|&m| m >= 270))
         .filter(|b| b.where_text.contains("model=atlas-m") && !b.where_text.contains("atlas-s"))
         .collect();
     assert_eq!(routing.len(), 1, "{all}");
