@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Binomial, Distribution, Normal, Weibull};
 
+use super::onset::Bucket;
 use super::scope_table::ScopeTable;
 use crate::protocol::Millis;
 use crate::store::Ratio;
@@ -71,6 +72,22 @@ pub fn draw_bucket(rng: &mut impl Rng, rate: f64, n: u64, dispersion: f64) -> Ra
 /// `len` buckets of the series, each `Some`.
 pub fn ratio_series(spec: &SeriesSpec, len: usize, seed: u64) -> Vec<(Millis, Option<Ratio>)> {
     shaped_series(spec, DropShape::Step, len, seed)
+}
+
+/// The buckets of `series` that hold data, as the onset estimate reads a
+/// series ([`earliest_onset`](super::earliest_onset)).
+pub fn ratio_buckets(series: &[(Millis, Option<Ratio>)]) -> Vec<Bucket> {
+    series
+        .iter()
+        .filter_map(|&(at, r)| {
+            let r = r?;
+            Some(Bucket {
+                at,
+                good: r.good as f64,
+                total: r.total as f64,
+            })
+        })
+        .collect()
 }
 
 /// A scope problem with its true causes.

@@ -4,7 +4,9 @@
 //! same table. Part of `cargo bench --bench detect_replay`
 //! (`DETECT_REPLAY_SYNTH_ONLY=1` prints only this part).
 
-use qualtop::detect::synthetic::{DropShape, SeriesSpec, information_limit, shaped_series};
+use qualtop::detect::synthetic::{
+    DropShape, SeriesSpec, information_limit, ratio_buckets, shaped_series,
+};
 use qualtop::detect::{Bucket, DetectorConfig, MIN_PART, REACH_MS, RatioDetector, earliest_onset};
 use qualtop::protocol::Millis;
 use qualtop::store::Ratio;
@@ -73,17 +75,9 @@ fn first_alarm(
             if i < CHANGE {
                 return Err(());
             }
-            let window: Vec<Bucket> = series[..=i]
-                .iter()
-                .filter(|(at, _)| *at >= a.onset - REACH_MS)
-                .filter_map(|&(at, r)| {
-                    let r = r?;
-                    Some(Bucket {
-                        at,
-                        good: r.good as f64,
-                        total: r.total as f64,
-                    })
-                })
+            let window: Vec<Bucket> = ratio_buckets(&series[..=i])
+                .into_iter()
+                .filter(|b| b.at >= a.onset - REACH_MS)
                 .collect();
             let shown = earliest_onset(a.onset, &window, MIN_PART);
             return Ok(Some(Alarm {

@@ -122,20 +122,9 @@ fn a_step_before_the_cusum_onset_must_hold_on_the_data_before_it() {
 /// back to the step.
 #[test]
 fn the_hold_rarely_dates_a_young_regression_early_and_moves_an_old_one_back() {
-    use qualtop::detect::synthetic::{SeriesSpec, ratio_series};
-    let buckets = |s: &[(i64, Option<qualtop::store::Ratio>)], upto: usize| -> Vec<Bucket> {
-        s[..=upto]
-            .iter()
-            .filter_map(|&(at, r)| {
-                let r = r?;
-                Some(Bucket {
-                    at,
-                    good: r.good as f64,
-                    total: r.total as f64,
-                })
-            })
-            .collect()
-    };
+    use qualtop::detect::synthetic::{SeriesSpec, ratio_buckets, ratio_series};
+    let buckets =
+        |s: &[(i64, Option<qualtop::store::Ratio>)], upto: usize| ratio_buckets(&s[..=upto]);
     for (n, phi, shift) in [(300u64, 2.0, 0.02), (60, 1.5, 0.03), (3000, 3.0, 0.01)] {
         let (mut early, mut back) = (0, 0);
         for seed in 0..200 {
