@@ -117,6 +117,7 @@ impl Session {
             if let Some(s) = status_mut(f, index) {
                 s.time_scale = time_scale;
                 s.backend_now = Some((hello.now, now));
+                s.clock_current = true;
             }
             let agreed = judge_clocks(f, index, now);
             if agreed && clock_jumped(f, index, &hello) {

@@ -57,6 +57,11 @@ pub struct SourceStatus {
     /// The backend's own clock (data time), as its last hello, snapshot or
     /// heartbeat said, and the wall-clock time it said so.
     pub backend_now: Option<(Millis, Millis)>,
+    /// Whether `backend_now` came over the connection in hand. A source
+    /// dialling again (or waiting for its hello) still shows its last clock
+    /// on its line, but that clock went with the connection: a backend
+    /// restarted on a new clock is not judged against it.
+    pub clock_current: bool,
     /// How far the end of the newest bucket received lagged the backend's
     /// clock when it last said its time (0: as fresh as it can be).
     pub data_lag_ms: Option<Millis>,
@@ -91,6 +96,7 @@ impl SourceStatus {
             last_message_at: None,
             newest_data: None,
             backend_now: None,
+            clock_current: false,
             data_lag_ms: None,
             time_scale: None,
             drops: Drops::default(),
@@ -125,13 +131,15 @@ impl SourceStatus {
             .map(|t| (data_now - t.saturating_add(bucket_ms)).max(0));
     }
 
-    /// Its clock as last reported, while it is connected: what
+    /// Its clock as last reported over the connection in hand: what
     /// [`crate::clock::judge`] weighs against the other backends'.
     pub fn clock_reading(&self) -> Option<crate::clock::Reading> {
-        if matches!(
-            self.state,
-            ConnState::Disconnected { .. } | ConnState::Failed { .. }
-        ) {
+        if !self.clock_current
+            || matches!(
+                self.state,
+                ConnState::Disconnected { .. } | ConnState::Failed { .. }
+            )
+        {
             return None;
         }
         self.backend_now

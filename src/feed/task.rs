@@ -156,10 +156,12 @@ async fn run(
     loop {
         // A failed source keeps showing why until a retry gets a good hello.
         fleet.write(|f| {
-            if let Some(s) = f.sources.get_mut(index)
-                && !s.state.is_failed()
-            {
-                s.state = ConnState::Connecting;
+            if let Some(s) = f.sources.get_mut(index) {
+                // Its clock went with the last connection.
+                s.clock_current = false;
+                if !s.state.is_failed() {
+                    s.state = ConnState::Connecting;
+                }
             }
         });
         let was_scaled = scale.is_some();

@@ -141,3 +141,51 @@ async fn a_time_axis_restart_makes_the_other_backends_resend() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_restart_of_both_backends_is_followed_while_the_other_is_still_dialling() {
+    // Two sources of one demo process, killed and restarted on a new clock:
+    // `a` says hello first while `b` is still dialling (connected, no hello
+    // yet). `b`'s clock from before the kill belongs to a connection that is
+    // gone: it must not refuse `a`'s new clock (which would bind `a` at the
+    // old axis and drop its snapshot as out of window).
+    bounded(TEST_LIMIT, async {
+        let (sa, sb) = (Server::bind().await, Server::bind().await);
+        let fleet = SharedFleet::new(Fleet::with_sources(["a", "b"]));
+        let feeds = [(0, &sa), (1, &sb)].map(|(i, s)| {
+            spawn_feed(
+                fleet.clone(),
+                i,
+                SourceConfig::new(format!("s{i}"), s.url()),
+                fast_opts(),
+            )
+        });
+        let mut a = sa.accept().await;
+        a.handshake("run-1", &snapshot(1, 0, full(-2))).await;
+        let mut b = sb.accept().await;
+        b.handshake("run-1", &snapshot(1, 0, vec![])).await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources.iter().all(|s| s.snapshots == 1)).await);
+        drop((a, b));
+        // `b` dials again and waits for a hello that has not come.
+        let _b = sb.accept().await;
+        assert!(
+            fleet_holds(&fleet, WAIT, |f| f.sources[1].state
+                == qualtop::feed::ConnState::Connecting)
+            .await
+        );
+        let mut a = sa.accept().await;
+        a.send(&hello_at("run-2", BACK)).await;
+        a.expect_subscribe().await;
+        a.send(&snapshot(1, BACK, full(BACK - 2))).await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 2).await);
+        fleet.read(|f| {
+            assert_eq!(out_of_window(f), 0, "a's new snapshot was dropped");
+            assert_eq!(f.timeline, 1, "the time axis started again");
+            assert_eq!(f.sources[0].clock_refused_ms, None);
+        });
+        for feed in &feeds {
+            feed.abort();
+        }
+    })
+    .await;
+}
