@@ -28,8 +28,8 @@ pub const MIN_LLR: f64 = 10.7;
 /// test of where it began, not a running detector's, and ln ARL₀ is not its
 /// bar. At 3 nats (a likelihood ratio of 20) a regression that began where
 /// its CUSUM run did is dated more than 5 buckets early in 1–3 of 200
-/// seeded synthetic steps (1–3 points at 60–3,000 trials), as at 5 nats; at
-/// 10.7 in none, but late sightings of a slow fault kept their CUSUM onset
+/// seeded synthetic steps (1–3 points at 60–3,000 trials), 0–2 at 5 nats;
+/// at 10.7 in none, but late sightings of a slow fault kept their CUSUM onset
 /// and ranked nearer decoys first (`cargo bench --bench changes_replay`:
 /// 85.9 % / 81.8 % against 91.0 % / 84.0 %).
 pub const HOLD_LLR: f64 = 3.0;
