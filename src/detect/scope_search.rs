@@ -50,6 +50,22 @@ pub(super) struct State<'a> {
     pub(super) explained: Vec<bool>,
 }
 
+/// One cause's fit (see [`State::fit`]): the scale its leaves' expected
+/// take, and the factor on the variance of the leaves it was learnt from.
+pub(super) struct Fit {
+    pub(super) scale: f64,
+    pub(super) phi: f64,
+    /// The leaves no earlier cause explained, if any: the fit's own.
+    free: Option<Vec<usize>>,
+}
+
+impl Fit {
+    /// The leaves of `members` (those fitted) the drop was learnt from.
+    pub(super) fn learnt_from<'m>(&'m self, members: &'m [usize]) -> &'m [usize] {
+        self.free.as_deref().unwrap_or(members)
+    }
+}
+
 /// Every significant cause, in the order found.
 /// `kept`: the scopes of causes a previous search found (see
 /// [`scope_keep`](super::scope_keep)); none for a one-off search.
@@ -157,6 +173,22 @@ impl<'a> State<'a> {
     /// is a nested cause's extra deficit, tested against the spread the fit
     /// left (so leaf-to-leaf variation of one drop is not a second cause).
     pub(super) fn fit(&mut self, members: &[usize]) {
+        let f = self.fit_of(members);
+        // Applied to every leaf inside: where causes cross, drops compound.
+        for &i in members {
+            self.expected[i] *= f.scale;
+        }
+        for &i in f.learnt_from(members) {
+            self.variance[i] *= f.phi;
+        }
+        for &i in members {
+            self.explained[i] = true;
+        }
+    }
+
+    /// What [`fit`](Self::fit) would do to the leaves `members`, without
+    /// doing it.
+    pub(super) fn fit_of(&self, members: &[usize]) -> Fit {
         // Leaves a found cause already fitted carry its drop (and this one's,
         // where they cross): the drop is learnt from the others, if any.
         let free: Vec<usize> = members
@@ -173,20 +205,15 @@ impl<'a> State<'a> {
         } else {
             1.0
         };
-        // Applied to every leaf inside: where causes cross, drops compound.
-        for &i in members {
-            self.expected[i] *= scale;
-        }
         let chi2: f64 = fitted
             .iter()
-            .map(|&i| (self.expected[i] - self.leaves[i].actual).powi(2) / self.variance[i])
+            .map(|&i| (self.expected[i] * scale - self.leaves[i].actual).powi(2) / self.variance[i])
             .sum();
         let phi = (chi2 / fitted.len().saturating_sub(1).max(1) as f64).max(1.0);
-        for &i in fitted {
-            self.variance[i] *= phi;
-        }
-        for &i in members {
-            self.explained[i] = true;
+        Fit {
+            scale,
+            phi,
+            free: (!free.is_empty()).then_some(free),
         }
     }
 
