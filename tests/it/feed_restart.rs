@@ -5,7 +5,7 @@
 
 use crate::support::feed::*;
 use crate::support::wait::{bounded, fleet_holds};
-use qualtop::feed::{Fleet, SharedFleet, SourceConfig, spawn_feed};
+use qualtop::feed::{FeedHandle, Fleet, SharedFleet, SourceConfig, spawn_feed};
 use qualtop::protocol::{Heartbeat, Hello, PointError, ServerMessage};
 
 /// Ten hours before T0: far more than the 60-bucket history held.
@@ -22,6 +22,59 @@ fn full(first: i64) -> Vec<qualtop::protocol::Series<'static>> {
     vec![ratio_series("a", "tpu", first, &[Some((9, 10)); 3])]
 }
 
+/// One feed per server into one fleet, every backend's first snapshot
+/// taken: the first's holds `full(-2)`, the others' nothing.
+struct Synced {
+    fleet: SharedFleet,
+    servers: Vec<Server>,
+    feeds: Vec<FeedHandle>,
+    conns: Vec<Conn>,
+}
+
+async fn synced(backends: usize) -> Synced {
+    let mut servers = Vec::new();
+    for _ in 0..backends {
+        servers.push(Server::bind().await);
+    }
+    let names: Vec<String> = (0..backends).map(|i| format!("s{i}")).collect();
+    let fleet = SharedFleet::new(Fleet::with_sources(names.clone()));
+    let feeds = servers
+        .iter()
+        .zip(names)
+        .enumerate()
+        .map(|(i, (s, name))| {
+            spawn_feed(
+                fleet.clone(),
+                i,
+                SourceConfig::new(name, s.url()),
+                fast_opts(),
+            )
+        })
+        .collect();
+    let mut conns = Vec::new();
+    for (i, s) in servers.iter().enumerate() {
+        let mut conn = s.accept().await;
+        let series = if i == 0 { full(-2) } else { vec![] };
+        conn.handshake("run-1", &snapshot(1, 0, series)).await;
+        conns.push(conn);
+    }
+    assert!(fleet_holds(&fleet, WAIT, |f| f.sources.iter().all(|s| s.snapshots == 1)).await);
+    Synced {
+        fleet,
+        servers,
+        feeds,
+        conns,
+    }
+}
+
+impl Synced {
+    fn abort(&self) {
+        for feed in &self.feeds {
+            feed.abort();
+        }
+    }
+}
+
 fn out_of_window(f: &Fleet) -> u64 {
     f.sources
         .iter()
@@ -32,20 +85,16 @@ fn out_of_window(f: &Fleet) -> u64 {
 #[tokio::test]
 async fn a_backend_restarted_on_an_earlier_clock_resyncs_without_drops() {
     bounded(TEST_LIMIT, async {
-        let server = Server::bind().await;
-        let fleet = new_fleet();
-        let feed = spawn_feed(
-            fleet.clone(),
-            0,
-            SourceConfig::new("t", server.url()),
-            fast_opts(),
-        );
-        let mut conn = server.accept().await;
-        conn.handshake("run-1", &snapshot(1, 0, full(-2))).await;
-        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 1).await);
+        let Synced {
+            fleet,
+            servers,
+            feeds,
+            conns,
+        } = synced(1).await;
+        let server = &servers[0];
         // Something detection concluded on the old axis.
         fleet.write(|f| f.detections.through = Some(T0));
-        drop(conn);
+        drop(conns);
 
         let mut conn = server.accept().await;
         conn.send(&hello_at("run-2", BACK)).await;
@@ -63,7 +112,7 @@ async fn a_backend_restarted_on_an_earlier_clock_resyncs_without_drops() {
             quality_at(&fleet, "a", "tpu", -1).is_none(),
             "old axis gone"
         );
-        feed.abort();
+        feeds[0].abort();
     })
     .await;
 }
@@ -71,18 +120,14 @@ async fn a_backend_restarted_on_an_earlier_clock_resyncs_without_drops() {
 #[tokio::test]
 async fn a_reconnect_on_the_same_clock_keeps_the_time_axis() {
     bounded(TEST_LIMIT, async {
-        let server = Server::bind().await;
-        let fleet = new_fleet();
-        let feed = spawn_feed(
-            fleet.clone(),
-            0,
-            SourceConfig::new("t", server.url()),
-            fast_opts(),
-        );
-        let mut conn = server.accept().await;
-        conn.handshake("run-1", &snapshot(1, 0, full(-2))).await;
-        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 1).await);
-        drop(conn);
+        let Synced {
+            fleet,
+            servers,
+            feeds,
+            conns,
+        } = synced(1).await;
+        let server = &servers[0];
+        drop(conns);
         // A restart that continued its clock (the demo with its data dir).
         let mut conn = server.accept().await;
         conn.send(&hello_at("run-2", 1)).await;
@@ -90,7 +135,7 @@ async fn a_reconnect_on_the_same_clock_keeps_the_time_axis() {
         conn.send(&snapshot(1, 1, full(-1))).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 2).await);
         fleet.read(|f| assert_eq!(f.timeline, 0));
-        feed.abort();
+        feeds[0].abort();
     })
     .await;
 }
@@ -98,21 +143,10 @@ async fn a_reconnect_on_the_same_clock_keeps_the_time_axis() {
 #[tokio::test]
 async fn a_time_axis_restart_makes_the_other_backends_resend() {
     bounded(TEST_LIMIT, async {
-        let (restarting, steady) = (Server::bind().await, Server::bind().await);
-        let fleet = SharedFleet::new(Fleet::with_sources(["a", "b"]));
-        let feeds = [(0, &restarting), (1, &steady)].map(|(i, s)| {
-            spawn_feed(
-                fleet.clone(),
-                i,
-                SourceConfig::new(format!("s{i}"), s.url()),
-                fast_opts(),
-            )
-        });
-        let mut a = restarting.accept().await;
-        a.handshake("a-1", &snapshot(1, 0, full(-2))).await;
-        let mut b = steady.accept().await;
-        b.handshake("b-1", &snapshot(1, 0, vec![])).await;
-        assert!(fleet_holds(&fleet, WAIT, |f| f.sources.iter().all(|s| s.snapshots == 1)).await);
+        let mut feeds = synced(2).await;
+        let mut conns = std::mem::take(&mut feeds.conns).into_iter();
+        let (fleet, restarting) = (&feeds.fleet, &feeds.servers[0]);
+        let (a, mut b) = (conns.next().unwrap(), conns.next().unwrap());
         drop(a);
         // The host both run on was set back: b says so first (a clock that
         // disagreed with b's would be refused, not followed).
@@ -120,7 +154,7 @@ async fn a_time_axis_restart_makes_the_other_backends_resend() {
         b.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: back }))
             .await;
         assert!(
-            fleet_holds(&fleet, WAIT, |f| f.sources[1]
+            fleet_holds(fleet, WAIT, |f| f.sources[1]
                 .backend_now
                 .is_some_and(|(n, _)| n == back))
             .await
@@ -129,15 +163,13 @@ async fn a_time_axis_restart_makes_the_other_backends_resend() {
         a.send(&hello_at("a-2", BACK)).await;
         a.expect_subscribe().await;
         a.send(&snapshot(1, BACK, full(BACK - 2))).await;
-        assert!(fleet_holds(&fleet, WAIT, |f| f.timeline == 1).await);
+        assert!(fleet_holds(fleet, WAIT, |f| f.timeline == 1).await);
         // b's next frame finds its data gone with the old axis: it asks again.
         b.send(&ServerMessage::Heartbeat(Heartbeat { seq: 1, now: back }))
             .await;
         b.expect_subscribe().await;
         fleet.read(|f| assert!(f.sources.iter().all(|s| s.clock_refused_ms.is_none())));
-        for feed in &feeds {
-            feed.abort();
-        }
+        feeds.abort();
     })
     .await;
 }
@@ -150,26 +182,13 @@ async fn a_restart_of_both_backends_is_followed_while_the_other_is_still_diallin
     // gone: it must not refuse `a`'s new clock (which would bind `a` at the
     // old axis and drop its snapshot as out of window).
     bounded(TEST_LIMIT, async {
-        let (sa, sb) = (Server::bind().await, Server::bind().await);
-        let fleet = SharedFleet::new(Fleet::with_sources(["a", "b"]));
-        let feeds = [(0, &sa), (1, &sb)].map(|(i, s)| {
-            spawn_feed(
-                fleet.clone(),
-                i,
-                SourceConfig::new(format!("s{i}"), s.url()),
-                fast_opts(),
-            )
-        });
-        let mut a = sa.accept().await;
-        a.handshake("run-1", &snapshot(1, 0, full(-2))).await;
-        let mut b = sb.accept().await;
-        b.handshake("run-1", &snapshot(1, 0, vec![])).await;
-        assert!(fleet_holds(&fleet, WAIT, |f| f.sources.iter().all(|s| s.snapshots == 1)).await);
-        drop((a, b));
+        let mut feeds = synced(2).await;
+        drop(std::mem::take(&mut feeds.conns));
+        let (fleet, sa, sb) = (&feeds.fleet, &feeds.servers[0], &feeds.servers[1]);
         // `b` dials again and waits for a hello that has not come.
         let _b = sb.accept().await;
         assert!(
-            fleet_holds(&fleet, WAIT, |f| f.sources[1].state
+            fleet_holds(fleet, WAIT, |f| f.sources[1].state
                 == qualtop::feed::ConnState::Connecting)
             .await
         );
@@ -177,15 +196,13 @@ async fn a_restart_of_both_backends_is_followed_while_the_other_is_still_diallin
         a.send(&hello_at("run-2", BACK)).await;
         a.expect_subscribe().await;
         a.send(&snapshot(1, BACK, full(BACK - 2))).await;
-        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 2).await);
+        assert!(fleet_holds(fleet, WAIT, |f| f.sources[0].snapshots == 2).await);
         fleet.read(|f| {
             assert_eq!(out_of_window(f), 0, "a's new snapshot was dropped");
             assert_eq!(f.timeline, 1, "the time axis started again");
             assert_eq!(f.sources[0].clock_refused_ms, None);
         });
-        for feed in &feeds {
-            feed.abort();
-        }
+        feeds.abort();
     })
     .await;
 }
