@@ -65,6 +65,7 @@ impl State<'_> {
     /// Whether the leaves `members` still hold a significant deficit once
     /// the drop of the leaves `fitted` is taken out: a cause of their own,
     /// not another reading of the same deficit.
+    ///
     /// Reads the fit off the leaves it touches, without copying the state
     /// (every leaf of the fleet, at each kept scope of each search).
     fn outlives(&self, fitted: &[usize], members: &[usize], cfg: &ScopeConfig) -> bool {

@@ -68,6 +68,12 @@ async fn synced(backends: usize) -> Synced {
 }
 
 impl Synced {
+    /// Every backend gone (its connection closed); the feeds dial again.
+    fn killed(mut self) -> Self {
+        self.conns.clear();
+        self
+    }
+
     fn abort(&self) {
         for feed in &self.feeds {
             feed.abort();
@@ -85,34 +91,25 @@ fn out_of_window(f: &Fleet) -> u64 {
 #[tokio::test]
 async fn a_backend_restarted_on_an_earlier_clock_resyncs_without_drops() {
     bounded(TEST_LIMIT, async {
-        let Synced {
-            fleet,
-            servers,
-            feeds,
-            conns,
-        } = synced(1).await;
-        let server = &servers[0];
+        let feeds = synced(1).await.killed();
+        let (fleet, server) = (&feeds.fleet, &feeds.servers[0]);
         // Something detection concluded on the old axis.
         fleet.write(|f| f.detections.through = Some(T0));
-        drop(conns);
 
         let mut conn = server.accept().await;
         conn.send(&hello_at("run-2", BACK)).await;
         conn.expect_subscribe().await;
         conn.send(&snapshot(1, BACK, full(BACK - 2))).await;
-        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 2).await);
+        assert!(fleet_holds(fleet, WAIT, |f| f.sources[0].snapshots == 2).await);
         fleet.read(|f| {
             assert_eq!(out_of_window(f), 0, "the new snapshot was dropped");
             assert_eq!(f.timeline, 1);
             assert_eq!(f.store.now(), T0 + BACK * BUCKET);
             assert_eq!(f.detections.through, None, "old detections forgotten");
         });
-        assert!(quality_at(&fleet, "a", "tpu", BACK - 1).is_some());
-        assert!(
-            quality_at(&fleet, "a", "tpu", -1).is_none(),
-            "old axis gone"
-        );
-        feeds[0].abort();
+        assert!(quality_at(fleet, "a", "tpu", BACK - 1).is_some());
+        assert!(quality_at(fleet, "a", "tpu", -1).is_none(), "old axis gone");
+        feeds.abort();
     })
     .await;
 }
@@ -120,22 +117,16 @@ async fn a_backend_restarted_on_an_earlier_clock_resyncs_without_drops() {
 #[tokio::test]
 async fn a_reconnect_on_the_same_clock_keeps_the_time_axis() {
     bounded(TEST_LIMIT, async {
-        let Synced {
-            fleet,
-            servers,
-            feeds,
-            conns,
-        } = synced(1).await;
-        let server = &servers[0];
-        drop(conns);
+        let feeds = synced(1).await.killed();
+        let (fleet, server) = (&feeds.fleet, &feeds.servers[0]);
         // A restart that continued its clock (the demo with its data dir).
         let mut conn = server.accept().await;
         conn.send(&hello_at("run-2", 1)).await;
         conn.expect_subscribe().await;
         conn.send(&snapshot(1, 1, full(-1))).await;
-        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 2).await);
+        assert!(fleet_holds(fleet, WAIT, |f| f.sources[0].snapshots == 2).await);
         fleet.read(|f| assert_eq!(f.timeline, 0));
-        feeds[0].abort();
+        feeds.abort();
     })
     .await;
 }
@@ -182,8 +173,7 @@ async fn a_restart_of_both_backends_is_followed_while_the_other_is_still_diallin
     // gone: it must not refuse `a`'s new clock (which would bind `a` at the
     // old axis and drop its snapshot as out of window).
     bounded(TEST_LIMIT, async {
-        let mut feeds = synced(2).await;
-        drop(std::mem::take(&mut feeds.conns));
+        let feeds = synced(2).await.killed();
         let (fleet, sa, sb) = (&feeds.fleet, &feeds.servers[0], &feeds.servers[1]);
         // `b` dials again and waits for a hello that has not come.
         let _b = sb.accept().await;
