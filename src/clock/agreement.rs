@@ -10,8 +10,14 @@ use crate::protocol::Millis;
 /// relay reports a scrape or two late; hours apart is a bug, never data.
 pub const MAX_CLOCK_DISAGREEMENT_MS: Millis = 5 * 60_000;
 
-/// Real time a report may take to reach us, run on at a fast clock's scale.
-const DELIVERY_ALLOWANCE_MS: f64 = 5_000.0;
+/// Real time a report handled late (a loaded host) may have waited, run on
+/// at a fast clock's scale: the late-report allowance, [`LATE_DELIVERY_MS`]...
+const MAX_DELIVERY_ALLOWANCE_MS: f64 = LATE_DELIVERY_MS as f64;
+/// ...but no more than this much data time, so that a fast clock that
+/// jumped hours (a demo restarted without its clock) is still told apart...
+const DELIVERY_ALLOWANCE_DATA_MS: f64 = 3_600_000.0;
+/// ...and never less real time than this, however fast the clock.
+const MIN_DELIVERY_ALLOWANCE_MS: f64 = 5_000.0;
 
 /// One backend's clock as it last said it: data time `data_ms` at wall
 /// time `at_wall_ms`, running `scale` seconds of data time per real second.
@@ -31,10 +37,22 @@ impl Reading {
 }
 
 /// How far apart two clocks may be: [`MAX_CLOCK_DISAGREEMENT_MS`], or more
-/// for a fast (demo) clock, whose delivery delay is scaled with it.
+/// for a fast (demo) clock, whose delivery delay is scaled with it. A report
+/// handled late makes its clock look behind by the delay times the scale: a
+/// busy client that took 5.6 s to read the demo's second hello saw its x60
+/// clocks 5m37s apart and refused one (a CI run). So a fast clock is allowed
+/// 30 s of real time, as a late heartbeat is ([`freshest`]), up to an hour of
+/// data time: at x3,600 (60 buckets a second) 30 s would be 30 h, and a demo
+/// restarted 9 h back would pass for a late one. There the allowance is 5 s.
 pub fn tolerance_ms(scale: f64) -> Millis {
-    let scaled = (DELIVERY_ALLOWANCE_MS * scale.clamp(0.0, 1e6)) as Millis;
-    MAX_CLOCK_DISAGREEMENT_MS.max(scaled)
+    let scale = scale.clamp(0.0, 1e6);
+    let real = if scale > 0.0 {
+        (DELIVERY_ALLOWANCE_DATA_MS / scale)
+            .clamp(MIN_DELIVERY_ALLOWANCE_MS, MAX_DELIVERY_ALLOWANCE_MS)
+    } else {
+        MAX_DELIVERY_ALLOWANCE_MS
+    };
+    MAX_CLOCK_DISAGREEMENT_MS.max((real * scale) as Millis)
 }
 
 /// A report that reached us this much real time late is still a late
@@ -220,8 +238,39 @@ mod tests {
         // The same 60x clock said 4 s apart: 4 min apart in data time, agreed.
         let v = judge(&[demo(WALL), demo(WALL - 4_000)], WALL);
         assert_eq!(v.refused, vec![None, None]);
-        assert_eq!(tolerance_ms(60.0), 300_000);
-        assert_eq!(tolerance_ms(600.0), 3_000_000);
+    }
+
+    #[test]
+    fn a_fast_clock_read_seconds_late_agrees_but_one_hours_off_does_not() {
+        let demo = |data_ms: Millis, scale: f64| {
+            Some(Reading {
+                data_ms,
+                at_wall_ms: WALL,
+                scale,
+            })
+        };
+        // The CI run's case: at x60 the second hello was handled 5.6 s late,
+        // so its clock read 5m36s behind the first; up to 30 s late agrees.
+        for late_ms in [5_600, 29_000] {
+            let behind = WALL + HOUR - late_ms * 60;
+            let v = judge(&[demo(WALL + HOUR, 60.0), demo(behind, 60.0)], WALL);
+            assert_eq!(v.refused, vec![None, None], "{late_ms} ms late");
+        }
+        // Hours off is not a late report at x60...
+        let v = judge(&[demo(WALL, 60.0), demo(WALL + 8 * HOUR, 60.0)], WALL);
+        assert_eq!(v.refused[1], Some(8 * HOUR));
+        // ...nor at x3,600, where 30 s would be 30 h: a demo restarted 9 h
+        // back is refused against the old run still connected.
+        let v = judge(&[demo(WALL, 3_600.0), demo(WALL + 9 * HOUR, 3_600.0)], WALL);
+        assert_eq!(v.refused[1], Some(9 * HOUR));
+        // Real clocks keep the 5 min tolerance.
+        let v = judge(&[at(WALL), at(WALL + 6 * 60_000)], WALL);
+        assert_eq!(v.refused[1], Some(6 * 60_000));
+        assert_eq!(tolerance_ms(1.0), MAX_CLOCK_DISAGREEMENT_MS);
+        assert_eq!(tolerance_ms(60.0), 30 * 60_000);
+        assert_eq!(tolerance_ms(600.0), HOUR);
+        assert_eq!(tolerance_ms(3_600.0), 5 * HOUR);
+        assert_eq!(tolerance_ms(f64::NAN), MAX_CLOCK_DISAGREEMENT_MS);
     }
 
     #[test]

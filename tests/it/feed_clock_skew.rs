@@ -138,3 +138,54 @@ async fn a_skewed_backend_that_came_first_gives_the_axis_up_when_an_agreeing_one
     })
     .await;
 }
+
+/// A ×60 hello (the demo's): the protocol's optional `time_scale` field.
+fn fast_hello_text(epoch: &str, now: Millis) -> String {
+    let json = hello_at(epoch, now).to_json();
+    let body = json.strip_suffix('}').expect("a JSON object");
+    format!("{body},\"time_scale\":60}}")
+}
+
+#[tokio::test]
+async fn a_fast_clock_whose_hello_was_read_late_is_not_refused_and_wipes_nothing() {
+    bounded(TEST_LIMIT, async {
+        let (first, second) = (Server::bind().await, Server::bind().await);
+        let fleet = SharedFleet::new(Fleet::with_sources(["metrics", "evals"]));
+        let feeds = two_feeds(&fleet, [&first, &second]);
+        // A demo's data clock, an hour ahead of the wall: the clock nearest
+        // the wall is the reference, here the one read late.
+        let now = wall_bucket() + HOUR;
+        let mut a = first.accept().await;
+        a.send_text(fast_hello_text("a", now)).await;
+        a.expect_subscribe().await;
+        a.send(&snapshot_at(now)).await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[0].snapshots == 1).await);
+
+        // The same clock, its hello handled 5.6 s late by a busy client (a CI
+        // run): at x60 it reads 5m36s behind the first.
+        let mut b = second.accept().await;
+        b.send_text(fast_hello_text("b", now - 5_600 * 60)).await;
+        b.expect_subscribe().await;
+        b.send(&snapshot_at(now)).await;
+        assert!(fleet_holds(&fleet, WAIT, |f| f.sources[1].snapshots == 1).await);
+        fleet.read(|f| {
+            let refused: Vec<_> = f.sources.iter().map(|s| s.clock_refused_ms).collect();
+            assert_eq!(refused, vec![None, None], "a late read is not a clock off");
+            assert_eq!(
+                f.timeline, 0,
+                "the axis was started again, the first's data wiped"
+            );
+        });
+        // The first backend's history is still there.
+        let held = fleet.read(|f| {
+            let sig = f.store.signal_by_name("quality")?;
+            let id = f.store.slices().ids().next()?;
+            f.store.ratio(sig, id, f.store.bucket_of(now - BUCKET))
+        });
+        assert!(held.is_some(), "the first backend's data left the window");
+        for feed in &feeds {
+            feed.abort();
+        }
+    })
+    .await;
+}
