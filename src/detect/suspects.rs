@@ -6,7 +6,7 @@
 
 use super::bugs::{ONSET_SPREAD_MS, scope_includes};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
-pub use super::suspects_words::why;
+pub use super::suspects_words::{WhyParts, why};
 use super::suspects_words::{dated_for_bug, sighting_words};
 use crate::protocol::{Change, ChangeKind, Millis};
 
@@ -199,6 +199,8 @@ pub struct Suspect<'a> {
     /// `deploy "tpu-runtime v42" to hardware=tpu ∧ platform=api, 3m before
     /// onset, same scope`; sanitised.
     pub why: String,
+    /// Where the title and the scope lie in `why`.
+    pub parts: WhyParts,
     /// The words of the earlier sighting that decided it, already at the
     /// end of `why` (`; 2m before golden-qa dropped on …`), if one did.
     pub sighting: Option<String>,
@@ -418,7 +420,7 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
                 .filter(|e| e.3.evidence == Evidence::Earlier)
                 .max_by(|a, b| a.0.total_cmp(&b.0));
             let earlier = sighting.map_or(0.0, |e| e.0);
-            let mut words = why(change, lead, fit);
+            let (mut words, parts) = why(change, lead, fit);
             // When the sighting decides, say so: a change hours before the
             // onset reads as a mistake without it.
             let seen = sighting
@@ -433,6 +435,7 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
                 lead_ms: lead,
                 fit,
                 why: words,
+                parts,
                 sighting: seen,
             })
         })

@@ -1,6 +1,8 @@
 //! How a suspect is told: the words every surface shows for a change
 //! against a regression or a bug (sanitised, titles cut to a width).
 
+use std::ops::Range;
+
 use super::bugs::ONSET_SPREAD_MS;
 use super::detections::{DetectedRegression, ScopeMap};
 use super::suspects::{ScopeFit, Suspect};
@@ -45,19 +47,37 @@ fn dropped_words(lead: Millis, signal: &str, scope: &ScopeMap) -> String {
     )
 }
 
+/// Where the change's title and scope lie in a suspect's words (byte
+/// ranges), so that a narrow screen shortens them without reading the words
+/// again: a title may itself hold `" to ` or `, `.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WhyParts {
+    pub title: Range<usize>,
+    pub scope: Range<usize>,
+}
+
 /// The reason in words, as every surface shows it.
-pub fn why(change: &Change, lead: Millis, fit: ScopeFit) -> String {
+pub fn why(change: &Change, lead: Millis, fit: ScopeFit) -> (String, WhyParts) {
     told(change, &lead_words(lead), fit)
 }
 
 /// `deploy "title" to scope, {when}, {fit}`; sanitised.
-fn told(change: &Change, when: &str, fit: ScopeFit) -> String {
-    format!(
-        "{} \"{}\" to {}, {when}, {}",
-        change.kind,
-        clean(&change.title, TITLE_WIDTH),
-        scope_text(&change.scope),
-        fit.words(&change.scope)
+fn told(change: &Change, when: &str, fit: ScopeFit) -> (String, WhyParts) {
+    let mut out = format!("{} \"", change.kind);
+    let title = clean(&change.title, TITLE_WIDTH);
+    let title_at = out.len()..out.len() + title.len();
+    out.push_str(&title);
+    out.push_str("\" to ");
+    let scope = scope_text(&change.scope);
+    let scope_at = out.len()..out.len() + scope.len();
+    out.push_str(&scope);
+    out.push_str(&format!(", {when}, {}", fit.words(&change.scope)));
+    (
+        out,
+        WhyParts {
+            title: title_at,
+            scope: scope_at,
+        },
     )
 }
 
@@ -71,10 +91,10 @@ pub(super) fn dated_for_bug<'a>(
     let c = s.change;
     if member.onset - onset <= ONSET_SPREAD_MS {
         s.lead_ms = onset - c.at;
-        s.why = why(c, s.lead_ms, s.fit);
+        (s.why, s.parts) = why(c, s.lead_ms, s.fit);
     } else {
         let when = dropped_words(member.onset - c.at, &member.signal, &member.scope);
-        s.why = told(c, &when, s.fit);
+        (s.why, s.parts) = told(c, &when, s.fit);
     }
     if let Some(seen) = &s.sighting {
         s.why.push_str(seen);

@@ -14,7 +14,7 @@ use super::theme::Look;
 use crate::app::{Action, App, Popup};
 use crate::text::sanitize::width;
 use crate::text::time::hh_mm;
-use crate::view::{ChangeLine, DetailModel, MarkerKind, ViewModel};
+use crate::view::{ChangeLine, DetailModel, MarkerKind, SuspectWords, ViewModel};
 
 /// Most changes listed under the detail view (the `C` list has them all).
 const MAX_LISTED: usize = 4;
@@ -68,7 +68,7 @@ pub fn change_list(model: &DetailModel, w: usize, look: &Look) -> Vec<Line<'stat
 }
 
 /// `    suspect: deploy "tpu-runtime v42" to …, 3m before onset, same scope`.
-pub fn suspect_line(why: &str, w: usize, look: &Look) -> Line<'static> {
+pub fn suspect_line(why: &SuspectWords, w: usize, look: &Look) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("    {} suspect: ", glyph(look)), look.theme.change),
         Span::styled(fit_why(why, w.saturating_sub(15), look), look.theme.text),
@@ -78,41 +78,42 @@ pub fn suspect_line(why: &str, w: usize, look: &Look) -> Line<'static> {
 /// The fewest columns a title or a scope is cut to before the words' end is.
 const MIN_PART: usize = 12;
 
-/// One step of [`fit_why`]: the part between two marks, how it is
-/// rewritten, and whether it is then cut to fit.
-type Step = ((&'static str, &'static str), fn(&str) -> String, bool);
-
 /// A suspect's words (`kind "title" to scope, lead, fit…`) in `avail`
 /// columns: the scope is written by values (`tpu/api`), then the title
 /// and the scope give way in their middle, so that when the change came
-/// against the onset still shows; then the end is cut.
-pub fn fit_why(why: &str, avail: usize, look: &Look) -> String {
-    const TITLE: (&str, &str) = ("\"", "\" to ");
-    const SCOPE: (&str, &str) = ("\" to ", ", ");
-    let mut out = why.to_owned();
-    let steps: [Step; 3] = [
-        (SCOPE, values_only, false),
-        (TITLE, str::to_owned, true),
-        (SCOPE, str::to_owned, true),
-    ];
-    for ((open, close), rewrite, cut) in steps {
-        if width(&out) <= avail {
-            return out;
-        }
-        let Some(from) = out.find(open).map(|i| i + open.len()) else {
-            break;
-        };
-        let Some(to) = out[from..].find(close).map(|i| from + i) else {
-            break;
-        };
-        let mut part = rewrite(&out[from..to]);
-        if cut {
-            let over = width(&out).saturating_sub(avail);
-            part = look.cut_middle(&part, width(&part).saturating_sub(over).max(MIN_PART));
-        }
-        out = format!("{}{part}{}", &out[..from], &out[to..]);
+/// against the onset still shows; then the end is cut. The title and the
+/// scope are where the words say they are (a title may hold `" to `).
+pub fn fit_why(why: &SuspectWords, avail: usize, look: &Look) -> String {
+    let text = why.text.as_str();
+    let (t, s) = (&why.parts.title, &why.parts.scope);
+    let (Some(pre), Some(title), Some(mid), Some(scope), Some(post)) = (
+        text.get(..t.start),
+        text.get(t.clone()),
+        text.get(t.end..s.start),
+        text.get(s.clone()),
+        text.get(s.end..),
+    ) else {
+        return look.cut(text, avail);
+    };
+    let (mut title, mut scope) = (title.to_owned(), scope.to_owned());
+    let over = |title: &str, scope: &str| {
+        (width(pre) + width(title) + width(mid) + width(scope) + width(post)).saturating_sub(avail)
+    };
+    if over(&title, &scope) > 0 {
+        scope = values_only(&scope);
     }
-    look.cut(&out, avail)
+    let shorter = |part: &str, over: usize| {
+        look.cut_middle(part, width(part).saturating_sub(over).max(MIN_PART))
+    };
+    let excess = over(&title, &scope);
+    if excess > 0 {
+        title = shorter(&title, excess);
+    }
+    let excess = over(&title, &scope);
+    if excess > 0 {
+        scope = shorter(&scope, excess);
+    }
+    look.cut(&format!("{pre}{title}{mid}{scope}{post}"), avail)
 }
 
 /// `hardware=tpu ∧ platform=api` → `tpu/api`, as the rows' status column

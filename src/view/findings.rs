@@ -68,7 +68,15 @@ pub struct ScopeEntry {
     pub short: String,
     /// The change that best explains it, in words (sanitised), if one was
     /// reported near its onset.
-    pub suspect: Option<String>,
+    pub suspect: Option<SuspectWords>,
+}
+
+/// A suspect's words (sanitised), with where the change's title and scope
+/// lie in them: a narrow line shortens those, never by reading the words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuspectWords {
+    pub text: String,
+    pub parts: crate::detect::WhyParts,
 }
 
 /// The moment a status is asked for: `None` = now (live, or a frozen

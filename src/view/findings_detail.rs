@@ -1,7 +1,9 @@
 //! The detail view's side of detection: markers on the time axis (one per
 //! bug, not per folded alarm) and the scope panel of explaining causes.
 
-use super::findings::{MarkerKind, ScopeEntry, TimeMarker, includes, points, row_scope};
+use super::findings::{
+    MarkerKind, ScopeEntry, SuspectWords, TimeMarker, includes, points, row_scope,
+};
 use super::overview::RowKey;
 use super::query::DrillStep;
 use crate::detect::{
@@ -150,7 +152,10 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                 text: sanitize(&text).into_owned(),
                 short: sanitize(&short).into_owned(),
                 suspect: bug_suspect(&bug.members, &fleet.detections.regressions, &fleet.changes)
-                    .map(|s| s.why),
+                    .map(|s| SuspectWords {
+                        text: s.why,
+                        parts: s.parts,
+                    }),
             }
         })
         .collect()

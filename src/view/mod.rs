@@ -34,8 +34,8 @@ pub use detail::{
 };
 pub use filter::{Filter, FilterTerm};
 pub use findings::{
-    ENDED_SHOWN_MS, MarkerKind, RowAt, ScopeEntry, TimeMarker, active_burns, active_regressions,
-    burn_status, detail_markers, row_status, row_status_in, scope_entries,
+    ENDED_SHOWN_MS, MarkerKind, RowAt, ScopeEntry, SuspectWords, TimeMarker, active_burns,
+    active_regressions, burn_status, detail_markers, row_status, row_status_in, scope_entries,
 };
 pub use header::{DownBanner, FindingsFrom, HeaderModel, STALE_AFTER_MS, SourceLine};
 pub use held::{filter_pins, held_onset, held_regression, scope_of};

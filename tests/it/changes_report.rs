@@ -172,7 +172,10 @@ fn check_and_the_scope_panel_name_one_suspect_for_a_bug() {
     assert_eq!(named.change.id, "tpu-42");
     let entries = qualtop::view::scope_entries(&fleet, &[]);
     assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].suspect.as_deref(), Some(named.why.as_str()));
+    assert_eq!(
+        entries[0].suspect.as_ref().map(|s| s.text.as_str()),
+        Some(named.why.as_str())
+    );
 }
 
 #[test]

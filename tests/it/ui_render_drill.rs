@@ -5,10 +5,11 @@
 
 use crate::support::ui::*;
 use qualtop::app::{App, Event, Key, KeyMap, KeyPress};
+use qualtop::detect::ScopeFit;
 use qualtop::feed::Fleet;
 use qualtop::protocol::{Annotation, AnnotationState};
 use qualtop::ui::{self, Look};
-use qualtop::view::{RowStatus, Severity, ViewModel};
+use qualtop::view::{RowStatus, Severity, SuspectWords, ViewModel};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -374,7 +375,7 @@ fn scope_entries_and_detection_markers_are_drawn_and_enter_jumps_to_a_scope() {
 
 /// The detail view at 80×24 with its scope panel holding `entries`
 /// (`(text, short, suspect)`, each on `model=m-large`), as text.
-fn detail_at_80_with(entries: &[(&str, &str, Option<&str>)]) -> String {
+fn detail_at_80_with(entries: &[(&str, &str, Option<SuspectWords>)]) -> String {
     use qualtop::view::{DrillStep, ScopeEntry};
     let fleet = demo_like_fleet();
     let mut app = App::new(KeyMap::default());
@@ -389,7 +390,7 @@ fn detail_at_80_with(entries: &[(&str, &str, Option<&str>)]) -> String {
             active: true,
             text: (*text).into(),
             short: (*short).into(),
-            suspect: suspect.map(Into::into),
+            suspect: suspect.clone(),
         })
         .collect();
     text_of(&draw_vm(&app, &vm, 80, 24, &Look::default()))
@@ -420,19 +421,41 @@ fn a_scope_entry_too_wide_for_the_screen_says_its_place_by_values_and_keeps_its_
     );
 }
 
-#[test]
-fn a_suspect_too_wide_for_the_screen_gives_up_its_title_before_its_time() {
+/// The words every surface gives a `config` change titled `title` to
+/// `hardware=tpu ∧ platform=api`, 2 min after a regression's onset.
+fn suspect_words(title: &str) -> SuspectWords {
+    let change = qualtop::protocol::Change {
+        id: "c1".into(),
+        at: 0,
+        scope: [("hardware", "tpu"), ("platform", "api")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into(),
+        kind: qualtop::protocol::ChangeKind::Config,
+        title: title.into(),
+        source: "test".into(),
+        link: None,
+        author: None,
+    };
+    let (text, parts) = qualtop::detect::why(&change, -120_000, ScopeFit::Wider(1));
+    SuspectWords { text, parts }
+}
+
+/// The suspect line of the detail view at 80×24 for a change titled `title`.
+fn suspect_line_at_80(title: &str) -> String {
     let text = detail_at_80_with(&[(
         "model=m-large  -2.0pp  since 06:10  golden-qa",
         "m-large  -2.0pp  since 06:10  golden-qa",
-        Some(
-            "config \"tpu-serving config: sampler defaults v7\" to hardware=tpu ∧ platform=api, 2m after the estimated onset, wider scope",
-        ),
+        Some(suspect_words(title)),
     )]);
-    let line = text
-        .lines()
+    text.lines()
         .find(|l| l.contains("suspect:"))
-        .unwrap_or_else(|| panic!("{text}"));
+        .unwrap_or_else(|| panic!("{text}"))
+        .to_owned()
+}
+
+#[test]
+fn a_suspect_too_wide_for_the_screen_gives_up_its_title_before_its_time() {
+    let line = suspect_line_at_80("tpu-serving config: sampler defaults v7");
     // The title is shortened in its middle; the time against the onset stays.
     assert!(line.contains("config \"tpu-se"), "{line}");
     assert!(line.contains("…"), "{line}");
@@ -440,5 +463,20 @@ fn a_suspect_too_wide_for_the_screen_gives_up_its_title_before_its_time() {
         line.contains("to tpu/api, 2m after the estimated onset"),
         "{line}"
     );
-    assert!(qualtop::text::sanitize::width(line) <= 80, "{line}");
+    assert!(qualtop::text::sanitize::width(&line) <= 80, "{line}");
+}
+
+#[test]
+fn a_suspect_title_that_holds_the_words_own_marks_is_cut_as_a_title() {
+    // A title holding `" to ` and `, `: read back from the words, the scope
+    // was taken from inside the title and the real one left in full.
+    let line =
+        suspect_line_at_80("move \" to canary, then pool weights for the long-context fleet");
+    assert!(line.contains("config \"move"), "{line}");
+    assert!(line.contains("…"), "{line}");
+    assert!(
+        line.contains("to tpu/api, 2m after the estimated onset"),
+        "{line}"
+    );
+    assert!(qualtop::text::sanitize::width(&line) <= 80, "{line}");
 }
