@@ -79,6 +79,8 @@ impl State<'_> {
     fn sums_after(&self, fitted: &[usize], members: &[usize]) -> Sums {
         let f = self.fit_of(fitted);
         let learnt = f.learnt_from(fitted);
+        // Found by binary search: both in leaf order, as `members` builds them.
+        debug_assert!(fitted.is_sorted() && learnt.is_sorted());
         let mut s = Sums::default();
         for &i in members {
             let (scale, phi) = (
