@@ -43,6 +43,18 @@ fn snapshot_at(to: Millis) -> ServerMessage<'static> {
     })
 }
 
+/// Whether the store still holds `quality` at data time `at` (the window
+/// was not pushed past it).
+fn quality_held(fleet: &SharedFleet, at: Millis) -> bool {
+    fleet
+        .read(|f| {
+            let sig = f.store.signal_by_name("quality")?;
+            let id = f.store.slices().ids().next()?;
+            f.store.ratio(sig, id, f.store.bucket_of(at))
+        })
+        .is_some()
+}
+
 fn two_feeds(fleet: &SharedFleet, servers: [&Server; 2]) -> Vec<qualtop::feed::FeedHandle> {
     servers
         .iter()
@@ -89,12 +101,10 @@ async fn a_clock_8h_ahead_is_refused_and_the_axis_stays_on_the_agreeing_clock() 
             assert_eq!(f.timeline, 0);
         });
         // The agreeing backend's data are still on screen.
-        let held = fleet.read(|f| {
-            let sig = f.store.signal_by_name("quality")?;
-            let id = f.store.slices().ids().next()?;
-            f.store.ratio(sig, id, f.store.bucket_of(now - BUCKET))
-        });
-        assert!(held.is_some(), "evals data pushed out of the window");
+        assert!(
+            quality_held(&fleet, now - BUCKET),
+            "evals data pushed out of the window"
+        );
         for feed in &feeds {
             feed.abort();
         }
@@ -177,12 +187,10 @@ async fn a_fast_clock_whose_hello_was_read_late_is_not_refused_and_wipes_nothing
             );
         });
         // The first backend's history is still there.
-        let held = fleet.read(|f| {
-            let sig = f.store.signal_by_name("quality")?;
-            let id = f.store.slices().ids().next()?;
-            f.store.ratio(sig, id, f.store.bucket_of(now - BUCKET))
-        });
-        assert!(held.is_some(), "the first backend's data left the window");
+        assert!(
+            quality_held(&fleet, now - BUCKET),
+            "the first backend's data left the window"
+        );
         for feed in &feeds {
             feed.abort();
         }

@@ -453,17 +453,23 @@ fn suspect_line_at_80(title: &str) -> String {
         .to_owned()
 }
 
-#[test]
-fn a_suspect_too_wide_for_the_screen_gives_up_its_title_before_its_time() {
-    let line = suspect_line_at_80("tpu-serving config: sampler defaults v7");
-    // The title is shortened in its middle; the time against the onset stays.
-    assert!(line.contains("config \"tpu-se"), "{line}");
+/// A suspect line at 80 columns: its title cut in the middle, its scope by
+/// values, the time against the onset kept.
+fn assert_title_cut_scope_by_values(line: &str) {
     assert!(line.contains("…"), "{line}");
     assert!(
         line.contains("to tpu/api, 2m after the estimated onset"),
         "{line}"
     );
-    assert!(qualtop::text::sanitize::width(&line) <= 80, "{line}");
+    assert!(qualtop::text::sanitize::width(line) <= 80, "{line}");
+}
+
+#[test]
+fn a_suspect_too_wide_for_the_screen_gives_up_its_title_before_its_time() {
+    let line = suspect_line_at_80("tpu-serving config: sampler defaults v7");
+    // The title is shortened in its middle; the time against the onset stays.
+    assert!(line.contains("config \"tpu-se"), "{line}");
+    assert_title_cut_scope_by_values(&line);
 }
 
 #[test]
@@ -473,10 +479,5 @@ fn a_suspect_title_that_holds_the_words_own_marks_is_cut_as_a_title() {
     let line =
         suspect_line_at_80("move \" to canary, then pool weights for the long-context fleet");
     assert!(line.contains("config \"move"), "{line}");
-    assert!(line.contains("…"), "{line}");
-    assert!(
-        line.contains("to tpu/api, 2m after the estimated onset"),
-        "{line}"
-    );
-    assert!(qualtop::text::sanitize::width(&line) <= 80, "{line}");
+    assert_title_cut_scope_by_values(&line);
 }
