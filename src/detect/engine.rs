@@ -18,6 +18,7 @@ use super::monitor::{Monitor, TrackKey};
 use super::monitor_scope::ScopedRegression;
 use super::scope::ScopeConfig;
 use super::settings::DetectionSettings;
+use super::suspects::ScopeFit;
 use crate::protocol::Millis;
 use crate::store::{SignalId, Store};
 
@@ -194,7 +195,9 @@ impl DetectionEngine {
     /// Folds the alarms in progress by scope and matches the result to the
     /// episodes followed so far: an episode continues while any of its
     /// alarms does. A found cause takes over the episodes holding its
-    /// alarms (merging them) and sets their scope; an alarm no cause holds
+    /// alarms that share a slice with it (merging them) and sets their
+    /// scope; held by none, it continues the one already at its place, or
+    /// starts one. An alarm no cause holds
     /// stays with the episode it was in (the scope search can lose a cause
     /// as a regression fades, its leaf alarms outlasting it), or starts one
     /// scoped to its own track.
@@ -247,15 +250,32 @@ impl DetectionEngine {
             let (causes, alone): (Vec<_>, Vec<_>) = scoped.partition(|r| r.from_cause);
             for r in causes {
                 let ids = self.alarm_ids(signal, &r);
+                // A regression's place narrows, widens or shifts, but never
+                // jumps to where it shares no slice: an episode placed
+                // elsewhere that held these alarms (a group alarm the fault
+                // it followed set off, kept alive by another fault after it
+                // ended) does not continue here.
                 let matches: Vec<usize> = holding(&ids)
                     .into_iter()
                     .filter(|i| !claimed.contains(i) && !self.episodes[*i].merged)
+                    .filter(|&i| {
+                        ScopeFit::of(&self.episodes[i].scope, &r.scope) != ScopeFit::Disjoint
+                    })
                     .collect();
+                // None held them: one already followed at this very place
+                // goes on (its alarms moved under another's first), else a
+                // new one begins.
+                let same_place = || {
+                    (0..self.episodes.len()).find(|&i| {
+                        let e = &self.episodes[i];
+                        open(e) && !claimed.contains(&i) && e.scope == r.scope
+                    })
+                };
                 let index = match matches.split_first() {
-                    None => {
+                    None => same_place().unwrap_or_else(|| {
                         self.episodes.push(Episode::new(&r));
                         self.episodes.len() - 1
-                    }
+                    }),
                     Some((&keep, others)) => {
                         for &other in others {
                             self.merge(keep, other);

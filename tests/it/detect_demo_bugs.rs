@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use crate::support::detect::{DemoReplay, engine, member_lines, minute};
-use qualtop::cli::check_report::{ReportedBug, reported_bugs};
+use qualtop::cli::check_report::{ReportedBug, ReportedRegression, reported_bugs};
 use qualtop::demo::Scenario;
 use qualtop::feed::Fleet;
 use qualtop::view::active_regressions;
@@ -28,6 +28,9 @@ struct Run {
     tpu_only: Snapshot,
     /// All three in force: the routing bug 100 minutes in.
     all_three: Snapshot,
+    /// The routing bug alone left: the TPU misconfiguration ended at +425,
+    /// the compiler bug at +542.
+    routing_left: Snapshot,
 }
 
 fn snapshot(replay: &DemoReplay, live: &qualtop::detect::DetectionEngine) -> Snapshot {
@@ -47,15 +50,20 @@ fn snapshot(replay: &DemoReplay, live: &qualtop::detect::DetectionEngine) -> Sna
 fn run() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
     RUN.get_or_init(|| {
-        let mut replay = DemoReplay::new(Scenario::builtin().unwrap(), 2025, -360, 1440);
+        // A ring of 10 h: where the +560 read showed a regression jump
+        // (the scope search and the onset dating read what the ring keeps).
+        let mut replay = DemoReplay::new(Scenario::builtin().unwrap(), 2025, -360, 600);
         let mut live = engine();
         replay.run(&mut live, 360 + 100);
         let tpu_only = snapshot(&replay, &live);
         replay.run(&mut live, 300);
         let all_three = snapshot(&replay, &live);
+        replay.run(&mut live, 160);
+        let routing_left = snapshot(&replay, &live);
         Run {
             tpu_only,
             all_three,
+            routing_left,
         }
     })
 }
@@ -148,5 +156,55 @@ fn no_alarm_of_a_later_overlapping_fault_is_folded_into_an_earlier_one() {
         let tpu_era = o.iter().any(|m| (55..100).contains(m));
         let routing_era = o.iter().any(|m| (290..400).contains(m));
         assert!(!(tpu_era && routing_era), "{}", describe(&s.bugs));
+    }
+}
+
+#[test]
+fn a_regression_never_moves_to_a_place_it_shares_no_slice_with() {
+    // Broad golden-qa alarms the compiler bug set off stay alive on the
+    // routing fault after the compiler's drop paused or ended. The
+    // regression that followed the compiler's place does not jump with
+    // them onto the routing fault's (`model=atlas-m ∧ platform=api ∧
+    // region=us-west`, read as the compiler bug with its onset at +122);
+    // the routing fault's drop there is a regression of its own.
+    let s = &run().routing_left;
+    let compiler: qualtop::detect::ScopeMap = [("hardware", "tpu"), ("model", "atlas-s")]
+        .into_iter()
+        .map(|(d, v)| (d.to_owned(), v.to_owned()))
+        .collect();
+    let mut seen = 0;
+    for r in s.bugs.iter().flat_map(|b| &b.regressions) {
+        if r.signal != "golden-qa" || !(115..140).contains(&minute(r.onset)) {
+            continue;
+        }
+        seen += 1;
+        let disjoint = r
+            .slice
+            .iter()
+            .any(|(d, v)| compiler.get(d).is_some_and(|c| c != v));
+        assert!(!disjoint, "{}", describe(&s.bugs));
+    }
+    assert!(seen > 0, "{}", describe(&s.bugs));
+}
+
+#[test]
+fn no_place_holds_two_regressions_of_one_signal_at_once() {
+    // One place, one signal, one regression at a time: two entries whose
+    // spans overlap (golden-qa on `hardware=tpu ∧ platform=api` since +122,
+    // ended +244, beside another since +124, still active) give two onsets
+    // for the same drop.
+    for s in [&run().tpu_only, &run().all_three, &run().routing_left] {
+        let all: Vec<_> = s.bugs.iter().flat_map(|b| &b.regressions).collect();
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                if a.signal != b.signal || a.slice != b.slice {
+                    continue;
+                }
+                let before = |x: &&ReportedRegression, y: &&ReportedRegression| {
+                    x.ended_at.is_some_and(|end| end <= y.onset)
+                };
+                assert!(before(a, b) || before(b, a), "{}", describe(&s.bugs));
+            }
+        }
     }
 }
