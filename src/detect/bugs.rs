@@ -353,6 +353,24 @@ fn refiring(a: &DetectedRegression, b: &DetectedRegression) -> bool {
     a.signal == b.signal && a.scope == b.scope && overlap(a, b)
 }
 
+/// Whether `late` may be `fault`'s fault seen late: the same signal, `fault`
+/// placed by the scope search, begun more than [`ONSET_SPREAD_MS`] before
+/// `late` and in force at its onset, in a place sharing slices with it but
+/// not inside it (another cut of the same drop: `region=eu-west` for
+/// `model=atlas-m ∧ platform=api ∧ region=eu-west`; a place inside a fault
+/// in force that dropped later is a fault of its own there).
+fn sighted_late(fault: &DetectedRegression, late: &DetectedRegression) -> bool {
+    fault.signal == late.signal
+        && fault.origin == ScopeOrigin::Cause
+        && fault.onset < late.onset - ONSET_SPREAD_MS
+        && fault.covers(late.onset)
+        && !scope_includes(&fault.scope, &late.scope)
+        && !fault
+            .scope
+            .iter()
+            .any(|(d, v)| late.scope.get(d).is_some_and(|w| w != v))
+}
+
 /// The regressions given, grouped into bugs, each bug's members in the
 /// order given, bugs by their first member's position.
 pub fn group_bugs<'a, I>(regressions: I) -> Vec<Bug<'a>>
@@ -395,6 +413,30 @@ where
                 let (ra, rb) = (root(&mut parent, i), root(&mut parent, j));
                 parent[ra] = rb;
             }
+        }
+    }
+    // A late sighting: a regression still alone that began well into a
+    // fault already in force where it is, on its signal (routing's
+    // code-syntax on `region=eu-west`, detected hours after the fault's own
+    // code-syntax regressions on `model=atlas-m ∧ platform=api ∧
+    // region=eu-west`), is that fault seen late, when it is the only one.
+    let alone: Vec<bool> = (0..n)
+        .map(|i| {
+            let r = root(&mut parent, i);
+            (0..n).all(|j| j == i || root(&mut parent, j) != r)
+        })
+        .collect();
+    for i in (0..n).filter(|&i| alone[i]) {
+        let late = regressions[i];
+        let mut faults: Vec<usize> = (0..n)
+            .filter(|&j| j != i && sighted_late(regressions[j], late))
+            .map(|j| root(&mut parent, j))
+            .collect();
+        faults.sort_unstable();
+        faults.dedup();
+        if let [fault] = faults[..] {
+            let ri = root(&mut parent, i);
+            parent[ri] = fault;
         }
     }
     let mut groups: Vec<(usize, Bug<'a>)> = Vec::new();

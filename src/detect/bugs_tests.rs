@@ -303,3 +303,56 @@ fn the_worst_member_is_the_largest_drop() {
     let bugs = group_bugs(&rs);
     assert_eq!(bugs[0].worst().signal, "b");
 }
+
+/// The routing fault's code-syntax on its place, and a group alarm on
+/// `region=eu-west` that needed hours of evidence, still alone.
+fn routing_and_a_late_sighting() -> Vec<DetectedRegression> {
+    let mut late = reg("cs", &[("region", "eu-west")], 550, None);
+    late.origin = ScopeOrigin::Track(super::super::detections::TrackLevel::Group);
+    vec![
+        reg(
+            "cs",
+            &[("model", "m"), ("platform", "api"), ("region", "eu-west")],
+            300,
+            None,
+        ),
+        reg(
+            "gq",
+            &[("model", "m"), ("platform", "api"), ("region", "eu-west")],
+            302,
+            None,
+        ),
+        late,
+    ]
+}
+
+#[test]
+fn a_late_sighting_of_the_one_fault_in_force_where_it_is_joins_that_fault() {
+    let rs = routing_and_a_late_sighting();
+    let bugs = group_bugs(&rs);
+    assert_eq!(bugs.len(), 1, "{bugs:?}");
+    // Its group alarm does not widen where the bug is.
+    assert_eq!(bugs[0].scope().len(), 3, "{:?}", bugs[0].scope());
+    assert_eq!(bugs[0].onset(), 300 * MIN);
+}
+
+#[test]
+fn a_late_drop_is_no_sighting_inside_the_fault_on_another_signal_or_when_two_faults_could_be_it() {
+    // Inside the fault's place: a fault of its own that began there later.
+    let mut rs = routing_and_a_late_sighting();
+    rs[2].scope = rs[0].scope.clone();
+    rs[2].scope.insert("hardware".into(), "tpu".into());
+    assert_eq!(group_bugs(&rs).len(), 2);
+    // Another signal.
+    let mut rs = routing_and_a_late_sighting();
+    rs[2].signal = "lc".into();
+    assert_eq!(group_bugs(&rs).len(), 2);
+    // The fault had ended before it began.
+    let mut rs = routing_and_a_late_sighting();
+    rs[0].ended_at = Some(500 * MIN);
+    assert_eq!(group_bugs(&rs).len(), 2);
+    // Two faults in force there, of two bugs: which one is not known.
+    let mut rs = routing_and_a_late_sighting();
+    rs.push(reg("cs", &[("hardware", "tpu"), ("model", "s")], 120, None));
+    assert_eq!(group_bugs(&rs).len(), 3);
+}
