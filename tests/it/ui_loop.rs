@@ -129,8 +129,9 @@ async fn a_frozen_screen_does_not_recompute_on_new_data_until_it_goes_live() {
 
 #[tokio::test]
 async fn a_key_is_handled_while_the_view_model_is_still_being_computed() {
-    // 4,000 slices: the first model takes far longer than the key's 20 ms.
-    let fleet = SharedFleet::new(crate::support::ui::large_fleet(40, 25, 4));
+    // 16,000 slices: the first model takes far longer than the key's 20 ms,
+    // in a release build too (4,000 took less there now and then).
+    let fleet = SharedFleet::new(crate::support::ui::large_fleet(80, 50, 4));
     let (exit, stats) = run_with(fleet, |tx, _| async move {
         tokio::time::sleep(Duration::from_millis(20)).await;
         tx.send(key('q')).unwrap();
