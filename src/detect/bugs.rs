@@ -365,10 +365,7 @@ fn sighted_late(fault: &DetectedRegression, late: &DetectedRegression) -> bool {
         && fault.onset < late.onset - ONSET_SPREAD_MS
         && fault.covers(late.onset)
         && !scope_includes(&fault.scope, &late.scope)
-        && !fault
-            .scope
-            .iter()
-            .any(|(d, v)| late.scope.get(d).is_some_and(|w| w != v))
+        && conflicts(&fault.scope, &late.scope) == 0
 }
 
 /// The regressions given, grouped into bugs, each bug's members in the
@@ -387,6 +384,14 @@ where
         }
         i
     }
+    // Which regressions are a group of their own.
+    fn singletons(parent: &mut [usize]) -> Vec<bool> {
+        let n = parent.len();
+        let roots: Vec<usize> = (0..n).map(|i| root(parent, i)).collect();
+        (0..n)
+            .map(|i| (0..n).all(|j| j == i || roots[j] != roots[i]))
+            .collect()
+    }
     for i in 0..n {
         for j in i + 1..n {
             if same_bug(regressions[i], regressions[j]) {
@@ -399,12 +404,7 @@ where
     // began with other regressions is part of a new fault (the compiler
     // bug's first `hardware=tpu ∧ platform=api` sighting is not the TPU
     // misconfiguration's, though both name that place on golden-qa).
-    let alone: Vec<bool> = (0..n)
-        .map(|i| {
-            let r = root(&mut parent, i);
-            (0..n).all(|j| j == i || root(&mut parent, j) != r)
-        })
-        .collect();
+    let alone = singletons(&mut parent);
     for i in 0..n {
         for j in i + 1..n {
             let (a, b) = (regressions[i], regressions[j]);
@@ -420,12 +420,7 @@ where
     // code-syntax on `region=eu-west`, detected hours after the fault's own
     // code-syntax regressions on `model=atlas-m ∧ platform=api ∧
     // region=eu-west`), is that fault seen late, when it is the only one.
-    let alone: Vec<bool> = (0..n)
-        .map(|i| {
-            let r = root(&mut parent, i);
-            (0..n).all(|j| j == i || root(&mut parent, j) != r)
-        })
-        .collect();
+    let alone = singletons(&mut parent);
     for i in (0..n).filter(|&i| alone[i]) {
         let late = regressions[i];
         let mut faults: Vec<usize> = (0..n)
