@@ -28,6 +28,7 @@ mod episode;
 mod episode_onset;
 mod glr;
 mod monitor;
+mod monitor_baseline;
 mod monitor_fold;
 mod monitor_scope;
 mod onset;
@@ -70,7 +71,7 @@ pub use onset::{
 };
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
 pub use scope_estimate::{
-    LeafCounts, LeafEstimate, PRIOR_TRIALS, SCOPE_BASELINE_BUCKETS, estimate_leaves,
+    LeafBaselines, LeafCounts, LeafEstimate, PRIOR_TRIALS, SCOPE_BASELINE_BUCKETS, estimate_leaves,
 };
 pub use scope_table::{LeafHistory, ScopeTable};
 pub use settings::DetectionSettings;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use super::burn::{BurnRateConfig, BurnRateTracker, BurnStatus};
 use super::config::DetectorConfig;
 use super::cusum::{RatioDetector, Regression, Status};
+use super::monitor_baseline::ScopeBaseline;
 use crate::protocol::{Millis, SignalRole};
 use crate::store::{Ratio, SignalId, SliceId, Store};
 
@@ -173,6 +174,8 @@ pub(crate) struct SignalTracks {
     /// Per dimension, per value id (id 0, the empty value, stays `None`).
     pub(crate) groups: Vec<Vec<Option<Track>>>,
     pub(crate) slices: Vec<Track>,
+    /// What the scope search tests this signal's leaves against.
+    pub(crate) scope_baseline: Option<ScopeBaseline>,
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +253,7 @@ impl Monitor {
                 fleet: Track::new(&self.cfg, s.spec.role),
                 groups: Vec::new(),
                 slices: Vec::new(),
+                scope_baseline: None,
             });
         }
     }
@@ -307,6 +311,7 @@ impl Monitor {
                     }
                 }
             }
+            tracks.keep_scope_baseline(store);
         }
     }
 

@@ -120,9 +120,13 @@ pub(super) fn early_span(store: &Store, r: Regression) -> i64 {
 /// [`EARLY_MAX_BUCKETS`]); and, for an alarm that fired later than that
 /// (a slow drift), also as many buckets up to when it fired: its cause
 /// must have been under way at both, at its onset and when it fired.
+/// Spans the store no longer holds are read from its oldest bucket on: a
+/// drop older than the store is judged by what is left of it, not as no
+/// drop at all.
 pub(super) fn key_spans(store: &Store, r: Regression, next: i64) -> Vec<(i64, i64)> {
-    let first = store.bucket_of(r.onset);
-    let fired = store.bucket_of(r.detected_at) + 1;
+    let oldest = next - store.capacity() as i64;
+    let first = store.bucket_of(r.onset).max(oldest);
+    let fired = store.bucket_of(r.detected_at).max(oldest) + 1;
     let span = early_span(store, r);
     let mut out = vec![(first, (first + span).min(next))];
     if fired - first > EARLY_MAX_BUCKETS {

@@ -13,7 +13,7 @@ use super::monitor_fold::{
     CauseSeries, early_deficits, explaining_cause, key_spans, was_under_way,
 };
 use super::scope::{Cause, Leaf, ScopeConfig, localize_keeping, share_of};
-use super::scope_estimate::{LeafCounts, LeafEstimate, SCOPE_BASELINE_BUCKETS, estimate_leaves};
+use super::scope_estimate::SCOPE_BASELINE_BUCKETS;
 use crate::protocol::{Millis, SignalRole};
 use crate::store::{Ratio, SignalId, SliceId, Store};
 
@@ -61,8 +61,12 @@ pub struct LeafWindow {
 impl Monitor {
     /// Per leaf slice: good and total of `signal` from `from` to the last
     /// consumed bucket, against the leaf's baseline learnt from the
-    /// [`SCOPE_BASELINE_BUCKETS`] buckets before `from`, by the estimator
-    /// `qualtop scope` uses ([`estimate_leaves`]).
+    /// [`SCOPE_BASELINE_BUCKETS`](super::SCOPE_BASELINE_BUCKETS) buckets before the oldest onset in force
+    /// (or before `from`, if earlier or none is in force), by the estimator
+    /// `qualtop scope` uses ([`LeafBaselines`](super::LeafBaselines)). The baselines are kept from
+    /// when that regression began: a window later than the onset (the
+    /// search looks 4 h back at most) never learns the fault as healthy,
+    /// and a store shorter than the regression still has its reference.
     pub fn leaf_window(&self, store: &Store, signal: SignalId, from: Millis) -> LeafWindow {
         let mut out = LeafWindow {
             slices: Vec::new(),
@@ -76,9 +80,21 @@ impl Monitor {
             return out;
         };
         let first = store.bucket_of(from);
+        // The buckets just before the window while the store holds them
+        // all (the freshest reference); else the baselines kept from
+        // before the oldest onset in force.
+        let held = first - SCOPE_BASELINE_BUCKETS as i64 >= next - store.capacity() as i64;
+        let before = match tracks.oldest_onset() {
+            Some(onset) if !held => store.bucket_of(onset).min(first),
+            _ => first,
+        };
+        let Some(baselines) = tracks.scope_baseline_before(store, before) else {
+            // No history before the window: nothing to scope against.
+            return out;
+        };
         let interner = store.slices();
         let dims = interner.dimensions().len();
-        let mut counts = Vec::new();
+        let mut estimates = Vec::new();
         for i in 0..tracks.slices.len() {
             let slice = SliceId(i as u32);
             let mut sum = Ratio::default();
@@ -87,36 +103,14 @@ impl Monitor {
                     sum.add(r);
                 }
             }
-            if sum.total == 0 {
+            let Some(e) = baselines.estimate(i, (sum.good as f64, sum.total as f64)) else {
                 continue;
-            }
-            let history = (first - SCOPE_BASELINE_BUCKETS as i64..first)
-                .filter_map(|b| store.ratio(signal, slice, b))
-                .filter(|r| r.total > 0)
-                .map(|r| (r.good as f64, r.total as f64))
-                .collect();
-            counts.push(LeafCounts {
-                history,
-                window: (sum.good as f64, sum.total as f64),
-            });
+            };
+            estimates.push(e);
             out.slices.push(slice);
             out.totals.push(sum.total);
         }
-        let Ok(estimates) = estimate_leaves(&counts) else {
-            // No history before the window: nothing to scope against.
-            return LeafWindow {
-                slices: Vec::new(),
-                leaves: Vec::new(),
-                totals: Vec::new(),
-            };
-        };
         for (slice, e) in out.slices.iter().zip(estimates) {
-            // Every window here has a total, so every leaf has an estimate.
-            let e = e.unwrap_or(LeafEstimate {
-                expected: 0.0,
-                actual: 0.0,
-                variance: 0.0,
-            });
             out.leaves.push(Leaf {
                 values: (0..dims).map(|d| interner.value_id(*slice, d)).collect(),
                 expected: e.expected,

@@ -36,62 +36,99 @@ pub struct LeafEstimate {
 }
 
 /// Per leaf, in the same order, its estimate (`None` when its window has no
-/// total). Baseline = the leaf's pooled rate shrunk toward the overall rate
-/// by [`PRIOR_TRIALS`]; φ = median squared standardised residual of the
-/// baseline buckets over the median of χ²₁, never below 1 (one φ for all
-/// leaves: a leaf's few buckets cannot estimate its own). `Err` when no
-/// baseline bucket has any total.
+/// total): [`LeafBaselines::learn`] from the histories, then
+/// [`LeafBaselines::estimate`] of each window. `Err` when no baseline
+/// bucket has any total.
 pub fn estimate_leaves(leaves: &[LeafCounts]) -> Result<Vec<Option<LeafEstimate>>, String> {
-    let (all_good, all_total) = leaves
-        .iter()
-        .flat_map(|l| l.history.iter())
-        .fold((0.0, 0.0), |(g, t), &(bg, bt)| (g + bg, t + bt));
-    if all_total <= 0.0 {
-        return Err("no bucket to learn the baseline from".to_owned());
-    }
-    let overall = all_good / all_total;
-    let rate_of = |l: &LeafCounts| {
-        let (g, t) = l
-            .history
-            .iter()
-            .fold((0.0, 0.0), |(g, t), &(bg, bt)| (g + bg, t + bt));
-        ((g + PRIOR_TRIALS * overall) / (t + PRIOR_TRIALS), t)
-    };
-    let rates: Vec<(f64, f64)> = leaves.iter().map(rate_of).collect();
-    let mut squares: Vec<f64> = Vec::new();
-    for (l, &(p, _)) in leaves.iter().zip(&rates) {
-        let var_unit = p * (1.0 - p);
-        for &(g, t) in &l.history {
-            if t > 0.0 && var_unit > 0.0 {
-                squares.push((g - t * p).powi(2) / (t * var_unit));
-            }
-        }
-    }
-    squares.sort_by(f64::total_cmp);
-    let dispersion = squares
-        .get(squares.len() / 2)
-        .map_or(1.0, |m| (m / CHI2_1_MEDIAN).max(1.0));
+    let baselines = LeafBaselines::learn(leaves.len(), |i| leaves[i].history.iter().copied())?;
     Ok(leaves
         .iter()
-        .zip(&rates)
-        .map(|(l, &(p, history_total))| {
-            let (good, n) = l.window;
-            if n <= 0.0 || !n.is_finite() || !good.is_finite() {
-                return None;
-            }
-            // A rate of exactly 0 or 1 would claim no noise at all.
-            let pv = p.clamp(
-                0.5 / (history_total + PRIOR_TRIALS),
-                1.0 - 0.5 / (history_total + PRIOR_TRIALS),
-            );
-            let unit = dispersion * pv * (1.0 - pv);
-            Some(LeafEstimate {
-                expected: n * p,
-                actual: good,
-                variance: n * unit + n * n * unit / (history_total + PRIOR_TRIALS),
-            })
-        })
+        .enumerate()
+        .map(|(i, l)| baselines.estimate(i, l.window))
         .collect())
+}
+
+/// What the estimate keeps of the baseline buckets: per leaf its pooled
+/// good and total, and the overall rate and φ. Learnt once, it outlives the
+/// buckets (the monitor learns it when a regression begins, and the store
+/// may drop those buckets long before the regression ends).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeafBaselines {
+    /// Per leaf: pooled good and total of its baseline buckets.
+    pooled: Vec<(f64, f64)>,
+    overall: f64,
+    dispersion: f64,
+}
+
+impl LeafBaselines {
+    /// From the baseline buckets of leaves `0..leaves` (read twice):
+    /// baseline = the leaf's pooled rate shrunk toward the overall rate by
+    /// [`PRIOR_TRIALS`]; φ = median squared standardised residual of the
+    /// baseline buckets over the median of χ²₁, never below 1 (one φ for
+    /// all leaves: a leaf's few buckets cannot estimate its own). `Err`
+    /// when no bucket has any total.
+    pub fn learn<I: Iterator<Item = (f64, f64)>>(
+        leaves: usize,
+        history: impl Fn(usize) -> I,
+    ) -> Result<LeafBaselines, String> {
+        let pooled: Vec<(f64, f64)> = (0..leaves)
+            .map(|i| history(i).fold((0.0, 0.0), |(g, t), (bg, bt)| (g + bg, t + bt)))
+            .collect();
+        let (all_good, all_total) = pooled
+            .iter()
+            .fold((0.0, 0.0), |(g, t), &(bg, bt)| (g + bg, t + bt));
+        if all_total <= 0.0 {
+            return Err("no bucket to learn the baseline from".to_owned());
+        }
+        let mut out = LeafBaselines {
+            pooled,
+            overall: all_good / all_total,
+            dispersion: 1.0,
+        };
+        let mut squares: Vec<f64> = Vec::new();
+        for i in 0..leaves {
+            let p = out.rate(i);
+            let var_unit = p * (1.0 - p);
+            for (g, t) in history(i) {
+                if t > 0.0 && var_unit > 0.0 {
+                    squares.push((g - t * p).powi(2) / (t * var_unit));
+                }
+            }
+        }
+        let mid = squares.len() / 2;
+        if mid < squares.len() {
+            let (_, m, _) = squares.select_nth_unstable_by(mid, f64::total_cmp);
+            out.dispersion = (*m / CHI2_1_MEDIAN).max(1.0);
+        }
+        Ok(out)
+    }
+
+    /// Leaf `i`'s baseline rate (the overall rate for a leaf it never saw).
+    fn rate(&self, i: usize) -> f64 {
+        let (g, t) = self.pooled.get(i).copied().unwrap_or((0.0, 0.0));
+        (g + PRIOR_TRIALS * self.overall) / (t + PRIOR_TRIALS)
+    }
+
+    /// Leaf `i`'s estimate over a window of (good, total); `None` when the
+    /// window has no total.
+    pub fn estimate(&self, i: usize, (good, n): (f64, f64)) -> Option<LeafEstimate> {
+        if n <= 0.0 || !n.is_finite() || !good.is_finite() {
+            return None;
+        }
+        let p = self.rate(i);
+        let history_total = self.pooled.get(i).map_or(0.0, |&(_, t)| t);
+        // A rate of exactly 0 or 1 would claim no noise at all.
+        let pv = p.clamp(
+            0.5 / (history_total + PRIOR_TRIALS),
+            1.0 - 0.5 / (history_total + PRIOR_TRIALS),
+        );
+        let unit = self.dispersion * pv * (1.0 - pv);
+        Some(LeafEstimate {
+            expected: n * p,
+            actual: good,
+            variance: n * unit + n * n * unit / (history_total + PRIOR_TRIALS),
+        })
+    }
 }
 
 #[cfg(test)]
