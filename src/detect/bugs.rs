@@ -153,7 +153,7 @@ impl<'a> Bug<'a> {
         let ended: Vec<&DetectedRegression> = self
             .placing()
             .into_iter()
-            .filter(|r| !r.is_active() && now.iter().all(|n| conflicts(n, &r.scope) > 0))
+            .filter(|r| !r.is_active() && now.iter().all(|n| places_apart(n, &r.scope) > 0))
             .collect();
         narrowest(ended.iter().map(|r| &r.scope), known)
             .into_iter()
@@ -214,7 +214,7 @@ impl<'a> Bug<'a> {
                         || siblings(&o.scope, &r.scope)
                 });
                 // Disjoint from every other: another part of the bug, kept.
-                let overlapping = others.iter().any(|o| conflicts(&o.scope, &r.scope) == 0);
+                let overlapping = others.iter().any(|o| places_apart(&o.scope, &r.scope) == 0);
                 others.is_empty() || connected || !overlapping || count(&others) <= count(&at)
             })
             .collect()
@@ -297,6 +297,15 @@ pub fn scope_includes(outer: &ScopeMap, inner: &ScopeMap) -> bool {
     outer.iter().all(|(d, v)| inner.get(d) == Some(v))
 }
 
+/// How many dimensions two places both constrain, to different values: 0
+/// when they share slices. The one reading of "shares no slice" (> 0) for
+/// the engine's folds, the grouping into bugs and the suspects' scope fit.
+pub fn places_apart(a: &ScopeMap, b: &ScopeMap) -> usize {
+    a.iter()
+        .filter(|(d, v)| b.get(*d).is_some_and(|w| w != *v))
+        .count()
+}
+
 /// Whether two regressions were in force at a common time.
 fn overlap(a: &DetectedRegression, b: &DetectedRegression) -> bool {
     a.onset.max(b.onset)
@@ -308,15 +317,7 @@ fn overlap(a: &DetectedRegression, b: &DetectedRegression) -> bool {
 /// Whether two places are sibling combinations: the same dimensions, one
 /// value apart.
 fn siblings(a: &ScopeMap, b: &ScopeMap) -> bool {
-    a.keys().eq(b.keys()) && conflicts(a, b) == 1
-}
-
-/// How many dimensions two places constrain to different values (0: they
-/// share slices).
-fn conflicts(a: &ScopeMap, b: &ScopeMap) -> usize {
-    a.iter()
-        .filter(|(d, v)| b.get(*d).is_some_and(|w| w != *v))
-        .count()
+    a.keys().eq(b.keys()) && places_apart(a, b) == 1
 }
 
 /// Whether two places can hold one fault: they share slices (no dimension
@@ -324,10 +325,7 @@ fn conflicts(a: &ScopeMap, b: &ScopeMap) -> usize {
 /// (the same dimensions, one value apart: `model=atlas-l` and
 /// `model=atlas-m` under `hardware=tpu ∧ platform=api`).
 fn related_places(a: &ScopeMap, b: &ScopeMap) -> bool {
-    let apart = a
-        .iter()
-        .filter(|(d, v)| b.get(*d).is_some_and(|w| w != *v))
-        .count();
+    let apart = places_apart(a, b);
     apart == 0 || (apart == 1 && a.len() == b.len() && a.keys().eq(b.keys()))
 }
 
@@ -365,7 +363,7 @@ fn sighted_late(fault: &DetectedRegression, late: &DetectedRegression) -> bool {
         && fault.onset < late.onset - ONSET_SPREAD_MS
         && fault.covers(late.onset)
         && !scope_includes(&fault.scope, &late.scope)
-        && conflicts(&fault.scope, &late.scope) == 0
+        && places_apart(&fault.scope, &late.scope) == 0
 }
 
 /// The regressions given, grouped into bugs, each bug's members in the

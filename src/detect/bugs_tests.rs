@@ -356,3 +356,26 @@ fn a_late_drop_is_no_sighting_inside_the_fault_on_another_signal_or_when_two_fau
     rs.push(reg("cs", &[("hardware", "tpu"), ("model", "s")], 120, None));
     assert_eq!(group_bugs(&rs).len(), 3);
 }
+
+#[test]
+fn places_apart_counts_the_dimensions_both_fix_to_different_values() {
+    let map = |pairs: &[(&str, &str)]| -> ScopeMap {
+        pairs
+            .iter()
+            .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let tpu = map(&[("hardware", "tpu")]);
+    let gpu_s = map(&[("hardware", "gpu"), ("model", "atlas-s")]);
+    let tpu_m = map(&[("hardware", "tpu"), ("model", "atlas-m")]);
+    let gpu_l = map(&[("hardware", "gpu"), ("model", "atlas-l")]);
+    let model_s = map(&[("model", "atlas-s")]);
+    assert_eq!(places_apart(&tpu, &gpu_s), 1);
+    assert_eq!(places_apart(&tpu_m, &gpu_l), 2);
+    // A dimension only one fixes keeps them sharing slices.
+    assert_eq!(places_apart(&tpu, &model_s), 0);
+    assert_eq!(places_apart(&tpu_m, &tpu), 0);
+    assert_eq!(places_apart(&ScopeMap::new(), &gpu_l), 0);
+    // Symmetric.
+    assert_eq!(places_apart(&gpu_l, &tpu_m), 2);
+}

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::bugs::scope_includes;
+use super::bugs::{places_apart, scope_includes};
 use super::cusum::Regression;
 use super::detections::{CauseShare, ScopeMap, ScopeOrigin, TrackLevel};
 use super::monitor::TrackKey;
@@ -288,7 +288,7 @@ pub(super) fn retired(episodes: &[Episode], signal: SignalId, ids: &[(TrackKey, 
 
 /// Whether two scopes fix one dimension to different values (share no slice).
 fn disjoint(a: &ScopeMap, b: &ScopeMap) -> bool {
-    a.iter().any(|(d, v)| b.get(d).is_some_and(|w| w != v))
+    places_apart(a, b) > 0
 }
 
 pub(super) fn level_of(key: TrackKey) -> TrackLevel {

@@ -4,7 +4,7 @@
 //! reason in words. The one ranking every surface (screen, `check`,
 //! `snapshot`, exports) calls.
 
-use super::bugs::{ONSET_SPREAD_MS, scope_includes};
+use super::bugs::{ONSET_SPREAD_MS, places_apart, scope_includes};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
 pub use super::suspects_words::{WhyParts, why};
 use super::suspects_words::{dated_for_bug, sighting_words};
@@ -75,10 +75,7 @@ impl ScopeFit {
     /// How `change` meets `regression` (dimension → value maps; `{}` is
     /// the whole fleet).
     pub fn of(change: &ScopeMap, regression: &ScopeMap) -> ScopeFit {
-        if change
-            .iter()
-            .any(|(d, v)| regression.get(d).is_some_and(|r| r != v))
-        {
+        if places_apart(change, regression) > 0 {
             return ScopeFit::Disjoint;
         }
         let open_in_change = regression

@@ -11,7 +11,9 @@
 //! place excludes (`model=atlas-s` against `model=atlas-l,atlas-m`) is
 //! never flagged by it.
 
-use crate::detect::{Bug, DetectedRegression, Place, ScopeMap, group_bugs, known_values};
+use crate::detect::{
+    Bug, DetectedRegression, Place, ScopeMap, group_bugs, known_values, places_apart,
+};
 use crate::feed::Fleet;
 use crate::protocol::Millis;
 
@@ -183,7 +185,7 @@ impl<'a> BugMap<'a> {
 
 /// Whether two scopes fix one dimension to different values.
 fn disjoint(a: &ScopeMap, b: &ScopeMap) -> bool {
-    a.iter().any(|(d, v)| b.get(d).is_some_and(|w| w != v))
+    places_apart(a, b) > 0
 }
 
 /// How `place` and `row` relate, if they nest.
