@@ -6,83 +6,26 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-
 use qualtop::cli::check_report::CheckReport;
 use qualtop::cli::scope::{ScopeArgs, find_causes};
-use qualtop::detect::synthetic::draw_bucket;
-use qualtop::detect::{Monitor, MonitorConfig, ScopeConfig};
-use qualtop::protocol::{CowStr, Hello, Point, SignalKind, SignalRole, SignalSpec, SliceMap};
+use qualtop::detect::{Monitor, ScopeConfig};
 use qualtop::store::{SliceId, Store};
 
-const MINUTE: i64 = 60_000;
-const MODELS: [&str; 4] = ["m1", "m2", "m3", "m4"];
-const HARDWARE: [&str; 3] = ["tpu", "gpu", "trn"];
-const PLATFORM: [&str; 3] = ["api", "web", "app"];
-const BROKEN_FROM: i64 = 300;
-const MINUTES: i64 = 380;
+use crate::support::two_causes::TwoCauses;
 
-fn hello() -> Hello {
-    Hello {
-        protocol: 1,
-        server: "test".into(),
-        epoch: "e".into(),
-        dimensions: vec!["model".into(), "hardware".into(), "platform".into()],
-        signals: vec![SignalSpec {
-            name: "quality".into(),
-            kind: SignalKind::Ratio,
-            role: SignalRole::Quality,
-            unit: None,
-        }],
-        bucket_ms: MINUTE,
-        history_ms: 1440 * MINUTE,
-        now: 0,
-        features: vec![],
-    }
-}
+const PLATFORM: [&str; 3] = ["api", "web", "app"];
 
 /// 90 % everywhere; from minute 300 m2 on tpu loses 6 points and trn loses
 /// 4 points (two causes of different depth).
 fn store_and_monitor() -> (Store, Monitor) {
-    let mut store = Store::new();
-    let binding = store.bind_source(0, &hello()).unwrap();
-    let mut monitor = Monitor::new(MonitorConfig::for_bucket_ms(MINUTE));
-    let mut rng = ChaCha8Rng::seed_from_u64(11);
-    for minute in 0..MINUTES {
-        store.set_now(minute * MINUTE);
-        for m in MODELS {
-            for h in HARDWARE {
-                for p in PLATFORM {
-                    let mut rate: f64 = 0.9;
-                    if minute >= BROKEN_FROM && m == "m2" && h == "tpu" {
-                        rate -= 0.06;
-                    }
-                    if minute >= BROKEN_FROM && h == "trn" {
-                        rate -= 0.04;
-                    }
-                    let r = draw_bucket(&mut rng, rate, 200, 1.3);
-                    let point = Point {
-                        slice: SliceMap::from_pairs([
-                            ("model", m),
-                            ("hardware", h),
-                            ("platform", p),
-                        ]),
-                        signal: CowStr::from("quality"),
-                        ts: minute * MINUTE,
-                        good: Some(r.good as i64),
-                        total: Some(r.total as i64),
-                        value: None,
-                    };
-                    store.apply_point(&binding, &point).unwrap();
-                }
-            }
-        }
-        monitor.update(&store);
+    TwoCauses {
+        platforms: &PLATFORM,
+        trials: 200,
+        seed: 11,
+        minutes: 380,
+        ring_minutes: 1440,
     }
-    store.set_now(MINUTES * MINUTE);
-    monitor.update(&store);
-    (store, monitor)
+    .watch()
 }
 
 type Scope = BTreeMap<String, String>;

@@ -14,6 +14,7 @@ pub mod pty;
 pub mod relay;
 pub mod relay_fault;
 pub mod store;
+pub mod two_causes;
 pub mod ui;
 pub mod wait;
 
