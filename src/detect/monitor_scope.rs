@@ -60,13 +60,12 @@ pub struct LeafWindow {
 
 impl Monitor {
     /// Per leaf slice: good and total of `signal` from `from` to the last
-    /// consumed bucket, against the leaf's baseline learnt from the
-    /// [`SCOPE_BASELINE_BUCKETS`](super::SCOPE_BASELINE_BUCKETS) buckets before the oldest onset in force
-    /// (or before `from`, if earlier or none is in force), by the estimator
-    /// `qualtop scope` uses ([`LeafBaselines`](super::LeafBaselines)). The baselines are kept from
-    /// when that regression began: a window later than the onset (the
-    /// search looks 4 h back at most) never learns the fault as healthy,
-    /// and a store shorter than the regression still has its reference.
+    /// consumed bucket, against the leaf's baseline by the estimator
+    /// `qualtop scope` uses ([`LeafBaselines`](super::LeafBaselines)),
+    /// learnt from the [`SCOPE_BASELINE_BUCKETS`] buckets before `from`
+    /// while the store holds them all; else from those before the oldest
+    /// onset in force, as the monitor kept them when that regression began
+    /// (a store shorter than the regression still has its reference).
     pub fn leaf_window(&self, store: &Store, signal: SignalId, from: Millis) -> LeafWindow {
         let mut out = LeafWindow {
             slices: Vec::new(),
