@@ -22,6 +22,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 
+const MINUTE: Millis = 60_000;
+
 /// The demo server's heartbeat interval (`ServerConfig::default()`).
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
@@ -192,16 +194,21 @@ async fn a_demo_restarted_on_a_new_clock_is_met_with_a_clean_resync() {
     let dir = tmp.path().to_path_buf();
     let data = dir.join("demo");
     let port = support::free_port();
-    // 60 buckets a second: in 9 s the run is 9 h ahead of the wall clock,
-    // beyond the 6 h the store holds (the 8h46m). Not faster: a
-    // client starved of CPU for the 6 s the ring holds at this pace would
-    // rightly drop what fell out of it (at 100 a second a loaded CI run lost
-    // 49,484 points that way before the restart).
-    let mut server = DemoServer::at_speed(port, &data, "new-1", 60.0);
+    // A run 9 h ahead of the wall clock, beyond the 6 h the store holds
+    // (the 8h46m), as a demo that ran faster for a while leaves it.
+    // It is started there at one bucket a second rather than raced there at
+    // 60 a second: at that pace the ring holds 6 s, and a client starved of
+    // CPU that long on a loaded CI run rightly drops what fell out of it
+    // (one run failed so, after an earlier one at 100 a second lost 49,484
+    // points).
+    let (mut server, _) = DemoServer::in_story_ahead(port, &data, "new-1", 30, 9 * 60 * MINUTE);
     let (fleet, feeds) = connect(port);
     within(&fleet, Duration::from_secs(30), |f| live_on(f, 1)).await;
-    tokio::time::sleep(Duration::from_secs(9)).await;
     let ahead = fleet.read(|f| f.store.now());
+    assert!(
+        ahead > wall_ms() + 8 * 60 * MINUTE,
+        "the store clock {ahead} is not the run's, 9 h ahead"
+    );
     assert_eq!(
         fleet.read(out_of_window),
         0,
@@ -216,7 +223,7 @@ async fn a_demo_restarted_on_a_new_clock_is_met_with_a_clean_resync() {
     // Without its clock file the demo starts a new run at the wall clock,
     // minutes behind what the client holds.
     std::fs::remove_file(data.join(CLOCK_FILE)).expect("the clock was kept");
-    let _server = DemoServer::at_speed(port, &data, "new-2", 60.0);
+    let _server = DemoServer::start(port, &data, "new-2");
     within(&fleet, Duration::from_secs(30), |f| live_on(f, 2)).await;
     fleet.read(|f| {
         assert_eq!(out_of_window(f), 0, "out-of-window drops after the jump");

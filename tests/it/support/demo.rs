@@ -18,13 +18,8 @@ pub struct DemoServer {
 
 impl DemoServer {
     pub fn start(port: u16, data_dir: &Path, scratch: &str) -> DemoServer {
-        DemoServer::at_speed(port, data_dir, scratch, 1.0)
-    }
-
-    pub fn at_speed(port: u16, data_dir: &Path, scratch: &str, speed: f64) -> DemoServer {
         let child = super::qualtop_command(scratch)
             .args(["demo-server", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--speed", &speed.to_string()])
             .arg("--data-dir")
             .arg(data_dir)
             .stdout(Stdio::null())
@@ -43,8 +38,22 @@ impl DemoServer {
         scratch: &str,
         minute: i64,
     ) -> (DemoServer, Millis) {
+        DemoServer::in_story_ahead(port, data_dir, scratch, minute, 0)
+    }
+
+    /// As `in_story`, on a run whose data time is `ahead_ms` ahead of the
+    /// wall clock (a run that went faster for a while, at one bucket a
+    /// second now).
+    pub fn in_story_ahead(
+        port: u16,
+        data_dir: &Path,
+        scratch: &str,
+        minute: i64,
+        ahead_ms: Millis,
+    ) -> (DemoServer, Millis) {
         let wall = wall_ms();
-        let anchor_ms = (wall - minute * MINUTE).div_euclid(MINUTE) * MINUTE;
+        let data_now = wall + ahead_ms;
+        let anchor_ms = (data_now - minute * MINUTE).div_euclid(MINUTE) * MINUTE;
         let saved = SavedClock {
             scenario: "three-bugs".into(),
             seed: 2025,
