@@ -10,7 +10,7 @@
 //! [`ONSET_SPREAD_MS`] of each other.
 
 use super::bug_scope::{KnownValues, Place, envelope, holds, narrowest};
-use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
+use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin, TrackLevel};
 use crate::protocol::Millis;
 
 /// Regressions starting within this long of each other (and overlapping in
@@ -353,18 +353,38 @@ fn refiring(a: &DetectedRegression, b: &DetectedRegression) -> bool {
 
 /// Whether `late` may be `fault`'s fault seen late: the same signal, `fault`
 /// placed by the scope search, begun more than [`ONSET_SPREAD_MS`] before
-/// `late` and in force at its onset, in a place sharing slices with it but
-/// not inside it (another cut of the same drop: `region=eu-west` for
-/// `model=atlas-m ∧ platform=api ∧ region=eu-west`; a place inside a fault
-/// in force that dropped later is a fault of its own there).
+/// `late` and in force at its onset, and either
+/// - in a place sharing slices with it but not inside it (another cut of
+///   the same drop: `region=eu-west` for `model=atlas-m ∧ platform=api ∧
+///   region=eu-west`), or
+/// - one slice inside it (a leaf alarm) that dropped no more than
+///   [`LEAF_SEEN_LATE_DEPTH`] times as deep: a slice with a few cases a
+///   minute needs hours of a small drop to alarm, and its onset is the
+///   start of the run that alarmed, not of the fault (the compiler bug's
+///   intermittent −1.2 points on `hardware=tpu ∧ model=atlas-s`, seen at
+///   one nimbus slice at −1.7 from +198, three hours into it).
+///
+/// Any other place inside a fault in force that dropped later is a fault
+/// of its own there (routing's five points on top of the TPU
+/// misconfiguration's one on atlas-m).
 fn sighted_late(fault: &DetectedRegression, late: &DetectedRegression) -> bool {
+    let inside = scope_includes(&fault.scope, &late.scope);
+    let leaf_as_deep = late.origin == ScopeOrigin::Track(TrackLevel::Leaf)
+        && fault.delta_pp < 0.0
+        && late.delta_pp >= LEAF_SEEN_LATE_DEPTH * fault.delta_pp;
     fault.signal == late.signal
         && fault.origin == ScopeOrigin::Cause
         && fault.onset < late.onset - ONSET_SPREAD_MS
         && fault.covers(late.onset)
-        && !scope_includes(&fault.scope, &late.scope)
         && places_apart(&fault.scope, &late.scope) == 0
+        && (!inside || leaf_as_deep)
 }
+
+/// How much deeper than the fault around it a leaf alarm's drop may be and
+/// still be that fault seen late (see [`sighted_late`]): one slice's
+/// figures are noisy, a fault stacked on another is usually several times
+/// its depth.
+pub const LEAF_SEEN_LATE_DEPTH: f64 = 2.0;
 
 /// The regressions given, grouped into bugs, each bug's members in the
 /// order given, bugs by their first member's position.

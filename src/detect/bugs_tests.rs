@@ -63,7 +63,7 @@ fn group_alarms_seen_from_two_sides_meet_in_their_intersection() {
         reg("gq", &[], 62, None),
     ];
     for r in &mut rs {
-        r.origin = ScopeOrigin::Track(crate::detect::TrackLevel::Group);
+        r.origin = ScopeOrigin::Track(TrackLevel::Group);
     }
     let bugs = group_bugs(&rs);
     assert_eq!(bugs.len(), 1);
@@ -95,7 +95,7 @@ fn found_combinations_on_two_sides_are_what_they_share_and_a_leaf_alarm_adds_not
         61,
         None,
     );
-    leaf.origin = ScopeOrigin::Track(crate::detect::TrackLevel::Leaf);
+    leaf.origin = ScopeOrigin::Track(TrackLevel::Leaf);
     let rs = [
         reg(
             "gq",
@@ -170,7 +170,7 @@ fn a_member_placed_apart_from_what_more_signals_agree_on_does_not_widen_the_plac
     rs[3] = reg("gq", &[("hardware", "tpu"), ("model", "s")], 58, None);
     // A group alarm over both makes them one bug.
     let mut group = reg("cs", &[("hardware", "tpu")], 58, None);
-    group.origin = ScopeOrigin::Track(crate::detect::TrackLevel::Group);
+    group.origin = ScopeOrigin::Track(TrackLevel::Group);
     rs.push(group);
     let bugs = group_bugs(&rs);
     assert_eq!(bugs.len(), 1);
@@ -308,7 +308,7 @@ fn the_worst_member_is_the_largest_drop() {
 /// `region=eu-west` that needed hours of evidence, still alone.
 fn routing_and_a_late_sighting() -> Vec<DetectedRegression> {
     let mut late = reg("cs", &[("region", "eu-west")], 550, None);
-    late.origin = ScopeOrigin::Track(super::super::detections::TrackLevel::Group);
+    late.origin = ScopeOrigin::Track(TrackLevel::Group);
     vec![
         reg(
             "cs",
@@ -355,6 +355,55 @@ fn a_late_drop_is_no_sighting_inside_the_fault_on_another_signal_or_when_two_fau
     let mut rs = routing_and_a_late_sighting();
     rs.push(reg("cs", &[("hardware", "tpu"), ("model", "s")], 120, None));
     assert_eq!(group_bugs(&rs).len(), 3);
+}
+
+/// The compiler bug on `hardware=tpu ∧ model=atlas-s` (−1.2 points from
+/// +122), and a leaf alarm inside it that began at +198.
+fn compiler_and_a_leaf_inside(leaf_delta_pp: f64) -> Vec<DetectedRegression> {
+    let mut fault = reg("gq", &[("hardware", "tpu"), ("model", "s")], 122, None);
+    fault.delta_pp = -1.2;
+    let mut leaf = reg(
+        "gq",
+        &[
+            ("hardware", "tpu"),
+            ("model", "s"),
+            ("platform", "nimbus"),
+            ("region", "eu-west"),
+        ],
+        198,
+        None,
+    );
+    leaf.origin = ScopeOrigin::Track(TrackLevel::Leaf);
+    leaf.delta_pp = leaf_delta_pp;
+    vec![fault, leaf]
+}
+
+#[test]
+fn a_leaf_inside_a_fault_in_force_as_deep_as_it_is_that_fault_seen_late() {
+    let rs = compiler_and_a_leaf_inside(-1.7);
+    let bugs = group_bugs(&rs);
+    assert_eq!(bugs.len(), 1, "{bugs:?}");
+    assert_eq!(bugs[0].onset(), 122 * MIN);
+    assert_eq!(bugs[0].scope().len(), 2, "{:?}", bugs[0].scope());
+}
+
+#[test]
+fn a_leaf_inside_a_fault_is_its_own_bug_when_much_deeper_placed_by_the_search_or_on_another_signal()
+{
+    // Three times the fault's drop: another fault on top of it.
+    assert_eq!(group_bugs(&compiler_and_a_leaf_inside(-3.6)).len(), 2);
+    // Placed there by the scope search, not one slice's alarm.
+    let mut rs = compiler_and_a_leaf_inside(-1.7);
+    rs[1].origin = ScopeOrigin::Cause;
+    assert_eq!(group_bugs(&rs).len(), 2);
+    // Another signal.
+    let mut rs = compiler_and_a_leaf_inside(-1.7);
+    rs[1].signal = "uf".into();
+    assert_eq!(group_bugs(&rs).len(), 2);
+    // Within the onset spread it is a peer, grouped as before either way.
+    let mut rs = compiler_and_a_leaf_inside(-3.6);
+    rs[1].onset = 125 * MIN;
+    assert_eq!(group_bugs(&rs).len(), 1);
 }
 
 #[test]
