@@ -16,6 +16,7 @@ use super::episode::{BurnLog, Episode, TrackId, end_member, level_of, recovered_
 use super::episode_onset::redate;
 use super::monitor::{Monitor, TrackKey};
 use super::monitor_scope::ScopedRegression;
+use super::place_back::places_back;
 use super::scope::ScopeConfig;
 use super::settings::DetectionSettings;
 use super::suspects::ScopeFit;
@@ -325,6 +326,10 @@ impl DetectionEngine {
                 e.ended_at = Some(last.unwrap_or(ts));
             }
             for (i, end) in recovered_parts(&self.episodes, signal, |k| k.to_map(store)) {
+                self.episodes[i].ended_at = Some(end);
+            }
+            let min_shift = monitor.config().detector.min_shift;
+            for (i, end) in places_back(store, &self.episodes, signal, min_shift, ts) {
                 self.episodes[i].ended_at = Some(end);
             }
         }

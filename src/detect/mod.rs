@@ -32,6 +32,7 @@ mod monitor_baseline;
 mod monitor_fold;
 mod monitor_scope;
 mod onset;
+mod place_back;
 mod scope;
 mod scope_estimate;
 mod scope_keep;

@@ -67,6 +67,18 @@ pub fn step_onset(series: &[Bucket], min_len: usize) -> Option<StepOnset> {
 /// [`step_onset`] with a before-part of at least `min_before` buckets and
 /// an after-part of at least `min_after`.
 fn step_onset_parts(series: &[Bucket], min_before: usize, min_after: usize) -> Option<StepOnset> {
+    best_step(series, min_before, min_after, false)
+}
+
+/// The most likely single step in `series`, down (`rise` false) or up,
+/// with parts of at least `min_before` and `min_after` buckets, if its
+/// dispersion-judged log-likelihood ratio reaches [`MIN_LLR`].
+pub(super) fn best_step(
+    series: &[Bucket],
+    min_before: usize,
+    min_after: usize,
+    rise: bool,
+) -> Option<StepOnset> {
     let n = series.len();
     let (min_before, min_after) = (min_before.max(1), min_after.max(1));
     if n < min_before + min_after {
@@ -85,8 +97,13 @@ fn step_onset_parts(series: &[Bucket], min_before: usize, min_after: usize) -> O
             continue;
         }
         let (g2, t2) = (g_all - g, t_all - t);
-        if g2 / t2 >= g / t {
-            continue; // not a drop
+        let wrong_way = if rise {
+            g2 / t2 <= g / t
+        } else {
+            g2 / t2 >= g / t
+        };
+        if wrong_way {
+            continue;
         }
         let llr = loglik(g, t) + loglik(g2, t2) - whole;
         if best.is_none_or(|s| llr > s.llr) {
@@ -109,7 +126,7 @@ fn step_onset_parts(series: &[Bucket], min_before: usize, min_after: usize) -> O
 /// degree of freedom, at least 1): real and demo series wobble (batches,
 /// traffic mix), and a binomial likelihood ratio alone takes a wobble for
 /// a step.
-fn dispersion(series: &[Bucket], k: usize) -> f64 {
+pub(super) fn dispersion(series: &[Bucket], k: usize) -> f64 {
     let chi2 = |part: &[Bucket]| {
         let (g, t) = part
             .iter()
@@ -200,6 +217,23 @@ pub fn onset_in_store(
     detected_at: Millis,
     not_before: Millis,
 ) -> Millis {
+    let from = (cusum_onset - REACH_MS).max(not_before);
+    let Some(series) = place_series(store, signal, scope, from, detected_at) else {
+        return cusum_onset;
+    };
+    earliest_onset(cusum_onset, &series, MIN_PART)
+}
+
+/// The series of `signal` summed over the slices inside `scope`, from the
+/// bucket of `from` to that of `to` (both included), buckets without data
+/// left out; `None` when `to` is before `from`.
+pub(super) fn place_series(
+    store: &Store,
+    signal: SignalId,
+    scope: &ScopeMap,
+    from: Millis,
+    to: Millis,
+) -> Option<Vec<Bucket>> {
     let slices: Vec<SliceId> = store
         .slices()
         .ids()
@@ -210,15 +244,10 @@ pub fn onset_in_store(
                 .all(|(d, v)| pairs.iter().any(|(pd, pv)| pd == d && pv == v))
         })
         .collect();
-    let (first, last) = (
-        store.bucket_of((cusum_onset - REACH_MS).max(not_before)),
-        store.bucket_of(detected_at),
-    );
-    let Ok(len) = usize::try_from(last - first + 1) else {
-        return cusum_onset;
-    };
+    let (first, last) = (store.bucket_of(from), store.bucket_of(to));
+    let len = usize::try_from(last - first + 1).ok()?;
     let range = BucketRange::ending_at(last, len);
-    let series: Vec<Bucket> = store
+    let series = store
         .rollup_ratio(signal, &slices, range)
         .into_iter()
         .zip(range.iter())
@@ -231,5 +260,5 @@ pub fn onset_in_store(
             })
         })
         .collect();
-    earliest_onset(cusum_onset, &series, MIN_PART)
+    Some(series)
 }

@@ -1,8 +1,9 @@
 //! The built-in demo's three bugs (TPU misconfiguration from +60, compiler
 //! bug on TPU atlas-s from +122, routing bug on atlas-m from +299), replayed
 //! offline through the engine and reported as `check` and the header count
-//! them: one bug per fault, each where it is, and no alarm of one fault
-//! folded into another that overlaps it in time.
+//! them: one bug per fault, each where it is, no alarm of one fault
+//! folded into another that overlaps it in time, and none left in force
+//! once every fault is over.
 
 use std::sync::OnceLock;
 
@@ -32,6 +33,8 @@ struct Run {
     /// The routing bug alone left: the TPU misconfiguration ended at +425,
     /// the compiler bug at +542.
     routing_left: Snapshot,
+    /// Two hours after the last fault (routing) ended at +760.
+    all_over: Snapshot,
 }
 
 fn snapshot(replay: &DemoReplay, live: &qualtop::detect::DetectionEngine) -> Snapshot {
@@ -61,10 +64,13 @@ fn run() -> &'static Run {
         let all_three = snapshot(&replay, &live);
         replay.run(&mut live, 160);
         let routing_left = snapshot(&replay, &live);
+        replay.run(&mut live, 320);
+        let all_over = snapshot(&replay, &live);
         Run {
             tpu_only,
             all_three,
             routing_left,
+            all_over,
         }
     })
 }
@@ -209,4 +215,29 @@ fn no_place_holds_two_regressions_of_one_signal_at_once() {
             }
         }
     }
+}
+
+#[test]
+fn two_hours_after_the_last_fault_ended_no_bug_is_in_force() {
+    // Leaf alarms drain their capped statistic for hours after their fault
+    // (the routing bug read REGRESSION at +1000, the compiler bug at
+    // +1500); each bug's place reads back within the hour, and that ends it.
+    let s = &run().all_over;
+    let all = describe(&s.bugs);
+    assert_eq!(s.header_count, 0, "{all}");
+    assert!(s.bugs.iter().all(|b| !b.active), "{all}");
+    // Not ended early either: the routing fault ramps down from +700 to
+    // +760, and its bug is in force until then.
+    let routing: Vec<_> = s
+        .bugs
+        .iter()
+        .filter(|b| onsets(b).iter().any(|m| (295..320).contains(m)))
+        .collect();
+    assert!(!routing.is_empty(), "{all}");
+    let last_end = routing
+        .iter()
+        .flat_map(|b| &b.regressions)
+        .filter_map(|r| r.ended_at.map(minute))
+        .max();
+    assert!(last_end.is_some_and(|m| m >= 700), "{all}");
 }
