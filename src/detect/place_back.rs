@@ -25,7 +25,7 @@
 
 use super::episode::Episode;
 use super::monitor::TrackKey;
-use super::onset::{Bucket, HOLD_LLR, MIN_PART, best_step, dispersion, place_series};
+use super::onset::{Bucket, HOLD_LLR, MIN_PART, REACH_MS, best_step, dispersion, place_series};
 use crate::protocol::Millis;
 use crate::store::{SignalId, Store};
 
@@ -62,7 +62,7 @@ pub fn back_since(
 }
 
 /// Open episodes of `signal` whose place is back (see [`back_since`]), with
-/// when: read from each one's onset to `now`.
+/// when: read from each one's onset (at most [`REACH_MS`] back) to `now`.
 pub(super) fn places_back(
     store: &Store,
     episodes: &[Episode],
@@ -80,7 +80,10 @@ pub(super) fn places_back(
         .filter(|(_, e)| now - e.onset >= young && e.baseline.is_finite())
         .filter(|(_, e)| held_by_leaves_alone(e))
         .filter_map(|(i, e)| {
-            let series = place_series(store, signal, &e.scope, e.onset, now)?;
+            // A rise that ends it lies within the last hours, however old
+            // the regression: each fold reads no more than `REACH_MS`.
+            let from = e.onset.max(now - REACH_MS);
+            let series = place_series(store, signal, &e.scope, from, now)?;
             let at = back_since(&series, e.baseline, min_shift, min_len)?;
             Some((i, at))
         })
