@@ -45,6 +45,13 @@ pub struct StepOnset {
     pub llr: f64,
 }
 
+/// The good and total cases of `buckets`, pooled.
+pub(super) fn pooled(buckets: &[Bucket]) -> (f64, f64) {
+    buckets
+        .iter()
+        .fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total))
+}
+
 /// Binomial log-likelihood of `good` of `total` at its own rate.
 fn loglik(good: f64, total: f64) -> f64 {
     if total <= 0.0 {
@@ -84,9 +91,7 @@ pub(super) fn best_step(
     if n < min_before + min_after {
         return None;
     }
-    let (g_all, t_all) = series
-        .iter()
-        .fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total));
+    let (g_all, t_all) = pooled(series);
     let whole = loglik(g_all, t_all);
     let (mut g, mut t) = (0.0, 0.0);
     let mut best: Option<StepOnset> = None;
@@ -128,9 +133,7 @@ pub(super) fn best_step(
 /// a step.
 pub(super) fn dispersion(series: &[Bucket], k: usize) -> f64 {
     let chi2 = |part: &[Bucket]| {
-        let (g, t) = part
-            .iter()
-            .fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total));
+        let (g, t) = pooled(part);
         let p = if t > 0.0 { g / t } else { return 0.0 };
         let var = p * (1.0 - p);
         if var <= 0.0 {
@@ -189,11 +192,7 @@ pub fn earliest_onset(cusum_onset: Millis, series: &[Bucket], min_len: usize) ->
 /// Log-likelihood ratio of splitting `series` before index `k` over its
 /// [`dispersion`] (a drop only: 0 when the after-part is no worse).
 fn split_llr(series: &[Bucket], k: usize) -> f64 {
-    let sum = |p: &[Bucket]| {
-        p.iter()
-            .fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total))
-    };
-    let ((g1, t1), (g2, t2)) = (sum(&series[..k]), sum(&series[k..]));
+    let ((g1, t1), (g2, t2)) = (pooled(&series[..k]), pooled(&series[k..]));
     if t1 <= 0.0 || t2 <= 0.0 || g2 / t2 >= g1 / t1 {
         return 0.0;
     }

@@ -25,7 +25,9 @@
 
 use super::episode::Episode;
 use super::monitor::TrackKey;
-use super::onset::{Bucket, HOLD_LLR, MIN_PART, REACH_MS, best_step, dispersion, place_series};
+use super::onset::{
+    Bucket, HOLD_LLR, MIN_PART, REACH_MS, best_step, dispersion, place_series, pooled,
+};
 use crate::protocol::Millis;
 use crate::store::{SignalId, Store};
 
@@ -50,9 +52,7 @@ pub fn back_since(
     let step = best_step(series, MIN_PART, min_len, true)?;
     let k = series.iter().take_while(|b| b.at < step.at).count();
     let after = &series[k..];
-    let (g, t) = after
-        .iter()
-        .fold((0.0, 0.0), |(g, t), b| (g + b.good, t + b.total));
+    let (g, t) = pooled(after);
     if t <= 0.0 || g / t < baseline - min_shift / 2.0 {
         return None;
     }
