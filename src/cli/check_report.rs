@@ -352,6 +352,7 @@ impl CheckReport {
                         .collect(),
                     alarms: Vec::new(),
                     onset: r.onset,
+                    onset_spread: None,
                     detected_at: r.detected_at,
                     // An inactive scoped regression has no recorded end: it ended by `to`.
                     ended_at: (!r.active).then_some(to),
@@ -376,6 +377,7 @@ impl CheckReport {
                         causes: Vec::new(),
                         alarms: Vec::new(),
                         onset: ended.onset,
+                        onset_spread: None,
                         detected_at: ended.detected_at,
                         ended_at: ended.ended_at,
                         baseline: ended.baseline,

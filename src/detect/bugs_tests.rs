@@ -16,6 +16,7 @@ fn reg(signal: &str, scope: &[(&str, &str)], onset: i64, end: Option<i64>) -> De
         causes: Vec::new(),
         alarms: Vec::new(),
         onset: onset * MIN,
+        onset_spread: None,
         detected_at: (onset + 2) * MIN,
         ended_at: end.map(|e| e * MIN),
         baseline: 0.95,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::onset_span::ONSET_POINTS;
 use super::settings::DetectionSettings;
 use crate::protocol::{Millis, SignalRole};
 
@@ -120,6 +121,12 @@ pub struct DetectedRegression {
     /// When the drift began (estimated), when the first detector fired, and
     /// when the last one fell back to zero.
     pub onset: Millis,
+    /// Where its scope's series places the onset: the 10th, 30th, 50th,
+    /// 70th and 90th percentiles (see `detect::onset_spread`), how sure
+    /// `onset` is, which the ranking of changes weighs. Absent: sure to the
+    /// bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onset_spread: Option<[Millis; ONSET_POINTS]>,
     pub detected_at: Millis,
     pub ended_at: Option<Millis>,
     /// Healthy and current rate inside the scope, and their difference in
@@ -136,6 +143,11 @@ impl DetectedRegression {
     /// Whether it was in regression at data time `t` (onset ≤ t < end).
     pub fn covers(&self, t: Millis) -> bool {
         self.onset <= t && self.ended_at.is_none_or(|e| t < e)
+    }
+    /// Where its data place the onset, as equally likely points (all
+    /// `onset` when sure to the bucket).
+    pub fn onset_points(&self) -> [Millis; ONSET_POINTS] {
+        self.onset_spread.unwrap_or([self.onset; ONSET_POINTS])
     }
 }
 

@@ -16,6 +16,7 @@ use super::episode::{BurnLog, Episode, TrackId, end_member, level_of, recovered_
 use super::episode_onset::redate;
 use super::monitor::{Monitor, TrackKey};
 use super::monitor_scope::ScopedRegression;
+use super::onset_span::ONSET_POINTS;
 use super::place_back::places_back;
 use super::scope::ScopeConfig;
 use super::settings::DetectionSettings;
@@ -451,6 +452,7 @@ impl DetectionEngine {
                     })
                     .collect(),
                 onset: e.onset,
+                onset_spread: (e.onset_spread != [e.onset; ONSET_POINTS]).then_some(e.onset_spread),
                 detected_at: e.detected_at,
                 ended_at: e.ended_at,
                 baseline: e.baseline,

@@ -8,6 +8,7 @@ use super::cusum::Regression;
 use super::detections::{CauseShare, ScopeMap, ScopeOrigin, TrackLevel};
 use super::monitor::TrackKey;
 use super::monitor_scope::ScopedRegression;
+use super::onset_span::ONSET_POINTS;
 use crate::protocol::{Millis, SignalRole};
 use crate::store::SignalId;
 
@@ -45,6 +46,8 @@ pub(super) struct Episode {
     pub(super) origin: ScopeOrigin,
     pub(super) causes: Vec<CauseShare>,
     pub(super) onset: Millis,
+    /// Where its series places the onset (see `onset_spread`).
+    pub(super) onset_spread: [Millis; ONSET_POINTS],
     /// What `onset` was last dated from: the scope and the earliest start
     /// of the alarms inside it (see `episode_onset::redate`).
     pub(super) dated: Option<(ScopeMap, Millis)>,
@@ -78,6 +81,7 @@ impl Episode {
             origin: ScopeOrigin::Cause,
             causes: Vec::new(),
             onset: r.onset,
+            onset_spread: [r.onset; ONSET_POINTS],
             dated: None,
             detected_at: r.detected_at,
             ended_at: None,

@@ -1,5 +1,5 @@
 //! When a followed regression began. Its onset is dated on its own scope's
-//! series ([`onset_in_store`]) from the earliest start of its own alarms
+//! series ([`dated_in_store`](super::onset::dated_in_store)) from the earliest start of its own alarms
 //! inside that scope (those the scope search tied to it), and dated again
 //! when either changes while the scope stays inside the place last dated.
 //! The alarm that opens an episode is often a broad one (`hardware=tpu`)
@@ -11,7 +11,7 @@
 
 use super::bugs::scope_includes;
 use super::episode::{Episode, Member};
-use super::onset::onset_in_store;
+use super::onset::{Dated, dated_in_store};
 use super::suspects::ScopeFit;
 use crate::protocol::Millis;
 use crate::store::{SignalId, Store};
@@ -83,12 +83,22 @@ pub(super) fn redate(store: &Store, episodes: &mut [Episode], signal: SignalId) 
                 .map(|(_, o)| o.onset)
                 .max()
                 .unwrap_or(Millis::MIN);
-            onset_in_store(store, signal, &scope, start, detected, not_before)
+            dated_in_store(store, signal, &scope, start, detected, not_before)
         } else {
-            e.onset.min(start)
+            // Earlier only by an alarm's start: a point, as sure as that.
+            let at = e.onset.min(start);
+            if at == e.onset {
+                Dated {
+                    at,
+                    spread: e.onset_spread,
+                }
+            } else {
+                Dated::at(at)
+            }
         };
         let e = &mut episodes[i];
-        e.onset = onset;
+        e.onset = onset.at;
+        e.onset_spread = onset.spread;
         e.dated = Some((scope, start));
     }
 }

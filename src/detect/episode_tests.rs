@@ -65,6 +65,7 @@ fn part(value: u32, members: Vec<Member>) -> Episode {
         origin: ScopeOrigin::Cause,
         causes: Vec::new(),
         onset: 60 * MIN,
+        onset_spread: [60 * MIN; ONSET_POINTS],
         dated: None,
         detected_at: 63 * MIN,
         ended_at: None,

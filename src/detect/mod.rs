@@ -32,6 +32,7 @@ mod monitor_baseline;
 mod monitor_fold;
 mod monitor_scope;
 mod onset;
+mod onset_span;
 mod place_back;
 mod scope;
 mod scope_estimate;
@@ -67,8 +68,8 @@ pub use monitor::{
 };
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
 pub use onset::{
-    Bucket, HOLD_LLR, MIN_LLR, MIN_PART, REACH_MS, StepOnset, earliest_onset, onset_in_store,
-    step_onset,
+    Bucket, Dated, HOLD_LLR, MIN_LLR, MIN_PART, ONSET_POINTS, REACH_MS, SPAN_LLR, StepOnset,
+    dated_in_store, earliest_onset, onset_in_store, onset_spread, step_onset,
 };
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
 pub use scope_estimate::{
@@ -78,6 +79,6 @@ pub use scope_table::{LeafHistory, ScopeTable};
 pub use settings::DetectionSettings;
 pub use suspects::{
     Factors, LOOKBACK_MS, ONSET_SLACK_MS, RankWeights, ScopeFit, Suspect, WhyParts, bug_suspect,
-    factors, kind_weight, rank_at, rank_bug, rank_in_bug, rank_in_bug_with, rank_suspects,
-    top_suspect, why,
+    factors, factors_at_points, kind_weight, rank_at, rank_bug, rank_in_bug, rank_in_bug_with,
+    rank_suspects, top_suspect, why,
 };

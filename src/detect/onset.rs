@@ -7,6 +7,7 @@
 //! changes against such an onset picks whatever changed just before it.
 
 use super::detections::ScopeMap;
+pub use super::onset_span::{Dated, ONSET_POINTS, SPAN_LLR, onset_spread};
 use crate::protocol::Millis;
 use crate::store::{BucketRange, SignalId, SliceId, Store};
 
@@ -53,7 +54,7 @@ pub(super) fn pooled(buckets: &[Bucket]) -> (f64, f64) {
 }
 
 /// Binomial log-likelihood of `good` of `total` at its own rate.
-fn loglik(good: f64, total: f64) -> f64 {
+pub(super) fn loglik(good: f64, total: f64) -> f64 {
     if total <= 0.0 {
         return 0.0;
     }
@@ -216,11 +217,28 @@ pub fn onset_in_store(
     detected_at: Millis,
     not_before: Millis,
 ) -> Millis {
+    dated_in_store(store, signal, scope, cusum_onset, detected_at, not_before).at
+}
+
+/// [`onset_in_store`] with where the same series places it
+/// ([`onset_spread`]): what the engine keeps for every regression.
+pub fn dated_in_store(
+    store: &Store,
+    signal: SignalId,
+    scope: &ScopeMap,
+    cusum_onset: Millis,
+    detected_at: Millis,
+    not_before: Millis,
+) -> Dated {
     let from = (cusum_onset - REACH_MS).max(not_before);
     let Some(series) = place_series(store, signal, scope, from, detected_at) else {
-        return cusum_onset;
+        return Dated::at(cusum_onset);
     };
-    earliest_onset(cusum_onset, &series, MIN_PART)
+    let at = earliest_onset(cusum_onset, &series, MIN_PART);
+    Dated {
+        at,
+        spread: onset_spread(&series, at),
+    }
 }
 
 /// The series of `signal` summed over the slices inside `scope`, from the

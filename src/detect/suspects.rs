@@ -6,6 +6,7 @@
 
 use super::bugs::{ONSET_SPREAD_MS, places_apart, scope_includes};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
+use super::onset_span::ONSET_POINTS;
 pub use super::suspects_words::{WhyParts, why};
 use super::suspects_words::{dated_for_bug, sighting_words};
 use crate::protocol::{Change, ChangeKind, Millis};
@@ -137,8 +138,11 @@ pub fn kind_weight(kind: ChangeKind) -> f64 {
 }
 
 /// The time factor, 0..=1, for a change `lead` ms before the onset
-/// (negative: after it, within the slack).
+/// (negative: after it, within the slack; 0 beyond it).
 fn time_weight(lead: Millis, w: &RankWeights) -> f64 {
+    if lead < -ONSET_SLACK_MS {
+        return 0.0;
+    }
     if lead < 0 {
         // After the estimated onset: possible only through the estimate's
         // error, which is a bucket or two either way: within it, the order
@@ -146,6 +150,18 @@ fn time_weight(lead: Millis, w: &RankWeights) -> f64 {
         return w.after_onset;
     }
     1.0 / (1.0 + lead as f64 / w.half_lead_ms)
+}
+
+/// The time factor of a change at `at` for an onset at any of `points`,
+/// each as likely: the mean of [`time_weight`] over them. An onset the
+/// data cannot date closer than a quarter of an hour gives a change just
+/// before its estimate little more than one a quarter of an hour earlier.
+fn spread_time_weight(at: Millis, points: &[Millis], w: &RankWeights) -> f64 {
+    let sum: f64 = points
+        .iter()
+        .map(|p| time_weight(p.saturating_sub(at), w))
+        .sum();
+    sum / points.len().max(1) as f64
 }
 
 /// The three factors of one change's score against one (scope, onset):
@@ -167,8 +183,26 @@ pub fn factors(
     onset: Millis,
     w: &RankWeights,
 ) -> Option<Factors> {
+    factors_at_points(change, scope, onset, &[onset], w)
+}
+
+/// [`factors`] for an onset estimated at `onset` that its data place at
+/// any of `points` (see [`DetectedRegression::onset_points`]): a suspect
+/// from [`LOOKBACK_MS`] before the earliest to [`ONSET_SLACK_MS`] after the
+/// latest of them and `onset`, with the mean time factor over them. The
+/// lead is still the estimate's.
+pub fn factors_at_points(
+    change: &Change,
+    scope: &ScopeMap,
+    onset: Millis,
+    points: &[Millis],
+    w: &RankWeights,
+) -> Option<Factors> {
     let lead = onset.saturating_sub(change.at);
-    if !(-ONSET_SLACK_MS..=LOOKBACK_MS).contains(&lead) {
+    let lo = points.iter().copied().fold(onset, Millis::min);
+    let hi = points.iter().copied().fold(onset, Millis::max);
+    let window = lo.saturating_sub(LOOKBACK_MS)..=hi.saturating_add(ONSET_SLACK_MS);
+    if !window.contains(&change.at) {
         return None;
     }
     let fit = ScopeFit::of(&change.scope, scope);
@@ -176,7 +210,7 @@ pub fn factors(
         return None;
     }
     Some(Factors {
-        time: time_weight(lead, w),
+        time: spread_time_weight(change.at, points, w),
         scope: fit.weight(&change.scope, scope, w),
         kind: kind_weight(change.kind),
         fit,
@@ -218,6 +252,7 @@ pub fn rank_at<'a>(scope: &ScopeMap, onset: Millis, changes: &'a [Change]) -> Ve
     let place = Place {
         scope,
         onset,
+        points: [onset; ONSET_POINTS],
         weight: 1.0,
         evidence: Evidence::Peer,
         signal: "",
@@ -358,6 +393,8 @@ fn localised_inside<'r>(
 struct Place<'s> {
     scope: &'s ScopeMap,
     onset: Millis,
+    /// Where its data place the onset.
+    points: [Millis; ONSET_POINTS],
     weight: f64,
     evidence: Evidence,
     /// The regression's signal, for the words of an earlier sighting.
@@ -379,6 +416,7 @@ impl<'s> Place<'s> {
         Place {
             scope: &r.scope,
             onset: r.onset,
+            points: r.onset_points(),
             weight,
             evidence,
             signal: &r.signal,
@@ -388,13 +426,8 @@ impl<'s> Place<'s> {
 
 /// One change against one (scope, onset): its score, lead and fit, if it
 /// may explain it at all.
-fn against(
-    change: &Change,
-    scope: &ScopeMap,
-    onset: Millis,
-    w: &RankWeights,
-) -> Option<(f64, Millis, ScopeFit)> {
-    let f = factors(change, scope, onset, w)?;
+fn against(change: &Change, place: &Place, w: &RankWeights) -> Option<(f64, Millis, ScopeFit)> {
+    let f = factors_at_points(change, place.scope, place.onset, &place.points, w)?;
     Some((f.time * f.scope * f.kind, f.lead_ms, f.fit))
 }
 
@@ -405,7 +438,7 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
             let each: Vec<(f64, Millis, ScopeFit, &Place)> = places
                 .iter()
                 .filter_map(|p| {
-                    let (score, lead, fit) = against(change, p.scope, p.onset, w)?;
+                    let (score, lead, fit) = against(change, p, w)?;
                     Some((score * p.weight, lead, fit, p))
                 })
                 .collect();

@@ -14,6 +14,7 @@ fn regression(ended_at: Option<Millis>) -> DetectedRegression {
         causes: Vec::new(),
         alarms: Vec::new(),
         onset: 1_000,
+        onset_spread: None,
         detected_at: 2_000,
         ended_at,
         baseline: 0.99,

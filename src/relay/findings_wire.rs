@@ -73,6 +73,7 @@ mod tests {
             causes: Vec::new(),
             alarms: Vec::new(),
             onset: i * 60_000,
+            onset_spread: None,
             detected_at: i * 60_000 + 1,
             ended_at: None,
             baseline: 0.99,

@@ -118,6 +118,7 @@ mod tests {
             causes: Vec::new(),
             alarms: Vec::new(),
             onset,
+            onset_spread: None,
             detected_at: onset + 5 * MINUTE,
             ended_at: ended,
             baseline: 0.95,

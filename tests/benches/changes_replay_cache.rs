@@ -47,6 +47,7 @@ fn encode(r: &DetectedRegression) -> Value {
             "detected_at": a.detected_at, "ended_at": a.ended_at, "delta_pp": a.delta_pp,
         })).collect::<Vec<_>>(),
         "onset": r.onset,
+        "onset_spread": r.onset_spread,
         "detected_at": r.detected_at,
         "ended_at": r.ended_at,
         "baseline": r.baseline,
@@ -88,6 +89,7 @@ fn decode(v: &Value) -> DetectedRegression {
             })
             .collect(),
         onset: v["onset"].as_i64().unwrap(),
+        onset_spread: serde_json::from_value(v["onset_spread"].clone()).unwrap_or(None),
         detected_at: v["detected_at"].as_i64().unwrap(),
         ended_at: v["ended_at"].as_i64(),
         baseline: f("baseline"),

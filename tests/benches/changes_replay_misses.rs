@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use qualtop::detect::{DetectedRegression, RankWeights, ScopeFit, Suspect, factors};
+use qualtop::detect::{DetectedRegression, RankWeights, ScopeFit, Suspect, factors_at_points};
 use qualtop::protocol::{Change, Millis};
 
 const LATE_MS: Millis = 30 * 60_000;
@@ -26,7 +26,7 @@ pub fn reason(
         if ScopeFit::of(&truth.scope, &r.scope) == ScopeFit::Disjoint {
             return Some("truth not ranked: disjoint from the detected scope".into());
         }
-        if factors(truth, &r.scope, r.onset, weights).is_none() {
+        if factors_at_points(truth, &r.scope, r.onset, &r.onset_points(), weights).is_none() {
             return Some("truth not ranked: onset outside its time window".into());
         }
         return Some("truth not ranked: outside where the bug localised the fault".into());
@@ -37,8 +37,8 @@ pub fn reason(
     }
     let top = ranked[0].change;
     let (Some(t), Some(d)) = (
-        factors(truth, &r.scope, r.onset, weights),
-        factors(top, &r.scope, r.onset, weights),
+        factors_at_points(truth, &r.scope, r.onset, &r.onset_points(), weights),
+        factors_at_points(top, &r.scope, r.onset, &r.onset_points(), weights),
     ) else {
         return Some("decoy wins on peers or earlier sightings".into());
     };

@@ -27,6 +27,7 @@ pub fn regression(pairs: &[(&str, &str)], onset_min: i64) -> DetectedRegression 
         causes: Vec::new(),
         alarms: Vec::new(),
         onset: T0 + onset_min * MIN,
+        onset_spread: None,
         detected_at: T0 + (onset_min + 4) * MIN,
         ended_at: None,
         baseline: 0.9,

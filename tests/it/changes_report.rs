@@ -140,6 +140,7 @@ fn check_and_the_scope_panel_name_one_suspect_for_a_bug() {
     let member = |signal: &str, onset: i64, delta_pp: f64| DetectedRegression {
         signal: signal.into(),
         onset: at(onset),
+        onset_spread: None,
         detected_at: at(onset + 4),
         current: 0.9 + delta_pp / 100.0,
         delta_pp,

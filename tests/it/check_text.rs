@@ -22,6 +22,7 @@ fn reg(signal: &str, scope: &[(&str, &str)], onset: i64, end: Option<i64>) -> De
         causes: Vec::new(),
         alarms: Vec::new(),
         onset: T0 + onset * MIN,
+        onset_spread: None,
         detected_at: T0 + (onset + 3) * MIN,
         ended_at: end.map(|e| T0 + e * MIN),
         baseline: 0.95,

@@ -113,6 +113,7 @@ fn regression(ended_at: Option<Millis>) -> DetectedRegression {
             alarm(TrackLevel::Leaf, cause, ONSET + 2 * MINUTE, ended_at),
         ],
         onset: ONSET,
+        onset_spread: None,
         detected_at: ONSET + 7 * MINUTE,
         ended_at,
         baseline: 0.9,

@@ -21,6 +21,7 @@ mod changes_rank;
 mod changes_rank_onset;
 mod changes_rank_replay;
 mod changes_rank_sightings;
+mod changes_rank_spread;
 mod changes_relay;
 mod changes_report;
 mod check_cli;

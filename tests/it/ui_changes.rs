@@ -60,6 +60,7 @@ fn fleet_with_changes(title: &str) -> Fleet {
             causes: Vec::new(),
             alarms: Vec::new(),
             onset: ONSET,
+            onset_spread: None,
             detected_at: ONSET + 6 * BUCKET_MS,
             ended_at: None,
             baseline: 0.9,
