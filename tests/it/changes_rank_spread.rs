@@ -28,7 +28,10 @@ fn the_spread_holds_a_faint_step_and_pins_a_large_one() {
         held += usize::from(q[0] <= truth && truth <= q[ONSET_POINTS - 1]);
     }
     // Measured: 77 of 100 (the 10th to 90th percentile promise 80).
-    assert!((60..=95).contains(&held), "faint: {held} of 100 held the step");
+    assert!(
+        (60..=95).contains(&held),
+        "faint: {held} of 100 held the step"
+    );
     let mut pinned = 0;
     for seed in 0..100 {
         let (q, truth) = spread(3000, 2.0, 0.10, seed);
@@ -46,8 +49,20 @@ fn the_spread_holds_a_faint_step_and_pins_a_large_one() {
 fn a_change_just_before_an_unsure_onset_does_not_take_the_credit_from_an_earlier_one() {
     let tpu = [("hardware", "tpu"), ("model", "atlas-s")];
     let changes = vec![
-        change("cause", 83, &tpu, ChangeKind::Deploy, "xla-tpu compiler v2.19"),
-        change("follow-up", 99, &tpu, ChangeKind::Deploy, "batch-scheduler v1.2"),
+        change(
+            "cause",
+            83,
+            &tpu,
+            ChangeKind::Deploy,
+            "xla-tpu compiler v2.19",
+        ),
+        change(
+            "follow-up",
+            99,
+            &tpu,
+            ChangeKind::Deploy,
+            "batch-scheduler v1.2",
+        ),
     ];
     let sure = regression(&tpu, 100);
     let first = |r: &qualtop::detect::DetectedRegression| {
@@ -61,7 +76,11 @@ fn a_change_just_before_an_unsure_onset_does_not_take_the_credit_from_an_earlier
     assert_eq!(first(&unsure).as_deref(), Some("cause"));
     // The words still date each change against the onset shown.
     let ranked = rank_suspects(&unsure, &changes);
-    assert!(ranked[0].why.contains("17m before onset"), "{}", ranked[0].why);
+    assert!(
+        ranked[0].why.contains("17m before onset"),
+        "{}",
+        ranked[0].why
+    );
     // A change after every point the data allow (beyond the slack) is no
     // suspect at all.
     let late = vec![change("late", 106, &tpu, ChangeKind::Deploy, "late")];
