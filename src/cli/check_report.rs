@@ -101,6 +101,10 @@ pub struct ReportedRegression {
     pub signal: String,
     pub role: String,
     pub onset: Millis,
+    /// Where its data place the onset: the 10th and 90th percentiles
+    /// (`detect::onset_spread`); `[onset, onset]` when sure to the bucket.
+    /// The ranking of `suspects` weighs it.
+    pub onset_range: [Millis; 2],
     pub detected_at: Millis,
     /// When it ended; `null` while active.
     pub ended_at: Option<Millis>,
@@ -200,12 +204,23 @@ fn reported_suspect(s: Suspect<'_>) -> ReportedSuspect {
     }
 }
 
+/// The first and last of the points where `r`'s data place its onset,
+/// with the onset itself inside.
+fn onset_range(r: &DetectedRegression) -> [Millis; 2] {
+    let points = r.onset_points();
+    [
+        points.iter().copied().fold(r.onset, Millis::min),
+        points.iter().copied().fold(r.onset, Millis::max),
+    ]
+}
+
 fn reported(r: &DetectedRegression, suspects: Vec<ReportedSuspect>) -> ReportedRegression {
     ReportedRegression {
         slice: clean_map(&r.scope),
         signal: clean(&r.signal),
         role: r.role.as_str().to_owned(),
         onset: r.onset,
+        onset_range: onset_range(r),
         detected_at: r.detected_at,
         ended_at: r.ended_at,
         baseline: round(r.baseline, 4),

@@ -43,6 +43,7 @@ pub mod scope_synth;
 mod scope_table;
 mod settings;
 mod suspects;
+mod suspects_fit;
 mod suspects_words;
 pub mod synthetic;
 

@@ -4,11 +4,12 @@
 //! reason in words. The one ranking every surface (screen, `check`,
 //! `snapshot`, exports) calls.
 
-use super::bugs::{ONSET_SPREAD_MS, places_apart, scope_includes};
+use super::bugs::{ONSET_SPREAD_MS, scope_includes};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
 use super::onset_span::ONSET_POINTS;
+pub use super::suspects_fit::ScopeFit;
 pub use super::suspects_words::{WhyParts, why};
-use super::suspects_words::{dated_for_bug, sighting_words};
+use super::suspects_words::{dated_for_bug, sighting_words, unsure_words};
 use crate::protocol::{Change, ChangeKind, Millis};
 
 const MINUTE: Millis = 60_000;
@@ -54,76 +55,6 @@ impl Default for RankWeights {
             arrival_share: 0.15,
         }
     }
-}
-
-/// How a change's scope meets a regression's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScopeFit {
-    /// The same dimension values.
-    Same,
-    /// The change covers the regression's scope and more (`n` dimensions
-    /// the regression fixes are open in the change).
-    Wider(usize),
-    /// The change covers part of the regression's scope.
-    Narrower(usize),
-    /// Each fixes dimensions the other leaves open.
-    Overlapping,
-    /// A dimension with different values: no slice is in both.
-    Disjoint,
-}
-
-impl ScopeFit {
-    /// How `change` meets `regression` (dimension → value maps; `{}` is
-    /// the whole fleet).
-    pub fn of(change: &ScopeMap, regression: &ScopeMap) -> ScopeFit {
-        if places_apart(change, regression) > 0 {
-            return ScopeFit::Disjoint;
-        }
-        let open_in_change = regression
-            .keys()
-            .filter(|d| !change.contains_key(*d))
-            .count();
-        let open_in_regression = change
-            .keys()
-            .filter(|d| !regression.contains_key(*d))
-            .count();
-        match (open_in_change, open_in_regression) {
-            (0, 0) => ScopeFit::Same,
-            (n, 0) => ScopeFit::Wider(n),
-            (0, n) => ScopeFit::Narrower(n),
-            _ => ScopeFit::Overlapping,
-        }
-    }
-
-    /// Its factor in the score, 0..=1.
-    fn weight(self, change: &ScopeMap, regression: &ScopeMap, w: &RankWeights) -> f64 {
-        let open = |a: &ScopeMap, b: &ScopeMap| b.keys().filter(|d| !a.contains_key(*d)).count();
-        match self {
-            ScopeFit::Same => 1.0,
-            ScopeFit::Wider(n) => w.broader_per_dim.powi(dims(n)),
-            ScopeFit::Narrower(n) => w.narrower_per_dim.powi(dims(n)),
-            ScopeFit::Overlapping => {
-                w.broader_per_dim.powi(dims(open(change, regression)))
-                    * w.narrower_per_dim.powi(dims(open(regression, change)))
-            }
-            ScopeFit::Disjoint => 0.0,
-        }
-    }
-
-    pub(super) fn words(self, change: &ScopeMap) -> String {
-        match self {
-            ScopeFit::Same => "same scope".to_owned(),
-            ScopeFit::Wider(_) if change.is_empty() => "whole fleet".to_owned(),
-            ScopeFit::Wider(_) => "wider scope".to_owned(),
-            ScopeFit::Narrower(_) => "part of the scope".to_owned(),
-            ScopeFit::Overlapping => "overlapping scope".to_owned(),
-            ScopeFit::Disjoint => "other scope".to_owned(),
-        }
-    }
-}
-
-fn dims(n: usize) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 /// How likely a kind of change is to move quality, 0..=1: code and
@@ -235,6 +166,10 @@ pub struct Suspect<'a> {
     /// The words of the earlier sighting that decided it, already at the
     /// end of `why` (`; 2m before golden-qa dropped on …`), if one did.
     pub sighting: Option<String>,
+    /// Where the data place the onset of the regression it is told
+    /// against, when that is unsure (`; onset unsure: up to 16m earlier`),
+    /// already in `why` before the sighting.
+    pub unsure: Option<String>,
 }
 
 /// The changes that may explain `regression`, best first: those from
@@ -443,7 +378,7 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
                 })
                 .collect();
             let told = each.iter().filter(|e| e.3.evidence == Evidence::Peer);
-            let (_, lead, fit, _) = *told.clone().max_by(|a, b| a.0.total_cmp(&b.0))?;
+            let (_, lead, fit, told_by) = *told.clone().max_by(|a, b| a.0.total_cmp(&b.0))?;
             let told: f64 = told.map(|e| e.0).sum();
             let sighting = each
                 .iter()
@@ -451,6 +386,10 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
                 .max_by(|a, b| a.0.total_cmp(&b.0));
             let earlier = sighting.map_or(0.0, |e| e.0);
             let (mut words, parts) = why(change, lead, fit);
+            let unsure = unsure_words(told_by.onset, &told_by.points);
+            if let Some(unsure) = &unsure {
+                words.push_str(unsure);
+            }
             // When the sighting decides, say so: a change hours before the
             // onset reads as a mistake without it.
             let seen = sighting
@@ -467,6 +406,7 @@ fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> 
                 why: words,
                 parts,
                 sighting: seen,
+                unsure,
             })
         })
         .collect();

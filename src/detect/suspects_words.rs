@@ -23,6 +23,29 @@ fn lead_words(lead: Millis) -> String {
     }
 }
 
+/// A regression's onset is called unsure in the words when its data place
+/// it over at least this long (10th to 90th percentile).
+pub const UNSURE_MS: Millis = 3 * 60_000;
+
+/// `; onset unsure: 16m earlier to 1m later` (`up to 16m earlier`, `up to
+/// 3m later`): where the data place an onset estimated at `onset`, when
+/// its `points` span [`UNSURE_MS`] or more; else `None`. It says why a
+/// change well before the onset can rank above one just before it.
+pub(super) fn unsure_words(onset: Millis, points: &[Millis]) -> Option<String> {
+    use crate::text::format::duration;
+    let lo = points.iter().copied().fold(onset, Millis::min);
+    let hi = points.iter().copied().fold(onset, Millis::max);
+    if hi - lo < UNSURE_MS {
+        return None;
+    }
+    let range = match (onset - lo, hi - onset) {
+        (0, later) => format!("up to {} later", duration(later)),
+        (earlier, 0) => format!("up to {} earlier", duration(earlier)),
+        (earlier, later) => format!("{} earlier to {} later", duration(earlier), duration(later)),
+    };
+    Some(format!("; onset unsure: {range}"))
+}
+
 /// `; 2m before golden-qa dropped on hardware=tpu, still down at onset`:
 /// the earlier sighting that decided a suspect; sanitised.
 pub(super) fn sighting_words(lead: Millis, signal: &str, scope: &ScopeMap) -> String {
@@ -89,12 +112,18 @@ pub(super) fn dated_for_bug<'a>(
     onset: Millis,
 ) -> Suspect<'a> {
     let c = s.change;
+    // The unsure words are the member's: told only where its onset is.
+    let mut unsure = s.unsure.as_deref();
     if member.onset - onset <= ONSET_SPREAD_MS {
         s.lead_ms = onset - c.at;
         (s.why, s.parts) = why(c, s.lead_ms, s.fit);
+        unsure = unsure.filter(|_| member.onset == onset);
     } else {
         let when = dropped_words(member.onset - c.at, &member.signal, &member.scope);
         (s.why, s.parts) = told(c, &when, s.fit);
+    }
+    if let Some(unsure) = unsure {
+        s.why.push_str(unsure);
     }
     if let Some(seen) = &s.sighting {
         s.why.push_str(seen);

@@ -74,13 +74,17 @@ fn a_change_just_before_an_unsure_onset_does_not_take_the_credit_from_an_earlier
     let mut unsure = regression(&tpu, 100);
     unsure.onset_spread = Some([84, 88, 92, 96, 100].map(|m| T0 + m * MIN));
     assert_eq!(first(&unsure).as_deref(), Some("cause"));
-    // The words still date each change against the onset shown.
+    // The words still date each change against the onset shown, and say
+    // why the earlier one can win.
     let ranked = rank_suspects(&unsure, &changes);
     assert!(
-        ranked[0].why.contains("17m before onset"),
+        ranked[0]
+            .why
+            .contains("17m before onset, same scope; onset unsure: up to 16m earlier"),
         "{}",
         ranked[0].why
     );
+    assert!(!rank_suspects(&sure, &changes)[0].why.contains("unsure"));
     // A change after every point the data allow (beyond the slack) is no
     // suspect at all.
     let late = vec![change("late", 106, &tpu, ChangeKind::Deploy, "late")];
