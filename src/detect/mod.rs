@@ -70,7 +70,7 @@ pub use monitor::{
 pub use monitor_scope::{LeafWindow, NamedCause, ScopedRegression, cause_map};
 pub use onset::{
     Bucket, Dated, HOLD_LLR, MIN_LLR, MIN_PART, ONSET_POINTS, REACH_MS, SPAN_LLR, StepOnset,
-    dated_in_store, earliest_onset, onset_in_store, onset_spread, step_onset,
+    dated_in_store, earliest_onset, onset_spread, step_onset,
 };
 pub use scope::{Cause, Leaf, MAX_CAUSE_DIMS, ScopeConfig, cause_of, localize};
 pub use scope_estimate::{

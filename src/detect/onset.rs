@@ -207,21 +207,9 @@ pub const MIN_PART: usize = 10;
 /// [`earliest_onset`] on `store`: the series of `signal` summed over the
 /// slices inside `scope`, from [`REACH_MS`] before `cusum_onset` (or
 /// from `not_before`, if later) to `detected_at` (its bucket included:
-/// the alarm read it). The engine sets every new episode's onset with it,
-/// so every surface shows this onset.
-pub fn onset_in_store(
-    store: &Store,
-    signal: SignalId,
-    scope: &ScopeMap,
-    cusum_onset: Millis,
-    detected_at: Millis,
-    not_before: Millis,
-) -> Millis {
-    dated_in_store(store, signal, scope, cusum_onset, detected_at, not_before).at
-}
-
-/// [`onset_in_store`] with where the same series places it
-/// ([`onset_spread`]): what the engine keeps for every regression.
+/// the alarm read it), with where that series places it
+/// ([`onset_spread`]). The engine sets every new episode's onset with it,
+/// so every surface shows this onset and ranks against this spread.
 pub fn dated_in_store(
     store: &Store,
     signal: SignalId,

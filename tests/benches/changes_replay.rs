@@ -25,7 +25,7 @@
 //! `RankWeights`. Earlier sightings are drawn from every regression of the
 //! run, as every surface passes them.
 //! Onsets are the engine's (each new episode's re-dated by
-//! `detect::onset_in_store`), as every surface shows them. Under each
+//! `detect::dated_in_store`), as every surface shows them. Under each
 //! table: why the true change lost, counted by reason (`misses::reason`).
 
 // A bench that cannot set up panics with what it expected; pedantic guards src/.

@@ -1,5 +1,5 @@
 //! The onset the engine gives a new regression (`detect::earliest_onset`,
-//! `onset_in_store`): one change point in its scope's series, kept when
+//! `dated_in_store`): one change point in its scope's series, kept when
 //! it lies before the CUSUM onset and the data believe it.
 
 use qualtop::detect::{Bucket, earliest_onset, step_onset};
@@ -145,7 +145,7 @@ fn the_hold_rarely_dates_a_young_regression_early_and_moves_an_old_one_back() {
 fn on_the_demo_a_late_onset_of_the_tpu_fault_moves_back_to_its_step_in_the_store() {
     use crate::support::detect::{ANCHOR, DemoReplay};
     use qualtop::demo::Scenario;
-    use qualtop::detect::onset_in_store;
+    use qualtop::detect::dated_in_store;
     // The TPU misconfiguration steps up from +60 to +64 on the API's TPUs.
     let mut replay = DemoReplay::new(Scenario::builtin().unwrap(), 1, -120, 240);
     for _ in 0..120 + 110 {
@@ -164,7 +164,7 @@ fn on_the_demo_a_late_onset_of_the_tpu_fault_moves_back_to_its_step_in_the_store
     .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
     .collect();
     // A CUSUM onset 40 min late, detected at +110.
-    let onset = onset_in_store(
+    let dated = dated_in_store(
         &replay.store,
         signal,
         &scope,
@@ -172,9 +172,19 @@ fn on_the_demo_a_late_onset_of_the_tpu_fault_moves_back_to_its_step_in_the_store
         ANCHOR + 110 * MIN,
         i64::MIN,
     );
+    let onset = dated.at;
     assert!(
         (ANCHOR + 59 * MIN..=ANCHOR + 66 * MIN).contains(&onset),
         "{:+} min",
         (onset - ANCHOR) / MIN
+    );
+    // A step of several points on the API's TPUs: its data pin it.
+    assert!(
+        dated
+            .spread
+            .iter()
+            .all(|p| (ANCHOR + 57 * MIN..=ANCHOR + 68 * MIN).contains(p)),
+        "{:?}",
+        dated.spread.map(|p| (p - ANCHOR) / MIN)
     );
 }
