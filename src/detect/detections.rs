@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::onset_span::ONSET_POINTS;
+use super::onset_spread::ONSET_POINTS;
 use super::settings::DetectionSettings;
 use crate::protocol::{Millis, SignalRole};
 

@@ -16,7 +16,7 @@ use super::episode::{BurnLog, Episode, TrackId, end_member, level_of, recovered_
 use super::episode_onset::redate;
 use super::monitor::{Monitor, TrackKey};
 use super::monitor_scope::ScopedRegression;
-use super::onset_span::ONSET_POINTS;
+use super::onset_spread::ONSET_POINTS;
 use super::place_back::places_back;
 use super::scope::ScopeConfig;
 use super::settings::DetectionSettings;

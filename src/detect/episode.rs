@@ -8,7 +8,7 @@ use super::cusum::Regression;
 use super::detections::{CauseShare, ScopeMap, ScopeOrigin, TrackLevel};
 use super::monitor::TrackKey;
 use super::monitor_scope::ScopedRegression;
-use super::onset_span::ONSET_POINTS;
+use super::onset_spread::ONSET_POINTS;
 use crate::protocol::{Millis, SignalRole};
 use crate::store::SignalId;
 

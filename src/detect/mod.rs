@@ -32,7 +32,7 @@ mod monitor_baseline;
 mod monitor_fold;
 mod monitor_scope;
 mod onset;
-mod onset_span;
+mod onset_spread;
 mod place_back;
 mod scope;
 mod scope_estimate;

@@ -7,7 +7,7 @@
 //! changes against such an onset picks whatever changed just before it.
 
 use super::detections::ScopeMap;
-pub use super::onset_span::{Dated, ONSET_POINTS, SPAN_LLR, onset_spread};
+pub use super::onset_spread::{Dated, ONSET_POINTS, SPAN_LLR, onset_spread};
 use crate::protocol::Millis;
 use crate::store::{BucketRange, SignalId, SliceId, Store};
 

@@ -6,7 +6,7 @@
 
 use super::bugs::{ONSET_SPREAD_MS, scope_includes};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
-use super::onset_span::ONSET_POINTS;
+use super::onset_spread::ONSET_POINTS;
 pub use super::suspects_fit::ScopeFit;
 pub use super::suspects_words::{WhyParts, why};
 use super::suspects_words::{dated_for_bug, sighting_words, unsure_words};
