@@ -54,7 +54,7 @@ pub(super) fn pooled(buckets: &[Bucket]) -> (f64, f64) {
 }
 
 /// Binomial log-likelihood of `good` of `total` at its own rate.
-pub(super) fn loglik(good: f64, total: f64) -> f64 {
+fn loglik(good: f64, total: f64) -> f64 {
     if total <= 0.0 {
         return 0.0;
     }
@@ -92,29 +92,13 @@ pub(super) fn best_step(
     if n < min_before + min_after {
         return None;
     }
-    let (g_all, t_all) = pooled(series);
-    let whole = loglik(g_all, t_all);
-    let (mut g, mut t) = (0.0, 0.0);
+    let profile = split_profile(series, rise);
     let mut best: Option<StepOnset> = None;
-    for (k, b) in series.iter().enumerate().take(n - min_after) {
-        g += b.good;
-        t += b.total;
-        if k + 1 < min_before || t <= 0.0 || t_all - t <= 0.0 {
-            continue;
-        }
-        let (g2, t2) = (g_all - g, t_all - t);
-        let wrong_way = if rise {
-            g2 / t2 <= g / t
-        } else {
-            g2 / t2 >= g / t
-        };
-        if wrong_way {
-            continue;
-        }
-        let llr = loglik(g, t) + loglik(g2, t2) - whole;
+    for k in min_before..=n - min_after {
+        let Some(llr) = profile[k] else { continue };
         if best.is_none_or(|s| llr > s.llr) {
             best = Some(StepOnset {
-                at: series[k + 1].at,
+                at: series[k].at,
                 llr,
             });
         }
@@ -125,6 +109,33 @@ pub(super) fn best_step(
         ..s
     })
     .filter(|s| s.llr >= MIN_LLR)
+}
+
+/// The binomial log-likelihood ratio of splitting `series` before each
+/// index, for a step down (`rise` false) or up; `None` at index 0 and
+/// where the after-part does not move that way.
+pub(super) fn split_profile(series: &[Bucket], rise: bool) -> Vec<Option<f64>> {
+    let (g_all, t_all) = pooled(series);
+    let whole = loglik(g_all, t_all);
+    let mut out = vec![None; series.len()];
+    let (mut g, mut t) = (0.0, 0.0);
+    for k in 1..series.len() {
+        g += series[k - 1].good;
+        t += series[k - 1].total;
+        let (g2, t2) = (g_all - g, t_all - t);
+        if t <= 0.0 || t2 <= 0.0 {
+            continue;
+        }
+        let wrong_way = if rise {
+            g2 / t2 <= g / t
+        } else {
+            g2 / t2 >= g / t
+        };
+        if !wrong_way {
+            out[k] = Some(loglik(g, t) + loglik(g2, t2) - whole);
+        }
+    }
+    out
 }
 
 /// How much more the buckets of `series` split before index `k` vary

@@ -6,7 +6,7 @@
 //! twenty minutes into a fault beats the deploy that caused it, when the
 //! drop was too faint to date closer than that).
 
-use super::onset::{Bucket, dispersion, loglik, pooled};
+use super::onset::{Bucket, dispersion, split_profile};
 use crate::protocol::Millis;
 
 /// How far below the best split near the onset (dispersion-judged nats) a
@@ -49,7 +49,7 @@ pub fn onset_spread(series: &[Bucket], at: Millis) -> [Millis; ONSET_POINTS] {
     if k_at == 0 || k_at >= n || series[k_at].at != at {
         return point;
     }
-    let profile = split_profile(series);
+    let profile = split_profile(series, false);
     let Some(here) = profile[k_at] else {
         return point;
     };
@@ -83,25 +83,6 @@ pub fn onset_spread(series: &[Bucket], at: Millis) -> [Millis; ONSET_POINTS] {
     }
     for slot in out.iter_mut().skip(q) {
         *slot = series[hi].at;
-    }
-    out
-}
-
-/// The binomial log-likelihood ratio of splitting `series` before each
-/// index (index 0 and splits whose after-part is not worse: `None`).
-fn split_profile(series: &[Bucket]) -> Vec<Option<f64>> {
-    let (g_all, t_all) = pooled(series);
-    let whole = loglik(g_all, t_all);
-    let mut out = vec![None; series.len()];
-    let (mut g, mut t) = (0.0, 0.0);
-    for k in 1..series.len() {
-        g += series[k - 1].good;
-        t += series[k - 1].total;
-        let (g2, t2) = (g_all - g, t_all - t);
-        if t <= 0.0 || t2 <= 0.0 || g2 / t2 >= g / t {
-            continue;
-        }
-        out[k] = Some(loglik(g, t) + loglik(g2, t2) - whole);
     }
     out
 }
