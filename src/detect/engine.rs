@@ -18,6 +18,7 @@ use super::monitor::{Monitor, TrackKey};
 use super::monitor_scope::ScopedRegression;
 use super::onset_spread::ONSET_POINTS;
 use super::place_back::places_back;
+use super::place_undone::{note_own_levels, places_undone};
 use super::scope::ScopeConfig;
 use super::settings::DetectionSettings;
 use super::suspects::ScopeFit;
@@ -331,6 +332,10 @@ impl DetectionEngine {
             }
             let min_shift = monitor.config().detector.min_shift;
             for (i, end) in places_back(store, &self.episodes, signal, min_shift, ts) {
+                self.episodes[i].ended_at = Some(end);
+            }
+            note_own_levels(store, &mut self.episodes, signal, ts);
+            for (i, end) in places_undone(store, &self.episodes, signal, min_shift, ts) {
                 self.episodes[i].ended_at = Some(end);
             }
         }

@@ -51,6 +51,9 @@ pub(super) struct Episode {
     /// What `onset` was last dated from: the scope and the earliest start
     /// of the alarms inside it (see `episode_onset::redate`).
     pub(super) dated: Option<(ScopeMap, Millis)>,
+    /// Its place's rate over its first hour, with the place and onset it
+    /// was read for (see `place_undone`).
+    pub(super) own_level: Option<(ScopeMap, Millis, f64)>,
     pub(super) detected_at: Millis,
     pub(super) ended_at: Option<Millis>,
     pub(super) baseline: f64,
@@ -83,6 +86,7 @@ impl Episode {
             onset: r.onset,
             onset_spread: [r.onset; ONSET_POINTS],
             dated: None,
+            own_level: None,
             detected_at: r.detected_at,
             ended_at: None,
             baseline: r.baseline,

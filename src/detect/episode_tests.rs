@@ -67,6 +67,7 @@ fn part(value: u32, members: Vec<Member>) -> Episode {
         onset: 60 * MIN,
         onset_spread: [60 * MIN; ONSET_POINTS],
         dated: None,
+        own_level: None,
         detected_at: 63 * MIN,
         ended_at: None,
         baseline: 0.95,

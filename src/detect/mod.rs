@@ -34,6 +34,7 @@ mod monitor_scope;
 mod onset;
 mod onset_spread;
 mod place_back;
+mod place_undone;
 mod scope;
 mod scope_estimate;
 mod scope_keep;

@@ -43,6 +43,7 @@ mod detect_place_steady;
 mod detect_recovery;
 mod detect_scope_paths;
 mod detect_scope_reference;
+mod detect_stacked;
 mod detect_task;
 mod e2e_annotate;
 mod e2e_fitness;
