@@ -9,6 +9,7 @@ use super::detections::{CauseShare, ScopeMap, ScopeOrigin, TrackLevel};
 use super::monitor::TrackKey;
 use super::monitor_scope::ScopedRegression;
 use super::onset_spread::ONSET_POINTS;
+use super::place_undone::OwnLevel;
 use crate::protocol::{Millis, SignalRole};
 use crate::store::SignalId;
 
@@ -53,7 +54,7 @@ pub(super) struct Episode {
     pub(super) dated: Option<(ScopeMap, Millis)>,
     /// Its place's rate over its first hour, with the place and onset it
     /// was read for (see `place_undone`).
-    pub(super) own_level: Option<(ScopeMap, Millis, f64)>,
+    pub(super) own_level: Option<OwnLevel>,
     pub(super) detected_at: Millis,
     pub(super) ended_at: Option<Millis>,
     pub(super) baseline: f64,

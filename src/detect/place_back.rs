@@ -20,8 +20,8 @@
 //! A place that another fault keeps down (the TPU misconfiguration's
 //! `hardware=tpu ∧ model=atlas-m ∧ platform=api` inside the routing
 //! fault's `model=atlas-m ∧ platform=api`) is not back, and its episode
-//! goes on; telling one fault from the next on the same slices is not
-//! this test's to do.
+//! goes on; telling one fault from the next on the same slices is
+//! [`place_undone`](super::place_undone)'s to do.
 
 use super::episode::Episode;
 use super::monitor::TrackKey;

@@ -22,6 +22,7 @@
 //! tells which, and the older one is taken as ended.
 
 use super::bugs::{ONSET_SPREAD_MS, scope_includes};
+use super::detections::ScopeMap;
 use super::episode::Episode;
 use super::monitor::TrackKey;
 use super::onset::{Bucket, MIN_PART, REACH_MS, best_step, place_series, pooled};
@@ -38,6 +39,17 @@ pub const OWN_LEVEL_MS: Millis = 60 * 60_000;
 /// higher one after, not in hours that hold the fault's own level too
 /// (against which the later, deeper one's end is no rise).
 const READ_MS: Millis = 3 * 60 * 60_000;
+
+/// An episode's own level, with the place, onset and baseline it was read
+/// for. A regression that moves on keeps the level of the place it began
+/// in once the store no longer holds its onset, and is then judged there.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct OwnLevel {
+    pub(super) place: ScopeMap,
+    pub(super) onset: Millis,
+    pub(super) baseline: f64,
+    pub(super) rate: f64,
+}
 
 /// Notes the own level of every open episode of `signal` whose place or
 /// onset changed since it was last noted, once [`OWN_LEVEL_MS`] have passed
@@ -59,7 +71,7 @@ pub(super) fn note_own_levels(
         }
         if e.own_level
             .as_ref()
-            .is_some_and(|(scope, onset, _)| *scope == e.scope && *onset == e.onset)
+            .is_some_and(|l| l.place == e.scope && l.onset == e.onset)
         {
             continue;
         }
@@ -71,8 +83,13 @@ pub(super) fn note_own_levels(
         let held = series.first().is_some_and(|b| b.at < e.onset + bucket)
             && series.len() as Millis * bucket * 2 >= OWN_LEVEL_MS;
         let (good, total) = pooled(&series);
-        if held && total > 0.0 {
-            e.own_level = Some((e.scope.clone(), e.onset, good / total));
+        if held && total > 0.0 && e.baseline.is_finite() {
+            e.own_level = Some(OwnLevel {
+                place: e.scope.clone(),
+                onset: e.onset,
+                baseline: e.baseline,
+                rate: good / total,
+            });
         }
     }
 }
@@ -96,11 +113,13 @@ pub fn undone_since(
         return None;
     }
     let skip = series.iter().take_while(|b| b.at < rise_from).count();
-    let step = best_step(&series[skip..], MIN_PART, min_len, true)?;
+    let step = best_step(&series[skip..], MIN_PART, min_len, true);
+    let step = step?;
     let k = series.iter().take_while(|b| b.at < step.at).count();
     // Where the place went deeper than its own level: another fault's
     // start, when one of the alarms seen outside this place began then.
-    let down = best_step(&series[..k], MIN_PART, MIN_PART, false)?;
+    let down = best_step(&series[..k], MIN_PART, MIN_PART, false);
+    let down = down?;
     if !later
         .iter()
         .any(|&t| (t - down.at).abs() <= ONSET_SPREAD_MS)
@@ -123,10 +142,12 @@ pub fn undone_since(
 }
 
 /// Open episodes of `signal` whose own fault is undone (see
-/// [`undone_since`]), with when. The faults on top are the group and
-/// fleet alarms it holds that began after its first hour and reach outside
-/// its place; the series is read from an hour after its onset (at most
-/// [`REACH_MS`] back), the rise in its last [`READ_MS`].
+/// [`undone_since`]), with when, judged on the place its own level was
+/// read for. The faults on top are the group and fleet alarms it holds or
+/// held that began after its first hour and reach outside that place (one
+/// may have ended by the time the rise is sure); the series is read from
+/// an hour after its onset (at most [`REACH_MS`] back), the rise in its
+/// last [`READ_MS`].
 pub(super) fn places_undone(
     store: &Store,
     episodes: &[Episode],
@@ -140,25 +161,25 @@ pub(super) fn places_undone(
         .iter()
         .enumerate()
         .filter(|(_, e)| e.signal == signal && e.ended_at.is_none() && !e.merged)
-        .filter(|(_, e)| e.baseline.is_finite())
         .filter_map(|(i, e)| {
-            let (_, _, own) = e.own_level.as_ref()?;
+            let own = e.own_level.as_ref()?;
+            let place = &own.place;
             let first_hour = e.onset + OWN_LEVEL_MS;
             let later: Vec<Millis> = e
                 .members
                 .iter()
-                .filter(|m| m.ended_at.is_none() && m.onset >= first_hour)
+                .filter(|m| m.onset >= first_hour)
                 .filter(|m| !matches!(m.key, TrackKey::Slice(_)))
-                .filter(|m| !scope_includes(&e.scope, &m.key.to_map(store)))
+                .filter(|m| !scope_includes(place, &m.key.to_map(store)))
                 .map(|m| m.onset)
                 .collect();
             if later.is_empty() {
                 return None;
             }
             let from = first_hour.max(now - REACH_MS);
-            let series = place_series(store, signal, &e.scope, from, now)?;
+            let series = place_series(store, signal, place, from, now)?;
             let rise_from = from.max(now - READ_MS);
-            let scale = (e.baseline, *own);
+            let scale = (own.baseline, own.rate);
             let at = undone_since(&series, rise_from, scale, &later, min_shift, min_len)?;
             Some((i, at))
         })
