@@ -71,12 +71,9 @@ pub(super) fn places_back(
     now: Millis,
 ) -> Vec<(usize, Millis)> {
     let bucket = store.bucket_ms().max(1);
-    let min_len = usize::try_from(BACK_FOR_MS / bucket).unwrap_or(1).max(1);
+    let min_len = back_for_buckets(store);
     let young = bucket * (BACK_FOR_MS / bucket + i64::try_from(MIN_PART).unwrap_or(0));
-    episodes
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.signal == signal && e.ended_at.is_none() && !e.merged)
+    open_episodes(episodes, signal)
         .filter(|(_, e)| now - e.onset >= young && e.baseline.is_finite())
         .filter(|(_, e)| held_by_leaves_alone(e))
         .filter_map(|(i, e)| {
@@ -88,6 +85,24 @@ pub(super) fn places_back(
             Some((i, at))
         })
         .collect()
+}
+
+/// [`BACK_FOR_MS`] in buckets of `store`, at least one.
+pub(super) fn back_for_buckets(store: &Store) -> usize {
+    usize::try_from(BACK_FOR_MS / store.bucket_ms().max(1))
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// The open episodes of `signal`, with their index.
+pub(super) fn open_episodes(
+    episodes: &[Episode],
+    signal: SignalId,
+) -> impl Iterator<Item = (usize, &Episode)> {
+    episodes
+        .iter()
+        .enumerate()
+        .filter(move |(_, e)| e.signal == signal && e.ended_at.is_none() && !e.merged)
 }
 
 /// Whether every alarm `e` still holds is a leaf's: its group and fleet

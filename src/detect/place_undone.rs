@@ -12,9 +12,11 @@
 //! [`OWN_LEVEL_MS`] from its onset. Its fault is undone at a significant
 //! rise (the step test of the onsets, [`MIN_LLR`](super::onset::MIN_LLR)
 //! judged against the series' own wobble) that is followed by at least
-//! [`BACK_FOR_MS`] of the higher level, when before the rise the place had
-//! gone at least half the smallest change below its own level (something
-//! came on top of it), and the rise matches its own drop (baseline − own
+//! [`BACK_FOR_MS`](super::place_back::BACK_FOR_MS) of the higher level,
+//! when before the rise the place had gone at least half the smallest
+//! change below its own level (something came on top of it, its step down
+//! beginning with a group or fleet alarm it holds or held that reaches
+//! outside its place), and the rise matches its own drop (baseline − own
 //! level) better than that later, deeper drop (own level − the level just
 //! before the rise). A fault that deepened and then eased back is not
 //! over: its rise matches the deepening. Of two stacked faults, the one
@@ -26,7 +28,7 @@ use super::detections::ScopeMap;
 use super::episode::Episode;
 use super::monitor::TrackKey;
 use super::onset::{Bucket, MIN_PART, REACH_MS, best_step, place_series, pooled};
-use super::place_back::BACK_FOR_MS;
+use super::place_back::{back_for_buckets, open_episodes};
 use crate::protocol::Millis;
 use crate::store::{SignalId, Store};
 
@@ -155,12 +157,8 @@ pub(super) fn places_undone(
     min_shift: f64,
     now: Millis,
 ) -> Vec<(usize, Millis)> {
-    let bucket = store.bucket_ms().max(1);
-    let min_len = usize::try_from(BACK_FOR_MS / bucket).unwrap_or(1).max(1);
-    episodes
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.signal == signal && e.ended_at.is_none() && !e.merged)
+    let min_len = back_for_buckets(store);
+    open_episodes(episodes, signal)
         .filter_map(|(i, e)| {
             let own = e.own_level.as_ref()?;
             let place = &own.place;
