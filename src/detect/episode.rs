@@ -52,8 +52,8 @@ pub(super) struct Episode {
     /// What `onset` was last dated from: the scope and the earliest start
     /// of the alarms inside it (see `episode_onset::redate`).
     pub(super) dated: Option<(ScopeMap, Millis)>,
-    /// Its place's rate over its first hour, with the place and onset it
-    /// was read for (see `place_undone`).
+    /// Its place's rate over its first hour, with the place, onset and
+    /// baseline it was read for (see `place_undone`).
     pub(super) own_level: Option<OwnLevel>,
     pub(super) detected_at: Millis,
     pub(super) ended_at: Option<Millis>,

@@ -77,6 +77,12 @@ pub(super) fn note_own_levels(
         {
             continue;
         }
+        // A place that changed after the store dropped its onset keeps the
+        // level noted before, with no read of every slice at each fold.
+        let oldest = store.bucket_of(now) - store.capacity() as i64 + 1;
+        if store.bucket_of(e.onset) < oldest {
+            continue;
+        }
         let Some(series) =
             place_series(store, signal, &e.scope, e.onset, e.onset + OWN_LEVEL_MS - 1)
         else {
