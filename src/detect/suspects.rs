@@ -42,6 +42,13 @@ pub struct RankWeights {
     /// within [`ONSET_SPREAD_MS`]): a fault's arrival, which its own lead
     /// dates better than a fault already there.
     pub arrival_share: f64,
+    /// [`RankWeights::earlier_share`] for a sighting whose place holds the
+    /// regression's or lies inside it (the same fault seen late on another
+    /// signal or a leaf of its place, or a group alarm over it), rather than
+    /// only sharing some slices with it: more likely the same fault.
+    pub nested_earlier_share: f64,
+    /// [`RankWeights::arrival_share`] for such a sighting.
+    pub nested_arrival_share: f64,
 }
 
 impl Default for RankWeights {
@@ -53,6 +60,8 @@ impl Default for RankWeights {
             narrower_per_dim: 0.8,
             earlier_share: 0.3,
             arrival_share: 0.15,
+            nested_earlier_share: 0.4,
+            nested_arrival_share: 0.2,
         }
     }
 }
@@ -243,8 +252,11 @@ pub fn rank_in_bug<'a>(
 ///   them is its best fit among them (the fault it would be), not their
 ///   mean. They decide [`RankWeights::earlier_share`] of the score of a
 ///   regression that began alone, [`RankWeights::arrival_share`] of one
-///   that began with peers. A change must still be a suspect of a peer: an
-///   earlier sighting adds weight, never a suspect;
+///   that began with peers; more ([`RankWeights::nested_earlier_share`],
+///   [`RankWeights::nested_arrival_share`]) when a sighting's place holds
+///   the regression's or lies inside it, each sighting with its own share.
+///   A change must still be a suspect of a peer: an earlier sighting adds
+///   weight, never a suspect;
 /// - for a regression the scope search did not localise, no change
 ///   disjoint from every place it localised inside it for the bug.
 pub fn rank_in_bug_with<'a>(
@@ -272,13 +284,21 @@ pub fn rank_in_bug_with<'a>(
             earlier.push(m);
         }
     }
-    let share = if earlier.is_empty() {
-        0.0
-    } else if peers.len() > 1 {
-        weights.arrival_share.clamp(0.0, 1.0)
-    } else {
-        weights.earlier_share.clamp(0.0, 1.0)
+    let alone = peers.len() <= 1;
+    let share_of = |m: &DetectedRegression| {
+        let nested = !matches!(
+            ScopeFit::of(&m.scope, &regression.scope),
+            ScopeFit::Overlapping | ScopeFit::Disjoint
+        );
+        let share = match (alone, nested) {
+            (true, false) => weights.earlier_share,
+            (true, true) => weights.nested_earlier_share,
+            (false, false) => weights.arrival_share,
+            (false, true) => weights.nested_arrival_share,
+        };
+        share.clamp(0.0, 1.0)
     };
+    let share = earlier.iter().map(|m| share_of(m)).fold(0.0, f64::max);
     let fault = localised_inside(regression, bug);
     let peer_weight = (1.0 - share) / peers.len() as f64;
     let places: Vec<Place> = peers
@@ -287,7 +307,7 @@ pub fn rank_in_bug_with<'a>(
         .chain(
             earlier
                 .iter()
-                .map(|r| Place::of(r, share, Evidence::Earlier)),
+                .map(|r| Place::of(r, share_of(r), Evidence::Earlier)),
         )
         .collect();
     let mut ranked = rank_places(&places, changes, weights);

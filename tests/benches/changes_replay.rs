@@ -212,18 +212,28 @@ fn totals(scored: &[Scored]) -> (usize, usize, usize) {
 }
 
 /// `CHANGES_REPLAY_GRID=1`: the goal figures for a grid of weights around
-/// the defaults, on both seed sets (tune on the first only).
+/// the defaults, on both seed sets (tune on the first only): the shares of
+/// earlier sightings for a regression that began alone and for one that
+/// began with peers, each as (sharing slices, nested).
 fn grid(tuned: &[SeedRun], held: &[SeedRun]) {
     println!(
-        "\n| arrival share | earlier share | tuned first | tuned disjoint above | held-out first | held-out disjoint above |"
+        "\n| earlier share (nested) | arrival share (nested) | tuned first | tuned disjoint above | held-out first | held-out disjoint above |"
     );
     println!("|---|---|---|---|---|---|");
     let d = RankWeights::default();
-    for arrival in [0.0, 0.1, 0.15, 0.2, 0.3] {
-        for earlier in [0.3, 0.5, 0.7] {
+    for (earlier, nested_earlier) in [(0.3, 0.3), (0.3, 0.4), (0.3, 0.5), (0.5, 0.5), (0.7, 0.7)] {
+        for (arrival, nested_arrival) in [
+            (0.0, 0.0),
+            (0.15, 0.15),
+            (0.15, 0.2),
+            (0.15, 0.3),
+            (0.3, 0.3),
+        ] {
             let w = RankWeights {
                 arrival_share: arrival,
                 earlier_share: earlier,
+                nested_arrival_share: nested_arrival,
+                nested_earlier_share: nested_earlier,
                 ..d
             };
             let sum = |runs: &[SeedRun]| {
@@ -233,7 +243,7 @@ fn grid(tuned: &[SeedRun], held: &[SeedRun]) {
             let ((tf, tc, td), (hf, hc, hd)) = (sum(tuned), sum(held));
             let mark = if w == d { " (default)" } else { "" };
             println!(
-                "| {arrival} | {earlier}{mark} | {:.1} % | {td} | {:.1} % | {hd} |",
+                "| {earlier} ({nested_earlier}) | {arrival} ({nested_arrival}){mark} | {:.1} % | {td} | {:.1} % | {hd} |",
                 100.0 * tf as f64 / tc.max(1) as f64,
                 100.0 * hf as f64 / hc.max(1) as f64,
             );

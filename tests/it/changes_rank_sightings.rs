@@ -1,6 +1,7 @@
 //! A late regression ranked with the earlier sightings of the faults in
 //! force in its place: its own bug's, other bugs', the best fit among them,
-//! less when it arrived with peers, and what is no sighting (over before it
+//! less when it arrived with peers, more when its place holds the late one or
+//! lies inside it, and what is no sighting (over before it
 //! began, elsewhere, or a group alarm whose place is wider than its fault).
 
 use super::changes_rank::{MIN, T0, change, ids, regression, scope};
@@ -256,4 +257,80 @@ fn the_sighting_is_named_only_when_it_decides_and_its_signal_is_neutralised() {
     // sighting in its words.
     let near = ranked.iter().find(|s| s.change.id == "near").unwrap();
     assert!(!near.why.contains("dropped on"), "{}", near.why);
+}
+
+/// The routing fault seen at 100 on `sighting` (its change at 100, to
+/// `model=atlas-m`), and a lone late drop at 400 on `late`, `lead` min after
+/// a deploy to `near`: the top suspect of the late drop.
+fn late_drop_top(
+    late: &[(&str, &str)],
+    sighting: &[(&str, &str)],
+    near: &[(&str, &str)],
+    lead: i64,
+) -> String {
+    let seen = episode("golden-qa", sighting, 100, None);
+    let late = episode("code-syntax", late, 400, None);
+    let changes = vec![
+        change(
+            "true",
+            100,
+            &[("model", "atlas-m")],
+            ChangeKind::Config,
+            "router pool weights",
+        ),
+        change(
+            "near",
+            400 - lead,
+            near,
+            ChangeKind::Deploy,
+            "prompt-cache v4",
+        ),
+    ];
+    let all = [seen, late.clone()];
+    rank_in_bug(&late, &[&late], &all, &changes)[0]
+        .change
+        .id
+        .clone()
+}
+
+#[test]
+fn a_sighting_whose_place_holds_the_regression_weighs_more_than_one_that_only_overlaps() {
+    // A lone drop on atlas-m's API slices in eu-west, 11 min after a deploy
+    // there. Both sightings fit the router change alike (it leaves one of
+    // their dimensions open) and began when it took effect. One holds the
+    // drop's whole place: the drop is that fault seen late on another
+    // signal. The other only shares the drop's GPU slices.
+    let late = [
+        ("model", "atlas-m"),
+        ("platform", "api"),
+        ("region", "eu-west"),
+    ];
+    let near = [("platform", "api"), ("region", "eu-west")];
+    let holds = [("model", "atlas-m"), ("platform", "api")];
+    let shares = [("model", "atlas-m"), ("hardware", "gpu")];
+    assert_eq!(late_drop_top(&late, &holds, &near, 11), "true");
+    assert_eq!(late_drop_top(&late, &shares, &near, 11), "near");
+}
+
+#[test]
+fn a_sighting_inside_the_regressions_place_weighs_more_than_one_that_only_overlaps() {
+    // A lone drop on atlas-m's API slices as a whole, 20 min after a deploy
+    // to the API. Both sightings leave two dimensions open to the router
+    // change: one is a part of the drop's place (its eu-west slices, the
+    // fault seen there first), the other only shares its GPU slices in
+    // eu-west.
+    let late = [("model", "atlas-m"), ("platform", "api")];
+    let near = [("platform", "api")];
+    let inside = [
+        ("model", "atlas-m"),
+        ("platform", "api"),
+        ("region", "eu-west"),
+    ];
+    let shares = [
+        ("model", "atlas-m"),
+        ("hardware", "gpu"),
+        ("region", "eu-west"),
+    ];
+    assert_eq!(late_drop_top(&late, &inside, &near, 20), "true");
+    assert_eq!(late_drop_top(&late, &shares, &near, 20), "near");
 }
