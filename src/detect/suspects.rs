@@ -257,6 +257,8 @@ pub fn rank_in_bug<'a>(
 ///   the regression's or lies inside it, each sighting with its own share.
 ///   A change must still be a suspect of a peer: an earlier sighting adds
 ///   weight, never a suspect;
+/// - no change disjoint from the regression's own place, whatever its
+///   peers: a change that touched none of its slices cannot explain it;
 /// - for a regression the scope search did not localise, no change
 ///   disjoint from every place it localised inside it for the bug.
 pub fn rank_in_bug_with<'a>(
@@ -311,6 +313,10 @@ pub fn rank_in_bug_with<'a>(
         )
         .collect();
     let mut ranked = rank_places(&places, changes, weights);
+    // Its peers lend weight, never a suspect it cannot have: a change that
+    // touched none of its slices (the router change to atlas-m for an
+    // atlas-s alarm that began with the routing fault).
+    ranked.retain(|s| ScopeFit::of(&s.change.scope, &regression.scope) != ScopeFit::Disjoint);
     if !fault.is_empty() {
         ranked.retain(|s| {
             fault

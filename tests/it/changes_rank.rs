@@ -338,3 +338,39 @@ fn a_coarse_alarm_suspects_no_change_disjoint_from_where_its_bug_localised_the_f
         .collect();
     assert_eq!(ranked, ["true"]);
 }
+
+#[test]
+fn a_peer_lends_weight_never_a_suspect_that_touched_none_of_the_regressions_slices() {
+    // Two faults that began together and were grouped as one bug: the
+    // routing fault on atlas-m and a compiler fault seen on atlas-s.
+    let mut atlas_s = regression(&[("model", "atlas-s")], 100);
+    atlas_s.origin = ScopeOrigin::Track(qualtop::detect::TrackLevel::Group);
+    let atlas_m = regression(&[("model", "atlas-m"), ("platform", "api")], 101);
+    let changes = vec![
+        change(
+            "router",
+            99,
+            &[("model", "atlas-m")],
+            ChangeKind::Config,
+            "router pool weights",
+        ),
+        change(
+            "compiler",
+            60,
+            &[("hardware", "tpu")],
+            ChangeKind::Deploy,
+            "xla compiler",
+        ),
+    ];
+    let bug = [&atlas_s, &atlas_m];
+    let top = |r| -> Vec<String> {
+        rank_in_bug(r, &bug, &[], &changes)
+            .iter()
+            .map(|s| s.change.id.clone())
+            .collect()
+    };
+    // The router change reached none of atlas-s: no suspect of its alarm,
+    // however well it explains the peer.
+    assert_eq!(top(&atlas_s), ["compiler"]);
+    assert_eq!(top(&atlas_m)[0], "router");
+}
