@@ -177,7 +177,9 @@ pub enum Command {
         #[command(flatten)]
         tui: TuiArgs,
     },
-    /// Run the demo backend alone, for a war room of screens to share.
+    /// Run the demo backend alone, for a war room of screens to share. It
+    /// runs the detectors itself (the config file's `[detection]`) and sends
+    /// every client their findings, so every screen and `check` agree.
     DemoServer {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:7070")]

@@ -6,12 +6,15 @@ use std::process::ExitCode;
 
 use super::server_process::{init_logging, stop_signal};
 use crate::cli::runtime::{Threads, block_on};
+use crate::detect::DetectionSettings;
 
 use crate::demo::{self, DemoOptions, Endpoint, Scenario};
 use crate::server::{Authorize, ServerConfig, SharedToken};
 use std::sync::Arc;
 
-/// Serves the demo on `listen` until Ctrl-C. If the environment variable
+/// Serves the demo on `listen` until Ctrl-C, detecting on the server with
+/// `detection` (the config file's `[detection]`) so that every screen and
+/// `check` show one run's findings, whenever each joined. If the environment variable
 /// `token_env` is set and not empty, clients must present it as a bearer
 /// token. Without one it serves loopback only, as the relay does: an open
 /// server beyond this machine would let anyone annotate the war room.
@@ -22,6 +25,7 @@ pub fn run(
     (scenario, leaves): (Option<&Path>, Option<usize>),
     data_dir: Option<&Path>,
     token_env: &str,
+    detection: DetectionSettings,
 ) -> anyhow::Result<ExitCode> {
     init_logging();
     let token = std::env::var(token_env).ok().filter(|t| !t.is_empty());
@@ -50,6 +54,7 @@ pub fn run(
             speed,
             data_dir: Some(data_dir.clone()),
             leaves,
+            detection: Some(detection),
             ..DemoOptions::default()
         };
         let started = std::time::Instant::now();

@@ -46,20 +46,41 @@ pub fn locale_is_utf8(env: &dyn Fn(&str) -> Option<String>) -> bool {
 impl Settings {
     /// The detection trade-off from `[detection]`.
     pub fn detection(&self) -> crate::detect::DetectionSettings {
-        crate::detect::DetectionSettings::from_config(
-            self.config.false_alarm_days,
-            self.config.min_change_pp,
-            self.config.slo,
-        )
+        detection_of(&self.config)
     }
+}
+
+fn detection_of(config: &Config) -> crate::detect::DetectionSettings {
+    crate::detect::DetectionSettings::from_config(
+        config.false_alarm_days,
+        config.min_change_pp,
+        config.slo,
+    )
+}
+
+/// The config file qualtop would read (`--config`, `$QUALTOP_CONFIG`, the
+/// user's), or the defaults when there is none.
+fn config_of(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+    Ok(
+        match Config::locate(cli.config.as_deref(), env("QUALTOP_CONFIG")) {
+            Some((path, named)) => Config::load(&path, named)?,
+            None => Config::default(),
+        },
+    )
+}
+
+/// The detection trade-off of the config file alone, for a command with no
+/// terminal to settle (`demo-server`).
+pub fn detection(
+    cli: &Cli,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::detect::DetectionSettings> {
+    Ok(detection_of(&config_of(cli, env)?))
 }
 
 /// Reads the config file and merges the flags over it.
 pub fn resolve(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
-    let config = match Config::locate(cli.config.as_deref(), env("QUALTOP_CONFIG")) {
-        Some((path, named)) => Config::load(&path, named)?,
-        None => Config::default(),
-    };
+    let config = config_of(cli, env)?;
     // `qualtop demo` always runs the built-in demo, whatever the config says.
     let demo_only = matches!(cli.command, Some(Command::Demo { .. }));
     let mut sources = cli.sources.clone();

@@ -30,7 +30,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::detect::DetectionSettings;
 use crate::protocol::Millis;
+use crate::relay::findings::{self, RelayFindings, Watched};
 use crate::server::{self, AnnotationHub, ChangeHub, RunningServer, ServerConfig};
 
 /// Fastest clock accepted, in buckets per real second.
@@ -55,6 +57,11 @@ pub struct DemoOptions {
     /// Grow the fleet to this many leaf slices (`demo-server --leaves`);
     /// `None`: the scenario's own.
     pub leaves: Option<usize>,
+    /// Run these detectors on the server and send every client their
+    /// `findings` (`demo-server`: a war room's screens and `check` then show
+    /// one run's conclusions, whenever each joined); `None`: each client
+    /// detects on what it holds.
+    pub detection: Option<DetectionSettings>,
 }
 
 impl Default for DemoOptions {
@@ -67,6 +74,7 @@ impl Default for DemoOptions {
             data_dir: None,
             backlog: DEFAULT_BACKLOG,
             leaves: None,
+            detection: None,
         }
     }
 }
@@ -143,11 +151,37 @@ impl DemoBackend {
         );
         let (changes, change_ticker) =
             source::spawn_changes(&world, demo_changes(&world, opts.seed), clock);
-        let metrics = source::spawn_source(&world, Endpoint::Metrics, metrics_hub, clock, &epoch)
-            .with_changes(Arc::clone(&changes))
-            .feeding(change_ticker);
-        let evals = source::spawn_source(&world, Endpoint::Evals, evals_hub, clock, &epoch)
+        let mut metrics =
+            source::spawn_source(&world, Endpoint::Metrics, metrics_hub, clock, &epoch)
+                .with_changes(Arc::clone(&changes))
+                .feeding(change_ticker);
+        let mut evals = source::spawn_source(&world, Endpoint::Evals, evals_hub, clock, &epoch)
             .with_changes(Arc::clone(&changes));
+        if let Some(settings) = opts.detection {
+            let paths = [Endpoint::Metrics, Endpoint::Evals].map(|e| e.path().to_owned());
+            let findings = Arc::new(
+                RelayFindings::new(world.history_ms()).with_identity(&epoch, paths.to_vec()),
+            );
+            metrics = metrics.with_findings(findings.frames());
+            evals = evals.with_findings(findings.frames());
+            let watched = [&metrics, &evals]
+                .map(|s| Watched {
+                    hello: server::FleetSource::hello(s),
+                    hub: Arc::clone(s.hub()),
+                })
+                .into();
+            let task = findings::spawn(
+                watched,
+                settings,
+                std::time::Duration::ZERO,
+                findings,
+                Arc::new(clock),
+            );
+            // They stop with the metrics endpoint, as its ticker does.
+            for handle in task.into_handles() {
+                metrics = metrics.feeding(handle);
+            }
+        }
         tracing::info!(
             scenario = %world.scenario().name,
             seed = opts.seed,

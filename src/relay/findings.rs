@@ -12,10 +12,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::findings_wire::{WireIdentity, encode_capped};
-use crate::clock::wall_ms;
 use crate::detect::{DetectedRegression, DetectionEngine, DetectionSettings, Detections, ScopeMap};
 use crate::protocol::{BucketValue, CowStr, Hello, Millis, Point, Subscribe};
-use crate::server::{FindingsFrames, Hub, Update, Window};
+use crate::server::{DataClock, FindingsFrames, Hub, Update, Window};
 use crate::store::{Drops, SourceBinding, Store};
 
 /// Buckets stepped per trip to the blocking pool: a first replay of a long
@@ -189,6 +188,14 @@ pub struct DetectionTask {
     handles: Vec<JoinHandle<()>>,
 }
 
+impl DetectionTask {
+    /// Its tasks, for an owner that stops them itself (a source they feed
+    /// is dropped, or aborts them).
+    pub fn into_handles(mut self) -> Vec<JoinHandle<()>> {
+        std::mem::take(&mut self.handles)
+    }
+}
+
 impl Drop for DetectionTask {
     fn drop(&mut self) {
         for h in &self.handles {
@@ -197,13 +204,16 @@ impl Drop for DetectionTask {
     }
 }
 
-/// Starts detection over `watched`. Buckets are tested `delay` after they
-/// close (when the poller has fetched them). Must run inside the runtime.
+/// Starts detection over `watched`, on data time `clock` (the relay's wall
+/// clock, or the demo's compressed one). Buckets are tested `delay` after
+/// they close (when the poller has fetched them). Must run inside the
+/// runtime.
 pub fn spawn(
     watched: Vec<Watched>,
     settings: DetectionSettings,
     delay: Duration,
     findings: Arc<RelayFindings>,
+    clock: Arc<dyn DataClock>,
 ) -> DetectionTask {
     let (tx, rx) = mpsc::channel(QUEUE);
     let mut handles: Vec<JoinHandle<()>> = watched
@@ -215,23 +225,32 @@ pub fn spawn(
                 Arc::clone(&w.hub),
                 tx.clone(),
                 Arc::clone(&findings),
+                Arc::clone(&clock),
             ))
         })
         .collect();
     let hellos = watched.into_iter().map(|w| w.hello).collect();
-    handles.push(tokio::spawn(run(hellos, settings, delay, findings, rx)));
+    handles.push(tokio::spawn(run(
+        hellos, settings, delay, findings, clock, rx,
+    )));
     DetectionTask { handles }
 }
 
 /// Subscribes to one hub and passes its snapshot and updates on; after
 /// falling behind it subscribes again (a fresh snapshot replaces the data).
-async fn forward(i: usize, hub: Arc<Hub>, tx: mpsc::Sender<Message>, findings: Arc<RelayFindings>) {
+async fn forward(
+    i: usize,
+    hub: Arc<Hub>,
+    tx: mpsc::Sender<Message>,
+    findings: Arc<RelayFindings>,
+    clock: Arc<dyn DataClock>,
+) {
     let everything = Subscribe {
         window_ms: Millis::MAX / 4,
         ..Subscribe::default()
     };
     loop {
-        let sub = hub.subscribe(&everything, wall_ms());
+        let sub = hub.subscribe(&everything, clock.now());
         let mut updates = sub.updates;
         if tx.send(Message::Snapshot(i, sub.window)).await.is_err() {
             return;
@@ -271,9 +290,10 @@ struct Detector {
     /// Whether each endpoint's window has been applied.
     synced: Vec<bool>,
     delay_ms: Millis,
-    /// Wall time the detectors started: an endpoint that has delivered
+    /// Data time the detectors started: an endpoint that has delivered
     /// nothing yet holds them back for a while after it (its backfill).
     started: Millis,
+    clock: Arc<dyn DataClock>,
 }
 
 impl Detector {
@@ -285,7 +305,7 @@ impl Detector {
         let Some(Some(binding)) = self.bindings.get(i) else {
             return;
         };
-        self.store.set_now(wall_ms());
+        self.store.set_now(self.clock.now());
         self.store.reset_source(binding);
         let mut drops = Drops::default();
         for s in &window.series {
@@ -333,7 +353,7 @@ impl Detector {
         let Some(Some(binding)) = self.bindings.get(i) else {
             return;
         };
-        self.store.set_now(wall_ms());
+        self.store.set_now(self.clock.now());
         let mut newest = self.newest[i];
         for p in &update.points {
             let (good, total, value) = match p.value {
@@ -365,15 +385,17 @@ async fn run(
     settings: DetectionSettings,
     delay: Duration,
     findings: Arc<RelayFindings>,
+    clock: Arc<dyn DataClock>,
     mut rx: mpsc::Receiver<Message>,
 ) {
+    let now = || clock.now();
     let mut store = Store::new();
     let bindings = hellos
         .iter()
         .enumerate()
         .map(|(i, h)| {
             let mut h = h.clone();
-            h.now = wall_ms();
+            h.now = now();
             store
                 .bind_source(i, &h)
                 .inspect_err(|e| tracing::error!("detection cannot read endpoint {i}: {e}"))
@@ -389,14 +411,20 @@ async fn run(
         engine: DetectionEngine::new(settings),
         bindings,
         delay_ms,
-        started: wall_ms(),
+        started: now(),
+        clock: Arc::clone(&clock),
     });
     let mut tested = i64::MIN;
     // Wakes `delay` after each bucket closes, as the poller publishes it.
-    let first = (wall_ms() - delay_ms).div_euclid(bucket_ms) * bucket_ms + bucket_ms + delay_ms;
-    let start = tokio::time::Instant::now()
-        + Duration::from_millis((first - wall_ms()).clamp(0, bucket_ms) as u64);
-    let mut tick = tokio::time::interval_at(start, Duration::from_millis(bucket_ms as u64));
+    // In real time: data time may run faster (the demo's clock).
+    let scale = clock
+        .scale()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(1.0);
+    let real = |data_ms: Millis| Duration::from_secs_f64(data_ms as f64 / 1000.0 / scale);
+    let first = (now() - delay_ms).div_euclid(bucket_ms) * bucket_ms + bucket_ms + delay_ms;
+    let start = tokio::time::Instant::now() + real((first - now()).clamp(0, bucket_ms));
+    let mut tick = tokio::time::interval_at(start, real(bucket_ms).max(Duration::from_millis(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let Some(d) = detector.as_mut() else {
@@ -408,18 +436,18 @@ async fn run(
             msg = rx.recv() => match msg {
                 Some(Message::Snapshot(i, w)) => {
                     d.apply_window(i, &w);
-                    d.complete(wall_ms()) > tested
+                    d.complete(now()) > tested
                 }
                 Some(Message::Update(i, u)) => {
                     d.apply_update(i, &u);
-                    d.complete(wall_ms()) > tested
+                    d.complete(now()) > tested
                 }
                 None => return,
             },
             _ = tick.tick() => true,
         };
-        if due && d.complete(wall_ms()) > i64::MIN {
-            tested = d.complete(wall_ms());
+        if due && d.complete(now()) > i64::MIN {
+            tested = d.complete(now());
             let Some(d) = detector.take() else { return };
             match step(d, &findings).await {
                 Some(d) => detector = Some(d),
@@ -435,7 +463,7 @@ async fn step(mut d: Detector, findings: &Arc<RelayFindings>) -> Option<Detector
     loop {
         let started = Instant::now();
         let (back, n) = tokio::task::spawn_blocking(move || {
-            let now = wall_ms();
+            let now = d.clock.now();
             d.store.set_now(now);
             let complete = d.complete(now);
             let n = d.engine.step_through(&d.store, complete, BUCKETS_PER_STEP);
@@ -453,7 +481,7 @@ async fn step(mut d: Detector, findings: &Arc<RelayFindings>) -> Option<Detector
         );
         if n > 0 {
             let detections = d.engine.detections(&d.store);
-            findings.publish(&detections.regressions, wall_ms());
+            findings.publish(&detections.regressions, d.clock.now());
             findings.publish_detections(detections);
         }
         if n < BUCKETS_PER_STEP {

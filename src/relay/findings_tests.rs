@@ -53,6 +53,7 @@ fn detector(endpoints: usize) -> Detector {
         synced: vec![false; endpoints],
         delay_ms: 1_500,
         started: 0,
+        clock: Arc::new(crate::server::WallClock),
     }
 }
 

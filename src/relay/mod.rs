@@ -404,7 +404,13 @@ pub async fn start(cfg: RelayConfig) -> anyhow::Result<RunningRelay> {
             "history holds fewer than the {learn} buckets a detector needs for its baseline: the relay's detectors will stay learning; raise history"
         );
     }
-    let detection = findings::spawn(watched, cfg.detection, delay, Arc::clone(&findings));
+    let detection = findings::spawn(
+        watched,
+        cfg.detection,
+        delay,
+        Arc::clone(&findings),
+        Arc::new(server::WallClock),
+    );
     // Mapped once: a dropped dimension is logged once.
     let labels = findings_page::LabelNames::new(&cfg.dimensions);
     let alerts = match &cfg.alerts {

@@ -182,8 +182,8 @@ impl FindingsFrom {
     /// The header's words for it: few, for 80 columns.
     pub fn words(self) -> &'static str {
         match self {
-            FindingsFrom::Relay => "findings: relay",
-            FindingsFrom::RelayPartial => "findings: relay, newest only",
+            FindingsFrom::Relay => "findings: server",
+            FindingsFrom::RelayPartial => "findings: server, newest only",
             FindingsFrom::LocalAfterRelay => "findings: local",
         }
     }

@@ -210,7 +210,7 @@ async fn truncated_findings_are_shown_as_the_newest_only() {
         );
         conn.send_text(cut).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.findings.from_backend).await);
-        assert_eq!(header_words(&fleet), Some("findings: relay, newest only"));
+        assert_eq!(header_words(&fleet), Some("findings: server, newest only"));
     })
     .await;
 }
@@ -227,7 +227,7 @@ async fn when_findings_stop_after_a_reconnect_detection_goes_local_and_keeps_the
         conn.send_text(findings("run-1", "quality", json!({"model": "m2"})))
             .await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.findings.from_backend).await);
-        assert_eq!(header_words(&fleet), Some("findings: relay"));
+        assert_eq!(header_words(&fleet), Some("findings: server"));
         // The local engine did not run meanwhile.
         assert!(fleet.read(|f| f.detections.regressions.len() == 1));
 

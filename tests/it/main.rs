@@ -28,6 +28,7 @@ mod check_cli;
 mod check_clock_skew;
 mod check_text;
 mod cli_flags;
+mod demo_findings;
 mod demo_restart;
 mod demo_scale;
 mod demo_world;
