@@ -102,6 +102,9 @@ pub async fn check(
                 }
             }
         }
+        // The backend's findings of the data watched, not of a server
+        // still catching up.
+        super::headless::findings_cover_the_data(&fleet).await;
         replayed.catch_up();
         let lost = fleet.read(|f| {
             f.sources

@@ -9,7 +9,7 @@ use anyhow::bail;
 use super::args::SourceArgs;
 use super::tui::sources_of;
 use crate::client::{Connections, connect_with};
-use crate::client::{catch_up, wait_for_findings};
+use crate::client::{catch_up, wait_for_current_findings, wait_for_findings};
 use crate::detect::{DetectionEngine, DetectionSettings, Detections};
 use crate::feed::{
     ConnState, Fleet, SharedFleet, findings_need_refresh, refresh_findings, wait_until_settled,
@@ -92,8 +92,28 @@ pub async fn connect_and_replay(
         _connections: connections,
     };
     wait_for_findings(&replayed.fleet).await;
+    findings_cover_the_data(&replayed.fleet).await;
     replayed.catch_up();
     Ok(replayed)
+}
+
+/// Longest wait for a backend's findings to reach the data held: a server
+/// just started replays its history first (seconds; more in a debug build
+/// on a loaded machine).
+const FINDINGS_CURRENT_WAIT: Duration = Duration::from_secs(60);
+
+/// When the backend's findings are shown, waits until they have tested
+/// the data held, and says on stderr when they still lag: the report is
+/// then of older data than the window it names.
+pub async fn findings_cover_the_data(fleet: &SharedFleet) {
+    if let Err((through, to)) = wait_for_current_findings(fleet, FINDINGS_CURRENT_WAIT).await {
+        let at = crate::text::time::utc_minute;
+        let through = through.map_or_else(|| "nothing yet".to_owned(), at);
+        eprintln!(
+            "qualtop: warning: the backend's findings lag its data (tested through {through}, data to {})",
+            at(to)
+        );
+    }
 }
 
 /// `metrics clock 8h ahead` for each backend whose clock the feed refused

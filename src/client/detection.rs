@@ -123,6 +123,50 @@ pub async fn wait_for_findings(fleet: &SharedFleet) {
     }
 }
 
+/// The newest bucket every backend has sent data for, if all have.
+fn data_through(f: &Fleet) -> Option<crate::protocol::Millis> {
+    f.sources.iter().map(|s| s.newest_data).min().flatten()
+}
+
+/// Whether the backends' findings shown have tested the data up to `to`
+/// (within a bucket: a server tests a bucket once it has closed).
+fn findings_reach(f: &Fleet, to: crate::protocol::Millis) -> bool {
+    let bucket = f.store.bucket_ms().max(1);
+    f.detections.through.is_some_and(|t| t >= to - bucket)
+}
+
+/// When the backends' findings are shown: waits (at most `limit`) until
+/// they have tested the data the fleet holds now, so that a report is of
+/// that data and not of a server still catching up (a relay or
+/// `demo-server` just started replays its history first). `Err` with the
+/// times (findings through, data to) when they still lag.
+pub async fn wait_for_current_findings(
+    fleet: &SharedFleet,
+    limit: std::time::Duration,
+) -> Result<(), (Option<crate::protocol::Millis>, crate::protocol::Millis)> {
+    let Some(to) = fleet.read(data_through) else {
+        return Ok(());
+    };
+    let mut changes = fleet.subscribe();
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let (shown, reached, through) = fleet.read(|f| {
+            (
+                f.findings.from_backend,
+                findings_reach(f, to),
+                f.detections.through,
+            )
+        });
+        if !shown || reached {
+            return Ok(());
+        }
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return Err((through, to)),
+        }
+    }
+}
+
 /// Waits (at most [`FIRST_SNAPSHOT_WAIT`]) until every backend that has not
 /// failed has data on the restarted time axis.
 async fn wait_for_new_axis(fleet: &SharedFleet) {

@@ -18,7 +18,9 @@ use crate::feed::{
 };
 use crate::server::{RunningServer, ServerConfig};
 
-pub use detection::{DetectionTask, catch_up, spawn_detection, wait_for_findings};
+pub use detection::{
+    DetectionTask, catch_up, spawn_detection, wait_for_current_findings, wait_for_findings,
+};
 
 /// What to connect to: no backend means the built-in demo.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -32,7 +32,7 @@ use anyhow::Context;
 
 use crate::detect::DetectionSettings;
 use crate::protocol::Millis;
-use crate::relay::findings::{self, RelayFindings, Watched};
+use crate::server::detection::{self as findings, RelayFindings, Watched};
 use crate::server::{self, AnnotationHub, ChangeHub, RunningServer, ServerConfig};
 
 /// Fastest clock accepted, in buckets per real second.

@@ -25,9 +25,9 @@ pub mod changes_store;
 pub mod config;
 pub mod convert;
 pub mod durable;
-pub mod findings;
+/// The server's detection task, which the relay runs (see [`crate::server::detection`]).
+pub use crate::server::detection as findings;
 pub mod findings_page;
-mod findings_wire;
 pub mod http;
 pub mod ingest;
 pub mod prometheus;

@@ -16,6 +16,8 @@ mod auth;
 mod cell;
 mod changes;
 mod connection;
+pub mod detection;
+mod findings_wire;
 mod http;
 mod hub;
 mod hub_source;

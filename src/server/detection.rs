@@ -1,9 +1,10 @@
-//! The relay's detection: a task that keeps its own [`Store`] of every
-//! endpoint's window (fed by the hubs like any subscriber, so the hot path
-//! never waits on it) and, once per bucket, steps the same
-//! [`DetectionEngine`] the TUI and `check` run, with relay.toml's
-//! `[detection]`. What it concludes is published here for `/metrics.prom`
-//! ([`super::findings_page`]) and the Alertmanager poster ([`super::alerts`]).
+//! A server's own detection (the relay's, and `demo-server`'s): a task that
+//! keeps its own [`Store`] of every endpoint's window (fed by the hubs like
+//! any subscriber, so the hot path never waits on it) and, once per bucket,
+//! steps the same [`DetectionEngine`] the TUI and `check` run, with the
+//! server's `[detection]`. What it concludes is published here for clients
+//! (`findings` frames), the relay's `/metrics.prom` and its Alertmanager
+//! poster.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -12,9 +13,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::findings_wire::{WireIdentity, encode_capped};
+use super::{DataClock, FindingsFrames, Hub, Update, Window};
 use crate::detect::{DetectedRegression, DetectionEngine, DetectionSettings, Detections, ScopeMap};
 use crate::protocol::{BucketValue, CowStr, Hello, Millis, Point, Subscribe};
-use crate::server::{DataClock, FindingsFrames, Hub, Update, Window};
 use crate::store::{Drops, SourceBinding, Store};
 
 /// Buckets stepped per trip to the blocking pool: a first replay of a long
@@ -492,5 +493,5 @@ async fn step(mut d: Detector, findings: &Arc<RelayFindings>) -> Option<Detector
 }
 
 #[cfg(test)]
-#[path = "findings_tests.rs"]
+#[path = "detection_tests.rs"]
 mod tests;
