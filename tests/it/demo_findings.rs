@@ -6,6 +6,7 @@
 //! watched since the start showed it).
 
 use crate::support;
+use crate::support::check_of_findings;
 use crate::support::demo::DemoServer;
 use crate::support::relay::{fast_feed, next_of, ws_connect};
 use crate::support::wait::fleet_holds;
@@ -95,19 +96,8 @@ async fn a_late_screen_and_check_show_the_demo_servers_own_findings() {
 
     // `check` says whose findings it reports, and reports the same TPU
     // regressions with the same onsets as the screen.
-    let (m, e) = (url("metrics"), url("evals"));
-    let out = tokio::task::spawn_blocking(move || {
-        support::qualtop_command("demo-findings-check")
-            .args(["check", "--metrics", &m, "--evals", &e, "--format", "json"])
-            .output()
-            .expect("the binary runs")
-    })
-    .await
-    .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("findings from the backend"), "{err}");
-    assert_eq!(out.status.code(), Some(1), "active regressions: {err}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources = ["--metrics", &url("metrics"), "--evals", &url("evals")].map(String::from);
+    let report = check_of_findings("demo-findings-check", sources.into()).await;
     let reported: Vec<(String, Millis)> = report["bugs"]
         .as_array()
         .unwrap()

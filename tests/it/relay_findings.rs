@@ -13,6 +13,7 @@ use qualtop::client::spawn_detection;
 use qualtop::detect::DetectionSettings;
 use qualtop::protocol::Endpoint;
 use serde_json::json;
+use support::check_of_findings;
 use support::relay::{client, next_of, ws_connect};
 use support::relay_fault::faulty_relay;
 use support::wait::{eventually, fleet_holds};
@@ -110,18 +111,7 @@ async fn the_relays_findings_reach_a_client_equal_to_what_it_published_and_repla
 
     // `qualtop check` against it reports the relay's findings: the same regression.
     let url = relay.url(Endpoint::Evals);
-    let out = tokio::task::spawn_blocking(move || {
-        support::qualtop_command("relay-findings-check")
-            .args(["check", "--evals", &url, "--format", "json"])
-            .output()
-            .expect("the binary runs")
-    })
-    .await
-    .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("findings from the backend"), "{err}");
-    assert_eq!(out.status.code(), Some(1), "an active regression: {err}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = check_of_findings("relay-findings-check", vec!["--evals".into(), url]).await;
     let text = report.to_string();
     assert!(
         text.contains("\"m2\"") && text.contains("golden-qa"),

@@ -100,3 +100,24 @@ pub fn alone(name: &str, body: impl FnOnce()) {
         out.status
     );
 }
+
+/// `qualtop check --format json` with `args` (its source flags), run from
+/// an async test, against a backend whose `findings` it must report: says
+/// so on stderr and exits 1 for the active regressions. The JSON report.
+pub async fn check_of_findings(scratch: &str, args: Vec<String>) -> serde_json::Value {
+    let scratch = scratch.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        qualtop_command(&scratch)
+            .arg("check")
+            .args(&args)
+            .args(["--format", "json"])
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("findings from the backend"), "{err}");
+    assert_eq!(out.status.code(), Some(1), "active regressions: {err}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
