@@ -179,7 +179,8 @@ pub enum Command {
     },
     /// Run the demo backend alone, for a war room of screens to share. It
     /// runs the detectors itself (the config file's `[detection]`) and sends
-    /// every client their findings, so every screen and `check` agree.
+    /// every client their findings, so every screen and `check` agree
+    /// (not with --leaves: there each client detects on the rows it shows).
     DemoServer {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:7070")]

@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 /// Serves the demo on `listen` until Ctrl-C, detecting on the server with
 /// `detection` (the config file's `[detection]`) so that every screen and
-/// `check` show one run's findings, whenever each joined. If the environment variable
+/// `check` show one run's findings, whenever each joined (not in scale
+/// mode, `leaves`). If the environment variable
 /// `token_env` is set and not empty, clients must present it as a bearer
 /// token. Without one it serves loopback only, as the relay does: an open
 /// server beyond this machine would let anyone annotate the war room.
@@ -54,7 +55,11 @@ pub fn run(
             speed,
             data_dir: Some(data_dir.clone()),
             leaves,
-            detection: Some(detection),
+            // Scale mode (`--leaves`) keeps detection in the clients, on
+            // the rows they show: the engine over every leaf of a
+            // 50,000-leaf fleet costs gigabytes on the relay and is not
+            // measured here at the demo's speed.
+            detection: leaves.is_none().then_some(detection),
             ..DemoOptions::default()
         };
         let started = std::time::Instant::now();

@@ -125,3 +125,36 @@ async fn a_late_screen_and_check_show_the_demo_servers_own_findings() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_scale_mode_the_demo_server_leaves_detection_to_the_clients() {
+    // `--leaves`: each client detects on the rows it shows, as before; the
+    // hello promises no findings.
+    let tmp = support::TempDir::new("demo-findings-scale");
+    let port = support::free_port();
+    let mut child = support::qualtop_command("demo-findings-scale")
+        .args(["demo-server", "--leaves", "300"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("demo-server starts");
+    let url = format!("ws://127.0.0.1:{port}/evals");
+    let started = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(started.elapsed() < WAIT, "demo-server never listened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut ws = ws_connect(&url, None).await.unwrap();
+    let hello = next_of(&mut ws, "hello", WAIT).await.unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(hello["slices"], 300, "{hello}");
+    let features = hello["features"].as_array().unwrap();
+    assert!(!features.iter().any(|f| f == "findings"), "{hello}");
+}
