@@ -153,46 +153,46 @@ pub struct HeaderModel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FindingsFrom {
     /// The backends' own detection (feature `findings`).
-    Relay,
+    Server,
     /// The backends' own detection, with its oldest regressions left out
     /// to stay under the frame's size cap.
-    RelayPartial,
+    ServerPartial,
     /// This client again, after the backends' findings stopped (drawn as a
     /// warning; the banner or the source line says why).
-    LocalAfterRelay,
+    LocalAfterServer,
 }
 
 impl FindingsFrom {
     fn of(fleet: &Fleet) -> Option<Self> {
         if fleet.findings.from_backend {
             Some(if fleet.findings.truncated > 0 {
-                FindingsFrom::RelayPartial
+                FindingsFrom::ServerPartial
             } else {
-                FindingsFrom::Relay
+                FindingsFrom::Server
             })
         } else {
             fleet
                 .findings
                 .fell_back
                 .as_ref()
-                .map(|_| FindingsFrom::LocalAfterRelay)
+                .map(|_| FindingsFrom::LocalAfterServer)
         }
     }
 
     /// The header's words for it: few, for 80 columns.
     pub fn words(self) -> &'static str {
         match self {
-            FindingsFrom::Relay => "findings: server",
-            FindingsFrom::RelayPartial => "findings: server, newest only",
-            FindingsFrom::LocalAfterRelay => "findings: local",
+            FindingsFrom::Server => "findings: server",
+            FindingsFrom::ServerPartial => "findings: server, newest only",
+            FindingsFrom::LocalAfterServer => "findings: local",
         }
     }
 
     /// Whether the words are a warning (partial, or no longer the relay's).
     pub fn is_warning(self) -> bool {
         match self {
-            FindingsFrom::Relay => false,
-            FindingsFrom::RelayPartial | FindingsFrom::LocalAfterRelay => true,
+            FindingsFrom::Server => false,
+            FindingsFrom::ServerPartial | FindingsFrom::LocalAfterServer => true,
         }
     }
 }
