@@ -188,8 +188,9 @@ fn suspects_of(
     members: &[&DetectedRegression],
     detected: &[DetectedRegression],
     changes: &[Change],
+    store: &Store,
 ) -> Vec<ReportedSuspect> {
-    rank_in_bug(r, members, detected, changes)
+    rank_in_bug(r, members, detected, changes, store.slices())
         .into_iter()
         .take(MAX_SUSPECTS)
         .map(reported_suspect)
@@ -267,7 +268,7 @@ pub fn reported_bugs_with_changes(
             // Each regression is ranked with the rest of its fault (and the
             // faults in force where it began) as evidence.
             let reported_in_bug = |r: &DetectedRegression| {
-                reported(r, suspects_of(r, &bug.members, regressions, changes))
+                reported(r, suspects_of(r, &bug.members, regressions, changes, store))
             };
             ReportedBug {
                 active: bug.is_active(),
@@ -289,7 +290,8 @@ pub fn reported_bugs_with_changes(
                 detected_at: bug.detected_at(),
                 ended_at: bug.ended_at(),
                 worst: reported_in_bug(current.worst()),
-                suspect: bug_suspect(&bug.members, regressions, changes).map(reported_suspect),
+                suspect: bug_suspect(&bug.members, regressions, changes, store.slices())
+                    .map(reported_suspect),
                 regressions: bug.members.iter().map(|r| reported_in_bug(r)).collect(),
             }
         })

@@ -81,6 +81,6 @@ pub use scope_table::{LeafHistory, ScopeTable};
 pub use settings::DetectionSettings;
 pub use suspects::{
     Factors, LOOKBACK_MS, ONSET_SLACK_MS, RankWeights, ScopeFit, Suspect, WhyParts, bug_suspect,
-    factors, factors_at_points, kind_weight, rank_at, rank_bug, rank_in_bug, rank_in_bug_with,
-    rank_suspects, top_suspect, why,
+    can_touch, factors, factors_at_points, kind_weight, rank_at, rank_bug, rank_in_bug,
+    rank_in_bug_with, rank_suspects, top_suspect, why,
 };

@@ -7,10 +7,11 @@
 use super::bugs::{ONSET_SPREAD_MS, scope_includes};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
 use super::onset_spread::ONSET_POINTS;
-pub use super::suspects_fit::ScopeFit;
+pub use super::suspects_fit::{ScopeFit, can_touch};
 pub use super::suspects_words::{WhyParts, why};
 use super::suspects_words::{dated_for_bug, sighting_words, unsure_words};
 use crate::protocol::{Change, ChangeKind, Millis};
+use crate::store::SliceInterner;
 
 const MINUTE: Millis = 60_000;
 /// The onset is an estimate (a bucket or two either way): a change this
@@ -183,7 +184,9 @@ pub struct Suspect<'a> {
 
 /// The changes that may explain `regression`, best first: those from
 /// [`LOOKBACK_MS`] before its onset to [`ONSET_SLACK_MS`] after, whose
-/// scope shares a slice with its scope. Ties go to the later change.
+/// scope shares a slice with its scope. Ties go to the later change. The
+/// dimensions alone decide what shares a slice: the surfaces rank with
+/// [`rank_in_bug`], which knows the slices the fleet serves.
 pub fn rank_suspects<'a>(
     regression: &DetectedRegression,
     changes: &'a [Change],
@@ -191,8 +194,14 @@ pub fn rank_suspects<'a>(
     rank_bug(&[regression], changes)
 }
 
-/// [`rank_suspects`] for anything with a scope and a start (an annotation).
-pub fn rank_at<'a>(scope: &ScopeMap, onset: Millis, changes: &'a [Change]) -> Vec<Suspect<'a>> {
+/// [`rank_suspects`] for anything with a scope and a start (an annotation),
+/// among the slices the fleet serves (`served`, see [`can_touch`]).
+pub fn rank_at<'a>(
+    scope: &ScopeMap,
+    onset: Millis,
+    changes: &'a [Change],
+    served: &SliceInterner,
+) -> Vec<Suspect<'a>> {
     let place = Place {
         scope,
         onset,
@@ -201,7 +210,7 @@ pub fn rank_at<'a>(scope: &ScopeMap, onset: Millis, changes: &'a [Change]) -> Ve
         evidence: Evidence::Peer,
         signal: "",
     };
-    rank_places(&[place], changes, &RankWeights::default())
+    rank_places(&[place], changes, &RankWeights::default(), served)
 }
 
 /// The changes that may explain a bug (the regressions of one fault, see
@@ -217,21 +226,35 @@ pub fn rank_bug<'a>(members: &[&DetectedRegression], changes: &'a [Change]) -> V
         .iter()
         .map(|r| Place::of(r, weight, Evidence::Peer))
         .collect();
-    rank_places(&places, changes, &RankWeights::default())
+    rank_places(
+        &places,
+        changes,
+        &RankWeights::default(),
+        &SliceInterner::new(),
+    )
 }
 
 /// The changes that may explain `regression`, one of the regressions of a
 /// bug (`bug`, which holds it too), with the default [`RankWeights`];
 /// `detected`: every regression detection holds (the bug's among them or
-/// not), for its earlier sightings. See [`rank_in_bug_with`].
+/// not), for its earlier sightings; `served`: the slices the fleet serves.
+/// See [`rank_in_bug_with`].
 pub fn rank_in_bug<'a>(
     regression: &DetectedRegression,
     bug: &[&DetectedRegression],
     detected: &[DetectedRegression],
     changes: &'a [Change],
+    served: &SliceInterner,
 ) -> Vec<Suspect<'a>> {
     let seen: Vec<&DetectedRegression> = detected.iter().collect();
-    rank_in_bug_with(&RankWeights::default(), regression, bug, &seen, changes)
+    rank_in_bug_with(
+        &RankWeights::default(),
+        regression,
+        bug,
+        &seen,
+        changes,
+        served,
+    )
 }
 
 /// [`rank_in_bug`] with the weights given. The evidence is:
@@ -260,13 +283,20 @@ pub fn rank_in_bug<'a>(
 /// - no change disjoint from the regression's own place, whatever its
 ///   peers: a change that touched none of its slices cannot explain it;
 /// - for a regression the scope search did not localise, no change
-///   disjoint from every place it localised inside it for the bug.
+///   disjoint from every place it localised inside it for the bug;
+/// - a suspect must touch a slice the fleet serves (`served`) of each
+///   place it is scored against and of the regression's own, not only
+///   share dimension values with it (see [`can_touch`]). An earlier
+///   sighting is told by the dimensions alone: it is evidence of a fault,
+///   whose place may hold both (a routing fault on `model=atlas-m` seen on
+///   `model=atlas-m ∧ platform=api` and on `hardware=trainium`).
 pub fn rank_in_bug_with<'a>(
     weights: &RankWeights,
     regression: &DetectedRegression,
     bug: &[&DetectedRegression],
     seen: &[&DetectedRegression],
     changes: &'a [Change],
+    served: &SliceInterner,
 ) -> Vec<Suspect<'a>> {
     let mut peers: Vec<&DetectedRegression> = bug
         .iter()
@@ -312,17 +342,13 @@ pub fn rank_in_bug_with<'a>(
                 .map(|r| Place::of(r, share_of(r), Evidence::Earlier)),
         )
         .collect();
-    let mut ranked = rank_places(&places, changes, weights);
+    let mut ranked = rank_places(&places, changes, weights, served);
     // Its peers lend weight, never a suspect it cannot have: a change that
     // touched none of its slices (the router change to atlas-m for an
     // atlas-s alarm that began with the routing fault).
-    ranked.retain(|s| ScopeFit::of(&s.change.scope, &regression.scope) != ScopeFit::Disjoint);
+    ranked.retain(|s| can_touch(&s.change.scope, &regression.scope, served));
     if !fault.is_empty() {
-        ranked.retain(|s| {
-            fault
-                .iter()
-                .any(|f| ScopeFit::of(&s.change.scope, f) != ScopeFit::Disjoint)
-        });
+        ranked.retain(|s| fault.iter().any(|f| can_touch(&s.change.scope, f, served)));
     }
     ranked
 }
@@ -386,20 +412,33 @@ impl<'s> Place<'s> {
 }
 
 /// One change against one (scope, onset): its score, lead and fit, if it
-/// may explain it at all.
-fn against(change: &Change, place: &Place, w: &RankWeights) -> Option<(f64, Millis, ScopeFit)> {
+/// may explain it at all (in time, and on a slice the fleet serves).
+fn against(
+    change: &Change,
+    place: &Place,
+    w: &RankWeights,
+    served: &SliceInterner,
+) -> Option<(f64, Millis, ScopeFit)> {
     let f = factors_at_points(change, place.scope, place.onset, &place.points, w)?;
+    if !can_touch(&change.scope, place.scope, served) {
+        return None;
+    }
     Some((f.time * f.scope * f.kind, f.lead_ms, f.fit))
 }
 
-fn rank_places<'a>(places: &[Place], changes: &'a [Change], w: &RankWeights) -> Vec<Suspect<'a>> {
+fn rank_places<'a>(
+    places: &[Place],
+    changes: &'a [Change],
+    w: &RankWeights,
+    served: &SliceInterner,
+) -> Vec<Suspect<'a>> {
     let mut out: Vec<Suspect<'a>> = changes
         .iter()
         .filter_map(|change| {
             let each: Vec<(f64, Millis, ScopeFit, &Place)> = places
                 .iter()
                 .filter_map(|p| {
-                    let (score, lead, fit) = against(change, p, w)?;
+                    let (score, lead, fit) = against(change, p, w, served)?;
                     Some((score * p.weight, lead, fit, p))
                 })
                 .collect();
@@ -458,12 +497,13 @@ pub fn bug_suspect<'a>(
     members: &[&DetectedRegression],
     detected: &[DetectedRegression],
     changes: &'a [Change],
+    served: &SliceInterner,
 ) -> Option<Suspect<'a>> {
     let onset = members.iter().map(|r| r.onset).min()?;
     let (member, best) = members
         .iter()
         .filter_map(|r| {
-            let first = rank_in_bug(r, members, detected, changes)
+            let first = rank_in_bug(r, members, detected, changes, served)
                 .into_iter()
                 .next()?;
             Some((*r, first))

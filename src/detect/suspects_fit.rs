@@ -4,6 +4,7 @@
 use super::bugs::places_apart;
 use super::detections::ScopeMap;
 use super::suspects::RankWeights;
+use crate::store::SliceInterner;
 
 /// How a change's scope meets a regression's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,24 @@ impl ScopeFit {
             ScopeFit::Narrower(_) => "part of the scope".to_owned(),
             ScopeFit::Overlapping => "overlapping scope".to_owned(),
             ScopeFit::Disjoint => "other scope".to_owned(),
+        }
+    }
+}
+
+/// Whether a change on `change` can have touched a slice of `place`: no
+/// dimension keeps them apart and, unless it covers the place, a slice the
+/// fleet serves (`served`) lies in both. A deploy to `hardware=trainium ∧
+/// platform=nimbus` touches nothing where no nimbus server has Trainium,
+/// nor does one to `platform=nimbus` touch `hardware=trainium`. With no
+/// slice held, or a dimension the fleet does not know, the dimensions
+/// alone decide.
+pub fn can_touch(change: &ScopeMap, place: &ScopeMap, served: &SliceInterner) -> bool {
+    match ScopeFit::of(change, place) {
+        ScopeFit::Disjoint => false,
+        ScopeFit::Same | ScopeFit::Wider(_) => true,
+        ScopeFit::Narrower(_) | ScopeFit::Overlapping => {
+            let both = change.iter().chain(place);
+            served.serves(both.map(|(d, v)| (d.as_str(), v.as_str()))) != Some(false)
         }
     }
 }

@@ -151,11 +151,16 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                 active: bug.is_active(),
                 text: sanitize(&text).into_owned(),
                 short: sanitize(&short).into_owned(),
-                suspect: bug_suspect(&bug.members, &fleet.detections.regressions, &fleet.changes)
-                    .map(|s| SuspectWords {
-                        text: s.why,
-                        parts: s.parts,
-                    }),
+                suspect: bug_suspect(
+                    &bug.members,
+                    &fleet.detections.regressions,
+                    &fleet.changes,
+                    fleet.store.slices(),
+                )
+                .map(|s| SuspectWords {
+                    text: s.why,
+                    parts: s.parts,
+                }),
             }
         })
         .collect()

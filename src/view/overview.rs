@@ -404,7 +404,13 @@ fn level_rows(
                 .and_then(|r| {
                     let alone = [r];
                     let members = bugs.members_of(r).unwrap_or(&alone);
-                    best_suspect(r, members, &fleet.detections.regressions, &fleet.changes)
+                    best_suspect(
+                        r,
+                        members,
+                        &fleet.detections.regressions,
+                        &fleet.changes,
+                        fleet.store.slices(),
+                    )
                 })
                 .map(|s| citation(&s));
         }

@@ -41,6 +41,12 @@ mod cache;
 #[path = "changes_replay_misses.rs"]
 mod misses;
 
+#[path = "changes_replay_cost.rs"]
+mod cost;
+
+#[allow(dead_code)]
+mod ratio;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -51,6 +57,7 @@ use qualtop::detect::{
     group_bugs, rank_in_bug_with,
 };
 use qualtop::protocol::Millis;
+use qualtop::store::Store;
 use qualtop::text::scope::scope_text;
 
 /// Minutes fed after the anchor: the last regression ends at +760.
@@ -125,6 +132,8 @@ type Unmatched = (u64, String, ScopeMap, Millis);
 struct SeedRun {
     seed: u64,
     world: World,
+    /// Holds every slice of the fleet, for what a change can touch.
+    store: Store,
     changes: DemoChanges,
     regressions: Vec<DetectedRegression>,
 }
@@ -135,6 +144,8 @@ fn replay(seed: u64) -> SeedRun {
     let mut replay = DemoReplay::new(scenario, seed, -history, history + AFTER_ANCHOR + 60);
     let changes = demo_changes(&replay.world, seed);
     let regressions = if let Some(found) = cache::load(seed) {
+        // The slices the fleet serves, as a surface's store holds them.
+        replay.feed_bucket();
         found
     } else {
         let mut engine = DetectionEngine::new(DetectionSettings::default());
@@ -146,6 +157,7 @@ fn replay(seed: u64) -> SeedRun {
     SeedRun {
         seed,
         world: replay.world,
+        store: replay.store,
         changes,
         regressions,
     }
@@ -170,7 +182,14 @@ fn score(run: &SeedRun, weights: &RankWeights) -> (Vec<Scored>, Vec<Unmatched>) 
             .map_or(vec![r], |b| b.members.clone());
         // Every regression detected, as every surface passes them.
         let seen: Vec<&DetectedRegression> = run.regressions.iter().collect();
-        let ranked = rank_in_bug_with(weights, r, &members, &seen, &changes.changes);
+        let ranked = rank_in_bug_with(
+            weights,
+            r,
+            &members,
+            &seen,
+            &changes.changes,
+            run.store.slices(),
+        );
         let rank = ranked.iter().position(|s| s.change.id == true_id);
         let above = &ranked[..rank.unwrap_or(ranked.len())];
         scored.push(Scored {
@@ -362,4 +381,5 @@ fn main() {
     if std::env::var_os("CHANGES_REPLAY_GRID").is_some() {
         grid(&tuned, &held);
     }
+    cost::report();
 }

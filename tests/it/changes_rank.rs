@@ -7,6 +7,7 @@ use qualtop::detect::{
     DetectedRegression, ScopeFit, ScopeMap, ScopeOrigin, rank_in_bug, rank_suspects,
 };
 use qualtop::protocol::{Change, ChangeKind, SignalRole};
+use qualtop::store::SliceInterner;
 
 pub const MIN: i64 = 60_000;
 pub const T0: i64 = 1_756_771_200_000;
@@ -332,7 +333,7 @@ fn a_coarse_alarm_suspects_no_change_disjoint_from_where_its_bug_localised_the_f
     assert_eq!(ids(&alarm, &changes), ["stratus", "true"]);
     // Its bug placed the fault on the API's TPUs: stratus is elsewhere.
     let bug = [&alarm, &found];
-    let ranked: Vec<&str> = rank_in_bug(&alarm, &bug, &[], &changes)
+    let ranked: Vec<&str> = rank_in_bug(&alarm, &bug, &[], &changes, &SliceInterner::new())
         .iter()
         .map(|s| s.change.id.as_str())
         .collect();
@@ -364,7 +365,7 @@ fn a_peer_lends_weight_never_a_suspect_that_touched_none_of_the_regressions_slic
     ];
     let bug = [&atlas_s, &atlas_m];
     let top = |r| -> Vec<String> {
-        rank_in_bug(r, &bug, &[], &changes)
+        rank_in_bug(r, &bug, &[], &changes, &SliceInterner::new())
             .iter()
             .map(|s| s.change.id.clone())
             .collect()
@@ -373,4 +374,92 @@ fn a_peer_lends_weight_never_a_suspect_that_touched_none_of_the_regressions_slic
     // however well it explains the peer.
     assert_eq!(top(&atlas_s), ["compiler"]);
     assert_eq!(top(&atlas_m)[0], "router");
+}
+
+/// A fleet where Trainium runs only on stratus and nimbus has TPUs.
+fn fleet_without_trainium_on_nimbus() -> SliceInterner {
+    use qualtop::protocol::SliceMap;
+    let mut fleet = SliceInterner::new();
+    let dims = [
+        fleet.add_dimension("platform").unwrap(),
+        fleet.add_dimension("hardware").unwrap(),
+        fleet.add_dimension("region").unwrap(),
+    ];
+    for (platform, hardware) in [
+        ("api", "gpu"),
+        ("api", "tpu"),
+        ("nimbus", "gpu"),
+        ("nimbus", "tpu"),
+        ("stratus", "trainium"),
+    ] {
+        for region in ["us-east", "eu-west"] {
+            let slice = SliceMap::from_pairs(
+                [
+                    ("platform", platform),
+                    ("hardware", hardware),
+                    ("region", region),
+                ]
+                .map(|(d, v)| (d.to_owned(), v.to_owned())),
+            );
+            fleet.intern(&slice, &dims).unwrap();
+        }
+    }
+    fleet
+}
+
+#[test]
+fn a_change_to_a_place_the_fleet_does_not_serve_is_no_suspect() {
+    let trainium = regression(&[("hardware", "trainium")], 100);
+    let changes = vec![
+        change(
+            "true",
+            80,
+            &[("hardware", "trainium")],
+            ChangeKind::Deploy,
+            "neuron runtime v3",
+        ),
+        // Nearer the onset, and only part of the scope by its dimensions:
+        // but no nimbus server has Trainium, so it touched none of it.
+        change(
+            "nowhere",
+            98,
+            &[("hardware", "trainium"), ("platform", "nimbus")],
+            ChangeKind::Deploy,
+            "router v4.0",
+        ),
+        // Compatible dimensions, no slice in both.
+        change(
+            "other-cloud",
+            99,
+            &[("platform", "nimbus")],
+            ChangeKind::Config,
+            "sampler",
+        ),
+        // One that does reach Trainium slices, in one region.
+        change(
+            "eu",
+            70,
+            &[("hardware", "trainium"), ("region", "eu-west")],
+            ChangeKind::Deploy,
+            "router v1.8",
+        ),
+    ];
+    let ranked = |served: &SliceInterner| -> Vec<String> {
+        rank_in_bug(&trainium, &[&trainium], &[], &changes, served)
+            .iter()
+            .map(|s| s.change.id.clone())
+            .collect()
+    };
+    // Knowing no slice, the dimensions alone decide: all four may explain it.
+    assert_eq!(ranked(&SliceInterner::new()).len(), 4);
+    assert_eq!(ranked(&SliceInterner::new())[0], "nowhere");
+    let fleet = fleet_without_trainium_on_nimbus();
+    assert_eq!(ranked(&fleet), ["true", "eu"]);
+    // An annotation's suspects are ranked the same way.
+    let cited: Vec<&str> =
+        qualtop::detect::rank_at(&trainium.scope, trainium.onset, &changes, &fleet)
+            .iter()
+            .map(|s| s.change.id.as_str())
+            .collect();
+    assert_eq!(cited, ["true", "eu"]);
 }

@@ -1,0 +1,132 @@
+//! What knowing the fleet's slices costs the ranking: every regression of a
+//! 50,000-slice fleet ranked against 500 changes (half of them to places
+//! no slice lies in), with the slices the fleet serves and, the reference
+//! in the same run, with none known (the dimensions alone).
+
+use std::time::Instant;
+
+use qualtop::detect::{DetectedRegression, ScopeMap, ScopeOrigin, rank_in_bug};
+use qualtop::protocol::{Change, ChangeKind, SignalRole, SliceMap};
+use qualtop::store::SliceInterner;
+
+const MIN: i64 = 60_000;
+const RUNS: usize = 7;
+
+fn scope(pairs: &[(&str, String)]) -> ScopeMap {
+    pairs
+        .iter()
+        .map(|(d, v)| ((*d).to_owned(), v.clone()))
+        .collect()
+}
+
+/// 25 models × 20 regions × 5 platforms × 20 hardware types of each
+/// platform's own: 50,000 slices, and a hardware type on any other
+/// platform is served nowhere.
+fn fleet() -> SliceInterner {
+    let mut fleet = SliceInterner::new();
+    let dims = ["model", "region", "platform", "hardware"].map(|d| fleet.add_dimension(d).unwrap());
+    for m in 0..25 {
+        for r in 0..20 {
+            for p in 0..5 {
+                for h in 0..20 {
+                    let pairs = [
+                        ("model", format!("m{m}")),
+                        ("region", format!("r{r}")),
+                        ("platform", format!("p{p}")),
+                        ("hardware", format!("h{p}-{h}")),
+                    ];
+                    let slice = SliceMap::from_pairs(pairs.map(|(d, v)| (d.to_owned(), v)));
+                    fleet.intern(&slice, &dims).unwrap();
+                }
+            }
+        }
+    }
+    fleet
+}
+
+fn changes() -> Vec<Change> {
+    (0..500i64)
+        .map(|i| {
+            let p = i % 5;
+            // Every other change names a platform its hardware is not on.
+            let on = if i % 2 == 0 { p } else { (p + 1) % 5 };
+            let pairs = [
+                ("platform", format!("p{on}")),
+                ("hardware", format!("h{p}-{}", i % 20)),
+                ("model", format!("m{}", i % 25)),
+            ];
+            Change {
+                id: format!("c{i}"),
+                at: (i * 7 % 600) * MIN,
+                scope: scope(&pairs[..1 + (i as usize % 3)]),
+                kind: ChangeKind::Deploy,
+                title: format!("deploy {i}"),
+                source: "cd".into(),
+                link: None,
+                author: None,
+            }
+        })
+        .collect()
+}
+
+fn regressions() -> Vec<DetectedRegression> {
+    (0..20i64)
+        .map(|i| DetectedRegression {
+            signal: "golden-qa".into(),
+            role: SignalRole::Quality,
+            scope: scope(&[
+                ("model", format!("m{}", i % 25)),
+                ("hardware", format!("h{}-{}", i % 5, i % 20)),
+            ]),
+            origin: ScopeOrigin::Cause,
+            causes: Vec::new(),
+            alarms: Vec::new(),
+            onset: (300 + i * 10) * MIN,
+            onset_spread: None,
+            detected_at: (304 + i * 10) * MIN,
+            ended_at: None,
+            baseline: 0.9,
+            current: 0.85,
+            delta_pp: -5.0,
+        })
+        .collect()
+}
+
+/// Seconds to rank every regression, and how many suspects that gave.
+fn rank_all(
+    found: &[DetectedRegression],
+    changes: &[Change],
+    served: &SliceInterner,
+) -> (f64, usize) {
+    let started = Instant::now();
+    let mut suspects = 0;
+    for r in found {
+        suspects += rank_in_bug(r, &[r], found, changes, served).len();
+    }
+    (started.elapsed().as_secs_f64(), suspects)
+}
+
+/// The lines the bench prints.
+pub fn report() {
+    let fleet = fleet();
+    let (changes, found) = (changes(), regressions());
+    let none = SliceInterner::new();
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    let (mut kept, mut all) = (0, 0);
+    for _ in 0..RUNS {
+        let (s, n) = rank_all(&found, &changes, &fleet);
+        with.push(s * 1e3);
+        kept = n;
+        let (s, n) = rank_all(&found, &changes, &none);
+        without.push(s * 1e3);
+        all = n;
+    }
+    let (with, without) = (super::ratio::median(with), super::ratio::median(without));
+    println!(
+        "\nranking {} regressions against {} changes on {} slices: {with:.2} ms knowing the slices served ({kept} suspects), {without:.2} ms by dimensions alone ({all} suspects; the reference, same run), {:.2}x (median of {RUNS})",
+        found.len(),
+        changes.len(),
+        fleet.len(),
+        with / without
+    );
+}
