@@ -122,7 +122,7 @@ impl Monitor {
 
     /// Every active regression of `signal`, folded by scope. `kept`: the
     /// places the scope search gave the regressions followed so far (see
-    /// [`localize_keeping`]); none for a one-off view.
+    /// `localize_keeping`); none for a one-off view.
     pub fn scoped_regressions(
         &self,
         store: &Store,

@@ -38,7 +38,7 @@ impl Dated {
 
 /// Where `series` (oldest first) places a drop it was dated to at `at`:
 /// the likelihood of a single step down at each split, over the series'
-/// [`dispersion`] at `at` (a flat prior over splits), on the run of splits
+/// `dispersion` at `at` (a flat prior over splits), on the run of splits
 /// contiguous with `at`'s that come within [`SPAN_LLR`] of it; the
 /// percentiles of that distribution stand for it. All `at` when `at` is
 /// not a split of the series with a worse after.

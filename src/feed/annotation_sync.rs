@@ -171,7 +171,7 @@ pub fn spawn_sync(
 
 /// The sync task of a client connected to `urls` (none: the built-in demo),
 /// with its outbox and local store in the XDG directories
-/// ([`super::ClientPlaces`]). A directory that cannot be opened is logged,
+/// ([`ClientPlaces`](crate::annotations::ClientPlaces)). A directory that cannot be opened is logged,
 /// and the sync runs without it rather than not at all.
 pub fn start_client_sync(
     fleet: &SharedFleet,

@@ -113,7 +113,7 @@ impl RatioTrend {
 
     /// Availability as nines per cell (see [`AVAILABILITY_NINES`]). Each
     /// cell's error rate is pulled towards the window's by the weight of
-    /// [`PRIOR_ERRORS`] errors, so a minute of a few thousand requests and
+    /// `PRIOR_ERRORS` errors, so a minute of a few thousand requests and
     /// no error is not drawn as perfect, nor one error as an outage; an
     /// incident's hundreds of errors outweigh the pull.
     pub fn nines_cells(&self, cells: usize) -> Vec<Option<f64>> {
