@@ -2,8 +2,14 @@
 //! each distinct combination of values a [`SliceId`].
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use crate::protocol::{PointError, SliceMap};
+
+#[path = "intern_served.rs"]
+mod served;
+use served::Place;
+pub use served::SERVES_SCAN;
 
 /// Most dimensions a fleet may declare; a hello with more is refused.
 pub const MAX_DIMENSIONS: usize = 16;
@@ -58,6 +64,10 @@ pub struct SliceInterner {
     values: Vec<ValueTable>,
     keys: HashMap<Box<[u32]>, SliceId>,
     slices: Vec<Box<[u32]>>,
+    /// [`SliceInterner::serves`]'s answers by place (dimension index, value
+    /// id), until a slice or dimension is added: every surface asks the same
+    /// few thousand places on every frame.
+    served: Mutex<HashMap<Place, Option<bool>>>,
 }
 
 impl SliceInterner {
@@ -90,6 +100,7 @@ impl SliceInterner {
         if self.dims.len() >= MAX_DIMENSIONS {
             return Err(format!("more than {MAX_DIMENSIONS} dimensions"));
         }
+        self.forget_served();
         self.dims.push(name.to_owned());
         let mut table = ValueTable::new();
         table.slices[EMPTY_VALUE as usize] = (0..self.slices.len() as u32).collect();
@@ -156,6 +167,7 @@ impl SliceInterner {
         for (table, &v) in self.values.iter_mut().zip(&key[..n]) {
             table.slices[v as usize].push(id.0);
         }
+        self.forget_served();
         self.slices.push(boxed.clone());
         self.keys.insert(boxed, id);
         Ok(id)
@@ -202,44 +214,6 @@ impl SliceInterner {
 
     pub fn ids(&self) -> impl Iterator<Item = SliceId> + use<> {
         (0..self.slices.len() as u32).map(SliceId)
-    }
-
-    /// Whether any slice held lies in the place `scope` names ((dimension,
-    /// value) pairs, all of which must hold; none: the whole fleet). A
-    /// slice without a value for a dimension named (its backend does not
-    /// split by it) may lie in it, and counts. `None` when it cannot tell:
-    /// no slice is held, or a dimension named is unknown. Scans the slices
-    /// of the rarest value named, stopping at the first that fits.
-    pub fn serves<'s>(&self, scope: impl IntoIterator<Item = (&'s str, &'s str)>) -> Option<bool> {
-        if self.slices.is_empty() {
-            return None;
-        }
-        let mut wanted: Vec<(usize, Option<u32>)> = Vec::new();
-        for (name, value) in scope {
-            let d = self.dimension_index(name)?;
-            let id = self.lookup_value(d, value).filter(|&v| v != EMPTY_VALUE);
-            wanted.push((d, id));
-        }
-        let with = |d: usize, v: Option<u32>| {
-            let table = &self.values[d];
-            let named = v.map_or(&[][..], |v| &table.slices[v as usize][..]);
-            table.slices[EMPTY_VALUE as usize].iter().chain(named)
-        };
-        let count = |&&(d, v): &&(usize, Option<u32>)| {
-            let table = &self.values[d];
-            table.slices[EMPTY_VALUE as usize].len()
-                + v.map_or(0, |v| table.slices[v as usize].len())
-        };
-        let Some(&(d, v)) = wanted.iter().min_by_key(count) else {
-            return Some(true);
-        };
-        let fits = |id: u32| {
-            let key = &self.slices[id as usize];
-            wanted
-                .iter()
-                .all(|&(d, v)| key[d] == EMPTY_VALUE || Some(key[d]) == v)
-        };
-        Some(with(d, v).any(|&id| fits(id)))
     }
 }
 
@@ -340,54 +314,5 @@ mod tests {
             "no value interned for a refused slice"
         );
         assert_eq!(i.intern(&sm(&[("id", "7")]), &[0]), Ok(SliceId(7)));
-    }
-
-    #[test]
-    fn serves_tells_whether_any_slice_lies_in_a_place() {
-        let mut i = SliceInterner::new();
-        assert_eq!(i.serves([("hw", "tpu")]), None, "nothing held: cannot tell");
-        i.add_dimension("platform").unwrap();
-        i.add_dimension("hw").unwrap();
-        for (p, h) in [
-            ("api", "gpu"),
-            ("api", "tpu"),
-            ("nimbus", "tpu"),
-            ("stratus", "trn"),
-        ] {
-            i.intern(&sm(&[("platform", p), ("hw", h)]), &[0, 1])
-                .unwrap();
-        }
-        assert_eq!(i.serves([]), Some(true));
-        assert_eq!(
-            i.serves([("hw", "tpu"), ("platform", "nimbus")]),
-            Some(true)
-        );
-        assert_eq!(
-            i.serves([("hw", "trn"), ("platform", "nimbus")]),
-            Some(false)
-        );
-        assert_eq!(
-            i.serves([("hw", "fpga")]),
-            Some(false),
-            "a value no slice has"
-        );
-        assert_eq!(i.serves([("colour", "red")]), None, "an unknown dimension");
-        // A backend that does not split by region: its slices may lie in
-        // any region.
-        i.add_dimension("region").unwrap();
-        assert_eq!(i.serves([("hw", "trn"), ("region", "eu")]), Some(true));
-        i.intern(
-            &sm(&[("platform", "api"), ("hw", "gpu"), ("region", "us")]),
-            &[0, 1, 2],
-        )
-        .unwrap();
-        assert_eq!(
-            i.serves([("platform", "api"), ("region", "us")]),
-            Some(true)
-        );
-        assert_eq!(
-            i.serves([("platform", "nimbus"), ("hw", "trn"), ("region", "us")]),
-            Some(false)
-        );
     }
 }

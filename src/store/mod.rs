@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 pub use column::{Cell, CellKind, Column, MISSING, PAGE, Ratio, cell_ratio, ratio_cell};
 pub use drops::Drops;
-pub use intern::{MAX_DIMENSIONS, MAX_SLICES, SliceId, SliceInterner};
+pub use intern::{MAX_DIMENSIONS, MAX_SLICES, SERVES_SCAN, SliceId, SliceInterner};
 pub use rollup::{BucketRange, GroupRollup};
 
 use crate::protocol::{
