@@ -190,7 +190,7 @@ fn suspects_of(
     changes: &[Change],
     store: &Store,
 ) -> Vec<ReportedSuspect> {
-    rank_in_bug(r, members, detected, changes, store.slices())
+    rank_in_bug(r, members, detected, changes, store)
         .into_iter()
         .take(MAX_SUSPECTS)
         .map(reported_suspect)
@@ -290,7 +290,7 @@ pub fn reported_bugs_with_changes(
                 detected_at: bug.detected_at(),
                 ended_at: bug.ended_at(),
                 worst: reported_in_bug(current.worst()),
-                suspect: bug_suspect(&bug.members, regressions, changes, store.slices())
+                suspect: bug_suspect(&bug.members, regressions, changes, store)
                     .map(reported_suspect),
                 regressions: bug.members.iter().map(|r| reported_in_bug(r)).collect(),
             }

@@ -45,6 +45,7 @@ mod scope_table;
 mod settings;
 mod suspects;
 mod suspects_fit;
+mod suspects_share;
 mod suspects_words;
 pub mod synthetic;
 

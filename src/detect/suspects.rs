@@ -8,10 +8,11 @@ use super::bugs::{ONSET_SPREAD_MS, scope_includes};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
 use super::onset_spread::ONSET_POINTS;
 pub use super::suspects_fit::{ScopeFit, can_touch};
+use super::suspects_share::{Deficits, deficits};
 pub use super::suspects_words::{WhyParts, why};
 use super::suspects_words::{dated_for_bug, sighting_words, unsure_words};
 use crate::protocol::{Change, ChangeKind, Millis};
-use crate::store::SliceInterner;
+use crate::store::Store;
 
 const MINUTE: Millis = 60_000;
 /// The onset is an estimate (a bucket or two either way): a change this
@@ -195,12 +196,12 @@ pub fn rank_suspects<'a>(
 }
 
 /// [`rank_suspects`] for anything with a scope and a start (an annotation),
-/// among the slices the fleet serves (`served`, see [`can_touch`]).
+/// on what `store` holds (see [`rank_in_bug_with`]).
 pub fn rank_at<'a>(
     scope: &ScopeMap,
     onset: Millis,
     changes: &'a [Change],
-    served: &SliceInterner,
+    store: &Store,
 ) -> Vec<Suspect<'a>> {
     let place = Place {
         scope,
@@ -210,7 +211,7 @@ pub fn rank_at<'a>(
         evidence: Evidence::Peer,
         signal: "",
     };
-    rank_places(&[place], changes, &RankWeights::default(), served)
+    rank_places(&[place], changes, &RankWeights::default(), Some(store))
 }
 
 /// The changes that may explain a bug (the regressions of one fault, see
@@ -226,25 +227,20 @@ pub fn rank_bug<'a>(members: &[&DetectedRegression], changes: &'a [Change]) -> V
         .iter()
         .map(|r| Place::of(r, weight, Evidence::Peer))
         .collect();
-    rank_places(
-        &places,
-        changes,
-        &RankWeights::default(),
-        &SliceInterner::new(),
-    )
+    rank_places(&places, changes, &RankWeights::default(), None)
 }
 
 /// The changes that may explain `regression`, one of the regressions of a
 /// bug (`bug`, which holds it too), with the default [`RankWeights`];
 /// `detected`: every regression detection holds (the bug's among them or
-/// not), for its earlier sightings; `served`: the slices the fleet serves.
-/// See [`rank_in_bug_with`].
+/// not), for its earlier sightings; `store`: the slices the fleet serves
+/// and their data. See [`rank_in_bug_with`].
 pub fn rank_in_bug<'a>(
     regression: &DetectedRegression,
     bug: &[&DetectedRegression],
     detected: &[DetectedRegression],
     changes: &'a [Change],
-    served: &SliceInterner,
+    store: &Store,
 ) -> Vec<Suspect<'a>> {
     let seen: Vec<&DetectedRegression> = detected.iter().collect();
     rank_in_bug_with(
@@ -253,7 +249,7 @@ pub fn rank_in_bug<'a>(
         bug,
         &seen,
         changes,
-        served,
+        store,
     )
 }
 
@@ -284,20 +280,27 @@ pub fn rank_in_bug<'a>(
 ///   peers: a change that touched none of its slices cannot explain it;
 /// - for a regression the scope search did not localise, no change
 ///   disjoint from every place it localised inside it for the bug;
-/// - a suspect must touch a slice the fleet serves (`served`) of each
+/// - a suspect must touch a slice the fleet serves (`store`) of each
 ///   place it is scored against and of the regression's own, not only
 ///   share dimension values with it (see [`can_touch`]). An earlier
 ///   sighting is told by the dimensions alone: it is evidence of a fault,
 ///   whose place may hold both (a routing fault on `model=atlas-m` seen on
-///   `model=atlas-m ∧ platform=api` and on `hardware=trainium`).
+///   `model=atlas-m ∧ platform=api` and on `hardware=trainium`);
+/// - a change that reached part of a place weighs, for the dimensions the
+///   place fixes and it does not, the share of the place's missing good in
+///   the slices it reached, where `store` holds the data to tell
+///   (`suspects_share`), instead of a flat factor per dimension it fixes: a
+///   wide place whose drop is all on atlas-m is the router change's to
+///   `model=atlas-m`, not a deploy's to `model=atlas-l ∧ region=eu-west`.
 pub fn rank_in_bug_with<'a>(
     weights: &RankWeights,
     regression: &DetectedRegression,
     bug: &[&DetectedRegression],
     seen: &[&DetectedRegression],
     changes: &'a [Change],
-    served: &SliceInterner,
+    store: &Store,
 ) -> Vec<Suspect<'a>> {
+    let served = store.slices();
     let mut peers: Vec<&DetectedRegression> = bug
         .iter()
         .copied()
@@ -342,7 +345,7 @@ pub fn rank_in_bug_with<'a>(
                 .map(|r| Place::of(r, share_of(r), Evidence::Earlier)),
         )
         .collect();
-    let mut ranked = rank_places(&places, changes, weights, served);
+    let mut ranked = rank_places(&places, changes, weights, Some(store));
     // Its peers lend weight, never a suspect it cannot have: a change that
     // touched none of its slices (the router change to atlas-m for an
     // atlas-s alarm that began with the routing fault).
@@ -411,34 +414,66 @@ impl<'s> Place<'s> {
     }
 }
 
+/// What a place is ranked on: the slices the fleet serves and, where the
+/// store can tell, where the place's drop lies.
+struct Held<'s> {
+    store: &'s Store,
+    deficits: Option<Deficits>,
+}
+
 /// One change against one (scope, onset): its score, lead and fit, if it
-/// may explain it at all (in time, and on a slice the fleet serves).
+/// may explain it at all (in time, and on a slice the fleet serves). For a
+/// change that reached part of the place, the share of the place's missing
+/// good in its slices stands for the dimensions it fixes, when known.
 fn against(
     change: &Change,
     place: &Place,
     w: &RankWeights,
-    served: &SliceInterner,
+    held: Option<&Held>,
 ) -> Option<(f64, Millis, ScopeFit)> {
     let f = factors_at_points(change, place.scope, place.onset, &place.points, w)?;
-    if !can_touch(&change.scope, place.scope, served) {
+    let Some(held) = held else {
+        return Some((f.time * f.scope * f.kind, f.lead_ms, f.fit));
+    };
+    if !can_touch(&change.scope, place.scope, held.store.slices()) {
         return None;
     }
-    Some((f.time * f.scope * f.kind, f.lead_ms, f.fit))
+    let mut scope = f.scope;
+    if let (ScopeFit::Narrower(_) | ScopeFit::Overlapping, Some(d)) = (f.fit, &held.deficits) {
+        let open = place
+            .scope
+            .keys()
+            .filter(|k| !change.scope.contains_key(*k))
+            .count();
+        let open = i32::try_from(open).unwrap_or(i32::MAX);
+        scope = w.broader_per_dim.powi(open) * d.share(held.store, &change.scope);
+    }
+    Some((f.time * scope * f.kind, f.lead_ms, f.fit))
 }
 
 fn rank_places<'a>(
     places: &[Place],
     changes: &'a [Change],
     w: &RankWeights,
-    served: &SliceInterner,
+    store: Option<&Store>,
 ) -> Vec<Suspect<'a>> {
+    let held: Vec<Option<Held>> = places
+        .iter()
+        .map(|p| {
+            store.map(|store| Held {
+                store,
+                deficits: deficits(store, p.signal, p.scope, p.onset),
+            })
+        })
+        .collect();
     let mut out: Vec<Suspect<'a>> = changes
         .iter()
         .filter_map(|change| {
             let each: Vec<(f64, Millis, ScopeFit, &Place)> = places
                 .iter()
-                .filter_map(|p| {
-                    let (score, lead, fit) = against(change, p, w, served)?;
+                .zip(&held)
+                .filter_map(|(p, held)| {
+                    let (score, lead, fit) = against(change, p, w, held.as_ref())?;
                     Some((score * p.weight, lead, fit, p))
                 })
                 .collect();
@@ -497,13 +532,13 @@ pub fn bug_suspect<'a>(
     members: &[&DetectedRegression],
     detected: &[DetectedRegression],
     changes: &'a [Change],
-    served: &SliceInterner,
+    store: &Store,
 ) -> Option<Suspect<'a>> {
     let onset = members.iter().map(|r| r.onset).min()?;
     let (member, best) = members
         .iter()
         .filter_map(|r| {
-            let first = rank_in_bug(r, members, detected, changes, served)
+            let first = rank_in_bug(r, members, detected, changes, store)
                 .into_iter()
                 .next()?;
             Some((*r, first))

@@ -4,7 +4,7 @@
 
 use std::sync::PoisonError;
 
-use super::{EMPTY_VALUE, SliceInterner};
+use super::{EMPTY_VALUE, SliceId, SliceInterner};
 
 /// Most slices [`SliceInterner::serves`] looks at for one place before it
 /// gives up (`None`: the dimensions decide), so that a hostile backend's
@@ -89,6 +89,54 @@ impl SliceInterner {
             }
         }
         Some(false)
+    }
+
+    /// The slices held that lie in the place `scope` names (as for
+    /// [`Self::serves`], a slice without a value for a named dimension
+    /// counts), found from the slices of its rarest value. `None` when a
+    /// dimension named is unknown, or when more than `most` slices would
+    /// have to be looked at.
+    pub fn slices_in<'s>(
+        &self,
+        scope: impl IntoIterator<Item = (&'s str, &'s str)>,
+        most: usize,
+    ) -> Option<Vec<SliceId>> {
+        let mut wanted: Vec<(usize, Option<u32>)> = Vec::new();
+        for (name, value) in scope {
+            let d = self.dimension_index(name)?;
+            let id = self.lookup_value(d, value).filter(|&v| v != EMPTY_VALUE);
+            wanted.push((d, id));
+        }
+        let candidates: Vec<u32> = match wanted.iter().min_by_key(|&&(d, v)| {
+            let table = &self.values[d];
+            table.slices[EMPTY_VALUE as usize].len()
+                + v.map_or(0, |v| table.slices[v as usize].len())
+        }) {
+            None => (0..self.slices.len() as u32).collect(),
+            Some(&(d, v)) => {
+                let table = &self.values[d];
+                let named = v.map_or(&[][..], |v| &table.slices[v as usize][..]);
+                let mut c = table.slices[EMPTY_VALUE as usize].clone();
+                c.extend_from_slice(named);
+                c
+            }
+        };
+        if candidates.len() > most {
+            return None;
+        }
+        let fits = |id: u32| {
+            let key = &self.slices[id as usize];
+            wanted
+                .iter()
+                .all(|&(d, v)| key[d] == EMPTY_VALUE || Some(key[d]) == v)
+        };
+        Some(
+            candidates
+                .into_iter()
+                .filter(|&id| fits(id))
+                .map(SliceId)
+                .collect(),
+        )
     }
 
     pub(super) fn forget_served(&mut self) {
@@ -196,5 +244,29 @@ mod tests {
             Some(false),
             "a rare value: exact"
         );
+    }
+
+    #[test]
+    fn slices_in_lists_a_places_slices_or_gives_up_past_the_bound() {
+        let mut i = SliceInterner::new();
+        i.add_dimension("platform").unwrap();
+        i.add_dimension("hw").unwrap();
+        for (p, h) in [("api", "gpu"), ("api", "tpu"), ("nimbus", "tpu")] {
+            i.intern(&sm(&[("platform", p), ("hw", h)]), &[0, 1])
+                .unwrap();
+        }
+        let ids = |scope: &[(&str, &str)], most| {
+            i.slices_in(scope.iter().copied(), most)
+                .map(|v| v.iter().map(|s| s.0).collect::<Vec<_>>())
+        };
+        assert_eq!(ids(&[("hw", "tpu")], 10), Some(vec![1, 2]));
+        assert_eq!(
+            ids(&[("hw", "tpu"), ("platform", "api")], 10),
+            Some(vec![1])
+        );
+        assert_eq!(ids(&[("hw", "fpga")], 10), Some(vec![]));
+        assert_eq!(ids(&[], 10), Some(vec![0, 1, 2]));
+        assert_eq!(ids(&[], 2), None, "three to look at, two allowed");
+        assert_eq!(ids(&[("colour", "red")], 10), None);
     }
 }

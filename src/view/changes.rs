@@ -9,7 +9,7 @@ use crate::detect::{DetectedRegression, ScopeMap, Suspect, rank_in_bug};
 use crate::feed::Fleet;
 use crate::protocol::{Change, Millis};
 use crate::store::BucketRange;
-use crate::store::SliceInterner;
+use crate::store::Store;
 use crate::text::scope::scope_text;
 
 /// Widest a change's title gets in a list line or a marker label.
@@ -129,9 +129,9 @@ pub fn best_suspect<'a>(
     members: &[&DetectedRegression],
     detected: &[DetectedRegression],
     changes: &'a [Change],
-    served: &SliceInterner,
+    store: &Store,
 ) -> Option<Suspect<'a>> {
-    rank_in_bug(regression, members, detected, changes, served)
+    rank_in_bug(regression, members, detected, changes, store)
         .into_iter()
         .next()
 }

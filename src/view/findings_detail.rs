@@ -155,7 +155,7 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
                     &bug.members,
                     &fleet.detections.regressions,
                     &fleet.changes,
-                    fleet.store.slices(),
+                    &fleet.store,
                 )
                 .map(|s| SuspectWords {
                     text: s.why,

@@ -409,7 +409,7 @@ fn level_rows(
                         members,
                         &fleet.detections.regressions,
                         &fleet.changes,
-                        fleet.store.slices(),
+                        &fleet.store,
                     )
                 })
                 .map(|s| citation(&s));

@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use crate::detect::rank_at;
 use crate::protocol::{Annotation, Change, Millis};
-use crate::store::SliceInterner;
 use crate::store::{BucketRange, SignalId, SliceId, Store};
 
 /// Buckets each figure sums over: the annotation's start ± 2, or the last 5.
@@ -57,10 +56,10 @@ pub struct TimelineSuspect {
 
 /// Gives every entry its top suspect among `changes`, ranked against the
 /// annotation's scope and start as against a regression's, among the
-/// slices the fleet serves (`served`).
-pub fn cite_suspects(timeline: &mut Timeline, changes: &[Change], served: &SliceInterner) {
+/// slices the fleet serves and their data (`store`).
+pub fn cite_suspects(timeline: &mut Timeline, changes: &[Change], store: &Store) {
     for e in &mut timeline.entries {
-        e.suspect = rank_at(&e.scope, e.from, changes, served)
+        e.suspect = rank_at(&e.scope, e.from, changes, store)
             .into_iter()
             .next()
             .map(|s| TimelineSuspect {

@@ -144,8 +144,11 @@ fn replay(seed: u64) -> SeedRun {
     let mut replay = DemoReplay::new(scenario, seed, -history, history + AFTER_ANCHOR + 60);
     let changes = demo_changes(&replay.world, seed);
     let regressions = if let Some(found) = cache::load(seed) {
-        // The slices the fleet serves, as a surface's store holds them.
-        replay.feed_bucket();
+        // The slices the fleet serves and their data, as a surface's store
+        // holds them (detection is cached, feeding is not).
+        for _ in 0..history + AFTER_ANCHOR {
+            replay.feed_bucket();
+        }
         found
     } else {
         let mut engine = DetectionEngine::new(DetectionSettings::default());
@@ -182,14 +185,7 @@ fn score(run: &SeedRun, weights: &RankWeights) -> (Vec<Scored>, Vec<Unmatched>) 
             .map_or(vec![r], |b| b.members.clone());
         // Every regression detected, as every surface passes them.
         let seen: Vec<&DetectedRegression> = run.regressions.iter().collect();
-        let ranked = rank_in_bug_with(
-            weights,
-            r,
-            &members,
-            &seen,
-            &changes.changes,
-            run.store.slices(),
-        );
+        let ranked = rank_in_bug_with(weights, r, &members, &seen, &changes.changes, &run.store);
         let rank = ranked.iter().position(|s| s.change.id == true_id);
         let above = &ranked[..rank.unwrap_or(ranked.len())];
         scored.push(Scored {

@@ -7,8 +7,10 @@
 use std::time::Instant;
 
 use qualtop::detect::{DetectedRegression, ScopeMap, ScopeOrigin, rank_in_bug};
-use qualtop::protocol::{Change, ChangeKind, SignalRole, SliceMap};
-use qualtop::store::SliceInterner;
+use qualtop::protocol::{
+    Change, ChangeKind, CowStr, Hello, Point, SignalKind, SignalRole, SignalSpec, SliceMap,
+};
+use qualtop::store::Store;
 
 const MIN: i64 = 60_000;
 const RUNS: usize = 7;
@@ -23,9 +25,28 @@ fn scope(pairs: &[(&str, String)]) -> ScopeMap {
 /// 25 models × 20 regions × 5 platforms × 20 hardware types of each
 /// platform's own: 50,000 slices, and a hardware type on any other
 /// platform is served nowhere.
-fn fleet() -> SliceInterner {
-    let mut fleet = SliceInterner::new();
-    let dims = ["model", "region", "platform", "hardware"].map(|d| fleet.add_dimension(d).unwrap());
+fn fleet() -> Store {
+    let dims = ["model", "region", "platform", "hardware"];
+    let now = 1_756_771_200_000;
+    let hello = Hello {
+        protocol: 1,
+        server: "bench".into(),
+        epoch: "e".into(),
+        dimensions: dims.iter().map(|d| (*d).to_owned()).collect(),
+        signals: vec![SignalSpec {
+            name: "golden-qa".into(),
+            kind: SignalKind::Ratio,
+            role: SignalRole::Quality,
+            unit: None,
+        }],
+        bucket_ms: MIN,
+        history_ms: 60 * MIN,
+        now,
+        features: vec![],
+    };
+    let mut fleet = Store::new();
+    let binding = fleet.bind_source(0, &hello).unwrap();
+    fleet.set_now(now);
     for m in 0..25 {
         for r in 0..20 {
             for p in 0..5 {
@@ -36,8 +57,15 @@ fn fleet() -> SliceInterner {
                         ("platform", format!("p{p}")),
                         ("hardware", format!("h{p}-{h}")),
                     ];
-                    let slice = SliceMap::from_pairs(pairs.map(|(d, v)| (d.to_owned(), v)));
-                    fleet.intern(&slice, &dims).unwrap();
+                    let point = Point {
+                        slice: SliceMap::from_pairs(pairs.map(|(d, v)| (d.to_owned(), v))),
+                        signal: CowStr::from("golden-qa"),
+                        ts: now,
+                        good: Some(90),
+                        total: Some(100),
+                        value: None,
+                    };
+                    fleet.apply_point(&binding, &point).unwrap();
                 }
             }
         }
@@ -94,11 +122,7 @@ fn regressions() -> Vec<DetectedRegression> {
 }
 
 /// Seconds to rank every regression, and how many suspects that gave.
-fn rank_all(
-    found: &[DetectedRegression],
-    changes: &[Change],
-    served: &SliceInterner,
-) -> (f64, usize) {
+fn rank_all(found: &[DetectedRegression], changes: &[Change], served: &Store) -> (f64, usize) {
     let started = Instant::now();
     let mut suspects = 0;
     for r in found {
@@ -110,12 +134,12 @@ fn rank_all(
 /// The lines the bench prints.
 pub fn report() {
     let (changes, found) = (changes(), regressions());
-    let none = SliceInterner::new();
+    let none = Store::new();
     let (mut first, mut next, mut without) = (Vec::new(), Vec::new(), Vec::new());
     let (mut kept, mut all, mut slices) = (0, 0, 0);
     for _ in 0..RUNS {
         let fleet = fleet();
-        slices = fleet.len();
+        slices = fleet.slices().len();
         let (s, n) = rank_all(&found, &changes, &fleet);
         first.push(s * 1e3);
         kept = n;

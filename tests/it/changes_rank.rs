@@ -7,7 +7,7 @@ use qualtop::detect::{
     DetectedRegression, ScopeFit, ScopeMap, ScopeOrigin, rank_in_bug, rank_suspects,
 };
 use qualtop::protocol::{Change, ChangeKind, SignalRole};
-use qualtop::store::SliceInterner;
+use qualtop::store::Store;
 
 pub const MIN: i64 = 60_000;
 pub const T0: i64 = 1_756_771_200_000;
@@ -333,7 +333,7 @@ fn a_coarse_alarm_suspects_no_change_disjoint_from_where_its_bug_localised_the_f
     assert_eq!(ids(&alarm, &changes), ["stratus", "true"]);
     // Its bug placed the fault on the API's TPUs: stratus is elsewhere.
     let bug = [&alarm, &found];
-    let ranked: Vec<&str> = rank_in_bug(&alarm, &bug, &[], &changes, &SliceInterner::new())
+    let ranked: Vec<&str> = rank_in_bug(&alarm, &bug, &[], &changes, &Store::new())
         .iter()
         .map(|s| s.change.id.as_str())
         .collect();
@@ -365,7 +365,7 @@ fn a_peer_lends_weight_never_a_suspect_that_touched_none_of_the_regressions_slic
     ];
     let bug = [&atlas_s, &atlas_m];
     let top = |r| -> Vec<String> {
-        rank_in_bug(r, &bug, &[], &changes, &SliceInterner::new())
+        rank_in_bug(r, &bug, &[], &changes, &Store::new())
             .iter()
             .map(|s| s.change.id.clone())
             .collect()
@@ -376,15 +376,33 @@ fn a_peer_lends_weight_never_a_suspect_that_touched_none_of_the_regressions_slic
     assert_eq!(top(&atlas_m)[0], "router");
 }
 
-/// A fleet where Trainium runs only on stratus and nimbus has TPUs.
-fn fleet_without_trainium_on_nimbus() -> SliceInterner {
-    use qualtop::protocol::SliceMap;
-    let mut fleet = SliceInterner::new();
-    let dims = [
-        fleet.add_dimension("platform").unwrap(),
-        fleet.add_dimension("hardware").unwrap(),
-        fleet.add_dimension("region").unwrap(),
-    ];
+/// A fleet where Trainium runs only on stratus and nimbus has TPUs, on
+/// atlas-m and atlas-l, with `golden-qa` at 90 % from T0 − 3 h until
+/// `onset_min`, and from then 80 % on the slices in `dropped` (all others
+/// stay at 90 %): a real store, as every surface ranks on.
+fn fleet(onset_min: i64, dropped: &[(&str, &str)]) -> Store {
+    use qualtop::protocol::{CowStr, Hello, Point, SignalKind, SignalSpec, SliceMap};
+    let dims = ["platform", "hardware", "region", "model"];
+    let start = T0 - 180 * MIN;
+    let hello = Hello {
+        protocol: 1,
+        server: "fixture".into(),
+        epoch: "e".into(),
+        dimensions: dims.iter().map(|d| (*d).to_owned()).collect(),
+        signals: vec![SignalSpec {
+            name: "golden-qa".into(),
+            kind: SignalKind::Ratio,
+            role: SignalRole::Quality,
+            unit: None,
+        }],
+        bucket_ms: MIN,
+        history_ms: 360 * MIN,
+        now: start,
+        features: vec![],
+    };
+    let mut store = Store::new();
+    let binding = store.bind_source(0, &hello).unwrap();
+    let mut slices = Vec::new();
     for (platform, hardware) in [
         ("api", "gpu"),
         ("api", "tpu"),
@@ -393,18 +411,39 @@ fn fleet_without_trainium_on_nimbus() -> SliceInterner {
         ("stratus", "trainium"),
     ] {
         for region in ["us-east", "eu-west"] {
-            let slice = SliceMap::from_pairs(
-                [
-                    ("platform", platform),
-                    ("hardware", hardware),
-                    ("region", region),
-                ]
-                .map(|(d, v)| (d.to_owned(), v.to_owned())),
-            );
-            fleet.intern(&slice, &dims).unwrap();
+            for model in ["atlas-m", "atlas-l"] {
+                slices.push([platform, hardware, region, model]);
+            }
         }
     }
-    fleet
+    let end = T0 + (onset_min + 90) * MIN;
+    let mut ts = start;
+    while ts < end {
+        store.set_now(ts);
+        for values in &slices {
+            let pairs: Vec<(String, String)> = dims
+                .iter()
+                .zip(values)
+                .map(|(d, v)| ((*d).to_owned(), (*v).to_owned()))
+                .collect();
+            let hit = ts >= T0 + onset_min * MIN
+                && dropped
+                    .iter()
+                    .all(|(d, v)| pairs.iter().any(|(k, w)| k == d && w == v));
+            let point = Point {
+                slice: SliceMap::from_pairs(pairs),
+                signal: CowStr::from("golden-qa"),
+                ts,
+                good: Some(if hit { 80 } else { 90 }),
+                total: Some(100),
+                value: None,
+            };
+            store.apply_point(&binding, &point).unwrap();
+        }
+        ts += MIN;
+    }
+    store.set_now(end);
+    store
 }
 
 #[test]
@@ -444,22 +483,75 @@ fn a_change_to_a_place_the_fleet_does_not_serve_is_no_suspect() {
             "router v1.8",
         ),
     ];
-    let ranked = |served: &SliceInterner| -> Vec<String> {
-        rank_in_bug(&trainium, &[&trainium], &[], &changes, served)
+    let ranked = |store: &Store| -> Vec<String> {
+        rank_in_bug(&trainium, &[&trainium], &[], &changes, store)
             .iter()
             .map(|s| s.change.id.clone())
             .collect()
     };
     // Knowing no slice, the dimensions alone decide: all four may explain it.
-    assert_eq!(ranked(&SliceInterner::new()).len(), 4);
-    assert_eq!(ranked(&SliceInterner::new())[0], "nowhere");
-    let fleet = fleet_without_trainium_on_nimbus();
-    assert_eq!(ranked(&fleet), ["true", "eu"]);
+    assert_eq!(ranked(&Store::new()).len(), 4);
+    assert_eq!(ranked(&Store::new())[0], "nowhere");
+    let store = fleet(100, &[("hardware", "trainium")]);
+    assert_eq!(ranked(&store), ["true", "eu"]);
     // An annotation's suspects are ranked the same way.
     let cited: Vec<&str> =
-        qualtop::detect::rank_at(&trainium.scope, trainium.onset, &changes, &fleet)
+        qualtop::detect::rank_at(&trainium.scope, trainium.onset, &changes, &store)
             .iter()
             .map(|s| s.change.id.as_str())
             .collect();
     assert_eq!(cited, ["true", "eu"]);
+}
+
+#[test]
+fn a_change_that_reached_where_a_wide_place_dropped_beats_one_that_fits_its_dimensions_better() {
+    // The scope search placed the drop on all of the API in eu-west; the
+    // data hold it on atlas-m alone (seed 10's routing regression).
+    let r = regression(&[("platform", "api"), ("region", "eu-west")], 100);
+    let changes = vec![
+        change(
+            "router",
+            40,
+            &[("model", "atlas-m")],
+            ChangeKind::Config,
+            "router pool weights",
+        ),
+        // As early, and by its dimensions a better fit (region fixed too).
+        change(
+            "decoy",
+            40,
+            &[("model", "atlas-l"), ("region", "eu-west")],
+            ChangeKind::Config,
+            "safety-filter limits",
+        ),
+    ];
+    let top = |store: &Store| -> Vec<String> {
+        rank_in_bug(&r, &[&r], &[], &changes, store)
+            .iter()
+            .map(|s| s.change.id.clone())
+            .collect()
+    };
+    assert_eq!(
+        top(&Store::new()),
+        ["decoy", "router"],
+        "by dimensions alone"
+    );
+    let store = fleet(
+        100,
+        &[
+            ("model", "atlas-m"),
+            ("platform", "api"),
+            ("region", "eu-west"),
+        ],
+    );
+    assert_eq!(top(&store), ["router", "decoy"]);
+    let decoy = rank_in_bug(&r, &[&r], &[], &changes, &store)
+        .into_iter()
+        .find(|s| s.change.id == "decoy")
+        .unwrap();
+    assert_eq!(decoy.score, 0.0, "the decoy reached none of the drop");
+    // Where the drop lies on both models, each explains half of it, and the
+    // decoy's place, the nearer fit, leads again.
+    let both = fleet(100, &[("platform", "api"), ("region", "eu-west")]);
+    assert_eq!(top(&both), ["decoy", "router"]);
 }

@@ -53,7 +53,7 @@ fn on_a_seeded_replay_no_decoy_disjoint_from_a_fault_outranks_its_true_change() 
                 .iter()
                 .find(|b| b.members.iter().any(|m| std::ptr::eq(*m, r)))
                 .map_or(vec![r], |b| b.members.clone());
-            let ranked = rank_in_bug(r, &members, &found, &changes.changes, replay.store.slices());
+            let ranked = rank_in_bug(r, &members, &found, &changes.changes, &replay.store);
             let Some(rank) = ranked.iter().position(|s| s.change.id == true_id) else {
                 continue; // its onset estimate lies before the change
             };

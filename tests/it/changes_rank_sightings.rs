@@ -7,7 +7,7 @@
 use super::changes_rank::{MIN, T0, change, ids, regression, scope};
 use qualtop::detect::{DetectedRegression, ScopeOrigin, TrackLevel, rank_in_bug};
 use qualtop::protocol::{Change, ChangeKind};
-use qualtop::store::SliceInterner;
+use qualtop::store::Store;
 
 /// A regression ending at `end_min` (`None`: still active), of `signal`.
 fn episode(
@@ -62,7 +62,7 @@ fn a_late_regression_is_ranked_with_the_earlier_sighting_of_its_fault_in_its_pla
     assert_eq!(ids(late, &changes)[0], "near");
     // ...but its bug saw the fault 150 min earlier, inside its place.
     let bug: Vec<&DetectedRegression> = rs.iter().collect();
-    let ranked = rank_in_bug(late, &bug, &[], &changes, &SliceInterner::new());
+    let ranked = rank_in_bug(late, &bug, &[], &changes, &Store::new());
     assert_eq!(ranked[0].change.id, "true");
     // The words keep this regression's own lead, and say which sighting
     // made a change two and a half hours before it the suspect.
@@ -87,7 +87,7 @@ fn an_earlier_member_that_ended_before_the_onset_or_lies_elsewhere_is_no_sightin
     rs[0].ended_at = Some(T0 + 200 * MIN);
     let bug: Vec<&DetectedRegression> = rs.iter().collect();
     assert_eq!(
-        rank_in_bug(&rs[1], &bug, &[], &changes, &SliceInterner::new())[0]
+        rank_in_bug(&rs[1], &bug, &[], &changes, &Store::new())[0]
             .change
             .id,
         "near"
@@ -97,7 +97,7 @@ fn an_earlier_member_that_ended_before_the_onset_or_lies_elsewhere_is_no_sightin
     rs[0].scope = scope(&[("model", "atlas-l"), ("platform", "api")]);
     let bug: Vec<&DetectedRegression> = rs.iter().collect();
     assert_eq!(
-        rank_in_bug(&rs[1], &bug, &[], &changes, &SliceInterner::new())[0]
+        rank_in_bug(&rs[1], &bug, &[], &changes, &Store::new())[0]
             .change
             .id,
         "near"
@@ -113,7 +113,7 @@ fn a_place_that_only_overlaps_is_a_sighting_of_the_slices_they_share() {
     rs[0].scope = scope(&[("platform", "api"), ("region", "us-east")]);
     let bug: Vec<&DetectedRegression> = rs.iter().collect();
     assert_eq!(
-        rank_in_bug(&rs[1], &bug, &[], &changes, &SliceInterner::new())[0]
+        rank_in_bug(&rs[1], &bug, &[], &changes, &Store::new())[0]
             .change
             .id,
         "true"
@@ -159,7 +159,7 @@ fn a_later_fault_in_an_earlier_ones_place_still_goes_to_the_change_just_before_i
     let (rs, changes) = tpu_then_route(299);
     let bug: Vec<&DetectedRegression> = rs.iter().collect();
     assert_eq!(
-        rank_in_bug(&rs[1], &bug, &[], &changes, &SliceInterner::new())[0]
+        rank_in_bug(&rs[1], &bug, &[], &changes, &Store::new())[0]
             .change
             .id,
         "route"
@@ -173,7 +173,7 @@ fn a_regression_arriving_with_peers_leans_on_its_own_lead_more_than_one_seen_alo
     // Alone, it reads as the TPU fault seen late.
     let all = [tpu.clone(), late.clone()];
     let top = |r: &DetectedRegression, bug: &[&DetectedRegression]| {
-        rank_in_bug(r, bug, &all, &changes, &SliceInterner::new())[0]
+        rank_in_bug(r, bug, &all, &changes, &Store::new())[0]
             .change
             .id
             .clone()
@@ -197,13 +197,13 @@ fn an_earlier_sighting_grouped_in_another_bug_counts_too() {
     let (rs, changes) = late_fault();
     let alone = [&rs[1]];
     assert_eq!(
-        rank_in_bug(&rs[1], &alone, &[], &changes, &SliceInterner::new())[0]
+        rank_in_bug(&rs[1], &alone, &[], &changes, &Store::new())[0]
             .change
             .id,
         "near"
     );
     assert_eq!(
-        rank_in_bug(&rs[1], &alone, &rs, &changes, &SliceInterner::new())[0]
+        rank_in_bug(&rs[1], &alone, &rs, &changes, &Store::new())[0]
             .change
             .id,
         "true"
@@ -217,7 +217,7 @@ fn a_group_alarm_is_no_earlier_sighting() {
     let (mut rs, changes) = late_fault();
     rs[0].origin = ScopeOrigin::Track(TrackLevel::Group);
     assert_eq!(
-        rank_in_bug(&rs[1], &[&rs[1]], &rs, &changes, &SliceInterner::new())[0]
+        rank_in_bug(&rs[1], &[&rs[1]], &rs, &changes, &Store::new())[0]
             .change
             .id,
         "near"
@@ -251,7 +251,7 @@ fn of_several_faults_in_force_the_best_fit_counts_not_their_mean() {
     ));
     // Averaged over the three sightings the routing change would get a third
     // of its credit and lose to the deploy; it is the fault one of them is.
-    let ranked = rank_in_bug(&rs[1], &[&rs[1]], &rs, &changes, &SliceInterner::new());
+    let ranked = rank_in_bug(&rs[1], &[&rs[1]], &rs, &changes, &Store::new());
     let order: Vec<&str> = ranked.iter().map(|s| s.change.id.as_str()).collect();
     assert_eq!(order[0], "true", "{order:?}");
     // Each sighting's own lead is not this regression's: the words keep its own.
@@ -267,7 +267,7 @@ fn the_sighting_is_named_only_when_it_decides_and_its_signal_is_neutralised() {
     let (mut rs, changes) = late_fault();
     rs[0].signal = "qa\x1b]0;owned\x07\x1b[31m".into();
     let bug: Vec<&DetectedRegression> = rs.iter().collect();
-    let ranked = rank_in_bug(&rs[1], &bug, &[], &changes, &SliceInterner::new());
+    let ranked = rank_in_bug(&rs[1], &bug, &[], &changes, &Store::new());
     let why = &ranked[0].why;
     assert!(why.contains("dropped on"), "{why}");
     assert!(!why.chars().any(char::is_control), "{why:?}");
@@ -305,7 +305,7 @@ fn late_drop_top(
         ),
     ];
     let all = [seen, late.clone()];
-    rank_in_bug(&late, &[&late], &all, &changes, &SliceInterner::new())[0]
+    rank_in_bug(&late, &[&late], &all, &changes, &Store::new())[0]
         .change
         .id
         .clone()

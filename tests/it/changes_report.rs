@@ -8,7 +8,6 @@ use qualtop::cli::annotations::export;
 use qualtop::cli::check_report::CheckReport;
 use qualtop::detect::Detections;
 use qualtop::protocol::{Annotation, AnnotationState, ChangeKind};
-use qualtop::store::SliceInterner;
 use qualtop::store::Store;
 use qualtop::text::sanitize::width;
 use qualtop::view::timeline::{build_timeline, cite_suspects};
@@ -115,7 +114,7 @@ fn annotations_export_cites_the_change_that_best_explains_each_annotation() {
         updated: None,
     };
     let mut timeline = build_timeline(&[annotation], &Store::new(), None);
-    cite_suspects(&mut timeline, &changes(), &SliceInterner::new());
+    cite_suspects(&mut timeline, &changes(), &Store::new());
     let md = export::render(&timeline, TimelineFormat::Markdown);
     assert!(
         md.contains("Suspect change: deploy \"tpu-runtime v42\" to hardware=tpu ∧ platform=api, 3m before onset, same scope"),
@@ -199,8 +198,7 @@ fn a_bugs_suspect_is_dated_against_the_bugs_onset_or_names_the_regression_it_exp
         "tpu-42",
     )];
     let all = [golden.clone(), code.clone()];
-    let s =
-        bug_suspect(&[&golden, &code], &all, &changes, &SliceInterner::new()).expect("a suspect");
+    let s = bug_suspect(&[&golden, &code], &all, &changes, &Store::new()).expect("a suspect");
     assert_eq!(s.change.id, "tpu-42");
     assert_eq!(s.lead_ms, -2 * MIN);
     assert!(s.why.contains("2m after the estimated onset"), "{}", s.why);
@@ -214,8 +212,7 @@ fn a_bugs_suspect_is_dated_against_the_bugs_onset_or_names_the_regression_it_exp
         "late-7",
     )];
     let all = [golden.clone(), late.clone()];
-    let s =
-        bug_suspect(&[&golden, &late], &all, &changes, &SliceInterner::new()).expect("a suspect");
+    let s = bug_suspect(&[&golden, &late], &all, &changes, &Store::new()).expect("a suspect");
     assert_eq!(s.change.id, "late-7");
     assert!(
         s.why

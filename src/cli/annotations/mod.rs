@@ -354,7 +354,7 @@ async fn export(
             .map_err(anyhow::Error::msg)
             .context("--since")?;
         let mut timeline = crate::view::timeline::build_timeline(&annotations, &f.store, since);
-        crate::view::timeline::cite_suspects(&mut timeline, &f.changes, f.store.slices());
+        crate::view::timeline::cite_suspects(&mut timeline, &f.changes, &f.store);
         anyhow::Ok(export::render(&timeline, format))
     })?;
     print!("{text}");
