@@ -430,15 +430,16 @@ fn against(
     place: &Place,
     w: &RankWeights,
     held: Option<&Held>,
-) -> Option<(f64, Millis, ScopeFit)> {
+) -> Option<Against> {
     let f = factors_at_points(change, place.scope, place.onset, &place.points, w)?;
     let Some(held) = held else {
-        return Some((f.time * f.scope * f.kind, f.lead_ms, f.fit));
+        return Some((f.time * f.scope * f.kind, f.lead_ms, f.fit, None));
     };
     if !can_touch(&change.scope, place.scope, held.store.slices()) {
         return None;
     }
     let mut scope = f.scope;
+    let mut reached = None;
     if let (ScopeFit::Narrower(_) | ScopeFit::Overlapping, Some(d)) = (f.fit, &held.deficits) {
         let open = place
             .scope
@@ -446,10 +447,16 @@ fn against(
             .filter(|k| !change.scope.contains_key(*k))
             .count();
         let open = i32::try_from(open).unwrap_or(i32::MAX);
-        scope = w.broader_per_dim.powi(open) * d.share(held.store, &change.scope);
+        let share = d.share(held.store, &change.scope);
+        scope = w.broader_per_dim.powi(open) * share;
+        reached = Some(share);
     }
-    Some((f.time * scope * f.kind, f.lead_ms, f.fit))
+    Some((f.time * scope * f.kind, f.lead_ms, f.fit, reached))
 }
+
+/// A change against one place: its score, lead and fit, and the share of
+/// the place's drop in the slices it reached, when that was weighed.
+type Against = (f64, Millis, ScopeFit, Option<f64>);
 
 fn rank_places<'a>(
     places: &[Place],
@@ -469,16 +476,17 @@ fn rank_places<'a>(
     let mut out: Vec<Suspect<'a>> = changes
         .iter()
         .filter_map(|change| {
-            let each: Vec<(f64, Millis, ScopeFit, &Place)> = places
+            let each: Vec<(f64, Millis, ScopeFit, &Place, Option<f64>)> = places
                 .iter()
                 .zip(&held)
                 .filter_map(|(p, held)| {
-                    let (score, lead, fit) = against(change, p, w, held.as_ref())?;
-                    Some((score * p.weight, lead, fit, p))
+                    let (score, lead, fit, reached) = against(change, p, w, held.as_ref())?;
+                    Some((score * p.weight, lead, fit, p, reached))
                 })
                 .collect();
             let told = each.iter().filter(|e| e.3.evidence == Evidence::Peer);
-            let (_, lead, fit, told_by) = *told.clone().max_by(|a, b| a.0.total_cmp(&b.0))?;
+            let (_, lead, fit, told_by, reached) =
+                *told.clone().max_by(|a, b| a.0.total_cmp(&b.0))?;
             let told: f64 = told.map(|e| e.0).sum();
             let sighting = each
                 .iter()
@@ -486,6 +494,10 @@ fn rank_places<'a>(
                 .max_by(|a, b| a.0.total_cmp(&b.0));
             let earlier = sighting.map_or(0.0, |e| e.0);
             let (mut words, parts) = why(change, lead, fit);
+            if let Some(share) = reached {
+                // What stands for the dimensions it fixes: say it.
+                words.push_str(&format!(" ({:.0} % of the drop)", share * 100.0));
+            }
             let unsure = unsure_words(told_by.onset, &told_by.points);
             if let Some(unsure) = &unsure {
                 words.push_str(unsure);
@@ -494,7 +506,9 @@ fn rank_places<'a>(
             // onset reads as a mistake without it.
             let seen = sighting
                 .filter(|e| e.0 > told)
-                .map(|(_, seen_lead, _, seen)| sighting_words(*seen_lead, seen.signal, seen.scope));
+                .map(|(_, seen_lead, _, seen, _)| {
+                    sighting_words(*seen_lead, seen.signal, seen.scope)
+                });
             if let Some(seen) = &seen {
                 words.push_str(seen);
             }

@@ -550,6 +550,19 @@ fn a_change_that_reached_where_a_wide_place_dropped_beats_one_that_fits_its_dime
         .find(|s| s.change.id == "decoy")
         .unwrap();
     assert_eq!(decoy.score, 0.0, "the decoy reached none of the drop");
+    assert!(decoy.why.contains("(0 % of the drop)"), "{}", decoy.why);
+    let router = &rank_in_bug(&r, &[&r], &[], &changes, &store)[0];
+    assert!(
+        router.why.contains("overlapping scope (100 % of the drop)"),
+        "the words say what stood for the dimensions: {}",
+        router.why
+    );
+    let by_dimensions = &rank_in_bug(&r, &[&r], &[], &changes, &Store::new())[1];
+    assert!(
+        !by_dimensions.why.contains("of the drop"),
+        "{}",
+        by_dimensions.why
+    );
     // Where the drop lies on both models, each explains half of it, and the
     // decoy's place, the nearer fit, leads again.
     let both = fleet(100, &[("platform", "api"), ("region", "eu-west")]);
