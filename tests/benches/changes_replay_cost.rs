@@ -7,9 +7,7 @@
 use std::time::Instant;
 
 use qualtop::detect::{DetectedRegression, ScopeMap, ScopeOrigin, rank_in_bug};
-use qualtop::protocol::{
-    Change, ChangeKind, CowStr, Hello, Point, SignalKind, SignalRole, SignalSpec, SliceMap,
-};
+use qualtop::protocol::{Change, ChangeKind, CowStr, Point, SignalRole, SliceMap};
 use qualtop::store::Store;
 
 const MIN: i64 = 60_000;
@@ -28,22 +26,7 @@ fn scope(pairs: &[(&str, String)]) -> ScopeMap {
 fn fleet() -> Store {
     let dims = ["model", "region", "platform", "hardware"];
     let now = 1_756_771_200_000;
-    let hello = Hello {
-        protocol: 1,
-        server: "bench".into(),
-        epoch: "e".into(),
-        dimensions: dims.iter().map(|d| (*d).to_owned()).collect(),
-        signals: vec![SignalSpec {
-            name: "golden-qa".into(),
-            kind: SignalKind::Ratio,
-            role: SignalRole::Quality,
-            unit: None,
-        }],
-        bucket_ms: MIN,
-        history_ms: 60 * MIN,
-        now,
-        features: vec![],
-    };
+    let hello = super::detect_support::golden_qa_hello(&dims, now, 60 * MIN);
     let mut fleet = Store::new();
     let binding = fleet.bind_source(0, &hello).unwrap();
     fleet.set_now(now);

@@ -381,25 +381,10 @@ fn a_peer_lends_weight_never_a_suspect_that_touched_none_of_the_regressions_slic
 /// `onset_min`, and from then 80 % on the slices in `dropped` (all others
 /// stay at 90 %): a real store, as every surface ranks on.
 fn fleet(onset_min: i64, dropped: &[(&str, &str)]) -> Store {
-    use qualtop::protocol::{CowStr, Hello, Point, SignalKind, SignalSpec, SliceMap};
+    use qualtop::protocol::{CowStr, Point, SliceMap};
     let dims = ["platform", "hardware", "region", "model"];
     let start = T0 - 180 * MIN;
-    let hello = Hello {
-        protocol: 1,
-        server: "fixture".into(),
-        epoch: "e".into(),
-        dimensions: dims.iter().map(|d| (*d).to_owned()).collect(),
-        signals: vec![SignalSpec {
-            name: "golden-qa".into(),
-            kind: SignalKind::Ratio,
-            role: SignalRole::Quality,
-            unit: None,
-        }],
-        bucket_ms: MIN,
-        history_ms: 360 * MIN,
-        now: start,
-        features: vec![],
-    };
+    let hello = crate::support::detect::golden_qa_hello(&dims, start, 360 * MIN);
     let mut store = Store::new();
     let binding = store.bind_source(0, &hello).unwrap();
     let mut slices = Vec::new();

@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use qualtop::demo::{DIMENSIONS, Scenario, World};
 use qualtop::detect::{DetectionEngine, DetectionSettings};
-use qualtop::protocol::{BucketValue, CowStr, Hello, Millis, Point, SliceMap};
+use qualtop::protocol::{
+    BucketValue, CowStr, Hello, Millis, Point, SignalKind, SignalRole, SignalSpec, SliceMap,
+};
 use qualtop::store::{SourceBinding, Store};
 
 /// 2025-09-02 00:00 UTC.
@@ -193,4 +195,26 @@ pub fn member_lines(bug: &qualtop::cli::check_report::ReportedBug) -> String {
             )
         })
         .collect()
+}
+
+/// A hello for one quality rate, `golden-qa`, over `dims`, in one-minute
+/// buckets: what a store built by hand for the ranking needs.
+#[allow(dead_code)] // changes_rank's and the changes_replay bench's
+pub fn golden_qa_hello(dims: &[&str], now: Millis, history_ms: Millis) -> Hello {
+    Hello {
+        protocol: 1,
+        server: "fixture".into(),
+        epoch: "e".into(),
+        dimensions: dims.iter().map(|d| (*d).to_owned()).collect(),
+        signals: vec![SignalSpec {
+            name: "golden-qa".into(),
+            kind: SignalKind::Ratio,
+            role: SignalRole::Quality,
+            unit: None,
+        }],
+        bucket_ms: MINUTE,
+        history_ms,
+        now,
+        features: vec![],
+    }
 }
