@@ -376,6 +376,7 @@ impl CheckReport {
                     baseline: r.baseline,
                     current: r.current,
                     delta_pp: r.delta_pp,
+                    drop_table: None,
                 });
             }
             for f in monitor.findings() {
@@ -400,6 +401,7 @@ impl CheckReport {
                         baseline: ended.baseline,
                         current: ended.current,
                         delta_pp: ended.delta_pp,
+                        drop_table: None,
                     });
                 }
             }

@@ -22,6 +22,7 @@ fn reg(signal: &str, scope: &[(&str, &str)], onset: i64, end: Option<i64>) -> De
         baseline: 0.95,
         current: 0.92,
         delta_pp: -3.0,
+        drop_table: None,
     }
 }
 

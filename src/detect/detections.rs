@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::drop_table::DropTable;
 use super::onset_spread::ONSET_POINTS;
 use super::settings::DetectionSettings;
 use crate::protocol::{Millis, SignalRole};
@@ -134,6 +135,10 @@ pub struct DetectedRegression {
     pub baseline: f64,
     pub current: f64,
     pub delta_pp: f64,
+    /// Where its drop lies inside its place, measured when it was placed
+    /// (see [`DropTable`]); absent where the store could not tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_table: Option<DropTable>,
 }
 
 impl DetectedRegression {

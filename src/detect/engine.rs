@@ -12,6 +12,7 @@ use super::detections::{
     BurnEpisode, DetectedRegression, Detections, ScopeMap, ScopeOrigin, TrackAlarm, TrackFinding,
     TrackLevel, TrackState,
 };
+use super::drop_table::{Settled, keep_measured};
 use super::episode::{BurnLog, Episode, TrackId, end_member, level_of, recovered_parts, retired};
 use super::episode_onset::redate;
 use super::monitor::{Monitor, TrackKey};
@@ -50,6 +51,8 @@ pub struct DetectionEngine {
     first: Option<Millis>,
     through: Option<Millis>,
     buckets_since_fold: usize,
+    /// Where the drop of each place lies, from an onset an hour back.
+    settled: Settled,
 }
 
 impl DetectionEngine {
@@ -65,6 +68,7 @@ impl DetectionEngine {
             first: None,
             through: None,
             buckets_since_fold: 0,
+            settled: Settled::default(),
         }
     }
 
@@ -340,6 +344,7 @@ impl DetectionEngine {
             }
         }
         self.episodes.retain(|e| !e.merged);
+        keep_measured(store, &mut self.episodes, &mut self.settled, ts);
         let ended = self
             .episodes
             .iter()
@@ -463,6 +468,7 @@ impl DetectionEngine {
                 baseline: e.baseline,
                 current: e.rate,
                 delta_pp: e.delta_pp,
+                drop_table: e.drop_table.clone(),
             })
             .collect();
         regressions.sort_by_key(|r| (r.onset, r.detected_at));

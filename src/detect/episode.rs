@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::bugs::{places_apart, scope_includes};
 use super::cusum::Regression;
 use super::detections::{CauseShare, ScopeMap, ScopeOrigin, TrackLevel};
+use super::drop_table::DropTable;
 use super::monitor::TrackKey;
 use super::monitor_scope::ScopedRegression;
 use super::onset_spread::ONSET_POINTS;
@@ -62,6 +63,11 @@ pub(super) struct Episode {
     pub(super) delta_pp: f64,
     /// Merged into another episode; removed after the fold.
     pub(super) merged: bool,
+    /// Where its drop lies (see `drop_table::keep_measured`).
+    pub(super) drop_table: Option<DropTable>,
+    /// The place and onset `drop_table` was measured for, and whether the
+    /// hour after that onset was all in then (it is kept from then on).
+    pub(super) drop_measured: Option<(ScopeMap, Millis, bool)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +100,8 @@ impl Episode {
             rate: r.current,
             delta_pp: r.delta_pp,
             merged: false,
+            drop_table: None,
+            drop_measured: None,
         }
     }
 

@@ -74,6 +74,8 @@ fn part(value: u32, members: Vec<Member>) -> Episode {
         rate: 0.92,
         delta_pp: -3.0,
         merged: false,
+        drop_table: None,
+        drop_measured: None,
     }
 }
 

@@ -23,6 +23,7 @@ mod burn;
 mod config;
 mod cusum;
 mod detections;
+mod drop_table;
 mod engine;
 mod episode;
 mod episode_onset;
@@ -45,7 +46,6 @@ mod scope_table;
 mod settings;
 mod suspects;
 mod suspects_fit;
-mod suspects_share;
 mod suspects_words;
 pub mod synthetic;
 
@@ -63,6 +63,9 @@ pub use cusum::{RatioDetector, Regression, Status, Verdict, analyze};
 pub use detections::{
     BurnEpisode, CauseShare, DetectedRegression, Detections, ScopeMap, ScopeOrigin, TrackAlarm,
     TrackFinding, TrackLevel, TrackState,
+};
+pub use drop_table::{
+    DROP_AFTER_BUCKETS, DROP_BEFORE_BUCKETS, DROP_MAX_ROWS, DROP_MAX_SLICES, DropTable,
 };
 pub use engine::DetectionEngine;
 pub use glr::{DropGlr, drop_glr};

@@ -6,9 +6,9 @@
 
 use super::bugs::{ONSET_SPREAD_MS, scope_includes};
 use super::detections::{DetectedRegression, ScopeMap, ScopeOrigin};
+use super::drop_table::DropTable;
 use super::onset_spread::ONSET_POINTS;
 pub use super::suspects_fit::{ScopeFit, can_touch};
-use super::suspects_share::{Deficits, deficits};
 pub use super::suspects_words::{WhyParts, why};
 use super::suspects_words::{dated_for_bug, sighting_words, unsure_words};
 use crate::protocol::{Change, ChangeKind, Millis};
@@ -210,6 +210,7 @@ pub fn rank_at<'a>(
         weight: 1.0,
         evidence: Evidence::Peer,
         signal: "",
+        drop: None,
     };
     rank_places(&[place], changes, &RankWeights::default(), Some(store))
 }
@@ -288,8 +289,8 @@ pub fn rank_in_bug<'a>(
 ///   `model=atlas-m ∧ platform=api` and on `hardware=trainium`);
 /// - a change that reached part of a place weighs, for the dimensions the
 ///   place fixes and it does not, the share of the place's missing good in
-///   the slices it reached, where `store` holds the data to tell
-///   (`suspects_share`), instead of a flat factor per dimension it fixes: a
+///   the slices it reached, where the place's regression holds its
+///   [`DropTable`] (measured when the engine placed it), instead of a flat factor per dimension it fixes: a
 ///   wide place whose drop is all on atlas-m is the router change's to
 ///   `model=atlas-m`, not a deploy's to `model=atlas-l ∧ region=eu-west`.
 pub fn rank_in_bug_with<'a>(
@@ -389,6 +390,8 @@ struct Place<'s> {
     evidence: Evidence,
     /// The regression's signal, for the words of an earlier sighting.
     signal: &'s str,
+    /// Where its drop lies, when measured.
+    drop: Option<&'s DropTable>,
 }
 
 /// How a place's scores add up.
@@ -410,44 +413,43 @@ impl<'s> Place<'s> {
             weight,
             evidence,
             signal: &r.signal,
+            drop: r.drop_table.as_ref(),
         }
     }
 }
 
-/// What a place is ranked on: the slices the fleet serves and, where the
-/// store can tell, where the place's drop lies.
-struct Held<'s> {
-    store: &'s Store,
-    deficits: Option<Deficits>,
-}
-
 /// One change against one (scope, onset): its score, lead and fit, if it
-/// may explain it at all (in time, and on a slice the fleet serves). For a
-/// change that reached part of the place, the share of the place's missing
-/// good in its slices stands for the dimensions it fixes, when known.
+/// may explain it at all (in time, and, given the `store`, on a slice the
+/// fleet serves). For a change that reached part of the place, the share of
+/// the place's missing good in its slices stands for the dimensions it
+/// fixes, when the place's [`DropTable`] tells.
 fn against(
     change: &Change,
     place: &Place,
     w: &RankWeights,
-    held: Option<&Held>,
+    store: Option<&Store>,
 ) -> Option<Against> {
     let f = factors_at_points(change, place.scope, place.onset, &place.points, w)?;
-    let Some(held) = held else {
+    let Some(store) = store else {
         return Some((f.time * f.scope * f.kind, f.lead_ms, f.fit, None));
     };
-    if !can_touch(&change.scope, place.scope, held.store.slices()) {
+    if !can_touch(&change.scope, place.scope, store.slices()) {
         return None;
     }
     let mut scope = f.scope;
     let mut reached = None;
-    if let (ScopeFit::Narrower(_) | ScopeFit::Overlapping, Some(d)) = (f.fit, &held.deficits) {
+    let narrower = matches!(f.fit, ScopeFit::Narrower(_) | ScopeFit::Overlapping);
+    if let Some(share) = place
+        .drop
+        .filter(|_| narrower)
+        .and_then(|d| d.share(place.scope, &change.scope))
+    {
         let open = place
             .scope
             .keys()
             .filter(|k| !change.scope.contains_key(*k))
             .count();
         let open = i32::try_from(open).unwrap_or(i32::MAX);
-        let share = d.share(held.store, &change.scope);
         scope = w.broader_per_dim.powi(open) * share;
         reached = Some(share);
     }
@@ -464,23 +466,13 @@ fn rank_places<'a>(
     w: &RankWeights,
     store: Option<&Store>,
 ) -> Vec<Suspect<'a>> {
-    let held: Vec<Option<Held>> = places
-        .iter()
-        .map(|p| {
-            store.map(|store| Held {
-                store,
-                deficits: deficits(store, p.signal, p.scope, p.onset),
-            })
-        })
-        .collect();
     let mut out: Vec<Suspect<'a>> = changes
         .iter()
         .filter_map(|change| {
             let each: Vec<(f64, Millis, ScopeFit, &Place, Option<f64>)> = places
                 .iter()
-                .zip(&held)
-                .filter_map(|(p, held)| {
-                    let (score, lead, fit, reached) = against(change, p, w, held.as_ref())?;
+                .filter_map(|p| {
+                    let (score, lead, fit, reached) = against(change, p, w, store)?;
                     Some((score * p.weight, lead, fit, p, reached))
                 })
                 .collect();

@@ -257,6 +257,11 @@ fn sanitise(d: &mut Detections) {
         clean_scope(&mut r.scope);
         r.causes.iter_mut().for_each(|c| clean_scope(&mut c.scope));
         r.alarms.iter_mut().for_each(|a| clean_scope(&mut a.scope));
+        if let Some(t) = &mut r.drop_table {
+            // Cleaned as the change scopes it is matched against are.
+            t.dims.iter_mut().chain(&mut t.folded).for_each(clean);
+            t.values.iter_mut().flatten().for_each(clean);
+        }
     }
     for b in &mut d.burns {
         clean(&mut b.signal);

@@ -20,6 +20,7 @@ fn regression(ended_at: Option<Millis>) -> DetectedRegression {
         baseline: 0.99,
         current: 0.8,
         delta_pp: -19.0,
+        drop_table: None,
     }
 }
 

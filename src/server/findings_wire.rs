@@ -79,6 +79,7 @@ mod tests {
             baseline: 0.99,
             current: 0.8,
             delta_pp: -19.0,
+            drop_table: None,
         }
     }
 

@@ -124,6 +124,7 @@ mod tests {
             baseline: 0.95,
             current: 0.9,
             delta_pp: -5.0,
+            drop_table: None,
         }
     }
 

@@ -53,6 +53,7 @@ fn encode(r: &DetectedRegression) -> Value {
         "baseline": r.baseline,
         "current": r.current,
         "delta_pp": r.delta_pp,
+        "drop_table": r.drop_table,
     })
 }
 
@@ -95,6 +96,7 @@ fn decode(v: &Value) -> DetectedRegression {
         baseline: f("baseline"),
         current: f("current"),
         delta_pp: f("delta_pp"),
+        drop_table: serde_json::from_value(v["drop_table"].clone()).unwrap_or(None),
     }
 }
 

@@ -6,7 +6,9 @@
 
 use std::time::Instant;
 
-use qualtop::detect::{DetectedRegression, ScopeMap, ScopeOrigin, rank_in_bug};
+use qualtop::detect::{
+    DROP_MAX_ROWS, DetectedRegression, DropTable, ScopeMap, ScopeOrigin, rank_in_bug,
+};
 use qualtop::protocol::{Change, ChangeKind, CowStr, Point, SignalRole, SliceMap};
 use qualtop::store::Store;
 
@@ -100,6 +102,35 @@ fn regressions() -> Vec<DetectedRegression> {
             baseline: 0.9,
             current: 0.85,
             delta_pp: -5.0,
+            drop_table: None,
+        })
+        .collect()
+}
+
+/// `found`, each holding a drop table of the most rows a table keeps, by
+/// platform and region (what a share is weighed on, the table read for every
+/// change that reached part of a place).
+fn with_tables(found: &[DetectedRegression]) -> Vec<DetectedRegression> {
+    let table = DropTable {
+        onset: 0,
+        dims: vec!["platform".into(), "region".into()],
+        values: vec![
+            (0..5).map(|p| format!("p{p}")).collect(),
+            (0..20).map(|r| format!("r{r}")).collect(),
+        ],
+        rows: (0..DROP_MAX_ROWS as u32)
+            .map(|i| (vec![i % 5, i % 20], f64::from(1 + i % 7)))
+            .collect(),
+        folded: Vec::new(),
+    };
+    found
+        .iter()
+        .map(|r| DetectedRegression {
+            drop_table: Some(DropTable {
+                onset: r.onset,
+                ..table.clone()
+            }),
+            ..r.clone()
         })
         .collect()
 }
@@ -117,8 +148,10 @@ fn rank_all(found: &[DetectedRegression], changes: &[Change], served: &Store) ->
 /// The lines the bench prints.
 pub fn report() {
     let (changes, found) = (changes(), regressions());
+    let tabled = with_tables(&found);
     let none = Store::new();
     let (mut first, mut next, mut without) = (Vec::new(), Vec::new(), Vec::new());
+    let mut weighed = Vec::new();
     let (mut kept, mut all, mut slices) = (0, 0, 0);
     for _ in 0..RUNS {
         let fleet = fleet();
@@ -127,17 +160,23 @@ pub fn report() {
         first.push(s * 1e3);
         kept = n;
         next.push(rank_all(&found, &changes, &fleet).0 * 1e3);
+        weighed.push(rank_all(&tabled, &changes, &fleet).0 * 1e3);
         let (s, n) = rank_all(&found, &changes, &none);
         without.push(s * 1e3);
         all = n;
     }
     let median = super::ratio::median;
     let (first, next, without) = (median(first), median(next), median(without));
+    let weighed = median(weighed);
     println!(
         "\nranking {} regressions against {} changes on {slices} slices: knowing the slices served {first:.2} ms the first time, {next:.2} ms the next ({kept} suspects); by dimensions alone {without:.2} ms ({all} suspects; the reference, same run): {:.2}x and {:.2}x (median of {RUNS})",
         found.len(),
         changes.len(),
         first / without,
         next / without
+    );
+    println!(
+        "the same, each regression holding a drop table of {DROP_MAX_ROWS} rows: {weighed:.2} ms ({:.2}x the dimensions alone)",
+        weighed / without
     );
 }

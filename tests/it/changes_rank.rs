@@ -4,7 +4,7 @@
 //! changes_rank_sightings; on a seeded demo replay: changes_rank_replay.
 
 use qualtop::detect::{
-    DetectedRegression, ScopeFit, ScopeMap, ScopeOrigin, rank_in_bug, rank_suspects,
+    DetectedRegression, DropTable, ScopeFit, ScopeMap, ScopeOrigin, rank_in_bug, rank_suspects,
 };
 use qualtop::protocol::{Change, ChangeKind, SignalRole};
 use qualtop::store::Store;
@@ -34,6 +34,7 @@ pub fn regression(pairs: &[(&str, &str)], onset_min: i64) -> DetectedRegression 
         baseline: 0.9,
         current: 0.85,
         delta_pp: -5.0,
+        drop_table: None,
     }
 }
 
@@ -510,14 +511,21 @@ fn a_change_that_reached_where_a_wide_place_dropped_beats_one_that_fits_its_dime
             "safety-filter limits",
         ),
     ];
-    let top = |store: &Store| -> Vec<String> {
-        rank_in_bug(&r, &[&r], &[], &changes, store)
+    // The engine measures where the drop lies when it places a regression,
+    // and keeps the table with it.
+    let measured = |store: &Store| DetectedRegression {
+        drop_table: DropTable::measure(store, "golden-qa", &r.scope, r.onset),
+        ..r.clone()
+    };
+    let ranked = |r: &DetectedRegression, store: &Store| rank_in_bug(r, &[r], &[], &changes, store);
+    let top = |r: &DetectedRegression, store: &Store| -> Vec<String> {
+        ranked(r, store)
             .iter()
             .map(|s| s.change.id.clone())
             .collect()
     };
     assert_eq!(
-        top(&Store::new()),
+        top(&r, &Store::new()),
         ["decoy", "router"],
         "by dimensions alone"
     );
@@ -529,27 +537,36 @@ fn a_change_that_reached_where_a_wide_place_dropped_beats_one_that_fits_its_dime
             ("region", "eu-west"),
         ],
     );
-    assert_eq!(top(&store), ["router", "decoy"]);
-    let decoy = rank_in_bug(&r, &[&r], &[], &changes, &store)
+    assert_eq!(top(&r, &store), ["decoy", "router"], "no table, no share");
+    let r = measured(&store);
+    assert!(r.drop_table.is_some());
+    assert_eq!(top(&r, &store), ["router", "decoy"]);
+    let decoy = ranked(&r, &store)
         .into_iter()
         .find(|s| s.change.id == "decoy")
         .unwrap();
     assert_eq!(decoy.score, 0.0, "the decoy reached none of the drop");
     assert!(decoy.why.contains("(0 % of the drop)"), "{}", decoy.why);
-    let router = &rank_in_bug(&r, &[&r], &[], &changes, &store)[0];
+    let router = &ranked(&r, &store)[0];
     assert!(
         router.why.contains("overlapping scope (100 % of the drop)"),
         "the words say what stood for the dimensions: {}",
         router.why
     );
-    let by_dimensions = &rank_in_bug(&r, &[&r], &[], &changes, &Store::new())[1];
-    assert!(
-        !by_dimensions.why.contains("of the drop"),
-        "{}",
-        by_dimensions.why
-    );
+    // The table travels with the regression: a surface whose store no
+    // longer holds the hours around the onset (its window slid, or it
+    // started later) ranks the same.
+    let later: Vec<String> = ranked(&r, &Store::new())
+        .iter()
+        .map(|s| format!("{} {:.3} {}", s.change.id, s.score, s.why))
+        .collect();
+    let now: Vec<String> = ranked(&r, &store)
+        .iter()
+        .map(|s| format!("{} {:.3} {}", s.change.id, s.score, s.why))
+        .collect();
+    assert_eq!(later, now);
     // Where the drop lies on both models, each explains half of it, and the
     // decoy's place, the nearer fit, leads again.
     let both = fleet(100, &[("platform", "api"), ("region", "eu-west")]);
-    assert_eq!(top(&both), ["decoy", "router"]);
+    assert_eq!(top(&measured(&both), &both), ["decoy", "router"]);
 }

@@ -28,6 +28,7 @@ fn reg(signal: &str, scope: &[(&str, &str)], onset: i64, end: Option<i64>) -> De
         baseline: 0.95,
         current: 0.91,
         delta_pp: -4.0,
+        drop_table: None,
     }
 }
 

@@ -119,6 +119,7 @@ fn regression(ended_at: Option<Millis>) -> DetectedRegression {
         baseline: 0.9,
         current: 0.869,
         delta_pp: -3.1,
+        drop_table: None,
     }
 }
 

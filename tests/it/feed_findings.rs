@@ -117,15 +117,31 @@ async fn findings_with_terminal_escapes_are_neutralised_on_the_way_in() {
         let (fleet, _server, _feed, mut conn) = live_with_findings().await;
         // A signal this client does not serve is left out, so the escape is
         // in the scope of a known one too.
-        conn.send_text(findings(
+        // And in where its drop lies, which a client ranks suspects by.
+        let frame: serde_json::Value = serde_json::from_str(&findings(
             "run-1",
             "quality",
             json!({"model\u{1b}]0;pwned\u{7}": "m2\u{1b}[2J\u{1b}[31m"}),
         ))
-        .await;
+        .unwrap();
+        let mut frame = frame;
+        frame["detections"]["regressions"][0]["drop_table"] = json!({
+            "onset": T0 + 40 * 60_000,
+            "dims": ["region\u{1b}[2J"],
+            "values": [["eu\u{1b}]0;pwned\u{7}", "us"]],
+            "rows": [[[0], 12.5], [[1], 3.0]],
+            "folded": ["zone\u{1b}[31m"]
+        });
+        conn.send_text(frame.to_string()).await;
         assert!(fleet_holds(&fleet, WAIT, |f| f.detections.regressions.len() == 1).await);
         let d = fleet.read(|f| f.detections.clone());
         assert!(no_escape(&d), "{d:?}");
+        let table = d.regressions[0]
+            .drop_table
+            .as_ref()
+            .expect("the table is kept");
+        assert_eq!(table.rows.len(), 2);
+        assert!(table.values[0][0].starts_with("eu"));
         assert!(d.regressions[0].scope.values().any(|v| v.starts_with("m2")));
     })
     .await;

@@ -16,6 +16,7 @@ mod annotations_process;
 mod annotations_sync;
 mod changes_cli;
 mod changes_demo;
+mod changes_drop_table;
 mod changes_promql;
 mod changes_rank;
 mod changes_rank_onset;

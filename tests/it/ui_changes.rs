@@ -66,6 +66,7 @@ fn fleet_with_changes(title: &str) -> Fleet {
             baseline: 0.9,
             current: 0.82,
             delta_pp: -8.0,
+            drop_table: None,
         }],
         ..Detections::default()
     };
