@@ -18,6 +18,10 @@ const SERVES_KEPT: usize = 65_536;
 /// id; `u32::MAX`: a value no slice has), by dimension.
 pub(super) type Place = Box<[(u32, u32)]>;
 
+/// A place as the scans read it: (dimension index, value id; `None`: a
+/// value no slice has), by dimension.
+type Wanted = Vec<(usize, Option<u32>)>;
+
 impl SliceInterner {
     /// Whether any slice held lies in the place `scope` names ((dimension,
     /// value) pairs, all of which must hold; none: the whole fleet). A
@@ -31,12 +35,7 @@ impl SliceInterner {
         if self.slices.is_empty() {
             return None;
         }
-        let mut wanted: Vec<(usize, Option<u32>)> = Vec::new();
-        for (name, value) in scope {
-            let d = self.dimension_index(name)?;
-            let id = self.lookup_value(d, value).filter(|&v| v != EMPTY_VALUE);
-            wanted.push((d, id));
-        }
+        let mut wanted = self.wanted(scope)?;
         wanted.sort_unstable();
         wanted.dedup();
         let place: Place = wanted
@@ -56,31 +55,14 @@ impl SliceInterner {
         answer
     }
 
-    /// [`Self::serves`] without the answers kept: `wanted` holds (dimension
-    /// index, value id; `None`: a value no slice has).
+    /// [`Self::serves`] without the answers kept.
     fn scan(&self, wanted: &[(usize, Option<u32>)]) -> Option<bool> {
-        let with = |d: usize, v: Option<u32>| {
-            let table = &self.values[d];
-            let named = v.map_or(&[][..], |v| &table.slices[v as usize][..]);
-            table.slices[EMPTY_VALUE as usize].iter().chain(named)
-        };
-        let count = |&&(d, v): &&(usize, Option<u32>)| {
-            let table = &self.values[d];
-            table.slices[EMPTY_VALUE as usize].len()
-                + v.map_or(0, |v| table.slices[v as usize].len())
-        };
-        let Some(&(d, v)) = wanted.iter().min_by_key(count) else {
+        let Some((_, candidates)) = self.rarest(wanted) else {
             return Some(true);
         };
-        let fits = |id: u32| {
-            let key = &self.slices[id as usize];
-            wanted
-                .iter()
-                .all(|&(d, v)| key[d] == EMPTY_VALUE || Some(key[d]) == v)
-        };
         let mut looked = 0;
-        for &id in with(d, v) {
-            if fits(id) {
+        for id in candidates {
+            if self.fits(wanted, id) {
                 return Some(true);
             }
             looked += 1;
@@ -101,42 +83,61 @@ impl SliceInterner {
         scope: impl IntoIterator<Item = (&'s str, &'s str)>,
         most: usize,
     ) -> Option<Vec<SliceId>> {
-        let mut wanted: Vec<(usize, Option<u32>)> = Vec::new();
-        for (name, value) in scope {
-            let d = self.dimension_index(name)?;
-            let id = self.lookup_value(d, value).filter(|&v| v != EMPTY_VALUE);
-            wanted.push((d, id));
-        }
-        let candidates: Vec<u32> = match wanted.iter().min_by_key(|&&(d, v)| {
-            let table = &self.values[d];
-            table.slices[EMPTY_VALUE as usize].len()
-                + v.map_or(0, |v| table.slices[v as usize].len())
-        }) {
-            None => (0..self.slices.len() as u32).collect(),
-            Some(&(d, v)) => {
-                let table = &self.values[d];
-                let named = v.map_or(&[][..], |v| &table.slices[v as usize][..]);
-                let mut c = table.slices[EMPTY_VALUE as usize].clone();
-                c.extend_from_slice(named);
-                c
-            }
+        let wanted = self.wanted(scope)?;
+        let Some((count, candidates)) = self.rarest(&wanted) else {
+            return (self.slices.len() <= most)
+                .then(|| (0..self.slices.len() as u32).map(SliceId).collect());
         };
-        if candidates.len() > most {
+        if count > most {
             return None;
         }
-        let fits = |id: u32| {
-            let key = &self.slices[id as usize];
-            wanted
-                .iter()
-                .all(|&(d, v)| key[d] == EMPTY_VALUE || Some(key[d]) == v)
-        };
         Some(
             candidates
-                .into_iter()
-                .filter(|&id| fits(id))
+                .filter(|&id| self.fits(&wanted, id))
                 .map(SliceId)
                 .collect(),
         )
+    }
+
+    /// `scope` by dimension index and value id; `None` when a dimension
+    /// named is unknown.
+    fn wanted<'s>(&self, scope: impl IntoIterator<Item = (&'s str, &'s str)>) -> Option<Wanted> {
+        scope
+            .into_iter()
+            .map(|(name, value)| {
+                let d = self.dimension_index(name)?;
+                let id = self.lookup_value(d, value).filter(|&v| v != EMPTY_VALUE);
+                Some((d, id))
+            })
+            .collect()
+    }
+
+    /// The slices that may lie in `wanted`, from its rarest value: those
+    /// with that value or none for its dimension, and how many. `None`:
+    /// `wanted` names no dimension (every slice may).
+    fn rarest<'a>(
+        &'a self,
+        wanted: &[(usize, Option<u32>)],
+    ) -> Option<(usize, impl Iterator<Item = u32> + 'a)> {
+        let with = |&(d, v): &(usize, Option<u32>)| {
+            let table = &self.values[d];
+            let named = v.map_or(&[][..], |v| &table.slices[v as usize][..]);
+            let without = &table.slices[EMPTY_VALUE as usize][..];
+            (
+                without.len() + named.len(),
+                without.iter().chain(named).copied(),
+            )
+        };
+        wanted.iter().map(with).min_by_key(|(count, _)| *count)
+    }
+
+    /// Whether slice `id` lies in `wanted` (a slice without a value for a
+    /// dimension counts).
+    fn fits(&self, wanted: &[(usize, Option<u32>)], id: u32) -> bool {
+        let key = &self.slices[id as usize];
+        wanted
+            .iter()
+            .all(|&(d, v)| key[d] == EMPTY_VALUE || Some(key[d]) == v)
     }
 
     pub(super) fn forget_served(&mut self) {
