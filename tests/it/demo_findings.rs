@@ -85,6 +85,16 @@ async fn a_late_screen_and_check_show_the_demo_servers_own_findings() {
                 .collect::<Vec<_>>()
         ))
     );
+    // Where each drop lies travels with the regression, as the server
+    // measured it, for the client to rank suspects by.
+    let tables = fleet.read(|f| {
+        f.detections
+            .regressions
+            .iter()
+            .filter(|r| r.drop_table.is_some())
+            .count()
+    });
+    assert!(tables > 0, "the client kept no drop table");
     let screen: Vec<(String, Millis)> = fleet.read(|f| {
         f.detections
             .regressions
