@@ -143,10 +143,13 @@ pub(super) fn keep_measured(
     let bucket = store.bucket_ms().max(1);
     let newest = through.div_euclid(bucket);
     for e in episodes.iter_mut() {
-        let key = (e.onset, e.signal, e.scope.clone());
-        if e.drop_measured.as_ref() == Some(&(key.2.clone(), key.0, true)) {
+        let done = e.drop_measured.as_ref();
+        if done
+            .is_some_and(|(place, onset, all_in)| *all_in && *onset == e.onset && *place == e.scope)
+        {
             continue;
         }
+        let key = (e.onset, e.signal, e.scope.clone());
         let table = if let Some(table) = settled.0.get(&key) {
             table.clone()
         } else {
