@@ -23,6 +23,7 @@
 //! goes on; telling one fault from the next on the same slices is
 //! [`place_undone`](super::place_undone)'s to do.
 
+use super::bugs::scope_includes;
 use super::episode::Episode;
 use super::monitor::TrackKey;
 use super::onset::{
@@ -75,7 +76,7 @@ pub(super) fn places_back(
     let young = bucket * (BACK_FOR_MS / bucket + i64::try_from(MIN_PART).unwrap_or(0));
     open_episodes(episodes, signal)
         .filter(|(_, e)| now - e.onset >= young && e.baseline.is_finite())
-        .filter(|(_, e)| held_by_leaves_alone(e))
+        .filter(|(_, e)| held_by_leaves_alone(store, e))
         .filter_map(|(i, e)| {
             // A rise that ends it lies within the last hours, however old
             // the regression: each fold reads no more than `REACH_MS`.
@@ -105,16 +106,22 @@ pub(super) fn open_episodes(
         .filter(move |(_, e)| e.signal == signal && e.ended_at.is_none() && !e.merged)
 }
 
-/// Whether every alarm `e` still holds is a leaf's: its group and fleet
-/// detectors, pooling far more trials, are back. While one of them is in
-/// alarm the fault is still seen where trials are many, and the episode
-/// goes on as before (a fault that weakens for an hour in one region is
-/// not over).
-fn held_by_leaves_alone(e: &Episode) -> bool {
+/// Whether no alarm `e` still holds is a group or fleet detector's that
+/// lies inside its place: such a detector pools far more trials than a
+/// leaf, and while it is in alarm the fault is still seen where trials are
+/// many, so the episode goes on (a fault that weakens for an hour in one
+/// region is not over). A group wider than the place (`hardware=tpu` for
+/// `hardware=tpu ∧ model=atlas-s`) says nothing of it: another fault in
+/// the rest of the group (routing's atlas-m on TPU) keeps it in alarm long
+/// after this place came back.
+fn held_by_leaves_alone(store: &Store, e: &Episode) -> bool {
     e.members
         .iter()
         .filter(|m| m.ended_at.is_none())
-        .all(|m| matches!(m.key, TrackKey::Slice(_)))
+        .all(|m| match m.key {
+            TrackKey::Slice(_) => true,
+            key => !scope_includes(&e.scope, &key.to_map(store)),
+        })
 }
 
 #[cfg(test)]

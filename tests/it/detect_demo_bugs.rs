@@ -33,6 +33,9 @@ struct Run {
     /// The routing bug alone left: the TPU misconfiguration ended at +425,
     /// the compiler bug at +542.
     routing_left: Snapshot,
+    /// At +650, 108 minutes after the compiler bug's rollback, with the
+    /// routing bug still on.
+    compiler_back: Snapshot,
     /// Two hours after the last fault (routing) ended at +760.
     all_over: Snapshot,
 }
@@ -64,12 +67,15 @@ fn run() -> &'static Run {
         let all_three = snapshot(&replay, &live);
         replay.run(&mut live, 160);
         let routing_left = snapshot(&replay, &live);
-        replay.run(&mut live, 320);
+        replay.run(&mut live, 90);
+        let compiler_back = snapshot(&replay, &live);
+        replay.run(&mut live, 230);
         let all_over = snapshot(&replay, &live);
         Run {
             tpu_only,
             all_three,
             routing_left,
+            compiler_back,
             all_over,
         }
     })
@@ -215,6 +221,42 @@ fn no_place_holds_two_regressions_of_one_signal_at_once() {
             }
         }
     }
+}
+
+#[test]
+fn a_bug_ends_once_its_place_is_back_though_a_wider_group_stays_in_alarm() {
+    // The compiler bug (golden-qa on `hardware=tpu ∧ model=atlas-s`) is
+    // rolled back at +542. The routing fault's atlas-m on TPU keeps the
+    // `hardware=tpu` and `platform=api` golden-qa detectors in alarm for
+    // hours; they are wider than its place and say nothing of it, so its
+    // place reading back for an hour ends it (it read REGRESSION until
+    // about +756 while they held it).
+    let s = &run().compiler_back;
+    let all = describe(&s.bugs);
+    let compiler: Vec<_> = s
+        .bugs
+        .iter()
+        .filter(|b| {
+            b.regressions.iter().any(|r| {
+                r.signal == "golden-qa"
+                    && (115..140).contains(&minute(r.onset))
+                    && r.slice.get("model").map(String::as_str) == Some("atlas-s")
+            })
+        })
+        .collect();
+    assert!(!compiler.is_empty(), "{all}");
+    for bug in compiler {
+        assert!(!bug.active, "{all}");
+        let end = bug.ended_at.map(minute);
+        assert!(end.is_some_and(|m| (480..=560).contains(&m)), "{all}");
+    }
+    // The routing bug, on the same TPU slices of atlas-m, goes on.
+    assert!(
+        s.bugs
+            .iter()
+            .any(|b| b.active && onsets(b).iter().any(|m| (295..320).contains(m))),
+        "{all}"
+    );
 }
 
 #[test]
