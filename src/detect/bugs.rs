@@ -380,6 +380,15 @@ fn sighted_late(fault: &DetectedRegression, late: &DetectedRegression) -> bool {
         && (!inside || leaf_as_deep)
 }
 
+/// Whether `fault`, placed by the scope search, was in force where and when
+/// the leaf alarm `leaf` began, more than [`ONSET_SPREAD_MS`] after it.
+fn holds_leaf_late(fault: &DetectedRegression, leaf: &DetectedRegression) -> bool {
+    fault.origin == ScopeOrigin::Cause
+        && fault.onset < leaf.onset - ONSET_SPREAD_MS
+        && fault.covers(leaf.onset)
+        && scope_includes(&fault.scope, &leaf.scope)
+}
+
 /// How much deeper than the fault around it a leaf alarm's drop may be and
 /// still be that fault seen late (see [`sighted_late`]): one slice's
 /// figures are noisy, a fault stacked on another is usually several times
@@ -445,6 +454,36 @@ where
             .filter(|&j| j != i && sighted_late(regressions[j], late))
             .map(|j| root(&mut parent, j))
             .collect();
+        faults.sort_unstable();
+        faults.dedup();
+        if let [fault] = faults[..] {
+            let ri = root(&mut parent, i);
+            parent[ri] = fault;
+        }
+    }
+    // A leaf alarm still alone inside the place of one fault in force,
+    // on a signal that fault was not placed on there: one slice's few
+    // cases a minute take hours to show a small drop, and a fault of its
+    // own on one slice of another's place is the rarer story (routing's
+    // language-consistency on one eu-west GPU slice at +568, hours into
+    // it). Where the fault was placed on the leaf's own signal,
+    // [`sighted_late`] has decided.
+    let alone = singletons(&mut parent);
+    for i in (0..n).filter(|&i| alone[i]) {
+        let leaf = regressions[i];
+        if leaf.origin != ScopeOrigin::Track(TrackLevel::Leaf) {
+            continue;
+        }
+        let holding: Vec<usize> = (0..n)
+            .filter(|&j| j != i && holds_leaf_late(regressions[j], leaf))
+            .collect();
+        if holding
+            .iter()
+            .any(|&j| regressions[j].signal == leaf.signal)
+        {
+            continue;
+        }
+        let mut faults: Vec<usize> = holding.iter().map(|&j| root(&mut parent, j)).collect();
         faults.sort_unstable();
         faults.dedup();
         if let [fault] = faults[..] {

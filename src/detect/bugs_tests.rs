@@ -390,22 +390,50 @@ fn a_leaf_inside_a_fault_in_force_as_deep_as_it_is_that_fault_seen_late() {
 }
 
 #[test]
-fn a_leaf_inside_a_fault_is_its_own_bug_when_much_deeper_placed_by_the_search_or_on_another_signal()
-{
+fn a_leaf_inside_a_fault_is_its_own_bug_when_much_deeper_or_placed_by_the_search() {
     // Three times the fault's drop: another fault on top of it.
     assert_eq!(group_bugs(&compiler_and_a_leaf_inside(-3.6)).len(), 2);
     // Placed there by the scope search, not one slice's alarm.
     let mut rs = compiler_and_a_leaf_inside(-1.7);
     rs[1].origin = ScopeOrigin::Cause;
     assert_eq!(group_bugs(&rs).len(), 2);
-    // Another signal.
-    let mut rs = compiler_and_a_leaf_inside(-1.7);
-    rs[1].signal = "uf".into();
-    assert_eq!(group_bugs(&rs).len(), 2);
     // Within the onset spread it is a peer, grouped as before either way.
     let mut rs = compiler_and_a_leaf_inside(-3.6);
     rs[1].onset = 125 * MIN;
     assert_eq!(group_bugs(&rs).len(), 1);
+}
+
+#[test]
+fn a_lone_leaf_on_another_signal_inside_one_fault_in_force_is_that_fault() {
+    // A user-feedback leaf inside the compiler bug's golden-qa place, hours
+    // in: one slice's view of the fault in force there, however deep.
+    let mut rs = compiler_and_a_leaf_inside(-3.6);
+    rs[1].signal = "uf".into();
+    let bugs = group_bugs(&rs);
+    assert_eq!(bugs.len(), 1, "{bugs:?}");
+    assert_eq!(bugs[0].onset(), 122 * MIN);
+    // Placed on the leaf's own signal there too, and much deeper than
+    // that: the same-signal rule decides (a fault on top of it).
+    let mut rs = compiler_and_a_leaf_inside(-3.6);
+    rs[1].signal = "uf".into();
+    let mut uf = rs[0].clone();
+    uf.signal = "uf".into();
+    rs.push(uf);
+    assert_eq!(group_bugs(&rs).len(), 2);
+    // Two faults of two bugs hold it: which one is not known.
+    let mut rs = compiler_and_a_leaf_inside(-1.7);
+    rs[1].signal = "uf".into();
+    rs.push(reg("cs", &[("hardware", "tpu")], 30, None));
+    assert_eq!(group_bugs(&rs).len(), 3);
+    // Outside the fault's place, or begun before it was in force: alone.
+    let mut rs = compiler_and_a_leaf_inside(-1.7);
+    rs[1].signal = "uf".into();
+    rs[1].scope.insert("model".into(), "m".into());
+    assert_eq!(group_bugs(&rs).len(), 2);
+    let mut rs = compiler_and_a_leaf_inside(-1.7);
+    rs[1].signal = "uf".into();
+    rs[0].ended_at = Some(150 * MIN);
+    assert_eq!(group_bugs(&rs).len(), 2);
 }
 
 #[test]
