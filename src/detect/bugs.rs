@@ -395,6 +395,27 @@ fn holds_leaf_late(fault: &DetectedRegression, leaf: &DetectedRegression) -> boo
 /// its depth.
 pub const LEAF_SEEN_LATE_DEPTH: f64 = 2.0;
 
+/// The root of `i` in the union-find `parent`.
+fn root(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// Joins `i` to the group of `faults` when they all lie in one group; two
+/// groups could be it, so it stays where it is.
+fn join_the_one(parent: &mut [usize], i: usize, faults: &[usize]) {
+    let mut roots: Vec<usize> = faults.iter().map(|&j| root(parent, j)).collect();
+    roots.sort_unstable();
+    roots.dedup();
+    if let [fault] = roots[..] {
+        let ri = root(parent, i);
+        parent[ri] = fault;
+    }
+}
+
 /// The regressions given, grouped into bugs, each bug's members in the
 /// order given, bugs by their first member's position.
 pub fn group_bugs<'a, I>(regressions: I) -> Vec<Bug<'a>>
@@ -404,13 +425,6 @@ where
     let regressions: Vec<&DetectedRegression> = regressions.into_iter().collect();
     let n = regressions.len();
     let mut parent: Vec<usize> = (0..n).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
     // Which regressions are a group of their own.
     fn singletons(parent: &mut [usize]) -> Vec<bool> {
         let n = parent.len();
@@ -450,16 +464,10 @@ where
     let alone = singletons(&mut parent);
     for i in (0..n).filter(|&i| alone[i]) {
         let late = regressions[i];
-        let mut faults: Vec<usize> = (0..n)
+        let faults: Vec<usize> = (0..n)
             .filter(|&j| j != i && sighted_late(regressions[j], late))
-            .map(|j| root(&mut parent, j))
             .collect();
-        faults.sort_unstable();
-        faults.dedup();
-        if let [fault] = faults[..] {
-            let ri = root(&mut parent, i);
-            parent[ri] = fault;
-        }
+        join_the_one(&mut parent, i, &faults);
     }
     // A leaf alarm still alone inside the place of one fault in force,
     // on a signal that fault was not placed on there: one slice's few
@@ -483,13 +491,7 @@ where
         {
             continue;
         }
-        let mut faults: Vec<usize> = holding.iter().map(|&j| root(&mut parent, j)).collect();
-        faults.sort_unstable();
-        faults.dedup();
-        if let [fault] = faults[..] {
-            let ri = root(&mut parent, i);
-            parent[ri] = fault;
-        }
+        join_the_one(&mut parent, i, &holding);
     }
     let mut groups: Vec<(usize, Bug<'a>)> = Vec::new();
     for (i, r) in regressions.iter().enumerate() {

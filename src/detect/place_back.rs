@@ -11,9 +11,11 @@
 //! change of its baseline and favours the baseline over a drop of the
 //! smallest change by [`HOLD_LLR`]. The episode then ends at that step,
 //! and its draining alarms open nothing new (they are its tail). Only an
-//! episode that leaf alarms alone hold is asked: while a group or fleet
-//! detector is still in alarm there, the fault is still seen where trials
-//! are many.
+//! episode that no group or fleet detector inside its place holds is
+//! asked: while one is still in alarm there, the fault is still seen where
+//! trials are many. A wider group's alarm (`hardware=tpu` for
+//! `hardware=tpu ∧ model=atlas-s`) may be another fault's and does not
+//! count.
 //!
 //! An hour, not minutes: a fault that comes and goes (the demo's compiler
 //! bug, on in 60 % of its 20-minute blocks) must not end at each pause.
@@ -76,7 +78,7 @@ pub(super) fn places_back(
     let young = bucket * (BACK_FOR_MS / bucket + i64::try_from(MIN_PART).unwrap_or(0));
     open_episodes(episodes, signal)
         .filter(|(_, e)| now - e.onset >= young && e.baseline.is_finite())
-        .filter(|(_, e)| held_by_leaves_alone(store, e))
+        .filter(|(_, e)| held_inside_by_leaves_alone(store, e))
         .filter_map(|(i, e)| {
             // A rise that ends it lies within the last hours, however old
             // the regression: each fold reads no more than `REACH_MS`.
@@ -114,7 +116,7 @@ pub(super) fn open_episodes(
 /// `hardware=tpu ∧ model=atlas-s`) says nothing of it: another fault in
 /// the rest of the group (routing's atlas-m on TPU) keeps it in alarm long
 /// after this place came back.
-fn held_by_leaves_alone(store: &Store, e: &Episode) -> bool {
+fn held_inside_by_leaves_alone(store: &Store, e: &Episode) -> bool {
     e.members
         .iter()
         .filter(|m| m.ended_at.is_none())
