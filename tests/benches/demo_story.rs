@@ -21,6 +21,10 @@
 //!
 //! No goal is set here: this is the yardstick for changes to how
 //! regressions are grouped, dated and ended (docs/measurements.md).
+//!
+//! `DEMO_STORY_DEBUG=1` also prints, at every check that is off or holds a
+//! stray onset, each bug in force with its members; `DEMO_STORY_SEEDS=2,2025`
+//! replays only those seeds.
 
 // A bench that cannot set up panics with what it expected; pedantic guards src/.
 #![allow(clippy::unwrap_used, clippy::pedantic)]
@@ -32,7 +36,7 @@ mod detect_support;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use detect_support::{DemoReplay, engine, minute};
+use detect_support::{DemoReplay, engine, member_lines, minute};
 use qualtop::cli::check_report::reported_bugs;
 use qualtop::demo::Scenario;
 
@@ -119,6 +123,17 @@ fn replay(seed: u64, faults: &[(String, i64, i64)]) -> Story {
             story.over += (n - expect).max(0);
             story.under += (expect - n).max(0);
             story.stray += stray;
+            if debug() && (n != expect || stray > 0) {
+                println!("seed {seed} +{t}: {n} bugs in force, {expect} faults");
+                for b in &active {
+                    println!(
+                        "  {} since +{}{}",
+                        b.where_text,
+                        minute(b.onset),
+                        member_lines(b)
+                    );
+                }
+            }
             story.line.push_str(&format!(" {n}/{expect}"));
             if stray > 0 {
                 story.line.push_str(&format!("!{stray}"));
@@ -133,6 +148,23 @@ fn replay(seed: u64, faults: &[(String, i64, i64)]) -> Story {
         t += CLEAR_STEP;
     }
     story
+}
+
+fn debug() -> bool {
+    std::env::var_os("DEMO_STORY_DEBUG").is_some()
+}
+
+/// `DEMO_STORY_SEEDS` (comma-separated), or every seed.
+fn seeds() -> Vec<u64> {
+    std::env::var("DEMO_STORY_SEEDS").map_or(SEEDS.to_vec(), |s| {
+        s.split(',')
+            .map(|x| {
+                x.trim()
+                    .parse()
+                    .expect("DEMO_STORY_SEEDS: comma-separated seeds")
+            })
+            .collect()
+    })
 }
 
 fn main() {
@@ -154,7 +186,8 @@ fn main() {
     let started = Instant::now();
     let (mut over, mut under, mut stray) = (0, 0, 0);
     let mut clears = Vec::new();
-    for seed in SEEDS {
+    let seeds = seeds();
+    for &seed in &seeds {
         let s = replay(seed, &faults);
         println!(
             "| {seed} | {} ({}, {}) | {} | {} |{} |",
@@ -181,7 +214,7 @@ fn main() {
     };
     println!(
         "all {} seeds: off {} (over {over}, under {under}); stray onsets {stray}; clear after the last fault: median {} min ({}–{}); {:.0} s",
-        SEEDS.len(),
+        seeds.len(),
         over + under,
         shown(clears[clears.len() / 2]),
         shown(clears[0]),
