@@ -1,5 +1,6 @@
 //! Tests of `detect::bugs`.
 use super::*;
+use crate::detect::TrackLevel;
 use crate::protocol::SignalRole;
 
 const MIN: Millis = 60_000;

@@ -17,6 +17,7 @@
 //! - [`rank_suspects`]: which reported change explains a regression.
 
 mod baseline;
+mod bug_grouping;
 mod bug_scope;
 mod bugs;
 mod burn;
@@ -45,6 +46,7 @@ pub mod scope_synth;
 mod scope_table;
 mod settings;
 mod suspects;
+mod suspects_factors;
 mod suspects_fit;
 mod suspects_words;
 pub mod synthetic;
