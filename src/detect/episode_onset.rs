@@ -7,11 +7,15 @@
 //! the compiler bug on `hardware=tpu ∧ model=atlas-s` read `since` the TPU
 //! misconfiguration's start, an hour before its own deploy. Once the scope
 //! search places it, it is dated on its place; an alarm outside the place
-//! that a merge or a broad fold brings along does not date it either.
+//! that a merge or a broad fold brings along does not date it either. Nor
+//! does an alarm that began before the store's window, once the window
+//! shows the place's own step (see [`dated_in_window`]), or one that began
+//! long before it in a place it moved to.
 
-use super::bugs::scope_includes;
+use super::bugs::{ONSET_SPREAD_MS, scope_includes};
+use super::detections::{ScopeMap, ScopeOrigin};
 use super::episode::{Episode, Member};
-use super::onset::{Dated, dated_in_store};
+use super::onset::{Dated, MIN_PART, dated_in_store, onset_spread, place_series, step_onset};
 use super::suspects::ScopeFit;
 use crate::protocol::Millis;
 use crate::store::{SignalId, Store};
@@ -83,10 +87,27 @@ pub(super) fn redate(store: &Store, episodes: &mut [Episode], signal: SignalId) 
                 .map(|(_, o)| o.onset)
                 .max()
                 .unwrap_or(Millis::MIN);
-            dated_in_store(store, signal, &scope, start, detected, not_before)
+            let placed = e.origin == ScopeOrigin::Cause;
+            match placed
+                .then(|| dated_in_window(store, signal, &scope, start))
+                .flatten()
+            {
+                Some(within) => within,
+                None => dated_in_store(store, signal, &scope, start, detected, not_before),
+            }
         } else {
-            // Earlier only by an alarm's start: a point, as sure as that.
-            let at = e.onset.min(start);
+            // Earlier only by an alarm's start: a point, as sure as that;
+            // and by no more than [`ONSET_SPREAD_MS`]. An alarm that began
+            // long before this regression in the place it moved to began
+            // with another fault there, which keeps it in alarm: routing's
+            // regression moving to `model=atlas-m ∧ platform=api ∧
+            // region=us-west` at +377 took a TPU leaf alarm's +63 and held
+            // the TPU bug in force after its fix.
+            let at = if e.onset - start <= ONSET_SPREAD_MS {
+                e.onset.min(start)
+            } else {
+                e.onset
+            };
             if at == e.onset {
                 Dated {
                     at,
@@ -101,4 +122,33 @@ pub(super) fn redate(store: &Store, episodes: &mut [Episode], signal: SignalId) 
         e.onset_spread = onset.spread;
         e.dated = Some((scope, start));
     }
+}
+
+/// A regression placed or narrowed where its alarms began before the store's
+/// oldest bucket (`start`): dated at the step its place's series shows
+/// inside the window, when that series shows one ([`step_onset`], parts of
+/// [`MIN_PART`]); `None` when the store holds `start`, or no step. The
+/// scope search places a cause at one of routing's regions hours into it
+/// (+550 on the demo) from alarms running since the TPU misconfiguration
+/// (+60): what the window holds of that place is routing's step at +300,
+/// not a drop from +60 no series here can show.
+fn dated_in_window(
+    store: &Store,
+    signal: SignalId,
+    scope: &ScopeMap,
+    start: Millis,
+) -> Option<Dated> {
+    let head = store.head()?;
+    let oldest = head - i64::try_from(store.capacity()).ok()? + 1;
+    if store.bucket_of(start) >= oldest {
+        return None;
+    }
+    let from = store.bucket_start(oldest);
+    let to = store.bucket_start(head);
+    let series = place_series(store, signal, scope, from, to)?;
+    let step = step_onset(&series, MIN_PART)?;
+    Some(Dated {
+        at: step.at,
+        spread: onset_spread(&series, step.at),
+    })
 }

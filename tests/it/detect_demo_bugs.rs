@@ -283,3 +283,63 @@ fn two_hours_after_the_last_fault_ended_no_bug_is_in_force() {
         .max();
     assert!(last_end.is_some_and(|m| m >= 700), "{all}");
 }
+
+/// The built-in demo's 6 h screen at +600: the store no longer holds the
+/// TPU misconfiguration's start (+60).
+fn six_hour_screen_at_600() -> &'static Snapshot {
+    static AT_600: OnceLock<Snapshot> = OnceLock::new();
+    AT_600.get_or_init(|| {
+        let mut replay = DemoReplay::new(Scenario::builtin().unwrap(), 2025, -360, 360);
+        let mut live = engine();
+        replay.run(&mut live, 360 + 600);
+        snapshot(&replay, &live)
+    })
+}
+
+#[test]
+fn a_routing_regression_is_dated_at_routings_step_though_its_alarms_began_with_the_tpu_fault() {
+    // code-syntax on atlas-m's first-party regions dropped a little from
+    // +60 (their TPU slices) and far more from +300 (routing). Its alarms
+    // there have run since +60. The scope search places routing's
+    // regressions at `model=atlas-m ∧ platform=api ∧ region=…`: in
+    // us-west by a regression that moved there, in eu-west by one first
+    // placed at about +550, when the store no longer holds +60. Dated
+    // from those alarms' start they read +63 and +60 and held the TPU bug
+    // in force after its fix (+425); they are routing's, from its step.
+    let s = six_hour_screen_at_600();
+    let all = describe(&s.bugs);
+    for region in ["eu-west", "us-west"] {
+        let place = |r: &ReportedRegression| {
+            r.slice.len() == 3
+                && r.slice.get("model").map(String::as_str) == Some("atlas-m")
+                && r.slice.get("platform").map(String::as_str) == Some("api")
+                && r.slice.get("region").map(String::as_str) == Some(region)
+        };
+        let holding: Vec<&ReportedBug> = s
+            .bugs
+            .iter()
+            .filter(|b| {
+                b.regressions
+                    .iter()
+                    .any(|r| r.signal == "code-syntax" && r.ended_at.is_none() && place(r))
+            })
+            .collect();
+        assert_eq!(holding.len(), 1, "code-syntax in {region}:\n{all}");
+        let bug = holding[0];
+        for r in bug
+            .regressions
+            .iter()
+            .filter(|r| r.signal == "code-syntax" && place(r))
+        {
+            assert!(
+                (295..320).contains(&minute(r.onset)),
+                "code-syntax in {region}:\n{all}"
+            );
+        }
+        // In routing's bug, beside its golden-qa there.
+        assert!(
+            bug.active && (290..310).contains(&minute(bug.onset)),
+            "code-syntax in {region}:\n{all}"
+        );
+    }
+}
