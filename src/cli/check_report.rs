@@ -13,7 +13,9 @@ use crate::detect::{
     CauseShare, DetectedRegression, Detections, Monitor, ScopeConfig, ScopeOrigin, TrackKey,
     TrackLevel, group_bugs,
 };
-use crate::detect::{Place, Suspect, bug_suspect, known_values, narrowest, rank_in_bug};
+use crate::detect::{
+    Place, Suspect, bug_suspect, known_values, listing_order, narrowest, rank_in_bug,
+};
 use crate::protocol::{Change, Millis};
 use crate::store::Store;
 use crate::text::sanitize::sanitize;
@@ -28,7 +30,8 @@ pub struct CheckReport {
     pub slices: usize,
     /// Bugs still in force.
     pub active: usize,
-    /// Active bugs first, then the newest first.
+    /// Active bugs first, then the larger drop, then the newest
+    /// (`detect::listing_order`, as the scope panel lists them).
     pub bugs: Vec<ReportedBug>,
     /// Error-budget burn alerts of availability signals (not regressions).
     pub burn_alerts: Vec<ReportedBurn>,
@@ -296,7 +299,12 @@ pub fn reported_bugs_with_changes(
             }
         })
         .collect();
-    bugs.sort_by(|a, b| b.active.cmp(&a.active).then(b.onset.cmp(&a.onset)));
+    bugs.sort_by(|a, b| {
+        listing_order(
+            (a.active, a.worst.delta_pp, a.onset),
+            (b.active, b.worst.delta_pp, b.onset),
+        )
+    });
     bugs
 }
 

@@ -459,3 +459,39 @@ fn places_apart_counts_the_dimensions_both_fix_to_different_values() {
     // Symmetric.
     assert_eq!(places_apart(&gpu_l, &tpu_m), 2);
 }
+
+#[test]
+fn bugs_are_listed_in_force_first_then_by_their_drop_then_newest() {
+    use std::cmp::Ordering::{Greater, Less};
+    // The routing bug's four points above a stray sighting's tenth of a
+    // point that began later.
+    assert_eq!(
+        listing_order((true, -4.2, 300 * MIN), (true, -0.1, 568 * MIN)),
+        Less
+    );
+    // In force before ended, however deep the ended one was.
+    assert_eq!(
+        listing_order((false, -9.0, 60 * MIN), (true, -0.1, 568 * MIN)),
+        Greater
+    );
+    // A drop not measured sorts as none; equal drops: the newest first.
+    assert_eq!(
+        listing_order((true, f64::NAN, 60 * MIN), (true, -0.1, 30 * MIN)),
+        Greater
+    );
+    assert_eq!(
+        listing_order((true, -1.0, 60 * MIN), (true, -1.0, 90 * MIN)),
+        Greater
+    );
+    // Sorting with it puts them so.
+    let mut keys = vec![
+        (true, -0.1, 568 * MIN),
+        (false, -9.0, 60 * MIN),
+        (true, -4.2, 300 * MIN),
+    ];
+    keys.sort_by(|a, b| listing_order(*a, *b));
+    assert_eq!(
+        keys.iter().map(|k| k.2 / MIN).collect::<Vec<_>>(),
+        vec![300, 568, 60]
+    );
+}

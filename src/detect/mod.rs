@@ -55,7 +55,7 @@ pub use baseline::{
     Baseline, ReferenceWindow, compact as compact_counts, estimate as estimate_baseline,
 };
 pub use bug_scope::{KnownValues, Place, envelope, known_values, narrowest};
-pub use bugs::{Bug, ONSET_SPREAD_MS, group_bugs, places_apart, scope_includes};
+pub use bugs::{Bug, ONSET_SPREAD_MS, group_bugs, listing_order, places_apart, scope_includes};
 pub use burn::{BurnAlert, BurnRateConfig, BurnRateTracker, BurnRule, BurnStatus, DEFAULT_SLO};
 pub use config::{
     DEFAULT_FALSE_ALARM_DAYS, DEFAULT_MIN_SHIFT, DetectorConfig, ThresholdRule, bernoulli_kl,

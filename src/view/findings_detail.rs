@@ -7,7 +7,7 @@ use super::findings::{
 use super::overview::RowKey;
 use super::query::DrillStep;
 use crate::detect::{
-    Bug, DetectedRegression, Place, ScopeMap, bug_suspect, group_bugs, known_values,
+    Bug, DetectedRegression, Place, ScopeMap, bug_suspect, group_bugs, known_values, listing_order,
 };
 use crate::feed::Fleet;
 use crate::text::sanitize::sanitize;
@@ -83,8 +83,8 @@ pub fn detail_markers(fleet: &Fleet, path: &[DrillStep]) -> Vec<TimeMarker> {
 }
 
 /// The scope panel of the detail view of the group at `path`: one entry
-/// per bug nested with the path (see [`group_bugs`]), active ones first,
-/// then by onset, newest first. Each entry's path is the bug's scope (what
+/// per bug nested with the path (see [`group_bugs`]), in the order `check`
+/// lists them ([`listing_order`]). Each entry's path is the bug's scope (what
 /// its regressions share) in the store's dimension order, so Enter drills
 /// there; its text lists the suites it hurts and, where its regressions
 /// differ, the values they span (`model=atlas-l|atlas-m|atlas-xl`).
@@ -103,11 +103,7 @@ pub fn scope_entries(fleet: &Fleet, path: &[DrillStep]) -> Vec<ScopeEntry> {
     // Bugs as the header and `check` group them (over every regression),
     // those touching this group kept.
     let mut bugs = bugs_touching(fleet, &related);
-    bugs.sort_by(|a, b| {
-        b.is_active()
-            .cmp(&a.is_active())
-            .then_with(|| b.onset().cmp(&a.onset()))
-    });
+    bugs.sort_by(|a, b| listing_order(a.listing_key(), b.listing_key()));
     bugs.iter()
         .map(|bug| {
             let place = bug.place(&known);
