@@ -484,7 +484,7 @@ fn bugs_are_listed_in_force_first_then_by_their_drop_then_newest() {
         Greater
     );
     // Sorting with it puts them so.
-    let mut keys = vec![
+    let mut keys = [
         (true, -0.1, 568 * MIN),
         (false, -9.0, 60 * MIN),
         (true, -4.2, 300 * MIN),
